@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds the root filesystem of localhost/bootc-demo into $1 (an empty directory).
+#
+# The result follows the bootc image layout: the kernel and a dracut initramfs live in
+# /usr/lib/modules/<kver>/{vmlinuz,initramfs.img}, /boot is empty, and the image carries
+# no password: root gets in only with a key injected through systemd credentials.
+# The engine's demo builder runs this and imports the tree with `podman import`; the hash
+# of this file is the image's recipe label, so any edit here causes a rebuild.
+set -euo pipefail
+
+root=${1:?usage: recipe.sh ROOTFS_DIR}
+suite=${BOOTC_DEMO_SUITE:-trixie}
+mirror=${BOOTC_DEMO_MIRROR:-http://deb.debian.org/debian}
+
+step() { printf '==> %s\n' "$*"; }
+
+mounted=()
+cleanup() {
+  local i
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+bind() { mount --bind "$1" "$root$1"; mounted+=("$root$1"); }
+in_root() { chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
+
+step "debootstrap $suite (minbase + systemd, udev, openssh-server, iproute2) from $mirror"
+debootstrap --variant=minbase \
+  --include=systemd,systemd-sysv,openssh-server,udev,iproute2,dbus \
+  "$suite" "$root" "$mirror"
+
+step "install the Debian kernel and dracut inside the image"
+bind /proc; bind /sys; bind /dev
+# debootstrap's sources.list has the mirror; dracut goes first so the kernel's postinst
+# builds a dracut (not initramfs-tools) initramfs.
+in_root apt-get install -y -q --no-install-recommends dracut
+in_root apt-get install -y -q --no-install-recommends linux-image-amd64
+
+kver=$(basename "$(ls -d "$root"/lib/modules/*/ | head -n 1)")
+step "lay out kernel $kver the bootc way (/usr/lib/modules/$kver)"
+# A generic (no-hostonly) initramfs, so it has dracut's virtiofs module and boots any VM.
+in_root dracut --force --no-hostonly --no-hostonly-cmdline \
+  --add "virtiofs" --omit "plymouth btrfs mdraid lvm dm crypt nfs iscsi multipath nbd" \
+  "/usr/lib/modules/$kver/initramfs.img" "$kver"
+cp "$root/boot/vmlinuz-$kver" "$root/usr/lib/modules/$kver/vmlinuz"
+rm -rf "$root"/boot/*
+if ! lsinitrd_out=$(in_root lsinitrd "/usr/lib/modules/$kver/initramfs.img" 2>/dev/null) ||
+  ! grep -q virtiofs <<<"$lsinitrd_out"; then
+  echo "the initramfs lacks the virtiofs module" >&2
+  exit 1
+fi
+
+step "configure networking (networkd DHCP on en*), sshd (keys only), hostname"
+cat >"$root/etc/systemd/network/20-wired.network" <<'NET'
+[Match]
+Name=en* eth*
+
+[Network]
+DHCP=yes
+NET
+cat >"$root/etc/ssh/sshd_config.d/50-bootc-demo.conf" <<'SSHD'
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UseDNS no
+SSHD
+echo bootc-demo >"$root/etc/hostname"
+# Root has no password; keep it locked.
+in_root passwd -l root >/dev/null
+in_root systemctl enable systemd-networkd ssh
+# Host keys are made at first boot (every boot of a volatile root), never baked in.
+rm -f "$root"/etc/ssh/ssh_host_*
+mkdir -p "$root/etc/systemd/system/ssh.service.d"
+cat >"$root/etc/systemd/system/ssh.service.d/10-hostkeys.conf" <<'UNIT'
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+UNIT
+# Host-only modules a guest never needs; loading them costs seconds under TCG.
+printf 'blacklist %s\n' kvm kvm_amd kvm_intel powernow_k8 >"$root/etc/modprobe.d/bootc-demo.conf"
+
+step "trim boot time: mask units a throwaway VM does not need"
+for unit in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
+  fstrim.timer man-db.timer systemd-networkd-wait-online.service \
+  systemd-timesyncd.service getty@tty1.service; do
+  in_root systemctl mask "$unit" >/dev/null 2>&1 || true
+done
+# A unique machine-id is made at each boot.
+: >"$root/etc/machine-id"
+
+step "clean package caches"
+in_root apt-get clean
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/* "$root"/var/log/*.log "$root"/tmp/*
+step "root filesystem ready ($(du -sh "$root" | cut -f1))"

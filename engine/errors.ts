@@ -1,0 +1,44 @@
+/**
+ * Typed errors for every failure a user can cause or meet. Each carries a stable `code`
+ * (for tools and the API) and a `hint` that says what to do; the CLI prints
+ * `error: <message>` and the hint, never a stack trace.
+ */
+export type ErrorCode =
+  | "MISSING_TOOL"
+  | "PODMAN_FAILED"
+  | "IMAGE_NOT_FOUND"
+  | "IMAGE_NOT_BOOTABLE"
+  | "INVALID_ARGUMENT"
+  | "VM_NOT_FOUND"
+  | "VM_EXISTS"
+  | "VM_BUSY"
+  | "VM_NOT_RUNNING"
+  | "VM_RUNNING"
+  | "PORT_IN_USE"
+  | "SHARE_PATH"
+  | "BOOT_FAILED"
+  | "BOOT_TIMEOUT"
+  | "SSH_FAILED"
+  | "NEEDS_ROOT"
+  | "DEMO_BUILD_FAILED"
+  | "MONITOR_UNREACHABLE";
+
+export class BootcError extends Error {
+  override readonly name = "BootcError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint?: string } {
+    return { code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
+  }
+}
+
+export function isBootcError(e: unknown): e is BootcError {
+  return e instanceof BootcError;
+}

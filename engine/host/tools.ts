@@ -1,0 +1,109 @@
+/**
+ * Finding the host programs the engine drives. Lookups read PATH from the environment
+ * given (so tests can hide tools), then fall back to the fixed places distributions use
+ * for helpers that are not on PATH (virtiofsd, firmware).
+ */
+import { accessSync, constants, existsSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { BootcError } from "../errors.js";
+
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return undefined;
+}
+
+export type HostArch = "x86_64" | "aarch64";
+
+export function hostArch(arch: string = process.arch): HostArch {
+  if (arch === "x64") return "x86_64";
+  if (arch === "arm64") return "aarch64";
+  throw new BootcError("INVALID_ARGUMENT", `unsupported host architecture ${arch}`, "bootc-console runs on x86_64 and arm64 hosts.");
+}
+
+export const qemuBinaryName = (arch: HostArch) => `qemu-system-${arch}`;
+
+/** Installation hint per tool, shown with every "missing" error. */
+export const INSTALL_HINT: Record<string, string> = {
+  podman: "install podman (Debian/Ubuntu: apt-get install podman runc; Fedora: dnf install podman; macOS: brew install podman), or run scripts/setup.sh",
+  qemu: "install QEMU (Debian/Ubuntu: apt-get install qemu-system-x86 qemu-utils; Fedora: dnf install qemu-kvm qemu-img; macOS: brew install qemu), or run scripts/setup.sh",
+  "qemu-img": "install qemu-img (Debian/Ubuntu: qemu-utils; Fedora: qemu-img; macOS: part of brew's qemu)",
+  virtiofsd: "install virtiofsd (Debian 12: qemu-system-common ships /usr/lib/qemu/virtiofsd; Debian 13/Ubuntu/Fedora: package virtiofsd), or set BOOTC_VIRTIOFSD=/path/to/virtiofsd",
+  firmware: "install UEFI firmware (Debian/Ubuntu: ovmf; Fedora: edk2-ovmf; macOS: part of brew's qemu)",
+  xorriso: "install xorriso (used to build cloud-init seed ISOs): apt-get/dnf install xorriso, brew install xorriso",
+  ssh: "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",
+  "ssh-keygen": "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",
+};
+
+export function requireTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const found = findOnPath(name, env);
+  if (!found) {
+    throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, INSTALL_HINT[name] ?? `install ${name}`);
+  }
+  return found;
+}
+
+export function findQemu(env: NodeJS.ProcessEnv = process.env, arch: HostArch = hostArch()): string {
+  const name = qemuBinaryName(arch);
+  const found = env.BOOTC_QEMU ?? findOnPath(name, env);
+  if (!found) throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, INSTALL_HINT.qemu);
+  return found;
+}
+
+export type VirtiofsdFlavour = "c" | "rust";
+export interface Virtiofsd {
+  path: string;
+  flavour: VirtiofsdFlavour;
+  version: string;
+}
+
+const VIRTIOFSD_PLACES = ["/usr/libexec/virtiofsd", "/usr/lib/virtiofsd", "/usr/lib/qemu/virtiofsd", "/opt/homebrew/bin/virtiofsd"];
+
+/**
+ * virtiofsd comes in two flavours with different flags: the C one shipped with QEMU ≤ 7
+ * (`-o source=DIR`) and the Rust one (`--shared-dir DIR`). We ask its --help which it is.
+ */
+export async function findVirtiofsd(env: NodeJS.ProcessEnv = process.env): Promise<Virtiofsd> {
+  const candidates = [env.BOOTC_VIRTIOFSD, findOnPath("virtiofsd", env), ...VIRTIOFSD_PLACES].filter(
+    (p): p is string => !!p && existsSync(p),
+  );
+  const found = candidates[0];
+  if (!found) throw new BootcError("MISSING_TOOL", "virtiofsd was not found", INSTALL_HINT.virtiofsd);
+  const help = await execa(found, ["--help"], { reject: false, all: true, timeout: 10_000 });
+  const text = help.all ?? "";
+  const flavour: VirtiofsdFlavour = text.includes("--shared-dir") ? "rust" : "c";
+  const ver = await execa(found, ["--version"], { reject: false, all: true, timeout: 10_000 });
+  const version = /(\d+\.\d+(?:\.\d+)?)/.exec(ver.all ?? "")?.[1] ?? "unknown";
+  return { path: found, flavour, version };
+}
+
+export interface Firmware {
+  code: string;
+  vars: string;
+}
+
+const FIRMWARE_PAIRS: Array<[string, string]> = [
+  ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"],
+  ["/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"],
+  ["/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"],
+  ["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"],
+  ["/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw", "/usr/share/edk2/aarch64/vars-template-pflash.raw"],
+  ["/opt/homebrew/share/qemu/edk2-aarch64-code.fd", "/opt/homebrew/share/qemu/edk2-arm-vars.fd"],
+];
+
+export function findFirmware(arch: HostArch = hostArch()): Firmware | undefined {
+  const wanted = arch === "x86_64" ? /OVMF|ovmf/ : /AAVMF|aarch64/;
+  for (const [code, vars] of FIRMWARE_PAIRS) {
+    if (wanted.test(code) && existsSync(code) && existsSync(vars)) return { code, vars };
+  }
+  return undefined;
+}

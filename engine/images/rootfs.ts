@@ -1,0 +1,80 @@
+/**
+ * An image's root filesystem, straight from podman storage (no copy): `podman image
+ * mount` gives a read-only overlay of the image's layers. Looking inside tells us the
+ * kernel, initramfs, whether sshd is there and the guest's systemd version (which
+ * credentials it understands).
+ */
+import { readdir, access } from "node:fs/promises";
+import path from "node:path";
+import { BootcError } from "../errors.js";
+import { podman } from "../podman.js";
+
+export async function mountImage(imageId: string): Promise<string> {
+  if (process.platform === "linux" && process.getuid?.() !== 0) {
+    throw new BootcError(
+      "NEEDS_ROOT",
+      "ephemeral boot mounts the image from podman storage, which needs rootful podman",
+      "run bootc as root (sudo bootc run …), or use --mode disk when it is available for rootless podman",
+    );
+  }
+  return (await podman(["image", "mount", imageId])).trim();
+}
+
+export async function unmountImage(imageId: string): Promise<void> {
+  await podman(["image", "unmount", imageId]).catch(() => undefined);
+}
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+export interface BootFiles {
+  kver: string;
+  kernel: string;
+  initrd: string;
+}
+
+/** Finds /usr/lib/modules/<kver>/{vmlinuz,initramfs.img} (the bootc layout). */
+export async function findBootFiles(rootfs: string, imageRef: string): Promise<BootFiles> {
+  const modules = path.join(rootfs, "usr/lib/modules");
+  const kvers = await readdir(modules).catch(() => [] as string[]);
+  let sawUki = false;
+  for (const kver of kvers.sort().reverse()) {
+    const kernel = path.join(modules, kver, "vmlinuz");
+    const initrd = path.join(modules, kver, "initramfs.img");
+    if ((await exists(kernel)) && (await exists(initrd))) return { kver, kernel, initrd };
+    if (await exists(path.join(modules, kver, `${kver}.efi`))) sawUki = true;
+  }
+  if (sawUki) {
+    throw new BootcError("IMAGE_NOT_BOOTABLE", `image "${imageRef}" carries only a unified kernel image (UKI)`, "UKI-only images need UEFI: boot them with --mode disk");
+  }
+  throw new BootcError(
+    "IMAGE_NOT_BOOTABLE",
+    `image "${imageRef}" has no kernel: expected /usr/lib/modules/<kver>/vmlinuz and initramfs.img`,
+    "is this a bootc image? Build one (bootc demo build) or add a kernel and a dracut initramfs with the virtiofs module",
+  );
+}
+
+/** systemd's version from libsystemd-shared-NNN.so, or undefined if not found. */
+export async function guestSystemdVersion(rootfs: string): Promise<number | undefined> {
+  for (const dir of ["usr/lib/systemd", "usr/lib64/systemd", "usr/lib/x86_64-linux-gnu/systemd", "usr/lib/aarch64-linux-gnu/systemd"]) {
+    const names = await readdir(path.join(rootfs, dir)).catch(() => [] as string[]);
+    for (const n of names) {
+      const m = /^libsystemd-shared-(\d+)/.exec(n);
+      if (m?.[1]) return Number(m[1]);
+    }
+  }
+  return undefined;
+}
+
+export async function hasSshd(rootfs: string): Promise<boolean> {
+  return (await exists(path.join(rootfs, "usr/sbin/sshd"))) || (await exists(path.join(rootfs, "usr/bin/sshd")));
+}
+
+export interface GuestFacts extends BootFiles {
+  systemd: number | undefined;
+  sshd: boolean;
+}
+
+export async function readGuestFacts(rootfs: string, imageRef: string): Promise<GuestFacts> {
+  const boot = await findBootFiles(rootfs, imageRef);
+  return { ...boot, systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs) };
+}

@@ -1,0 +1,21 @@
+/**
+ * The monitor's unix-socket protocol. A client sends one JSON line naming what it wants:
+ *   {"op":"events"}   → JSON lines: a snapshot, then every state/timeline event
+ *   {"op":"console"}  → raw bytes both ways: the replay buffer, then live serial output;
+ *                       what the client writes goes to the guest's serial input
+ *   {"op":"stop", "force"?: bool, "timeoutSec"?: n} → one JSON line when qemu is gone
+ */
+import type { VmRecord, VmState } from "../vm/record.js";
+
+export type MonitorRequest =
+  | { op: "events" }
+  | { op: "console" }
+  | { op: "stop"; force?: boolean; timeoutSec?: number };
+
+export type MonitorEvent =
+  | { type: "snapshot"; record: VmRecord }
+  | { type: "state"; state: VmState; at: string; reason?: string }
+  | { type: "timeline"; event: string; at: string }
+  | { type: "warning"; message: string };
+
+export type StopReply = { ok: true; state: VmState; reason?: string } | { ok: false; error: string };

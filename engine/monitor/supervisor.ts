@@ -1,0 +1,322 @@
+/**
+ * The per-VM monitor (the conmon / containerd-shim pattern). One detached process per
+ * running VM that owns: the image mount, one virtiofsd per share, qemu, QMP, the serial
+ * console (log file + replay buffer + fan-out to clients), SSH readiness, and the record
+ * of why the VM ended. The CLI and the server are clients over its unix socket, so either
+ * can come and go without losing the VM.
+ */
+import { mkdir, rm, unlink } from "node:fs/promises";
+import net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ResultPromise } from "execa";
+import { guestCredentials } from "../credentials.js";
+import { findQemu, findVirtiofsd, hostArch } from "../host/tools.js";
+import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../paths.js";
+import { buildQemuArgs, ephemeralKernelArgs } from "../qemu/cmdline.js";
+import { Qmp } from "../qemu/qmp.js";
+import { publicKeyOf } from "../ssh/keys.js";
+import { sshExec } from "../ssh/exec.js";
+import { virtiofsdCommand } from "../virtiofsd.js";
+import { readRecord, writeRecord, type VmRecord, type VmState } from "../vm/record.js";
+import { spawnOwned, waitForFile } from "./children.js";
+import type { MonitorEvent, MonitorRequest, StopReply } from "./protocol.js";
+import { SerialFanout } from "./serial.js";
+
+const now = () => new Date().toISOString();
+const STOP_TIMEOUT_SEC = 60;
+
+export class Supervisor {
+  private readonly p: VmPaths;
+  private server?: net.Server;
+  private readonly eventClients = new Set<net.Socket>();
+  private readonly stopWaiters: Array<(r: StopReply) => void> = [];
+  private serial?: SerialFanout;
+  private qemu?: ResultPromise;
+  private readonly daemons: ResultPromise[] = [];
+  private qmp?: Qmp;
+  private mounted = false;
+  private stopRequest?: { force: boolean; reason: string };
+  /** The state to record when a requested stop completes (stopped, or failed after a boot timeout). */
+  private finalState: VmState = "stopped";
+  private writes: Promise<void> = Promise.resolve();
+  private finished = false;
+  private qemuStderr = "";
+
+  constructor(private record: VmRecord, private readonly paths: EnginePaths = enginePaths()) {
+    this.p = vmPaths(record.name, paths);
+  }
+
+  static async load(name: string): Promise<Supervisor> {
+    return new Supervisor(await readRecord(name));
+  }
+
+  /** Runs the VM until qemu exits and everything is cleaned up. */
+  async run(): Promise<void> {
+    await this.listen();
+    process.on("SIGTERM", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was asked to stop (SIGTERM)"));
+    process.on("SIGINT", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was interrupted"));
+    this.update({ monitorPid: process.pid, startedAt: now(), state: "creating", reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined });
+    try {
+      await this.boot();
+    } catch (e) {
+      await this.finish("failed", e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private async boot(): Promise<void> {
+    const r = this.record;
+    const rootfs = await mountImage(r.imageId);
+    this.mounted = true;
+    this.mark("image-mounted");
+    const facts = await readGuestFacts(rootfs, r.image);
+    await unlink(this.p.knownHosts).catch(() => undefined); // a fresh boot has fresh host keys
+    const publicKey = await publicKeyOf(r.identity);
+    const shares = r.binds.map((b, i) => ({ tag: `bind${i + 1}`, guestPath: b.guest, readOnly: b.readOnly }));
+    const creds = guestCredentials({ user: r.sshUser, publicKey, shares, systemd: facts.systemd });
+    for (const w of creds.warnings) this.broadcast({ type: "warning", message: w });
+    this.update({ kernel: facts.kernel.slice(rootfs.length), guestSystemd: facts.systemd, warnings: creds.warnings, ...(facts.sshd ? {} : { sshPort: undefined }) });
+
+    const virtiofsd = await findVirtiofsd();
+    const sources = [{ source: rootfs, readOnly: true }, ...r.binds.map((b) => ({ source: b.host, readOnly: b.readOnly }))];
+    for (const [i, s] of sources.entries()) {
+      const cmd = virtiofsdCommand({ binary: virtiofsd.path, flavour: virtiofsd.flavour, socket: this.p.fsSock(i), ...s });
+      const child = spawnOwned(cmd.file, cmd.args, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+      let err = "";
+      child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+      this.daemons.push(child);
+      let alive = true;
+      void child.then(() => (alive = false));
+      if (!(await waitForFile(this.p.fsSock(i), 15_000, () => alive))) {
+        throw new Error(`virtiofsd for ${s.source} did not start: ${err.trim() || "no output"}`);
+      }
+    }
+    this.mark("virtiofsd-ready");
+
+    const args = buildQemuArgs({
+      arch: hostArch(),
+      platform: process.platform,
+      accel: r.accel,
+      name: r.name,
+      cpus: r.cpus,
+      memoryMiB: r.memoryMiB,
+      kernel: facts.kernel,
+      initrd: facts.initrd,
+      cmdline: ephemeralKernelArgs(r.kargs),
+      shares: sources.map((_, i) => ({ socket: this.p.fsSock(i), tag: i === 0 ? "rootfs" : `bind${i}` })),
+      sshPort: facts.sshd ? r.sshPort : undefined,
+      forwards: r.forwards,
+      qmpSocket: this.p.qmpSock,
+      credentials: creds.credentials,
+    });
+    this.serial = new SerialFanout(this.p.serialLog);
+    const qemu = spawnOwned(findQemu(), args, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    this.qemu = qemu;
+    this.update({ qemuPid: qemu.pid, qemuArgs: args, state: "booting" });
+    this.mark("qemu-started");
+    qemu.stderr?.on("data", (d: Buffer) => (this.qemuStderr = (this.qemuStderr + d.toString()).slice(-4000)));
+    let first = true;
+    let userspace = false;
+    qemu.stdout?.on("data", (d: Buffer) => {
+      if (first) {
+        first = false;
+        this.mark("first-serial-byte");
+        this.update({ state: "running" });
+      }
+      this.serial?.push(d);
+      if (!userspace && d.toString().includes("Run /init as init process")) {
+        userspace = true;
+        this.mark("kernel-to-userspace");
+      }
+    });
+    void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
+    this.qmp = await Qmp.connect(this.p.qmpSock).catch(() => undefined);
+    if (facts.sshd && r.sshPort) void this.waitForSsh(r.sshPort);
+  }
+
+  private async waitForSsh(port: number): Promise<void> {
+    const deadline = Date.now() + this.record.readyTimeoutSec * 1000;
+    while (!this.finished && !this.stopRequest) {
+      if (Date.now() > deadline) {
+        const lines = this.serial?.lastLines(10).join("\n") ?? "";
+        await this.stop(true, 0, `the guest did not become ssh-ready within ${this.record.readyTimeoutSec}s; last serial lines:\n${lines}`, "failed");
+        return;
+      }
+      if (this.record.state === "running") {
+        try {
+          const r = await sshExec(
+            { vmName: this.record.name, port, user: this.record.sshUser, identity: this.record.identity, knownHosts: this.p.knownHosts },
+            "true",
+            { learn: true, timeoutMs: 10_000 },
+          );
+          if (r.code === 0) {
+            this.mark("ssh-ready");
+            this.update({ state: "ssh-ready" });
+            return;
+          }
+        } catch {
+          // not up yet
+        }
+      }
+      await sleep(1000);
+    }
+  }
+
+  /** ACPI power-down through QMP, then SIGKILL after `timeoutSec`; `force` kills at once. */
+  async stop(force: boolean, timeoutSec: number, reason: string, finalState: VmState = "stopped"): Promise<StopReply> {
+    const reply = new Promise<StopReply>((resolve) => this.stopWaiters.push(resolve));
+    if (this.finished) return { ok: true, state: this.record.state, reason: this.record.reason };
+    if (!this.stopRequest) {
+      this.stopRequest = { force, reason };
+      this.finalState = finalState;
+      if (!this.qemu) {
+        await this.finish(finalState, reason);
+        return reply;
+      }
+      this.update({ state: "stopping" });
+      if (!force && this.qmp) {
+        await this.qmp.command("system_powerdown").catch(() => undefined);
+        const timer = setTimeout(() => {
+          this.stopRequest = { force: true, reason: `${reason} (the guest ignored ACPI power-down for ${timeoutSec}s and was killed)` };
+          this.qemu?.kill("SIGKILL");
+        }, timeoutSec * 1000);
+        timer.unref();
+      } else {
+        this.qemu.kill("SIGKILL");
+      }
+    } else if (force) {
+      this.qemu?.kill("SIGKILL");
+    }
+    return reply;
+  }
+
+  private async onQemuExit(code: number | undefined, signal: string | null): Promise<void> {
+    let state: VmState;
+    let reason: string;
+    if (this.stopRequest) {
+      state = this.finalState;
+      reason = this.stopRequest.reason;
+    } else if (signal) {
+      state = "failed";
+      reason = `qemu was killed by ${signal}`;
+    } else if (code === 0) {
+      state = "stopped";
+      reason = "the guest powered off";
+    } else {
+      state = "failed";
+      reason = `qemu exited with code ${code}: ${this.qemuStderr.trim().split("\n").slice(-3).join(" ") || "no error output"}`;
+    }
+    this.update({ exitCode: code ?? null, exitSignal: signal });
+    await this.finish(state, reason);
+  }
+
+  /** Ends everything the monitor owns, records the outcome, and exits. */
+  private async finish(state: VmState, reason: string): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.qemu?.kill("SIGKILL");
+    for (const d of this.daemons) d.kill("SIGTERM");
+    await Promise.allSettled([this.qemu, ...this.daemons].filter(Boolean));
+    this.qmp?.close();
+    await this.serial?.close();
+    if (this.mounted) await unmountImage(this.record.imageId);
+    this.mark(state);
+    this.update({ state, reason, stoppedAt: now(), monitorPid: undefined, qemuPid: undefined });
+    await this.writes;
+    const reply: StopReply = { ok: true, state, reason };
+    for (const w of this.stopWaiters.splice(0)) w(reply);
+    for (const c of this.eventClients) c.end();
+    this.server?.close();
+    await rm(this.p.runDir, { recursive: true, force: true });
+    if (this.record.removeOnStop) await rm(this.p.dir, { recursive: true, force: true });
+    // Let replies flush to clients before exiting.
+    setTimeout(() => process.exit(state === "failed" ? 1 : 0), 200).unref();
+  }
+
+  private mark(event: string): void {
+    const entry = { event, at: now() };
+    this.record = { ...this.record, timeline: [...this.record.timeline, entry] };
+    this.persist();
+    this.broadcast({ type: "timeline", ...entry });
+  }
+
+  private update(patch: Partial<VmRecord>): void {
+    const stateChanged = patch.state && patch.state !== this.record.state;
+    this.record = { ...this.record, ...patch };
+    this.persist();
+    if (stateChanged) {
+      this.broadcast({ type: "state", state: this.record.state, at: now(), ...(this.record.reason ? { reason: this.record.reason } : {}) });
+    }
+  }
+
+  private persist(): void {
+    const snapshot = this.record;
+    this.writes = this.writes.then(() => writeRecord(snapshot, this.paths)).catch(() => undefined);
+  }
+
+  private broadcast(event: MonitorEvent): void {
+    const line = JSON.stringify(event) + "\n";
+    for (const c of this.eventClients) c.write(line);
+  }
+
+  private async listen(): Promise<void> {
+    await mkdir(this.p.runDir, { recursive: true, mode: 0o700 });
+    await unlink(this.p.monitorSock).catch(() => undefined);
+    this.server = net.createServer((sock) => this.onClient(sock));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(this.p.monitorSock, () => resolve());
+    });
+  }
+
+  private onClient(sock: net.Socket): void {
+    sock.on("error", () => undefined);
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      const nl = head.indexOf(10);
+      if (nl < 0) {
+        if (head.length > 4096) sock.destroy();
+        return;
+      }
+      sock.off("data", onData);
+      let req: MonitorRequest;
+      try {
+        req = JSON.parse(head.subarray(0, nl).toString()) as MonitorRequest;
+      } catch {
+        sock.end(JSON.stringify({ ok: false, error: "bad request" }) + "\n");
+        return;
+      }
+      this.handle(req, sock, head.subarray(nl + 1));
+    };
+    sock.on("data", onData);
+  }
+
+  private handle(req: MonitorRequest, sock: net.Socket, rest: Buffer): void {
+    switch (req.op) {
+      case "events":
+        sock.write(JSON.stringify({ type: "snapshot", record: this.record } satisfies MonitorEvent) + "\n");
+        this.eventClients.add(sock);
+        sock.once("close", () => this.eventClients.delete(sock));
+        return;
+      case "console": {
+        if (!this.serial || !this.qemu?.stdin) {
+          sock.end("[bootc: the serial console is not up yet]\r\n");
+          return;
+        }
+        this.serial.attach(sock);
+        const input = this.qemu.stdin;
+        if (rest.length) input.write(rest);
+        sock.on("data", (d: Buffer) => input.write(d));
+        return;
+      }
+      case "stop":
+        void this.stop(!!req.force, req.timeoutSec ?? STOP_TIMEOUT_SEC, req.force ? "force-stopped by the user" : "stopped by the user").then((reply) =>
+          sock.end(JSON.stringify(reply) + "\n"),
+        );
+        return;
+      default:
+        sock.end(JSON.stringify({ ok: false, error: "unknown op" }) + "\n");
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Where the engine keeps things (XDG base directories):
+ *   state   $XDG_STATE_HOME/bootc-console/vms/<name>/   record, keys, overlay, logs
+ *   cache   $XDG_CACHE_HOME/bootc-console/              base disks
+ *   runtime $XDG_RUNTIME_DIR/bootc-console/<name>/      sockets (monitor, QMP, virtiofsd)
+ * Runtime paths must stay under the 108-byte unix socket limit, which is why VM names
+ * are short and sockets have short names. BOOTC_HOME moves everything (tests use it).
+ */
+import os from "node:os";
+import path from "node:path";
+
+export interface EnginePaths {
+  state: string;
+  cache: string;
+  runtime: string;
+}
+
+export function enginePaths(env: NodeJS.ProcessEnv = process.env): EnginePaths {
+  const home = env.HOME ?? os.homedir();
+  const root = env.BOOTC_HOME;
+  if (root) {
+    return { state: path.join(root, "state"), cache: path.join(root, "cache"), runtime: path.join(root, "run") };
+  }
+  const uid = process.getuid?.() ?? 0;
+  const runtimeBase = env.XDG_RUNTIME_DIR ?? (uid === 0 ? "/run" : path.join(os.tmpdir(), `bootc-console-${uid}`));
+  return {
+    state: path.join(env.XDG_STATE_HOME ?? path.join(home, ".local", "state"), "bootc-console"),
+    cache: path.join(env.XDG_CACHE_HOME ?? path.join(home, ".cache"), "bootc-console"),
+    runtime: path.join(runtimeBase, "bootc-console"),
+  };
+}
+
+export interface VmPaths {
+  dir: string;
+  record: string;
+  key: string;
+  knownHosts: string;
+  serialLog: string;
+  monitorLog: string;
+  runDir: string;
+  monitorSock: string;
+  qmpSock: string;
+  /** virtiofsd socket for share `index` (0 is the root filesystem in ephemeral mode). */
+  fsSock(index: number): string;
+}
+
+export function vmPaths(name: string, paths: EnginePaths = enginePaths()): VmPaths {
+  const dir = path.join(paths.state, "vms", name);
+  const runDir = path.join(paths.runtime, name);
+  return {
+    dir,
+    record: path.join(dir, "vm.json"),
+    key: path.join(dir, "id_ed25519"),
+    knownHosts: path.join(dir, "known_hosts"),
+    serialLog: path.join(dir, "serial.log"),
+    monitorLog: path.join(dir, "monitor.log"),
+    runDir,
+    monitorSock: path.join(runDir, "mon.sock"),
+    qmpSock: path.join(runDir, "qmp.sock"),
+    fsSock: (index) => path.join(runDir, `fs${index}.sock`),
+  };
+}

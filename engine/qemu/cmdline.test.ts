@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { buildQemuArgs, ephemeralKernelArgs, type QemuSpec } from "./cmdline.js";
+
+const base: QemuSpec = {
+  arch: "x86_64",
+  platform: "linux",
+  accel: "tcg",
+  name: "web",
+  cpus: 2,
+  memoryMiB: 1024,
+  kernel: "/m/usr/lib/modules/6.1/vmlinuz",
+  initrd: "/m/usr/lib/modules/6.1/initramfs.img",
+  cmdline: ephemeralKernelArgs(["quiet"]),
+  shares: [{ socket: "/run/b/web/fs0.sock", tag: "rootfs" }, { socket: "/run/b/web/fs1.sock", tag: "bind1" }],
+  sshPort: 2222,
+  forwards: [{ host: 8080, guest: 80 }],
+  qmpSocket: "/run/b/web/qmp.sock",
+  credentials: [{ name: "tmpfiles.extra", value: "d /root/.ssh 0700 root root -\n" }],
+};
+
+const after = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
+
+describe("buildQemuArgs", () => {
+  it("boots the image's kernel with a virtiofs root and a volatile overlay on x86_64", () => {
+    const args = buildQemuArgs(base);
+    expect(after(args, "-kernel")).toEqual([base.kernel]);
+    expect(after(args, "-initrd")).toEqual([base.initrd]);
+    expect(after(args, "-append")).toEqual(["console=ttyS0 root=virtiofs:rootfs rw systemd.volatile=overlay quiet"]);
+    expect(after(args, "-machine")).toEqual(["q35,accel=tcg"]);
+    expect(after(args, "-cpu")).toEqual(["max"]);
+  });
+
+  it("shares memory with virtiofsd through a memfd backend on Linux", () => {
+    const args = buildQemuArgs(base);
+    expect(after(args, "-object")).toEqual(["memory-backend-memfd,id=mem,size=1024M,share=on"]);
+    expect(after(args, "-numa")).toEqual(["node,memdev=mem"]);
+  });
+
+  it("attaches one vhost-user-fs device per share with its tag", () => {
+    const args = buildQemuArgs(base);
+    expect(after(args, "-device")).toContain("vhost-user-fs-pci,chardev=fs0,tag=rootfs");
+    expect(after(args, "-device")).toContain("vhost-user-fs-pci,chardev=fs1,tag=bind1");
+    expect(after(args, "-chardev")).toContain("socket,id=fs1,path=/run/b/web/fs1.sock");
+  });
+
+  it("forwards SSH and user ports on loopback only", () => {
+    const [netdev] = after(buildQemuArgs(base), "-netdev");
+    expect(netdev).toBe("user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80");
+  });
+
+  it("passes systemd credentials as SMBIOS type 11 strings on x86_64", () => {
+    const [smbios] = after(buildQemuArgs(base), "-smbios");
+    const b64 = Buffer.from("d /root/.ssh 0700 root root -\n").toString("base64");
+    expect(smbios).toBe(`type=11,value=io.systemd.credential.binary:tmpfiles.extra=${b64}`);
+  });
+
+  it("uses the host CPU with KVM", () => {
+    const args = buildQemuArgs({ ...base, accel: "kvm" });
+    expect(after(args, "-machine")).toEqual(["q35,accel=kvm"]);
+    expect(after(args, "-cpu")).toEqual(["host"]);
+  });
+
+  it("builds the arm64 / HVF variant for macOS", () => {
+    const args = buildQemuArgs({ ...base, arch: "aarch64", platform: "darwin", accel: "hvf" });
+    expect(after(args, "-machine")).toEqual(["virt,accel=hvf"]);
+    expect(after(args, "-cpu")).toEqual(["host"]);
+    expect(after(args, "-append")[0]).toMatch(/^console=ttyAMA0 /);
+    expect(after(args, "-object")).toEqual(["memory-backend-shm,id=mem,size=1024M,share=on"]);
+    expect(args).not.toContain("-smbios");
+    expect(after(args, "-fw_cfg")).toEqual(["name=opt/io.systemd.credentials/tmpfiles.extra,string=d /root/.ssh 0700 root root -\n"]);
+  });
+
+  it("leaves out the SSH forward when the guest has no sshd", () => {
+    const [netdev] = after(buildQemuArgs({ ...base, sshPort: undefined, forwards: [] }), "-netdev");
+    expect(netdev).toBe("user,id=net0");
+  });
+
+  it("keeps the serial console on stdio and QMP on a unix socket", () => {
+    const args = buildQemuArgs(base);
+    expect(after(args, "-serial")).toEqual(["chardev:serial0"]);
+    expect(after(args, "-qmp")).toEqual(["unix:/run/b/web/qmp.sock,server=on,wait=off"]);
+  });
+});

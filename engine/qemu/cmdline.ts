@@ -1,0 +1,123 @@
+/**
+ * The qemu command line for a VM, built by one pure function so every variant
+ * (x86_64/KVM/TCG on Linux, aarch64/HVF on macOS, direct kernel boot from a virtiofs root)
+ * is unit-tested without starting anything.
+ */
+import type { Accel } from "../host/accel.js";
+import type { HostArch } from "../host/tools.js";
+
+export interface PortForward {
+  host: number;
+  guest: number;
+}
+
+export interface FsShare {
+  /** vhost-user socket of the virtiofsd serving this share */
+  socket: string;
+  /** virtiofs tag the guest mounts */
+  tag: string;
+}
+
+export interface Credential {
+  name: string;
+  /** Raw credential value; encoded here as base64 for qemu. */
+  value: string;
+}
+
+export interface QemuSpec {
+  arch: HostArch;
+  platform: NodeJS.Platform;
+  accel: Accel;
+  name: string;
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  /** Kernel command line, without the console argument (added per arch). */
+  cmdline: string[];
+  /** The root filesystem share (tag "rootfs") followed by host directory shares. */
+  shares: FsShare[];
+  sshPort?: number;
+  forwards: PortForward[];
+  qmpSocket: string;
+  credentials: Credential[];
+}
+
+export function consoleDevice(arch: HostArch): string {
+  return arch === "aarch64" ? "ttyAMA0" : "ttyS0";
+}
+
+function machineArgs(s: QemuSpec): string[] {
+  const cpu = s.accel === "tcg" ? "max" : "host";
+  if (s.arch === "aarch64") {
+    // The virt machine has no SMBIOS without firmware; credentials go through fw_cfg.
+    return ["-machine", `virt,accel=${s.accel}`, "-cpu", cpu];
+  }
+  // q35 has no floppy, PC speaker or other legacy devices to probe at boot.
+  return ["-machine", `q35,accel=${s.accel}`, "-cpu", cpu];
+}
+
+/**
+ * Memory must be shared with virtiofsd (vhost-user): a memfd on Linux, POSIX shm on macOS
+ * (qemu ≥ 9.1's memory-backend-shm), one NUMA node using it.
+ */
+function memoryArgs(s: QemuSpec): string[] {
+  const backend =
+    s.platform === "darwin"
+      ? `memory-backend-shm,id=mem,size=${s.memoryMiB}M,share=on`
+      : `memory-backend-memfd,id=mem,size=${s.memoryMiB}M,share=on`;
+  return ["-m", `${s.memoryMiB}M`, "-object", backend, "-numa", "node,memdev=mem"];
+}
+
+function netArgs(s: QemuSpec): string[] {
+  const forwards = [
+    ...(s.sshPort ? [{ host: s.sshPort, guest: 22 }] : []),
+    ...s.forwards,
+  ].map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`);
+  return ["-netdev", `user,id=net0${forwards.join("")}`, "-device", "virtio-net-pci,netdev=net0"];
+}
+
+function shareArgs(s: QemuSpec): string[] {
+  return s.shares.flatMap((share, i) => [
+    "-chardev", `socket,id=fs${i},path=${share.socket}`,
+    "-device", `vhost-user-fs-pci,chardev=fs${i},tag=${share.tag}`,
+  ]);
+}
+
+/** systemd credentials: SMBIOS type 11 strings on x86, fw_cfg files on arm. */
+function credentialArgs(s: QemuSpec): string[] {
+  return s.credentials.flatMap((c) => {
+    const b64 = Buffer.from(c.value).toString("base64");
+    return s.arch === "x86_64"
+      ? ["-smbios", `type=11,value=io.systemd.credential.binary:${c.name}=${b64}`]
+      : ["-fw_cfg", `name=opt/io.systemd.credentials/${c.name},string=${c.value.replaceAll(",", ",,")}`];
+  });
+}
+
+export function buildQemuArgs(s: QemuSpec): string[] {
+  return [
+    "-name", `${s.name},process=bootc-${s.name}`,
+    ...machineArgs(s),
+    "-smp", String(s.cpus),
+    ...memoryArgs(s),
+    "-nodefaults",
+    "-display", "none",
+    "-no-user-config",
+    "-kernel", s.kernel,
+    "-initrd", s.initrd,
+    "-append", [`console=${consoleDevice(s.arch)}`, ...s.cmdline].join(" "),
+    ...shareArgs(s),
+    ...netArgs(s),
+    // The serial console is qemu's stdio: the monitor owns both ends and fans it out.
+    "-chardev", "stdio,id=serial0,signal=off",
+    "-serial", "chardev:serial0",
+    "-qmp", `unix:${s.qmpSocket},server=on,wait=off`,
+    "-device", "virtio-rng-pci",
+    ...credentialArgs(s),
+  ];
+}
+
+/** Kernel arguments for an ephemeral boot: virtiofs root with a volatile overlay on top. */
+export function ephemeralKernelArgs(extra: string[]): string[] {
+  return ["root=virtiofs:rootfs", "rw", "systemd.volatile=overlay", ...extra];
+}

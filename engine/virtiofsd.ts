@@ -1,0 +1,40 @@
+/**
+ * virtiofsd command lines for both flavours. A read-only share is enforced on the host,
+ * not only by the guest's mount options: the Rust daemon has --readonly; for the C one we
+ * start it in a private mount namespace where its source is bind-mounted read-only.
+ */
+import type { VirtiofsdFlavour } from "./host/tools.js";
+
+export interface VirtiofsdSpec {
+  binary: string;
+  flavour: VirtiofsdFlavour;
+  socket: string;
+  source: string;
+  readOnly: boolean;
+}
+
+export interface Command {
+  file: string;
+  args: string[];
+}
+
+/**
+ * A fixed script: its inputs arrive as positional parameters ("$1", "$@"), so no user
+ * input is ever spliced into shell text.
+ */
+const RO_NAMESPACE_SCRIPT = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"';
+
+export function virtiofsdCommand(s: VirtiofsdSpec): Command {
+  if (s.flavour === "rust") {
+    return {
+      file: s.binary,
+      args: [`--socket-path=${s.socket}`, `--shared-dir=${s.source}`, "--cache=auto", "--sandbox=namespace", ...(s.readOnly ? ["--readonly"] : [])],
+    };
+  }
+  const daemon = [s.binary, `--socket-path=${s.socket}`, "-o", `source=${s.source}`, "-o", "cache=auto"];
+  if (!s.readOnly) return { file: daemon[0]!, args: daemon.slice(1) };
+  return {
+    file: "unshare",
+    args: ["--mount", "--propagation", "private", "--", "sh", "-c", RO_NAMESPACE_SCRIPT, "sh", s.source, ...daemon],
+  };
+}

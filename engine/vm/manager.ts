@@ -1,0 +1,279 @@
+/**
+ * The engine's VM API: create and boot, watch, list, stop, remove, reach by SSH. It
+ * validates everything before creating anything, so bad input leaves no trace; the
+ * running VM itself belongs to its monitor (see monitor/supervisor.ts).
+ */
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BootcError } from "../errors.js";
+import { detectAccel } from "../host/accel.js";
+import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
+import { inspectImage } from "../images/images.js";
+import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import { isAlive } from "../monitor/children.js";
+import type { MonitorEvent } from "../monitor/protocol.js";
+import { enginePaths, vmPaths, type EnginePaths } from "../paths.js";
+import { hostAlias } from "../ssh/hostkey.js";
+import { sshExec, type ExecResult } from "../ssh/exec.js";
+import { generateKey, publicKeyOf } from "../ssh/keys.js";
+import { withVmLock } from "./lock.js";
+import { checkBindSources, checkPorts, checkResources, freePort, generateName, RunOptionsSchema, validateName, type RunOptions } from "./options.js";
+import { ACTIVE_STATES, readRecord, writeRecord, type VmRecord, type VmState } from "./record.js";
+import { LocalRuntime, type VmRuntime } from "./runtime.js";
+
+export const DEFAULTS = { cpus: 2, memoryMiB: 2048 };
+
+export interface VmInfo extends VmRecord {
+  /** The state as observed now: an active record whose monitor is gone is "failed". */
+  effectiveState: VmState;
+  uptimeSec?: number;
+}
+
+const MONITOR_DIED = "the monitor process died unexpectedly (its qemu and virtiofsd died with it); `bootc rm` cleans up";
+
+export class Engine {
+  constructor(
+    readonly paths: EnginePaths = enginePaths(),
+    private readonly runtime: VmRuntime = new LocalRuntime(paths),
+  ) {}
+
+  private get vmsDir() {
+    return path.join(this.paths.state, "vms");
+  }
+
+  /** Validates, creates the VM and starts its monitor. Returns at once; see waitFor(). */
+  async createVm(input: RunOptions): Promise<VmRecord> {
+    const opts = RunOptionsSchema.parse(input);
+    const taken = new Set(await this.names());
+    const name = opts.name !== undefined ? validateName(opts.name) : generateName(taken);
+    if (taken.has(name)) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, or remove it first: bootc rm ${name}`);
+    const cpus = opts.cpus ?? DEFAULTS.cpus;
+    const memoryMiB = opts.memoryMiB ?? DEFAULTS.memoryMiB;
+    checkResources(cpus, memoryMiB);
+    const accel = await detectAccel(opts.accel);
+    await checkBindSources(opts.binds);
+    await checkPorts(opts.forwards);
+    findQemu();
+    await findVirtiofsd();
+    requireTool("ssh-keygen");
+    if (opts.identity) await publicKeyOf(opts.identity);
+    const image = await inspectImage(opts.image);
+    // Look inside once now so an image without a kernel fails here, before any VM exists.
+    const rootfs = await mountImage(image.id);
+    try {
+      await readGuestFacts(rootfs, opts.image);
+    } finally {
+      await unmountImage(image.id);
+    }
+
+    const p = vmPaths(name, this.paths);
+    await mkdir(this.vmsDir, { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(p.dir, { mode: 0o700 }); // atomic: of two racing runs, one wins
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, or remove it first: bootc rm ${name}`);
+      }
+      throw e;
+    }
+    try {
+      if (!opts.identity) await generateKey(p.key, `bootc-console ${name}`);
+      const record: VmRecord = {
+        version: 1,
+        name,
+        image: opts.image,
+        imageId: image.id,
+        mode: "ephemeral",
+        createdAt: new Date().toISOString(),
+        cpus,
+        memoryMiB,
+        accel: accel.accel,
+        accelReason: accel.reason,
+        sshUser: opts.user,
+        sshPort: await freePort(),
+        identity: opts.identity ? path.resolve(opts.identity) : p.key,
+        generatedKey: !opts.identity,
+        forwards: opts.forwards,
+        binds: opts.binds,
+        kargs: opts.kargs,
+        removeOnStop: opts.removeOnStop,
+        readyTimeoutSec: opts.readyTimeoutSec,
+        state: "creating",
+        warnings: [],
+        timeline: [{ event: "created", at: new Date().toISOString() }],
+      };
+      await writeRecord(record, this.paths);
+      const pid = this.runtime.start(name);
+      return { ...record, monitorPid: pid };
+    } catch (e) {
+      await rm(p.dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Follows a VM's events until it reaches `target` ("ssh-ready", or "running" for a guest
+   * without sshd). Rejects with the monitor's reason if the boot fails.
+   */
+  async waitFor(name: string, target: VmState, onEvent: (e: MonitorEvent) => void = () => undefined): Promise<VmInfo> {
+    const watcher = await this.connectEvents(name, onEvent);
+    return new Promise<VmInfo>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        watcher.close();
+        fn();
+      };
+      watcher.onEvent((e) => {
+        const state = e.type === "snapshot" ? e.record.state : e.type === "state" ? e.state : undefined;
+        if (!state) return;
+        const sshLess = e.type === "snapshot" ? e.record.sshPort === undefined : false;
+        if (state === target || (target === "ssh-ready" && sshLess && state === "running")) {
+          void this.getVm(name).then((vm) => settle(() => resolve(vm)), (err: unknown) => settle(() => reject(err)));
+        } else if (state === "failed" || state === "stopped") {
+          const reason = e.type === "state" ? e.reason : e.type === "snapshot" ? e.record.reason : undefined;
+          settle(() => reject(new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${reason ?? state}`, `see the serial log: bootc logs ${name}`)));
+        }
+      });
+      void watcher.closed.then(() =>
+        settle(() => {
+          void this.getVm(name).then(
+            (vm) => reject(new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${vm.reason ?? vm.effectiveState}`, `see the serial log: bootc logs ${name}`)),
+            reject,
+          );
+        }),
+      );
+    });
+  }
+
+  /** Connects to a monitor's event stream, waiting briefly for a just-started monitor. */
+  private async connectEvents(name: string, first: (e: MonitorEvent) => void) {
+    const handlers: Array<(e: MonitorEvent) => void> = [first];
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        const w = await this.runtime.events(name, (e) => handlers.forEach((h) => h(e)));
+        return { ...w, onEvent: (h: (e: MonitorEvent) => void) => handlers.push(h) };
+      } catch (e) {
+        const rec = await readRecord(name, this.paths);
+        const monitorLog = await readFile(vmPaths(name, this.paths).monitorLog, "utf8").catch(() => "");
+        if (!ACTIVE_STATES.includes(rec.state) || Date.now() > deadline || (rec.monitorPid && !isAlive(rec.monitorPid) && Date.now() > deadline - 18_000)) {
+          const detail = rec.reason ?? (monitorLog.trim().split("\n").slice(-3).join(" ") || (e as Error).message);
+          throw new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${detail}`, `see bootc logs ${name}`);
+        }
+        await sleep(100);
+      }
+    }
+  }
+
+  async names(): Promise<string[]> {
+    return (await readdir(this.vmsDir).catch(() => [] as string[])).sort();
+  }
+
+  async getVm(name: string): Promise<VmInfo> {
+    const rec = await readRecord(name, this.paths);
+    const dead = ACTIVE_STATES.includes(rec.state) && !isAlive(rec.monitorPid);
+    // A record being created may not have its monitor pid yet for a moment.
+    const effectiveState: VmState = dead && rec.monitorPid ? "failed" : rec.state;
+    return {
+      ...rec,
+      effectiveState,
+      ...(dead && rec.monitorPid ? { reason: MONITOR_DIED } : {}),
+      ...(rec.startedAt && ACTIVE_STATES.includes(effectiveState) ? { uptimeSec: Math.round((Date.now() - Date.parse(rec.startedAt)) / 1000) } : {}),
+    };
+  }
+
+  async listVms(): Promise<VmInfo[]> {
+    const out: VmInfo[] = [];
+    for (const name of await this.names()) {
+      // A VM removed while we list is simply not listed.
+      const vm = await this.getVm(name).catch(() => undefined);
+      if (vm) out.push(vm);
+    }
+    return out;
+  }
+
+  async stopVm(name: string, opts: { force?: boolean; timeoutSec?: number } = {}): Promise<VmInfo> {
+    const vm = await this.getVm(name);
+    if (!ACTIVE_STATES.includes(vm.effectiveState)) {
+      throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, vm.effectiveState === "failed" ? `remove it with: bootc rm ${name}` : undefined);
+    }
+    const reply = await this.runtime.stop(name, !!opts.force, opts.timeoutSec ?? 60);
+    if (!reply.ok) throw new BootcError("MONITOR_UNREACHABLE", `stopping "${name}" failed: ${reply.error}`);
+    return this.getVm(name).catch(() => ({ ...vm, state: reply.state, effectiveState: reply.state, reason: reply.reason }));
+  }
+
+  /**
+   * Removes a VM: its directory (record, keys, logs) and runtime sockets. A running VM
+   * needs force (stopped first, immediately). A VM whose monitor died is cleaned up here:
+   * leftover processes killed, the image unmounted.
+   */
+  async removeVm(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    const vm = await this.getVm(name);
+    const p = vmPaths(name, this.paths);
+    if (ACTIVE_STATES.includes(vm.effectiveState)) {
+      if (!opts.force) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, `stop it first (bootc stop ${name}) or use: bootc rm --force ${name}`);
+      await this.runtime.stop(name, true, 0).catch(() => undefined);
+    }
+    await withVmLock(p.dir, name, async () => {
+      if (vm.effectiveState === "failed" && vm.monitorPid) {
+        for (const pid of [vm.qemuPid, vm.monitorPid]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+        await unmountImage(vm.imageId);
+      }
+      await rm(p.runDir, { recursive: true, force: true });
+      // Rename first so a half-removed VM never looks like a VM.
+      const doomed = `${p.dir}.removing-${process.pid}`;
+      await rm(doomed, { recursive: true, force: true });
+      await import("node:fs/promises").then((fs) => fs.rename(p.dir, doomed)).catch(() => undefined);
+      await rm(doomed, { recursive: true, force: true });
+    });
+  }
+
+  /** Runs a command in the guest over SSH (ssh2), checking the pinned host key. */
+  async exec(name: string, command: string): Promise<ExecResult> {
+    const vm = await this.requireSsh(name);
+    return sshExec({ vmName: name, port: vm.sshPort!, user: vm.sshUser, identity: vm.identity, knownHosts: vmPaths(name, this.paths).knownHosts }, command, { timeoutMs: 60_000 });
+  }
+
+  /** The OpenSSH command line that reaches the VM with its key and pinned host key. */
+  async sshCommand(name: string, command: string[] = [], tty?: boolean): Promise<{ file: string; args: string[] }> {
+    const vm = await this.requireSsh(name);
+    const p = vmPaths(name, this.paths);
+    const args = [
+      "-i", vm.identity,
+      "-p", String(vm.sshPort),
+      "-o", "IdentitiesOnly=yes",
+      "-o", `HostKeyAlias=${hostAlias(name)}`,
+      "-o", `UserKnownHostsFile=${p.knownHosts}`,
+      "-o", "StrictHostKeyChecking=yes",
+      "-o", "LogLevel=ERROR",
+      ...(tty === undefined ? [] : [tty ? "-t" : "-T"]),
+      `${vm.sshUser}@127.0.0.1`,
+      ...(command.length ? ["--", ...command] : []),
+    ];
+    return { file: requireTool("ssh"), args };
+  }
+
+  private async requireSsh(name: string): Promise<VmInfo> {
+    const vm = await this.getVm(name);
+    if (vm.effectiveState !== "ssh-ready") {
+      if (vm.sshPort === undefined) throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
+      throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not ready for SSH (${vm.effectiveState})`, vm.effectiveState === "stopped" ? undefined : `wait for it: bootc list shows ssh-ready when it is`);
+    }
+    return vm;
+  }
+
+  events(name: string, onEvent: (e: MonitorEvent) => void) {
+    return this.runtime.events(name, onEvent);
+  }
+
+  console(name: string) {
+    return this.runtime.console(name);
+  }
+
+  serialLogPath(name: string): string {
+    return vmPaths(name, this.paths).serialLog;
+  }
+}

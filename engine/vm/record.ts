@@ -1,0 +1,79 @@
+/**
+ * The per-VM JSON record (state/vms/<name>/vm.json). Written atomically (temp file, then
+ * rename) so a reader never sees half a record. While a VM runs, its monitor is the only
+ * writer; before that, the command that creates it.
+ */
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { z } from "zod";
+import { BootcError } from "../errors.js";
+import { vmPaths, type EnginePaths } from "../paths.js";
+
+export const VM_STATES = ["creating", "booting", "running", "ssh-ready", "stopping", "stopped", "failed"] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+/** States in which a live monitor is expected. */
+export const ACTIVE_STATES: readonly VmState[] = ["creating", "booting", "running", "ssh-ready", "stopping"];
+
+export const PortForwardSchema = z.object({ host: z.number().int().min(1).max(65535), guest: z.number().int().min(1).max(65535) });
+export const BindSchema = z.object({ host: z.string(), guest: z.string(), readOnly: z.boolean() });
+
+export const TimelineEntrySchema = z.object({ event: z.string(), at: z.string() });
+
+export const VmRecordSchema = z.object({
+  version: z.literal(1),
+  name: z.string(),
+  image: z.string(),
+  imageId: z.string(),
+  mode: z.literal("ephemeral"),
+  createdAt: z.string(),
+  cpus: z.number().int(),
+  memoryMiB: z.number().int(),
+  accel: z.enum(["kvm", "hvf", "tcg"]),
+  accelReason: z.string(),
+  sshUser: z.string(),
+  sshPort: z.number().int().optional(),
+  identity: z.string(),
+  generatedKey: z.boolean(),
+  forwards: z.array(PortForwardSchema),
+  binds: z.array(BindSchema),
+  kargs: z.array(z.string()),
+  removeOnStop: z.boolean(),
+  readyTimeoutSec: z.number().int(),
+  state: z.enum(VM_STATES),
+  monitorPid: z.number().int().optional(),
+  qemuPid: z.number().int().optional(),
+  startedAt: z.string().optional(),
+  stoppedAt: z.string().optional(),
+  /** Why the VM stopped or failed, in words a user understands. */
+  reason: z.string().optional(),
+  exitCode: z.number().int().nullable().optional(),
+  exitSignal: z.string().nullable().optional(),
+  qemuArgs: z.array(z.string()).optional(),
+  kernel: z.string().optional(),
+  guestSystemd: z.number().int().optional(),
+  warnings: z.array(z.string()),
+  /** Boot phases with timestamps: created, qemu-started, first-serial-byte, userspace, ssh-ready … */
+  timeline: z.array(TimelineEntrySchema),
+});
+export type VmRecord = z.infer<typeof VmRecordSchema>;
+
+export async function writeRecord(record: VmRecord, paths?: EnginePaths): Promise<void> {
+  const file = vmPaths(record.name, paths).record;
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+export async function readRecord(name: string, paths?: EnginePaths): Promise<VmRecord> {
+  let text: string;
+  try {
+    text = await readFile(vmPaths(name, paths).record, "utf8");
+  } catch {
+    throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
+  }
+  const parsed = VmRecordSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) {
+    throw new BootcError("VM_NOT_FOUND", `the record of VM "${name}" is unreadable: ${parsed.error.message}`, `remove it with \`bootc rm --force ${name}\``);
+  }
+  return parsed.data;
+}

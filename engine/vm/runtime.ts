@@ -1,0 +1,55 @@
+/**
+ * The seam between VM management and where VMs run. Today: local qemu, each VM owned by
+ * a detached monitor process on this host. A libvirt or remote runtime can implement the
+ * same interface later without the CLI or server changing.
+ */
+import { openSync, closeSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Socket } from "node:net";
+import { attachConsole, requestStop, watchEvents } from "../monitor/client.js";
+import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
+import { vmPaths, type EnginePaths } from "../paths.js";
+
+export interface VmRuntime {
+  /** Starts the VM described by its record; returns the supervisor's pid. */
+  start(name: string): number;
+  stop(name: string, force: boolean, timeoutSec: number): Promise<StopReply>;
+  events(name: string, onEvent: (e: MonitorEvent) => void): Promise<{ close: () => void; closed: Promise<void> }>;
+  console(name: string): Promise<Socket>;
+}
+
+const MONITOR_MAIN = fileURLToPath(new URL("../monitor/main.js", import.meta.url));
+
+/** The monitor finds its VM from the same environment (BOOTC_HOME / XDG), which it inherits. */
+export class LocalRuntime implements VmRuntime {
+  constructor(private readonly paths: EnginePaths) {}
+
+  start(name: string): number {
+    const log = openSync(vmPaths(name, this.paths).monitorLog, "a");
+    try {
+      // Detached: the monitor outlives the command that started it (the CLI returns,
+      // the web server restarts) and owns the VM until it ends.
+      const child = spawn(process.execPath, [MONITOR_MAIN, name], {
+        detached: true,
+        stdio: ["ignore", log, log],
+      });
+      child.unref();
+      return child.pid ?? 0;
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  stop(name: string, force: boolean, timeoutSec: number): Promise<StopReply> {
+    return requestStop(name, force, timeoutSec, this.paths);
+  }
+
+  events(name: string, onEvent: (e: MonitorEvent) => void) {
+    return watchEvents(name, onEvent, this.paths);
+  }
+
+  console(name: string): Promise<Socket> {
+    return attachConsole(name, this.paths);
+  }
+}

@@ -1,0 +1,34 @@
+// Lint rules, including the import boundaries from the design brief:
+//   engine/ imports neither server/ nor app/;  server/ never imports app/;
+//   app/ imports only types and the console protocol from server/ (never the engine).
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const boundary = (patterns, message) => ({
+  "no-restricted-imports": ["error", { patterns: [{ group: patterns, message }] }],
+});
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "dist/", ".next/", "next-env.d.ts", "test-results/", "playwright-report/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    files: ["engine/**/*.ts"],
+    rules: boundary(["**/server/**", "**/app/**", "next", "next/*", "react", "react-dom"],
+      "engine/ is a plain library: it must not import server/, app/, Next or React."),
+  },
+  {
+    files: ["server/**/*.ts"],
+    rules: boundary(["**/app/**"], "server/ must not import app/; the UI talks to the server over HTTP."),
+  },
+  {
+    files: ["app/**/*.ts", "app/**/*.tsx"],
+    rules: boundary(["**/engine/**", "**/server/**", "!**/server/protocol/**"],
+      "app/ talks to the server only over HTTP: import types and server/protocol/ only."),
+  },
+);

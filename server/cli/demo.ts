@@ -1,0 +1,32 @@
+import { buildDemoImage } from "../../engine/demo/build.js";
+import { BootcError } from "../../engine/errors.js";
+import { parseCommand, printJson } from "./output.js";
+
+const HELP = `Usage: bootc demo build [--force] [--quiet] [--json]
+
+Builds localhost/bootc-demo offline from Debian packages: Debian 13 with systemd,
+OpenSSH (key logins only), networkd, the Debian kernel and a dracut initramfs, laid out
+like a bootc image and labelled containers.bootc=1. Needs root and debootstrap, and
+takes about two minutes. If the image exists and its recipe is unchanged, it does
+nothing. --force rebuilds anyway; --quiet prints only the steps.
+Environment: BOOTC_DEMO_MIRROR (Debian mirror URL), BOOTC_DEMO_SUITE (default trixie).`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(
+    { args: argv, allowPositionals: true, options: { force: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, json: { type: "boolean" } } },
+    HELP,
+  );
+  if (positionals[0] !== "build" || positionals.length > 1) {
+    throw new BootcError("INVALID_ARGUMENT", positionals[0] ? `unknown demo command "${positionals.join(" ")}"` : "no demo command given", "usage: bootc demo build");
+  }
+  const result = await buildDemoImage({
+    force: values.force,
+    onLog: (line) => {
+      if (values.json) return;
+      if (line.startsWith("==>")) console.log(line);
+      else if (!values.quiet) console.log(`    ${line}`);
+    },
+  });
+  if (values.json) printJson(result);
+  return 0;
+}

@@ -1,0 +1,17 @@
+import { Engine } from "../../engine/vm/manager.js";
+import { BootcError } from "../../engine/errors.js";
+import { parseCommand, printJson } from "./output.js";
+
+const HELP = `Usage: bootc inspect NAME
+
+Prints the VM's record as JSON: options, state and reason, the qemu command line, and
+the boot timeline (created, image-mounted, virtiofsd-ready, qemu-started,
+first-serial-byte, kernel-to-userspace, ssh-ready, …) with timestamps.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals } = parseCommand({ args: argv, allowPositionals: true, options: {} }, HELP);
+  const [name] = positionals;
+  if (!name) throw new BootcError("INVALID_ARGUMENT", "no VM name given", "usage: bootc inspect NAME");
+  printJson(await new Engine().getVm(name));
+  return 0;
+}

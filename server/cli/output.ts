@@ -1,0 +1,57 @@
+/** Printing for the CLI: errors without stack traces, aligned tables, JSON. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { BootcError, isBootcError } from "../../engine/errors.js";
+
+/** Prints an error the way users should see it and returns the exit code. */
+export function printError(e: unknown, json = process.argv.includes("--json")): number {
+  if (json) {
+    const body = isBootcError(e) ? e.toJSON() : { code: "INTERNAL", message: e instanceof Error ? e.message : String(e) };
+    console.log(JSON.stringify({ error: body }, null, 2));
+  } else if (isBootcError(e)) {
+    console.error(`error: ${e.message}`);
+    if (e.hint) console.error(`hint: ${e.hint}`);
+  } else {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (process.env.BOOTC_DEBUG && e instanceof Error) console.error(e.stack);
+  return 1;
+}
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
+  return [line(headers), ...rows.map(line)].join("\n");
+}
+
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+/**
+ * parseArgs with our conventions: strict, `--help` prints the command's help, and parse
+ * errors become a typed error that names the wrong option.
+ */
+export function parseCommand<T extends ParseArgsConfig>(config: T, help: string): ReturnType<typeof parseArgs<T>> {
+  const withHelp = { strict: true, ...config, options: { ...config.options, help: { type: "boolean", short: "h" } } } as T;
+  let parsed: ReturnType<typeof parseArgs<T>>;
+  try {
+    parsed = parseArgs(withHelp);
+  } catch (e) {
+    const usage = help.split("\n")[0]?.replace(/^Usage: /, "") ?? "bootc";
+    throw new BootcError("INVALID_ARGUMENT", (e as Error).message, `usage: ${usage} (see --help)`);
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    console.log(help);
+    process.exit(0);
+  }
+  return parsed;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
+  const h = Math.floor(m / 60);
+  return `${h}h${String(m % 60).padStart(2, "0")}m`;
+}
