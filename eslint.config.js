@@ -28,7 +28,13 @@ export default tseslint.config(
   },
   {
     files: ["app/**/*.ts", "app/**/*.tsx"],
-    rules: boundary(["**/engine/**", "**/server/**", "!**/server/protocol/**"],
-      "app/ talks to the server only over HTTP: import types and server/protocol/ only."),
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{
+          regex: "(^|/)(engine|server)/(?!protocol/)",
+          message: "app/ talks to the server only over HTTP: import types and server/protocol/ only.",
+        }],
+      }],
+    },
   },
 );

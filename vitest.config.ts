@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["engine/**/*.test.ts", "server/**/*.test.ts", "scripts/**/*.test.ts"],
+    exclude: ["node_modules", "dist", "e2e"],
     testTimeout: 30_000,
   },
 });

@@ -73,6 +73,9 @@ const VIRTIOFSD_PLACES = ["/usr/libexec/virtiofsd", "/usr/lib/virtiofsd", "/usr/
  * (`-o source=DIR`) and the Rust one (`--shared-dir DIR`). We ask its --help which it is.
  */
 export async function findVirtiofsd(env: NodeJS.ProcessEnv = process.env): Promise<Virtiofsd> {
+  if (env.BOOTC_VIRTIOFSD && !existsSync(env.BOOTC_VIRTIOFSD)) {
+    throw new BootcError("MISSING_TOOL", `virtiofsd was not found at ${env.BOOTC_VIRTIOFSD} (BOOTC_VIRTIOFSD)`, INSTALL_HINT.virtiofsd);
+  }
   const candidates = [env.BOOTC_VIRTIOFSD, findOnPath("virtiofsd", env), ...VIRTIOFSD_PLACES].filter(
     (p): p is string => !!p && existsSync(p),
   );

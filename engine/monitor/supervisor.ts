@@ -124,9 +124,14 @@ export class Supervisor {
         this.update({ state: "running" });
       }
       this.serial?.push(d);
-      if (!userspace && d.toString().includes("Run /init as init process")) {
+      const text = d.toString();
+      if (!userspace && text.includes("Run /init as init process")) {
         userspace = true;
         this.mark("kernel-to-userspace");
+      }
+      // A panicked guest never comes up: say so now rather than at the readiness timeout.
+      if (this.serial?.lastLines(3).some((l) => l.includes("Kernel panic - not syncing"))) {
+        void this.stop(true, 0, `the guest kernel panicked; last serial lines:\n${this.serial.lastLines(12).join("\n")}`, "failed");
       }
     });
     void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
@@ -236,22 +241,23 @@ export class Supervisor {
   private mark(event: string): void {
     const entry = { event, at: now() };
     this.record = { ...this.record, timeline: [...this.record.timeline, entry] };
-    this.persist();
-    this.broadcast({ type: "timeline", ...entry });
+    this.persist({ type: "timeline", ...entry });
   }
 
   private update(patch: Partial<VmRecord>): void {
     const stateChanged = patch.state && patch.state !== this.record.state;
     this.record = { ...this.record, ...patch };
-    this.persist();
-    if (stateChanged) {
-      this.broadcast({ type: "state", state: this.record.state, at: now(), ...(this.record.reason ? { reason: this.record.reason } : {}) });
-    }
+    const r = this.record;
+    this.persist(stateChanged ? { type: "state", state: r.state, at: now(), ...(r.reason ? { reason: r.reason } : {}) } : undefined);
   }
 
-  private persist(): void {
+  /** Writes the record, then tells clients: whoever hears an event can read it on disk. */
+  private persist(event?: MonitorEvent): void {
     const snapshot = this.record;
-    this.writes = this.writes.then(() => writeRecord(snapshot, this.paths)).catch(() => undefined);
+    this.writes = this.writes
+      .then(() => writeRecord(snapshot, this.paths))
+      .catch(() => undefined)
+      .then(() => event && this.broadcast(event));
   }
 
   private broadcast(event: MonitorEvent): void {

@@ -48,13 +48,14 @@ export function consoleDevice(arch: HostArch): string {
 }
 
 function machineArgs(s: QemuSpec): string[] {
-  const cpu = s.accel === "tcg" ? "max" : "host";
   if (s.arch === "aarch64") {
     // The virt machine has no SMBIOS without firmware; credentials go through fw_cfg.
-    return ["-machine", `virt,accel=${s.accel}`, "-cpu", cpu];
+    // TCG needs a named CPU model there ("max"); on x86 it keeps qemu's default model,
+    // because "-cpu max" under TCG panics Debian 13's kernel in sched_clock_cpu.
+    return ["-machine", `virt,accel=${s.accel}`, "-cpu", s.accel === "tcg" ? "max" : "host"];
   }
   // q35 has no floppy, PC speaker or other legacy devices to probe at boot.
-  return ["-machine", `q35,accel=${s.accel}`, "-cpu", cpu];
+  return ["-machine", `q35,accel=${s.accel}`, ...(s.accel === "tcg" ? [] : ["-cpu", "host"])];
 }
 
 /**

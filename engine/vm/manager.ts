@@ -32,6 +32,16 @@ export interface VmInfo extends VmRecord {
 
 const MONITOR_DIED = "the monitor process died unexpectedly (its qemu and virtiofsd died with it); `bootc rm` cleans up";
 
+/**
+ * SSH hands the guest one command line for its shell. One argument is taken as that line
+ * (`bootc ssh vm -- 'ls | wc -l'`); several are quoted so the guest runs exactly that
+ * argv (`bootc ssh vm -- sh -c 'echo a; echo b'`).
+ */
+export function remoteCommand(argv: string[]): string {
+  if (argv.length === 1) return argv[0]!;
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(" ");
+}
+
 export class Engine {
   constructor(
     readonly paths: EnginePaths = enginePaths(),
@@ -251,7 +261,7 @@ export class Engine {
       "-o", "LogLevel=ERROR",
       ...(tty === undefined ? [] : [tty ? "-t" : "-T"]),
       `${vm.sshUser}@127.0.0.1`,
-      ...(command.length ? ["--", ...command] : []),
+      ...(command.length ? ["--", remoteCommand(command)] : []),
     ];
     return { file: requireTool("ssh"), args };
   }

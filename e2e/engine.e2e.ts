@@ -1,0 +1,152 @@
+/**
+ * The engine end to end, through the real `bootc` CLI: one demo guest is booted once and
+ * shared by the tests that only look at it; the last tests stop and remove it.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, mountedImages, processesUsing } from "./lib/harness.js";
+
+interface Vm {
+  name: string;
+  effectiveState: string;
+  sshPort?: number;
+  reason?: string;
+  timeline: Array<{ event: string; at: string }>;
+  qemuArgs?: string[];
+}
+
+const home = makeHome();
+const rwDir = path.join(home, "share-rw");
+const roDir = path.join(home, "share-ro");
+const NAME = "shared";
+
+describe("bootc run: the demo image in ephemeral mode", () => {
+  let vm: Vm;
+  let runOutput = "";
+
+  beforeAll(async () => {
+    mkdirSync(rwDir);
+    mkdirSync(roDir);
+    writeFileSync(path.join(roDir, "hello.txt"), "from the host\n");
+    const r = await bootc(home, ["run", "--name", NAME, "--memory", "2G", "--bind", `${rwDir}:/mnt/rw`, "--bind", `${roDir}:/mnt/ro:ro`, DEMO_IMAGE]);
+    runOutput = String(r.all);
+    if (r.exitCode !== 0) throw new Error(`bootc run failed:\n${runOutput}`);
+    vm = (await bootcJson<Vm[]>(home, ["list"])).find((v) => v.name === NAME)!;
+  });
+
+  afterAll(async () => {
+    await bootc(home, ["rm", "--force", NAME]);
+  });
+
+  it("reports boot progress and how to connect", () => {
+    expect(runOutput).toContain("qemu-started");
+    expect(runOutput).toContain("ssh-ready");
+    expect(runOutput).toContain(`bootc ssh ${NAME}`);
+  });
+
+  it("lists the VM as ssh-ready with its SSH port", () => {
+    expect(vm.effectiveState).toBe("ssh-ready");
+    expect(vm.sshPort).toBeGreaterThan(0);
+  });
+
+  it("keeps the serial log of the boot", async () => {
+    const r = await bootc(home, ["logs", NAME]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("Linux version");
+    expect(r.stdout).toMatch(/systemd\[1\]|Reached target/);
+  });
+
+  it("runs a command over SSH and returns its output and exit code", async () => {
+    const rootfs = (await execa("podman", ["image", "mount", DEMO_IMAGE])).stdout.trim();
+    const kver = (await readdir(path.join(rootfs, "usr/lib/modules")))[0];
+    await execa("podman", ["image", "unmount", DEMO_IMAGE], { reject: false });
+    const r = await bootc(home, ["ssh", NAME, "--", "uname", "-r"]);
+    expect(r.exitCode).toBe(0);
+    expect(String(r.stdout).trim()).toBe(kver);
+    const failing = await bootc(home, ["ssh", NAME, "--", "sh", "-c", "exit 7"]);
+    expect(failing.exitCode).toBe(7);
+  });
+
+  it("boots from a virtiofs root under a volatile overlay", async () => {
+    const r = await bootc(home, ["ssh", NAME, "--", "findmnt", "-n", "-o", "FSTYPE", "/"]);
+    expect(String(r.stdout).trim()).toBe("overlay");
+  });
+
+  it("shares a read-write folder: a file written in the guest appears on the host", async () => {
+    const r = await bootc(home, ["ssh", NAME, "--", "sh", "-c", "echo from-guest > /mnt/rw/guest.txt"]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(readFileSync(path.join(rwDir, "guest.txt"), "utf8")).toBe("from-guest\n");
+  });
+
+  it("shares a read-only folder: readable, and writes are refused", async () => {
+    const read = await bootc(home, ["ssh", NAME, "--", "cat", "/mnt/ro/hello.txt"]);
+    expect(read.stdout).toBe("from the host");
+    const write = await bootc(home, ["ssh", NAME, "--", "sh", "-c", "echo x > /mnt/ro/nope.txt"]);
+    expect(write.exitCode).not.toBe(0);
+    expect(String(write.stderr)).toMatch(/Read-only file system/);
+    expect(existsSync(path.join(roDir, "nope.txt"))).toBe(false);
+  });
+
+  it("refuses a guest whose host key differs from the pinned one", async () => {
+    const kh = path.join(home, "state/vms", NAME, "known_hosts");
+    const pinned = readFileSync(kh, "utf8");
+    expect(pinned).toMatch(/^bootc-shared ssh-ed25519 /);
+    const other = (await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(home, "other")])).exitCode === 0 && readFileSync(path.join(home, "other.pub"), "utf8");
+    writeFileSync(kh, `bootc-shared ${String(other).split(" ").slice(0, 2).join(" ")}\n`);
+    try {
+      const r = await bootc(home, ["ssh", NAME, "--", "true"]);
+      expect(r.exitCode).not.toBe(0);
+      expect(String(r.stderr)).toMatch(/HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    } finally {
+      writeFileSync(kh, pinned);
+    }
+  });
+
+  it("attaches the serial console, replaying the boot, and detaches with Ctrl+]", async () => {
+    const con = bootc(home, ["console", NAME], { stdin: "pipe" });
+    let out = "";
+    con.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    con.stdin?.write("\r");
+    await new Promise((r) => setTimeout(r, 2500));
+    con.stdin?.write(Buffer.from([0x1d]));
+    const r = await con;
+    expect(r.exitCode).toBe(0);
+    expect(out).toContain("Linux version"); // replay buffer
+    expect(out).toMatch(/login:/); // the getty answered our Enter
+  });
+
+  it("refuses a second VM with the same name", async () => {
+    const r = await bootc(home, ["run", "--name", NAME, DEMO_IMAGE]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`a VM named "${NAME}" already exists`);
+  });
+
+  it("records the boot timeline and the qemu command line", async () => {
+    const info = await bootcJson<Vm>(home, ["inspect", NAME]);
+    const events = info.timeline.map((t) => t.event);
+    expect(events).toEqual(expect.arrayContaining(["created", "image-mounted", "virtiofsd-ready", "qemu-started", "first-serial-byte", "ssh-ready"]));
+    expect(info.qemuArgs).toContain("-kernel");
+  });
+
+  it("stops gracefully through ACPI and records why", async () => {
+    const r = await bootc(home, ["stop", NAME, "--timeout", "120"]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const info = await bootcJson<Vm>(home, ["inspect", NAME]);
+    expect(info.effectiveState).toBe("stopped");
+    expect(info.reason).toBe("stopped by the user");
+    expect(String(await bootc(home, ["logs", NAME]).then((l) => l.stdout))).toMatch(/reboot: Power down|Powering off|System Power Off/);
+  });
+
+  it("removes the VM and leaves nothing behind", async () => {
+    const r = await bootc(home, ["rm", NAME]);
+    expect(r.exitCode).toBe(0);
+    expect(existsSync(path.join(home, "state/vms", NAME))).toBe(false);
+    expect(existsSync(path.join(home, "run", NAME))).toBe(false);
+    expect(processesUsing(home)).toEqual([]);
+    expect(await mountedImages()).toBe("");
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * Bad input and faults, each with the error a user sees and a check that nothing is left
+ * behind. Input errors need no guest; the fault tests start real guests through the
+ * engine API and break them while they boot.
+ */
+import { existsSync, mkdtempSync, readdirSync, symlinkSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { bootc, DEMO_IMAGE, makeHome, mountedImages, processesUsing, waitUntil } from "./lib/harness.js";
+
+const home = makeHome();
+process.env.BOOTC_HOME = home; // for the engine API used in-process below
+const { Engine } = await import("../dist/engine/index.js");
+const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
+
+async function expectRefused(args: string[], message: RegExp, env?: NodeJS.ProcessEnv) {
+  const r = await bootc(home, ["run", ...args], env ? { env } : {});
+  expect(r.exitCode, String(r.all)).toBe(1);
+  expect(String(r.stderr)).toMatch(message);
+  expect(String(r.stderr)).toMatch(/^hint: /m);
+  expect(String(r.stderr)).not.toMatch(/\n\s+at /); // no stack trace
+  expect(vmDirs()).toEqual([]);
+}
+
+describe("bad input is refused with a clear error and leaves nothing behind", () => {
+  it("unknown image", () => expectRefused([ "no-such-image:1"], /image "no-such-image:1" is not in local storage/));
+  it("image without a kernel", () => expectRefused(["localhost/bootc-probe"], /has no kernel: expected \/usr\/lib\/modules/));
+  it("invalid VM name", () => expectRefused(["--name", "Bad Name", DEMO_IMAGE], /"Bad Name" is not a valid VM name/));
+  it("memory out of range", () => expectRefused(["--memory", "64M", DEMO_IMAGE], /--memory 64M is out of range/));
+  it("cpus out of range", () => expectRefused(["--cpus", "0", DEMO_IMAGE], /--cpus 0 is out of range/));
+  it("bind source missing", () => expectRefused(["--bind", "/nonexistent/dir:/mnt/x", DEMO_IMAGE], /shared folder \/nonexistent\/dir does not exist/));
+  it("bind source not a directory", () => expectRefused(["--bind", "/etc/hostname:/mnt/x", DEMO_IMAGE], /is not a directory/));
+  it("unknown option", () => expectRefused(["--frobnicate", DEMO_IMAGE], /Unknown option '--frobnicate'/));
+
+  it("host port already taken", async () => {
+    const srv = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => srv.once("listening", r));
+    const port = (srv.address() as net.AddressInfo).port;
+    try {
+      await expectRefused(["-p", `${port}:80`, DEMO_IMAGE], new RegExp(`host port ${port} is already in use`));
+    } finally {
+      srv.close();
+    }
+  });
+
+  it("missing qemu", async () => {
+    // A PATH with everything bootc needs except qemu.
+    const bin = mkdtempSync("/tmp/bce-path-");
+    for (const tool of ["podman", "ssh", "ssh-keygen", "setpriv", "unshare", "mount", "tar"]) {
+      for (const dir of ["/usr/bin", "/bin", "/usr/sbin"]) {
+        if (existsSync(path.join(dir, tool))) {
+          symlinkSync(path.join(dir, tool), path.join(bin, tool));
+          break;
+        }
+      }
+    }
+    await expectRefused([DEMO_IMAGE], /qemu-system-x86_64 was not found on PATH/, { PATH: bin });
+  });
+
+  it("missing virtiofsd", () => expectRefused([DEMO_IMAGE], /virtiofsd was not found at \/nonexistent\/virtiofsd/, { BOOTC_VIRTIOFSD: "/nonexistent/virtiofsd" }));
+});
+
+describe("faults while a guest runs", () => {
+  const engine = new Engine();
+
+  afterEach(async () => {
+    for (const name of vmDirs()) await engine.removeVm(name, { force: true }).catch(() => undefined);
+    expect(processesUsing(home)).toEqual([]);
+    expect(await mountedImages()).toBe("");
+  });
+
+  afterAll(() => {
+    expect(vmDirs()).toEqual([]);
+  });
+
+  it("two racing runs with one name: one wins, the other gets a clear error", async () => {
+    const results = await Promise.allSettled([engine.createVm({ image: DEMO_IMAGE, name: "race" }), engine.createVm({ image: DEMO_IMAGE, name: "race" })]);
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.reason).toMatchObject({ code: "VM_EXISTS", message: 'a VM named "race" already exists' });
+  });
+
+  it("kill -9 of the monitor takes qemu and virtiofsd with it; list says failed; rm cleans up", async () => {
+    const vm = await engine.createVm({ image: DEMO_IMAGE, name: "monkill", memoryMiB: 1024 });
+    const running = await engine.waitFor(vm.name, "running");
+    const children = processesUsing(home).filter((p) => p.pid !== running.monitorPid);
+    expect(children.some((p) => p.cmd.includes("qemu-system"))).toBe(true);
+    expect(children.some((p) => p.cmd.includes("virtiofsd"))).toBe(true);
+    process.kill(running.monitorPid!, "SIGKILL");
+    await waitUntil("qemu and virtiofsd to die", () => processesUsing(home).length === 0 || undefined, 30_000);
+    const after = await engine.getVm(vm.name);
+    expect(after.effectiveState).toBe("failed");
+    expect(after.reason).toMatch(/monitor process died/);
+    const r = await bootc(home, ["rm", vm.name]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(vmDirs()).toEqual([]);
+  });
+
+  it("kill -9 of qemu is recorded by the monitor", async () => {
+    const vm = await engine.createVm({ image: DEMO_IMAGE, name: "qemukill", memoryMiB: 1024 });
+    const running = await engine.waitFor(vm.name, "running");
+    process.kill(running.qemuPid!, "SIGKILL");
+    const after = await waitUntil("the monitor to record the failure", async () => {
+      const v = await engine.getVm(vm.name);
+      return v.state === "failed" ? v : undefined;
+    }, 30_000);
+    expect(after.reason).toBe("qemu was killed by SIGKILL");
+    const list = await bootc(home, ["list"]);
+    expect(list.stdout).toMatch(/qemukill\s+\S+\s+ephemeral\s+failed/);
+  });
+
+  it("a guest that ignores ACPI power-down is killed after the stop timeout", async () => {
+    const vm = await engine.createVm({ image: DEMO_IMAGE, name: "noacpi", memoryMiB: 1024, kargs: ["acpi=off"] });
+    await engine.waitFor(vm.name, "running");
+    const stopped = await engine.stopVm(vm.name, { timeoutSec: 5 });
+    expect(stopped.effectiveState).toBe("stopped");
+    expect(stopped.reason).toMatch(/ignored ACPI power-down for 5s and was killed/);
+  });
+
+  it("--rm removes the VM when it stops", async () => {
+    const vm = await engine.createVm({ image: DEMO_IMAGE, name: "gone", memoryMiB: 1024, removeOnStop: true });
+    await engine.waitFor(vm.name, "running");
+    await engine.stopVm(vm.name, { force: true });
+    await waitUntil("the VM directory to go", () => !vmDirs().includes("gone") || undefined, 20_000);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * Shared helpers for the end-to-end tests: run the real `bootc` CLI against an isolated
+ * state directory (BOOTC_HOME), and check that nothing is left behind — no process
+ * started for that state directory, no image mounted by it.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa, type Options } from "execa";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const CLI = path.join(ROOT, "dist/server/cli.js");
+export const DEMO_IMAGE = "localhost/bootc-demo:latest";
+
+/** A short state root: runtime socket paths live below it and must stay < 108 bytes. */
+export function makeHome(): string {
+  return mkdtempSync("/tmp/bce-");
+}
+
+export function bootc(home: string, args: string[], options: Options = {}) {
+  return execa(process.execPath, [CLI, ...args], {
+    reject: false,
+    all: true,
+    ...options,
+    env: { ...process.env, BOOTC_HOME: home, ...(options.env ?? {}) },
+  });
+}
+
+export async function bootcJson<T>(home: string, args: string[]): Promise<T> {
+  const r = await bootc(home, [...args, "--json"]);
+  if (r.exitCode !== 0) throw new Error(`bootc ${args.join(" ")} failed (${r.exitCode}): ${r.all}`);
+  return JSON.parse(String(r.stdout)) as T;
+}
+
+/** Processes whose command line or environment mentions `home` (monitors, qemu, virtiofsd). */
+export function processesUsing(home: string): Array<{ pid: number; cmd: string }> {
+  const found: Array<{ pid: number; cmd: string }> = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!pid || pid === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      const env = readFileSync(`/proc/${pid}/environ`, "utf8");
+      if (cmd.includes(home) || env.includes(`BOOTC_HOME=${home}\0`)) found.push({ pid, cmd });
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return found;
+}
+
+/** Mount points of images podman has mounted (rootful `podman image mount` listing). */
+export async function mountedImages(): Promise<string> {
+  const r = await execa("podman", ["image", "mount"], { reject: false });
+  return String(r.stdout).trim();
+}
+
+export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

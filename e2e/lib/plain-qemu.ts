@@ -1,0 +1,87 @@
+/**
+ * The baseline: boot the demo image with a hand-written qemu + virtiofsd command line, no
+ * engine involved — image root from `podman image mount`, kernel and initramfs from the
+ * image, an SSH key injected as an SMBIOS systemd credential. The plain-qemu boot test
+ * and the boot benchmark both use it; the engine is measured against it.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+
+export interface PlainBoot {
+  firstSerialByteMs?: number;
+  sshReadyMs?: number;
+  unameR?: string;
+  serial: string;
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer().listen(0, "127.0.0.1");
+  await new Promise((r) => srv.once("listening", r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+export async function plainQemuBoot(image: string, opts: { timeoutMs?: number; memoryMiB?: number } = {}): Promise<PlainBoot> {
+  const dir = mkdtempSync("/tmp/bce-plain-");
+  const key = path.join(dir, "key");
+  await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+  const pub = readFileSync(`${key}.pub`, "utf8").trim();
+  const tmpfiles = `d /root/.ssh 0700 root root -\nf+~ /root/.ssh/authorized_keys 0600 root root - ${Buffer.from(pub + "\n").toString("base64")}\n`;
+  const rootfs = (await execa("podman", ["image", "mount", image])).stdout.trim();
+  const children: ResultPromise[] = [];
+  const result: PlainBoot = { serial: "" };
+  try {
+    const kver = readdirSync(path.join(rootfs, "usr/lib/modules"))[0]!;
+    const mod = path.join(rootfs, "usr/lib/modules", kver);
+    const sock = path.join(dir, "vfs.sock");
+    children.push(execa("/usr/lib/qemu/virtiofsd", [`--socket-path=${sock}`, "-o", `source=${rootfs}`, "-o", "cache=auto"], { reject: false, stdio: "ignore" }));
+    for (let i = 0; i < 100 && !readdirSync(dir).includes("vfs.sock"); i++) await new Promise((r) => setTimeout(r, 50));
+    const port = await freePort();
+    const mem = opts.memoryMiB ?? 2048;
+    const t0 = Date.now();
+    const qemu = execa(
+      "qemu-system-x86_64",
+      [
+        "-machine", "q35,accel=tcg", "-smp", "2", "-m", `${mem}M`,
+        "-object", `memory-backend-memfd,id=mem,size=${mem}M,share=on`, "-numa", "node,memdev=mem",
+        "-nodefaults", "-display", "none", "-no-user-config",
+        "-kernel", path.join(mod, "vmlinuz"), "-initrd", path.join(mod, "initramfs.img"),
+        "-append", "console=ttyS0 root=virtiofs:rootfs rw systemd.volatile=overlay",
+        "-chardev", `socket,id=fs0,path=${sock}`, "-device", "vhost-user-fs-pci,chardev=fs0,tag=rootfs",
+        "-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22`, "-device", "virtio-net-pci,netdev=net0",
+        "-device", "virtio-rng-pci",
+        "-smbios", `type=11,value=io.systemd.credential.binary:tmpfiles.extra=${Buffer.from(tmpfiles).toString("base64")}`,
+        "-serial", "stdio",
+      ],
+      { reject: false, stdin: "ignore", buffer: false },
+    );
+    children.push(qemu);
+    qemu.stdout?.on("data", (d: Buffer) => {
+      result.firstSerialByteMs ??= Date.now() - t0;
+      result.serial += d.toString();
+    });
+    const deadline = t0 + (opts.timeoutMs ?? 600_000);
+    while (Date.now() < deadline && qemu.exitCode === null) {
+      const r = await execa(
+        "ssh",
+        ["-q", "-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "root@127.0.0.1", "uname", "-r"],
+        { reject: false, timeout: 20_000 },
+      );
+      if (r.exitCode === 0) {
+        result.sshReadyMs = Date.now() - t0;
+        result.unameR = r.stdout.trim();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return result;
+  } finally {
+    for (const c of children) c.kill("SIGKILL");
+    await Promise.allSettled(children);
+    await execa("podman", ["image", "unmount", image], { reject: false });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

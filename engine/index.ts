@@ -1,0 +1,17 @@
+/**
+ * bootc-console's engine as a library (package export "bootc-console/engine"): images,
+ * VMs and their monitors, host checks. No knowledge of HTTP, the CLI or React.
+ */
+export { BootcError, isBootcError, type ErrorCode } from "./errors.js";
+export { enginePaths, vmPaths, type EnginePaths } from "./paths.js";
+export { Engine, DEFAULTS, type VmInfo } from "./vm/manager.js";
+export type { VmRuntime } from "./vm/runtime.js";
+export { LocalRuntime } from "./vm/runtime.js";
+export { VM_STATES, ACTIVE_STATES, type VmRecord, type VmState } from "./vm/record.js";
+export { parseBind, parseMemory, parsePortForward, validateName, type RunOptions } from "./vm/options.js";
+export type { MonitorEvent } from "./monitor/protocol.js";
+export { listImages, inspectImage, type ImageSummary, type ImageDetails } from "./images/images.js";
+export { buildDemoImage, DEMO_IMAGE, type DemoBuildResult } from "./demo/build.js";
+export { runDoctor, type DoctorReport, type DoctorRow } from "./host/doctor.js";
+export { detectAccel, decideAccel, type Accel, type AccelChoice } from "./host/accel.js";
+export { buildQemuArgs, type QemuSpec } from "./qemu/cmdline.js";

@@ -1,0 +1,38 @@
+/**
+ * The import boundaries of the design brief are enforced by ESLint (eslint.config.js).
+ * This proves the rules bite: a deliberate violation in each layer fails lint.
+ */
+import { ESLint } from "eslint";
+import { describe, expect, it } from "vitest";
+
+const eslint = new ESLint({ cwd: new URL("..", import.meta.url).pathname });
+
+async function boundaryErrors(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).filter((m) => m.ruleId === "no-restricted-imports").map((m) => m.message);
+}
+
+describe("import boundaries", () => {
+  it("engine/ may not import server/", async () => {
+    const errors = await boundaryErrors("engine/bad.ts", 'import { main } from "../server/cli/doctor.js";\nexport const x = main;\n');
+    expect(errors[0]).toMatch(/engine\/ is a plain library/);
+  });
+
+  it("engine/ may not import React", async () => {
+    expect(await boundaryErrors("engine/bad.ts", 'import React from "react";\nexport const x = React;\n')).toHaveLength(1);
+  });
+
+  it("server/ may not import app/", async () => {
+    const errors = await boundaryErrors("server/bad.ts", 'import Page from "../app/page.js";\nexport const x = Page;\n');
+    expect(errors[0]).toMatch(/server\/ must not import app\//);
+  });
+
+  it("app/ may not import the engine, but may import the console protocol", async () => {
+    expect(await boundaryErrors("app/bad.tsx", 'import { Engine } from "../engine/index.js";\nexport const x = Engine;\n')).toHaveLength(1);
+    expect(await boundaryErrors("app/ok.tsx", 'import type { Frame } from "../server/protocol/frames.js";\nexport type X = Frame;\n')).toHaveLength(0);
+  });
+
+  it("engine/ importing its own modules is fine", async () => {
+    expect(await boundaryErrors("engine/ok.ts", 'import { BootcError } from "./errors.js";\nexport const x = BootcError;\n')).toHaveLength(0);
+  });
+});

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: host setup (OS packages, podman config,
+# Chromium, npm dependencies, build), the demo image fixture, then lint, typecheck, unit
+# tests and the end-to-end tests with real podman, qemu, virtiofsd and a systemd guest.
+# Ends with the line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh --tests || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+./bin/bootc demo build --quiet || { echo "building the demo image failed"; echo "0 passed, 1 failed"; exit 1; }
+
+results=$(mktemp -d)
+checks_passed=0
+checks_failed=0
+check() {
+  local name=$1; shift
+  echo "== $name"
+  if "$@"; then checks_passed=$((checks_passed + 1)); else checks_failed=$((checks_failed + 1)); echo "FAILED: $name"; fi
+}
+
+check "lint (eslint, including import boundaries)" npx eslint .
+check "typecheck (tsc --noEmit)" npx tsc -p tsconfig.json --noEmit
+echo "== unit tests"
+npx vitest run --reporter=default --reporter=json --outputFile="$results/unit.json"
+echo "== end-to-end tests (real podman, qemu, virtiofsd, systemd guest)"
+npx vitest run -c e2e/vitest.config.ts --reporter=default --reporter=json --outputFile="$results/e2e.json"
+
+node scripts/summarize.mjs "$checks_passed" "$checks_failed" "$results/unit.json" "$results/e2e.json"
