@@ -84,23 +84,21 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
       throw new BootcError("DEMO_BUILD_FAILED", `the demo image recipe failed (exit ${result.exitCode}):\n${lastLines.join("\n")}`, "check network access to the Debian mirror (BOOTC_DEMO_MIRROR) and free disk space, then run again");
     }
     log(`==> import into podman as ${DEMO_IMAGE}`);
-    const tar = execa("tar", ["-C", rootfs, "--numeric-owner", "--xattrs", "--acls", "-cf", "-", "."], { buffer: false, reject: false });
-    const imported = execa(
-      podmanPath(),
-      [
-        "import",
-        "--change", "LABEL containers.bootc=1",
-        "--change", `LABEL ${RECIPE_LABEL}=${hash}`,
-        "--change", "LABEL org.opencontainers.image.title=bootc-demo",
-        "--change", `LABEL org.opencontainers.image.description=Debian ${suite} bootc-layout demo image built by bootc-console`,
-        "-", DEMO_IMAGE,
-      ],
-      { stdin: tar.stdout ?? "ignore", reject: false },
-    );
-    const [t, i] = await Promise.all([tar, imported]);
-    if (t.exitCode !== 0 || i.exitCode !== 0) {
-      throw new BootcError("DEMO_BUILD_FAILED", `importing the demo image failed: ${String(i.stderr || t.stderr).trim()}`, "run bootc doctor to check podman");
-    }
+    // Through a tarball file rather than a pipe: each step then has its own exit status
+    // and error text.
+    const tarball = path.join(work, "rootfs.tar");
+    const tar = await execa("tar", ["-C", rootfs, "--numeric-owner", "--xattrs", "--acls", "-cf", tarball, "."], { reject: false });
+    if (tar.exitCode !== 0) throw new BootcError("DEMO_BUILD_FAILED", `packing the root filesystem failed: ${tar.stderr.trim()}`, "check free disk space in the cache directory");
+    await podman([
+      "import",
+      "--quiet",
+      "--change", "LABEL containers.bootc=1",
+      "--change", `LABEL ${RECIPE_LABEL}=${hash}`,
+      "--change", "LABEL org.opencontainers.image.title=bootc-demo",
+      "--change", `LABEL org.opencontainers.image.description=Debian ${suite} bootc-layout demo image built by bootc-console`,
+      tarball,
+      DEMO_IMAGE,
+    ]);
     const seconds = (Date.now() - started) / 1000;
     log(`==> built ${DEMO_IMAGE} (recipe ${hash}) in ${seconds.toFixed(0)}s`);
     return { built: true, image: DEMO_IMAGE, recipeHash: hash, seconds };

@@ -24,6 +24,8 @@ import type { MonitorEvent, MonitorRequest, StopReply } from "./protocol.js";
 import { SerialFanout } from "./serial.js";
 
 const now = () => new Date().toISOString();
+
+class StopDuringBoot extends Error {}
 const STOP_TIMEOUT_SEC = 60;
 
 export class Supervisor {
@@ -60,14 +62,21 @@ export class Supervisor {
     try {
       await this.boot();
     } catch (e) {
-      await this.finish("failed", e instanceof Error ? e.message : String(e));
+      if (e instanceof StopDuringBoot) await this.finish(this.finalState, this.stopRequest?.reason ?? "stopped while booting");
+      else await this.finish("failed", e instanceof Error ? e.message : String(e));
     }
+  }
+
+  /** Between boot steps: a stop that arrived meanwhile ends the boot here. */
+  private checkpoint(): void {
+    if (this.stopRequest || this.finished) throw new StopDuringBoot();
   }
 
   private async boot(): Promise<void> {
     const r = this.record;
     const rootfs = await mountImage(r.imageId);
     this.mounted = true;
+    this.checkpoint();
     this.mark("image-mounted");
     const facts = await readGuestFacts(rootfs, r.image);
     await unlink(this.p.knownHosts).catch(() => undefined); // a fresh boot has fresh host keys
@@ -90,6 +99,7 @@ export class Supervisor {
       if (!(await waitForFile(this.p.fsSock(i), 15_000, () => alive))) {
         throw new Error(`virtiofsd for ${s.source} did not start: ${err.trim() || "no output"}`);
       }
+      this.checkpoint();
     }
     this.mark("virtiofsd-ready");
 
@@ -174,11 +184,10 @@ export class Supervisor {
     if (!this.stopRequest) {
       this.stopRequest = { force, reason };
       this.finalState = finalState;
-      if (!this.qemu) {
-        await this.finish(finalState, reason);
-        return reply;
-      }
+      // Still creating: boot() stops at its next checkpoint and finishes.
+      if (!this.qemu) return reply;
       this.update({ state: "stopping" });
+      if (!force && !this.qmp) this.qmp = await Qmp.connect(this.p.qmpSock, 5_000).catch(() => undefined);
       if (!force && this.qmp) {
         await this.qmp.command("system_powerdown").catch(() => undefined);
         const timer = setTimeout(() => {

@@ -30,6 +30,12 @@ export interface VmInfo extends VmRecord {
   uptimeSec?: number;
 }
 
+/** A stop is complete when the monitor has exited (its children die with it). */
+async function waitForExit(pid: number | undefined, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+}
+
 const MONITOR_DIED = "the monitor process died unexpectedly (its qemu and virtiofsd died with it); `bootc rm` cleans up";
 
 /**
@@ -212,6 +218,7 @@ export class Engine {
     }
     const reply = await this.runtime.stop(name, !!opts.force, opts.timeoutSec ?? 60);
     if (!reply.ok) throw new BootcError("MONITOR_UNREACHABLE", `stopping "${name}" failed: ${reply.error}`);
+    await waitForExit(vm.monitorPid);
     return this.getVm(name).catch(() => ({ ...vm, state: reply.state, effectiveState: reply.state, reason: reply.reason }));
   }
 
@@ -226,6 +233,7 @@ export class Engine {
     if (ACTIVE_STATES.includes(vm.effectiveState)) {
       if (!opts.force) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, `stop it first (bootc stop ${name}) or use: bootc rm --force ${name}`);
       await this.runtime.stop(name, true, 0).catch(() => undefined);
+      await waitForExit(vm.monitorPid);
     }
     await withVmLock(p.dir, name, async () => {
       if (vm.effectiveState === "failed" && vm.monitorPid) {

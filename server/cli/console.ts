@@ -18,7 +18,8 @@ export async function interactiveConsole(engine: Engine, name: string): Promise<
   return new Promise<number>((resolve) => {
     const finish = (code: number) => {
       if (raw) stdin.setRawMode(false);
-      stdin.pause();
+      // Destroy, not pause: an open stdin pipe would keep the process alive after detaching.
+      stdin.destroy();
       sock.destroy();
       resolve(code);
     };

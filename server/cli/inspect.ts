@@ -2,14 +2,14 @@ import { Engine } from "../../engine/vm/manager.js";
 import { BootcError } from "../../engine/errors.js";
 import { parseCommand, printJson } from "./output.js";
 
-const HELP = `Usage: bootc inspect NAME
+const HELP = `Usage: bootc inspect NAME [--json]
 
 Prints the VM's record as JSON: options, state and reason, the qemu command line, and
-the boot timeline (created, image-mounted, virtiofsd-ready, qemu-started,
+the boot timeline (always JSON; --json is accepted for symmetry) (created, image-mounted, virtiofsd-ready, qemu-started,
 first-serial-byte, kernel-to-userspace, ssh-ready, …) with timestamps.`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseCommand({ args: argv, allowPositionals: true, options: {} }, HELP);
+  const { positionals } = parseCommand({ args: argv, allowPositionals: true, options: { json: { type: "boolean" } } }, HELP);
   const [name] = positionals;
   if (!name) throw new BootcError("INVALID_ARGUMENT", "no VM name given", "usage: bootc inspect NAME");
   printJson(await new Engine().getVm(name));
