@@ -12,7 +12,7 @@ import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { inspectImage } from "../images/images.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { isAlive } from "../monitor/children.js";
-import type { MonitorEvent } from "../monitor/protocol.js";
+import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import { enginePaths, vmPaths, type EnginePaths } from "../paths.js";
 import { hostAlias } from "../ssh/hostkey.js";
 import { sshExec, type ExecResult } from "../ssh/exec.js";
@@ -120,8 +120,10 @@ export class Engine {
         timeline: [{ event: "created", at: new Date().toISOString() }],
       };
       await writeRecord(record, this.paths);
-      const pid = this.runtime.start(name);
-      return { ...record, monitorPid: pid };
+      // Recorded at once, so that a stop or rm racing the monitor's start can find it.
+      const started = { ...record, monitorPid: this.runtime.start(name) };
+      await writeRecord(started, this.paths);
+      return started;
     } catch (e) {
       await rm(p.dir, { recursive: true, force: true });
       throw e;
@@ -216,10 +218,34 @@ export class Engine {
     if (!ACTIVE_STATES.includes(vm.effectiveState)) {
       throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, vm.effectiveState === "failed" ? `remove it with: bootc rm ${name}` : undefined);
     }
-    const reply = await this.runtime.stop(name, !!opts.force, opts.timeoutSec ?? 60);
+    const reply = await this.stopMonitor(vm, !!opts.force, opts.timeoutSec ?? 60);
     if (!reply.ok) throw new BootcError("MONITOR_UNREACHABLE", `stopping "${name}" failed: ${reply.error}`);
-    await waitForExit(vm.monitorPid);
     return this.getVm(name).catch(() => ({ ...vm, state: reply.state, effectiveState: reply.state, reason: reply.reason }));
+  }
+
+  /**
+   * Asks the monitor to stop the VM and waits until the monitor has exited. A monitor that
+   * was just started may not listen yet: retry while it lives, then fall back to SIGTERM
+   * (its own graceful path) and finally SIGKILL (its children die with it).
+   */
+  private async stopMonitor(vm: VmInfo, force: boolean, timeoutSec: number): Promise<StopReply> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const reply = await this.runtime.stop(vm.name, force, timeoutSec);
+        await waitForExit(vm.monitorPid);
+        return reply;
+      } catch (e) {
+        if (!isAlive(vm.monitorPid)) return { ok: true, state: "stopped" };
+        if (Date.now() > deadline) {
+          process.kill(vm.monitorPid!, "SIGTERM");
+          await waitForExit(vm.monitorPid, 5_000);
+          if (isAlive(vm.monitorPid)) process.kill(vm.monitorPid!, "SIGKILL");
+          return { ok: false, error: (e as Error).message };
+        }
+        await sleep(100);
+      }
+    }
   }
 
   /**
@@ -232,8 +258,7 @@ export class Engine {
     const p = vmPaths(name, this.paths);
     if (ACTIVE_STATES.includes(vm.effectiveState)) {
       if (!opts.force) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, `stop it first (bootc stop ${name}) or use: bootc rm --force ${name}`);
-      await this.runtime.stop(name, true, 0).catch(() => undefined);
-      await waitForExit(vm.monitorPid);
+      await this.stopMonitor(vm, true, 0);
     }
     await withVmLock(p.dir, name, async () => {
       if (vm.effectiveState === "failed" && vm.monitorPid) {
