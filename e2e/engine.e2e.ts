@@ -150,3 +150,14 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     expect(await mountedImages()).toBe("");
   });
 });
+
+describe("bootc run -i --rm: boot, work, exit, gone", () => {
+  it("attaches SSH once ready, returns the session's exit code, and removes the VM", async () => {
+    const r = await bootc(home, ["run", "-i", "--rm", "--name", "oneshot", DEMO_IMAGE], { input: "cat /etc/hostname\nexit 3\n" });
+    expect(r.exitCode, String(r.all)).toBe(3);
+    expect(String(r.stdout)).toContain("bootc-demo");
+    expect(existsSync(path.join(home, "state/vms/oneshot"))).toBe(false);
+    expect(processesUsing(home)).toEqual([]);
+    expect(await mountedImages()).toBe("");
+  });
+});

@@ -1,0 +1,75 @@
+/** `bootc doctor` and the CLI's fast start, against this machine and a PATH with things missing. */
+import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { CLI, ROOT } from "./lib/harness.js";
+
+interface Row { id: string; status: "ok" | "warn" | "fail"; required: boolean; detail: string; fix?: string }
+interface Report { ok: boolean; rows: Row[] }
+
+const doctor = (env: NodeJS.ProcessEnv = {}) => execa(process.execPath, [CLI, "doctor", "--json"], { reject: false, env: { ...process.env, ...env } });
+const row = (r: Report, id: string) => r.rows.find((x) => x.id === id)!;
+
+describe("bootc doctor", () => {
+  it("reports this machine truthfully", async () => {
+    const r = await doctor();
+    const report = JSON.parse(r.stdout) as Report;
+    expect(r.exitCode).toBe(0);
+    expect(report.ok).toBe(true);
+    expect(row(report, "podman")).toMatchObject({ status: "ok" });
+    expect(row(report, "podman").detail).toMatch(/rootful, storage \w+, runtime \w+; runs containers/);
+    expect(row(report, "virtiofsd").detail).toMatch(/\((C, -o source=DIR|Rust, --shared-dir DIR)\)/);
+    const accel = row(report, "accel");
+    if (existsSync("/sys/module/kvm_pvm")) {
+      expect(accel.detail).toMatch(/^TCG: \/dev\/kvm is present but is a PVM nested hypervisor/);
+    } else if (existsSync("/dev/kvm")) {
+      expect(accel.detail).toMatch(/^KVM/);
+    } else {
+      expect(accel.detail).toMatch(/^TCG: no \/dev\/kvm/);
+    }
+  });
+
+  it("fails with a fix for each missing tool when PATH lacks them", async () => {
+    const bin = mkdtempSync("/tmp/bce-path-");
+    symlinkSync("/usr/bin/ssh", path.join(bin, "ssh")); // keep one tool, to see it still found
+    const r = await doctor({ PATH: bin, BOOTC_VIRTIOFSD: "/nonexistent/virtiofsd" });
+    expect(r.exitCode).toBe(1);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.ok).toBe(false);
+    for (const id of ["podman", "qemu", "qemu-img", "virtiofsd", "ssh-keygen"]) {
+      expect(row(report, id).status, id).toBe("fail");
+      expect(row(report, id).fix, id).toMatch(/install|apt-get|dnf/);
+    }
+    expect(row(report, "ssh")).toMatchObject({ status: "ok", detail: path.join(bin, "ssh") });
+    expect(row(report, "xorriso")).toMatchObject({ status: "warn", required: false });
+  });
+
+  it("prints a table with fixes by default", async () => {
+    const r = await execa(process.execPath, [CLI, "doctor"], { reject: false, env: { ...process.env, PATH: "/nonexistent" } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/^CHECK\s+STATUS\s+DETAIL/);
+    expect(r.stdout).toMatch(/podman\s+FAIL\s+not found on PATH/);
+    expect(r.stdout).toContain("To fix:");
+  });
+});
+
+describe("the bootc executable", () => {
+  it("answers --help and doctor --json without loading Next or React", async () => {
+    const trace = path.join(ROOT, "e2e/lib/trace-imports.mjs");
+    for (const args of [["--help"], ["doctor", "--json"]]) {
+      const r = await execa(process.execPath, ["--import", trace, CLI, ...args], { reject: false });
+      expect(r.stderr).not.toMatch(/LOADED/);
+      expect(r.stdout.length).toBeGreaterThan(0);
+    }
+    // The probe itself works: loading React through it is reported.
+    const check = await execa(process.execPath, ["--import", trace, "--input-type=module", "-e", 'await import("react")'], { reject: false, cwd: ROOT });
+    expect(check.stderr).toMatch(/LOADED .*node_modules\/react\//);
+  });
+
+  it("rejects an unknown command with usage and exit 2", async () => {
+    const r = await execa(path.join(ROOT, "bin/bootc"), ["frobnicate"], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+});
