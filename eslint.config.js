@@ -31,11 +31,15 @@ export default tseslint.config(
   {
     files: ["app/**/*.ts", "app/**/*.tsx"],
     rules: {
-      "no-restricted-imports": ["error", {
-        patterns: [{
-          regex: "(^|/)(engine|server)/(?!protocol/)",
-          message: "app/ talks to the server only over HTTP: import types and server/protocol/ only.",
-        }],
+      "@typescript-eslint/no-restricted-imports": ["error", {
+        patterns: [
+          { regex: "(^|/)engine/", message: "app/ never imports the engine: it talks to the server over HTTP." },
+          {
+            regex: "(^|/)server/(?!protocol/)",
+            allowTypeImports: true,
+            message: "app/ imports only types and server/protocol/ from the server.",
+          },
+        ],
       }],
     },
   },

@@ -8,7 +8,7 @@ import { CLI, ROOT } from "./lib/harness.js";
 interface Row { id: string; status: "ok" | "warn" | "fail"; required: boolean; detail: string; fix?: string }
 interface Report { ok: boolean; rows: Row[] }
 
-const doctor = (env: NodeJS.ProcessEnv = {}) => execa(process.execPath, [CLI, "doctor", "--json"], { reject: false, env: { ...process.env, ...env } });
+const doctor = (env: Record<string, string> = {}) => execa(process.execPath, [CLI, "doctor", "--json"], { reject: false, env: { ...process.env, ...env } });
 const row = (r: Report, id: string) => r.rows.find((x) => x.id === id)!;
 
 describe("bootc doctor", () => {

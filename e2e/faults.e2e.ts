@@ -14,7 +14,7 @@ process.env.BOOTC_HOME = home; // for the engine API used in-process below
 const { Engine } = await import("../dist/engine/index.js");
 const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
 
-async function expectRefused(args: string[], message: RegExp, env?: NodeJS.ProcessEnv) {
+async function expectRefused(args: string[], message: RegExp, env?: Record<string, string>) {
   const r = await bootc(home, ["run", ...args], env ? { env } : {});
   expect(r.exitCode, String(r.all)).toBe(1);
   expect(String(r.stderr)).toMatch(message);

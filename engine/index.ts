@@ -11,6 +11,8 @@ export { VM_STATES, ACTIVE_STATES, type VmRecord, type VmState } from "./vm/reco
 export { parseBind, parseMemory, parsePortForward, validateName, type RunOptions } from "./vm/options.js";
 export type { MonitorEvent } from "./monitor/protocol.js";
 export { listImages, inspectImage, type ImageSummary, type ImageDetails } from "./images/images.js";
+export { pullImage, removeImage } from "./images/pull.js";
+export type { ConsoleAttachment } from "./monitor/client.js";
 export { buildDemoImage, DEMO_IMAGE, type DemoBuildResult } from "./demo/build.js";
 export { runDoctor, type DoctorReport, type DoctorRow } from "./host/doctor.js";
 export { detectAccel, decideAccel, type Accel, type AccelChoice } from "./host/accel.js";

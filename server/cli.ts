@@ -11,6 +11,7 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  serve: { summary: "start the web console (prints a URL with a sign-in token)", load: () => import("./cli/serve.js") },
   run: { summary: "boot an image as a VM (ephemeral: no install)", load: () => import("./cli/run.js") },
   list: { summary: "list VMs", load: () => import("./cli/list.js") },
   ssh: { summary: "open a shell in a VM, or run a command there", load: () => import("./cli/ssh.js") },

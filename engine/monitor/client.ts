@@ -2,7 +2,7 @@
 import net from "node:net";
 import { BootcError } from "../errors.js";
 import { vmPaths, type EnginePaths } from "../paths.js";
-import type { MonitorEvent, MonitorRequest, StopReply } from "./protocol.js";
+import type { ConsoleHeader, MonitorEvent, MonitorRequest, StopReply } from "./protocol.js";
 
 export function connectMonitor(name: string, req: MonitorRequest, paths?: EnginePaths): Promise<net.Socket> {
   const sockPath = vmPaths(name, paths).monitorSock;
@@ -47,7 +47,39 @@ export async function requestStop(name: string, force: boolean, timeoutSec: numb
   return JSON.parse(line) as StopReply;
 }
 
-/** A duplex stream: serial output (replay first) in, keystrokes out. */
-export function attachConsole(name: string, paths?: EnginePaths): Promise<net.Socket> {
-  return connectMonitor(name, { op: "console" }, paths);
+export interface ConsoleAttachment {
+  /** Serial output (the first `replayBytes` are history), and keystrokes to the guest. */
+  socket: net.Socket;
+  replayBytes: number;
+}
+
+/** Attaches to the serial console: reads the header line, leaves the stream at the first byte of output. */
+export async function attachConsole(name: string, paths?: EnginePaths): Promise<ConsoleAttachment> {
+  const socket = await connectMonitor(name, { op: "console" }, paths);
+  const header = await new Promise<ConsoleHeader>((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      const nl = buf.indexOf(10);
+      if (nl < 0) return;
+      socket.off("data", onData);
+      socket.off("close", onClose);
+      socket.pause();
+      const rest = buf.subarray(nl + 1);
+      if (rest.length) socket.unshift(rest);
+      try {
+        resolve(JSON.parse(buf.subarray(0, nl).toString()) as ConsoleHeader);
+      } catch (e) {
+        reject(e);
+      }
+    };
+    const onClose = () => reject(new BootcError("MONITOR_UNREACHABLE", `the monitor of VM "${name}" closed the console`));
+    socket.on("data", onData);
+    socket.once("close", onClose);
+  });
+  if (header.error) {
+    socket.destroy();
+    throw new BootcError("VM_NOT_RUNNING", `VM "${name}": ${header.error}`, "wait a moment and try again");
+  }
+  return { socket, replayBytes: header.replayBytes };
 }

@@ -1,8 +1,9 @@
 /**
  * The monitor's unix-socket protocol. A client sends one JSON line naming what it wants:
  *   {"op":"events"}   → JSON lines: a snapshot, then every state/timeline event
- *   {"op":"console"}  → raw bytes both ways: the replay buffer, then live serial output;
- *                       what the client writes goes to the guest's serial input
+ *   {"op":"console"}  → a JSON header line {"replayBytes": n}, then raw bytes both ways:
+ *                       n bytes of replayed history, then live serial output; what the
+ *                       client writes goes to the guest's serial input
  *   {"op":"stop", "force"?: bool, "timeoutSec"?: n} → one JSON line when qemu is gone
  */
 import type { VmRecord, VmState } from "../vm/record.js";
@@ -19,3 +20,8 @@ export type MonitorEvent =
   | { type: "warning"; message: string };
 
 export type StopReply = { ok: true; state: VmState; reason?: string } | { ok: false; error: string };
+
+export interface ConsoleHeader {
+  replayBytes: number;
+  error?: string;
+}

@@ -316,9 +316,11 @@ export class Supervisor {
         return;
       case "console": {
         if (!this.serial || !this.qemu?.stdin) {
-          sock.end("[bootc: the serial console is not up yet]\r\n");
+          sock.end(JSON.stringify({ replayBytes: 0, error: "the serial console is not up yet" }) + "\n");
           return;
         }
+        // A header line first, so a client can tell the replayed history from live output.
+        sock.write(JSON.stringify({ replayBytes: this.serial.replaySize() }) + "\n");
         this.serial.attach(sock);
         const input = this.qemu.stdin;
         if (rest.length) input.write(rest);

@@ -15,7 +15,7 @@ import { isAlive } from "../monitor/children.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import { enginePaths, vmPaths, type EnginePaths } from "../paths.js";
 import { hostAlias } from "../ssh/hostkey.js";
-import { sshExec, type ExecResult } from "../ssh/exec.js";
+import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
 import { withVmLock } from "./lock.js";
 import { checkBindSources, checkPorts, checkResources, freePort, generateName, RunOptionsSchema, validateName, type RunOptions } from "./options.js";
@@ -223,6 +223,38 @@ export class Engine {
     return this.getVm(name).catch(() => ({ ...vm, state: reply.state, effectiveState: reply.state, reason: reply.reason }));
   }
 
+  /** Boots a stopped (or failed) VM again with the options it was created with. */
+  async startVm(name: string): Promise<VmRecord> {
+    const vm = await this.getVm(name);
+    if (ACTIVE_STATES.includes(vm.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
+    const p = vmPaths(name, this.paths);
+    return withVmLock(p.dir, name, async () => {
+      await this.cleanUpAfterDeadMonitor(vm);
+      await checkPorts(vm.forwards);
+      await checkBindSources(vm.binds);
+      const { effectiveState: _s, uptimeSec: _u, ...record } = vm;
+      const fresh: VmRecord = {
+        ...record,
+        state: "creating",
+        sshPort: await freePort(),
+        reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined, monitorPid: undefined, qemuPid: undefined,
+        timeline: [{ event: "created", at: new Date().toISOString() }],
+      };
+      await writeRecord(fresh, this.paths);
+      const started = { ...fresh, monitorPid: this.runtime.start(name) };
+      await writeRecord(started, this.paths);
+      return started;
+    });
+  }
+
+  /** After a monitor died by kill -9: end whatever it left (qemu normally died with it) and unmount. */
+  private async cleanUpAfterDeadMonitor(vm: VmInfo): Promise<void> {
+    if (vm.effectiveState !== "failed" || !vm.monitorPid) return;
+    for (const pid of [vm.qemuPid, vm.monitorPid]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+    await unmountImage(vm.imageId);
+    await rm(vmPaths(vm.name, this.paths).runDir, { recursive: true, force: true });
+  }
+
   /**
    * Asks the monitor to stop the VM and waits until the monitor has exited. A monitor that
    * was just started may not listen yet: retry while it lives, then fall back to SIGTERM
@@ -261,10 +293,7 @@ export class Engine {
       await this.stopMonitor(vm, true, 0);
     }
     await withVmLock(p.dir, name, async () => {
-      if (vm.effectiveState === "failed" && vm.monitorPid) {
-        for (const pid of [vm.qemuPid, vm.monitorPid]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-        await unmountImage(vm.imageId);
-      }
+      await this.cleanUpAfterDeadMonitor(vm);
       await rm(p.runDir, { recursive: true, force: true });
       // Rename first so a half-removed VM never looks like a VM.
       const doomed = `${p.dir}.removing-${process.pid}`;
@@ -274,10 +303,15 @@ export class Engine {
     });
   }
 
+  /** Where and how to reach a ssh-ready VM: port, user, key, pinned host key file. */
+  async sshTarget(name: string): Promise<SshTarget> {
+    const vm = await this.requireSsh(name);
+    return { vmName: name, port: vm.sshPort!, user: vm.sshUser, identity: vm.identity, knownHosts: vmPaths(name, this.paths).knownHosts };
+  }
+
   /** Runs a command in the guest over SSH (ssh2), checking the pinned host key. */
   async exec(name: string, command: string): Promise<ExecResult> {
-    const vm = await this.requireSsh(name);
-    return sshExec({ vmName: name, port: vm.sshPort!, user: vm.sshUser, identity: vm.identity, knownHosts: vmPaths(name, this.paths).knownHosts }, command, { timeoutMs: 60_000 });
+    return sshExec(await this.sshTarget(name), command, { timeoutMs: 60_000 });
   }
 
   /** The OpenSSH command line that reaches the VM with its key and pinned host key. */

@@ -6,8 +6,7 @@
 import { openSync, closeSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Socket } from "node:net";
-import { attachConsole, requestStop, watchEvents } from "../monitor/client.js";
+import { attachConsole, requestStop, watchEvents, type ConsoleAttachment } from "../monitor/client.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import { vmPaths, type EnginePaths } from "../paths.js";
 
@@ -16,7 +15,7 @@ export interface VmRuntime {
   start(name: string): number;
   stop(name: string, force: boolean, timeoutSec: number): Promise<StopReply>;
   events(name: string, onEvent: (e: MonitorEvent) => void): Promise<{ close: () => void; closed: Promise<void> }>;
-  console(name: string): Promise<Socket>;
+  console(name: string): Promise<ConsoleAttachment>;
 }
 
 const MONITOR_MAIN = fileURLToPath(new URL("../monitor/main.js", import.meta.url));
@@ -49,7 +48,7 @@ export class LocalRuntime implements VmRuntime {
     return watchEvents(name, onEvent, this.paths);
   }
 
-  console(name: string): Promise<Socket> {
+  console(name: string): Promise<ConsoleAttachment> {
     return attachConsole(name, this.paths);
   }
 }

@@ -10,7 +10,7 @@ Several viewers can attach at once and share it. Detach with Ctrl+] (the VM keep
 const DETACH = 0x1d; // Ctrl+]
 
 export async function interactiveConsole(engine: Engine, name: string): Promise<number> {
-  const sock = await engine.console(name);
+  const { socket: sock } = await engine.console(name);
   const stdin = process.stdin;
   const raw = stdin.isTTY;
   if (raw) stdin.setRawMode(true);
@@ -33,6 +33,7 @@ export async function interactiveConsole(engine: Engine, name: string): Promise<
     });
     stdin.on("end", () => sock.end());
     sock.on("data", (d: Buffer) => process.stdout.write(d));
+    sock.resume();
     sock.on("close", () => {
       process.stderr.write(`\r\n[${name}: console closed]\r\n`);
       finish(0);

@@ -1,0 +1,150 @@
+"use client";
+import {
+  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, Grid, GridItem, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, NumberInput, TextInput,
+} from "@patternfly/react-core";
+import { useState } from "react";
+import { errorText, trpc } from "../lib/trpc";
+
+interface Choices {
+  name: string;
+  cpus: number;
+  memoryMiB: number;
+  forwards: Array<{ host: string; guest: string }>;
+  shares: Array<{ host: string; guest: string; readOnly: boolean }>;
+  user: string;
+  kargs: string;
+  removeOnStop: boolean;
+}
+
+const DEFAULTS: Choices = { name: "", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], user: "root", kargs: "", removeOnStop: false };
+const storageKey = (image: string) => `bootc-boot-choices:${image}`;
+
+function loadChoices(image: string): Choices {
+  try {
+    const saved = JSON.parse(localStorage.getItem(storageKey(image)) ?? "null") as Partial<Choices> | null;
+    return { ...DEFAULTS, ...(saved ?? {}), name: "" }; // a name is per VM, never remembered
+  } catch {
+    return DEFAULTS;
+  }
+}
+
+/** Boot an image as a VM (ephemeral mode): the options of `bootc run`, remembered per image. */
+export function BootDialog({ image, onClose, onBooted }: { image: string; onClose: () => void; onBooted: (name: string) => void }) {
+  const [c, setC] = useState<Choices>(() => loadChoices(image));
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const set = <K extends keyof Choices>(k: K, v: Choices[K]) => setC((old) => ({ ...old, [k]: v }));
+
+  const submit = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const forwards = c.forwards.filter((f) => f.host || f.guest).map((f) => ({ host: Number(f.host), guest: Number(f.guest) }));
+      const vm = await trpc.vms.run.mutate({
+        image,
+        name: c.name.trim() || undefined,
+        cpus: c.cpus,
+        memoryMiB: c.memoryMiB,
+        forwards,
+        binds: c.shares.filter((s) => s.host || s.guest).map((s) => ({ host: s.host.trim(), guest: s.guest.trim(), readOnly: s.readOnly })),
+        kargs: c.kargs.split(/\s+/).filter(Boolean),
+        user: c.user.trim() || "root",
+        removeOnStop: c.removeOnStop,
+      });
+      localStorage.setItem(storageKey(image), JSON.stringify({ ...c, name: "" }));
+      onBooted(vm.name);
+    } catch (e) {
+      setError(errorText(e));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="boot-title">
+      <ModalHeader title={`Boot ${image}`} labelId="boot-title" description="Ephemeral: the image's kernel boots its root filesystem directly; nothing is written to the image." />
+      <ModalBody>
+        {error && <Alert variant="danger" isInline title="Cannot boot" role="alert" style={{ marginBottom: 16 }}>{error}</Alert>}
+        <Form id="boot-form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
+          <FormGroup label="Name" fieldId="vm-name">
+            <TextInput id="vm-name" value={c.name} onChange={(_e, v) => set("name", v)} placeholder="generated if empty" />
+            <FormHelperText><HelperText><HelperTextItem>a–z, 0–9, “-”, “_”, “.”; up to 40 characters</HelperTextItem></HelperText></FormHelperText>
+          </FormGroup>
+          <Grid hasGutter>
+            <GridItem span={6}>
+              <FormGroup label="vCPUs" fieldId="vm-cpus">
+                <NumberInput id="vm-cpus" inputName="vCPUs" inputAriaLabel="vCPUs" value={c.cpus} min={1} max={64}
+                  onMinus={() => set("cpus", Math.max(1, c.cpus - 1))} onPlus={() => set("cpus", c.cpus + 1)}
+                  onChange={(e) => set("cpus", Number((e.target as HTMLInputElement).value) || 1)} />
+              </FormGroup>
+            </GridItem>
+            <GridItem span={6}>
+              <FormGroup label="Memory (MiB)" fieldId="vm-memory">
+                <NumberInput id="vm-memory" inputName="Memory (MiB)" inputAriaLabel="Memory (MiB)" value={c.memoryMiB} min={256}
+                  onMinus={() => set("memoryMiB", Math.max(256, c.memoryMiB - 512))} onPlus={() => set("memoryMiB", c.memoryMiB + 512)}
+                  onChange={(e) => set("memoryMiB", Number((e.target as HTMLInputElement).value) || 0)} />
+              </FormGroup>
+            </GridItem>
+          </Grid>
+          <FormGroup label="Shared folders" fieldId="vm-shares" role="group">
+            {c.shares.map((s, i) => (
+              <Grid hasGutter key={i} style={{ marginBottom: 8 }}>
+                <GridItem span={5}>
+                  <TextInput aria-label={`Host folder ${i + 1}`} placeholder="/path/on/host" value={s.host}
+                    onChange={(_e, v) => set("shares", c.shares.map((x, j) => (j === i ? { ...x, host: v } : x)))} />
+                </GridItem>
+                <GridItem span={4}>
+                  <TextInput aria-label={`Guest folder ${i + 1}`} placeholder="/mnt/in/guest" value={s.guest}
+                    onChange={(_e, v) => set("shares", c.shares.map((x, j) => (j === i ? { ...x, guest: v } : x)))} />
+                </GridItem>
+                <GridItem span={2}>
+                  <Checkbox id={`share-ro-${i}`} label="Read-only" isChecked={s.readOnly}
+                    onChange={(_e, v) => set("shares", c.shares.map((x, j) => (j === i ? { ...x, readOnly: v } : x)))} />
+                </GridItem>
+                <GridItem span={1}>
+                  <Button variant="plain" aria-label={`Remove shared folder ${i + 1}`} onClick={() => set("shares", c.shares.filter((_, j) => j !== i))}>✕</Button>
+                </GridItem>
+              </Grid>
+            ))}
+            <Button variant="link" isInline onClick={() => set("shares", [...c.shares, { host: "", guest: "", readOnly: false }])}>Add shared folder</Button>
+          </FormGroup>
+          <FormGroup label="Port forwards" fieldId="vm-ports" role="group">
+            {c.forwards.map((f, i) => (
+              <Grid hasGutter key={i} style={{ marginBottom: 8 }}>
+                <GridItem span={5}>
+                  <TextInput aria-label={`Host port ${i + 1}`} placeholder="host port" value={f.host}
+                    onChange={(_e, v) => set("forwards", c.forwards.map((x, j) => (j === i ? { ...x, host: v } : x)))} />
+                </GridItem>
+                <GridItem span={5}>
+                  <TextInput aria-label={`Guest port ${i + 1}`} placeholder="guest port" value={f.guest}
+                    onChange={(_e, v) => set("forwards", c.forwards.map((x, j) => (j === i ? { ...x, guest: v } : x)))} />
+                </GridItem>
+                <GridItem span={2}>
+                  <Button variant="plain" aria-label={`Remove port forward ${i + 1}`} onClick={() => set("forwards", c.forwards.filter((_, j) => j !== i))}>✕</Button>
+                </GridItem>
+              </Grid>
+            ))}
+            <Button variant="link" isInline onClick={() => set("forwards", [...c.forwards, { host: "", guest: "" }])}>Add port forward</Button>
+          </FormGroup>
+          <Grid hasGutter>
+            <GridItem span={6}>
+              <FormGroup label="SSH user" fieldId="vm-user">
+                <TextInput id="vm-user" value={c.user} onChange={(_e, v) => set("user", v)} />
+                <FormHelperText><HelperText><HelperTextItem>A per-VM key is generated and injected.</HelperTextItem></HelperText></FormHelperText>
+              </FormGroup>
+            </GridItem>
+            <GridItem span={6}>
+              <FormGroup label="Kernel arguments" fieldId="vm-kargs">
+                <TextInput id="vm-kargs" value={c.kargs} onChange={(_e, v) => set("kargs", v)} placeholder="e.g. systemd.log_level=debug" />
+              </FormGroup>
+            </GridItem>
+          </Grid>
+          <Checkbox id="vm-rm" label="Remove the VM when it stops" isChecked={c.removeOnStop} onChange={(_e, v) => set("removeOnStop", v)} />
+        </Form>
+      </ModalBody>
+      <ModalFooter>
+        <Button type="submit" form="boot-form" isLoading={busy} isDisabled={busy}>Boot</Button>
+        <Button variant="link" onClick={onClose}>Cancel</Button>
+      </ModalFooter>
+    </Modal>
+  );
+}

@@ -1,0 +1,130 @@
+"use client";
+import {
+  Alert, Button, EmptyState, EmptyStateActions, EmptyStateBody, EmptyStateFooter, Label, PageSection, TextInput, Title, Toolbar, ToolbarContent, ToolbarItem,
+} from "@patternfly/react-core";
+import { ActionsColumn, Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
+import { useRouter } from "next/navigation";
+import { useCallback, useEffect, useState } from "react";
+import { errorText, trpc, type Image } from "../lib/trpc";
+import { formatAge, formatBytes, imageName } from "../lib/format";
+import { BootDialog } from "./BootDialog";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { JobProgress } from "./JobProgress";
+
+export function ImagesPage() {
+  const router = useRouter();
+  const [images, setImages] = useState<Image[]>();
+  const [error, setError] = useState<string>();
+  const [booting, setBooting] = useState<string>();
+  const [removing, setRemoving] = useState<string>();
+  const [pullRef, setPullRef] = useState("");
+  const [jobs, setJobs] = useState<Array<{ id: string; title: string }>>([]);
+
+  const refresh = useCallback(() => {
+    trpc.images.list.query({ all: false }).then((list) => {
+      setImages(list);
+      setError(undefined);
+    }, (e: unknown) => setError(errorText(e)));
+  }, []);
+  useEffect(() => {
+    refresh();
+    const t = setInterval(refresh, 10_000);
+    return () => clearInterval(t);
+  }, [refresh]);
+
+  const startJob = async (start: () => Promise<{ id: string; title: string }>) => {
+    try {
+      const job = await start();
+      setJobs((j) => [job, ...j]);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  const buildDemo = () => startJob(() => trpc.images.buildDemo.mutate());
+  const hasBootc = images?.some((i) => i.bootc);
+
+  return (
+    <PageSection>
+      <Title headingLevel="h1" style={{ marginBottom: 16 }}>Images</Title>
+      <Toolbar>
+        <ToolbarContent>
+          <ToolbarItem>
+            <TextInput aria-label="Image to pull" placeholder="quay.io/fedora/fedora-bootc:42" value={pullRef} onChange={(_e, v) => setPullRef(v)} style={{ minWidth: 320 }} />
+          </ToolbarItem>
+          <ToolbarItem>
+            <Button variant="secondary" isDisabled={!pullRef.trim()} onClick={() => void startJob(() => trpc.images.pull.mutate({ ref: pullRef.trim() }))}>Pull</Button>
+          </ToolbarItem>
+          <ToolbarItem>
+            <Button variant="secondary" onClick={() => void buildDemo()}>Build the demo image</Button>
+          </ToolbarItem>
+        </ToolbarContent>
+      </Toolbar>
+      {error && <Alert variant="danger" isInline title={error} role="alert" style={{ marginBottom: 16 }} />}
+      {jobs.map((j) => <JobProgress key={j.id} id={j.id} title={j.title} onDone={refresh} />)}
+      {images && !hasBootc && (
+        <EmptyState titleText="No bootable image yet" headingLevel="h2">
+          <EmptyStateBody>
+            A bootc image carries a kernel and the label containers.bootc=1. Build the offline demo image (Debian, about two minutes), pull one, or build your own with podman.
+          </EmptyStateBody>
+          <EmptyStateFooter>
+            <EmptyStateActions>
+              <Button variant="primary" onClick={() => void buildDemo()}>Build the demo image</Button>
+            </EmptyStateActions>
+          </EmptyStateFooter>
+        </EmptyState>
+      )}
+      {images && images.length > 0 && (
+        <Table aria-label="Images" variant="compact">
+          <Thead>
+            <Tr>
+              <Th>Image</Th>
+              <Th>Type</Th>
+              <Th>ID</Th>
+              <Th>Size</Th>
+              <Th>Created</Th>
+              <Th screenReaderText="Boot" />
+              <Th screenReaderText="More actions" />
+            </Tr>
+          </Thead>
+          <Tbody>
+            {images.map((i) => {
+              const name = imageName(i);
+              return (
+                <Tr key={i.id + name}>
+                  <Td dataLabel="Image" className="bootc-mono">{name}</Td>
+                  <Td dataLabel="Type">{i.bootc ? <Label color="blue">bootc</Label> : <Label variant="outline">container</Label>}</Td>
+                  <Td dataLabel="ID" className="bootc-mono" title={i.digest}>{i.id.slice(0, 12)}</Td>
+                  <Td dataLabel="Size">{formatBytes(i.sizeBytes)}</Td>
+                  <Td dataLabel="Created">{i.createdAt ? `${formatAge(i.createdAt)} ago` : "—"}</Td>
+                  <Td dataLabel="Boot">
+                    {i.bootc && <Button variant="primary" size="sm" aria-label={`Boot ${name}`} onClick={() => setBooting(name)}>Boot</Button>}
+                  </Td>
+                  <Td isActionCell>
+                    <ActionsColumn
+                      aria-label={`Actions for ${name}`}
+                      items={[{ title: "Remove", onClick: () => setRemoving(name) }]}
+                    />
+                  </Td>
+                </Tr>
+              );
+            })}
+          </Tbody>
+        </Table>
+      )}
+      {booting && <BootDialog image={booting} onClose={() => setBooting(undefined)} onBooted={(vm) => router.push(`/vms/${vm}`)} />}
+      {removing && (
+        <ConfirmDialog
+          title={`Remove image ${removing}?`}
+          body={<p>The image is deleted from local podman storage. VMs using it must be removed first.</p>}
+          confirm="Remove"
+          danger
+          onConfirm={async () => {
+            await trpc.images.remove.mutate({ ref: removing }).catch((e: unknown) => { throw new Error(errorText(e)); });
+            refresh();
+          }}
+          onClose={() => setRemoving(undefined)}
+        />
+      )}
+    </PageSection>
+  );
+}

@@ -1,0 +1,63 @@
+"use client";
+import { Button, Checkbox, Label, SearchInput, Toolbar, ToolbarContent, ToolbarItem } from "@patternfly/react-core";
+import { useEffect, useRef, useState } from "react";
+import { consoleSession, type ConnectionState } from "../lib/terminal";
+
+function Badge({ state }: { state: ConnectionState }) {
+  if (state.kind === "connected") return <Label color="green">Connected</Label>;
+  if (state.kind === "connecting") return <Label color="blue">Connecting…</Label>;
+  return <Label color="grey">Disconnected: {state.reason}</Label>;
+}
+
+/** One console (serial or SSH) in an xterm.js terminal that survives page changes. */
+export function TerminalPanel({ vm, kind }: { vm: string; kind: "serial" | "ssh" }) {
+  const host = useRef<HTMLDivElement>(null);
+  const [session, setSession] = useState<ReturnType<typeof consoleSession>>();
+  const [state, setState] = useState<ConnectionState>({ kind: "connecting" });
+  const [query, setQuery] = useState("");
+  const [reader, setReader] = useState(false);
+
+  useEffect(() => {
+    const s = consoleSession(vm, kind);
+    setSession(s);
+    setState(s.state);
+    const off = s.onChange(() => setState({ ...s.state }));
+    const el = host.current!;
+    el.appendChild(s.element);
+    const fit = () => void s.fitNow();
+    void s.fitNow().then(() => s.focus());
+    const observer = new ResizeObserver(fit);
+    observer.observe(el);
+    return () => {
+      off();
+      observer.disconnect();
+      // Keep the session (screen and connection); only take it out of this page.
+      if (s.element.parentElement === el) el.removeChild(s.element);
+    };
+  }, [vm, kind]);
+
+  const label = kind === "serial" ? "Serial console" : "SSH console";
+  return (
+    <div>
+      <Toolbar>
+        <ToolbarContent>
+          <ToolbarItem><span aria-label={`${label} connection`}><Badge state={state} /></span></ToolbarItem>
+          {state.kind === "closed" && (
+            <ToolbarItem><Button variant="secondary" size="sm" onClick={() => session?.connect()}>Reconnect</Button></ToolbarItem>
+          )}
+          <ToolbarItem>
+            <SearchInput aria-label={`Search the ${label.toLowerCase()}`} placeholder="Search" value={query}
+              onChange={(_e, v) => setQuery(v)} onSearch={(_e, v) => session?.search?.findNext(v)} onClear={() => setQuery("")} />
+          </ToolbarItem>
+          <ToolbarItem>
+            <Checkbox id={`${kind}-reader`} label="Screen reader mode" isChecked={reader} onChange={(_e, v) => { setReader(v); session?.setScreenReaderMode(v); }} />
+          </ToolbarItem>
+          <ToolbarItem align={{ default: "alignEnd" }}>
+            <small>Copy: Ctrl+Shift+C · Paste: Ctrl+Shift+V · Ctrl+C goes to the guest</small>
+          </ToolbarItem>
+        </ToolbarContent>
+      </Toolbar>
+      <div ref={host} className="bootc-terminal-host" role="region" aria-label={label} />
+    </div>
+  );
+}

@@ -1,0 +1,98 @@
+"use client";
+import {
+  Alert, Button, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Flex, FlexItem, PageSection, Tab, Tabs, TabTitleText, Title,
+} from "@patternfly/react-core";
+import { ActionsColumn } from "@patternfly/react-table";
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+import { errorText, trpc, type Vm } from "../lib/trpc";
+import { formatUptime } from "../lib/format";
+import { StateLabel } from "./StateLabel";
+import { TerminalPanel } from "./TerminalPanel";
+import { isActive, useVmActions } from "./VmActions";
+
+const PHASES = ["created", "qemu-started", "first-serial-byte", "kernel-to-userspace", "ssh-ready"];
+
+function Timeline({ vm }: { vm: Vm }) {
+  const t0 = Date.parse(vm.timeline[0]?.at ?? "");
+  const at = (e: string) => vm.timeline.find((t) => t.event === e)?.at;
+  return (
+    <ol aria-label="Boot timeline" style={{ display: "flex", gap: 24, listStyle: "none", padding: 0, flexWrap: "wrap" }}>
+      {PHASES.map((p) => {
+        const when = at(p);
+        return (
+          <li key={p} style={{ opacity: when ? 1 : 0.5 }}>
+            {when ? "✓" : "○"} {p.replaceAll("-", " ")}
+            {when && p !== "created" ? ` +${((Date.parse(when) - t0) / 1000).toFixed(1)}s` : ""}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+export function VmPage({ name }: { name: string }) {
+  const router = useRouter();
+  const [vm, setVm] = useState<Vm | null>();
+  const [error, setError] = useState<string>();
+  const [tab, setTab] = useState<string | number>("serial");
+  const actions = useVmActions(setError, () => router.push("/vms"));
+  useEffect(() => {
+    const sub = trpc.vms.changes.subscribe(undefined, {
+      onData: (list) => setVm(list.find((v) => v.name === name) ?? null),
+      onError: (e) => setError(errorText(e)),
+    });
+    return () => sub.unsubscribe();
+  }, [name]);
+
+  if (vm === null) {
+    return (
+      <PageSection>
+        <Alert variant="warning" isInline title={`There is no VM named ${name}`} />
+      </PageSection>
+    );
+  }
+  const active = vm ? isActive(vm) : false;
+  return (
+    <PageSection>
+      <Flex alignItems={{ default: "alignItemsCenter" }} style={{ marginBottom: 16 }}>
+        <FlexItem><Title headingLevel="h1">{name}</Title></FlexItem>
+        {vm && <FlexItem aria-label="State"><StateLabel state={vm.effectiveState} /></FlexItem>}
+        {vm && !active && <FlexItem><Button onClick={() => void actions.start(vm)}>Start</Button></FlexItem>}
+        {vm && <FlexItem align={{ default: "alignRight" }}><ActionsColumn aria-label={`Actions for ${name}`} items={actions.items(vm)} /></FlexItem>}
+      </Flex>
+      {error && <Alert variant="danger" isInline title={error} role="alert" style={{ marginBottom: 16 }} />}
+      {vm && !active && (
+        <Alert variant={vm.effectiveState === "failed" ? "danger" : "info"} isInline title={`${name} is ${vm.effectiveState}`} style={{ marginBottom: 16 }}>
+          {vm.reason}
+        </Alert>
+      )}
+      {vm && <Timeline vm={vm} />}
+      <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k)} aria-label="VM views" mountOnEnter>
+        <Tab eventKey="serial" title={<TabTitleText>Serial console</TabTitleText>}>
+          {tab === "serial" && <TerminalPanel vm={name} kind="serial" />}
+        </Tab>
+        <Tab eventKey="ssh" title={<TabTitleText>SSH</TabTitleText>} isAriaDisabled={vm?.effectiveState !== "ssh-ready"}>
+          {tab === "ssh" && <TerminalPanel vm={name} kind="ssh" />}
+        </Tab>
+        <Tab eventKey="details" title={<TabTitleText>Details</TabTitleText>}>
+          {vm && (
+            <DescriptionList isHorizontal style={{ marginTop: 16 }}>
+              <DescriptionListGroup><DescriptionListTerm>Image</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.image}</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>Mode</DescriptionListTerm><DescriptionListDescription>{vm.mode}</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>Resources</DescriptionListTerm><DescriptionListDescription>{vm.cpus} vCPU, {vm.memoryMiB} MiB, {vm.accel.toUpperCase()} ({vm.accelReason})</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>Uptime</DescriptionListTerm><DescriptionListDescription>{formatUptime(vm.uptimeSec)}</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>SSH</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.sshPort ? `bootc ssh ${vm.name}   (${vm.sshUser}@127.0.0.1:${vm.sshPort})` : "no sshd in the image"}</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>Ports</DescriptionListTerm><DescriptionListDescription>{vm.forwards.length ? vm.forwards.map((f) => `127.0.0.1:${f.host} → ${f.guest}`).join(", ") : "none"}</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>Shared folders</DescriptionListTerm><DescriptionListDescription>{vm.binds.length ? vm.binds.map((b) => `${b.host} → ${b.guest}${b.readOnly ? " (read-only)" : ""}`).join(", ") : "none"}</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>Kernel</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.kernel ?? "—"} {vm.kargs.join(" ")}</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>qemu command line</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.qemuArgs?.join(" ") ?? "—"}</DescriptionListDescription></DescriptionListGroup>
+              {vm.warnings.length > 0 && <DescriptionListGroup><DescriptionListTerm>Warnings</DescriptionListTerm><DescriptionListDescription>{vm.warnings.join(" · ")}</DescriptionListDescription></DescriptionListGroup>}
+            </DescriptionList>
+          )}
+        </Tab>
+      </Tabs>
+      {actions.dialog}
+    </PageSection>
+  );
+}

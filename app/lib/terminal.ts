@@ -1,0 +1,149 @@
+"use client";
+/**
+ * A console session in the browser: an xterm.js terminal bound to one terminal websocket
+ * (server/protocol/frames.ts). Sessions live in a module-level cache, so a console keeps
+ * its screen and connection while the user visits another page and comes back.
+ * xterm is imported dynamically: it touches `window` and must never run on the server.
+ */
+import { decodeServerFrame, encodeAck, encodeInput, encodeResize, type Control } from "../../server/protocol/frames";
+
+type XTerm = import("@xterm/xterm").Terminal;
+
+export type ConnectionState = { kind: "connecting" } | { kind: "connected" } | { kind: "closed"; reason: string };
+
+export class ConsoleSession {
+  readonly element: HTMLDivElement;
+  state: ConnectionState = { kind: "connecting" };
+  private term?: XTerm;
+  private fit?: import("@xterm/addon-fit").FitAddon;
+  search?: import("@xterm/addon-search").SearchAddon;
+  private ws?: WebSocket;
+  private listeners = new Set<() => void>();
+  private ready: Promise<void>;
+
+  constructor(readonly vm: string, readonly kind: "serial" | "ssh") {
+    this.element = document.createElement("div");
+    this.element.className = "bootc-terminal";
+    this.ready = this.init();
+  }
+
+  private async init(): Promise<void> {
+    const [{ Terminal }, { FitAddon }, { SearchAddon }, { WebLinksAddon }] = await Promise.all([
+      import("@xterm/xterm"),
+      import("@xterm/addon-fit"),
+      import("@xterm/addon-search"),
+      import("@xterm/addon-web-links"),
+    ]);
+    const term = new Terminal({ cursorBlink: true, convertEol: this.kind === "serial", scrollback: 5000, fontSize: 14, allowProposedApi: true });
+    this.term = term;
+    this.fit = new FitAddon();
+    this.search = new SearchAddon();
+    term.loadAddon(this.fit);
+    term.loadAddon(this.search);
+    term.loadAddon(new WebLinksAddon());
+    term.open(this.element);
+    try {
+      const { WebglAddon } = await import("@xterm/addon-webgl");
+      const webgl = new WebglAddon();
+      webgl.onContextLoss(() => webgl.dispose());
+      term.loadAddon(webgl);
+    } catch {
+      // No WebGL here: xterm's DOM renderer stays.
+    }
+    // Copy and paste that leave Ctrl+C (and Ctrl+V) to the guest.
+    term.attachCustomKeyEventHandler((e) => {
+      if (e.type !== "keydown") return true;
+      const copy = (e.ctrlKey && e.shiftKey && e.code === "KeyC") || (e.ctrlKey && e.code === "Insert");
+      const paste = (e.ctrlKey && e.shiftKey && e.code === "KeyV") || (e.shiftKey && e.code === "Insert");
+      if (copy) {
+        void navigator.clipboard?.writeText(term.getSelection());
+        return false;
+      }
+      if (paste) {
+        void navigator.clipboard?.readText().then((t) => this.send(t));
+        return false;
+      }
+      return true;
+    });
+    term.onData((d) => this.send(d));
+    term.onResize(({ cols, rows }) => {
+      if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeResize(cols, rows));
+    });
+    this.connect();
+  }
+
+  connect(): void {
+    if (!this.term) return;
+    const term = this.term;
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
+    this.setState({ kind: "connecting" });
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}/api/term/${this.kind}/${encodeURIComponent(this.vm)}?cols=${term.cols}&rows=${term.rows}`);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    let closedReason: string | undefined;
+    ws.onmessage = (ev) => {
+      const frame = decodeServerFrame(new Uint8Array(ev.data as ArrayBuffer));
+      if (!frame) return;
+      if (frame.type === "output") {
+        const n = frame.data.length;
+        // Ack only once xterm has taken the bytes in: that is what bounds the server's buffer.
+        term.write(frame.data, () => ws.readyState === WebSocket.OPEN && ws.send(encodeAck(n)));
+      } else this.onControl(frame.control, (r) => (closedReason = r));
+    };
+    ws.onclose = (ev) => this.setState({ kind: "closed", reason: closedReason ?? (ev.reason || "the connection closed") });
+  }
+
+  private onControl(c: Control, setReason: (r: string) => void): void {
+    if (c.type === "status" && c.state === "connected") this.setState({ kind: "connected" });
+    else if (c.type === "replay-start") this.term?.reset();
+    else if (c.type === "exit") {
+      setReason(c.reason);
+      this.term?.write(`\r\n\x1b[2m[${c.reason}]\x1b[0m\r\n`);
+    } else if (c.type === "error") setReason(c.message);
+  }
+
+  send(text: string): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeInput(new TextEncoder().encode(text)));
+  }
+
+  /** Fits the terminal to its panel (and so resizes the remote pty). */
+  async fitNow(): Promise<void> {
+    await this.ready;
+    try {
+      this.fit?.fit();
+    } catch {
+      // not visible yet
+    }
+  }
+
+  focus(): void {
+    this.term?.focus();
+  }
+
+  setScreenReaderMode(on: boolean): void {
+    if (this.term) this.term.options.screenReaderMode = on;
+  }
+
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private setState(s: ConnectionState): void {
+    this.state = s;
+    for (const l of this.listeners) l();
+  }
+}
+
+const sessions = new Map<string, ConsoleSession>();
+
+export function consoleSession(vm: string, kind: "serial" | "ssh"): ConsoleSession {
+  const key = `${kind}:${vm}`;
+  let s = sessions.get(key);
+  if (!s) {
+    s = new ConsoleSession(vm, kind);
+    sessions.set(key, s);
+  }
+  return s;
+}

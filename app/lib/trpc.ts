@@ -1,0 +1,31 @@
+"use client";
+/**
+ * The browser's API client: tRPC over same-origin HTTP (the session cookie signs every
+ * request), subscriptions over server-sent events. Only types come from the server.
+ */
+import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink, TRPCClientError } from "@trpc/client";
+import type { AppRouter } from "../../server/api/router";
+
+export const trpc = createTRPCClient<AppRouter>({
+  links: [
+    splitLink({
+      condition: (op) => op.type === "subscription",
+      true: httpSubscriptionLink({ url: "/api/trpc" }),
+      false: httpLink({ url: "/api/trpc" }),
+    }),
+  ],
+});
+
+/** The message to show a user for a failed call: the engine's message and hint when there is one. */
+export function errorText(e: unknown): string {
+  if (e instanceof TRPCClientError) {
+    const data = e.data as { bootc?: { message: string; hint?: string }; fields?: Array<{ path: Array<string | number>; message: string }> } | undefined;
+    if (data?.bootc) return data.bootc.hint ? `${data.bootc.message}. ${data.bootc.hint}` : data.bootc.message;
+    if (data?.fields?.length) return data.fields.map((f) => `${f.path.join(".")}: ${f.message}`).join("; ");
+    return e.message;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+export type Vm = Awaited<ReturnType<typeof trpc.vms.list.query>>[number];
+export type Image = Awaited<ReturnType<typeof trpc.images.list.query>>[number];

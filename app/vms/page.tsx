@@ -1,0 +1,5 @@
+import { VmsPage } from "../components/VmsPage";
+
+export default function Vms() {
+  return <VmsPage />;
+}

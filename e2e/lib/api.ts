@@ -1,0 +1,151 @@
+/**
+ * A small client for bootc-console's HTTP API, as a script would write it: start
+ * `bootc serve`, call tRPC procedures with the bearer token, read server-sent-event
+ * subscriptions, and open terminal websockets. docs/api.md shows the same calls.
+ */
+import { execa, type ResultPromise } from "execa";
+import WebSocket from "ws";
+import { decodeServerFrame, encodeAck, encodeInput, encodeResize, type Control } from "../../server/protocol/frames.js";
+import { CLI } from "./harness.js";
+
+export interface Served {
+  url: string;
+  origin: string;
+  token: string;
+  port: number;
+  process: ResultPromise;
+  stop(): Promise<void>;
+}
+
+export async function serve(home: string, extra: string[] = []): Promise<Served> {
+  const child = execa(process.execPath, [CLI, "serve", "--port", "0", "--no-open", ...extra], { env: { ...process.env, BOOTC_HOME: home }, reject: false, buffer: false });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /Open: (\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    void child.then((r) => reject(new Error(`bootc serve exited: ${r.exitCode} ${out}`)));
+  });
+  const u = new URL(url);
+  return {
+    url,
+    origin: u.origin,
+    token: u.searchParams.get("token")!,
+    port: Number(u.port),
+    process: child,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child;
+    },
+  };
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly body: unknown) {
+    super(`HTTP ${status}: ${JSON.stringify(body)}`);
+  }
+}
+
+export function api(s: Pick<Served, "origin" | "token">) {
+  const headers = { Authorization: `Bearer ${s.token}` };
+  return {
+    async query<T>(path: string, input?: unknown): Promise<T> {
+      const q = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+      const r = await fetch(`${s.origin}/api/trpc/${path}${q}`, { headers });
+      const body = (await r.json()) as { result?: { data: T }; error?: unknown };
+      if (!r.ok) throw new ApiError(r.status, body.error);
+      return body.result!.data;
+    },
+    async mutate<T>(path: string, input?: unknown): Promise<T> {
+      const r = await fetch(`${s.origin}/api/trpc/${path}`, { method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(input ?? null) });
+      const body = (await r.json()) as { result?: { data: T }; error?: unknown };
+      if (!r.ok) throw new ApiError(r.status, body.error);
+      return body.result!.data;
+    },
+    /** Reads a subscription (server-sent events) and calls `onData` until it returns true. */
+    async subscribe<T>(path: string, input: unknown, onData: (data: T) => boolean | void, timeoutMs = 600_000): Promise<void> {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), timeoutMs);
+      try {
+        const r = await fetch(`${s.origin}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers, signal: abort.signal });
+        if (!r.ok || !r.body) throw new ApiError(r.status, await r.text());
+        const decoder = new TextDecoder();
+        let buf = "";
+        for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+          buf += decoder.decode(chunk, { stream: true });
+          let sep;
+          while ((sep = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, sep);
+            buf = buf.slice(sep + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+            if (event || !data) continue; // connected, ping, return, error handled below
+            if (onData(JSON.parse(data) as T)) return;
+          }
+        }
+      } finally {
+        clearTimeout(timer);
+        abort.abort();
+      }
+    },
+  };
+}
+
+/** A terminal websocket client that records output and controls, and can withhold acks. */
+export class Terminal {
+  output = Buffer.alloc(0);
+  controls: Control[] = [];
+  closed = false;
+  private constructor(readonly ws: WebSocket, private autoAck: boolean) {
+    ws.on("message", (data: Buffer) => {
+      const f = decodeServerFrame(new Uint8Array(data));
+      if (f?.type === "output") {
+        this.output = Buffer.concat([this.output, Buffer.from(f.data)]);
+        if (this.autoAck) ws.send(encodeAck(f.data.length));
+      } else if (f?.type === "control") this.controls.push(f.control);
+    });
+    ws.on("close", () => (this.closed = true));
+  }
+
+  static open(s: Pick<Served, "origin" | "token">, path: string, opts: { origin?: string; token?: string | null; autoAck?: boolean } = {}): Promise<Terminal> {
+    const headers: Record<string, string> = {};
+    const token = opts.token === undefined ? s.token : opts.token;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const ws = new WebSocket(`${s.origin.replace("http", "ws")}${path}`, { headers, ...(opts.origin ? { origin: opts.origin } : {}) });
+    return new Promise((resolve, reject) => {
+      const t = new Terminal(ws, opts.autoAck ?? true);
+      ws.once("open", () => resolve(t));
+      ws.once("unexpected-response", (_req, res) => reject(new ApiError(res.statusCode ?? 0, "upgrade refused")));
+      ws.once("error", reject);
+    });
+  }
+
+  send(text: string): void {
+    this.ws.send(encodeInput(new TextEncoder().encode(text)));
+  }
+
+  resize(cols: number, rows: number): void {
+    this.ws.send(encodeResize(cols, rows));
+  }
+
+  text(): string {
+    return this.output.toString("utf8");
+  }
+
+  async waitFor(pattern: RegExp, timeoutMs = 120_000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = pattern.exec(this.text());
+      if (m) return m;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in terminal output:\n${this.text().slice(-1500)}`);
+      if (this.closed) throw new Error(`terminal closed before ${pattern}: ${JSON.stringify(this.controls)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

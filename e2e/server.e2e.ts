@@ -1,0 +1,190 @@
+/**
+ * `bootc serve` end to end: the request-safety gate on every route, then a real guest
+ * driven through the API the way a script would — tRPC calls with a bearer token, events
+ * over server-sent events, serial and SSH consoles over the terminal websockets.
+ */
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_IMAGE, makeHome, mountedImages, processesUsing } from "./lib/harness.js";
+import { api, ApiError, serve, Terminal, type Served } from "./lib/api.js";
+
+const home = makeHome();
+let server: Served;
+let log = "";
+
+beforeAll(async () => {
+  server = await serve(home);
+  server.process.stdout?.on("data", (d: Buffer) => (log += d.toString()));
+  server.process.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+});
+
+afterAll(async () => {
+  await api(server).mutate("vms.remove", { name: "api", force: true }).catch(() => undefined);
+  await server.stop();
+});
+
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${server.origin}${path}`, { headers, redirect: "manual" });
+const bearer = () => ({ Authorization: `Bearer ${server.token}` });
+
+describe("the request gate", () => {
+  const routes = ["/", "/api/trpc/vms.list", "/api/trpc/images.list", "/_next/static/chunks/main.js", "/api/term/serial/x"];
+
+  it("refuses every route without a token", async () => {
+    for (const path of routes) expect((await get(path)).status, path).toBe(401);
+    const post = await fetch(`${server.origin}/api/trpc/vms.run`, { method: "POST", body: JSON.stringify({ image: DEMO_IMAGE }), headers: { "Content-Type": "application/json" } });
+    expect(post.status).toBe(401);
+  });
+
+  it("refuses a non-local Host even with the token (DNS rebinding)", async () => {
+    for (const path of routes) expect((await get(path, { ...bearer(), Host: `evil.example:${server.port}` })).status, path).toBe(403);
+  });
+
+  it("refuses mutations from a foreign Origin (CSRF), with cookie or bearer", async () => {
+    const exchange = await get(`/?token=${server.token}`);
+    const cookie = exchange.headers.get("set-cookie")!.split(";")[0]!;
+    for (const auth of [{ Cookie: cookie }, bearer()]) {
+      const r = await fetch(`${server.origin}/api/trpc/vms.stop`, {
+        method: "POST",
+        body: JSON.stringify({ name: "x" }),
+        headers: { ...auth, Origin: "http://evil.example", "Content-Type": "application/json" },
+      });
+      expect(r.status).toBe(403);
+    }
+    // A cookie alone, without any Origin, is not enough for a mutation either.
+    const noOrigin = await fetch(`${server.origin}/api/trpc/vms.stop`, { method: "POST", body: "{}", headers: { Cookie: cookie } });
+    expect(noOrigin.status).toBe(403);
+  });
+
+  it("exchanges the token for an HttpOnly SameSite=Strict cookie and strips it from the URL", async () => {
+    const r = await get(`/vms?token=${server.token}`);
+    expect(r.status).toBe(303);
+    expect(r.headers.get("location")).toBe("/vms");
+    expect(r.headers.get("set-cookie")).toMatch(new RegExp(`^bootc_session_${server.port}=[^;]+; HttpOnly; SameSite=Strict; Path=/$`));
+    const cookie = r.headers.get("set-cookie")!.split(";")[0]!;
+    expect((await get("/", { Cookie: cookie })).status).toBe(200);
+    expect((await get(`/?token=wrong`)).status).toBe(401);
+  });
+
+  it("sends a CSP that forbids framing", async () => {
+    const r = await get("/", bearer());
+    expect(r.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(r.headers.get("x-frame-options")).toBe("DENY");
+  });
+
+  it("refuses oversized request bodies", async () => {
+    const r = await fetch(`${server.origin}/api/trpc/vms.run`, { method: "POST", body: "x".repeat(2 * 1024 * 1024), headers: { ...bearer(), "Content-Type": "application/json" } });
+    expect(r.status).toBe(413);
+  });
+
+  it("refuses a websocket upgrade from a foreign Origin, without a token, or for a foreign Host", async () => {
+    await expect(Terminal.open(server, "/api/term/serial/x", { origin: "http://evil.example" })).rejects.toMatchObject({ status: 403 });
+    await expect(Terminal.open(server, "/api/term/serial/x", { token: null, origin: server.origin })).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("validates input at the edge and maps engine errors with their message and hint", async () => {
+    const bad = await api(server).mutate("vms.run", { image: DEMO_IMAGE, name: "Bad Name" }).catch((e: ApiError) => e);
+    expect(bad).toBeInstanceOf(ApiError);
+    expect((bad as ApiError).status).toBe(400);
+    const unknown = await api(server).mutate("vms.run", { image: "no-such-image:1" }).catch((e: ApiError) => e);
+    expect((unknown as ApiError).status).toBe(404);
+    expect(JSON.stringify((unknown as ApiError).body)).toContain('image \\"no-such-image:1\\" is not in local storage');
+    expect(JSON.stringify((unknown as ApiError).body)).toContain("IMAGE_NOT_FOUND");
+  });
+});
+
+describe("a real guest through the API", () => {
+  const client = () => api(server);
+  let serialA: Terminal;
+
+  it("boots the demo image and streams its events until ssh-ready", async () => {
+    const created = await client().mutate<{ name: string; state: string }>("vms.run", { image: DEMO_IMAGE, name: "api", memoryMiB: 2048 });
+    expect(created.name).toBe("api");
+    const seen: string[] = [];
+    await client().subscribe<{ type: string; state?: string; event?: string; record?: { state: string } }>("vms.watch", { name: "api" }, (e) => {
+      seen.push(e.type === "timeline" ? e.event! : e.type === "state" ? e.state! : e.type);
+      if (e.type === "state" && e.state === "failed") throw new Error(`boot failed: ${JSON.stringify(e)}`);
+      return (e.type === "state" && e.state === "ssh-ready") || (e.type === "snapshot" && e.record?.state === "ssh-ready");
+    });
+    expect(seen).toContain("ssh-ready");
+    const vms = await client().query<Array<{ name: string; effectiveState: string }>>("vms.list");
+    expect(vms.find((v) => v.name === "api")?.effectiveState).toBe("ssh-ready");
+  });
+
+  it("serves the serial console: history first (marked), then live", async () => {
+    serialA = await Terminal.open(server, "/api/term/serial/api", { origin: server.origin });
+    await serialA.waitFor(/Linux version/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(serialA.controls.map((c) => c.type)).toEqual(expect.arrayContaining(["replay-start", "replay-end"]));
+  });
+
+  it("shows two serial viewers the same bytes", async () => {
+    const serialB = await Terminal.open(server, "/api/term/serial/api");
+    await serialB.waitFor(/Linux version/);
+    await new Promise((r) => setTimeout(r, 1000));
+    const [a0, b0] = [serialA.output.length, serialB.output.length];
+    serialA.send("\r");
+    await serialB.waitFor(/login:[\s\S]*login:/);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(serialA.output.subarray(a0).toString()).toBe(serialB.output.subarray(b0).toString());
+    expect(serialA.output.subarray(a0).toString()).toMatch(/login:/);
+    serialB.close();
+  });
+
+  it("opens an SSH shell: runs a command and follows a resize", async () => {
+    const ssh = await Terminal.open(server, "/api/term/ssh/api?cols=80&rows=24");
+    await ssh.waitFor(/[#$] $/m, 60_000);
+    ssh.send("echo hello\n");
+    await ssh.waitFor(/^hello\r?$/m);
+    ssh.resize(100, 30);
+    await new Promise((r) => setTimeout(r, 500));
+    ssh.send("stty size\n");
+    await ssh.waitFor(/^30 100\r?$/m);
+    ssh.close();
+  });
+
+  it("keeps server memory bounded when a viewer never acknowledges output", async () => {
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.process.pid}/status`, "utf8"))?.[1]) * 1024;
+    const stalled = await Terminal.open(server, "/api/term/ssh/api", { autoAck: false });
+    await stalled.waitFor(/[#$] $/m, 60_000);
+    const before = rss();
+    // 200 MB of output from the guest, to a viewer that acknowledges nothing.
+    stalled.send("head -c 200000000 /dev/zero | tr '\\0' x\n");
+    await new Promise((r) => setTimeout(r, 20_000));
+    const received = stalled.output.length;
+    const growth = rss() - before;
+    console.log(`stalled viewer: received ${(received / 1024).toFixed(0)} KiB, server RSS grew ${(growth / 2 ** 20).toFixed(1)} MiB`);
+    expect(received).toBeLessThan(2 * 1024 * 1024); // the high watermark (512 KiB) plus frames in flight
+    expect(growth).toBeLessThan(64 * 2 ** 20);
+    stalled.close();
+  });
+
+  it("finds the VM again after the server restarts", async () => {
+    await server.stop();
+    server = await serve(home);
+    const vms = await client().query<Array<{ name: string; effectiveState: string }>>("vms.list");
+    expect(vms.find((v) => v.name === "api")?.effectiveState).toBe("ssh-ready");
+    serialA = await Terminal.open(server, "/api/term/serial/api");
+    await serialA.waitFor(/login:/);
+  });
+
+  it("never puts a secret in an API response or a log line", async () => {
+    const body = JSON.stringify(await client().query("vms.list"));
+    expect(body).not.toContain("PRIVATE KEY");
+    expect(body).not.toContain(server.token);
+    expect(log.split(server.token).length - 1).toBeLessThanOrEqual(1); // only the printed sign-in URL
+  });
+
+  it("stops the VM; the console viewer is told why", async () => {
+    const stopped = await client().mutate<{ effectiveState: string; reason: string }>("vms.stop", { name: "api", timeoutSec: 120 });
+    expect(stopped.effectiveState).toBe("stopped");
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(serialA.controls).toContainEqual({ type: "exit", reason: "VM api stopped: stopped by the user" });
+  });
+
+  it("removes the VM and leaves nothing behind", async () => {
+    await client().mutate("vms.remove", { name: "api" });
+    expect(await client().query("vms.list")).toEqual([]);
+    expect(processesUsing(home).filter((p) => !p.cmd.includes("serve"))).toEqual([]);
+    expect(await mountedImages()).toBe("");
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * The HTTP API (tRPC at /api/trpc): images, VMs, host, long jobs, and live subscriptions
+ * over server-sent events. Inputs are validated with zod here, at the edge; everything
+ * else is the engine's.
+ */
+import { z } from "zod";
+import { buildDemoImage, DEMO_IMAGE } from "../../engine/demo/build.js";
+import { runDoctor } from "../../engine/host/doctor.js";
+import { inspectImage, listImages } from "../../engine/images/images.js";
+import { pullImage, removeImage } from "../../engine/images/pull.js";
+import { NAME_RE } from "../../engine/vm/options.js";
+import type { MonitorEvent } from "../../engine/monitor/protocol.js";
+import { procedure, router } from "./trpc.js";
+import { vmChanges } from "./vm-changes.js";
+
+const imageRef = z.string().trim().min(1, "give an image reference").max(512).refine((s) => !s.startsWith("-") && !/\s/.test(s), "not an image reference");
+const vmName = z.string().regex(NAME_RE, "1–40 characters: a-z, 0-9, '-', '_', '.', starting with a letter or digit");
+const port = z.number().int().min(1).max(65535);
+const absPath = z.string().min(1).refine((p) => p.startsWith("/"), "must be an absolute path");
+
+export const RunInput = z.object({
+  image: imageRef,
+  name: vmName.optional(),
+  cpus: z.number().int().min(1).max(64).optional(),
+  memoryMiB: z.number().int().min(256).max(1024 * 1024).optional(),
+  forwards: z.array(z.object({ host: port, guest: port })).max(32).default([]),
+  binds: z.array(z.object({ host: absPath, guest: absPath, readOnly: z.boolean() })).max(16).default([]),
+  kargs: z.array(z.string().min(1).max(256)).max(32).default([]),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "not a user name").default("root"),
+  identity: absPath.optional(),
+  removeOnStop: z.boolean().default(false),
+  accel: z.enum(["kvm", "hvf", "tcg"]).optional(),
+  readyTimeoutSec: z.number().int().min(10).max(3600).optional(),
+});
+
+const images = router({
+  list: procedure.input(z.object({ all: z.boolean().default(false) }).default({ all: false })).query(({ input }) => listImages(input)),
+  inspect: procedure.input(z.object({ ref: imageRef })).query(({ input }) => inspectImage(input.ref)),
+  remove: procedure.input(z.object({ ref: imageRef })).mutation(async ({ input }) => {
+    await removeImage(input.ref);
+    return { removed: input.ref };
+  }),
+  pull: procedure.input(z.object({ ref: imageRef })).mutation(({ input, ctx }) =>
+    ctx.jobs.start("pull", `Pull ${input.ref}`, (log) => pullImage(input.ref, log)),
+  ),
+  buildDemo: procedure.mutation(({ ctx }) =>
+    ctx.jobs.start("demo-build", `Build ${DEMO_IMAGE}`, async (log) => {
+      await buildDemoImage({ onLog: log });
+    }),
+  ),
+});
+
+const vms = router({
+  list: procedure.query(({ ctx }) => ctx.engine.listVms()),
+  get: procedure.input(z.object({ name: vmName })).query(({ input, ctx }) => ctx.engine.getVm(input.name)),
+  /** Creates the VM and starts booting it; follow vms.watch for progress. */
+  run: procedure.input(RunInput).mutation(({ input, ctx }) => ctx.engine.createVm(input)),
+  start: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.engine.startVm(input.name)),
+  stop: procedure
+    .input(z.object({ name: vmName, force: z.boolean().default(false), timeoutSec: z.number().int().min(0).max(3600).default(60) }))
+    .mutation(({ input, ctx }) => ctx.engine.stopVm(input.name, input)),
+  restart: procedure.input(z.object({ name: vmName })).mutation(async ({ input, ctx }) => {
+    await ctx.engine.stopVm(input.name, { timeoutSec: 60 });
+    return ctx.engine.startVm(input.name);
+  }),
+  remove: procedure.input(z.object({ name: vmName, force: z.boolean().default(false) })).mutation(async ({ input, ctx }) => {
+    await ctx.engine.removeVm(input.name, input);
+    return { removed: input.name };
+  }),
+  /** The whole VM list, sent again whenever any VM changes. */
+  changes: procedure.subscription(async function* ({ ctx, signal }) {
+    yield* vmChanges(ctx.engine, signal);
+  }),
+  /** One VM's monitor events (state, boot timeline, warnings) until it stops. */
+  watch: procedure.input(z.object({ name: vmName })).subscription(async function* ({ input, ctx, signal }) {
+    const queue: MonitorEvent[] = [];
+    let wake: (() => void) | undefined;
+    const w = await ctx.engine.events(input.name, (e) => {
+      queue.push(e);
+      wake?.();
+    });
+    let closed = false;
+    void w.closed.then(() => {
+      closed = true;
+      wake?.();
+    });
+    signal?.addEventListener("abort", () => w.close());
+    try {
+      while (!signal?.aborted) {
+        while (queue.length) yield queue.shift()!;
+        if (closed) return;
+        await new Promise<void>((r) => (wake = r));
+      }
+    } finally {
+      w.close();
+    }
+  }),
+});
+
+const jobs = router({
+  list: procedure.query(({ ctx }) => ctx.jobs.list()),
+  follow: procedure.input(z.object({ id: z.string().uuid() })).subscription(async function* ({ input, ctx, signal }) {
+    yield* ctx.jobs.follow(input.id, signal);
+  }),
+});
+
+const host = router({
+  doctor: procedure.query(() => runDoctor()),
+});
+
+export const appRouter = router({ images, vms, jobs, host });
+export type AppRouter = typeof appRouter;
