@@ -1,4 +1,4 @@
-// Sums vitest JSON reports (plus the shell's pass/fail checks) into the final line
+// Sums vitest and Playwright JSON reports (plus the shell's pass/fail checks) into the final line
 // "N passed, N failed" and exits non-zero if anything failed or a report is missing.
 import { existsSync, readFileSync } from "node:fs";
 
@@ -12,6 +12,12 @@ for (const file of reports) {
     continue;
   }
   const r = JSON.parse(readFileSync(file, "utf8"));
+  if (r.stats) {
+    // Playwright's JSON report
+    passed += r.stats.expected + r.stats.flaky;
+    failed += r.stats.unexpected + (r.errors?.length ?? 0);
+    continue;
+  }
   passed += r.numPassedTests;
   failed += r.numFailedTests;
   // A file that failed to load (syntax error, failing hook) has no failed test of its own.

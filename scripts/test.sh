@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: host setup (OS packages, podman config,
 # Chromium, npm dependencies, build), the demo image fixture, then lint, typecheck, unit
-# tests and the end-to-end tests with real podman, qemu, virtiofsd and a systemd guest.
+# tests, the end-to-end tests with real podman, qemu, virtiofsd and a systemd guest, and
+# the browser tests (Playwright in Debian's Chromium).
 # Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +26,7 @@ npx vitest run --reporter=default --reporter=json --outputFile="$results/unit.js
 echo "== end-to-end tests (real podman, qemu, virtiofsd, systemd guest)"
 npx vitest run -c e2e/vitest.config.ts --reporter=default --reporter=json --outputFile="$results/e2e.json"
 
-node scripts/summarize.mjs "$checks_passed" "$checks_failed" "$results/unit.json" "$results/e2e.json"
+echo "== browser tests (Playwright, Debian's Chromium, real server and guest)"
+PLAYWRIGHT_JSON_OUTPUT_NAME="$results/ui.json" npx playwright test -c e2e/playwright.config.ts --reporter=list,json
+
+node scripts/summarize.mjs "$checks_passed" "$checks_failed" "$results/unit.json" "$results/e2e.json" "$results/ui.json"

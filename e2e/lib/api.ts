@@ -81,7 +81,8 @@ export function api(s: Pick<Served, "origin" | "token">) {
             buf = buf.slice(sep + 2);
             const event = /^event: (.*)$/m.exec(block)?.[1];
             const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-            if (event || !data) continue; // connected, ping, return, error handled below
+            if (event === "serialized-error") throw new Error(`subscription ${path} failed: ${data}`);
+            if (event || !data) continue; // connected, ping, return
             if (onData(JSON.parse(data) as T)) return;
           }
         }

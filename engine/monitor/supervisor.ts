@@ -232,11 +232,12 @@ export class Supervisor {
     for (const d of this.daemons) d.kill("SIGTERM");
     await Promise.allSettled([this.qemu, ...this.daemons].filter(Boolean));
     this.qmp?.close();
-    await this.serial?.close();
     if (this.mounted) await unmountImage(this.record.imageId);
     this.mark(state);
     this.update({ state, reason, stoppedAt: now(), monitorPid: undefined, qemuPid: undefined });
     await this.writes;
+    // Console viewers are let go only now, so whoever sees the console close can read why.
+    await this.serial?.close();
     const reply: StopReply = { ok: true, state, reason };
     for (const w of this.stopWaiters.splice(0)) w(reply);
     for (const c of this.eventClients) c.end();

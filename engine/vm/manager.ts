@@ -342,8 +342,10 @@ export class Engine {
     return vm;
   }
 
-  events(name: string, onEvent: (e: MonitorEvent) => void) {
-    return this.runtime.events(name, onEvent);
+  /** Follows a VM's monitor events (waiting briefly for a monitor that is just starting). */
+  async events(name: string, onEvent: (e: MonitorEvent) => void): Promise<{ close: () => void; closed: Promise<void> }> {
+    const { close, closed } = await this.connectEvents(name, onEvent);
+    return { close, closed };
   }
 
   console(name: string) {

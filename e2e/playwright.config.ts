@@ -1,0 +1,18 @@
+import { defineConfig } from "@playwright/test";
+
+// Browser tests against the real server and a real guest, in Debian's Chromium
+// (browsers cannot be downloaded here). One worker: the guest is shared.
+export default defineConfig({
+  testDir: "./ui",
+  workers: 1,
+  timeout: 15 * 60_000,
+  expect: { timeout: 30_000 },
+  reporter: [["list"]],
+  use: {
+    viewport: { width: 1280, height: 800 },
+    launchOptions: {
+      executablePath: process.env.BOOTC_CHROMIUM ?? "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    },
+  },
+});

@@ -1,0 +1,127 @@
+/**
+ * The web console as a user drives it, against the real server and a real guest (TCG):
+ * sign in, boot the demo image with a shared folder, watch the serial console, use SSH,
+ * write into the shared folder, stop and remove from the VM list.
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { expect, test, type Page } from "@playwright/test";
+import { DEMO_IMAGE, makeHome } from "../lib/harness.js";
+import { serve, type Served } from "../lib/api.js";
+
+const home = makeHome();
+const shareDir = path.join(home, "share");
+const SHOTS = path.join(__dirname, "../../docs/screenshots");
+let server: Served;
+
+test.describe.configure({ mode: "serial" });
+
+test.beforeAll(async () => {
+  mkdirSync(shareDir);
+  server = await serve(home);
+});
+
+test.afterAll(async () => {
+  await fetch(`${server.origin}/api/trpc/vms.remove`, { method: "POST", headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json" }, body: JSON.stringify({ name: "ui", force: true }) }).catch(() => undefined);
+  await server.stop();
+});
+
+/** The terminal's text, through xterm's screen-reader (accessibility) tree. */
+async function terminalText(page: Page, region: string): Promise<string> {
+  return (await page.getByRole("region", { name: region }).locator(".xterm-accessibility-tree").textContent()) ?? "";
+}
+
+async function shoot(page: Page, name: string) {
+  for (const theme of ["light", "dark"]) {
+    await page.evaluate((t) => {
+      document.documentElement.classList.toggle("pf-v6-theme-dark", t === "dark");
+    }, theme);
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${theme}.png`) });
+  }
+  await page.evaluate(() => document.documentElement.classList.remove("pf-v6-theme-dark"));
+}
+
+test("sign in, boot the demo image, use its consoles and shared folder, stop and remove it", async ({ page, browser }) => {
+  await page.goto(server.url);
+  await expect(page).toHaveURL(`${server.origin}/`); // the token left the URL
+  await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
+  const images = page.getByRole("grid", { name: "Images" }).or(page.getByRole("table", { name: "Images" }));
+  await expect(images.getByText(DEMO_IMAGE)).toBeVisible();
+  await shoot(page, "images");
+
+  await page.getByRole("button", { name: `Boot ${DEMO_IMAGE}` }).click();
+  const dialog = page.getByRole("dialog", { name: `Boot ${DEMO_IMAGE}` });
+  await dialog.getByLabel("Name").fill("ui");
+  await dialog.getByRole("button", { name: "Add shared folder" }).click();
+  await dialog.getByLabel("Host folder 1").fill(shareDir);
+  await dialog.getByLabel("Guest folder 1").fill("/mnt/share");
+  await shoot(page, "boot-dialog");
+  await dialog.getByRole("button", { name: "Boot" }).click();
+
+  await expect(page).toHaveURL(/\/vms\/ui$/);
+  await page.getByLabel("Screen reader mode").check();
+  await expect.poll(() => terminalText(page, "Serial console"), { timeout: 180_000 }).toContain("Linux version");
+  await expect(page.getByLabel("Serial console connection")).toHaveText("Connected");
+
+  await expect(page.getByLabel("State")).toHaveText("Ready", { timeout: 600_000 });
+  await expect(page.getByRole("list", { name: "Boot timeline" })).toContainText("ssh ready");
+  await shoot(page, "vm-serial");
+
+  await page.getByRole("tab", { name: "SSH" }).click();
+  await expect(page.getByLabel("SSH console connection")).toHaveText("Connected", { timeout: 60_000 });
+  await page.getByRole("tab", { name: "SSH" }).click();
+  const sshReader = page.locator("#ssh-reader");
+  await sshReader.check();
+  await page.getByRole("region", { name: "SSH console" }).click();
+  await page.keyboard.type("cat /etc/os-release\n");
+  await expect.poll(() => terminalText(page, "SSH console"), { timeout: 60_000 }).toContain('PRETTY_NAME="Debian GNU/Linux');
+  await page.keyboard.type("echo from-the-browser > /mnt/share/ui.txt\n");
+  await expect.poll(() => existsSync(path.join(shareDir, "ui.txt")), { timeout: 60_000 }).toBe(true);
+  expect(readFileSync(path.join(shareDir, "ui.txt"), "utf8")).toBe("from-the-browser\n");
+  await shoot(page, "vm-ssh");
+
+  // A reload replays the serial console.
+  await page.reload();
+  await page.getByLabel("Screen reader mode").check();
+  await expect.poll(() => terminalText(page, "Serial console"), { timeout: 60_000 }).toContain("Linux version");
+
+  // A page on another origin cannot open the console websocket, even with the cookie.
+  const evil = http.createServer((_req, res) => res.end("<html><body>other site</body></html>")).listen(0, "127.0.0.1");
+  await new Promise((r) => evil.once("listening", r));
+  const evilPort = (evil.address() as { port: number }).port;
+  const other = await page.context().newPage();
+  await other.goto(`http://127.0.0.1:${evilPort}/`);
+  const outcome = await other.evaluate(
+    (url) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(url);
+        ws.binaryType = "arraybuffer";
+        let got = 0;
+        ws.onmessage = () => got++;
+        ws.onopen = () => resolve("opened");
+        ws.onclose = () => resolve(`closed after ${got} messages`);
+      }),
+    `ws://127.0.0.1:${server.port}/api/term/serial/ui`,
+  );
+  expect(outcome).toBe("closed after 0 messages");
+  await other.close();
+  evil.close();
+
+  await page.getByRole("link", { name: "Virtual machines" }).click();
+  const row = page.getByRole("row", { name: "VM ui" });
+  await expect(row).toContainText("Ready");
+  await shoot(page, "vms");
+  await row.getByRole("button", { name: "Actions for ui" }).click();
+  await page.getByRole("menuitem", { name: "Stop", exact: true }).click();
+  const confirm = page.getByRole("dialog", { name: "Stop VM ui?" });
+  await confirm.getByRole("button", { name: "Stop" }).click();
+  await expect(row).toContainText("Stopped", { timeout: 180_000 });
+  await row.getByRole("button", { name: "Actions for ui" }).click();
+  await page.getByRole("menuitem", { name: "Remove" }).click();
+  await page.getByRole("dialog", { name: "Remove VM ui?" }).getByRole("button", { name: "Remove" }).click();
+  await expect(row).toHaveCount(0);
+  await expect(page.getByText("No virtual machines")).toBeVisible();
+  await shoot(page, "vms-empty");
+  void browser;
+});
