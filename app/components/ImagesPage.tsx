@@ -2,7 +2,8 @@
 import {
   Alert, Button, EmptyState, EmptyStateActions, EmptyStateBody, EmptyStateFooter, Label, PageSection, TextInput, Title, Toolbar, ToolbarContent, ToolbarItem,
 } from "@patternfly/react-core";
-import { ActionsColumn, Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
+import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
+import { RowActions } from "./RowActions";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useState } from "react";
 import { errorText, trpc, type Image } from "../lib/trpc";
@@ -100,10 +101,7 @@ export function ImagesPage() {
                     {i.bootc && <Button variant="primary" size="sm" aria-label={`Boot ${name}`} onClick={() => setBooting(name)}>Boot</Button>}
                   </Td>
                   <Td isActionCell>
-                    <ActionsColumn
-                      aria-label={`Actions for ${name}`}
-                      items={[{ title: "Remove", onClick: () => setRemoving(name) }]}
-                    />
+                    <RowActions label={`Actions for ${name}`} items={[{ title: "Remove", onClick: () => setRemoving(name) }]} />
                   </Td>
                 </Tr>
               );

@@ -10,7 +10,7 @@ function Badge({ state }: { state: ConnectionState }) {
 }
 
 /** One console (serial or SSH) in an xterm.js terminal that survives page changes. */
-export function TerminalPanel({ vm, kind }: { vm: string; kind: "serial" | "ssh" }) {
+export function TerminalPanel({ vm, kind, active }: { vm: string; kind: "serial" | "ssh"; active: boolean }) {
   const host = useRef<HTMLDivElement>(null);
   const [session, setSession] = useState<ReturnType<typeof consoleSession>>();
   const [state, setState] = useState<ConnectionState>({ kind: "connecting" });
@@ -35,6 +35,11 @@ export function TerminalPanel({ vm, kind }: { vm: string; kind: "serial" | "ssh"
       if (s.element.parentElement === el) el.removeChild(s.element);
     };
   }, [vm, kind]);
+
+  // Follow the VM: when it runs again (Start, Restart), reattach without a click.
+  useEffect(() => {
+    if (active && session?.state.kind === "closed") session.connect();
+  }, [active, session]);
 
   const label = kind === "serial" ? "Serial console" : "SSH console";
   return (

@@ -2,7 +2,7 @@
 import {
   Alert, Button, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Flex, FlexItem, PageSection, Tab, Tabs, TabTitleText, Title,
 } from "@patternfly/react-core";
-import { ActionsColumn } from "@patternfly/react-table";
+import { RowActions } from "./RowActions";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { errorText, trpc, type Vm } from "../lib/trpc";
@@ -59,7 +59,7 @@ export function VmPage({ name }: { name: string }) {
         <FlexItem><Title headingLevel="h1">{name}</Title></FlexItem>
         {vm && <FlexItem aria-label="State"><StateLabel state={vm.effectiveState} /></FlexItem>}
         {vm && !active && <FlexItem><Button onClick={() => void actions.start(vm)}>Start</Button></FlexItem>}
-        {vm && <FlexItem align={{ default: "alignRight" }}><ActionsColumn aria-label={`Actions for ${name}`} items={actions.items(vm)} /></FlexItem>}
+        {vm && <FlexItem align={{ default: "alignRight" }}><RowActions label={`Actions for ${name}`} items={actions.items(vm)} /></FlexItem>}
       </Flex>
       {error && <Alert variant="danger" isInline title={error} role="alert" style={{ marginBottom: 16 }} />}
       {vm && !active && (
@@ -70,10 +70,10 @@ export function VmPage({ name }: { name: string }) {
       {vm && <Timeline vm={vm} />}
       <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k)} aria-label="VM views" mountOnEnter>
         <Tab eventKey="serial" title={<TabTitleText>Serial console</TabTitleText>}>
-          {tab === "serial" && <TerminalPanel vm={name} kind="serial" />}
+          {tab === "serial" && <TerminalPanel vm={name} kind="serial" active={active} />}
         </Tab>
         <Tab eventKey="ssh" title={<TabTitleText>SSH</TabTitleText>} isAriaDisabled={vm?.effectiveState !== "ssh-ready"}>
-          {tab === "ssh" && <TerminalPanel vm={name} kind="ssh" />}
+          {tab === "ssh" && <TerminalPanel vm={name} kind="ssh" active={vm?.effectiveState === "ssh-ready"} />}
         </Tab>
         <Tab eventKey="details" title={<TabTitleText>Details</TabTitleText>}>
           {vm && (

@@ -1,6 +1,7 @@
 "use client";
 import { Alert, Button, EmptyState, EmptyStateActions, EmptyStateBody, EmptyStateFooter, PageSection, Title } from "@patternfly/react-core";
-import { ActionsColumn, Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
+import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
+import { RowActions } from "./RowActions";
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import { errorText, trpc, type Vm } from "../lib/trpc";
@@ -62,7 +63,7 @@ export function VmsPage() {
                   )}
                 </Td>
                 <Td isActionCell>
-                  <ActionsColumn aria-label={`Actions for ${vm.name}`} items={actions.items(vm)} />
+                  <RowActions label={`Actions for ${vm.name}`} items={actions.items(vm)} />
                 </Td>
               </Tr>
             ))}

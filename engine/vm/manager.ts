@@ -13,6 +13,7 @@ import { inspectImage } from "../images/images.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { isAlive } from "../monitor/children.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
+import type { ConsoleAttachment } from "../monitor/client.js";
 import { enginePaths, vmPaths, type EnginePaths } from "../paths.js";
 import { hostAlias } from "../ssh/hostkey.js";
 import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
@@ -348,8 +349,22 @@ export class Engine {
     return { close, closed };
   }
 
-  console(name: string) {
-    return this.runtime.console(name);
+  /**
+   * Attaches to the serial console. A VM that is still starting gets a few seconds for its
+   * monitor and qemu to come up, so a viewer opened right after `createVm` just works.
+   */
+  async console(name: string): Promise<ConsoleAttachment> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await this.runtime.console(name);
+      } catch (e) {
+        const vm = await this.getVm(name);
+        const starting = vm.effectiveState === "creating" || vm.effectiveState === "booting";
+        if (!starting || Date.now() > deadline) throw e;
+        await sleep(200);
+      }
+    }
   }
 
   serialLogPath(name: string): string {
