@@ -3,7 +3,7 @@
  * validates everything before creating anything, so bad input leaves no trace; the
  * running VM itself belongs to its monitor (see monitor/supervisor.ts).
  */
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError } from "../errors.js";
@@ -176,11 +176,12 @@ export class Engine {
         const w = await this.runtime.events(name, (e) => handlers.forEach((h) => h(e)));
         return { ...w, onEvent: (h: (e: MonitorEvent) => void) => handlers.push(h) };
       } catch (e) {
-        const rec = await readRecord(name, this.paths);
-        const monitorLog = await readFile(vmPaths(name, this.paths).monitorLog, "utf8").catch(() => "");
-        if (!ACTIVE_STATES.includes(rec.state) || Date.now() > deadline || (rec.monitorPid && !isAlive(rec.monitorPid) && Date.now() > deadline - 18_000)) {
-          const detail = rec.reason ?? (monitorLog.trim().split("\n").slice(-3).join(" ") || (e as Error).message);
-          throw new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${detail}`, `see bootc logs ${name}`);
+        const vm = await this.getVm(name);
+        if (!ACTIVE_STATES.includes(vm.effectiveState) || Date.now() > deadline) {
+          // A monitor that died at start-up says why in its own log.
+          const monitorLog = (await readFile(vmPaths(name, this.paths).monitorLog, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" ");
+          const why = vm.reason && vm.reason !== MONITOR_DIED ? vm.reason : monitorLog || vm.reason || (e as Error).message;
+          throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState}): ${why}`, `see bootc logs ${name}`);
         }
         await sleep(100);
       }
@@ -299,7 +300,7 @@ export class Engine {
       // Rename first so a half-removed VM never looks like a VM.
       const doomed = `${p.dir}.removing-${process.pid}`;
       await rm(doomed, { recursive: true, force: true });
-      await import("node:fs/promises").then((fs) => fs.rename(p.dir, doomed)).catch(() => undefined);
+      await rename(p.dir, doomed).catch(() => undefined);
       await rm(doomed, { recursive: true, force: true });
     });
   }
