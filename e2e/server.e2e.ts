@@ -125,6 +125,8 @@ describe("a real guest through the API", () => {
     await serialA.waitFor(/Linux version/);
     await new Promise((r) => setTimeout(r, 500));
     expect(serialA.controls.map((c) => c.type)).toEqual(expect.arrayContaining(["replay-start", "replay-end"]));
+    const log = await client().query<{ text: string }>("vms.logs", { name: "api" });
+    expect(log.text).toContain("Linux version");
   });
 
   it("shows two serial viewers the same bytes", async () => {

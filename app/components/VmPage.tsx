@@ -8,6 +8,7 @@ import { useEffect, useState } from "react";
 import { errorText, trpc, type Vm } from "../lib/trpc";
 import { formatUptime } from "../lib/format";
 import { StateLabel } from "./StateLabel";
+import { LogsView } from "./LogsView";
 import { TerminalPanel } from "./TerminalPanel";
 import { isActive, useVmActions } from "./VmActions";
 
@@ -74,6 +75,9 @@ export function VmPage({ name }: { name: string }) {
         </Tab>
         <Tab eventKey="ssh" title={<TabTitleText>SSH</TabTitleText>} isAriaDisabled={vm?.effectiveState !== "ssh-ready"}>
           {tab === "ssh" && <TerminalPanel vm={name} kind="ssh" active={vm?.effectiveState === "ssh-ready"} />}
+        </Tab>
+        <Tab eventKey="logs" title={<TabTitleText>Logs</TabTitleText>}>
+          {tab === "logs" && <LogsView vm={name} />}
         </Tab>
         <Tab eventKey="details" title={<TabTitleText>Details</TabTitleText>}>
           {vm && (

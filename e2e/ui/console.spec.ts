@@ -82,6 +82,10 @@ test("sign in, boot the demo image, use its consoles and shared folder, stop and
   expect(readFileSync(path.join(shareDir, "ui.txt"), "utf8")).toBe("from-the-browser\n");
   await shoot(page, "vm-ssh");
 
+  // The Logs tab shows the whole serial log, from the first kernel line.
+  await page.getByRole("tab", { name: "Logs" }).click();
+  await expect(page.getByLabel("Serial log")).toContainText("Linux version");
+
   // A reload replays the serial console.
   await page.reload();
   await page.getByLabel("Screen reader mode").check();

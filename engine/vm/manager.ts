@@ -3,7 +3,7 @@
  * validates everything before creating anything, so bad input leaves no trace; the
  * running VM itself belongs to its monitor (see monitor/supervisor.ts).
  */
-import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError } from "../errors.js";
@@ -370,5 +370,23 @@ export class Engine {
 
   serialLogPath(name: string): string {
     return vmPaths(name, this.paths).serialLog;
+  }
+
+  /** The last `maxBytes` of a VM's serial log or monitor log (kept after the VM stops). */
+  async readLog(name: string, which: "serial" | "monitor", maxBytes = 256 * 1024): Promise<{ text: string; truncated: boolean }> {
+    await this.getVm(name);
+    const p = vmPaths(name, this.paths);
+    const file = which === "serial" ? p.serialLog : p.monitorLog;
+    const fh = await open(file, "r").catch(() => undefined);
+    if (!fh) return { text: "", truncated: false };
+    try {
+      const { size } = await fh.stat();
+      const start = Math.max(0, size - maxBytes);
+      const buf = Buffer.alloc(size - start);
+      await fh.read(buf, 0, buf.length, start);
+      return { text: buf.toString("utf8"), truncated: start > 0 };
+    } finally {
+      await fh.close();
+    }
   }
 }

@@ -67,6 +67,10 @@ const vms = router({
     await ctx.engine.removeVm(input.name, input);
     return { removed: input.name };
   }),
+  /** The tail of the serial log (what the console printed) or the monitor's own log. */
+  logs: procedure
+    .input(z.object({ name: vmName, which: z.enum(["serial", "monitor"]).default("serial") }))
+    .query(({ input, ctx }) => ctx.engine.readLog(input.name, input.which)),
   /** The whole VM list, sent again whenever any VM changes. */
   changes: procedure.subscription(async function* ({ ctx, signal }) {
     yield* vmChanges(ctx.engine, signal);
