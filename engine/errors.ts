@@ -21,6 +21,7 @@ export type ErrorCode =
   | "SSH_FAILED"
   | "NEEDS_ROOT"
   | "DEMO_BUILD_FAILED"
+  | "BUILD_FAILED"
   | "MONITOR_UNREACHABLE";
 
 export class BootcError extends Error {

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   stop: { summary: "shut a VM down (ACPI, then kill after a timeout)", load: () => import("./cli/stop.js") },
   rm: { summary: "remove a VM and everything it owns", load: () => import("./cli/rm.js") },
   inspect: { summary: "show a VM's record as JSON", load: () => import("./cli/inspect.js") },
+  build: { summary: "build an image from a Containerfile directory (podman build)", load: () => import("./cli/build.js") },
   images: { summary: "list local container images, bootc ones marked", load: () => import("./cli/images.js") },
   demo: { summary: "build the offline demo image (localhost/bootc-demo)", load: () => import("./cli/demo.js") },
   doctor: { summary: "check this host's podman, qemu, virtiofsd, firmware, accelerator", load: () => import("./cli/doctor.js") },

@@ -249,6 +249,17 @@ export class Engine {
     });
   }
 
+  /** Points a stopped VM at another image; the next start boots it (the watch loop's rebuilds). */
+  async setImage(name: string, image: string): Promise<void> {
+    const vm = await this.getVm(name);
+    if (ACTIVE_STATES.includes(vm.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, "stop it first");
+    const details = await inspectImage(image);
+    await withVmLock(vmPaths(name, this.paths).dir, name, async () => {
+      const { effectiveState: _s, uptimeSec: _u, ...record } = await this.getVm(name);
+      await writeRecord({ ...record, image, imageId: details.id }, this.paths);
+    });
+  }
+
   /** After a monitor died by kill -9: end whatever it left (qemu normally died with it) and unmount. */
   private async cleanUpAfterDeadMonitor(vm: VmInfo): Promise<void> {
     if (vm.effectiveState !== "failed" || !vm.monitorPid) return;

@@ -7,6 +7,7 @@ import { interactiveConsole } from "./console.js";
 import { interactiveSsh } from "./ssh.js";
 
 const HELP = `Usage: bootc run [options] IMAGE
+       bootc run --watch DIR [-t TAG] [options]
 
 Boots IMAGE as a VM without installing it (ephemeral mode): the image's own kernel and
 initramfs boot with its root filesystem served read-only from podman storage by
@@ -30,10 +31,73 @@ Options:
   -i, --interactive      attach: SSH once ready (serial console if no sshd); with
                          --rm, "bootc run -i --rm IMAGE" is boot, work, exit, gone
   --json                 print the VM record as JSON when ready (no progress text)
+  --watch DIR            build DIR's Containerfile, boot it, and on every change under DIR
+                         rebuild; a new image reboots the VM into it (same name, ports,
+                         shares, key); a failed build leaves the VM running. Ctrl+C stops.
+  -t, --tag TAG          with --watch: the image name (default localhost/<dir>:latest)
 
 Examples:
   bootc run localhost/bootc-demo
   bootc run -i --rm --bind ./src:/mnt/src:ro localhost/bootc-demo`;
+
+type RunFlags = {
+  name?: string; cpus?: string; memory?: string; publish?: string[]; bind?: string[]; karg?: string[]; user?: string;
+  "ssh-identity"?: string; accel?: string; timeout?: string; rm?: boolean;
+};
+
+const int = (flag: string, v: string | undefined) => {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not a whole number`);
+  return Number(v);
+};
+
+/** The VM options shared by `run IMAGE` and `run --watch DIR`. */
+function vmOptions(values: RunFlags) {
+  return {
+    name: values.name,
+    cpus: int("cpus", values.cpus),
+    memoryMiB: values.memory === undefined ? undefined : parseMemory(values.memory),
+    forwards: (values.publish ?? []).map(parsePortForward),
+    binds: (values.bind ?? []).map(parseBind),
+    kargs: values.karg ?? [],
+    user: values.user,
+    identity: values["ssh-identity"],
+    removeOnStop: !!values.rm,
+    accel: values.accel,
+    readyTimeoutSec: int("timeout", values.timeout),
+  };
+}
+
+/** `bootc run --watch DIR`: runs in the foreground until Ctrl+C (or SIGTERM), then stops the VM. */
+async function watchMain(dir: string, tag: string | undefined, extra: string[], values: RunFlags): Promise<number> {
+  if (extra.length) throw new BootcError("INVALID_ARGUMENT", `with --watch, give no IMAGE (got ${extra.join(" ")})`, "the image is built from DIR; name it with -t TAG");
+  const { WatchLoop } = await import("../../engine/vm/watch.js");
+  const { defaultTag } = await import("./build.js");
+  const engine = new Engine();
+  const loop = new WatchLoop(engine, {
+    dir,
+    tag: tag ?? defaultTag(dir),
+    run: vmOptions(values),
+    onEvent: (e) => {
+      const t = new Date().toISOString().slice(11, 19);
+      if (e.type === "build-log") console.log(`    ${e.line}`);
+      else if (e.type === "build-started") console.log(`[${t}] building (${e.reason})`);
+      else if (e.type === "build-failed") console.log(`[${t}] build failed; the VM keeps running the previous image:\n${e.error}`);
+      else if (e.type === "image-unchanged") console.log(`[${t}] image unchanged: no reboot`);
+      else if (e.type === "rebooting") console.log(`[${t}] new image ${e.imageId.slice(0, 12)}: rebooting the VM into it`);
+      else console.log(`[${t}] ${e.vm.name} is ready (ssh on 127.0.0.1:${e.vm.sshPort}); watching ${dir} — Ctrl+C stops`);
+    },
+  });
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => void loop.stop().then(resolve);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await loop.start();
+  await stopped;
+  console.log(`stopped ${loop.name}`);
+  return 0;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
@@ -54,34 +118,19 @@ export async function main(argv: string[]): Promise<number> {
         rm: { type: "boolean" },
         interactive: { type: "boolean", short: "i" },
         json: { type: "boolean" },
+        watch: { type: "string" },
+        tag: { type: "string", short: "t" },
       },
     },
     HELP,
   );
+  if (values.watch !== undefined) return watchMain(values.watch, values.tag, positionals, values);
   const [image, ...extra] = positionals;
   if (!image || extra.length) throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc run [options] IMAGE (see bootc images)");
-  const int = (flag: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not a whole number`);
-    return Number(v);
-  };
   const engine = new Engine();
   const quiet = !!values.json;
   const say = (s: string) => quiet || console.error(s);
-  const vm = await engine.createVm({
-    image,
-    name: values.name,
-    cpus: int("cpus", values.cpus),
-    memoryMiB: values.memory === undefined ? undefined : parseMemory(values.memory),
-    forwards: (values.publish ?? []).map(parsePortForward),
-    binds: (values.bind ?? []).map(parseBind),
-    kargs: values.karg ?? [],
-    user: values.user,
-    identity: values["ssh-identity"],
-    removeOnStop: !!values.rm,
-    accel: values.accel,
-    readyTimeoutSec: int("timeout", values.timeout),
-  });
+  const vm = await engine.createVm({ image, ...vmOptions(values) });
   say(`Booting ${vm.name} from ${image} (${vm.accel.toUpperCase()}, ${vm.cpus} vCPU, ${vm.memoryMiB} MiB)`);
   if (vm.accel === "tcg") say(`  note: ${vm.accelReason}`);
   const t0 = Date.now();

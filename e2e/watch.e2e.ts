@@ -1,0 +1,64 @@
+/**
+ * The edit → build → boot loop with a real guest: `bootc run --watch DIR` builds a
+ * Containerfile FROM the demo image, boots it, reboots into each new build, keeps the VM
+ * running through a broken build, and stops the VM when the watch stops.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, waitUntil } from "./lib/harness.js";
+
+const home = makeHome();
+const dir = mkdtempSync("/tmp/bce-watch-src-");
+const TAG = "localhost/bootc-watch-e2e:latest";
+const containerfile = (extra = "") => `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\n${extra}`;
+
+describe("bootc run --watch", () => {
+  let out = "";
+  let watcher: ReturnType<typeof bootc>;
+  const readyCount = () => (out.match(/watched is ready/g) ?? []).length;
+
+  afterAll(async () => {
+    watcher?.kill("SIGKILL");
+    await bootc(home, ["rm", "--force", "watched"]);
+    await execa("podman", ["rmi", "-f", TAG], { reject: false });
+  });
+
+  it("builds the directory and boots the image", async () => {
+    writeFileSync(path.join(dir, "motd"), "version 1\n");
+    writeFileSync(path.join(dir, "Containerfile"), containerfile());
+    watcher = bootc(home, ["run", "--watch", dir, "-t", TAG, "--name", "watched", "--memory", "2G"], { buffer: false });
+    watcher.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    watcher.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+    await waitUntil("the first boot", () => readyCount() >= 1 || undefined, 600_000, 1000);
+    const r = await bootc(home, ["ssh", "watched", "--", "cat", "/etc/motd"]);
+    expect(String(r.stdout).trim()).toBe("version 1");
+  });
+
+  it("reboots into the new image when a file changes", async () => {
+    writeFileSync(path.join(dir, "motd"), "version 2\n");
+    await waitUntil("the reboot into the new image", () => readyCount() >= 2 || undefined, 600_000, 1000);
+    expect(out).toMatch(/new image [0-9a-f]{12}: rebooting the VM into it/);
+    const r = await bootc(home, ["ssh", "watched", "--", "cat", "/etc/motd"]);
+    expect(String(r.stdout).trim()).toBe("version 2");
+  });
+
+  it("keeps the VM running when a build fails, and reports the error", async () => {
+    writeFileSync(path.join(dir, "Containerfile"), containerfile("NOTANINSTRUCTION oops\n"));
+    await waitUntil("the failed build", () => /build failed; the VM keeps running/.test(out) || undefined, 300_000, 500);
+    expect(out).toMatch(/NOTANINSTRUCTION|unknown instruction/i);
+    const list = await bootcJson<Array<{ name: string; effectiveState: string }>>(home, ["list"]);
+    expect(list.find((v) => v.name === "watched")?.effectiveState).toBe("ssh-ready");
+    const r = await bootc(home, ["ssh", "watched", "--", "cat", "/etc/motd"]);
+    expect(String(r.stdout).trim()).toBe("version 2");
+  });
+
+  it("stops the VM when the watch stops", async () => {
+    watcher.kill("SIGINT");
+    const r = await watcher;
+    expect(r.exitCode).toBe(0);
+    const list = await bootcJson<Array<{ name: string; effectiveState: string }>>(home, ["list"]);
+    expect(list.find((v) => v.name === "watched")?.effectiveState).toBe("stopped");
+  });
+});

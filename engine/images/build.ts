@@ -1,0 +1,57 @@
+/**
+ * Building an image from a Containerfile directory with `podman build`, the log streamed
+ * line by line. A failed build is a typed error carrying the failing step's last lines.
+ */
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { BootcError } from "../errors.js";
+import { podmanPath } from "../podman.js";
+
+export interface BuildOptions {
+  dir: string;
+  tag: string;
+  /** Containerfile path (default: DIR/Containerfile, else DIR/Dockerfile). */
+  file?: string;
+  buildArgs?: Record<string, string>;
+  onLine?: (line: string) => void;
+}
+
+export async function buildImage(o: BuildOptions): Promise<{ imageId: string; tag: string }> {
+  const dir = path.resolve(o.dir);
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+    throw new BootcError("INVALID_ARGUMENT", `${dir} is not a directory`, "give the directory that holds the Containerfile");
+  }
+  let file = o.file ? path.resolve(o.file) : undefined;
+  if (!file) {
+    for (const name of ["Containerfile", "Dockerfile"]) {
+      if (await stat(path.join(dir, name)).catch(() => undefined)) {
+        file = path.join(dir, name);
+        break;
+      }
+    }
+  }
+  if (!file) throw new BootcError("INVALID_ARGUMENT", `no Containerfile or Dockerfile in ${dir}`, "add one, or name it with -f FILE");
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "bootc-build-"));
+  const iidfile = path.join(tmp, "iid");
+  try {
+    const args = ["build", "-t", o.tag, "-f", file, "--iidfile", iidfile, ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), dir];
+    const child = execa(podmanPath(), args, { all: true, reject: false, buffer: false });
+    const tail: string[] = [];
+    for await (const line of child.iterable({ from: "all" })) {
+      const text = String(line);
+      tail.push(text);
+      if (tail.length > 15) tail.shift();
+      o.onLine?.(text);
+    }
+    const r = await child;
+    if (r.exitCode !== 0) {
+      throw new BootcError("BUILD_FAILED", `building ${o.tag} from ${dir} failed:\n${tail.join("\n")}`, "fix the Containerfile; the running VM (if any) was left as it was");
+    }
+    const imageId = (await readFile(iidfile, "utf8")).trim().replace(/^sha256:/, "");
+    return { imageId, tag: o.tag };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The edit → build → boot loop: build an image from a Containerfile directory, boot it,
+ * and on every change under the directory (debounced; ignoring what .containerignore or
+ * .dockerignore excludes) build again. A new image digest reboots the VM into it with the
+ * same name and options; an unchanged digest does nothing; a failed build leaves the VM
+ * running as it was and reports the error.
+ */
+import { watch, type FSWatcher } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { buildImage } from "../images/build.js";
+import { ignoreMatcher } from "./ignore.js";
+import type { Engine, VmInfo } from "./manager.js";
+import type { RunOptions } from "./options.js";
+
+export type WatchEvent =
+  | { type: "build-started"; reason: string }
+  | { type: "build-log"; line: string }
+  | { type: "build-failed"; error: string }
+  | { type: "image-unchanged"; imageId: string }
+  | { type: "rebooting"; imageId: string }
+  | { type: "ready"; vm: VmInfo };
+
+export interface WatchOptions {
+  dir: string;
+  tag: string;
+  file?: string;
+  run: Omit<RunOptions, "image">;
+  debounceMs?: number;
+  onEvent: (e: WatchEvent) => void;
+}
+
+export class WatchLoop {
+  private watcher?: FSWatcher;
+  private timer?: NodeJS.Timeout;
+  private busy = false;
+  private again = false;
+  private imageId = "";
+  private stopped = false;
+  name = "";
+
+  constructor(private readonly engine: Engine, private readonly o: WatchOptions) {}
+
+  /** Builds, boots, and starts watching. Resolves once the first boot is ready. */
+  async start(): Promise<VmInfo> {
+    const built = await this.build("initial build");
+    this.imageId = built.imageId;
+    const vm = await this.engine.createVm({ ...this.o.run, image: this.o.tag });
+    this.name = vm.name;
+    if (this.stopped) {
+      // Interrupted while the VM was being created: do not leave it behind.
+      await this.engine.stopVm(vm.name, { force: true }).catch(() => undefined);
+      throw new Error("stopped before the VM was ready");
+    }
+    const ready = await this.engine.waitFor(vm.name, "ssh-ready");
+    this.o.onEvent({ type: "ready", vm: ready });
+    await this.watch();
+    return ready;
+  }
+
+  private async build(reason: string) {
+    this.o.onEvent({ type: "build-started", reason });
+    return buildImage({ dir: this.o.dir, tag: this.o.tag, file: this.o.file, onLine: (line) => this.o.onEvent({ type: "build-log", line }) });
+  }
+
+  private async watch(): Promise<void> {
+    const dir = path.resolve(this.o.dir);
+    const patterns = await Promise.all([".containerignore", ".dockerignore"].map((f) => readFile(path.join(dir, f), "utf8").catch(() => "")));
+    const ignored = ignoreMatcher((patterns.find((p) => p) ?? "").split("\n"));
+    this.watcher = watch(dir, { recursive: true }, (_event, file) => {
+      const rel = String(file ?? "");
+      if (!rel || ignored(rel)) return;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.rebuild(rel), this.o.debounceMs ?? 500);
+    });
+  }
+
+  private async rebuild(changed: string): Promise<void> {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      const built = await this.build(`${changed} changed`);
+      if (built.imageId === this.imageId) {
+        this.o.onEvent({ type: "image-unchanged", imageId: built.imageId });
+      } else {
+        this.o.onEvent({ type: "rebooting", imageId: built.imageId });
+        await this.engine.stopVm(this.name, { timeoutSec: 60 });
+        await this.engine.setImage(this.name, this.o.tag);
+        this.imageId = built.imageId;
+        await this.engine.startVm(this.name);
+        this.o.onEvent({ type: "ready", vm: await this.engine.waitFor(this.name, "ssh-ready") });
+      }
+    } catch (e) {
+      this.o.onEvent({ type: "build-failed", error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      this.busy = false;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        void this.rebuild("more changes");
+      }
+    }
+  }
+
+  /** Stops watching and stops the VM (removing it if it was started with removeOnStop). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.watcher?.close();
+    if (this.name) await this.engine.stopVm(this.name, { timeoutSec: 60 }).catch(() => undefined);
+  }
+}

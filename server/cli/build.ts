@@ -1,0 +1,38 @@
+import path from "node:path";
+import { buildImage } from "../../engine/images/build.js";
+import { BootcError } from "../../engine/errors.js";
+import { parseCommand, printJson } from "./output.js";
+
+const HELP = `Usage: bootc build [-t TAG] [-f FILE] [--build-arg K=V]... [--json] DIR
+
+Builds an image from the Containerfile (or Dockerfile) in DIR with podman, streaming the
+build log. On failure, the failing step's output is shown and the exit code is 1.
+  -t, --tag TAG        image name (default localhost/<directory name>:latest)
+  -f, --file FILE      the Containerfile to use
+  --build-arg K=V      a build argument; repeatable`;
+
+export const defaultTag = (dir: string) => `localhost/${path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]/g, "-")}:latest`;
+
+export function parseBuildArgs(list: string[] = []): Record<string, string> {
+  return Object.fromEntries(
+    list.map((kv) => {
+      const i = kv.indexOf("=");
+      if (i <= 0) throw new BootcError("INVALID_ARGUMENT", `--build-arg "${kv}" is not KEY=VALUE`);
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    }),
+  );
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(
+    { args: argv, allowPositionals: true, options: { tag: { type: "string", short: "t" }, file: { type: "string", short: "f" }, "build-arg": { type: "string", multiple: true }, json: { type: "boolean" } } },
+    HELP,
+  );
+  const [dir] = positionals;
+  if (!dir || positionals.length > 1) throw new BootcError("INVALID_ARGUMENT", "give one directory to build", "usage: bootc build [-t TAG] DIR");
+  const tag = values.tag ?? defaultTag(dir);
+  const r = await buildImage({ dir, tag, file: values.file, buildArgs: parseBuildArgs(values["build-arg"]), onLine: values.json ? undefined : (l) => console.log(l) });
+  if (values.json) printJson(r);
+  else console.log(`built ${r.tag} (${r.imageId.slice(0, 12)})`);
+  return 0;
+}
