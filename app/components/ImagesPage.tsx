@@ -19,6 +19,8 @@ export function ImagesPage() {
   const [booting, setBooting] = useState<string>();
   const [removing, setRemoving] = useState<string>();
   const [pullRef, setPullRef] = useState("");
+  const [buildDir, setBuildDir] = useState("");
+  const [buildTag, setBuildTag] = useState("");
   const [jobs, setJobs] = useState<Array<{ id: string; title: string }>>([]);
 
   const refresh = useCallback(() => {
@@ -57,6 +59,21 @@ export function ImagesPage() {
           </ToolbarItem>
           <ToolbarItem>
             <Button variant="secondary" onClick={() => void buildDemo()}>Build the demo image</Button>
+          </ToolbarItem>
+        </ToolbarContent>
+      </Toolbar>
+      <Toolbar>
+        <ToolbarContent>
+          <ToolbarItem>
+            <TextInput aria-label="Containerfile directory" placeholder="/path/to/dir/with/Containerfile" value={buildDir} onChange={(_e, v) => setBuildDir(v)} style={{ minWidth: 320 }} />
+          </ToolbarItem>
+          <ToolbarItem>
+            <TextInput aria-label="Image name" placeholder="localhost/my-image:latest" value={buildTag} onChange={(_e, v) => setBuildTag(v)} />
+          </ToolbarItem>
+          <ToolbarItem>
+            <Button variant="secondary" isDisabled={!buildDir.trim() || !buildTag.trim()} onClick={() => void startJob(() => trpc.images.build.mutate({ dir: buildDir.trim(), tag: buildTag.trim() }))}>
+              Build
+            </Button>
           </ToolbarItem>
         </ToolbarContent>
       </Toolbar>

@@ -10,7 +10,7 @@ function Badge({ state }: { state: ConnectionState }) {
 }
 
 /** One console (serial or SSH) in an xterm.js terminal that survives page changes. */
-export function TerminalPanel({ vm, kind, active }: { vm: string; kind: "serial" | "ssh"; active: boolean }) {
+export function TerminalPanel({ vm, kind, active, bootId }: { vm: string; kind: "serial" | "ssh"; active: boolean; bootId: string }) {
   const host = useRef<HTMLDivElement>(null);
   const [session, setSession] = useState<ReturnType<typeof consoleSession>>();
   const [state, setState] = useState<ConnectionState>({ kind: "connecting" });
@@ -36,10 +36,16 @@ export function TerminalPanel({ vm, kind, active }: { vm: string; kind: "serial"
     };
   }, [vm, kind]);
 
-  // Follow the VM: when it runs again (Start, Restart), reattach without a click.
+  // Follow the VM: when it boots again (Start, Restart, Rebuild & reboot), reattach once
+  // per new boot, without a click.
   useEffect(() => {
-    if (active && session?.state.kind === "closed") session.connect();
-  }, [active, session]);
+    if (!session) return;
+    if (session.bootId === undefined) session.bootId = bootId;
+    if (active && state.kind === "closed" && session.bootId !== bootId) {
+      session.bootId = bootId;
+      session.connect();
+    }
+  }, [active, bootId, state.kind, session]);
 
   const label = kind === "serial" ? "Serial console" : "SSH console";
   return (
@@ -47,6 +53,9 @@ export function TerminalPanel({ vm, kind, active }: { vm: string; kind: "serial"
       <Toolbar>
         <ToolbarContent>
           <ToolbarItem><span aria-label={`${label} connection`}><Badge state={state} /></span></ToolbarItem>
+          {session?.reattachedAt && (
+            <ToolbarItem><small aria-label={`${label} reattached`}>Followed the VM into a new boot at {session.reattachedAt.toLocaleTimeString()}</small></ToolbarItem>
+          )}
           {state.kind === "closed" && (
             <ToolbarItem><Button variant="secondary" size="sm" onClick={() => session?.connect()}>Reconnect</Button></ToolbarItem>
           )}

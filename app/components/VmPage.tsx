@@ -1,6 +1,6 @@
 "use client";
 import {
-  Alert, Button, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Flex, FlexItem, PageSection, Tab, Tabs, TabTitleText, Title,
+  Alert, Button, Switch, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Flex, FlexItem, PageSection, Tab, Tabs, TabTitleText, Title,
 } from "@patternfly/react-core";
 import { RowActions } from "./RowActions";
 import { useRouter } from "next/navigation";
@@ -8,6 +8,7 @@ import { useEffect, useState } from "react";
 import { errorText, trpc, type Vm } from "../lib/trpc";
 import { formatUptime } from "../lib/format";
 import { StateLabel } from "./StateLabel";
+import { JobProgress } from "./JobProgress";
 import { LogsView } from "./LogsView";
 import { TerminalPanel } from "./TerminalPanel";
 import { isActive, useVmActions } from "./VmActions";
@@ -37,6 +38,11 @@ export function VmPage({ name }: { name: string }) {
   const [vm, setVm] = useState<Vm | null>();
   const [error, setError] = useState<string>();
   const [tab, setTab] = useState<string | number>("serial");
+  const [jobs, setJobs] = useState<Array<{ id: string; title: string }>>([]);
+  const [auto, setAuto] = useState(false);
+  useEffect(() => {
+    trpc.vms.autoRebuildList.query().then((names) => setAuto(names.includes(name)), () => undefined);
+  }, [name]);
   const actions = useVmActions(setError, () => router.push("/vms"));
   useEffect(() => {
     const sub = trpc.vms.changes.subscribe(undefined, {
@@ -60,6 +66,19 @@ export function VmPage({ name }: { name: string }) {
         <FlexItem><Title headingLevel="h1">{name}</Title></FlexItem>
         {vm && <FlexItem aria-label="State"><StateLabel state={vm.effectiveState} /></FlexItem>}
         {vm && !active && <FlexItem><Button onClick={() => void actions.start(vm)}>Start</Button></FlexItem>}
+        {vm?.source && (
+          <>
+            <FlexItem>
+              <Button variant="secondary" onClick={() => trpc.vms.rebuild.mutate({ name }).then((j) => setJobs((js) => [j, ...js]), (e: unknown) => setError(errorText(e)))}>
+                Rebuild &amp; reboot
+              </Button>
+            </FlexItem>
+            <FlexItem>
+              <Switch id="auto-rebuild" label="Rebuild on change" isChecked={auto}
+                onChange={(_e, on) => trpc.vms.autoRebuild.mutate({ name, enabled: on }).then((r) => setAuto(r.enabled), (e: unknown) => setError(errorText(e)))} />
+            </FlexItem>
+          </>
+        )}
         {vm && <FlexItem align={{ default: "alignRight" }}><RowActions label={`Actions for ${name}`} items={actions.items(vm)} /></FlexItem>}
       </Flex>
       {error && <Alert variant="danger" isInline title={error} role="alert" style={{ marginBottom: 16 }} />}
@@ -68,13 +87,14 @@ export function VmPage({ name }: { name: string }) {
           {vm.reason}
         </Alert>
       )}
+      {jobs.map((j) => <JobProgress key={j.id} id={j.id} title={j.title} />)}
       {vm && <Timeline vm={vm} />}
       <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k)} aria-label="VM views" mountOnEnter>
         <Tab eventKey="serial" title={<TabTitleText>Serial console</TabTitleText>}>
-          {tab === "serial" && <TerminalPanel vm={name} kind="serial" active={active} />}
+          {tab === "serial" && <TerminalPanel vm={name} kind="serial" active={active} bootId={vm?.timeline[0]?.at ?? ""} />}
         </Tab>
         <Tab eventKey="ssh" title={<TabTitleText>SSH</TabTitleText>} isAriaDisabled={vm?.effectiveState !== "ssh-ready"}>
-          {tab === "ssh" && <TerminalPanel vm={name} kind="ssh" active={vm?.effectiveState === "ssh-ready"} />}
+          {tab === "ssh" && <TerminalPanel vm={name} kind="ssh" active={vm?.effectiveState === "ssh-ready"} bootId={vm?.timeline[0]?.at ?? ""} />}
         </Tab>
         <Tab eventKey="logs" title={<TabTitleText>Logs</TabTitleText>}>
           {tab === "logs" && <LogsView vm={name} />}
@@ -83,6 +103,7 @@ export function VmPage({ name }: { name: string }) {
           {vm && (
             <DescriptionList isHorizontal style={{ marginTop: 16 }}>
               <DescriptionListGroup><DescriptionListTerm>Image</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.image}</DescriptionListDescription></DescriptionListGroup>
+              {vm.source && <DescriptionListGroup><DescriptionListTerm>Built from</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.source}</DescriptionListDescription></DescriptionListGroup>}
               <DescriptionListGroup><DescriptionListTerm>Mode</DescriptionListTerm><DescriptionListDescription>{vm.mode}</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>Resources</DescriptionListTerm><DescriptionListDescription>{vm.cpus} vCPU, {vm.memoryMiB} MiB, {vm.accel.toUpperCase()} ({vm.accelReason})</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>Uptime</DescriptionListTerm><DescriptionListDescription>{formatUptime(vm.uptimeSec)}</DescriptionListDescription></DescriptionListGroup>

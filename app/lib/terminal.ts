@@ -19,6 +19,12 @@ export class ConsoleSession {
   search?: import("@xterm/addon-search").SearchAddon;
   private ws?: WebSocket;
   private listeners = new Set<() => void>();
+  /** The last connection ended because the VM (or the session) ended. */
+  private vmEnded = false;
+  /** The VM boot this session last (re)connected for; set by the panel. */
+  bootId?: string;
+  /** When the console last followed the VM into a new boot by itself. */
+  reattachedAt?: Date;
   private ready: Promise<void>;
 
   constructor(readonly vm: string, readonly kind: "serial" | "ssh") {
@@ -96,8 +102,19 @@ export class ConsoleSession {
 
   private onControl(c: Control, setReason: (r: string) => void): void {
     if (c.type === "status" && c.state === "connected") this.setState({ kind: "connected" });
-    else if (c.type === "replay-start") this.term?.reset();
+    else if (c.type === "replay-start" || c.type === "replay-end") {
+      if (this.vmEnded) {
+        // The VM stopped and runs again (restart, rebuild): keep the old screen, mark the new boot.
+        this.term?.write("\r\n\x1b[7m ── new boot ── \x1b[0m\r\n");
+        this.reattachedAt = new Date();
+        this.setState(this.state);
+      } else if (c.type === "replay-start") {
+        this.term?.reset(); // same boot: the replay repeats what the screen has
+      }
+      this.vmEnded = false;
+    }
     else if (c.type === "exit") {
+      this.vmEnded = true;
       setReason(c.reason);
       this.term?.write(`\r\n\x1b[2m[${c.reason}]\x1b[0m\r\n`);
     } else if (c.type === "error") setReason(c.message);

@@ -9,6 +9,9 @@ import { execa } from "execa";
 import { BootcError } from "../errors.js";
 import { podmanPath } from "../podman.js";
 
+/** Images built by bootc-console remember their source directory, so a VM can be rebuilt from it. */
+export const SOURCE_LABEL = "org.bootc-console.source";
+
 export interface BuildOptions {
   dir: string;
   tag: string;
@@ -36,7 +39,7 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
   const tmp = await mkdtemp(path.join(os.tmpdir(), "bootc-build-"));
   const iidfile = path.join(tmp, "iid");
   try {
-    const args = ["build", "-t", o.tag, "-f", file, "--iidfile", iidfile, ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), dir];
+    const args = ["build", "-t", o.tag, "-f", file, "--iidfile", iidfile, "--label", `${SOURCE_LABEL}=${dir}`, ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), dir];
     const child = execa(podmanPath(), args, { all: true, reject: false, buffer: false });
     const tail: string[] = [];
     for await (const line of child.iterable({ from: "all" })) {

@@ -10,6 +10,7 @@ import { BootcError } from "../errors.js";
 import { detectAccel } from "../host/accel.js";
 import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { inspectImage } from "../images/images.js";
+import { buildImage, SOURCE_LABEL } from "../images/build.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { isAlive } from "../monitor/children.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
@@ -115,6 +116,7 @@ export class Engine {
         binds: opts.binds,
         kargs: opts.kargs,
         removeOnStop: opts.removeOnStop,
+        ...(image.labels[SOURCE_LABEL] ? { source: image.labels[SOURCE_LABEL] } : {}),
         readyTimeoutSec: opts.readyTimeoutSec,
         state: "creating",
         warnings: [],
@@ -258,6 +260,22 @@ export class Engine {
       const { effectiveState: _s, uptimeSec: _u, ...record } = await this.getVm(name);
       await writeRecord({ ...record, image, imageId: details.id }, this.paths);
     });
+  }
+
+  /**
+   * Rebuilds the VM's image from its source directory and, if the digest changed, reboots
+   * the VM into it (graceful stop, same name and options). A failed build throws and
+   * leaves the VM as it was.
+   */
+  async rebuildAndReboot(name: string, onLine: (line: string) => void = () => undefined): Promise<{ rebooted: boolean; imageId: string }> {
+    const vm = await this.getVm(name);
+    if (!vm.source) throw new BootcError("INVALID_ARGUMENT", `VM "${name}" was not booted from an image bootc built`, "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it");
+    const built = await buildImage({ dir: vm.source, tag: vm.image, onLine });
+    if (built.imageId === vm.imageId) return { rebooted: false, imageId: built.imageId };
+    if (ACTIVE_STATES.includes(vm.effectiveState)) await this.stopVm(name, { timeoutSec: 60 });
+    await this.setImage(name, vm.image);
+    await this.startVm(name);
+    return { rebooted: true, imageId: built.imageId };
   }
 
   /** After a monitor died by kill -9: end whatever it left (qemu normally died with it) and unmount. */

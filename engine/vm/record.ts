@@ -38,6 +38,8 @@ export const VmRecordSchema = z.object({
   binds: z.array(BindSchema),
   kargs: z.array(z.string()),
   removeOnStop: z.boolean(),
+  /** The Containerfile directory the image was built from by bootc (its source label), if any. */
+  source: z.string().optional(),
   readyTimeoutSec: z.number().int(),
   state: z.enum(VM_STATES),
   monitorPid: z.number().int().optional(),

@@ -5,7 +5,7 @@
  * same name and options; an unchanged digest does nothing; a failed build leaves the VM
  * running as it was and reports the error.
  */
-import { watch, type FSWatcher } from "node:fs";
+import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { buildImage } from "../images/build.js";
@@ -18,24 +18,48 @@ export type WatchEvent =
   | { type: "build-log"; line: string }
   | { type: "build-failed"; error: string }
   | { type: "image-unchanged"; imageId: string }
-  | { type: "rebooting"; imageId: string }
+  | { type: "rebooting"; imageId: string } // the VM is being rebooted into this new image
   | { type: "ready"; vm: VmInfo };
 
 export interface WatchOptions {
   dir: string;
   tag: string;
-  file?: string;
   run: Omit<RunOptions, "image">;
   debounceMs?: number;
   onEvent: (e: WatchEvent) => void;
 }
 
+export interface SourceWatcher {
+  close(): void;
+}
+
+/**
+ * Calls `onChange(path)` after changes under `dir` settle (debounced), skipping paths the
+ * directory's .containerignore (or .dockerignore) excludes from the build context.
+ */
+export async function watchSource(dir: string, onChange: (relPath: string) => void, debounceMs = 500): Promise<SourceWatcher> {
+  const root = path.resolve(dir);
+  const patterns = await Promise.all([".containerignore", ".dockerignore"].map((f) => readFile(path.join(root, f), "utf8").catch(() => "")));
+  const ignored = ignoreMatcher((patterns.find((p) => p) ?? "").split("\n"));
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = watch(root, { recursive: true }, (_event, file) => {
+    const rel = String(file ?? "");
+    if (!rel || ignored(rel)) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => onChange(rel), debounceMs);
+  });
+  return {
+    close: () => {
+      clearTimeout(timer);
+      watcher.close();
+    },
+  };
+}
+
 export class WatchLoop {
-  private watcher?: FSWatcher;
-  private timer?: NodeJS.Timeout;
+  private watcher?: SourceWatcher;
   private busy = false;
   private again = false;
-  private imageId = "";
   private stopped = false;
   name = "";
 
@@ -43,8 +67,8 @@ export class WatchLoop {
 
   /** Builds, boots, and starts watching. Resolves once the first boot is ready. */
   async start(): Promise<VmInfo> {
-    const built = await this.build("initial build");
-    this.imageId = built.imageId;
+    this.o.onEvent({ type: "build-started", reason: "initial build" });
+    await buildImage({ dir: this.o.dir, tag: this.o.tag, onLine: (line) => this.o.onEvent({ type: "build-log", line }) });
     const vm = await this.engine.createVm({ ...this.o.run, image: this.o.tag });
     this.name = vm.name;
     if (this.stopped) {
@@ -58,21 +82,8 @@ export class WatchLoop {
     return ready;
   }
 
-  private async build(reason: string) {
-    this.o.onEvent({ type: "build-started", reason });
-    return buildImage({ dir: this.o.dir, tag: this.o.tag, file: this.o.file, onLine: (line) => this.o.onEvent({ type: "build-log", line }) });
-  }
-
   private async watch(): Promise<void> {
-    const dir = path.resolve(this.o.dir);
-    const patterns = await Promise.all([".containerignore", ".dockerignore"].map((f) => readFile(path.join(dir, f), "utf8").catch(() => "")));
-    const ignored = ignoreMatcher((patterns.find((p) => p) ?? "").split("\n"));
-    this.watcher = watch(dir, { recursive: true }, (_event, file) => {
-      const rel = String(file ?? "");
-      if (!rel || ignored(rel)) return;
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.rebuild(rel), this.o.debounceMs ?? 500);
-    });
+    this.watcher = await watchSource(this.o.dir, (changed) => void this.rebuild(changed), this.o.debounceMs);
   }
 
   private async rebuild(changed: string): Promise<void> {
@@ -83,15 +94,12 @@ export class WatchLoop {
     }
     this.busy = true;
     try {
-      const built = await this.build(`${changed} changed`);
-      if (built.imageId === this.imageId) {
-        this.o.onEvent({ type: "image-unchanged", imageId: built.imageId });
+      this.o.onEvent({ type: "build-started", reason: `${changed} changed` });
+      const r = await this.engine.rebuildAndReboot(this.name, (line) => this.o.onEvent({ type: "build-log", line }));
+      if (!r.rebooted) {
+        this.o.onEvent({ type: "image-unchanged", imageId: r.imageId });
       } else {
-        this.o.onEvent({ type: "rebooting", imageId: built.imageId });
-        await this.engine.stopVm(this.name, { timeoutSec: 60 });
-        await this.engine.setImage(this.name, this.o.tag);
-        this.imageId = built.imageId;
-        await this.engine.startVm(this.name);
+        this.o.onEvent({ type: "rebooting", imageId: r.imageId });
         this.o.onEvent({ type: "ready", vm: await this.engine.waitFor(this.name, "ssh-ready") });
       }
     } catch (e) {
@@ -108,7 +116,6 @@ export class WatchLoop {
   /** Stops watching and stops the VM (removing it if it was started with removeOnStop). */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
     this.watcher?.close();
     if (this.name) await this.engine.stopVm(this.name, { timeoutSec: 60 }).catch(() => undefined);
   }

@@ -6,7 +6,7 @@ import { EventEmitter, on } from "node:events";
 import { randomUUID } from "node:crypto";
 import { isBootcError } from "../../engine/errors.js";
 
-export type JobKind = "pull" | "demo-build";
+export type JobKind = "pull" | "demo-build" | "build" | "rebuild";
 export type JobEvent =
   | { type: "log"; line: string }
   | { type: "progress"; percent: number }

@@ -8,6 +8,7 @@ import { buildDemoImage, DEMO_IMAGE } from "../../engine/demo/build.js";
 import { runDoctor } from "../../engine/host/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
+import { buildImage } from "../../engine/images/build.js";
 import { NAME_RE } from "../../engine/vm/options.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { procedure, router } from "./trpc.js";
@@ -43,6 +44,13 @@ const images = router({
   pull: procedure.input(z.object({ ref: imageRef })).mutation(({ input, ctx }) =>
     ctx.jobs.start("pull", `Pull ${input.ref}`, (log) => pullImage(input.ref, log)),
   ),
+  /** podman build of a Containerfile directory on this host; follow the job for the log. */
+  build: procedure.input(z.object({ dir: absPath, tag: imageRef })).mutation(({ input, ctx }) =>
+    ctx.jobs.start("build", `Build ${input.tag}`, async (log) => {
+      const r = await buildImage({ dir: input.dir, tag: input.tag, onLine: log });
+      log(`==> built ${r.tag} (${r.imageId.slice(0, 12)})`);
+    }),
+  ),
   buildDemo: procedure.mutation(({ ctx }) =>
     ctx.jobs.start("demo-build", `Build ${DEMO_IMAGE}`, async (log) => {
       await buildDemoImage({ onLog: log });
@@ -67,6 +75,11 @@ const vms = router({
     await ctx.engine.removeVm(input.name, input);
     return { removed: input.name };
   }),
+  /** Rebuild the VM's image from its source directory; reboot into it if it changed. A job. */
+  rebuild: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.autoRebuild.rebuild(input.name)),
+  /** Turn "rebuild on change" on or off for a VM (for as long as this server runs). */
+  autoRebuild: procedure.input(z.object({ name: vmName, enabled: z.boolean() })).mutation(({ input, ctx }) => ctx.autoRebuild.set(input.name, input.enabled)),
+  autoRebuildList: procedure.query(({ ctx }) => ctx.autoRebuild.enabled()),
   /** The tail of the serial log (what the console printed) or the monitor's own log. */
   logs: procedure
     .input(z.object({ name: vmName, which: z.enum(["serial", "monitor"]).default("serial") }))

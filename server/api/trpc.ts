@@ -6,11 +6,13 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { Engine } from "../../engine/vm/manager.js";
 import { isBootcError, type ErrorCode } from "../../engine/errors.js";
+import type { AutoRebuild } from "./auto-rebuild.js";
 import type { Jobs } from "./jobs.js";
 
 export interface ApiContext {
   engine: Engine;
   jobs: Jobs;
+  autoRebuild: AutoRebuild;
 }
 
 const HTTP_CODE: Partial<Record<ErrorCode, TRPCError["code"]>> = {
@@ -24,6 +26,7 @@ const HTTP_CODE: Partial<Record<ErrorCode, TRPCError["code"]>> = {
   PORT_IN_USE: "CONFLICT",
   VM_NOT_RUNNING: "PRECONDITION_FAILED",
   IMAGE_NOT_BOOTABLE: "UNPROCESSABLE_CONTENT",
+  BUILD_FAILED: "UNPROCESSABLE_CONTENT",
 };
 
 const t = initTRPC.context<ApiContext>().create({

@@ -15,6 +15,7 @@ import { Engine } from "../../engine/vm/manager.js";
 import { NAME_RE } from "../../engine/vm/options.js";
 import { appRouter } from "../api/router.js";
 import { Jobs } from "../api/jobs.js";
+import { AutoRebuild } from "../api/auto-rebuild.js";
 import { TerminalConnection } from "../terminal/connection.js";
 import { serveSerial } from "../terminal/serial.js";
 import { serveSsh } from "../terminal/ssh.js";
@@ -49,6 +50,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(32).toString("base64url");
   const engine = opts.engine ?? new Engine();
   const jobs = new Jobs();
+  const autoRebuild = new AutoRebuild(engine, jobs);
   let port = opts.port;
   const cookieName = () => sessionCookieName(port);
 
@@ -105,7 +107,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (e instanceof BodyTooLarge) return deny(res, 413, "request body too large");
         throw e;
       }
-      const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs }) });
+      const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild }) });
       return sendFetchResponse(response, res);
     }
     if (url.pathname.startsWith("/api/")) return deny(res, 404, "no such API route");
@@ -175,6 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     token,
     close: async () => {
+      autoRebuild.closeAll();
       for (const c of wss.clients) c.terminate();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -1,0 +1,58 @@
+/**
+ * The edit → build → boot loop in the web console: build an image from a Containerfile
+ * directory, boot it, edit a file, click "Rebuild & reboot", and the serial console
+ * follows the VM into its new boot by itself.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { expect, test, type Page } from "@playwright/test";
+import { bootc, DEMO_IMAGE, makeHome } from "../lib/harness.js";
+import { serve, type Served } from "../lib/api.js";
+
+const home = makeHome();
+const src = path.join(home, "src");
+const TAG = "localhost/bootc-ui-rebuild:latest";
+let server: Served;
+
+test.beforeAll(async () => {
+  mkdirSync(src);
+  writeFileSync(path.join(src, "Containerfile"), `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\n`);
+  writeFileSync(path.join(src, "motd"), "version 1\n");
+  server = await serve(home);
+});
+
+test.afterAll(async () => {
+  await bootc(home, ["rm", "--force", "uir"]);
+  await server.stop();
+  await execa("podman", ["rmi", "-f", TAG], { reject: false });
+});
+
+const serialText = async (page: Page) => (await page.getByRole("region", { name: "Serial console" }).locator(".xterm-accessibility-tree").textContent()) ?? "";
+
+test("build from a directory, boot, edit, rebuild & reboot; the console follows", async ({ page }) => {
+  await page.goto(server.url);
+  await page.getByLabel("Containerfile directory").fill(src);
+  await page.getByLabel("Image name").fill(TAG);
+  await page.getByRole("button", { name: "Build", exact: true }).click();
+  await expect(page.getByText(`Build ${TAG}: done`)).toBeVisible({ timeout: 300_000 });
+
+  await page.getByRole("button", { name: `Boot ${TAG}` }).click();
+  const dialog = page.getByRole("dialog", { name: `Boot ${TAG}` });
+  await dialog.getByLabel("Name").fill("uir");
+  await dialog.getByRole("button", { name: "Boot" }).click();
+  await expect(page).toHaveURL(/\/vms\/uir$/);
+  await page.getByLabel("Screen reader mode").check();
+  await expect(page.getByLabel("State")).toHaveText("Ready", { timeout: 600_000 });
+  expect(String((await bootc(home, ["ssh", "uir", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 1");
+
+  writeFileSync(path.join(src, "motd"), "version 2\n");
+  await page.getByRole("button", { name: "Rebuild & reboot" }).click();
+  // The console marks the reboot and shows the new boot without a click on Reconnect.
+  await expect(page.getByLabel("Serial console reattached")).toContainText("Followed the VM into a new boot", { timeout: 300_000 });
+  await expect(page.getByLabel("Serial console connection")).toHaveText("Connected");
+  await expect.poll(() => serialText(page), { timeout: 120_000 }).toMatch(/\[ *\d+\.\d+\]|systemd|login:/);
+  await expect(page.getByLabel("State")).toHaveText("Ready", { timeout: 600_000 });
+  expect(String((await bootc(home, ["ssh", "uir", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 2");
+  await expect(page.getByText(/Rebuild & reboot uir \(requested\): done/)).toBeVisible();
+});
