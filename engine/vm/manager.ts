@@ -228,7 +228,7 @@ export class Engine {
   }
 
   /** Boots a stopped (or failed) VM again with the options it was created with. */
-  async startVm(name: string): Promise<VmRecord> {
+  async startVm(name: string, opts: { timelinePrefix?: Array<{ event: string; at: string }> } = {}): Promise<VmRecord> {
     const vm = await this.getVm(name);
     if (ACTIVE_STATES.includes(vm.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
     const p = vmPaths(name, this.paths);
@@ -242,7 +242,7 @@ export class Engine {
         state: "creating",
         sshPort: await freePort(),
         reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined, monitorPid: undefined, qemuPid: undefined,
-        timeline: [{ event: "created", at: new Date().toISOString() }],
+        timeline: [...(opts.timelinePrefix ?? []), { event: "created", at: new Date().toISOString() }],
       };
       await writeRecord(fresh, this.paths);
       const started = { ...fresh, monitorPid: this.runtime.start(name) };
@@ -270,11 +270,19 @@ export class Engine {
   async rebuildAndReboot(name: string, onLine: (line: string) => void = () => undefined): Promise<{ rebooted: boolean; imageId: string }> {
     const vm = await this.getVm(name);
     if (!vm.source) throw new BootcError("INVALID_ARGUMENT", `VM "${name}" was not booted from an image bootc built`, "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it");
+    const buildStarted = new Date().toISOString();
     const built = await buildImage({ dir: vm.source, tag: vm.image, onLine });
     if (built.imageId === vm.imageId) return { rebooted: false, imageId: built.imageId };
+    const buildFinished = new Date().toISOString();
     if (ACTIVE_STATES.includes(vm.effectiveState)) await this.stopVm(name, { timeoutSec: 60 });
     await this.setImage(name, vm.image);
-    await this.startVm(name);
+    await this.startVm(name, {
+      timelinePrefix: [
+        { event: "build-started", at: buildStarted },
+        { event: "build-finished", at: buildFinished },
+        { event: "previous-boot-stopped", at: new Date().toISOString() },
+      ],
+    });
     return { rebooted: true, imageId: built.imageId };
   }
 

@@ -54,7 +54,11 @@ export const VmRecordSchema = z.object({
   kernel: z.string().optional(),
   guestSystemd: z.number().int().optional(),
   warnings: z.array(z.string()),
-  /** Boot phases with timestamps: created, qemu-started, first-serial-byte, userspace, ssh-ready … */
+  /**
+   * Boot phases with timestamps: [build-started, build-finished, previous-boot-stopped] for a
+   * rebuild, then created, image-mounted, virtiofsd-ready, qemu-started, first-serial-byte,
+   * kernel-to-userspace, ssh-ready, and the final state.
+   */
   timeline: z.array(TimelineEntrySchema),
 });
 export type VmRecord = z.infer<typeof VmRecordSchema>;
