@@ -45,7 +45,7 @@ export async function plainQemuBoot(image: string, opts: { timeoutMs?: number; m
     const qemu = execa(
       "qemu-system-x86_64",
       [
-        "-machine", "q35,accel=tcg", "-smp", "2", "-m", `${mem}M`,
+        "-machine", "q35", "-accel", "tcg,thread=single", "-smp", "2", "-m", `${mem}M`,
         "-object", `memory-backend-memfd,id=mem,size=${mem}M,share=on`, "-numa", "node,memdev=mem",
         "-nodefaults", "-display", "none", "-no-user-config",
         "-kernel", path.join(mod, "vmlinuz"), "-initrd", path.join(mod, "initramfs.img"),

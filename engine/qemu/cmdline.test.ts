@@ -26,7 +26,8 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-kernel")).toEqual([base.kernel]);
     expect(after(args, "-initrd")).toEqual([base.initrd]);
     expect(after(args, "-append")).toEqual(["console=ttyS0 root=virtiofs:rootfs rw systemd.volatile=overlay quiet"]);
-    expect(after(args, "-machine")).toEqual(["q35,accel=tcg"]);
+    expect(after(args, "-machine")).toEqual(["q35"]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
     expect(after(args, "-cpu")).toEqual([]);
   });
 

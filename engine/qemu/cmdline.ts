@@ -55,7 +55,13 @@ function machineArgs(s: QemuSpec): string[] {
     return ["-machine", `virt,accel=${s.accel}`, "-cpu", s.accel === "tcg" ? "max" : "host"];
   }
   // q35 has no floppy, PC speaker or other legacy devices to probe at boot.
-  return ["-machine", `q35,accel=${s.accel}`, ...(s.accel === "tcg" ? [] : ["-cpu", "host"])];
+  if (s.accel === "tcg") {
+    // Single-threaded TCG: with one host thread per vCPU, Debian 13's kernel sometimes
+    // panics in sched_clock_cpu ~5 s into boot, executing code another vCPU is patching
+    // (static keys); one TCG thread makes that cross-modification safe.
+    return ["-machine", "q35", "-accel", "tcg,thread=single"];
+  }
+  return ["-machine", `q35,accel=${s.accel}`, "-cpu", "host"];
 }
 
 /**
