@@ -36,12 +36,22 @@ describe("bootc run --watch", () => {
     expect(String(r.stdout).trim()).toBe("version 1");
   });
 
-  it("reboots into the new image when a file changes", async () => {
+  it("reboots into the new image when a file changes, and an attached `bootc console` follows", async () => {
+    // A CLI viewer attached before the change stays attached through the reboot.
+    const viewer = bootc(home, ["console", "watched"], { buffer: false, stdin: "pipe" });
+    let seen = "";
+    viewer.stdout?.on("data", (d: Buffer) => (seen += d.toString()));
+    await waitUntil("the console to attach", () => seen.length > 0 || undefined, 60_000, 200);
     writeFileSync(path.join(dir, "motd"), "version 2\n");
     await waitUntil("the reboot into the new image", () => readyCount() >= 2 || undefined, 600_000, 1000);
     expect(out).toMatch(/new image [0-9a-f]{12}: rebooting the VM into it/);
     const r = await bootc(home, ["ssh", "watched", "--", "cat", "/etc/motd"]);
     expect(String(r.stdout).trim()).toBe("version 2");
+    // The viewer marked the new boot and shows its output after the marker.
+    await waitUntil("the new boot in the viewer", () => /── new boot ──[\s\S]*(\[ *\d+\.\d+\]|systemd|login:)/.test(seen) || undefined, 120_000, 500);
+    expect(viewer.exitCode).toBeNull();
+    viewer.kill("SIGTERM");
+    await viewer;
   });
 
   it("keeps the VM running when a build fails, and reports the error", async () => {

@@ -22,7 +22,12 @@ export type ErrorCode =
   | "NEEDS_ROOT"
   | "DEMO_BUILD_FAILED"
   | "BUILD_FAILED"
-  | "MONITOR_UNREACHABLE";
+  | "MONITOR_UNREACHABLE"
+  | "DISK_BUILD_FAILED"
+  | "DISK_TOO_SMALL"
+  | "DISK_INVALID"
+  | "DISK_IN_USE"
+  | "NO_SPACE";
 
 export class BootcError extends Error {
   override readonly name = "BootcError";

@@ -36,6 +36,9 @@ export interface VmPaths {
   key: string;
   knownHosts: string;
   serialLog: string;
+  /** Disk mode: the VM's qcow2 overlay and its UEFI variable store. */
+  overlay: string;
+  efiVars: string;
   monitorLog: string;
   runDir: string;
   monitorSock: string;
@@ -53,6 +56,8 @@ export function vmPaths(name: string, paths: EnginePaths = enginePaths()): VmPat
     key: path.join(dir, "id_ed25519"),
     knownHosts: path.join(dir, "known_hosts"),
     serialLog: path.join(dir, "serial.log"),
+    overlay: path.join(dir, "disk.qcow2"),
+    efiVars: path.join(dir, "efi-vars.fd"),
     monitorLog: path.join(dir, "monitor.log"),
     runDir,
     monitorSock: path.join(runDir, "mon.sock"),

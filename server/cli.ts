@@ -12,7 +12,8 @@ interface CommandEntry {
 
 const COMMANDS: Record<string, CommandEntry> = {
   serve: { summary: "start the web console (prints a URL with a sign-in token)", load: () => import("./cli/serve.js") },
-  run: { summary: "boot an image as a VM (ephemeral: no install)", load: () => import("./cli/run.js") },
+  run: { summary: "boot an image as a VM (ephemeral, or --mode disk to keep a disk)", load: () => import("./cli/run.js") },
+  start: { summary: "boot a stopped VM again (a disk VM keeps its disk)", load: () => import("./cli/start.js") },
   list: { summary: "list VMs", load: () => import("./cli/list.js") },
   ssh: { summary: "open a shell in a VM, or run a command there", load: () => import("./cli/ssh.js") },
   console: { summary: "attach to a VM's serial console", load: () => import("./cli/console.js") },
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   rm: { summary: "remove a VM and everything it owns", load: () => import("./cli/rm.js") },
   inspect: { summary: "show a VM's record as JSON", load: () => import("./cli/inspect.js") },
   build: { summary: "build an image from a Containerfile directory (podman build)", load: () => import("./cli/build.js") },
+  disks: { summary: "list the cached base disks of disk-mode VMs; prune unused ones", load: () => import("./cli/disks.js") },
   images: { summary: "list local container images, bootc ones marked", load: () => import("./cli/images.js") },
   demo: { summary: "build the offline demo image (localhost/bootc-demo)", load: () => import("./cli/demo.js") },
   doctor: { summary: "check this host's podman, qemu, virtiofsd, firmware, accelerator", load: () => import("./cli/doctor.js") },

@@ -21,6 +21,7 @@ export function TerminalPanel({ vm, kind, active, bootId }: { vm: string; kind: 
     const s = consoleSession(vm, kind);
     setSession(s);
     setState(s.state);
+    setReader(s.screenReaderMode); // the session outlives the page: show its setting
     const off = s.onChange(() => setState({ ...s.state }));
     const el = host.current!;
     el.appendChild(s.element);

@@ -25,6 +25,8 @@ export class ConsoleSession {
   bootId?: string;
   /** When the console last followed the VM into a new boot by itself. */
   reattachedAt?: Date;
+  /** Wanted before xterm has loaded too: init() applies it to the new terminal. */
+  screenReaderMode = false;
   private ready: Promise<void>;
 
   constructor(readonly vm: string, readonly kind: "serial" | "ssh") {
@@ -40,7 +42,7 @@ export class ConsoleSession {
       import("@xterm/addon-search"),
       import("@xterm/addon-web-links"),
     ]);
-    const term = new Terminal({ cursorBlink: true, convertEol: this.kind === "serial", scrollback: 5000, fontSize: 14, allowProposedApi: true });
+    const term = new Terminal({ cursorBlink: true, convertEol: this.kind === "serial", scrollback: 5000, fontSize: 14, allowProposedApi: true, screenReaderMode: this.screenReaderMode });
     this.term = term;
     this.fit = new FitAddon();
     this.search = new SearchAddon();
@@ -139,6 +141,8 @@ export class ConsoleSession {
   }
 
   setScreenReaderMode(on: boolean): void {
+    // The checkbox may be ticked while xterm is still loading; remember it for init().
+    this.screenReaderMode = on;
     if (this.term) this.term.options.screenReaderMode = on;
   }
 

@@ -36,8 +36,15 @@ export async function watchEvents(name: string, onEvent: (e: MonitorEvent) => vo
   return { close: () => sock.destroy(), closed };
 }
 
-export async function requestStop(name: string, force: boolean, timeoutSec: number, paths?: EnginePaths): Promise<StopReply> {
-  const sock = await connectMonitor(name, { op: "stop", force, timeoutSec }, paths);
+export interface StopRequest {
+  force: boolean;
+  timeoutSec: number;
+  /** The VM is stopped to boot again at once (restart, rebuild): viewers wait for it. */
+  reboot?: boolean;
+}
+
+export async function requestStop(name: string, req: StopRequest, paths?: EnginePaths): Promise<StopReply> {
+  const sock = await connectMonitor(name, { op: "stop", ...req }, paths);
   let text = "";
   sock.setEncoding("utf8");
   sock.on("data", (d: string) => (text += d));

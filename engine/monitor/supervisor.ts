@@ -14,6 +14,8 @@ import { findQemu, findVirtiofsd, hostArch } from "../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../paths.js";
 import { buildQemuArgs, ephemeralKernelArgs } from "../qemu/cmdline.js";
+import { prepareDiskBoot } from "../disk/boot.js";
+import { releaseImage } from "../disk/disks.js";
 import { Qmp } from "../qemu/qmp.js";
 import { publicKeyOf } from "../ssh/keys.js";
 import { sshExec } from "../ssh/exec.js";
@@ -26,6 +28,19 @@ import { SerialFanout } from "./serial.js";
 const now = () => new Date().toISOString();
 
 class StopDuringBoot extends Error {}
+
+/** What qemu boots, whichever the mode. */
+interface BootPlan {
+  /** Ephemeral mode: the image's root filesystem, served by virtiofsd as "rootfs". */
+  rootShare?: string;
+  kernel?: string;
+  initrd?: string;
+  cmdline: string[];
+  firmware?: { code: string; vars: string };
+  disks: Array<{ file: string; format: "qcow2" | "raw" }>;
+  systemd?: number;
+  sshd: boolean;
+}
 const STOP_TIMEOUT_SEC = 60;
 
 export class Supervisor {
@@ -38,7 +53,7 @@ export class Supervisor {
   private readonly daemons: ResultPromise[] = [];
   private qmp?: Qmp;
   private mounted = false;
-  private stopRequest?: { force: boolean; reason: string };
+  private stopRequest?: { force: boolean; reason: string; reboot?: boolean };
   /** The state to record when a requested stop completes (stopped, or failed after a boot timeout). */
   private finalState: VmState = "stopped";
   private writes: Promise<void> = Promise.resolve();
@@ -72,24 +87,46 @@ export class Supervisor {
     if (this.stopRequest || this.finished) throw new StopDuringBoot();
   }
 
-  private async boot(): Promise<void> {
+  /** Ephemeral mode: the image's root filesystem, mounted from podman storage, is the root share. */
+  private async ephemeralBoot(): Promise<BootPlan> {
     const r = this.record;
     const rootfs = await mountImage(r.imageId);
     this.mounted = true;
     this.checkpoint();
     this.mark("image-mounted");
     const facts = await readGuestFacts(rootfs, r.image);
-    await unlink(this.p.knownHosts).catch(() => undefined); // a fresh boot has fresh host keys
+    this.update({ kernel: facts.kernel.slice(rootfs.length) });
+    return { rootShare: rootfs, kernel: facts.kernel, initrd: facts.initrd, cmdline: ephemeralKernelArgs(r.kargs), disks: [], systemd: facts.systemd, sshd: facts.sshd };
+  }
+
+  /** Disk mode: the base disk from the cache (or built now) under this VM's overlay. */
+  private async diskBoot(): Promise<BootPlan> {
+    const r = this.record;
+    const plan = await prepareDiskBoot(r, this.paths, this.p, (p) => this.broadcast({ type: "progress", ...p }));
+    this.checkpoint();
+    if (plan.base && r.disk) this.update({ disk: { ...r.disk, base: plan.base } });
+    this.mark(plan.reused === false ? "disk-built" : plan.reused ? "disk-reused" : "disk-ready");
+    if (plan.kernel) this.update({ kernel: plan.kernel });
+    return { ...plan, disks: [plan.disk] };
+  }
+
+  private async boot(): Promise<void> {
+    const r = this.record;
+    const plan = r.mode === "disk" ? await this.diskBoot() : await this.ephemeralBoot();
+    await unlink(this.p.knownHosts).catch(() => undefined); // a new boot may have new host keys
     const publicKey = await publicKeyOf(r.identity);
     const shares = r.binds.map((b, i) => ({ tag: `bind${i + 1}`, guestPath: b.guest, readOnly: b.readOnly }));
-    const creds = guestCredentials({ user: r.sshUser, publicKey, shares, systemd: facts.systemd });
+    const creds = guestCredentials({ user: r.sshUser, publicKey, shares, systemd: plan.systemd });
     for (const w of creds.warnings) this.broadcast({ type: "warning", message: w });
-    this.update({ kernel: facts.kernel.slice(rootfs.length), guestSystemd: facts.systemd, warnings: creds.warnings, ...(facts.sshd ? {} : { sshPort: undefined }) });
+    this.update({ guestSystemd: plan.systemd, warnings: creds.warnings, ...(plan.sshd ? {} : { sshPort: undefined }) });
 
-    const virtiofsd = await findVirtiofsd();
-    const sources = [{ source: rootfs, readOnly: true }, ...r.binds.map((b) => ({ source: b.host, readOnly: b.readOnly }))];
+    const sources = [
+      ...(plan.rootShare ? [{ source: plan.rootShare, readOnly: true }] : []),
+      ...r.binds.map((b) => ({ source: b.host, readOnly: b.readOnly })),
+    ];
+    const virtiofsd = sources.length ? await findVirtiofsd() : undefined;
     for (const [i, s] of sources.entries()) {
-      const cmd = virtiofsdCommand({ binary: virtiofsd.path, flavour: virtiofsd.flavour, socket: this.p.fsSock(i), ...s });
+      const cmd = virtiofsdCommand({ binary: virtiofsd!.path, flavour: virtiofsd!.flavour, socket: this.p.fsSock(i), ...s });
       const child = spawnOwned(cmd.file, cmd.args, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
       let err = "";
       child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
@@ -101,7 +138,7 @@ export class Supervisor {
       }
       this.checkpoint();
     }
-    this.mark("virtiofsd-ready");
+    if (sources.length) this.mark("virtiofsd-ready");
 
     const args = buildQemuArgs({
       arch: hostArch(),
@@ -110,11 +147,14 @@ export class Supervisor {
       name: r.name,
       cpus: r.cpus,
       memoryMiB: r.memoryMiB,
-      kernel: facts.kernel,
-      initrd: facts.initrd,
-      cmdline: ephemeralKernelArgs(r.kargs),
-      shares: sources.map((_, i) => ({ socket: this.p.fsSock(i), tag: i === 0 ? "rootfs" : `bind${i}` })),
-      sshPort: facts.sshd ? r.sshPort : undefined,
+      kernel: plan.kernel,
+      initrd: plan.initrd,
+      cmdline: plan.cmdline,
+      firmware: plan.firmware,
+      disks: plan.disks,
+      // Bind shares are tagged bind1, bind2… whether or not a root share comes first.
+      shares: sources.map((_, i) => ({ socket: this.p.fsSock(i), tag: plan.rootShare ? (i === 0 ? "rootfs" : `bind${i}`) : `bind${i + 1}` })),
+      sshPort: plan.sshd ? r.sshPort : undefined,
       forwards: r.forwards,
       qmpSocket: this.p.qmpSock,
       credentials: creds.credentials,
@@ -135,7 +175,8 @@ export class Supervisor {
       }
       this.serial?.push(d);
       const text = d.toString();
-      if (!userspace && text.includes("Run /init as init process")) {
+      // Checked on whole lines: the message can arrive split across two reads.
+      if (!userspace && (text.includes("Run /init as init process") || this.serial?.lastLines(3).some((l) => l.includes("Run /init as init process")))) {
         userspace = true;
         this.mark("kernel-to-userspace");
       }
@@ -146,7 +187,7 @@ export class Supervisor {
     });
     void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
     this.qmp = await Qmp.connect(this.p.qmpSock).catch(() => undefined);
-    if (facts.sshd && r.sshPort) void this.waitForSsh(r.sshPort);
+    if (plan.sshd && r.sshPort) void this.waitForSsh(r.sshPort);
   }
 
   private async waitForSsh(port: number): Promise<void> {
@@ -178,11 +219,11 @@ export class Supervisor {
   }
 
   /** ACPI power-down through QMP, then SIGKILL after `timeoutSec`; `force` kills at once. */
-  async stop(force: boolean, timeoutSec: number, reason: string, finalState: VmState = "stopped"): Promise<StopReply> {
+  async stop(force: boolean, timeoutSec: number, reason: string, finalState: VmState = "stopped", reboot = false): Promise<StopReply> {
     const reply = new Promise<StopReply>((resolve) => this.stopWaiters.push(resolve));
     if (this.finished) return { ok: true, state: this.record.state, reason: this.record.reason };
     if (!this.stopRequest) {
-      this.stopRequest = { force, reason };
+      this.stopRequest = { force, reason, reboot };
       this.finalState = finalState;
       // Still creating: boot() stops at its next checkpoint and finishes.
       if (!this.qemu) return reply;
@@ -191,7 +232,7 @@ export class Supervisor {
       if (!force && this.qmp) {
         await this.qmp.command("system_powerdown").catch(() => undefined);
         const timer = setTimeout(() => {
-          this.stopRequest = { force: true, reason: `${reason} (the guest ignored ACPI power-down for ${timeoutSec}s and was killed)` };
+          this.stopRequest = { force: true, reboot, reason: `${reason} (the guest ignored ACPI power-down for ${timeoutSec}s and was killed)` };
           this.qemu?.kill("SIGKILL");
         }, timeoutSec * 1000);
         timer.unref();
@@ -234,7 +275,8 @@ export class Supervisor {
     this.qmp?.close();
     if (this.mounted) await unmountImage(this.record.imageId);
     this.mark(state);
-    this.update({ state, reason, stoppedAt: now(), monitorPid: undefined, qemuPid: undefined });
+    const rebooting = this.stopRequest?.reboot ? true : undefined;
+    this.update({ state, reason, rebooting, stoppedAt: now(), monitorPid: undefined, qemuPid: undefined });
     await this.writes;
     // Console viewers are let go only now, so whoever sees the console close can read why.
     await this.serial?.close();
@@ -243,7 +285,11 @@ export class Supervisor {
     for (const c of this.eventClients) c.end();
     this.server?.close();
     await rm(this.p.runDir, { recursive: true, force: true });
-    if (this.record.removeOnStop) await rm(this.p.dir, { recursive: true, force: true });
+    // --rm (and --rmi) remove the VM when it stops, but not when it stops to boot again.
+    if (this.record.removeOnStop && !rebooting) {
+      await rm(this.p.dir, { recursive: true, force: true });
+      if (this.record.removeImageOnStop && this.record.imageId) await releaseImage(this.paths, this.record.imageId).catch(() => undefined);
+    }
     // Let replies flush to clients before exiting.
     setTimeout(() => process.exit(state === "failed" ? 1 : 0), 200).unref();
   }
@@ -329,7 +375,7 @@ export class Supervisor {
         return;
       }
       case "stop":
-        void this.stop(!!req.force, req.timeoutSec ?? STOP_TIMEOUT_SEC, req.force ? "force-stopped by the user" : "stopped by the user").then((reply) =>
+        void this.stop(!!req.force, req.timeoutSec ?? STOP_TIMEOUT_SEC, req.reboot ? "stopped to boot again" : req.force ? "force-stopped by the user" : "stopped by the user", "stopped", !!req.reboot).then((reply) =>
           sock.end(JSON.stringify(reply) + "\n"),
         );
         return;

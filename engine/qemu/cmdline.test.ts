@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildQemuArgs, ephemeralKernelArgs, type QemuSpec } from "./cmdline.js";
+import { directDiskKernelArgs } from "../disk/direct.js";
 
 const base: QemuSpec = {
   arch: "x86_64",
@@ -11,6 +12,7 @@ const base: QemuSpec = {
   kernel: "/m/usr/lib/modules/6.1/vmlinuz",
   initrd: "/m/usr/lib/modules/6.1/initramfs.img",
   cmdline: ephemeralKernelArgs(["quiet"]),
+  disks: [],
   shares: [{ socket: "/run/b/web/fs0.sock", tag: "rootfs" }, { socket: "/run/b/web/fs1.sock", tag: "bind1" }],
   sshPort: 2222,
   forwards: [{ host: 8080, guest: 80 }],
@@ -80,5 +82,27 @@ describe("buildQemuArgs", () => {
     const args = buildQemuArgs(base);
     expect(after(args, "-serial")).toEqual(["chardev:serial0"]);
     expect(after(args, "-qmp")).toEqual(["unix:/run/b/web/qmp.sock,server=on,wait=off"]);
+  });
+
+  it("boots a direct-built disk with the image's kernel and the overlay as /dev/vda", () => {
+    const args = buildQemuArgs({ ...base, cmdline: directDiskKernelArgs([]), shares: [], disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }] });
+    expect(after(args, "-kernel")).toEqual([base.kernel]);
+    expect(after(args, "-append")).toEqual(["console=ttyS0 root=/dev/vda rootfstype=ext4 rw"]);
+    expect(after(args, "-drive")).toEqual(["file=/s/vms/web/disk.qcow2,format=qcow2,if=virtio,index=0,cache=writeback,discard=unmap"]);
+    expect(args).not.toContain("vhost-user-fs-pci");
+  });
+
+  it("boots an installed or premade disk through UEFI firmware, without -kernel", () => {
+    const firmware = { code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/s/vms/web/OVMF_VARS.fd" };
+    const args = buildQemuArgs({ ...base, kernel: undefined, initrd: undefined, cmdline: [], firmware, shares: [], disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }] });
+    expect(args).not.toContain("-kernel");
+    expect(args).not.toContain("-append");
+    expect(after(args, "-drive")).toEqual([
+      "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+      "if=pflash,format=raw,unit=1,file=/s/vms/web/OVMF_VARS.fd",
+      "file=/s/vms/web/disk.qcow2,format=qcow2,if=virtio,index=0,cache=writeback,discard=unmap",
+    ]);
+    // Credentials still reach systemd: OVMF passes qemu's SMBIOS tables on.
+    expect(after(args, "-smbios")[0]).toMatch(/^type=11,value=io\.systemd\.credential\.binary:tmpfiles\.extra=/);
   });
 });

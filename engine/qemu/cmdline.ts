@@ -31,11 +31,16 @@ export interface QemuSpec {
   name: string;
   cpus: number;
   memoryMiB: number;
-  kernel: string;
-  initrd: string;
+  /** Direct kernel boot (ephemeral, direct-built disks); absent: the firmware boots the disk. */
+  kernel?: string;
+  initrd?: string;
   /** Kernel command line, without the console argument (added per arch). */
   cmdline: string[];
-  /** The root filesystem share (tag "rootfs") followed by host directory shares. */
+  /** UEFI firmware (code read-only, a per-VM copy of the variable store). */
+  firmware?: { code: string; vars: string };
+  /** Disk images attached as virtio disks, in order (/dev/vda first). */
+  disks: Array<{ file: string; format: "qcow2" | "raw" }>;
+  /** The root filesystem share (tag "rootfs", ephemeral mode) and host directory shares. */
   shares: FsShare[];
   sshPort?: number;
   forwards: PortForward[];
@@ -101,6 +106,17 @@ function credentialArgs(s: QemuSpec): string[] {
   });
 }
 
+function bootArgs(s: QemuSpec): string[] {
+  const firmware = s.firmware
+    ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${s.firmware.code}`, "-drive", `if=pflash,format=raw,unit=1,file=${s.firmware.vars}`]
+    : [];
+  const kernel = s.kernel
+    ? ["-kernel", s.kernel, ...(s.initrd ? ["-initrd", s.initrd] : []), "-append", [`console=${consoleDevice(s.arch)}`, ...s.cmdline].join(" ")]
+    : [];
+  const disks = s.disks.flatMap((d, i) => ["-drive", `file=${d.file},format=${d.format},if=virtio,index=${i},cache=writeback,discard=unmap`]);
+  return [...firmware, ...kernel, ...disks];
+}
+
 export function buildQemuArgs(s: QemuSpec): string[] {
   return [
     "-name", `${s.name},process=bootc-${s.name}`,
@@ -110,9 +126,7 @@ export function buildQemuArgs(s: QemuSpec): string[] {
     "-nodefaults",
     "-display", "none",
     "-no-user-config",
-    "-kernel", s.kernel,
-    "-initrd", s.initrd,
-    "-append", [`console=${consoleDevice(s.arch)}`, ...s.cmdline].join(" "),
+    ...bootArgs(s),
     ...shareArgs(s),
     ...netArgs(s),
     // The serial console is qemu's stdio: the monitor owns both ends and fans it out.

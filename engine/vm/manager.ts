@@ -14,14 +14,16 @@ import { buildImage, SOURCE_LABEL } from "../images/build.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { isAlive } from "../monitor/children.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
-import type { ConsoleAttachment } from "../monitor/client.js";
+import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
 import { enginePaths, vmPaths, type EnginePaths } from "../paths.js";
 import { hostAlias } from "../ssh/hostkey.js";
 import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
 import { withVmLock } from "./lock.js";
-import { checkBindSources, checkPorts, checkResources, freePort, generateName, RunOptionsSchema, validateName, type RunOptions } from "./options.js";
-import { ACTIVE_STATES, readRecord, writeRecord, type VmRecord, type VmState } from "./record.js";
+import { checkBindSources, checkPorts, checkResources, freePort, generateName, RunOptionsSchema, validateName, type ParsedRunOptions, type RunOptions } from "./options.js";
+import { ACTIVE_STATES, readRecord, writeRecord, type VmDisk, type VmRecord, type VmState } from "./record.js";
+import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
+import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
 import { LocalRuntime, type VmRuntime } from "./runtime.js";
 
 export const DEFAULTS = { cpus: 2, memoryMiB: 2048 };
@@ -73,17 +75,10 @@ export class Engine {
     await checkBindSources(opts.binds);
     await checkPorts(opts.forwards);
     findQemu();
-    await findVirtiofsd();
+    if ((opts.mode === "ephemeral" && !opts.disk) || opts.binds.length) await findVirtiofsd(); // disk mode needs it for --bind only
     requireTool("ssh-keygen");
     if (opts.identity) await publicKeyOf(opts.identity);
-    const image = await inspectImage(opts.image);
-    // Look inside once now so an image without a kernel fails here, before any VM exists.
-    const rootfs = await mountImage(image.id);
-    try {
-      await readGuestFacts(rootfs, opts.image);
-    } finally {
-      await unmountImage(image.id);
-    }
+    const target = await this.planTarget(opts);
 
     const p = vmPaths(name, this.paths);
     await mkdir(this.vmsDir, { recursive: true, mode: 0o700 });
@@ -100,9 +95,10 @@ export class Engine {
       const record: VmRecord = {
         version: 1,
         name,
-        image: opts.image,
-        imageId: image.id,
-        mode: "ephemeral",
+        image: target.image,
+        imageId: target.imageId,
+        mode: target.disk ? "disk" : "ephemeral",
+        ...(target.disk ? { disk: target.disk } : {}),
         createdAt: new Date().toISOString(),
         cpus,
         memoryMiB,
@@ -115,8 +111,9 @@ export class Engine {
         forwards: opts.forwards,
         binds: opts.binds,
         kargs: opts.kargs,
-        removeOnStop: opts.removeOnStop,
-        ...(image.labels[SOURCE_LABEL] ? { source: image.labels[SOURCE_LABEL] } : {}),
+        removeOnStop: opts.removeOnStop || opts.removeImageOnStop,
+        ...(opts.removeImageOnStop ? { removeImageOnStop: true } : {}),
+        ...(target.source ? { source: target.source } : {}),
         readyTimeoutSec: opts.readyTimeoutSec,
         state: "creating",
         warnings: [],
@@ -131,6 +128,28 @@ export class Engine {
       await rm(p.dir, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** What the VM boots: the image (ephemeral or disk mode) or a premade disk; checked, not yet made. */
+  private async planTarget(opts: ParsedRunOptions): Promise<{ image: string; imageId: string; source?: string; disk?: VmDisk }> {
+    const req = { builder: opts.builder, sizeBytes: opts.diskSizeBytes, filesystem: opts.filesystem, premade: opts.disk };
+    if (opts.disk) {
+      if (opts.image) throw new BootcError("INVALID_ARGUMENT", "give either an image or --disk, not both", "bootc run --disk FILE boots the disk as it is");
+      const disk = await planPremadeDisk(req);
+      return { image: disk.premade!, imageId: "", disk };
+    }
+    if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
+    const image = await inspectImage(opts.image);
+    const source = image.labels[SOURCE_LABEL];
+    if (opts.mode === "disk") return { image: opts.image, imageId: image.id, source, disk: await planImageDisk(req, { ref: opts.image, id: image.id }) };
+    // Look inside once now so an image without a kernel fails here, before any VM exists.
+    const rootfs = await mountImage(image.id);
+    try {
+      await readGuestFacts(rootfs, opts.image);
+    } finally {
+      await unmountImage(image.id);
+    }
+    return { image: opts.image, imageId: image.id, source };
   }
 
   /**
@@ -217,12 +236,12 @@ export class Engine {
     return out;
   }
 
-  async stopVm(name: string, opts: { force?: boolean; timeoutSec?: number } = {}): Promise<VmInfo> {
+  async stopVm(name: string, opts: { force?: boolean; timeoutSec?: number; reboot?: boolean } = {}): Promise<VmInfo> {
     const vm = await this.getVm(name);
     if (!ACTIVE_STATES.includes(vm.effectiveState)) {
       throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, vm.effectiveState === "failed" ? `remove it with: bootc rm ${name}` : undefined);
     }
-    const reply = await this.stopMonitor(vm, !!opts.force, opts.timeoutSec ?? 60);
+    const reply = await this.stopMonitor(vm, { force: !!opts.force, timeoutSec: opts.timeoutSec ?? 60, reboot: opts.reboot });
     if (!reply.ok) throw new BootcError("MONITOR_UNREACHABLE", `stopping "${name}" failed: ${reply.error}`);
     return this.getVm(name).catch(() => ({ ...vm, state: reply.state, effectiveState: reply.state, reason: reply.reason }));
   }
@@ -241,7 +260,7 @@ export class Engine {
         ...record,
         state: "creating",
         sshPort: await freePort(),
-        reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined, monitorPid: undefined, qemuPid: undefined,
+        reason: undefined, rebooting: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined, monitorPid: undefined, qemuPid: undefined,
         timeline: [...(opts.timelinePrefix ?? []), { event: "created", at: new Date().toISOString() }],
       };
       await writeRecord(fresh, this.paths);
@@ -249,6 +268,13 @@ export class Engine {
       await writeRecord(started, this.paths);
       return started;
     });
+  }
+
+  /** Stops a running VM gracefully and boots it again with the same options. */
+  async restartVm(name: string): Promise<VmRecord> {
+    const vm = await this.getVm(name);
+    if (ACTIVE_STATES.includes(vm.effectiveState)) await this.stopVm(name, { timeoutSec: 60, reboot: true });
+    return this.startVm(name);
   }
 
   /** Points a stopped VM at another image; the next start boots it (the watch loop's rebuilds). */
@@ -274,7 +300,7 @@ export class Engine {
     const built = await buildImage({ dir: vm.source, tag: vm.image, onLine });
     if (built.imageId === vm.imageId) return { rebooted: false, imageId: built.imageId };
     const buildFinished = new Date().toISOString();
-    if (ACTIVE_STATES.includes(vm.effectiveState)) await this.stopVm(name, { timeoutSec: 60 });
+    if (ACTIVE_STATES.includes(vm.effectiveState)) await this.stopVm(name, { timeoutSec: 60, reboot: true });
     await this.setImage(name, vm.image);
     await this.startVm(name, {
       timelinePrefix: [
@@ -290,7 +316,7 @@ export class Engine {
   private async cleanUpAfterDeadMonitor(vm: VmInfo): Promise<void> {
     if (vm.effectiveState !== "failed" || !vm.monitorPid) return;
     for (const pid of [vm.qemuPid, vm.monitorPid]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-    await unmountImage(vm.imageId);
+    if (vm.mode === "ephemeral") await unmountImage(vm.imageId);
     await rm(vmPaths(vm.name, this.paths).runDir, { recursive: true, force: true });
   }
 
@@ -299,11 +325,11 @@ export class Engine {
    * was just started may not listen yet: retry while it lives, then fall back to SIGTERM
    * (its own graceful path) and finally SIGKILL (its children die with it).
    */
-  private async stopMonitor(vm: VmInfo, force: boolean, timeoutSec: number): Promise<StopReply> {
+  private async stopMonitor(vm: VmInfo, req: StopRequest): Promise<StopReply> {
     const deadline = Date.now() + 10_000;
     for (;;) {
       try {
-        const reply = await this.runtime.stop(vm.name, force, timeoutSec);
+        const reply = await this.runtime.stop(vm.name, req);
         await waitForExit(vm.monitorPid);
         return reply;
       } catch (e) {
@@ -324,12 +350,12 @@ export class Engine {
    * needs force (stopped first, immediately). A VM whose monitor died is cleaned up here:
    * leftover processes killed, the image unmounted.
    */
-  async removeVm(name: string, opts: { force?: boolean } = {}): Promise<void> {
+  async removeVm(name: string, opts: { force?: boolean; removeImage?: boolean } = {}): Promise<string[]> {
     const vm = await this.getVm(name);
     const p = vmPaths(name, this.paths);
     if (ACTIVE_STATES.includes(vm.effectiveState)) {
       if (!opts.force) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, `stop it first (bootc stop ${name}) or use: bootc rm --force ${name}`);
-      await this.stopMonitor(vm, true, 0);
+      await this.stopMonitor(vm, { force: true, timeoutSec: 0 });
     }
     await withVmLock(p.dir, name, async () => {
       await this.cleanUpAfterDeadMonitor(vm);
@@ -340,6 +366,22 @@ export class Engine {
       await rename(p.dir, doomed).catch(() => undefined);
       await rm(doomed, { recursive: true, force: true });
     });
+    return opts.removeImage && vm.imageId ? releaseImage(this.paths, vm.imageId) : [];
+  }
+
+  /** The base-disk cache: entries, their size and image, and which VMs use them. */
+  listDisks(): Promise<DiskInfo[]> {
+    return listDisks(this.paths);
+  }
+
+  /** Removes unused base disks (see disk/disks.ts); `dryRun` only lists them. */
+  pruneDisks(opts: { all?: boolean; dryRun?: boolean } = {}): Promise<DiskInfo[]> {
+    return pruneDisks(this.paths, opts);
+  }
+
+  /** Removes one base disk; refused while a VM uses it. */
+  removeDisk(key: string): Promise<void> {
+    return removeDisk(this.paths, key);
   }
 
   /** Where and how to reach a ssh-ready VM: port, user, key, pinned host key file. */

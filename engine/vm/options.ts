@@ -24,7 +24,16 @@ export function validateName(name: string): string {
 export const LIMITS = { cpus: { min: 1, max: 64 }, memoryMiB: { min: 256, max: 1024 * 1024 } };
 
 export const RunOptionsSchema = z.object({
-  image: z.string().min(1),
+  /** The image to boot; may be empty only with `disk` (a premade disk). */
+  image: z.string().default(""),
+  /** ephemeral: virtiofs root, nothing kept; disk: a persistent disk (overlay on a cached base). */
+  mode: z.enum(["ephemeral", "disk"]).default("ephemeral"),
+  /** Disk mode: how to make the base disk (auto: bootc install if the image has bootc). */
+  builder: z.enum(["auto", "direct", "install"]).default("auto"),
+  diskSizeBytes: z.number().int().positive().optional(),
+  filesystem: z.enum(["ext4", "xfs", "btrfs"]).default("ext4"),
+  /** Boot this existing .qcow2/.raw disk (UEFI) under an overlay; implies disk mode. */
+  disk: z.string().optional(),
   name: z.string().optional(),
   cpus: z.number().int().optional(),
   memoryMiB: z.number().int().optional(),
@@ -34,6 +43,7 @@ export const RunOptionsSchema = z.object({
   user: z.string().default("root"),
   identity: z.string().optional(),
   removeOnStop: z.boolean().default(false),
+  removeImageOnStop: z.boolean().default(false),
   accel: z.string().optional(),
   readyTimeoutSec: z.number().int().positive().default(600),
 });
@@ -55,6 +65,14 @@ export function parseMemory(text: string): number {
   if (!m?.[1]) throw new BootcError("INVALID_ARGUMENT", `--memory "${text}" is not a size`, "use a size such as 2G or 1536M");
   const n = Number(m[1]);
   return m[2]?.toLowerCase().startsWith("g") ? n * 1024 : n;
+}
+
+/** "20G", "512M", "1T" → bytes */
+export function parseSize(text: string, flag = "--disk-size"): number {
+  const m = /^(\d+)([KMGT])?i?B?$/i.exec(text.trim());
+  if (!m?.[1]) throw new BootcError("INVALID_ARGUMENT", `${flag} "${text}" is not a size`, "use a size such as 20G or 512M");
+  const unit = { K: 1, M: 2, G: 3, T: 4 }[(m[2] ?? "").toUpperCase() as "K" | "M" | "G" | "T"] ?? 0;
+  return Number(m[1]) * 1024 ** unit;
 }
 
 /** "8080:80" → {host: 8080, guest: 80} */

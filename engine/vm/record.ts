@@ -17,6 +17,19 @@ export const ACTIVE_STATES: readonly VmState[] = ["creating", "booting", "runnin
 export const PortForwardSchema = z.object({ host: z.number().int().min(1).max(65535), guest: z.number().int().min(1).max(65535) });
 export const BindSchema = z.object({ host: z.string(), guest: z.string(), readOnly: z.boolean() });
 
+export const VmDiskSchema = z.object({
+  /** direct: mkfs.ext4 -d + the image's kernel; install: bootc install to-disk + UEFI; premade: the user's file + UEFI. */
+  builder: z.enum(["direct", "install", "premade"]),
+  sizeBytes: z.number().int(),
+  filesystem: z.string(),
+  /** The cache key of the base disk the overlay sits on (set at the first boot). */
+  base: z.string().optional(),
+  /** --disk: the user's disk file (never written) and its format. */
+  premade: z.string().optional(),
+  premadeFormat: z.enum(["raw", "qcow2"]).optional(),
+});
+export type VmDisk = z.infer<typeof VmDiskSchema>;
+
 export const TimelineEntrySchema = z.object({ event: z.string(), at: z.string() });
 
 export const VmRecordSchema = z.object({
@@ -24,7 +37,9 @@ export const VmRecordSchema = z.object({
   name: z.string(),
   image: z.string(),
   imageId: z.string(),
-  mode: z.literal("ephemeral"),
+  mode: z.enum(["ephemeral", "disk"]),
+  /** Disk mode: how the base disk is made and which one the VM's overlay uses. */
+  disk: VmDiskSchema.optional(),
   createdAt: z.string(),
   cpus: z.number().int(),
   memoryMiB: z.number().int(),
@@ -38,6 +53,8 @@ export const VmRecordSchema = z.object({
   binds: z.array(BindSchema),
   kargs: z.array(z.string()),
   removeOnStop: z.boolean(),
+  /** --rmi: with the VM, also remove its image and cached base disks (if no other VM uses them). */
+  removeImageOnStop: z.boolean().optional(),
   /** The Containerfile directory the image was built from by bootc (its source label), if any. */
   source: z.string().optional(),
   readyTimeoutSec: z.number().int(),
@@ -48,6 +65,8 @@ export const VmRecordSchema = z.object({
   stoppedAt: z.string().optional(),
   /** Why the VM stopped or failed, in words a user understands. */
   reason: z.string().optional(),
+  /** Stopped in order to boot again at once (restart, rebuild): console viewers wait for the new boot. */
+  rebooting: z.boolean().optional(),
   exitCode: z.number().int().nullable().optional(),
   exitSignal: z.string().nullable().optional(),
   qemuArgs: z.array(z.string()).optional(),
@@ -56,8 +75,9 @@ export const VmRecordSchema = z.object({
   warnings: z.array(z.string()),
   /**
    * Boot phases with timestamps: [build-started, build-finished, previous-boot-stopped] for a
-   * rebuild, then created, image-mounted, virtiofsd-ready, qemu-started, first-serial-byte,
-   * kernel-to-userspace, ssh-ready, and the final state.
+   * rebuild, then created, image-mounted (ephemeral) or disk-built / disk-reused (disk mode),
+   * virtiofsd-ready, qemu-started, first-serial-byte, kernel-to-userspace, ssh-ready, and
+   * the final state.
    */
   timeline: z.array(TimelineEntrySchema),
 });

@@ -6,14 +6,14 @@
 import { openSync, closeSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { attachConsole, requestStop, watchEvents, type ConsoleAttachment } from "../monitor/client.js";
+import { attachConsole, requestStop, watchEvents, type ConsoleAttachment, type StopRequest } from "../monitor/client.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import { vmPaths, type EnginePaths } from "../paths.js";
 
 export interface VmRuntime {
   /** Starts the VM described by its record; returns the supervisor's pid. */
   start(name: string): number;
-  stop(name: string, force: boolean, timeoutSec: number): Promise<StopReply>;
+  stop(name: string, req: StopRequest): Promise<StopReply>;
   events(name: string, onEvent: (e: MonitorEvent) => void): Promise<{ close: () => void; closed: Promise<void> }>;
   console(name: string): Promise<ConsoleAttachment>;
 }
@@ -40,8 +40,8 @@ export class LocalRuntime implements VmRuntime {
     }
   }
 
-  stop(name: string, force: boolean, timeoutSec: number): Promise<StopReply> {
-    return requestStop(name, force, timeoutSec, this.paths);
+  stop(name: string, req: StopRequest): Promise<StopReply> {
+    return requestStop(name, req, this.paths);
   }
 
   events(name: string, onEvent: (e: MonitorEvent) => void) {

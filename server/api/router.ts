@@ -67,10 +67,7 @@ const vms = router({
   stop: procedure
     .input(z.object({ name: vmName, force: z.boolean().default(false), timeoutSec: z.number().int().min(0).max(3600).default(60) }))
     .mutation(({ input, ctx }) => ctx.engine.stopVm(input.name, input)),
-  restart: procedure.input(z.object({ name: vmName })).mutation(async ({ input, ctx }) => {
-    await ctx.engine.stopVm(input.name, { timeoutSec: 60 });
-    return ctx.engine.startVm(input.name);
-  }),
+  restart: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.engine.restartVm(input.name)),
   remove: procedure.input(z.object({ name: vmName, force: z.boolean().default(false) })).mutation(async ({ input, ctx }) => {
     await ctx.engine.removeVm(input.name, input);
     return { removed: input.name };

@@ -1,44 +1,92 @@
+import type { Socket } from "node:net";
 import { Engine } from "../../engine/vm/manager.js";
+import { ACTIVE_STATES } from "../../engine/vm/record.js";
 import { BootcError } from "../../engine/errors.js";
 import { parseCommand } from "./output.js";
 
 const HELP = `Usage: bootc console NAME
 
 Attaches this terminal to the VM's serial console. Recent output is replayed first.
-Several viewers can attach at once and share it. Detach with Ctrl+] (the VM keeps running).`;
+Several viewers can attach at once and share it. When the VM reboots (restart, rebuild
+and reboot, a --watch rebuild), the console follows it into the new boot after a
+"── new boot ──" line. Detach with Ctrl+] (the VM keeps running).`;
 
 const DETACH = 0x1d; // Ctrl+]
+/** How long a viewer waits for a VM that was stopped to boot again (restart, rebuild). */
+const REBOOT_WAIT_MS = 120_000;
+
+const bootIdOf = (vm: { timeline: Array<{ at: string }> }) => vm.timeline[0]?.at ?? "";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * After the console closed: if the VM is booting again (it was stopped to reboot, or a new
+ * boot already began), waits for that boot and returns true; otherwise false.
+ */
+async function waitForNewBoot(engine: Engine, name: string, oldBoot: string): Promise<boolean> {
+  const deadline = Date.now() + REBOOT_WAIT_MS;
+  while (Date.now() < deadline) {
+    const vm = await engine.getVm(name).catch(() => undefined);
+    if (!vm) return false;
+    const active = ACTIVE_STATES.includes(vm.effectiveState) && vm.effectiveState !== "stopping";
+    if (active && bootIdOf(vm) !== oldBoot) return true;
+    if (!vm.rebooting && !ACTIVE_STATES.includes(vm.effectiveState)) return false;
+    await sleep(250);
+  }
+  return false;
+}
 
 export async function interactiveConsole(engine: Engine, name: string): Promise<number> {
-  const { socket: sock } = await engine.console(name);
   const stdin = process.stdin;
   const raw = stdin.isTTY;
+  let sock: Socket | undefined;
+  let detached = false;
+  let boot = bootIdOf(await engine.getVm(name));
+  const attach = async () => {
+    const s = (await engine.console(name)).socket;
+    sock = s;
+    s.on("data", (d: Buffer) => process.stdout.write(d));
+    s.resume();
+    return new Promise<void>((resolve) => s.on("close", () => resolve()));
+  };
+
   if (raw) stdin.setRawMode(true);
   if (process.stdout.isTTY) process.stderr.write(`[attached to ${name}'s serial console; detach with Ctrl+]]\r\n`);
-  return new Promise<number>((resolve) => {
-    const finish = (code: number) => {
-      if (raw) stdin.setRawMode(false);
-      // Destroy, not pause: an open stdin pipe would keep the process alive after detaching.
-      stdin.destroy();
-      sock.destroy();
-      resolve(code);
-    };
-    stdin.on("data", (d: Buffer) => {
-      const i = d.indexOf(DETACH);
-      if (i >= 0) {
-        if (i > 0) sock.write(d.subarray(0, i));
-        process.stderr.write("\r\n[detached]\r\n");
-        finish(0);
-      } else sock.write(d);
-    });
-    stdin.on("end", () => sock.end());
-    sock.on("data", (d: Buffer) => process.stdout.write(d));
-    sock.resume();
-    sock.on("close", () => {
-      process.stderr.write(`\r\n[${name}: console closed]\r\n`);
-      finish(0);
-    });
+  const stopReading = () => {
+    if (raw) stdin.setRawMode(false);
+    // Destroy, not pause: an open stdin pipe would keep the process alive after detaching.
+    stdin.destroy();
+  };
+  stdin.on("data", (d: Buffer) => {
+    const i = d.indexOf(DETACH);
+    if (i >= 0) {
+      if (i > 0) sock?.write(d.subarray(0, i));
+      process.stderr.write("\r\n[detached]\r\n");
+      detached = true;
+      sock?.destroy();
+    } else sock?.write(d);
   });
+  let inputEnded = false;
+  stdin.on("end", () => {
+    inputEnded = true;
+    sock?.end();
+  });
+
+  try {
+    for (;;) {
+      await attach();
+      if (detached || inputEnded || !(await waitForNewBoot(engine, name, boot))) break;
+      boot = bootIdOf(await engine.getVm(name));
+      // The same marker the web console draws, so a log of this session shows each boot.
+      process.stdout.write("\r\n\x1b[7m ── new boot ── \x1b[0m\r\n");
+    }
+  } finally {
+    stopReading();
+  }
+  if (!detached) {
+    const vm = await engine.getVm(name).catch(() => undefined);
+    process.stderr.write(`\r\n[${name}: console closed${vm?.reason ? `: ${vm.reason}` : ""}]\r\n`);
+  }
+  return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -55,3 +55,31 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(m / 60);
   return `${h}h${String(m % 60).padStart(2, "0")}m`;
 }
+
+/**
+ * One line of progress on stderr: redrawn in place on a terminal; elsewhere (logs, CI)
+ * printed only when its step changes, so the output stays short.
+ */
+export function progressLine(quiet = false) {
+  const tty = process.stderr.isTTY;
+  let shown = "";
+  let lastStep = "";
+  return {
+    show(text: string) {
+      if (quiet) return;
+      if (tty) process.stderr.write(`\r\x1b[K${text}`);
+      else {
+        const step = text.replace(/\s+\d+%.*$/, "").replace(/^\s*[\d.]+s\s+/, "");
+        if (step !== lastStep) console.error(text);
+        lastStep = step;
+      }
+      shown = text;
+    },
+    /** Ends the bar (keeping its last text) before printing something else. */
+    done(then: () => void = () => undefined) {
+      if (shown && tty && !quiet) process.stderr.write("\n");
+      shown = "";
+      then();
+    },
+  };
+}

@@ -1,19 +1,27 @@
 import { Engine } from "../../engine/vm/manager.js";
-import { parseBind, parseMemory, parsePortForward } from "../../engine/vm/options.js";
+import { parseBind, parseMemory, parsePortForward, parseSize } from "../../engine/vm/options.js";
+import { formatProgress } from "../../engine/disk/progress.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { BootcError } from "../../engine/errors.js";
-import { parseCommand, printJson } from "./output.js";
+import { parseCommand, printJson, progressLine } from "./output.js";
 import { interactiveConsole } from "./console.js";
 import { interactiveSsh } from "./ssh.js";
 
 const HELP = `Usage: bootc run [options] IMAGE
+       bootc run --mode disk [--builder auto|direct|install] [--disk-size SIZE] IMAGE
+       bootc run --disk FILE.qcow2|FILE.raw [options]
        bootc run --watch DIR [-t TAG] [options]
 
-Boots IMAGE as a VM without installing it (ephemeral mode): the image's own kernel and
-initramfs boot with its root filesystem served read-only from podman storage by
-virtiofsd, under a throwaway writable layer. An SSH key is made for the VM and injected
-with systemd credentials. Returns when the guest answers SSH (or has booted, for an
-image without sshd) and leaves the VM running; -i attaches to it instead.
+Boots IMAGE as a VM. By default without installing it (ephemeral mode): the image's own
+kernel and initramfs boot with its root filesystem served read-only from podman storage
+by virtiofsd, under a throwaway writable layer; nothing the guest writes is kept.
+With --mode disk the VM gets a persistent disk: a base disk made once per image (cached;
+a second VM of the same image reuses it) under the VM's own qcow2 overlay, so stop and
+start (bootc start) keep what the guest wrote. --disk boots a disk image you already have
+(UEFI), never writing to your file.
+An SSH key is made for the VM and injected with systemd credentials. Returns when the
+guest answers SSH (or has booted, for an image without sshd) and leaves the VM running;
+-i attaches to it instead.
 
 Options:
   --name NAME            VM name (default: a generated one)
@@ -27,7 +35,16 @@ Options:
   --ssh-identity FILE    use this private key instead of a generated per-VM key
   --accel kvm|hvf|tcg    override the accelerator (default: detected; env BOOTC_ACCEL)
   --timeout SECONDS      how long to wait for SSH before failing (default 600)
+  --mode ephemeral|disk  ephemeral (default) or a persistent disk
+  --builder B            disk mode: auto (default: install if the image has bootc, else
+                         direct), direct (mkfs.ext4 -d + the image's kernel; no loop
+                         devices), install (bootc install to-disk in a privileged container)
+  --disk-size SIZE       disk mode: size of the VM's disk, e.g. 20G (default 10G)
+  --filesystem FS        disk mode with --builder install: ext4 (default), xfs or btrfs
+  --disk FILE            boot an existing .qcow2 or .raw disk (UEFI) under an overlay
   --rm                   remove the VM when it stops
+  --rmi                  like --rm, and also remove the image and its cached base disks
+                         (unless another VM uses them)
   -i, --interactive      attach: SSH once ready (serial console if no sshd); with
                          --rm, "bootc run -i --rm IMAGE" is boot, work, exit, gone
   --json                 print the VM record as JSON when ready (no progress text)
@@ -42,8 +59,15 @@ Examples:
 
 type RunFlags = {
   name?: string; cpus?: string; memory?: string; publish?: string[]; bind?: string[]; karg?: string[]; user?: string;
-  "ssh-identity"?: string; accel?: string; timeout?: string; rm?: boolean;
+  "ssh-identity"?: string; accel?: string; timeout?: string; rm?: boolean; rmi?: boolean;
+  mode?: string; builder?: string; "disk-size"?: string; filesystem?: string; disk?: string;
 };
+
+function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not one of ${allowed.join(", ")}`);
+  return v as T;
+}
 
 const int = (flag: string, v: string | undefined) => {
   if (v === undefined) return undefined;
@@ -63,6 +87,12 @@ function vmOptions(values: RunFlags) {
     user: values.user,
     identity: values["ssh-identity"],
     removeOnStop: !!values.rm,
+    removeImageOnStop: !!values.rmi,
+    mode: values.disk ? ("disk" as const) : oneOf("mode", values.mode, ["ephemeral", "disk"] as const),
+    builder: oneOf("builder", values.builder, ["auto", "direct", "install"] as const),
+    diskSizeBytes: values["disk-size"] === undefined ? undefined : parseSize(values["disk-size"]),
+    filesystem: oneOf("filesystem", values.filesystem, ["ext4", "xfs", "btrfs"] as const),
+    disk: values.disk,
     accel: values.accel,
     readyTimeoutSec: int("timeout", values.timeout),
   };
@@ -116,6 +146,12 @@ export async function main(argv: string[]): Promise<number> {
         accel: { type: "string" },
         timeout: { type: "string" },
         rm: { type: "boolean" },
+        rmi: { type: "boolean" },
+        mode: { type: "string" },
+        builder: { type: "string" },
+        "disk-size": { type: "string" },
+        filesystem: { type: "string" },
+        disk: { type: "string" },
         interactive: { type: "boolean", short: "i" },
         json: { type: "boolean" },
         watch: { type: "string" },
@@ -125,18 +161,21 @@ export async function main(argv: string[]): Promise<number> {
     HELP,
   );
   if (values.watch !== undefined) return watchMain(values.watch, values.tag, positionals, values);
-  const [image, ...extra] = positionals;
-  if (!image || extra.length) throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc run [options] IMAGE (see bootc images)");
+  const [image = "", ...extra] = positionals;
+  if ((!image && !values.disk) || extra.length) throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc run [options] IMAGE (see bootc images), or bootc run --disk FILE");
   const engine = new Engine();
   const quiet = !!values.json;
   const say = (s: string) => quiet || console.error(s);
   const vm = await engine.createVm({ image, ...vmOptions(values) });
-  say(`Booting ${vm.name} from ${image} (${vm.accel.toUpperCase()}, ${vm.cpus} vCPU, ${vm.memoryMiB} MiB)`);
+  const how = vm.mode === "disk" ? `, disk mode: ${vm.disk?.builder} builder` : "";
+  say(`Booting ${vm.name} from ${vm.image} (${vm.accel.toUpperCase()}, ${vm.cpus} vCPU, ${vm.memoryMiB} MiB${how})`);
   if (vm.accel === "tcg") say(`  note: ${vm.accelReason}`);
   const t0 = Date.now();
+  const bar = progressLine(quiet);
   const progress = (e: MonitorEvent) => {
     const t = ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
-    if (e.type === "timeline") say(`  ${t}s  ${e.event}`);
+    if (e.type === "timeline") bar.done(() => say(`  ${t}s  ${e.event}`));
+    else if (e.type === "progress") bar.show(`  ${t}s  ${formatProgress(e)}`);
     else if (e.type === "warning") say(`  warning: ${e.message}`);
   };
   // Ctrl+C while booting stops the VM rather than leaving it half-watched.

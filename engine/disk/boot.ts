@@ -1,0 +1,75 @@
+/**
+ * Disk mode at boot time (run by the VM's monitor): make sure the base disk exists (from
+ * the cache, or built now), give the VM its own qcow2 overlay on it, and say how qemu
+ * boots it: the image's kernel for direct-built disks, UEFI firmware otherwise.
+ */
+import { copyFile, rm, access } from "node:fs/promises";
+import path from "node:path";
+import { BootcError } from "../errors.js";
+import { findFirmware } from "../host/tools.js";
+import { guestSystemdVersion, hasSshd, mountImage, unmountImage } from "../images/rootfs.js";
+import type { EnginePaths, VmPaths } from "../paths.js";
+import type { VmRecord } from "../vm/record.js";
+import { diskFile, ensureEntry, entryDir } from "./cache.js";
+import { buildDirectDisk, directDiskKernelArgs } from "./direct.js";
+import { buildInstallDisk } from "./install.js";
+import { createOverlay } from "./overlay.js";
+import type { DiskProgress } from "./progress.js";
+
+export interface DiskBoot {
+  kernel?: string;
+  initrd?: string;
+  cmdline: string[];
+  firmware?: { code: string; vars: string };
+  disk: { file: string; format: "qcow2" };
+  systemd?: number;
+  sshd: boolean;
+  /** The base disk's cache key; undefined for a premade disk. */
+  base?: string;
+  /** True when the base came from the cache, false when built for this boot. */
+  reused?: boolean;
+}
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+async function uefi(vp: VmPaths): Promise<{ code: string; vars: string }> {
+  const fw = findFirmware();
+  if (!fw) throw new BootcError("MISSING_TOOL", "no UEFI firmware found (needed to boot installed and premade disks)", "install OVMF (Debian: apt-get install ovmf; Fedora: edk2-ovmf)");
+  // Each VM keeps its own variable store (boot entries persist like on real hardware).
+  if (!(await exists(vp.efiVars))) await copyFile(fw.vars, vp.efiVars);
+  return { code: fw.code, vars: vp.efiVars };
+}
+
+export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPaths, onProgress: (p: DiskProgress) => void): Promise<DiskBoot> {
+  const d = r.disk;
+  if (!d) throw new BootcError("INVALID_ARGUMENT", `VM "${r.name}" is in disk mode but has no disk settings`, `remove it: bootc rm ${r.name}`);
+  const disk = { file: vp.overlay, format: "qcow2" as const };
+
+  if (d.builder === "premade") {
+    if (!d.premade || !d.premadeFormat) throw new BootcError("DISK_INVALID", `VM "${r.name}" has no premade disk recorded`);
+    if (!(await exists(d.premade))) throw new BootcError("DISK_INVALID", `the VM's disk file ${d.premade} is gone`, `restore it, or remove the VM: bootc rm ${r.name}`);
+    if (!(await exists(vp.overlay))) await createOverlay(d.premade, d.premadeFormat, vp.overlay, d.sizeBytes || undefined);
+    return { firmware: await uefi(vp), cmdline: [], disk, sshd: true };
+  }
+
+  const spec = { imageId: r.imageId, builder: d.builder, sizeBytes: d.sizeBytes, filesystem: d.filesystem };
+  const { entry, reused } = await ensureEntry(paths, spec, async (dir, key) => {
+    if (d.builder === "direct") return buildDirectDisk({ dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, onProgress });
+    const rootfs = await mountImage(r.imageId);
+    const facts = { systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs) };
+    await unmountImage(r.imageId);
+    return buildInstallDisk({ dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, filesystem: d.filesystem, facts, onProgress });
+  }, () => onProgress({ step: "waiting for another VM that is building the same base disk" }));
+
+  // A new base (the image changed: rebuild & reboot) starts a new overlay; the same base
+  // keeps the overlay, and with it everything the guest wrote.
+  if (d.base !== entry.key) await rm(vp.overlay, { force: true });
+  if (!(await exists(vp.overlay))) await createOverlay(diskFile(entryDir(paths, entry.key)), "raw", vp.overlay);
+
+  const base = { base: entry.key, reused, systemd: entry.guestSystemd, sshd: entry.sshd, disk };
+  if (entry.builder === "direct") {
+    const dir = entryDir(paths, entry.key);
+    return { ...base, kernel: path.join(dir, entry.kernel ?? "vmlinuz"), initrd: path.join(dir, entry.initrd ?? "initramfs.img"), cmdline: directDiskKernelArgs(r.kargs) };
+  }
+  return { ...base, firmware: await uefi(vp), cmdline: [] };
+}

@@ -1,0 +1,82 @@
+/**
+ * The disk cache as users see it: entries with their size, image, age and the VMs that
+ * use them; pruning what no VM uses; and what `--rmi` removes when its VM goes.
+ */
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { BootcError } from "../errors.js";
+import type { EnginePaths } from "../paths.js";
+import { podmanPath } from "../podman.js";
+import { readRecord, type VmRecord } from "../vm/record.js";
+import { entryUsage, listEntries, removeEntry, type DiskEntry } from "./cache.js";
+
+export interface DiskInfo extends DiskEntry {
+  /** Bytes allocated on the host (the base is sparse). */
+  usageBytes: number;
+  ageSec: number;
+  usedBy: string[];
+  /** Whether the image the disk was built from is still in podman storage. */
+  imagePresent: boolean;
+}
+
+async function allRecords(paths: EnginePaths): Promise<VmRecord[]> {
+  const names = await readdir(path.join(paths.state, "vms")).catch(() => [] as string[]);
+  const out: VmRecord[] = [];
+  for (const n of names) {
+    const r = await readRecord(n, paths).catch(() => undefined);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+const imageExists = async (id: string) => (await execa(podmanPath(), ["image", "exists", id], { reject: false })).exitCode === 0;
+
+export async function listDisks(paths: EnginePaths): Promise<DiskInfo[]> {
+  const vms = await allRecords(paths);
+  const out: DiskInfo[] = [];
+  for (const e of await listEntries(paths)) {
+    out.push({
+      ...e,
+      usageBytes: await entryUsage(paths, e.key),
+      ageSec: Math.round((Date.now() - Date.parse(e.createdAt)) / 1000),
+      usedBy: vms.filter((v) => v.disk?.base === e.key).map((v) => v.name),
+      imagePresent: await imageExists(e.imageId),
+    });
+  }
+  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/**
+ * Removes entries no VM uses: by default those whose image is gone or was rebuilt (no
+ * longer in podman storage); with `all`, every unused one. `dryRun` only reports.
+ */
+export async function pruneDisks(paths: EnginePaths, opts: { all?: boolean; dryRun?: boolean } = {}): Promise<DiskInfo[]> {
+  const doomed = (await listDisks(paths)).filter((d) => d.usedBy.length === 0 && (opts.all || !d.imagePresent));
+  if (!opts.dryRun) for (const d of doomed) await removeEntry(paths, d.key, []);
+  return doomed;
+}
+
+export async function removeDisk(paths: EnginePaths, key: string): Promise<void> {
+  const d = (await listDisks(paths)).find((x) => x.key === key || x.key.startsWith(key));
+  if (!d) throw new BootcError("DISK_INVALID", `no cached disk ${key}`, "list them with: bootc disks");
+  await removeEntry(paths, d.key, d.usedBy);
+}
+
+/**
+ * `--rmi`: after its VM is gone, removes the image's cached base disks and the image itself,
+ * unless another VM still uses them.
+ */
+export async function releaseImage(paths: EnginePaths, imageId: string): Promise<string[]> {
+  const notes: string[] = [];
+  const vms = await allRecords(paths);
+  for (const d of await listDisks(paths)) {
+    if (d.imageId !== imageId) continue;
+    if (d.usedBy.length) notes.push(`kept base disk ${d.key}: used by ${d.usedBy.join(", ")}`);
+    else await removeEntry(paths, d.key, []);
+  }
+  const users = vms.filter((v) => v.imageId === imageId).map((v) => v.name);
+  if (users.length) notes.push(`kept the image: used by ${users.join(", ")}`);
+  else await execa(podmanPath(), ["rmi", "-f", imageId], { reject: false });
+  return notes;
+}

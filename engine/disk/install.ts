@@ -1,0 +1,90 @@
+/**
+ * The `bootc install to-disk` builder, for images that carry bootc: the image installs
+ * itself (partitions, bootloader, its own layout) into a sparse file through a loop
+ * device, from a privileged container, the way the reference tools do it. The result is
+ * what production installs look like and boots with UEFI firmware. It needs rootful
+ * podman and loop devices; the direct builder needs neither.
+ */
+import { execa } from "execa";
+import { open } from "node:fs/promises";
+import { BootcError } from "../errors.js";
+import { podmanPath } from "../podman.js";
+import { spawnOwned } from "../monitor/children.js";
+import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
+import type { DiskProgress } from "./progress.js";
+
+export interface InstallSpec {
+  imageId: string;
+  /** The directory that receives disk.raw (mounted at /output). */
+  outDir: string;
+  filesystem: string;
+  /** Size of the root partition, e.g. "8G"; default: the whole disk. */
+  rootSize?: string;
+  storage?: string;
+}
+
+/** The podman argument list that runs `bootc install to-disk` from the image itself. */
+export function installToDiskArgs(s: InstallSpec): string[] {
+  const storage = s.storage ?? "/var/lib/containers";
+  return [
+    "run", "--rm", "--privileged", "--pid=host",
+    "--security-opt", "label=type:unconfined_t",
+    "-v", "/dev:/dev",
+    "-v", `${storage}:/var/lib/containers`,
+    "-v", `${s.outDir}:/output`,
+    s.imageId,
+    "bootc", "install", "to-disk",
+    "--via-loopback", "--generic-image", "--skip-fetch-check",
+    "--filesystem", s.filesystem,
+    ...(s.rootSize ? ["--root-size", s.rootSize] : []),
+    "/output/disk.raw",
+  ];
+}
+
+export async function imageHasBootc(imageId: string): Promise<boolean> {
+  const r = await execa(podmanPath(), ["run", "--rm", "--entrypoint", "sh", imageId, "-c", "command -v bootc"], { reject: false });
+  return r.exitCode === 0;
+}
+
+export async function buildInstallDisk(o: {
+  dir: string;
+  key: string;
+  image: string;
+  imageId: string;
+  sizeBytes: number;
+  filesystem: string;
+  facts: { systemd?: number; sshd: boolean };
+  onProgress: (p: DiskProgress) => void;
+}): Promise<DiskEntry> {
+  // A sparse file of the wanted size: bootc installs into it through a loop device.
+  const fh = await open(diskFile(o.dir), "w");
+  await fh.truncate(o.sizeBytes);
+  await fh.close();
+  o.onProgress({ step: "bootc install to-disk" });
+  const child = spawnOwned(podmanPath(), installToDiskArgs({ imageId: o.imageId, outDir: o.dir, filesystem: o.filesystem }), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let tail = "";
+  const onData = (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4000);
+    const line = d.toString().trim().split("\n").pop();
+    if (line) o.onProgress({ step: `bootc install: ${line.slice(0, 120)}` });
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const r = await child;
+  if (r.exitCode !== 0) {
+    if (/No space left on device/i.test(tail)) throw new BootcError("NO_SPACE", "the disk cache ran out of space during bootc install", "free space, or prune unused disks: bootc disks prune");
+    throw new BootcError("DISK_BUILD_FAILED", `bootc install to-disk failed: ${tail.trim().split("\n").slice(-5).join("\n")}`, "try the built-in builder: --builder direct");
+  }
+  return {
+    key: o.key,
+    image: o.image,
+    imageId: o.imageId,
+    builder: "install",
+    builderVersion: BUILDER_VERSION.install,
+    sizeBytes: o.sizeBytes,
+    filesystem: o.filesystem,
+    createdAt: new Date().toISOString(),
+    ...(o.facts.systemd !== undefined ? { guestSystemd: o.facts.systemd } : {}),
+    sshd: o.facts.sshd,
+  };
+}

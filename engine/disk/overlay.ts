@@ -1,0 +1,59 @@
+/**
+ * Per-VM overlays: a qcow2 file whose backing file is a base disk (a cache entry or a
+ * user's premade disk). The guest writes only to its overlay, so the base stays shared
+ * and a user's disk file is never modified.
+ */
+import { open, stat } from "node:fs/promises";
+import { execa } from "execa";
+import { BootcError } from "../errors.js";
+import { findOnPath, INSTALL_HINT } from "../host/tools.js";
+
+export type DiskFormat = "raw" | "qcow2";
+
+function qemuImg(): string {
+  const found = findOnPath("qemu-img");
+  if (!found) throw new BootcError("MISSING_TOOL", "qemu-img was not found on PATH", INSTALL_HINT.qemu);
+  return found;
+}
+
+/** What qemu-img says a file is; a clear error when it is missing or not a disk image. */
+export async function inspectDisk(file: string): Promise<{ format: DiskFormat; virtualSize: number }> {
+  const s = await stat(file).catch(() => undefined);
+  if (!s) throw new BootcError("DISK_INVALID", `disk file ${file} does not exist`, "check the --disk path");
+  if (!s.isFile()) throw new BootcError("DISK_INVALID", `${file} is not a file`, "--disk takes a .qcow2 or .raw disk image");
+  const r = await execa(qemuImg(), ["info", "--output=json", file], { reject: false });
+  const info = r.exitCode === 0 ? (JSON.parse(String(r.stdout)) as { format?: string; "virtual-size"?: number }) : undefined;
+  const format = info?.format;
+  if (format !== "raw" && format !== "qcow2") {
+    throw new BootcError("DISK_INVALID", `${file} is not a disk image qemu can boot (${format ?? String(r.stderr).trim()})`, "--disk takes a .qcow2 or .raw disk image");
+  }
+  // Anything is a "raw" disk to qemu-img: a disk has a boot sector signature (0x55AA at
+  // 510, also in GPT's protective MBR) or is a bare ext filesystem (magic at 1080).
+  if (format === "raw" && !(await looksLikeDisk(file))) {
+    throw new BootcError("DISK_INVALID", `${file} is not a disk image (no partition table or boot sector)`, "--disk takes a .qcow2 or .raw disk image");
+  }
+  return { format, virtualSize: info?.["virtual-size"] ?? s.size };
+}
+
+async function looksLikeDisk(file: string): Promise<boolean> {
+  const fh = await open(file, "r");
+  try {
+    const buf = Buffer.alloc(1082);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const mbr = bytesRead >= 512 && buf[510] === 0x55 && buf[511] === 0xaa;
+    const ext = bytesRead >= 1082 && buf[1080] === 0x53 && buf[1081] === 0xef;
+    return mbr || ext;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** qemu-img arguments for an overlay of `base`; `sizeBytes` grows the virtual disk. */
+export function overlayArgs(base: string, baseFormat: DiskFormat, overlay: string, sizeBytes?: number): string[] {
+  return ["create", "-q", "-f", "qcow2", "-b", base, "-F", baseFormat, overlay, ...(sizeBytes ? [String(sizeBytes)] : [])];
+}
+
+export async function createOverlay(base: string, baseFormat: DiskFormat, overlay: string, sizeBytes?: number): Promise<void> {
+  const r = await execa(qemuImg(), overlayArgs(base, baseFormat, overlay, sizeBytes), { reject: false });
+  if (r.exitCode !== 0) throw new BootcError("DISK_BUILD_FAILED", `qemu-img could not create the overlay: ${String(r.stderr).trim()}`);
+}

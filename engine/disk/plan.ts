@@ -1,0 +1,54 @@
+/**
+ * Checks a disk-mode request before any VM exists and says how its disk will be made:
+ * the builder (direct or bootc install, or the user's premade disk), size and filesystem.
+ * Bad input (a missing or non-disk file, a disk too small for the image) fails here.
+ */
+import path from "node:path";
+import { access } from "node:fs/promises";
+import { BootcError } from "../errors.js";
+import { findFirmware } from "../host/tools.js";
+import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import type { VmDisk } from "../vm/record.js";
+import { checkDiskSize, contentSize } from "./direct.js";
+import { inspectDisk } from "./overlay.js";
+
+export const DEFAULT_DISK_SIZE = 10 * 1024 ** 3;
+
+export interface DiskRequest {
+  builder: "auto" | "direct" | "install";
+  sizeBytes?: number;
+  filesystem: string;
+  premade?: string;
+}
+
+export async function planPremadeDisk(req: DiskRequest): Promise<VmDisk> {
+  const file = path.resolve(req.premade!);
+  const info = await inspectDisk(file);
+  if (req.sizeBytes !== undefined && req.sizeBytes < info.virtualSize) {
+    throw new BootcError("DISK_TOO_SMALL", `--disk-size is smaller than the disk ${file} (${info.virtualSize} bytes)`, "leave out --disk-size, or give a larger size to grow the VM's disk");
+  }
+  if (!findFirmware()) throw new BootcError("MISSING_TOOL", "no UEFI firmware found (needed to boot a premade disk)", "install OVMF (Debian: apt-get install ovmf)");
+  return { builder: "premade", sizeBytes: req.sizeBytes ?? 0, filesystem: "", premade: file, premadeFormat: info.format };
+}
+
+export async function planImageDisk(req: DiskRequest, image: { ref: string; id: string }): Promise<VmDisk> {
+  const sizeBytes = req.sizeBytes ?? DEFAULT_DISK_SIZE;
+  const rootfs = await mountImage(image.id);
+  try {
+    const hasBootc = await access(path.join(rootfs, "usr/bin/bootc")).then(() => true, () => false);
+    const builder = req.builder === "auto" ? (hasBootc ? "install" : "direct") : req.builder;
+    if (builder === "install" && !hasBootc) {
+      throw new BootcError("IMAGE_NOT_BOOTABLE", `image "${image.ref}" has no bootc, so it cannot install itself`, "use the built-in builder: --builder direct");
+    }
+    if (builder === "install" && !findFirmware()) {
+      throw new BootcError("MISSING_TOOL", "no UEFI firmware found (installed disks boot through it)", "install OVMF (Debian: apt-get install ovmf), or use --builder direct");
+    }
+    if (builder === "direct") {
+      await readGuestFacts(rootfs, image.ref); // the direct builder boots the image's own kernel
+      checkDiskSize(sizeBytes, (await contentSize(rootfs)).minimum, image.ref);
+    }
+    return { builder, sizeBytes, filesystem: req.filesystem };
+  } finally {
+    await unmountImage(image.id);
+  }
+}

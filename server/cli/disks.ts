@@ -1,0 +1,60 @@
+import { Engine } from "../../engine/vm/manager.js";
+import { BootcError } from "../../engine/errors.js";
+import type { DiskInfo } from "../../engine/disk/disks.js";
+import { formatDuration, parseCommand, printJson, table } from "./output.js";
+
+const HELP = `Usage: bootc disks [--json]
+       bootc disks prune [--all] [--dry-run] [--json]
+       bootc disks rm KEY
+
+The base-disk cache of disk-mode VMs (one base per image, builder and disk options; each
+VM writes to its own overlay on top). "disks" lists them: size on the host, image, age,
+and the VMs that use them. "prune" removes bases no VM uses whose image is gone from
+podman storage (rebuilt or removed); --all removes every base no VM uses; --dry-run
+only lists what would go. "rm" removes one base (refused while a VM uses it).`;
+
+const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
+
+function print(disks: DiskInfo[]): void {
+  console.log(
+    table(
+      ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY"],
+      disks.map((d) => [d.key.slice(0, 12), `${d.image}${d.imagePresent ? "" : " (gone)"}`, d.builder, gib(d.sizeBytes), gib(d.usageBytes), formatDuration(d.ageSec * 1000), d.usedBy.join(",") || "-"]),
+    ),
+  );
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(
+    { args: argv, allowPositionals: true, options: { json: { type: "boolean" }, all: { type: "boolean" }, "dry-run": { type: "boolean" } } },
+    HELP,
+  );
+  const engine = new Engine();
+  const [sub, ...rest] = positionals;
+  if (sub === undefined || sub === "list") {
+    const disks = await engine.listDisks();
+    if (values.json) printJson(disks);
+    else if (!disks.length) console.log("No cached disks. Disk-mode VMs make them: bootc run --mode disk IMAGE");
+    else print(disks);
+    return 0;
+  }
+  if (sub === "prune") {
+    const removed = await engine.pruneDisks({ all: values.all, dryRun: values["dry-run"] });
+    if (values.json) printJson({ dryRun: !!values["dry-run"], removed });
+    else if (!removed.length) console.log(values.all ? "Nothing to prune: every cached disk is in use." : "Nothing to prune (bases of images still present are kept; --all removes every unused one).");
+    else {
+      console.log(values["dry-run"] ? "Would remove:" : "Removed:");
+      print(removed);
+    }
+    return 0;
+  }
+  if (sub === "rm") {
+    if (!rest.length) throw new BootcError("INVALID_ARGUMENT", "no disk key given", "usage: bootc disks rm KEY (keys: bootc disks)");
+    for (const key of rest) {
+      await engine.removeDisk(key);
+      console.log(`removed ${key}`);
+    }
+    return 0;
+  }
+  throw new BootcError("INVALID_ARGUMENT", `unknown subcommand "${sub}"`, "use: bootc disks, bootc disks prune, bootc disks rm KEY");
+}
