@@ -1,6 +1,6 @@
 "use client";
 import {
-  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, Grid, GridItem, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, NumberInput, TextInput,
+  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, Grid, GridItem, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, NumberInput, Radio, TextInput,
 } from "@patternfly/react-core";
 import { useState } from "react";
 import { errorText, trpc } from "../lib/trpc";
@@ -14,9 +14,11 @@ interface Choices {
   user: string;
   kargs: string;
   removeOnStop: boolean;
+  mode: "ephemeral" | "disk";
+  diskSizeGiB: number;
 }
 
-const DEFAULTS: Choices = { name: "", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], user: "root", kargs: "", removeOnStop: false };
+const DEFAULTS: Choices = { name: "", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], user: "root", kargs: "", removeOnStop: false, mode: "ephemeral", diskSizeGiB: 10 };
 const storageKey = (image: string) => `bootc-boot-choices:${image}`;
 
 function loadChoices(image: string): Choices {
@@ -28,7 +30,7 @@ function loadChoices(image: string): Choices {
   }
 }
 
-/** Boot an image as a VM (ephemeral mode): the options of `bootc run`, remembered per image. */
+/** Boot an image as a VM (ephemeral or disk mode): the options of `bootc run`, remembered per image. */
 export function BootDialog({ image, onClose, onBooted }: { image: string; onClose: () => void; onBooted: (name: string) => void }) {
   const [c, setC] = useState<Choices>(() => loadChoices(image));
   const [error, setError] = useState<string>();
@@ -50,6 +52,8 @@ export function BootDialog({ image, onClose, onBooted }: { image: string; onClos
         kargs: c.kargs.split(/\s+/).filter(Boolean),
         user: c.user.trim() || "root",
         removeOnStop: c.removeOnStop,
+        mode: c.mode,
+        ...(c.mode === "disk" ? { diskSizeBytes: c.diskSizeGiB * 1024 ** 3 } : {}),
       });
       localStorage.setItem(storageKey(image), JSON.stringify({ ...c, name: "" }));
       onBooted(vm.name);
@@ -61,7 +65,7 @@ export function BootDialog({ image, onClose, onBooted }: { image: string; onClos
 
   return (
     <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="boot-title">
-      <ModalHeader title={`Boot ${image}`} labelId="boot-title" description="Ephemeral: the image's kernel boots its root filesystem directly; nothing is written to the image." />
+      <ModalHeader title={`Boot ${image}`} labelId="boot-title" description="Nothing is ever written to the image: an ephemeral VM boots its root filesystem directly; a disk VM writes to its own disk." />
       <ModalBody>
         {error && <Alert variant="danger" isInline title="Cannot boot" role="alert" style={{ marginBottom: 16 }}>{error}</Alert>}
         <Form id="boot-form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
@@ -69,6 +73,19 @@ export function BootDialog({ image, onClose, onBooted }: { image: string; onClos
             <TextInput id="vm-name" value={c.name} onChange={(_e, v) => set("name", v)} placeholder="generated if empty" />
             <FormHelperText><HelperText><HelperTextItem>a–z, 0–9, “-”, “_”, “.”; up to 40 characters</HelperTextItem></HelperText></FormHelperText>
           </FormGroup>
+          <FormGroup label="Mode" fieldId="vm-mode" role="radiogroup" isInline>
+            <Radio id="vm-mode-ephemeral" name="vm-mode" label="Ephemeral" description="Boots in seconds; nothing the guest writes is kept."
+              isChecked={c.mode === "ephemeral"} onChange={() => set("mode", "ephemeral")} />
+            <Radio id="vm-mode-disk" name="vm-mode" label="Persistent disk" description="A disk made once per image (cached); stop and start keep what the guest wrote."
+              isChecked={c.mode === "disk"} onChange={() => set("mode", "disk")} />
+          </FormGroup>
+          {c.mode === "disk" && (
+            <FormGroup label="Disk size (GiB)" fieldId="vm-disk-size">
+              <NumberInput id="vm-disk-size" inputName="Disk size (GiB)" inputAriaLabel="Disk size (GiB)" value={c.diskSizeGiB} min={1}
+                onMinus={() => set("diskSizeGiB", Math.max(1, c.diskSizeGiB - 1))} onPlus={() => set("diskSizeGiB", c.diskSizeGiB + 1)}
+                onChange={(e) => set("diskSizeGiB", Number((e.target as HTMLInputElement).value) || 0)} />
+            </FormGroup>
+          )}
           <Grid hasGutter>
             <GridItem span={6}>
               <FormGroup label="vCPUs" fieldId="vm-cpus">

@@ -30,6 +30,7 @@ export function Shell({ children }: { children: ReactNode }) {
                 <NavList>
                   <NavItem isActive={path === "/"}><Link href="/">Images</Link></NavItem>
                   <NavItem isActive={path.startsWith("/vms")}><Link href="/vms">Virtual machines</Link></NavItem>
+                  <NavItem isActive={path.startsWith("/disks")}><Link href="/disks">Disks</Link></NavItem>
                 </NavList>
               </Nav>
             </ToolbarItem>

@@ -11,27 +11,8 @@ import { StateLabel } from "./StateLabel";
 import { JobProgress } from "./JobProgress";
 import { LogsView } from "./LogsView";
 import { TerminalPanel } from "./TerminalPanel";
+import { BootTimeline } from "./BootTimeline";
 import { isActive, useVmActions } from "./VmActions";
-
-const PHASES = ["created", "qemu-started", "first-serial-byte", "kernel-to-userspace", "ssh-ready"];
-
-function Timeline({ vm }: { vm: Vm }) {
-  const t0 = Date.parse(vm.timeline[0]?.at ?? "");
-  const at = (e: string) => vm.timeline.find((t) => t.event === e)?.at;
-  return (
-    <ol aria-label="Boot timeline" style={{ display: "flex", gap: 24, listStyle: "none", padding: 0, flexWrap: "wrap" }}>
-      {PHASES.map((p) => {
-        const when = at(p);
-        return (
-          <li key={p} style={{ opacity: when ? 1 : 0.5 }}>
-            {when ? "✓" : "○"} {p.replaceAll("-", " ")}
-            {when && p !== "created" ? ` +${((Date.parse(when) - t0) / 1000).toFixed(1)}s` : ""}
-          </li>
-        );
-      })}
-    </ol>
-  );
-}
 
 export function VmPage({ name }: { name: string }) {
   const router = useRouter();
@@ -88,7 +69,7 @@ export function VmPage({ name }: { name: string }) {
         </Alert>
       )}
       {jobs.map((j) => <JobProgress key={j.id} id={j.id} title={j.title} />)}
-      {vm && <Timeline vm={vm} />}
+      {vm && <BootTimeline vm={vm} />}
       <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k)} aria-label="VM views" mountOnEnter>
         <Tab eventKey="serial" title={<TabTitleText>Serial console</TabTitleText>}>
           {tab === "serial" && <TerminalPanel vm={name} kind="serial" active={active} bootId={vm?.timeline[0]?.at ?? ""} />}
@@ -104,7 +85,7 @@ export function VmPage({ name }: { name: string }) {
             <DescriptionList isHorizontal style={{ marginTop: 16 }}>
               <DescriptionListGroup><DescriptionListTerm>Image</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.image}</DescriptionListDescription></DescriptionListGroup>
               {vm.source && <DescriptionListGroup><DescriptionListTerm>Built from</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.source}</DescriptionListDescription></DescriptionListGroup>}
-              <DescriptionListGroup><DescriptionListTerm>Mode</DescriptionListTerm><DescriptionListDescription>{vm.mode}</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>Mode</DescriptionListTerm><DescriptionListDescription>{vm.mode}{vm.disk ? ` (${vm.disk.builder} builder${vm.disk.sizeBytes ? `, ${Math.round(vm.disk.sizeBytes / 1024 ** 3)} GiB` : ""}${vm.disk.base ? `, base disk ${vm.disk.base.slice(0, 12)}` : ""})` : ""}</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>Resources</DescriptionListTerm><DescriptionListDescription>{vm.cpus} vCPU, {vm.memoryMiB} MiB, {vm.accel.toUpperCase()} ({vm.accelReason})</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>Uptime</DescriptionListTerm><DescriptionListDescription>{formatUptime(vm.uptimeSec)}</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>SSH</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.sshPort ? `bootc ssh ${vm.name}   (${vm.sshUser}@127.0.0.1:${vm.sshPort})` : "no sshd in the image"}</DescriptionListDescription></DescriptionListGroup>

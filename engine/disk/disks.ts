@@ -16,8 +16,11 @@ export interface DiskInfo extends DiskEntry {
   usageBytes: number;
   ageSec: number;
   usedBy: string[];
-  /** Whether the image the disk was built from is still in podman storage. */
-  imagePresent: boolean;
+  /**
+   * Whether the image name still refers to the image the disk was built from; false once
+   * it was rebuilt (the name moved on) or removed.
+   */
+  imageCurrent: boolean;
 }
 
 async function allRecords(paths: EnginePaths): Promise<VmRecord[]> {
@@ -30,7 +33,10 @@ async function allRecords(paths: EnginePaths): Promise<VmRecord[]> {
   return out;
 }
 
-const imageExists = async (id: string) => (await execa(podmanPath(), ["image", "exists", id], { reject: false })).exitCode === 0;
+async function currentImageId(ref: string): Promise<string | undefined> {
+  const r = await execa(podmanPath(), ["image", "inspect", "--format", "{{.Id}}", ref], { reject: false });
+  return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
+}
 
 export async function listDisks(paths: EnginePaths): Promise<DiskInfo[]> {
   const vms = await allRecords(paths);
@@ -41,18 +47,19 @@ export async function listDisks(paths: EnginePaths): Promise<DiskInfo[]> {
       usageBytes: await entryUsage(paths, e.key),
       ageSec: Math.round((Date.now() - Date.parse(e.createdAt)) / 1000),
       usedBy: vms.filter((v) => v.disk?.base === e.key).map((v) => v.name),
-      imagePresent: await imageExists(e.imageId),
+      imageCurrent: (await currentImageId(e.image)) === e.imageId,
     });
   }
   return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
 /**
- * Removes entries no VM uses: by default those whose image is gone or was rebuilt (no
- * longer in podman storage); with `all`, every unused one. `dryRun` only reports.
+ * Removes entries no VM uses: by default those whose image was rebuilt or removed (its
+ * name no longer refers to the image they were built from); with `all`, every unused
+ * one. `dryRun` only reports.
  */
 export async function pruneDisks(paths: EnginePaths, opts: { all?: boolean; dryRun?: boolean } = {}): Promise<DiskInfo[]> {
-  const doomed = (await listDisks(paths)).filter((d) => d.usedBy.length === 0 && (opts.all || !d.imagePresent));
+  const doomed = (await listDisks(paths)).filter((d) => d.usedBy.length === 0 && (opts.all || !d.imageCurrent));
   if (!opts.dryRun) for (const d of doomed) await removeEntry(paths, d.key, []);
   return doomed;
 }

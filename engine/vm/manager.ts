@@ -316,7 +316,7 @@ export class Engine {
   private async cleanUpAfterDeadMonitor(vm: VmInfo): Promise<void> {
     if (vm.effectiveState !== "failed" || !vm.monitorPid) return;
     for (const pid of [vm.qemuPid, vm.monitorPid]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-    if (vm.mode === "ephemeral") await unmountImage(vm.imageId);
+    if (vm.imageId) await unmountImage(vm.imageId); // ephemeral boots, and a disk build cut short
     await rm(vmPaths(vm.name, this.paths).runDir, { recursive: true, force: true });
   }
 

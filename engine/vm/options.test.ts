@@ -3,7 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkBindSources, checkPorts, checkResources, parseBind, parseMemory, parsePortForward, validateName } from "./options.js";
+import { checkBindSources, checkPorts, checkResources, parseBind, parseMemory, parsePortForward, validateName, parseSize } from "./options.js";
 
 describe("VM options", () => {
   it("accepts good names and rejects bad ones with a hint", () => {
@@ -53,5 +53,18 @@ describe("VM options", () => {
     } finally {
       srv.close();
     }
+  });
+});
+
+describe("parseSize", () => {
+  it("reads sizes with binary units", () => {
+    expect(parseSize("20G")).toBe(20 * 1024 ** 3);
+    expect(parseSize("512M")).toBe(512 * 1024 ** 2);
+    expect(parseSize("1TiB")).toBe(1024 ** 4);
+    expect(parseSize("4096")).toBe(4096);
+  });
+  it("refuses what is not a size, saying what to write", () => {
+    expect(() => parseSize("big")).toThrow(/--disk-size "big" is not a size/);
+    expect(() => parseSize("-1G")).toThrow(/is not a size/);
   });
 });

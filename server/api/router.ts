@@ -20,7 +20,8 @@ const port = z.number().int().min(1).max(65535);
 const absPath = z.string().min(1).refine((p) => p.startsWith("/"), "must be an absolute path");
 
 export const RunInput = z.object({
-  image: imageRef,
+  /** The image to boot; leave out with `disk` (a premade disk file). */
+  image: imageRef.optional(),
   name: vmName.optional(),
   cpus: z.number().int().min(1).max(64).optional(),
   memoryMiB: z.number().int().min(256).max(1024 * 1024).optional(),
@@ -32,7 +33,13 @@ export const RunInput = z.object({
   removeOnStop: z.boolean().default(false),
   accel: z.enum(["kvm", "hvf", "tcg"]).optional(),
   readyTimeoutSec: z.number().int().min(10).max(3600).optional(),
-});
+  mode: z.enum(["ephemeral", "disk"]).default("ephemeral"),
+  builder: z.enum(["auto", "direct", "install"]).default("auto"),
+  diskSizeBytes: z.number().int().min(64 * 1024 * 1024).max(16 * 1024 ** 4).optional(),
+  filesystem: z.enum(["ext4", "xfs", "btrfs"]).default("ext4"),
+  /** Boot this .qcow2/.raw file on the server's host (never written: the VM gets an overlay). */
+  disk: absPath.optional(),
+}).refine((r) => !!r.image !== !!r.disk, { message: "give either an image or a disk file", path: ["image"] });
 
 const images = router({
   list: procedure.input(z.object({ all: z.boolean().default(false) }).default({ all: false })).query(({ input }) => listImages(input)),
@@ -68,9 +75,10 @@ const vms = router({
     .input(z.object({ name: vmName, force: z.boolean().default(false), timeoutSec: z.number().int().min(0).max(3600).default(60) }))
     .mutation(({ input, ctx }) => ctx.engine.stopVm(input.name, input)),
   restart: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.engine.restartVm(input.name)),
-  remove: procedure.input(z.object({ name: vmName, force: z.boolean().default(false) })).mutation(async ({ input, ctx }) => {
-    await ctx.engine.removeVm(input.name, input);
-    return { removed: input.name };
+  /** removeImage: also the VM's image and cached base disks, unless another VM uses them. */
+  remove: procedure.input(z.object({ name: vmName, force: z.boolean().default(false), removeImage: z.boolean().default(false) })).mutation(async ({ input, ctx }) => {
+    const notes = await ctx.engine.removeVm(input.name, input);
+    return { removed: input.name, notes };
   }),
   /** Rebuild the VM's image from its source directory; reboot into it if it changed. A job. */
   rebuild: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.autoRebuild.rebuild(input.name)),
@@ -111,6 +119,18 @@ const vms = router({
   }),
 });
 
+const disks = router({
+  /** Cached base disks of disk-mode VMs, with size, image, age and the VMs using them. */
+  list: procedure.query(({ ctx }) => ctx.engine.listDisks()),
+  prune: procedure
+    .input(z.object({ all: z.boolean().default(false), dryRun: z.boolean().default(false) }))
+    .mutation(({ input, ctx }) => ctx.engine.pruneDisks(input)),
+  remove: procedure.input(z.object({ key: z.string().regex(/^[0-9a-f]{6,24}$/, "a disk key from disks.list") })).mutation(async ({ input, ctx }) => {
+    await ctx.engine.removeDisk(input.key);
+    return { removed: input.key };
+  }),
+});
+
 const jobs = router({
   list: procedure.query(({ ctx }) => ctx.jobs.list()),
   follow: procedure.input(z.object({ id: z.string().uuid() })).subscription(async function* ({ input, ctx, signal }) {
@@ -122,5 +142,5 @@ const host = router({
   doctor: procedure.query(() => runDoctor()),
 });
 
-export const appRouter = router({ images, vms, jobs, host });
+export const appRouter = router({ images, vms, disks, jobs, host });
 export type AppRouter = typeof appRouter;

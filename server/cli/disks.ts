@@ -9,8 +9,8 @@ const HELP = `Usage: bootc disks [--json]
 
 The base-disk cache of disk-mode VMs (one base per image, builder and disk options; each
 VM writes to its own overlay on top). "disks" lists them: size on the host, image, age,
-and the VMs that use them. "prune" removes bases no VM uses whose image is gone from
-podman storage (rebuilt or removed); --all removes every base no VM uses; --dry-run
+and the VMs that use them. "prune" removes bases no VM uses whose image was rebuilt or
+removed (marked "outdated"); --all removes every base no VM uses; --dry-run
 only lists what would go. "rm" removes one base (refused while a VM uses it).`;
 
 const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
@@ -19,7 +19,7 @@ function print(disks: DiskInfo[]): void {
   console.log(
     table(
       ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY"],
-      disks.map((d) => [d.key.slice(0, 12), `${d.image}${d.imagePresent ? "" : " (gone)"}`, d.builder, gib(d.sizeBytes), gib(d.usageBytes), formatDuration(d.ageSec * 1000), d.usedBy.join(",") || "-"]),
+      disks.map((d) => [d.key.slice(0, 12), `${d.image}${d.imageCurrent ? "" : " (outdated)"}`, d.builder, gib(d.sizeBytes), gib(d.usageBytes), formatDuration(d.ageSec * 1000), d.usedBy.join(",") || "-"]),
     ),
   );
 }
@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   if (sub === "prune") {
     const removed = await engine.pruneDisks({ all: values.all, dryRun: values["dry-run"] });
     if (values.json) printJson({ dryRun: !!values["dry-run"], removed });
-    else if (!removed.length) console.log(values.all ? "Nothing to prune: every cached disk is in use." : "Nothing to prune (bases of images still present are kept; --all removes every unused one).");
+    else if (!removed.length) console.log(values.all ? "Nothing to prune: every cached disk is in use." : "Nothing to prune (bases of current images are kept; --all removes every unused one).");
     else {
       console.log(values["dry-run"] ? "Would remove:" : "Removed:");
       print(removed);

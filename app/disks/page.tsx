@@ -1,0 +1,5 @@
+import { DisksPage } from "../components/DisksPage";
+
+export default function Disks() {
+  return <DisksPage />;
+}

@@ -1,0 +1,176 @@
+/**
+ * Disk mode with a real guest: a persistent disk survives stop and start, base disks are
+ * cached per image (reused, rebuilt when the image changes, pruned, removed with --rmi),
+ * and the faults a user can meet leave no half-written cache entry or stray process.
+ * One guest boots fully (twice); the other VMs are checked at the disk step and removed.
+ */
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, mountedImages, processesUsing, waitUntil } from "./lib/harness.js";
+
+const home = makeHome();
+process.env.BOOTC_HOME = home; // for the engine API used in-process below
+const { Engine } = await import("../dist/engine/index.js");
+const engine = new Engine();
+const GiB = 1024 ** 3;
+const disksDir = path.join(home, "cache/disks");
+const cacheFiles = () => (existsSync(disksDir) ? readdirSync(disksDir) : []);
+const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
+const events = async (name: string) => (await engine.getVm(name)).timeline.map((t: { event: string }) => t.event);
+type Disk = { key: string; imageId: string; usedBy: string[]; imageCurrent: boolean };
+
+/** Creates a disk VM through the engine and waits until its base disk is built or reused. */
+async function diskStep(name: string, image: string, diskSizeBytes = 2 * GiB): Promise<"disk-built" | "disk-reused"> {
+  await engine.createVm({ image, name, mode: "disk", builder: "direct", diskSizeBytes, memoryMiB: 1024 });
+  return waitUntil(`${name}'s base disk`, async () => {
+    const vm = await engine.getVm(name);
+    if (vm.effectiveState === "failed") throw new Error(`${name} failed: ${vm.reason}`);
+    return vm.timeline.map((t: { event: string }) => t.event).find((e: string) => e === "disk-built" || e === "disk-reused");
+  }, 300_000);
+}
+
+afterAll(async () => {
+  for (const name of await engine.names()) await engine.removeVm(name, { force: true }).catch(() => undefined);
+  await execa("podman", ["rmi", "-f", "localhost/bootc-disk-e2e:latest"], { reject: false });
+});
+
+/** The demo image's base disk, built by the first test and used by dk1 throughout. */
+let base = "";
+
+describe("disk mode", () => {
+  it("keeps what the guest wrote across stop and start", async () => {
+    const run = await bootc(home, ["run", "--mode", "disk", "--builder", "direct", "--disk-size", "2G", "--name", "dk1", DEMO_IMAGE]);
+    expect(run.exitCode, String(run.all)).toBe(0);
+    expect(String(run.stderr)).toMatch(/writing the root filesystem/); // progress was shown
+    expect(await events("dk1")).toContain("disk-built");
+    base = (await engine.getVm("dk1")).disk!.base!;
+    const w = await bootc(home, ["ssh", "dk1", "--", "sh", "-c", "echo kept-$((6*7)) > /root/note && sync"]);
+    expect(w.exitCode, String(w.all)).toBe(0);
+
+    expect((await bootc(home, ["stop", "dk1"])).exitCode).toBe(0);
+    const start = await bootc(home, ["start", "dk1"]);
+    expect(start.exitCode, String(start.all)).toBe(0);
+    const r = await bootc(home, ["ssh", "dk1", "--", "cat", "/root/note"]);
+    expect(String(r.stdout).trim()).toBe("kept-42");
+    const second = await events("dk1");
+    expect(second).toContain("disk-reused");
+    expect(second).not.toContain("disk-built");
+    expect((await engine.getVm("dk1")).disk!.base).toBe(base);
+  });
+
+  it("a second VM of the same image reuses the base disk instead of building one", async () => {
+    expect(await diskStep("dk2", DEMO_IMAGE)).toBe("disk-reused");
+    const disks = await bootcJson<Disk[]>(home, ["disks"]);
+    expect(disks.map((d) => d.key)).toEqual([base]);
+    expect(disks[0]!.usedBy.sort()).toEqual(["dk1", "dk2"]);
+    await engine.removeVm("dk2", { force: true });
+  });
+
+  it("refuses to remove a base disk a VM uses", async () => {
+    const r = await bootc(home, ["disks", "rm", base]);
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toMatch(/is used by dk1/);
+    expect(cacheFiles()).toContain(base);
+  });
+
+  it("a changed image gets a new base disk; prune removes the outdated one; --rmi removes image and base", async () => {
+    const src = mkdtempSync("/tmp/bce-disk-src-");
+    const tag = "localhost/bootc-disk-e2e:latest";
+    writeFileSync(path.join(src, "Containerfile"), `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\n`);
+    writeFileSync(path.join(src, "motd"), "one\n");
+    expect((await bootc(home, ["build", src, "-t", tag])).exitCode).toBe(0);
+    expect(await diskStep("dk3", tag)).toBe("disk-built");
+    const first = (await engine.getVm("dk3")).disk!.base;
+    await engine.removeVm("dk3", { force: true });
+
+    writeFileSync(path.join(src, "motd"), "two\n");
+    expect((await bootc(home, ["build", src, "-t", tag])).exitCode).toBe(0);
+    expect(await diskStep("dk4", tag)).toBe("disk-built");
+    const second = (await engine.getVm("dk4")).disk!.base;
+    expect(second).not.toBe(first);
+
+    const dry = await bootcJson<{ removed: Disk[] }>(home, ["disks", "prune", "--dry-run"]);
+    expect(dry.removed.map((d) => d.key)).toEqual([first]);
+    expect(cacheFiles()).toContain(first);
+    expect((await bootc(home, ["disks", "prune"])).exitCode).toBe(0);
+    expect(cacheFiles()).not.toContain(first);
+    expect(cacheFiles()).toContain(second);
+
+    const rm = await bootc(home, ["rm", "--force", "--rmi", "dk4"]);
+    expect(rm.exitCode, String(rm.all)).toBe(0);
+    expect(cacheFiles()).not.toContain(second);
+    expect((await execa("podman", ["image", "exists", tag], { reject: false })).exitCode).toBe(1);
+    expect(cacheFiles()).toContain(base); // the demo image's base, still used by dk1
+  });
+
+  it("two VMs booting one image at once build its base disk once", async () => {
+    // A disk size of its own gives a fresh cache key for the demo image.
+    const steps = await Promise.all([diskStep("dk5", DEMO_IMAGE, 3 * GiB), diskStep("dk6", DEMO_IMAGE, 3 * GiB)]);
+    expect(steps.sort()).toEqual(["disk-built", "disk-reused"]);
+    const keys = new Set([(await engine.getVm("dk5")).disk!.base, (await engine.getVm("dk6")).disk!.base]);
+    expect(keys.size).toBe(1);
+    await engine.removeVm("dk5", { force: true });
+    await engine.removeVm("dk6", { force: true });
+  });
+});
+
+describe("disk mode: bad input and faults", () => {
+  async function expectRefused(args: string[], message: RegExp) {
+    const r = await bootc(home, ["run", ...args]);
+    expect(r.exitCode, String(r.all)).toBe(1);
+    expect(String(r.stderr)).toMatch(message);
+    expect(String(r.stderr)).toMatch(/^hint: /m);
+    expect(vmDirs()).not.toContain("bad");
+  }
+
+  it("a --disk file that does not exist", () => expectRefused(["--name", "bad", "--disk", "/nonexistent/disk.qcow2"], /disk file \/nonexistent\/disk.qcow2 does not exist/));
+
+  it("a --disk file that is not a disk image", async () => {
+    const file = path.join(mkdtempSync("/tmp/bce-notdisk-"), "notes.txt");
+    writeFileSync(file, "just some text\n".repeat(100));
+    await expectRefused(["--name", "bad", "--disk", file], /is not a disk image/);
+  });
+
+  it("a --disk-size smaller than the image", () => expectRefused(["--name", "bad", "--mode", "disk", "--builder", "direct", "--disk-size", "200M", DEMO_IMAGE], /cannot hold .* \(it needs at least/));
+
+  it("kill -9 in the middle of a build: the next run rebuilds cleanly", async () => {
+    const entries = () => cacheFiles().filter((f) => /^[0-9a-f]{24}$/.test(f)).sort();
+    const before = entries();
+    await engine.createVm({ image: DEMO_IMAGE, name: "dk7", mode: "disk", builder: "direct", diskSizeBytes: 4 * GiB, memoryMiB: 1024 });
+    // The middle of the build: mkfs.ext4 is writing the disk file.
+    const writing = () => cacheFiles().filter((f) => f.includes(".partial-")).some((f) => existsSync(path.join(disksDir, f, "disk.raw")));
+    await waitUntil("the build to start writing", () => writing() || undefined, 120_000, 100);
+    process.kill((await engine.getVm("dk7")).monitorPid!, "SIGKILL");
+    await waitUntil("the builder to die", () => processesUsing(home).every((p) => !p.cmd.includes("mkfs")) || undefined, 30_000);
+    // Nothing that looks like a finished entry was left.
+    expect(entries()).toEqual(before);
+    await engine.removeVm("dk7", { force: true });
+    expect(await diskStep("dk8", DEMO_IMAGE, 4 * GiB)).toBe("disk-built");
+    expect(cacheFiles().some((f) => f.includes(".partial-"))).toBe(false);
+    await engine.removeVm("dk8", { force: true });
+  });
+
+  it("a full cache filesystem: a clear error and no partial entry", async () => {
+    const small = makeHome();
+    const mounted = await execa("mkdir", ["-p", path.join(small, "cache")]).then(() => execa("mount", ["-t", "tmpfs", "-o", "size=128m", "tmpfs", path.join(small, "cache")], { reject: false }));
+    expect(mounted.exitCode, String(mounted.stderr)).toBe(0);
+    try {
+      const r = await bootc(small, ["run", "--mode", "disk", "--builder", "direct", "--disk-size", "2G", "--name", "full", DEMO_IMAGE]);
+      expect(r.exitCode).toBe(1);
+      expect(String(r.stderr)).toMatch(/ran out of space/);
+      expect(readdirSync(path.join(small, "cache/disks"))).toEqual([]);
+      expect((await bootc(small, ["rm", "full"])).exitCode).toBe(0);
+      expect(processesUsing(small)).toEqual([]);
+    } finally {
+      await execa("umount", [path.join(small, "cache")], { reject: false });
+    }
+  });
+
+  it("leaves no process or image mount behind", async () => {
+    await engine.removeVm("dk1", { force: true }).catch(() => undefined);
+    await waitUntil("every process to end", () => processesUsing(home).length === 0 || undefined, 30_000);
+    expect(await mountedImages()).toBe("");
+  });
+});
