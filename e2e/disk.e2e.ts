@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, mountedImages, processesUsing, waitUntil } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, mountedImages, processesUsing, ROOT, waitUntil } from "./lib/harness.js";
 
 const home = makeHome();
 process.env.BOOTC_HOME = home; // for the engine API used in-process below
@@ -113,6 +113,30 @@ describe("disk mode", () => {
     expect(keys.size).toBe(1);
     await engine.removeVm("dk5", { force: true });
     await engine.removeVm("dk6", { force: true });
+  });
+});
+
+describe("premade disks", () => {
+  it("boots a premade disk through UEFI under an overlay, never writing the user's file", async () => {
+    // A GPT disk with systemd-boot on an ESP and the demo image's root as partition 2.
+    const dir = path.join(disksDir, base);
+    const file = path.join(mkdtempSync("/tmp/bce-premade-"), "server.raw");
+    const made = await execa("bash", [path.join(ROOT, "e2e/fixtures/premade-disk.sh"), file, path.join(dir, "disk.raw"), path.join(dir, "vmlinuz"), path.join(dir, "initramfs.img")], { reject: false });
+    expect(made.exitCode, String(made.stderr)).toBe(0);
+    const digest = async () => String((await execa("sha256sum", [file])).stdout).split(" ")[0];
+    const before = await digest();
+
+    await engine.createVm({ disk: file, name: "pm", memoryMiB: 1024 });
+    // UEFI firmware → systemd-boot → the disk's kernel and initramfs → userspace.
+    await waitUntil("the premade disk's kernel to reach userspace", async () => (await events("pm")).includes("kernel-to-userspace") || undefined, 600_000, 1000);
+    const vm = await engine.getVm("pm");
+    expect(vm.disk?.builder).toBe("premade");
+    expect(vm.qemuArgs?.join(" ")).toMatch(/if=pflash,format=raw,unit=0,readonly=on/);
+    expect(vm.qemuArgs).not.toContain("-kernel");
+    const overlay = JSON.parse(String((await execa("qemu-img", ["info", "-U", "--output=json", path.join(home, "state/vms/pm/disk.qcow2")])).stdout));
+    expect(overlay["backing-filename"]).toBe(file);
+    await engine.removeVm("pm", { force: true });
+    expect(await digest()).toBe(before);
   });
 });
 

@@ -38,8 +38,9 @@ arch=$(uname -m)
 install_apt() {
   local qemu_pkg=qemu-system-x86 fw=ovmf
   [[ $arch == aarch64 ]] && qemu_pkg=qemu-system-arm && fw=qemu-efi-aarch64
-  local want=(podman runc "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar)
-  ((with_tests)) && want+=(chromium)
+  local want=(podman runc "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs)
+  # Tests: the browser, and what the premade-disk fixture needs (GPT, an ESP, systemd-boot).
+  ((with_tests)) && want+=(chromium fdisk dosfstools mtools systemd-boot-efi)
   local missing=()
   for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
   # Debian 13 / Ubuntu ship the Rust virtiofsd as its own package; Debian 12 has the C one
@@ -61,8 +62,8 @@ install_apt() {
 }
 
 install_dnf() {
-  local want=(podman qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox)
-  ((with_tests)) && want+=(chromium)
+  local want=(podman qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs)
+  ((with_tests)) && want+=(chromium util-linux dosfstools mtools systemd-boot-unsigned)
   local missing=()
   for p in "${want[@]}"; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then

@@ -1,7 +1,8 @@
 /**
  * The edit → build → boot loop in the web console: build an image from a Containerfile
  * directory, boot it, edit a file, click "Rebuild & reboot", and the serial console
- * follows the VM into its new boot by itself.
+ * follows the VM into its new boot by itself; then, with "Rebuild on change" on, a save
+ * alone reboots the VM into the next build.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -55,4 +56,13 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
   await expect(page.getByLabel("State")).toHaveText("Ready", { timeout: 600_000 });
   expect(String((await bootc(home, ["ssh", "uir", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 2");
   await expect(page.getByText(/Rebuild & reboot uir \(requested\): done/)).toBeVisible();
+
+  // "Rebuild on change": saving the file is enough; the VM reboots into the new image.
+  await page.getByLabel("Rebuild on change").check();
+  writeFileSync(path.join(src, "motd"), "version 3\n");
+  const motd = async () => String((await bootc(home, ["ssh", "uir", "--", "cat", "/etc/motd"])).stdout).trim();
+  await expect.poll(motd, { timeout: 600_000, intervals: [5_000] }).toBe("version 3");
+  await expect(page.getByLabel("State")).toHaveText("Ready");
+  await page.getByLabel("Rebuild on change").uncheck();
+  await expect(page.getByLabel("Rebuild on change")).not.toBeChecked();
 });

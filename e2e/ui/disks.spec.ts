@@ -1,0 +1,41 @@
+/**
+ * Disk mode in the web console: boot the demo image with "Persistent disk", watch the base
+ * disk get built in the boot timeline, and find it on the Disks page, in use by the VM
+ * (so it cannot be removed there). The VM is removed once its disk step is done; the
+ * full disk boot is covered by e2e/disk.e2e.ts.
+ */
+import { expect, test } from "@playwright/test";
+import { bootc, DEMO_IMAGE, makeHome } from "../lib/harness.js";
+import { serve, type Served } from "../lib/api.js";
+
+const home = makeHome();
+let server: Served;
+
+test.beforeAll(async () => {
+  server = await serve(home);
+});
+
+test.afterAll(async () => {
+  await bootc(home, ["rm", "--force", "uid"]);
+  await server.stop();
+});
+
+test("boot with a persistent disk; its base disk shows on the Disks page, in use", async ({ page }) => {
+  await page.goto(server.url);
+  await page.getByRole("button", { name: `Boot ${DEMO_IMAGE}` }).click();
+  const dialog = page.getByRole("dialog", { name: `Boot ${DEMO_IMAGE}` });
+  await dialog.getByLabel("Persistent disk").check();
+  await dialog.getByLabel("Disk size (GiB)").fill("3");
+  await dialog.getByLabel("Name").fill("uid");
+  await dialog.getByRole("button", { name: "Boot" }).click();
+  await expect(page).toHaveURL(/\/vms\/uid$/);
+  await expect(page.getByLabel("Boot timeline")).toContainText("disk built", { timeout: 300_000 });
+  await page.getByRole("tab", { name: "Details" }).click();
+  await expect(page.getByText(/disk \(direct builder, 3 GiB, base disk [0-9a-f]{12}\)/)).toBeVisible();
+
+  await page.getByRole("link", { name: "Disks" }).click();
+  const row = page.getByRole("row").filter({ hasText: DEMO_IMAGE });
+  await expect(row).toContainText("direct");
+  await expect(row.getByRole("link", { name: "uid" })).toBeVisible();
+  await expect(row.getByRole("button", { name: `Remove base disk of ${DEMO_IMAGE}` })).toBeDisabled();
+});
