@@ -58,11 +58,13 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
   await expect(page.getByText(/Rebuild & reboot uir \(requested\): done/)).toBeVisible();
 
   // "Rebuild on change": saving the file is enough; the VM reboots into the new image.
-  await page.getByLabel("Rebuild on change").check();
+  // Clicked by its label, as a user does (PatternFly draws the toggle over the input).
+  await page.getByText("Rebuild on change", { exact: true }).click();
+  await expect(page.getByLabel("Rebuild on change")).toBeChecked();
   writeFileSync(path.join(src, "motd"), "version 3\n");
   const motd = async () => String((await bootc(home, ["ssh", "uir", "--", "cat", "/etc/motd"])).stdout).trim();
   await expect.poll(motd, { timeout: 600_000, intervals: [5_000] }).toBe("version 3");
   await expect(page.getByLabel("State")).toHaveText("Ready");
-  await page.getByLabel("Rebuild on change").uncheck();
+  await page.getByText("Rebuild on change", { exact: true }).click();
   await expect(page.getByLabel("Rebuild on change")).not.toBeChecked();
 });

@@ -10,6 +10,7 @@ import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ResultPromise } from "execa";
 import { guestCredentials } from "../credentials.js";
+import { BootcError } from "../errors.js";
 import { findQemu, findVirtiofsd, hostArch } from "../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../paths.js";
@@ -78,7 +79,8 @@ export class Supervisor {
       await this.boot();
     } catch (e) {
       if (e instanceof StopDuringBoot) await this.finish(this.finalState, this.stopRequest?.reason ?? "stopped while booting");
-      else await this.finish("failed", e instanceof Error ? e.message : String(e));
+      // The reason is all a user sees of a failed boot: keep the error's hint in it.
+      else await this.finish("failed", e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e));
     }
   }
 

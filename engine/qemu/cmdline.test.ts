@@ -105,4 +105,13 @@ describe("buildQemuArgs", () => {
     // Credentials still reach systemd: OVMF passes qemu's SMBIOS tables on.
     expect(after(args, "-smbios")[0]).toMatch(/^type=11,value=io\.systemd\.credential\.binary:tmpfiles\.extra=/);
   });
+
+  it("boots a disk on macOS (arm64, HVF) through edk2 firmware", () => {
+    const firmware = { code: "/opt/homebrew/share/qemu/edk2-aarch64-code.fd", vars: "/Users/me/.local/state/bootc-console/vms/web/efi-vars.fd" };
+    const args = buildQemuArgs({ ...base, arch: "aarch64", platform: "darwin", accel: "hvf", kernel: undefined, initrd: undefined, cmdline: [], firmware, shares: [], disks: [{ file: "/Users/me/disk.qcow2", format: "qcow2" }] });
+    expect(after(args, "-machine")).toEqual(["virt,accel=hvf"]);
+    expect(after(args, "-drive")[0]).toBe("if=pflash,format=raw,unit=0,readonly=on,file=/opt/homebrew/share/qemu/edk2-aarch64-code.fd");
+    expect(after(args, "-drive")[2]).toMatch(/^file=\/Users\/me\/disk\.qcow2,format=qcow2,if=virtio/);
+    expect(after(args, "-fw_cfg")[0]).toMatch(/^name=opt\/io\.systemd\.credentials\/tmpfiles\.extra,/);
+  });
 });

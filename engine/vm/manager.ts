@@ -10,8 +10,8 @@ import { BootcError } from "../errors.js";
 import { detectAccel } from "../host/accel.js";
 import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { inspectImage } from "../images/images.js";
-import { buildImage, SOURCE_LABEL } from "../images/build.js";
-import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import { buildImage } from "../images/build.js";
+import { unmountImage } from "../images/rootfs.js";
 import { isAlive } from "../monitor/children.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
@@ -20,9 +20,9 @@ import { hostAlias } from "../ssh/hostkey.js";
 import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
 import { withVmLock } from "./lock.js";
-import { checkBindSources, checkPorts, checkResources, freePort, generateName, RunOptionsSchema, validateName, type ParsedRunOptions, type RunOptions } from "./options.js";
-import { ACTIVE_STATES, readRecord, writeRecord, type VmDisk, type VmRecord, type VmState } from "./record.js";
-import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
+import { checkBindSources, checkPorts, checkResources, freePort, generateName, RunOptionsSchema, validateName, type RunOptions } from "./options.js";
+import { ACTIVE_STATES, readRecord, writeRecord, type VmRecord, type VmState } from "./record.js";
+import { planTarget } from "./target.js";
 import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
 import { LocalRuntime, type VmRuntime } from "./runtime.js";
 
@@ -78,7 +78,7 @@ export class Engine {
     if ((opts.mode === "ephemeral" && !opts.disk) || opts.binds.length) await findVirtiofsd(); // disk mode needs it for --bind only
     requireTool("ssh-keygen");
     if (opts.identity) await publicKeyOf(opts.identity);
-    const target = await this.planTarget(opts);
+    const target = await planTarget(opts);
 
     const p = vmPaths(name, this.paths);
     await mkdir(this.vmsDir, { recursive: true, mode: 0o700 });
@@ -128,28 +128,6 @@ export class Engine {
       await rm(p.dir, { recursive: true, force: true });
       throw e;
     }
-  }
-
-  /** What the VM boots: the image (ephemeral or disk mode) or a premade disk; checked, not yet made. */
-  private async planTarget(opts: ParsedRunOptions): Promise<{ image: string; imageId: string; source?: string; disk?: VmDisk }> {
-    const req = { builder: opts.builder, sizeBytes: opts.diskSizeBytes, filesystem: opts.filesystem, premade: opts.disk };
-    if (opts.disk) {
-      if (opts.image) throw new BootcError("INVALID_ARGUMENT", "give either an image or --disk, not both", "bootc run --disk FILE boots the disk as it is");
-      const disk = await planPremadeDisk(req);
-      return { image: disk.premade!, imageId: "", disk };
-    }
-    if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
-    const image = await inspectImage(opts.image);
-    const source = image.labels[SOURCE_LABEL];
-    if (opts.mode === "disk") return { image: opts.image, imageId: image.id, source, disk: await planImageDisk(req, { ref: opts.image, id: image.id }) };
-    // Look inside once now so an image without a kernel fails here, before any VM exists.
-    const rootfs = await mountImage(image.id);
-    try {
-      await readGuestFacts(rootfs, opts.image);
-    } finally {
-      await unmountImage(image.id);
-    }
-    return { image: opts.image, imageId: image.id, source };
   }
 
   /**

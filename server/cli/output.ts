@@ -69,7 +69,7 @@ export function progressLine(quiet = false) {
       if (quiet) return;
       if (tty) process.stderr.write(`\r\x1b[K${text}`);
       else {
-        const step = text.replace(/\s+\d+%.*$/, "").replace(/^\s*[\d.]+s\s+/, "");
+        const step = text.replace(/\s+(\[[# ]*\]\s+)?\d+%.*$/, "").replace(/^\s*[\d.]+s\s+/, "");
         if (step !== lastStep) console.error(text);
         lastStep = step;
       }

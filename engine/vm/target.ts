@@ -1,0 +1,41 @@
+/**
+ * What a new VM boots, checked before the VM exists: an image (ephemeral mode, or disk mode
+ * with a planned base disk) or a premade disk file. Bad input fails here and leaves nothing.
+ */
+import { BootcError } from "../errors.js";
+import { inspectImage } from "../images/images.js";
+import { SOURCE_LABEL } from "../images/build.js";
+import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
+import type { ParsedRunOptions } from "./options.js";
+import type { VmDisk } from "./record.js";
+
+export interface BootTarget {
+  image: string;
+  /** Empty for a premade disk. */
+  imageId: string;
+  /** The Containerfile directory bootc built the image from, if it did. */
+  source?: string;
+  disk?: VmDisk;
+}
+
+export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
+  const req = { builder: opts.builder, sizeBytes: opts.diskSizeBytes, filesystem: opts.filesystem, premade: opts.disk };
+  if (opts.disk) {
+    if (opts.image) throw new BootcError("INVALID_ARGUMENT", "give either an image or --disk, not both", "bootc run --disk FILE boots the disk as it is");
+    const disk = await planPremadeDisk(req);
+    return { image: disk.premade!, imageId: "", disk };
+  }
+  if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
+  const image = await inspectImage(opts.image);
+  const source = image.labels[SOURCE_LABEL];
+  if (opts.mode === "disk") return { image: opts.image, imageId: image.id, source, disk: await planImageDisk(req, { ref: opts.image, id: image.id }) };
+  // Look inside once now so an image without a kernel fails here, before any VM exists.
+  const rootfs = await mountImage(image.id);
+  try {
+    await readGuestFacts(rootfs, opts.image);
+  } finally {
+    await unmountImage(image.id);
+  }
+  return { image: opts.image, imageId: image.id, source };
+}
