@@ -65,7 +65,7 @@ type RunFlags = {
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
   if (v === undefined) return undefined;
-  if (!allowed.includes(v as T)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not one of ${allowed.join(", ")}`);
+  if (!allowed.includes(v as T)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not one of ${allowed.join(", ")}`, "see: bootc run --help");
   return v as T;
 }
 
