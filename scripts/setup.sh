@@ -133,7 +133,8 @@ say "building (npm run build)"
 npm run -s build
 
 if ((${#changed[@]})); then
-  say "changed: $(IFS=';'; echo "${changed[*]}")"
+  say "changed:"
+  for c in "${changed[@]}"; do say "  - $c"; done
 else
   say "nothing to change"
 fi

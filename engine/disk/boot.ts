@@ -56,8 +56,12 @@ export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPat
   const { entry, reused } = await ensureEntry(paths, spec, async (dir, key) => {
     if (d.builder === "direct") return buildDirectDisk({ dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, onProgress });
     const rootfs = await mountImage(r.imageId);
-    const facts = { systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs) };
-    await unmountImage(r.imageId);
+    let facts;
+    try {
+      facts = { systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs) };
+    } finally {
+      await unmountImage(r.imageId);
+    }
     return buildInstallDisk({ dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, filesystem: d.filesystem, facts, onProgress });
   }, () => onProgress({ step: "waiting for another VM that is building the same base disk" }));
 

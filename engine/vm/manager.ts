@@ -336,7 +336,8 @@ export class Engine {
       await this.stopMonitor(vm, { force: true, timeoutSec: 0 });
     }
     await withVmLock(p.dir, name, async () => {
-      await this.cleanUpAfterDeadMonitor(vm);
+      // Read again: a monitor that died during the stop above left its cleanup to us.
+      await this.cleanUpAfterDeadMonitor(await this.getVm(name).catch(() => vm));
       await rm(p.runDir, { recursive: true, force: true });
       // Rename first so a half-removed VM never looks like a VM.
       const doomed = `${p.dir}.removing-${process.pid}`;
