@@ -6,7 +6,7 @@
 import { copyFile, rm, access } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../errors.js";
-import { findFirmware } from "../host/tools.js";
+import { requireFirmware } from "../host/tools.js";
 import { guestSystemdVersion, hasSshd, mountImage, unmountImage } from "../images/rootfs.js";
 import type { EnginePaths, VmPaths } from "../paths.js";
 import type { VmRecord } from "../vm/record.js";
@@ -33,8 +33,7 @@ export interface DiskBoot {
 const exists = (p: string) => access(p).then(() => true, () => false);
 
 async function uefi(vp: VmPaths): Promise<{ code: string; vars: string }> {
-  const fw = findFirmware();
-  if (!fw) throw new BootcError("MISSING_TOOL", "no UEFI firmware found (needed to boot installed and premade disks)", "install OVMF (Debian: apt-get install ovmf; Fedora: edk2-ovmf)");
+  const fw = requireFirmware("to boot installed and premade disks");
   // Each VM keeps its own variable store (boot entries persist like on real hardware).
   if (!(await exists(vp.efiVars))) await copyFile(fw.vars, vp.efiVars);
   return { code: fw.code, vars: vp.efiVars };

@@ -7,12 +7,13 @@
  * of two VMs booting one image at once, one builds and the other waits and reuses it.
  */
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { BootcError } from "../errors.js";
 import { isAlive } from "../monitor/children.js";
+import { tryLock, unlock } from "../lockfile.js";
 import type { EnginePaths } from "../paths.js";
 
 export const BUILDERS = ["direct", "install"] as const;
@@ -90,22 +91,6 @@ async function sweepDead(paths: EnginePaths): Promise<void> {
   }
 }
 
-async function takeLock(file: string): Promise<boolean> {
-  try {
-    const fh = await open(file, "wx");
-    await fh.writeFile(String(process.pid));
-    await fh.close();
-    return true;
-  } catch {
-    const owner = Number(await readFile(file, "utf8").catch(() => "0"));
-    if (!isAlive(owner)) {
-      await unlink(file).catch(() => undefined);
-      return false; // retry at once
-    }
-    return false;
-  }
-}
-
 export type BuildFn = (dir: string, key: string) => Promise<DiskEntry>;
 
 /**
@@ -120,7 +105,7 @@ export async function ensureEntry(paths: EnginePaths, spec: DiskSpec, build: Bui
   for (;;) {
     const existing = await readEntry(paths, key);
     if (existing) return { entry: existing, reused: true };
-    if (await takeLock(lock)) break;
+    if (await tryLock(lock)) break;
     if (!waited) onWait();
     waited = true;
     await sleep(500);
@@ -142,7 +127,7 @@ export async function ensureEntry(paths: EnginePaths, spec: DiskSpec, build: Bui
       throw e;
     }
   } finally {
-    await unlink(lock).catch(() => undefined);
+    await unlock(lock);
   }
 }
 

@@ -5,7 +5,6 @@
  * what production installs look like and boots with UEFI firmware. It needs rootful
  * podman and loop devices; the direct builder needs neither.
  */
-import { execa } from "execa";
 import { open } from "node:fs/promises";
 import { BootcError } from "../errors.js";
 import { podmanPath } from "../podman.js";
@@ -39,11 +38,6 @@ export function installToDiskArgs(s: InstallSpec): string[] {
     ...(s.rootSize ? ["--root-size", s.rootSize] : []),
     "/output/disk.raw",
   ];
-}
-
-export async function imageHasBootc(imageId: string): Promise<boolean> {
-  const r = await execa(podmanPath(), ["run", "--rm", "--entrypoint", "sh", imageId, "-c", "command -v bootc"], { reject: false });
-  return r.exitCode === 0;
 }
 
 export async function buildInstallDisk(o: {

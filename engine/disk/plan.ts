@@ -6,7 +6,7 @@
 import path from "node:path";
 import { access } from "node:fs/promises";
 import { BootcError } from "../errors.js";
-import { findFirmware } from "../host/tools.js";
+import { requireFirmware } from "../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import type { VmDisk } from "../vm/record.js";
 import { checkDiskSize, contentSize } from "./direct.js";
@@ -27,7 +27,7 @@ export async function planPremadeDisk(req: DiskRequest): Promise<VmDisk> {
   if (req.sizeBytes !== undefined && req.sizeBytes < info.virtualSize) {
     throw new BootcError("DISK_TOO_SMALL", `--disk-size is smaller than the disk ${file} (${info.virtualSize} bytes)`, "leave out --disk-size, or give a larger size to grow the VM's disk");
   }
-  if (!findFirmware()) throw new BootcError("MISSING_TOOL", "no UEFI firmware found (needed to boot a premade disk)", "install OVMF (Debian: apt-get install ovmf)");
+  requireFirmware("to boot a premade disk");
   return { builder: "premade", sizeBytes: req.sizeBytes ?? 0, filesystem: "", premade: file, premadeFormat: info.format };
 }
 
@@ -40,9 +40,7 @@ export async function planImageDisk(req: DiskRequest, image: { ref: string; id: 
     if (builder === "install" && !hasBootc) {
       throw new BootcError("IMAGE_NOT_BOOTABLE", `image "${image.ref}" has no bootc, so it cannot install itself`, "use the built-in builder: --builder direct");
     }
-    if (builder === "install" && !findFirmware()) {
-      throw new BootcError("MISSING_TOOL", "no UEFI firmware found (installed disks boot through it)", "install OVMF (Debian: apt-get install ovmf), or use --builder direct");
-    }
+    if (builder === "install") requireFirmware("to boot an installed disk; --builder direct needs none");
     if (builder === "direct") {
       await readGuestFacts(rootfs, image.ref); // the direct builder boots the image's own kernel
       checkDiskSize(sizeBytes, (await contentSize(rootfs)).minimum, image.ref);

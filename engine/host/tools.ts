@@ -103,6 +103,13 @@ const FIRMWARE_PAIRS: Array<[string, string]> = [
   ["/opt/homebrew/share/qemu/edk2-aarch64-code.fd", "/opt/homebrew/share/qemu/edk2-arm-vars.fd"],
 ];
 
+/** The UEFI firmware, or a MISSING_TOOL error saying what needed it and how to install it. */
+export function requireFirmware(neededFor: string): Firmware {
+  const fw = findFirmware();
+  if (!fw) throw new BootcError("MISSING_TOOL", `no UEFI firmware found (needed ${neededFor})`, INSTALL_HINT.firmware);
+  return fw;
+}
+
 export function findFirmware(arch: HostArch = hostArch()): Firmware | undefined {
   const wanted = arch === "x86_64" ? /OVMF|ovmf/ : /AAVMF|aarch64/;
   for (const [code, vars] of FIRMWARE_PAIRS) {

@@ -1,33 +1,24 @@
 /**
- * Serialising commands on one VM: a lock file created with O_EXCL holding the owner's
- * pid. A lock whose owner is dead is stale and is taken over. A lost race gets VM_BUSY.
+ * Serialising commands on one VM: a lock file in its directory (see ../lockfile.ts).
+ * A lost race gets VM_BUSY.
  */
-import { open, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../errors.js";
-import { isAlive } from "../monitor/children.js";
+import { lockOwner, tryLock, unlock } from "../lockfile.js";
 
 export async function withVmLock<T>(vmDir: string, name: string, fn: () => Promise<T>): Promise<T> {
   const file = path.join(vmDir, "lock");
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await open(file, "wx");
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
-      const owner = Number(await readFile(file, "utf8").catch(() => "0"));
-      if (attempt === 0 && !isAlive(owner)) {
-        await unlink(file).catch(() => undefined);
-        continue;
-      }
-      throw new BootcError("VM_BUSY", `VM "${name}" is busy with another command (pid ${owner})`, "wait for it to finish, then try again");
-    }
+  let locked: boolean;
+  try {
+    locked = await tryLock(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
+    throw e;
   }
+  if (!locked) throw new BootcError("VM_BUSY", `VM "${name}" is busy with another command (pid ${await lockOwner(file)})`, "wait for it to finish, then try again");
   try {
     return await fn();
   } finally {
-    await unlink(file).catch(() => undefined);
+    await unlock(file);
   }
 }
