@@ -8,9 +8,10 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, mountedImages, processesUsing, ROOT, waitUntil } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, watchImageMounts, processesUsing, ROOT, waitUntil } from "./lib/harness.js";
 
 const home = makeHome();
+const mounts = await watchImageMounts("disk.e2e.ts");
 process.env.BOOTC_HOME = home; // for the engine API used in-process below
 const { Engine } = await import("../dist/engine/index.js");
 const engine = new Engine();
@@ -22,8 +23,8 @@ const events = async (name: string) => (await engine.getVm(name)).timeline.map((
 type Disk = { key: string; imageId: string; usedBy: string[]; imageCurrent: boolean };
 
 /** Creates a disk VM through the engine and waits until its base disk is built or reused. */
-async function diskStep(name: string, image: string, diskSizeBytes = 2 * GiB): Promise<"disk-built" | "disk-reused"> {
-  await engine.createVm({ image, name, mode: "disk", builder: "direct", diskSizeBytes, memoryMiB: 1024 });
+async function diskStep(name: string, image: string, diskSizeBytes = 2 * GiB, extra: { removeOnStop?: boolean; removeImageOnStop?: boolean } = {}): Promise<"disk-built" | "disk-reused"> {
+  await engine.createVm({ image, name, mode: "disk", builder: "direct", diskSizeBytes, memoryMiB: 1024, ...extra });
   return waitUntil(`${name}'s base disk`, async () => {
     const vm = await engine.getVm(name);
     if (vm.effectiveState === "failed") throw new Error(`${name} failed: ${vm.reason}`);
@@ -75,7 +76,7 @@ describe("disk mode", () => {
     expect(cacheFiles()).toContain(base);
   });
 
-  it("a changed image gets a new base disk; prune removes the outdated one; --rmi removes image and base", async () => {
+  it("a changed image gets a new base disk; prune removes the outdated one; rm --rmi and run --rmi remove image and base", async () => {
     const src = mkdtempSync("/tmp/bce-disk-src-");
     const tag = "localhost/bootc-disk-e2e:latest";
     writeFileSync(path.join(src, "Containerfile"), `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\n`);
@@ -103,6 +104,18 @@ describe("disk mode", () => {
     expect(cacheFiles()).not.toContain(second);
     expect((await execa("podman", ["image", "exists", tag], { reject: false })).exitCode).toBe(1);
     expect(cacheFiles()).toContain(base); // the demo image's base, still used by dk1
+
+    // run --rmi: the same clean-up happens by itself when the VM stops.
+    writeFileSync(path.join(src, "motd"), "three\n");
+    expect((await bootc(home, ["build", src, "-t", tag])).exitCode).toBe(0);
+    expect(await diskStep("dk9", tag, 2 * GiB, { removeOnStop: true, removeImageOnStop: true })).toBe("disk-built");
+    const third = (await engine.getVm("dk9")).disk!.base;
+    expect(cacheFiles()).toContain(third);
+    expect((await bootc(home, ["stop", "--force", "dk9"])).exitCode).toBe(0);
+    await waitUntil("the VM to remove itself", () => !vmDirs().includes("dk9") || undefined, 60_000);
+    expect(cacheFiles()).not.toContain(third);
+    expect((await execa("podman", ["image", "exists", tag], { reject: false })).exitCode).toBe(1);
+    expect(cacheFiles()).toContain(base);
   });
 
   it("two VMs booting one image at once build its base disk once", async () => {
@@ -117,7 +130,7 @@ describe("disk mode", () => {
 });
 
 describe("premade disks", () => {
-  it("boots a premade disk through UEFI under an overlay, never writing the user's file", async () => {
+  it("boots a premade disk through UEFI under an overlay, never writing the user's file; refuses --karg", async () => {
     // A GPT disk with systemd-boot on an ESP and the demo image's root as partition 2.
     const dir = path.join(disksDir, base);
     const file = path.join(mkdtempSync("/tmp/bce-premade-"), "server.raw");
@@ -137,6 +150,12 @@ describe("premade disks", () => {
     expect(overlay["backing-filename"]).toBe(file);
     await engine.removeVm("pm", { force: true });
     expect(await digest()).toBe(before);
+
+    // Kernel arguments cannot reach a kernel that the disk's own boot loader starts: refused.
+    const r = await bootc(home, ["run", "--disk", file, "--karg", "quiet", "--name", "pmk"]);
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toMatch(/kernel arguments \(quiet\) cannot be passed to a premade disk/);
+    expect(vmDirs()).not.toContain("pmk");
   });
 });
 
@@ -195,6 +214,6 @@ describe("disk mode: bad input and faults", () => {
   it("leaves no process or image mount behind", async () => {
     await engine.removeVm("dk1", { force: true }).catch(() => undefined);
     await waitUntil("every process to end", () => processesUsing(home).length === 0 || undefined, 30_000);
-    expect(await mountedImages()).toBe("");
+    expect(await mounts.left()).toEqual([]);
   });
 });

@@ -7,9 +7,10 @@ import { existsSync, mkdtempSync, readdirSync, symlinkSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { bootc, DEMO_IMAGE, makeHome, mountedImages, processesUsing, waitUntil } from "./lib/harness.js";
+import { bootc, DEMO_IMAGE, makeHome, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
 
 const home = makeHome();
+const mounts = await watchImageMounts("faults.e2e.ts");
 process.env.BOOTC_HOME = home; // for the engine API used in-process below
 const { Engine } = await import("../dist/engine/index.js");
 const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
@@ -67,7 +68,7 @@ describe("faults while a guest runs", () => {
   afterEach(async () => {
     for (const name of vmDirs()) await engine.removeVm(name, { force: true }).catch(() => undefined);
     expect(processesUsing(home)).toEqual([]);
-    expect(await mountedImages()).toBe("");
+    expect(await mounts.left()).toEqual([]);
   });
 
   afterAll(() => {

@@ -6,10 +6,11 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_IMAGE, makeHome, mountedImages, processesUsing } from "./lib/harness.js";
+import { DEMO_IMAGE, makeHome, watchImageMounts, processesUsing } from "./lib/harness.js";
 import { api, ApiError, serve, Terminal, type Served } from "./lib/api.js";
 
 const home = makeHome();
+const mounts = await watchImageMounts("server.e2e.ts");
 let server: Served;
 let log = "";
 
@@ -197,6 +198,6 @@ describe("a real guest through the API", () => {
     await client().mutate("vms.remove", { name: "api" });
     expect(await client().query("vms.list")).toEqual([]);
     expect(processesUsing(home).filter((p) => !p.cmd.includes("serve"))).toEqual([]);
-    expect(await mountedImages()).toBe("");
+    expect(await mounts.left()).toEqual([]);
   });
 });

@@ -7,9 +7,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, waitUntil } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, waitUntil, watchImageMounts } from "./lib/harness.js";
 
 const home = makeHome();
+const mounts = await watchImageMounts("watch.e2e.ts");
 const dir = mkdtempSync("/tmp/bce-watch-src-");
 const TAG = "localhost/bootc-watch-e2e:latest";
 const containerfile = (extra = "") => `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\n${extra}`;
@@ -64,11 +65,12 @@ describe("bootc run --watch", () => {
     expect(String(r.stdout).trim()).toBe("version 2");
   });
 
-  it("stops the VM when the watch stops", async () => {
+  it("stops the VM when the watch stops, leaving no image mounted", async () => {
     watcher.kill("SIGINT");
     const r = await watcher;
     expect(r.exitCode).toBe(0);
     const list = await bootcJson<Array<{ name: string; effectiveState: string }>>(home, ["list"]);
     expect(list.find((v) => v.name === "watched")?.effectiveState).toBe("stopped");
+    expect(await mounts.left()).toEqual([]); // neither the first build's nor the rebuild's
   });
 });

@@ -49,10 +49,25 @@ export function processesUsing(home: string): Array<{ pid: number; cmd: string }
   return found;
 }
 
-/** Mount points of images podman has mounted (rootful `podman image mount` listing). */
-export async function mountedImages(): Promise<string> {
+/** Images podman has mounted (rootful `podman image mount` listing), one "ID PATH" line each. */
+export async function imageMounts(): Promise<string[]> {
   const r = await execa("podman", ["image", "mount"], { reject: false });
-  return String(r.stdout).trim();
+  return String(r.stdout).split("\n").map((l) => l.trim()).filter(Boolean);
+}
+
+/**
+ * A test file's view of image mounts: `left()` lists mounts that were not there when the
+ * file started, i.e. what the file's own VMs and builds left behind. Comparing with a baseline keeps a
+ * mount someone else holds on this host (another run, a manual `podman image mount`) from
+ * failing every test; it is reported once so the cause is visible.
+ */
+export async function watchImageMounts(file: string): Promise<{ left: () => Promise<string[]> }> {
+  const initial = await imageMounts();
+  // Keyed by mount point (the image's top layer): images that share a layer share its mount.
+  const mountPoint = (line: string) => line.split(/\s+/).pop() ?? line;
+  const before = new Set(initial.map(mountPoint));
+  if (before.size) console.warn(`${file}: podman already had images mounted before these tests (their checks ignore these):\n${initial.join("\n")}`);
+  return { left: async () => (await imageMounts()).filter((m) => !before.has(mountPoint(m))) };
 }
 
 export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 500): Promise<T> {

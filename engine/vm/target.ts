@@ -24,12 +24,17 @@ export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
   if (opts.disk) {
     if (opts.image) throw new BootcError("INVALID_ARGUMENT", "give either an image or --disk, not both", "bootc run --disk FILE boots the disk as it is");
     const disk = await planPremadeDisk(req);
+    refuseKargsUnderUefi(opts, disk);
     return { image: disk.premade!, imageId: "", disk };
   }
   if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
   const image = await inspectImage(opts.image);
   const source = image.labels[SOURCE_LABEL];
-  if (opts.mode === "disk") return { image: opts.image, imageId: image.id, source, disk: await planImageDisk(req, { ref: opts.image, id: image.id }) };
+  if (opts.mode === "disk") {
+    const disk = await planImageDisk(req, { ref: opts.image, id: image.id });
+    refuseKargsUnderUefi(opts, disk);
+    return { image: opts.image, imageId: image.id, source, disk };
+  }
   // Look inside once now so an image without a kernel fails here, before any VM exists.
   const rootfs = await mountImage(image.id);
   try {
@@ -38,4 +43,18 @@ export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
     await unmountImage(image.id);
   }
   return { image: opts.image, imageId: image.id, source };
+}
+
+/**
+ * Kernel arguments go on the command line of a kernel qemu loads itself (ephemeral mode and
+ * direct-built disks). A UEFI boot (install-built or premade disk) takes them from the disk's
+ * boot entries instead, so a --karg there would be silently dropped: refuse it.
+ */
+export function refuseKargsUnderUefi(opts: ParsedRunOptions, disk: VmDisk): void {
+  if (!opts.kargs.length || disk.builder === "direct") return;
+  throw new BootcError(
+    "INVALID_ARGUMENT",
+    `kernel arguments (${opts.kargs.join(" ")}) cannot be passed to a ${disk.builder === "premade" ? "premade disk" : "disk made by bootc install"}: it boots through UEFI with its own boot entries`,
+    disk.builder === "premade" ? "drop --karg, or change the disk's boot entries" : "drop --karg, use --builder direct, or put the arguments in the image (/usr/lib/bootc/kargs.d)",
+  );
 }

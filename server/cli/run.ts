@@ -30,7 +30,8 @@ Options:
   -p, --publish H:G      forward host port H (on 127.0.0.1) to guest port G; repeatable
   --bind HOST:GUEST[:ro] share a host directory (virtiofs), mounted in the guest at GUEST;
                          read-write unless :ro; repeatable
-  --karg ARG             extra kernel argument; repeatable
+  --karg ARG             extra kernel argument; repeatable (ephemeral and direct-built
+                         disks; a UEFI boot takes its arguments from the disk)
   --user USER            SSH user (default root)
   --ssh-identity FILE    use this private key instead of a generated per-VM key
   --accel kvm|hvf|tcg    override the accelerator (default: detected; env BOOTC_ACCEL)
