@@ -16,9 +16,12 @@ interface Choices {
   removeOnStop: boolean;
   mode: "ephemeral" | "disk";
   diskSizeGiB: number;
+  /** A premade disk file on the server's host (the dialog without an image). */
+  diskFile: string;
 }
 
-const DEFAULTS: Choices = { name: "", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], user: "root", kargs: "", removeOnStop: false, mode: "ephemeral", diskSizeGiB: 10 };
+const DEFAULTS: Choices = { name: "", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], user: "root", kargs: "", removeOnStop: false, mode: "ephemeral", diskSizeGiB: 10, diskFile: "" };
+const PREMADE = "premade disk";
 const storageKey = (image: string) => `bootc-boot-choices:${image}`;
 
 function loadChoices(image: string): Choices {
@@ -30,9 +33,12 @@ function loadChoices(image: string): Choices {
   }
 }
 
-/** Boot an image as a VM (ephemeral or disk mode): the options of `bootc run`, remembered per image. */
-export function BootDialog({ image, onClose, onBooted }: { image: string; onClose: () => void; onBooted: (name: string) => void }) {
-  const [c, setC] = useState<Choices>(() => loadChoices(image));
+/**
+ * Boot an image as a VM (ephemeral or disk mode), or without an image a premade disk file
+ * (`bootc run --disk`): the options of `bootc run`, remembered per image.
+ */
+export function BootDialog({ image, onClose, onBooted }: { image?: string; onClose: () => void; onBooted: (name: string) => void }) {
+  const [c, setC] = useState<Choices>(() => loadChoices(image ?? PREMADE));
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const set = <K extends keyof Choices>(k: K, v: Choices[K]) => setC((old) => ({ ...old, [k]: v }));
@@ -43,19 +49,17 @@ export function BootDialog({ image, onClose, onBooted }: { image: string; onClos
     try {
       const forwards = c.forwards.filter((f) => f.host || f.guest).map((f) => ({ host: Number(f.host), guest: Number(f.guest) }));
       const vm = await trpc.vms.run.mutate({
-        image,
+        ...(image ? { image, mode: c.mode, kargs: c.kargs.split(/\s+/).filter(Boolean) } : { disk: c.diskFile.trim() }),
+        ...(image && c.mode === "disk" ? { diskSizeBytes: c.diskSizeGiB * 1024 ** 3 } : {}),
         name: c.name.trim() || undefined,
         cpus: c.cpus,
         memoryMiB: c.memoryMiB,
         forwards,
         binds: c.shares.filter((s) => s.host || s.guest).map((s) => ({ host: s.host.trim(), guest: s.guest.trim(), readOnly: s.readOnly })),
-        kargs: c.kargs.split(/\s+/).filter(Boolean),
         user: c.user.trim() || "root",
         removeOnStop: c.removeOnStop,
-        mode: c.mode,
-        ...(c.mode === "disk" ? { diskSizeBytes: c.diskSizeGiB * 1024 ** 3 } : {}),
       });
-      localStorage.setItem(storageKey(image), JSON.stringify({ ...c, name: "" }));
+      localStorage.setItem(storageKey(image ?? PREMADE), JSON.stringify({ ...c, name: "" }));
       onBooted(vm.name);
     } catch (e) {
       setError(errorText(e));
@@ -65,7 +69,9 @@ export function BootDialog({ image, onClose, onBooted }: { image: string; onClos
 
   return (
     <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="boot-title">
-      <ModalHeader title={`Boot ${image}`} labelId="boot-title" description="Nothing is ever written to the image: an ephemeral VM boots its root filesystem directly; a disk VM writes to its own disk." />
+      {image
+        ? <ModalHeader title={`Boot ${image}`} labelId="boot-title" description="Nothing is ever written to the image: an ephemeral VM boots its root filesystem directly; a disk VM writes to its own disk." />
+        : <ModalHeader title="Boot a disk file" labelId="boot-title" description="A .qcow2 or .raw disk you already have, booted with UEFI. The VM writes to an overlay of its own: your file is never written." />}
       <ModalBody>
         {error && <Alert variant="danger" isInline title="Cannot boot" role="alert" style={{ marginBottom: 16 }}>{error}</Alert>}
         <Form id="boot-form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
@@ -73,13 +79,19 @@ export function BootDialog({ image, onClose, onBooted }: { image: string; onClos
             <TextInput id="vm-name" value={c.name} onChange={(_e, v) => set("name", v)} placeholder="generated if empty" />
             <FormHelperText><HelperText><HelperTextItem>a–z, 0–9, “-”, “_”, “.”; up to 40 characters</HelperTextItem></HelperText></FormHelperText>
           </FormGroup>
-          <FormGroup label="Mode" fieldId="vm-mode" role="radiogroup" isInline>
+          {!image && (
+            <FormGroup label="Disk file" fieldId="vm-disk-file" isRequired>
+              <TextInput id="vm-disk-file" isRequired value={c.diskFile} onChange={(_e, v) => set("diskFile", v)} placeholder="/path/to/disk.qcow2" />
+              <FormHelperText><HelperText><HelperTextItem>An absolute path on the host running bootc serve.</HelperTextItem></HelperText></FormHelperText>
+            </FormGroup>
+          )}
+          {image && <FormGroup label="Mode" fieldId="vm-mode" role="radiogroup" isInline>
             <Radio id="vm-mode-ephemeral" name="vm-mode" label="Ephemeral" description="Boots in seconds; nothing the guest writes is kept."
               isChecked={c.mode === "ephemeral"} onChange={() => set("mode", "ephemeral")} />
             <Radio id="vm-mode-disk" name="vm-mode" label="Persistent disk" description="A disk made once per image (cached); stop and start keep what the guest wrote."
               isChecked={c.mode === "disk"} onChange={() => set("mode", "disk")} />
-          </FormGroup>
-          {c.mode === "disk" && (
+          </FormGroup>}
+          {image && c.mode === "disk" && (
             <FormGroup label="Disk size (GiB)" fieldId="vm-disk-size">
               <NumberInput id="vm-disk-size" inputName="Disk size (GiB)" inputAriaLabel="Disk size (GiB)" value={c.diskSizeGiB} min={1}
                 onMinus={() => set("diskSizeGiB", Math.max(1, c.diskSizeGiB - 1))} onPlus={() => set("diskSizeGiB", c.diskSizeGiB + 1)}
@@ -149,11 +161,13 @@ export function BootDialog({ image, onClose, onBooted }: { image: string; onClos
                 <FormHelperText><HelperText><HelperTextItem>A per-VM key is generated and injected.</HelperTextItem></HelperText></FormHelperText>
               </FormGroup>
             </GridItem>
-            <GridItem span={6}>
-              <FormGroup label="Kernel arguments" fieldId="vm-kargs">
-                <TextInput id="vm-kargs" value={c.kargs} onChange={(_e, v) => set("kargs", v)} placeholder="e.g. systemd.log_level=debug" />
-              </FormGroup>
-            </GridItem>
+            {image && (
+              <GridItem span={6}>
+                <FormGroup label="Kernel arguments" fieldId="vm-kargs">
+                  <TextInput id="vm-kargs" value={c.kargs} onChange={(_e, v) => set("kargs", v)} placeholder="e.g. systemd.log_level=debug" />
+                </FormGroup>
+              </GridItem>
+            )}
           </Grid>
           <Checkbox id="vm-rm" label="Remove the VM when it stops" isChecked={c.removeOnStop} onChange={(_e, v) => set("removeOnStop", v)} />
         </Form>

@@ -2,15 +2,19 @@
 import { Alert, Button, EmptyState, EmptyStateBody, Flex, FlexItem, PageSection, Title } from "@patternfly/react-core";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import Link from "next/link";
+import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useState } from "react";
 import { errorText, trpc } from "../lib/trpc";
 import { formatAge, formatBytes } from "../lib/format";
+import { BootDialog } from "./BootDialog";
 import { ConfirmDialog } from "./ConfirmDialog";
 
 type Disk = Awaited<ReturnType<typeof trpc.disks.list.query>>[number];
 
-/** The base-disk cache of disk-mode VMs: what it holds, who uses it, and pruning. */
+/** The base-disk cache of disk-mode VMs: what it holds, who uses it, and pruning; and booting a disk file. */
 export function DisksPage() {
+  const router = useRouter();
+  const [bootingFile, setBootingFile] = useState(false);
   const [disks, setDisks] = useState<Disk[]>();
   const [error, setError] = useState<string>();
   const [confirm, setConfirm] = useState<{ title: string; body: string; run: () => Promise<void> }>();
@@ -33,7 +37,8 @@ export function DisksPage() {
     <PageSection>
       <Flex alignItems={{ default: "alignItemsCenter" }} style={{ marginBottom: 16 }}>
         <FlexItem><Title headingLevel="h1">Disks</Title></FlexItem>
-        <FlexItem align={{ default: "alignRight" }}><Button variant="secondary" onClick={() => void prune(false)}>Prune outdated</Button></FlexItem>
+        <FlexItem align={{ default: "alignRight" }}><Button variant="primary" onClick={() => setBootingFile(true)}>Boot a disk file…</Button></FlexItem>
+        <FlexItem><Button variant="secondary" onClick={() => void prune(false)}>Prune outdated</Button></FlexItem>
         <FlexItem><Button variant="secondary" onClick={() => void prune(true)}>Prune all unused</Button></FlexItem>
       </Flex>
       {error && <Alert variant="info" isInline title={error} actionClose={<Button variant="plain" onClick={() => setError(undefined)}>Dismiss</Button>} style={{ marginBottom: 16 }} />}
@@ -65,6 +70,7 @@ export function DisksPage() {
           </Tbody>
         </Table>
       )}
+      {bootingFile && <BootDialog onClose={() => setBootingFile(false)} onBooted={(vm) => router.push(`/vms/${vm}`)} />}
       {confirm && <ConfirmDialog title={confirm.title} body={confirm.body} confirm="Remove" danger onConfirm={confirm.run} onClose={() => setConfirm(undefined)} />}
     </PageSection>
   );

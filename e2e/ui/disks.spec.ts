@@ -1,11 +1,15 @@
 /**
  * Disk mode in the web console: boot the demo image with "Persistent disk", watch the base
  * disk get built in the boot timeline, and find it on the Disks page, in use by the VM
- * (so it cannot be removed there). The VM is removed once its disk step is done; the
- * full disk boot is covered by e2e/disk.e2e.ts.
+ * (so it cannot be removed there). Then boot a disk file from the Disks page: a missing
+ * file is refused in place, and a premade UEFI disk (made from that base disk) boots. The
+ * VMs are removed at the end; the full disk boots are covered by e2e/disk.e2e.ts.
  */
+import { mkdtempSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
 import { expect, test } from "@playwright/test";
-import { bootc, DEMO_IMAGE, makeHome } from "../lib/harness.js";
+import { bootc, DEMO_IMAGE, makeHome, ROOT } from "../lib/harness.js";
 import { serve, type Served } from "../lib/api.js";
 
 const home = makeHome();
@@ -17,6 +21,7 @@ test.beforeAll(async () => {
 
 test.afterAll(async () => {
   await bootc(home, ["rm", "--force", "uid"]);
+  await bootc(home, ["rm", "--force", "pmui"]);
   await server.stop();
 });
 
@@ -38,4 +43,28 @@ test("boot with a persistent disk; its base disk shows on the Disks page, in use
   await expect(row).toContainText("direct");
   await expect(row.getByRole("link", { name: "uid" })).toBeVisible();
   await expect(row.getByRole("button", { name: `Remove base disk of ${DEMO_IMAGE}` })).toBeDisabled();
+});
+
+test("boot a disk file from the Disks page: a missing file is refused in place, a premade disk boots", async ({ page }) => {
+  await page.goto(server.url); // signs in with the token
+  await page.getByRole("link", { name: "Disks" }).click();
+  await page.getByRole("button", { name: "Boot a disk file…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Boot a disk file" });
+  await dialog.getByLabel("Disk file").fill("/nonexistent/disk.qcow2");
+  await dialog.getByRole("button", { name: "Boot" }).click();
+  await expect(dialog.getByRole("alert")).toContainText("disk file /nonexistent/disk.qcow2 does not exist");
+
+  // A GPT disk with systemd-boot, made from the base disk the first test built.
+  const cache = path.join(home, "cache/disks");
+  const base = path.join(cache, readdirSync(cache).find((f) => /^[0-9a-f]{24}$/.test(f))!);
+  const file = path.join(mkdtempSync("/tmp/bce-premade-ui-"), "server.raw");
+  const made = await execa("bash", [path.join(ROOT, "e2e/fixtures/premade-disk.sh"), file, path.join(base, "disk.raw"), path.join(base, "vmlinuz"), path.join(base, "initramfs.img")], { reject: false });
+  expect(made.exitCode, String(made.stderr)).toBe(0);
+  await dialog.getByLabel("Disk file").fill(file);
+  await dialog.getByLabel("Name").fill("pmui");
+  await dialog.getByRole("button", { name: "Boot" }).click();
+  await expect(page).toHaveURL(/\/vms\/pmui$/);
+  await expect(page.getByLabel("Boot timeline")).toContainText("✓ kernel to userspace", { timeout: 600_000 });
+  await page.getByRole("tab", { name: "Details" }).click();
+  await expect(page.getByText("disk (premade builder")).toBeVisible();
 });
