@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, watchImageMounts, processesUsing, ROOT, waitUntil } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, makePremadeDisk, processesUsing, waitUntil, watchImageMounts } from "./lib/harness.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("disk.e2e.ts");
@@ -131,11 +131,7 @@ describe("disk mode", () => {
 
 describe("premade disks", () => {
   it("boots a premade disk through UEFI under an overlay, never writing the user's file; refuses --karg", async () => {
-    // A GPT disk with systemd-boot on an ESP and the demo image's root as partition 2.
-    const dir = path.join(disksDir, base);
-    const file = path.join(mkdtempSync("/tmp/bce-premade-"), "server.raw");
-    const made = await execa("bash", [path.join(ROOT, "e2e/fixtures/premade-disk.sh"), file, path.join(dir, "disk.raw"), path.join(dir, "vmlinuz"), path.join(dir, "initramfs.img")], { reject: false });
-    expect(made.exitCode, String(made.stderr)).toBe(0);
+    const file = await makePremadeDisk(path.join(disksDir, base));
     const digest = async () => String((await execa("sha256sum", [file])).stdout).split(" ")[0];
     const before = await digest();
 

@@ -38,7 +38,8 @@ function loadChoices(image: string): Choices {
  * (`bootc run --disk`): the options of `bootc run`, remembered per image.
  */
 export function BootDialog({ image, onClose, onBooted }: { image?: string; onClose: () => void; onBooted: (name: string) => void }) {
-  const [c, setC] = useState<Choices>(() => loadChoices(image ?? PREMADE));
+  const choicesKey = image ?? PREMADE;
+  const [c, setC] = useState<Choices>(() => loadChoices(choicesKey));
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const set = <K extends keyof Choices>(k: K, v: Choices[K]) => setC((old) => ({ ...old, [k]: v }));
@@ -59,7 +60,7 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
         user: c.user.trim() || "root",
         removeOnStop: c.removeOnStop,
       });
-      localStorage.setItem(storageKey(image ?? PREMADE), JSON.stringify({ ...c, name: "" }));
+      localStorage.setItem(storageKey(choicesKey), JSON.stringify({ ...c, name: "" }));
       onBooted(vm.name);
     } catch (e) {
       setError(errorText(e));

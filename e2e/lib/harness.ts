@@ -50,7 +50,7 @@ export function processesUsing(home: string): Array<{ pid: number; cmd: string }
 }
 
 /** Images podman has mounted (rootful `podman image mount` listing), one "ID PATH" line each. */
-export async function imageMounts(): Promise<string[]> {
+async function imageMounts(): Promise<string[]> {
   const r = await execa("podman", ["image", "mount"], { reject: false });
   return String(r.stdout).split("\n").map((l) => l.trim()).filter(Boolean);
 }
@@ -68,6 +68,18 @@ export async function watchImageMounts(file: string): Promise<{ left: () => Prom
   const before = new Set(initial.map(mountPoint));
   if (before.size) console.warn(`${file}: podman already had images mounted before these tests (their checks ignore these):\n${initial.join("\n")}`);
   return { left: async () => (await imageMounts()).filter((m) => !before.has(mountPoint(m))) };
+}
+
+/**
+ * A premade UEFI disk (GPT, systemd-boot on an ESP, root as partition 2) at a new path,
+ * made by e2e/fixtures/premade-disk.sh from a direct-built base-disk cache entry.
+ */
+export async function makePremadeDisk(baseEntryDir: string): Promise<string> {
+  const file = path.join(mkdtempSync("/tmp/bce-premade-"), "server.raw");
+  const parts = ["disk.raw", "vmlinuz", "initramfs.img"].map((f) => path.join(baseEntryDir, f));
+  const made = await execa("bash", [path.join(ROOT, "e2e/fixtures/premade-disk.sh"), file, ...parts], { reject: false });
+  if (made.exitCode !== 0) throw new Error(`premade-disk.sh failed: ${made.stderr}`);
+  return file;
 }
 
 export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 500): Promise<T> {

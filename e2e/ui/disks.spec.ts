@@ -5,11 +5,10 @@
  * file is refused in place, and a premade UEFI disk (made from that base disk) boots. The
  * VMs are removed at the end; the full disk boots are covered by e2e/disk.e2e.ts.
  */
-import { mkdtempSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { expect, test } from "@playwright/test";
-import { bootc, DEMO_IMAGE, makeHome, ROOT } from "../lib/harness.js";
+import { bootc, DEMO_IMAGE, makeHome, makePremadeDisk } from "../lib/harness.js";
 import { serve, type Served } from "../lib/api.js";
 
 const home = makeHome();
@@ -56,10 +55,7 @@ test("boot a disk file from the Disks page: a missing file is refused in place, 
 
   // A GPT disk with systemd-boot, made from the base disk the first test built.
   const cache = path.join(home, "cache/disks");
-  const base = path.join(cache, readdirSync(cache).find((f) => /^[0-9a-f]{24}$/.test(f))!);
-  const file = path.join(mkdtempSync("/tmp/bce-premade-ui-"), "server.raw");
-  const made = await execa("bash", [path.join(ROOT, "e2e/fixtures/premade-disk.sh"), file, path.join(base, "disk.raw"), path.join(base, "vmlinuz"), path.join(base, "initramfs.img")], { reject: false });
-  expect(made.exitCode, String(made.stderr)).toBe(0);
+  const file = await makePremadeDisk(path.join(cache, readdirSync(cache).find((f) => /^[0-9a-f]{24}$/.test(f))!));
   await dialog.getByLabel("Disk file").fill(file);
   await dialog.getByLabel("Name").fill("pmui");
   await dialog.getByRole("button", { name: "Boot" }).click();
