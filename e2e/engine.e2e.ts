@@ -9,7 +9,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, watchImageMounts, processesUsing } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
 
 interface Vm {
   name: string;
@@ -104,6 +104,16 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     expect(existsSync(path.join(roDir, "nope.txt"))).toBe(false);
   });
 
+  it("runs a serial getty; an emulated guest waits long enough for its serial port", async () => {
+    const getty = await bootc(home, ["ssh", NAME, "--", "systemctl", "is-active", "serial-getty@ttyS0.service"]);
+    expect(String(getty.stdout).trim()).toBe("active");
+    const info = await bootcJson<Vm>(home, ["inspect", NAME]);
+    if (info.qemuArgs?.some((a) => a.startsWith("tcg"))) {
+      const timeout = await bootc(home, ["ssh", NAME, "--", "systemctl", "show", "-P", "DefaultDeviceTimeoutUSec"]);
+      expect(String(timeout.stdout).trim()).toBe("10min");
+    }
+  });
+
   it("refuses a guest whose host key differs from the pinned one", async () => {
     const kh = path.join(home, "state/vms", NAME, "known_hosts");
     const pinned = readFileSync(kh, "utf8");
@@ -123,14 +133,16 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     const con = bootc(home, ["console", NAME], { stdin: "pipe" });
     let out = "";
     con.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 1500));
+    // The replay ends with the getty's prompt; Enter makes it print a fresh one.
+    const prompts = () => out.slice(out.indexOf("Linux version")).match(/login:/g)?.length ?? 0;
+    await waitUntil("the boot log replayed up to the login prompt", () => (out.includes("Linux version") && prompts() >= 1) || undefined, 30_000, 200).catch(() => undefined);
     con.stdin?.write("\r");
-    await new Promise((r) => setTimeout(r, 2500));
+    await waitUntil("a fresh login prompt after Enter", () => prompts() >= 2 || undefined, 60_000, 200).catch(() => undefined);
     con.stdin?.write(Buffer.from([0x1d]));
     const r = await con;
     expect(r.exitCode).toBe(0);
     expect(out).toContain("Linux version"); // replay buffer
-    expect(out).toMatch(/login:/); // the getty answered our Enter
+    expect(prompts()).toBeGreaterThanOrEqual(2); // the boot's getty prompt, and its answer to our Enter
   });
 
   it("refuses a second VM with the same name", async () => {

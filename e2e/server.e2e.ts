@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_IMAGE, makeHome, watchImageMounts, processesUsing } from "./lib/harness.js";
+import { DEMO_IMAGE, makeHome, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
 import { api, ApiError, serve, Terminal, type Served } from "./lib/api.js";
 
 const home = makeHome();
@@ -190,7 +190,7 @@ describe("a real guest through the API", () => {
   it("stops the VM; the console viewer is told why", async () => {
     const stopped = await client().mutate<{ effectiveState: string; reason: string }>("vms.stop", { name: "api", timeoutSec: 120 });
     expect(stopped.effectiveState).toBe("stopped");
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitUntil("the viewer's exit message", () => serialA.controls.some((c) => c.type === "exit") || undefined, 15_000, 200).catch(() => undefined);
     expect(serialA.controls).toContainEqual({ type: "exit", reason: "VM api stopped: stopped by the user" });
   });
 

@@ -27,7 +27,7 @@ describe("buildQemuArgs", () => {
     const args = buildQemuArgs(base);
     expect(after(args, "-kernel")).toEqual([base.kernel]);
     expect(after(args, "-initrd")).toEqual([base.initrd]);
-    expect(after(args, "-append")).toEqual(["console=ttyS0 root=virtiofs:rootfs rw systemd.volatile=overlay quiet"]);
+    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 root=virtiofs:rootfs rw systemd.volatile=overlay quiet"]);
     expect(after(args, "-machine")).toEqual(["q35"]);
     expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
     expect(after(args, "-cpu")).toEqual([]);
@@ -63,6 +63,15 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-cpu")).toEqual(["host"]);
   });
 
+  it("gives emulated (TCG) boots a longer device timeout, and hardware-accelerated ones systemd's default", () => {
+    // Under TCG udev can announce ttyS0 after systemd's 90 s default; serial-getty then fails for good.
+    expect(after(buildQemuArgs(base), "-append")[0]).toContain(" systemd.default_device_timeout_sec=600 ");
+    expect(after(buildQemuArgs({ ...base, accel: "kvm" }), "-append")[0]).not.toContain("device_timeout");
+    // The user's --karg comes after ours, so theirs wins.
+    const own = buildQemuArgs({ ...base, cmdline: ephemeralKernelArgs(["systemd.default_device_timeout_sec=30"]) });
+    expect(after(own, "-append")[0]).toMatch(/device_timeout_sec=600 .*device_timeout_sec=30$/);
+  });
+
   it("builds the arm64 / HVF variant for macOS", () => {
     const args = buildQemuArgs({ ...base, arch: "aarch64", platform: "darwin", accel: "hvf" });
     expect(after(args, "-machine")).toEqual(["virt,accel=hvf"]);
@@ -87,7 +96,7 @@ describe("buildQemuArgs", () => {
   it("boots a direct-built disk with the image's kernel and the overlay as /dev/vda", () => {
     const args = buildQemuArgs({ ...base, cmdline: directDiskKernelArgs([]), shares: [], disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }] });
     expect(after(args, "-kernel")).toEqual([base.kernel]);
-    expect(after(args, "-append")).toEqual(["console=ttyS0 root=/dev/vda rootfstype=ext4 rw"]);
+    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 root=/dev/vda rootfstype=ext4 rw"]);
     expect(after(args, "-drive")).toEqual(["file=/s/vms/web/disk.qcow2,format=qcow2,if=virtio,index=0,cache=writeback,discard=unmap"]);
     expect(args).not.toContain("vhost-user-fs-pci");
   });

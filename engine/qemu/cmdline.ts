@@ -106,12 +106,22 @@ function credentialArgs(s: QemuSpec): string[] {
   });
 }
 
+/**
+ * Under TCG a guest boots 10–50× slower, and systemd's default 90 s device timeout can
+ * expire before udev has announced the serial port: serial-getty then fails for good and
+ * the serial console never shows a login prompt. Emulated boots get a longer timeout;
+ * the user's own --karg comes later on the command line and wins.
+ */
+export function emulationKernelArgs(accel: Accel): string[] {
+  return accel === "tcg" ? ["systemd.default_device_timeout_sec=600"] : [];
+}
+
 function bootArgs(s: QemuSpec): string[] {
   const firmware = s.firmware
     ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${s.firmware.code}`, "-drive", `if=pflash,format=raw,unit=1,file=${s.firmware.vars}`]
     : [];
   const kernel = s.kernel
-    ? ["-kernel", s.kernel, ...(s.initrd ? ["-initrd", s.initrd] : []), "-append", [`console=${consoleDevice(s.arch)}`, ...s.cmdline].join(" ")]
+    ? ["-kernel", s.kernel, ...(s.initrd ? ["-initrd", s.initrd] : []), "-append", [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel), ...s.cmdline].join(" ")]
     : [];
   const disks = s.disks.flatMap((d, i) => ["-drive", `file=${d.file},format=${d.format},if=virtio,index=${i},cache=writeback,discard=unmap`]);
   return [...firmware, ...kernel, ...disks];
