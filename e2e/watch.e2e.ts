@@ -43,9 +43,13 @@ describe("bootc run --watch", () => {
     let seen = "";
     viewer.stdout?.on("data", (d: Buffer) => (seen += d.toString()));
     await waitUntil("the console to attach", () => seen.length > 0 || undefined, 60_000, 200);
+    const first = (await bootcJson<{ imageId: string }>(home, ["inspect", "watched"])).imageId;
     writeFileSync(path.join(dir, "motd"), "version 2\n");
     await waitUntil("the reboot into the new image", () => readyCount() >= 2 || undefined, 600_000, 1000);
     expect(out).toMatch(/new image [0-9a-f]{12}: rebooting the VM into it/);
+    // The first build, now untagged, was removed rather than left to pile up.
+    expect(out).toContain(`removed the image it replaced, ${first.slice(0, 12)}`);
+    expect((await execa("podman", ["image", "exists", first], { reject: false })).exitCode).toBe(1);
     const r = await bootc(home, ["ssh", "watched", "--", "cat", "/etc/motd"]);
     expect(String(r.stdout).trim()).toBe("version 2");
     // The viewer marked the new boot and shows its output after the marker.

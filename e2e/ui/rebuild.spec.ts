@@ -47,6 +47,7 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
   await expect(page.getByLabel("State")).toHaveText("Ready", { timeout: 600_000 });
   expect(String((await bootc(home, ["ssh", "uir", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 1");
 
+  const v1 = (await bootcJson<{ imageId: string }>(home, ["inspect", "uir"])).imageId;
   writeFileSync(path.join(src, "motd"), "version 2\n");
   await page.getByRole("button", { name: "Rebuild & reboot" }).click();
   // The console marks the reboot and shows the new boot without a click on Reconnect.
@@ -56,6 +57,8 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
   await expect(page.getByLabel("State")).toHaveText("Ready", { timeout: 600_000 });
   expect(String((await bootc(home, ["ssh", "uir", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 2");
   await expect(page.getByText(/Rebuild & reboot uir \(requested\): done/)).toBeVisible();
+  // The build it replaced, now untagged, is gone from podman's storage.
+  expect((await execa("podman", ["image", "exists", v1], { reject: false })).exitCode).toBe(1);
 
   // "Rebuild on change": saving the file is enough; the VM reboots into the new build.
   // (Booting it to SSH again would prove no more than the reboot above: same engine path.)

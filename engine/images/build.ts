@@ -58,3 +58,16 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
     await rm(tmp, { recursive: true, force: true });
   }
 }
+
+/**
+ * A rebuild moves the tag to the new image and leaves the old one untagged. Removes that
+ * old image if bootc built it and nothing names it any more, so a day of rebuilds does not
+ * fill podman's storage. Best effort: podman refuses an image that a container, a child
+ * image or a mount still uses, and then it stays. Returns whether it was removed.
+ */
+export async function removeSupersededBuild(imageId: string): Promise<boolean> {
+  const r = await execa(podmanPath(), ["image", "inspect", "--format", `{{len .RepoTags}} {{index .Labels "${SOURCE_LABEL}"}}`, imageId], { reject: false });
+  const [tags, ...source] = String(r.stdout).trim().split(" ");
+  if (r.exitCode !== 0 || tags !== "0" || !source.join(" ") || source.join(" ") === "<no value>") return false;
+  return (await execa(podmanPath(), ["rmi", imageId], { reject: false })).exitCode === 0;
+}

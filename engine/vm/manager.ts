@@ -10,7 +10,7 @@ import { BootcError } from "../errors.js";
 import { detectAccel } from "../host/accel.js";
 import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { inspectImage } from "../images/images.js";
-import { buildImage } from "../images/build.js";
+import { buildImage, removeSupersededBuild } from "../images/build.js";
 import { unmountImage } from "../images/rootfs.js";
 import { isAlive } from "../monitor/children.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
@@ -271,7 +271,12 @@ export class Engine {
    * the VM into it (graceful stop, same name and options). A failed build throws and
    * leaves the VM as it was.
    */
-  async rebuildAndReboot(name: string, onLine: (line: string) => void = () => undefined): Promise<{ rebooted: boolean; imageId: string }> {
+  /**
+   * Rebuilds the VM's image from its source directory; a new digest reboots the VM into it.
+   * The image it replaced is removed when bootc built it, nothing else names it and no
+   * other VM uses it.
+   */
+  async rebuildAndReboot(name: string, onLine: (line: string) => void = () => undefined): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
     const vm = await this.getVm(name);
     if (!vm.source) throw new BootcError("INVALID_ARGUMENT", `VM "${name}" was not booted from an image bootc built`, "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it");
     const buildStarted = new Date().toISOString();
@@ -287,7 +292,10 @@ export class Engine {
         { event: "previous-boot-stopped", at: new Date().toISOString() },
       ],
     });
-    return { rebooted: true, imageId: built.imageId };
+    const previous = vm.imageId;
+    const stillUsed = (await this.listVms()).some((other) => other.name !== name && other.imageId === previous);
+    const removed = previous && !stillUsed && (await removeSupersededBuild(previous));
+    return { rebooted: true, imageId: built.imageId, ...(removed ? { removedImageId: previous } : {}) };
   }
 
   /** After a monitor died by kill -9: end whatever it left (qemu normally died with it) and unmount. */

@@ -18,7 +18,7 @@ export type WatchEvent =
   | { type: "build-log"; line: string }
   | { type: "build-failed"; error: string }
   | { type: "image-unchanged"; imageId: string }
-  | { type: "rebooting"; imageId: string } // the VM is being rebooted into this new image
+  | { type: "rebooting"; imageId: string; removedImageId?: string } // rebooting into this new image; the one it replaced was removed
   | { type: "ready"; vm: VmInfo };
 
 export interface WatchOptions {
@@ -99,7 +99,7 @@ export class WatchLoop {
       if (!r.rebooted) {
         this.o.onEvent({ type: "image-unchanged", imageId: r.imageId });
       } else {
-        this.o.onEvent({ type: "rebooting", imageId: r.imageId });
+        this.o.onEvent({ type: "rebooting", imageId: r.imageId, ...(r.removedImageId ? { removedImageId: r.removedImageId } : {}) });
         this.o.onEvent({ type: "ready", vm: await this.engine.waitFor(this.name, "ssh-ready") });
       }
     } catch (e) {

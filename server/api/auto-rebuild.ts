@@ -27,6 +27,7 @@ export class AutoRebuild {
     return this.jobs.start("rebuild", `Rebuild & reboot ${name} (${why})`, async (log) => {
       const r = await this.engine.rebuildAndReboot(name, log);
       log(r.rebooted ? `==> new image ${r.imageId.slice(0, 12)}: ${name} is rebooting into it` : "==> image unchanged: no reboot");
+      if (r.removedImageId) log(`==> removed the image it replaced (${r.removedImageId.slice(0, 12)}, untagged)`);
     });
   }
 

@@ -115,7 +115,7 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
       else if (e.type === "build-started") console.log(`[${t}] building (${e.reason})`);
       else if (e.type === "build-failed") console.log(`[${t}] build failed; the VM keeps running the previous image:\n${e.error}`);
       else if (e.type === "image-unchanged") console.log(`[${t}] image unchanged: no reboot`);
-      else if (e.type === "rebooting") console.log(`[${t}] new image ${e.imageId.slice(0, 12)}: rebooting the VM into it`);
+      else if (e.type === "rebooting") console.log(`[${t}] new image ${e.imageId.slice(0, 12)}: rebooting the VM into it${e.removedImageId ? ` (removed the image it replaced, ${e.removedImageId.slice(0, 12)})` : ""}`);
       else console.log(`[${t}] ${e.vm.name} is ready (ssh on 127.0.0.1:${e.vm.sshPort}); watching ${dir} — Ctrl+C stops`);
     },
   });
