@@ -32,9 +32,12 @@ async function diskStep(name: string, image: string, diskSizeBytes = 2 * GiB, ex
   }, 300_000);
 }
 
+/** Images the tests built and a later build untagged: removed at the end, not left dangling. */
+const untaggedBuilds: string[] = [];
+
 afterAll(async () => {
   for (const name of await engine.names()) await engine.removeVm(name, { force: true }).catch(() => undefined);
-  await execa("podman", ["rmi", "-f", "localhost/bootc-disk-e2e:latest"], { reject: false });
+  for (const image of ["localhost/bootc-disk-e2e:latest", ...untaggedBuilds]) await execa("podman", ["rmi", "-f", image], { reject: false });
 });
 
 /** The demo image's base disk, built by the first test and used by dk1 throughout. */
@@ -84,6 +87,7 @@ describe("disk mode", () => {
     expect((await bootc(home, ["build", src, "-t", tag])).exitCode).toBe(0);
     expect(await diskStep("dk3", tag)).toBe("disk-built");
     const first = (await engine.getVm("dk3")).disk!.base;
+    untaggedBuilds.push((await engine.getVm("dk3")).imageId);
     await engine.removeVm("dk3", { force: true });
 
     writeFileSync(path.join(src, "motd"), "two\n");
