@@ -86,8 +86,9 @@ describe("disk mode", () => {
     writeFileSync(path.join(src, "motd"), "one\n");
     expect((await bootc(home, ["build", src, "-t", tag])).exitCode).toBe(0);
     expect(await diskStep("dk3", tag)).toBe("disk-built");
-    const first = (await engine.getVm("dk3")).disk!.base;
-    untaggedBuilds.push((await engine.getVm("dk3")).imageId);
+    const dk3 = await engine.getVm("dk3");
+    const first = dk3.disk!.base;
+    untaggedBuilds.push(dk3.imageId);
     await engine.removeVm("dk3", { force: true });
 
     writeFileSync(path.join(src, "motd"), "two\n");

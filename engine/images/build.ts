@@ -8,6 +8,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../errors.js";
 import { podmanPath } from "../podman.js";
+import { inspectImage } from "./images.js";
+import { removeImage } from "./pull.js";
 
 /** Images built by bootc-console remember their source directory, so a VM can be rebuilt from it. */
 export const SOURCE_LABEL = "org.bootc-console.source";
@@ -66,8 +68,10 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
  * image or a mount still uses, and then it stays. Returns whether it was removed.
  */
 export async function removeSupersededBuild(imageId: string): Promise<boolean> {
-  const r = await execa(podmanPath(), ["image", "inspect", "--format", `{{len .RepoTags}} {{index .Labels "${SOURCE_LABEL}"}}`, imageId], { reject: false });
-  const [tags, ...source] = String(r.stdout).trim().split(" ");
-  if (r.exitCode !== 0 || tags !== "0" || !source.join(" ") || source.join(" ") === "<no value>") return false;
-  return (await execa(podmanPath(), ["rmi", imageId], { reject: false })).exitCode === 0;
+  const image = await inspectImage(imageId).catch(() => undefined);
+  if (!image || image.names.length > 0 || !image.labels[SOURCE_LABEL]) return false;
+  return removeImage(imageId).then(
+    () => true,
+    () => false,
+  );
 }

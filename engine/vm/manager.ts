@@ -269,12 +269,8 @@ export class Engine {
   /**
    * Rebuilds the VM's image from its source directory and, if the digest changed, reboots
    * the VM into it (graceful stop, same name and options). A failed build throws and
-   * leaves the VM as it was.
-   */
-  /**
-   * Rebuilds the VM's image from its source directory; a new digest reboots the VM into it.
-   * The image it replaced is removed when bootc built it, nothing else names it and no
-   * other VM uses it.
+   * leaves the VM as it was. The image it replaced is removed when bootc built it, nothing
+   * else names it and no other VM uses it.
    */
   async rebuildAndReboot(name: string, onLine: (line: string) => void = () => undefined): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
     const vm = await this.getVm(name);
