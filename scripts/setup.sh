@@ -24,9 +24,26 @@ cd "$(dirname "$0")/.."
 changed=()
 say() { printf 'setup: %s\n' "$*"; }
 
+# Node.js is the one prerequisite left to the user: check it before changing anything.
+need_node=$(sed -n 's/.*"node": *">=\([0-9.]*\)".*/\1/p' package.json | head -n 1)
+node_hint="install Node.js $need_node or newer (Debian/Ubuntu ship 18: use NodeSource's packages or nvm; Fedora: dnf install nodejs20; macOS: brew install node@20), then run this again"
+if ! command -v node >/dev/null; then
+  echo "setup: Node.js was not found on PATH; $node_hint" >&2
+  exit 1
+fi
+have_node=$(node -p 'process.versions.node')
+if ! node -e '
+  const [want, have] = process.argv.slice(1).map((v) => v.split(".").map(Number));
+  for (let i = 0; i < 3; i++) { const d = (have[i] ?? 0) - (want[i] ?? 0); if (d) process.exit(d > 0 ? 0 : 1); }
+' "$need_node" "$have_node"; then
+  echo "setup: Node.js $have_node is older than the $need_node this project needs; $node_hint" >&2
+  exit 1
+fi
+say "Node.js $have_node (needs >= $need_node): ok"
+
 if [[ $(uname -s) == Darwin ]]; then
   echo "On macOS install the host tools with Homebrew:"
-  echo "  brew install podman qemu xorriso node@20 && podman machine init --rootful && podman machine start"
+  echo "  brew install podman qemu xorriso && podman machine init --rootful && podman machine start"
   echo "(virtiofsd is not needed on macOS hosts: shares go through the podman machine.)"
   exit 0
 fi
@@ -35,22 +52,60 @@ if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
 . /etc/os-release
 arch=$(uname -m)
 
+# What the product runs, found where the engine looks (engine/host/tools.ts). Checked after
+# installing, because a package name is a guess about a distribution and a binary is a fact.
+find_bin() {
+  local name=$1 dir
+  command -v "$name" 2>/dev/null && return 0
+  for dir in /usr/sbin /sbin /usr/libexec /usr/lib /usr/lib/qemu; do
+    [[ -x $dir/$name ]] && { echo "$dir/$name"; return 0; }
+  done
+  return 1
+}
+check_binaries() {
+  local qemu=qemu-system-x86_64 missing=() b
+  [[ $arch == aarch64 ]] && qemu=qemu-system-aarch64
+  for b in podman "$qemu" qemu-img virtiofsd xorriso ssh ssh-keygen debootstrap mkfs.ext4; do
+    find_bin "$b" >/dev/null || missing+=("$b")
+  done
+  compgen -G '/usr/share/OVMF/OVMF_CODE*.fd' >/dev/null || compgen -G '/usr/share/edk2/*/*CODE*' >/dev/null ||
+    compgen -G '/usr/share/AAVMF/AAVMF_CODE*.fd' >/dev/null || missing+=("UEFI firmware (OVMF)")
+  ((with_tests)) && { find_bin chromium >/dev/null || find_bin chromium-browser >/dev/null || missing+=(chromium); }
+  if ((${#missing[@]})); then
+    echo "setup: still missing after installing packages: ${missing[*]}" >&2
+    echo "setup: install them by hand (see the README's table of dependencies) and run this again" >&2
+    exit 1
+  fi
+  say "host programs: all found (virtiofsd: $(find_bin virtiofsd))"
+}
+
+# A package is offered when apt knows a candidate version for it (after apt-get update).
+# (Read whole, then matched: `grep -q` on a pipe would end apt-cache early, and pipefail
+# would count its SIGPIPE as "not offered".)
+deb_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
+apt_offers() { local p; p=$(apt-cache policy "$1" 2>/dev/null) && grep -q 'Candidate: [^(]' <<<"$p"; }
+
 install_apt() {
   local qemu_pkg=qemu-system-x86 fw=ovmf
   [[ $arch == aarch64 ]] && qemu_pkg=qemu-system-arm && fw=qemu-efi-aarch64
   local want=(podman runc "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs)
   # Tests: the browser, and what the premade-disk fixture needs (GPT, an ESP, systemd-boot).
   ((with_tests)) && want+=(chromium fdisk dosfstools mtools systemd-boot-efi)
-  local missing=()
-  for p in "${want[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
-  # Debian 13 / Ubuntu ship the Rust virtiofsd as its own package; Debian 12 has the C one
-  # inside qemu-system-common (/usr/lib/qemu/virtiofsd).
-  if ! command -v virtiofsd >/dev/null && [[ ! -x /usr/lib/qemu/virtiofsd && ! -x /usr/libexec/virtiofsd ]]; then
-    missing+=(virtiofsd)
+  local missing=() p
+  for p in "${want[@]}"; do deb_installed "$p" || missing+=("$p"); done
+  # virtiofsd: Debian 13, Ubuntu ≥ 23.10 and later ship the Rust one as a package of its own;
+  # Debian 12 has no such package, and its C virtiofsd comes inside qemu-system-common
+  # (pulled in by qemu-system-x86). Ask the archive, not the disk: which is installed
+  # today says nothing about which exists.
+  if ((${#missing[@]})) || ! find_bin virtiofsd >/dev/null; then
+    say "updating apt's package lists"
+    $SUDO apt-get update -q >/dev/null || { echo "setup: apt-get update failed (is the network or the mirror down?)" >&2; exit 1; }
+    if apt_offers virtiofsd; then
+      deb_installed virtiofsd || missing+=(virtiofsd)
+    fi
   fi
   if ((${#missing[@]})); then
     say "installing with apt: ${missing[*]}"
-    $SUDO apt-get update -q
     if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; then
       echo "setup: apt-get install failed for: ${missing[*]}" >&2
       exit 1
@@ -62,13 +117,14 @@ install_apt() {
 }
 
 install_dnf() {
+  # Fedora ships the Rust virtiofsd as its own package; qemu-kvm does not pull it in.
   local want=(podman qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs)
   ((with_tests)) && want+=(chromium util-linux dosfstools mtools systemd-boot-unsigned)
-  local missing=()
+  local missing=() p
   for p in "${want[@]}"; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then
     say "installing with dnf: ${missing[*]}"
-    $SUDO dnf install -y "${missing[@]}"
+    $SUDO dnf install -y "${missing[@]}" || { echo "setup: dnf install failed for: ${missing[*]}" >&2; exit 1; }
     changed+=("installed ${missing[*]}")
   else
     say "OS packages: all present"
@@ -80,6 +136,7 @@ case " $ID ${ID_LIKE:-} " in
   *" fedora "*|*" rhel "*|*" centos "*) install_dnf ;;
   *) echo "setup: unsupported distribution '$ID': install podman, qemu, qemu-img, virtiofsd, OVMF, xorriso, openssh and debootstrap yourself" >&2; exit 1 ;;
 esac
+check_binaries
 
 # A tiny local image to prove podman can run a container (no registry may be reachable).
 probe=localhost/bootc-probe:latest

@@ -78,8 +78,9 @@ test("sign in, boot the demo image, use its consoles and shared folder, stop and
   await page.keyboard.type("cat /etc/os-release\n");
   await expect.poll(() => terminalText(page, "SSH console"), { timeout: 60_000 }).toContain('PRETTY_NAME="Debian GNU/Linux');
   await page.keyboard.type("echo from-the-browser > /mnt/share/ui.txt\n");
-  await expect.poll(() => existsSync(path.join(shareDir, "ui.txt")), { timeout: 60_000 }).toBe(true);
-  expect(readFileSync(path.join(shareDir, "ui.txt"), "utf8")).toBe("from-the-browser\n");
+  // The guest's shell creates the file before it writes it: wait for the content.
+  const shared = path.join(shareDir, "ui.txt");
+  await expect.poll(() => (existsSync(shared) ? readFileSync(shared, "utf8") : ""), { timeout: 60_000 }).toBe("from-the-browser\n");
   await shoot(page, "vm-ssh");
 
   // The Logs tab shows the whole serial log, from the first kernel line.

@@ -14,6 +14,13 @@ describe("decideAccel", () => {
     expect(c.reason).toMatch(/PVM nested hypervisor/);
   });
 
+  it("goes by the device, not the modules: kvm_pvm loaded without /dev/kvm is plain no-KVM", () => {
+    const c = decideAccel({ ...linux, kvmDevice: "absent", pvmOnly: true });
+    expect(c).toMatchObject({ accel: "tcg", kvm: "absent" });
+    expect(c.reason).toMatch(/^no \/dev\/kvm/);
+    expect(decideAccel({ ...linux, kvmDevice: "no-access", pvmOnly: true }).kvm).toBe("no-access");
+  });
+
   it("falls back to TCG without /dev/kvm or without access to it", () => {
     expect(decideAccel({ ...linux, kvmDevice: "absent" })).toMatchObject({ accel: "tcg", kvm: "absent" });
     expect(decideAccel({ ...linux, kvmDevice: "no-access" }).reason).toMatch(/kvm group/);
