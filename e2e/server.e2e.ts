@@ -3,7 +3,7 @@
  * driven through the API the way a script would — tRPC calls with a bearer token, events
  * over server-sent events, serial and SSH consoles over the terminal websockets.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_IMAGE, makeHome, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
@@ -26,6 +26,27 @@ afterAll(async () => {
 });
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${server.origin}${path}`, { headers, redirect: "manual" });
+const consoleHost = () => new URL(server.consoleOrigin).host;
+
+/** A request with the headers a browser would send (fetch() cannot set Host). */
+function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string }, port = server.port) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers ?? {} }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+/** Signs in as the sign-in page does; returns the session cookie ("name=value"). */
+async function signIn(): Promise<string> {
+  const r = await raw("/api/session", { method: "POST", body: JSON.stringify({ token: server.token }), headers: { Host: consoleHost(), Origin: server.consoleOrigin, "Content-Type": "application/json" } });
+  if (r.status !== 200) throw new Error(`sign-in failed: ${r.status} ${r.body}`);
+  return String(r.headers["set-cookie"]).split(";")[0]!;
+}
 const bearer = () => ({ Authorization: `Bearer ${server.token}` });
 
 describe("the request gate", () => {
@@ -51,29 +72,87 @@ describe("the request gate", () => {
   });
 
   it("refuses mutations from a foreign Origin (CSRF), with cookie or bearer", async () => {
-    const exchange = await get(`/?token=${server.token}`);
-    const cookie = exchange.headers.get("set-cookie")!.split(";")[0]!;
+    const cookie = await signIn();
     for (const auth of [{ Cookie: cookie }, bearer()]) {
-      const r = await fetch(`${server.origin}/api/trpc/vms.stop`, {
-        method: "POST",
-        body: JSON.stringify({ name: "x" }),
-        headers: { ...auth, Origin: "http://evil.example", "Content-Type": "application/json" },
-      });
+      const r = await raw("/api/trpc/vms.stop", { method: "POST", body: JSON.stringify({ name: "x" }), headers: { ...auth, Host: consoleHost(), Origin: "http://evil.example", "Content-Type": "application/json" } });
       expect(r.status).toBe(403);
     }
     // A cookie alone, without any Origin, is not enough for a mutation either.
-    const noOrigin = await fetch(`${server.origin}/api/trpc/vms.stop`, { method: "POST", body: "{}", headers: { Cookie: cookie } });
+    const noOrigin = await raw("/api/trpc/vms.stop", { method: "POST", body: "{}", headers: { Cookie: cookie, Host: consoleHost() } });
     expect(noOrigin.status).toBe(403);
   });
 
-  it("exchanges the token for an HttpOnly SameSite=Strict cookie and strips it from the URL", async () => {
+  it("signs in on the console's own name: a ?token= link moves there with the token in the fragment", async () => {
     const r = await get(`/vms?token=${server.token}`);
     expect(r.status).toBe(303);
-    expect(r.headers.get("location")).toBe("/vms");
-    expect(r.headers.get("set-cookie")).toMatch(new RegExp(`^bootc_session_${server.port}=[^;]+; HttpOnly; SameSite=Strict; Path=/$`));
-    const cookie = r.headers.get("set-cookie")!.split(";")[0]!;
-    expect((await get("/", { Cookie: cookie })).status).toBe(200);
+    expect(r.headers.get("location")).toBe(`${server.consoleOrigin}/signin?next=%2Fvms#token=${server.token}`);
+    expect(r.headers.get("set-cookie")).toBeNull();
     expect((await get(`/?token=wrong`)).status).toBe(401);
+    // The sign-in page on another loopback name sends the browser to the console's name.
+    const elsewhere = await get("/signin?next=%2Fvms");
+    expect(elsewhere.status).toBe(303);
+    expect(elsewhere.headers.get("location")).toBe(`${server.consoleOrigin}/signin?next=%2Fvms`);
+  });
+
+  it("trades the token for a session cookie that is not the token, only on the console's name and origin", async () => {
+    const post = (headers: Record<string, string>, token = server.token) =>
+      raw("/api/session", { method: "POST", body: JSON.stringify({ token, next: "/vms" }), headers: { "Content-Type": "application/json", ...headers } });
+    const ok = await post({ Host: consoleHost(), Origin: server.consoleOrigin });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ next: "/vms" });
+    const setCookie = String(ok.headers["set-cookie"]);
+    expect(setCookie).toMatch(new RegExp(`^bootc_session_${server.port}=[^;]+; HttpOnly; SameSite=Strict; Path=/$`));
+    expect(setCookie).not.toContain(server.token);
+    const cookie = setCookie.split(";")[0]!;
+    expect((await raw("/", { headers: { Cookie: cookie, Host: consoleHost() } })).status).toBe(200);
+    expect((await post({ Host: `127.0.0.1:${server.port}`, Origin: server.origin })).status).toBe(403);
+    expect((await post({ Host: consoleHost(), Origin: "http://evil.example" })).status).toBe(403);
+    expect((await post({ Host: consoleHost(), Origin: server.consoleOrigin }, "wrong")).status).toBe(401);
+  });
+
+  it("ignores a cookie that does not decode, before and after authentication (it used to answer 500, or end an --api-only server)", async () => {
+    const apiOnly = await serve(home, ["--api-only"]);
+    try {
+      for (const target of [server, apiOnly]) {
+        const headers = (extra: Record<string, string>) => ({ Host: `127.0.0.1:${target.port}`, Cookie: "x=%; y=%E0%A4%A", ...extra });
+        expect((await raw("/", { headers: headers({}) }, target.port)).status).toBe(401);
+        expect((await raw("/api/trpc/vms.list", { headers: headers({ Authorization: `Bearer ${target.token}` }) }, target.port)).status).toBe(200);
+      }
+      expect(apiOnly.process.exitCode).toBeNull();
+    } finally {
+      await apiOnly.stop();
+    }
+  });
+
+  it("answers and closes unauthenticated websocket upgrades at once: thousands leave no descriptors behind", async () => {
+    const fds = () => readdirSync(`/proc/${server.process.pid}/fd`).length;
+    const before = fds();
+    const upgrade = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port: server.port, path, headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", ...headers } });
+        req.on("response", (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("upgrade", (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    expect(await upgrade("/_next/webpack-hmr")).toBe(401);
+    expect(await upgrade("/anything")).toBe(401);
+    expect(await upgrade("/anything", bearer())).toBe(404);
+    let refused = 0;
+    for (let batch = 0; batch < 30; batch++) {
+      const codes = await Promise.all(Array.from({ length: 100 }, (_, i) => upgrade(i % 2 ? "/_next/webpack-hmr" : `/x/${i}`)));
+      refused += codes.filter((c) => c === 401).length;
+    }
+    expect(refused).toBe(3000);
+    expect((await get("/api/trpc/vms.list", bearer())).status).toBe(200);
+    const after = await waitUntil("descriptors to be released", () => (fds() <= before + 10 ? fds() : undefined), 10_000, 200);
+    expect(after).toBeLessThanOrEqual(before + 10);
   });
 
   it("sends a CSP that forbids framing", async () => {

@@ -4,6 +4,7 @@
  * host directory shares. Older guests get a warning that says how to mount by hand.
  */
 import type { Credential } from "./qemu/cmdline.js";
+import { fstabField, USER_RE } from "./schema.js";
 
 export interface GuestShare {
   tag: string;
@@ -19,13 +20,15 @@ function homeOf(user: string): string {
 
 /** tmpfiles.d lines that install `publicKey` as the user's only authorized key. */
 export function authorizedKeyTmpfiles(user: string, publicKey: string): string {
+  // The user is spliced into tmpfiles lines: the engine's rule is re-checked where it is used.
+  if (!USER_RE.test(user)) throw new Error(`not a user name: ${JSON.stringify(user)}`);
   const home = homeOf(user);
   const b64 = Buffer.from(publicKey.trim() + "\n").toString("base64");
   return [`d ${home}/.ssh 0700 ${user} ${user} -`, `f+~ ${home}/.ssh/authorized_keys 0600 ${user} ${user} - ${b64}`, ""].join("\n");
 }
 
 export function fstabForShares(shares: GuestShare[]): string {
-  return shares.map((s) => `${s.tag} ${s.guestPath} virtiofs ${s.readOnly ? "ro" : "rw"},nofail 0 0\n`).join("");
+  return shares.map((s) => `${fstabField(s.tag)} ${fstabField(s.guestPath)} virtiofs ${s.readOnly ? "ro" : "rw"},nofail 0 0\n`).join("");
 }
 
 export interface GuestCredentials {
@@ -41,7 +44,7 @@ export function guestCredentials(opts: { user: string; publicKey?: string; share
     if ((opts.systemd ?? 0) >= FSTAB_EXTRA_MIN_SYSTEMD) {
       credentials.push({ name: "fstab.extra", value: fstabForShares(opts.shares) });
     } else {
-      const how = opts.shares.map((s) => `mount -t virtiofs ${s.readOnly ? "-o ro " : ""}${s.tag} ${s.guestPath}`).join("; ");
+      const how = opts.shares.map((s) => `mount -t virtiofs ${s.readOnly ? "-o ro " : ""}${s.tag} '${s.guestPath.replaceAll("'", "'\\''")}'`).join("; ");
       warnings.push(
         `the guest's systemd (${opts.systemd ?? "unknown"}) is older than ${FSTAB_EXTRA_MIN_SYSTEMD} and cannot mount shares from credentials: inside the guest run: ${how}`,
       );

@@ -3,31 +3,33 @@
  * (for tools and the API) and a `hint` that says what to do; the CLI prints
  * `error: <message>` and the hint, never a stack trace.
  */
-export type ErrorCode =
-  | "MISSING_TOOL"
-  | "PODMAN_FAILED"
-  | "IMAGE_NOT_FOUND"
-  | "IMAGE_NOT_BOOTABLE"
-  | "INVALID_ARGUMENT"
-  | "VM_NOT_FOUND"
-  | "VM_EXISTS"
-  | "VM_BUSY"
-  | "VM_NOT_RUNNING"
-  | "VM_RUNNING"
-  | "PORT_IN_USE"
-  | "SHARE_PATH"
-  | "BOOT_FAILED"
-  | "BOOT_TIMEOUT"
-  | "SSH_FAILED"
-  | "NEEDS_ROOT"
-  | "DEMO_BUILD_FAILED"
-  | "BUILD_FAILED"
-  | "MONITOR_UNREACHABLE"
-  | "DISK_BUILD_FAILED"
-  | "DISK_TOO_SMALL"
-  | "DISK_INVALID"
-  | "DISK_IN_USE"
-  | "NO_SPACE";
+export const ERROR_CODES = [
+  "MISSING_TOOL",
+  "PODMAN_FAILED",
+  "IMAGE_NOT_FOUND",
+  "IMAGE_NOT_BOOTABLE",
+  "INVALID_ARGUMENT",
+  "VM_NOT_FOUND",
+  "VM_EXISTS",
+  "VM_BUSY",
+  "VM_NOT_RUNNING",
+  "VM_RUNNING",
+  "PORT_IN_USE",
+  "SHARE_PATH",
+  "BOOT_FAILED",
+  "BOOT_TIMEOUT",
+  "SSH_FAILED",
+  "NEEDS_ROOT",
+  "DEMO_BUILD_FAILED",
+  "BUILD_FAILED",
+  "MONITOR_UNREACHABLE",
+  "DISK_BUILD_FAILED",
+  "DISK_TOO_SMALL",
+  "DISK_INVALID",
+  "DISK_IN_USE",
+  "NO_SPACE",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class BootcError extends Error {
   override readonly name = "BootcError";

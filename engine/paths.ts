@@ -8,6 +8,7 @@
  */
 import os from "node:os";
 import path from "node:path";
+import { validateName } from "./schema.js";
 
 export interface EnginePaths {
   state: string;
@@ -30,6 +31,12 @@ export function enginePaths(env: NodeJS.ProcessEnv = process.env): EnginePaths {
   };
 }
 
+/** Running `bootc serve` processes register here (pid + start identity), so `serve --rotate` can find them. */
+export const serversDir = (paths: EnginePaths = enginePaths()) => path.join(paths.runtime, "servers");
+export const serverFile = (port: number, paths: EnginePaths = enginePaths()) => path.join(serversDir(paths), `${port}.json`);
+/** A private page that forwards the browser to the sign-in URL, so the token is never on an opener's command line. */
+export const serverOpenPage = (port: number, paths: EnginePaths = enginePaths()) => path.join(serversDir(paths), `${port}-open.html`);
+
 export interface VmPaths {
   dir: string;
   record: string;
@@ -47,7 +54,9 @@ export interface VmPaths {
   fsSock(index: number): string;
 }
 
+/** Every path made from a VM name is made here, so the name is checked here: `../x` never reaches the filesystem. */
 export function vmPaths(name: string, paths: EnginePaths = enginePaths()): VmPaths {
+  validateName(name);
   const dir = path.join(paths.state, "vms", name);
   const runDir = path.join(paths.runtime, name);
   return {

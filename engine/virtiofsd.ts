@@ -4,6 +4,7 @@
  * start it in a private mount namespace where its source is bind-mounted read-only.
  */
 import type { VirtiofsdFlavour } from "./host/tools.js";
+import { fuseOptionValue } from "./schema.js";
 
 export interface VirtiofsdSpec {
   binary: string;
@@ -31,7 +32,7 @@ export function virtiofsdCommand(s: VirtiofsdSpec): Command {
       args: [`--socket-path=${s.socket}`, `--shared-dir=${s.source}`, "--cache=auto", "--sandbox=namespace", ...(s.readOnly ? ["--readonly"] : [])],
     };
   }
-  const daemon = [s.binary, `--socket-path=${s.socket}`, "-o", `source=${s.source}`, "-o", "cache=auto"];
+  const daemon = [s.binary, `--socket-path=${s.socket}`, "-o", `source=${fuseOptionValue(s.source)}`, "-o", "cache=auto"];
   if (!s.readOnly) return { file: daemon[0]!, args: daemon.slice(1) };
   return {
     file: "unshare",

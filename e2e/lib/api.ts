@@ -9,7 +9,11 @@ import { decodeServerFrame, encodeAck, encodeInput, encodeResize, type Control }
 import { CLI } from "./harness.js";
 
 export interface Served {
+  /** The sign-in URL bootc serve printed (for a browser). */
   url: string;
+  /** The console's own origin (http://bootc-<id>.localhost:PORT), where a browser ends up. */
+  consoleOrigin: string;
+  /** http://127.0.0.1:PORT, for API calls with the bearer token. */
   origin: string;
   token: string;
   port: number;
@@ -28,11 +32,14 @@ export async function serve(home: string, extra: string[] = []): Promise<Served>
     });
     void child.then((r) => reject(new Error(`bootc serve exited: ${r.exitCode} ${out}`)));
   });
+  // The printed URL is the browser's (the console's own host name, the token in the
+  // fragment); scripts call the API on 127.0.0.1 with the token as a bearer.
   const u = new URL(url);
   return {
     url,
-    origin: u.origin,
-    token: u.searchParams.get("token")!,
+    consoleOrigin: u.origin,
+    origin: `http://127.0.0.1:${u.port}`,
+    token: new URLSearchParams(u.hash.slice(1)).get("token")!,
     port: Number(u.port),
     process: child,
     stop: async () => {

@@ -44,7 +44,7 @@ async function shoot(page: Page, name: string) {
 
 test("sign in, boot the demo image, use its consoles and shared folder, stop and remove it", async ({ page, browser }) => {
   await page.goto(server.url);
-  await expect(page).toHaveURL(`${server.origin}/`); // the token left the URL
+  await expect(page).toHaveURL(`${server.consoleOrigin}/`); // signed in on the console's own name; the token left the URL
   await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
   const images = page.getByRole("grid", { name: "Images" }).or(page.getByRole("table", { name: "Images" }));
   await expect(images.getByText(DEMO_IMAGE)).toBeVisible();

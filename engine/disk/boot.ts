@@ -13,7 +13,7 @@ import type { VmRecord } from "../vm/record.js";
 import { diskFile, ensureEntry, entryDir } from "./cache.js";
 import { buildDirectDisk, directDiskKernelArgs } from "./direct.js";
 import { buildInstallDisk } from "./install.js";
-import { createOverlay } from "./overlay.js";
+import { createOverlay, inspectDisk } from "./overlay.js";
 import type { DiskProgress } from "./progress.js";
 
 export interface DiskBoot {
@@ -47,7 +47,11 @@ export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPat
   if (d.builder === "premade") {
     if (!d.premade || !d.premadeFormat) throw new BootcError("DISK_INVALID", `VM "${r.name}" has no premade disk recorded`);
     if (!(await exists(d.premade))) throw new BootcError("DISK_INVALID", `the VM's disk file ${d.premade} is gone`, `restore it, or remove the VM: bootc rm ${r.name}`);
-    if (!(await exists(vp.overlay))) await createOverlay(d.premade, d.premadeFormat, vp.overlay, d.sizeBytes || undefined);
+    if (!(await exists(vp.overlay))) {
+      // Checked again at the boot that layers on it: the file may have changed since `run`.
+      await inspectDisk(d.premade);
+      await createOverlay(d.premade, d.premadeFormat, vp.overlay, d.sizeBytes || undefined);
+    }
     return { firmware: await uefi(vp), cmdline: [], disk, sshd: true };
   }
 

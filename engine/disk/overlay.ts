@@ -22,8 +22,9 @@ export async function inspectDisk(file: string): Promise<{ format: DiskFormat; v
   if (!s) throw new BootcError("DISK_INVALID", `disk file ${file} does not exist`, "check the --disk path");
   if (!s.isFile()) throw new BootcError("DISK_INVALID", `${file} is not a file`, "--disk takes a .qcow2 or .raw disk image");
   const r = await execa(qemuImg(), ["info", "--output=json", file], { reject: false });
-  const info = r.exitCode === 0 ? (JSON.parse(String(r.stdout)) as { format?: string; "virtual-size"?: number }) : undefined;
+  const info = r.exitCode === 0 ? (JSON.parse(String(r.stdout)) as QemuImgInfo) : undefined;
   const format = info?.format;
+  refuseExternalFiles(file, info);
   if (format !== "raw" && format !== "qcow2") {
     throw new BootcError("DISK_INVALID", `${file} is not a disk image qemu can boot (${format ?? String(r.stderr).trim()})`, "--disk takes a .qcow2 or .raw disk image");
   }
@@ -33,6 +34,30 @@ export async function inspectDisk(file: string): Promise<{ format: DiskFormat; v
     throw new BootcError("DISK_INVALID", `${file} is not a disk image (no partition table or boot sector)`, "--disk takes a .qcow2 or .raw disk image");
   }
   return { format, virtualSize: info?.["virtual-size"] ?? s.size };
+}
+
+interface QemuImgInfo {
+  format?: string;
+  "virtual-size"?: number;
+  "backing-filename"?: string;
+  "format-specific"?: { type?: string; data?: { "data-file"?: string } };
+}
+
+/**
+ * A disk file from the internet is untrusted. A qcow2 can name another file as its backing
+ * file or external data file, and qemu (running as root) would open that file — any file
+ * on the host, /etc/shadow included — as part of the guest's disk. Such images are refused;
+ * a user who trusts the files it names can flatten it into a self-contained image first.
+ */
+function refuseExternalFiles(file: string, info: QemuImgInfo | undefined): void {
+  const named = info?.["backing-filename"] ?? info?.["format-specific"]?.data?.["data-file"];
+  if (named === undefined) return;
+  const what = info?.["backing-filename"] !== undefined ? "a backing file" : "an external data file";
+  throw new BootcError(
+    "DISK_INVALID",
+    `${file} names ${what} (${named}), which qemu would open as part of the guest's disk: refused, because a downloaded image could read any host file this way`,
+    `if you trust the files it names, make a self-contained copy and boot that: qemu-img convert -O qcow2 ${file} flat.qcow2`,
+  );
 }
 
 async function looksLikeDisk(file: string): Promise<boolean> {

@@ -10,4 +10,7 @@ if (!name) {
   process.exit(2);
 }
 const supervisor = await Supervisor.load(name);
+// If the monitor must ever end unexpectedly, the record says why and nothing is left running.
+process.on("uncaughtException", (e) => void supervisor.crash(e));
+process.on("unhandledRejection", (e) => void supervisor.crash(e));
 await supervisor.run();

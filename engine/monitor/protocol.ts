@@ -7,12 +7,33 @@
  *   {"op":"stop", "force"?: bool, "timeoutSec"?: n, "reboot"?: bool} → one JSON line when
  *                       qemu is gone; `reboot` records that the VM boots again right away
  */
+import { z } from "zod";
 import type { VmRecord, VmState } from "../vm/record.js";
 
-export type MonitorRequest =
-  | { op: "events" }
-  | { op: "console" }
-  | { op: "stop"; force?: boolean; timeoutSec?: number; reboot?: boolean };
+/** Every request is checked against this before the monitor acts on it: a client's bad input must never end the VM. */
+const MonitorRequestSchema = z.discriminatedUnion("op", [
+  z.strictObject({ op: z.literal("events") }),
+  z.strictObject({ op: z.literal("console") }),
+  z.strictObject({
+    op: z.literal("stop"),
+    force: z.boolean().optional(),
+    timeoutSec: z.number().int().min(0).max(24 * 3600).optional(),
+    reboot: z.boolean().optional(),
+  }),
+]);
+export type MonitorRequest = z.infer<typeof MonitorRequestSchema>;
+
+/** One request line → the request, or undefined for anything malformed (not JSON, not an object, unknown op, bad fields). */
+export function parseMonitorRequest(line: string): MonitorRequest | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const r = MonitorRequestSchema.safeParse(value);
+  return r.success ? r.data : undefined;
+}
 
 export type MonitorEvent =
   | { type: "snapshot"; record: VmRecord }

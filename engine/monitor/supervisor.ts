@@ -22,8 +22,9 @@ import { publicKeyOf } from "../ssh/keys.js";
 import { sshExec } from "../ssh/exec.js";
 import { virtiofsdCommand } from "../virtiofsd.js";
 import { readRecord, writeRecord, type VmRecord, type VmState } from "../vm/record.js";
+import { processStartId } from "../proc.js";
 import { spawnOwned, waitForFile } from "./children.js";
-import type { MonitorEvent, MonitorRequest, StopReply } from "./protocol.js";
+import { parseMonitorRequest, type MonitorEvent, type MonitorRequest, type StopReply } from "./protocol.js";
 import { SerialFanout } from "./serial.js";
 
 const now = () => new Date().toISOString();
@@ -74,7 +75,7 @@ export class Supervisor {
     await this.listen();
     process.on("SIGTERM", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was asked to stop (SIGTERM)"));
     process.on("SIGINT", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was interrupted"));
-    this.update({ monitorPid: process.pid, startedAt: now(), state: "creating", reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined });
+    this.update({ monitorPid: process.pid, monitorStartId: processStartId(process.pid), startedAt: now(), state: "creating", reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined });
     try {
       await this.boot();
     } catch (e) {
@@ -164,7 +165,7 @@ export class Supervisor {
     this.serial = new SerialFanout(this.p.serialLog);
     const qemu = spawnOwned(findQemu(), args, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     this.qemu = qemu;
-    this.update({ qemuPid: qemu.pid, qemuArgs: args, state: "booting" });
+    this.update({ qemuPid: qemu.pid, qemuStartId: processStartId(qemu.pid), qemuArgs: args, state: "booting" });
     this.mark("qemu-started");
     qemu.stderr?.on("data", (d: Buffer) => (this.qemuStderr = (this.qemuStderr + d.toString()).slice(-4000)));
     let first = true;
@@ -267,6 +268,12 @@ export class Supervisor {
     await this.finish(state, reason);
   }
 
+  /** The last resort for a bug in the monitor itself: end the VM cleanly and say why, rather than die silently. */
+  async crash(error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    await this.finish("failed", `the monitor stopped on an internal error: ${message}`);
+  }
+
   /** Ends everything the monitor owns, records the outcome, and exits. */
   private async finish(state: VmState, reason: string): Promise<void> {
     if (this.finished) return;
@@ -278,7 +285,7 @@ export class Supervisor {
     if (this.mounted) await unmountImage(this.record.imageId);
     this.mark(state);
     const rebooting = this.stopRequest?.reboot ? true : undefined;
-    this.update({ state, reason, rebooting, stoppedAt: now(), monitorPid: undefined, qemuPid: undefined });
+    this.update({ state, reason, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
     await this.writes;
     // Console viewers are let go only now, so whoever sees the console close can read why.
     await this.serial?.close();
@@ -344,14 +351,17 @@ export class Supervisor {
         return;
       }
       sock.off("data", onData);
-      let req: MonitorRequest;
-      try {
-        req = JSON.parse(head.subarray(0, nl).toString()) as MonitorRequest;
-      } catch {
+      const req = parseMonitorRequest(head.subarray(0, nl).toString());
+      if (!req) {
         sock.end(JSON.stringify({ ok: false, error: "bad request" }) + "\n");
         return;
       }
-      this.handle(req, sock, head.subarray(nl + 1));
+      try {
+        this.handle(req, sock, head.subarray(nl + 1));
+      } catch (e) {
+        // One client's request must not end the VM: answer it, keep serving the others.
+        sock.end(JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) }) + "\n");
+      }
     };
     sock.on("data", onData);
   }

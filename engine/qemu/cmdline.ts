@@ -5,6 +5,7 @@
  */
 import type { Accel } from "../host/accel.js";
 import type { HostArch } from "../host/tools.js";
+import { qemuOptionValue as q } from "../schema.js";
 
 export interface PortForward {
   host: number;
@@ -91,8 +92,8 @@ function netArgs(s: QemuSpec): string[] {
 
 function shareArgs(s: QemuSpec): string[] {
   return s.shares.flatMap((share, i) => [
-    "-chardev", `socket,id=fs${i},path=${share.socket}`,
-    "-device", `vhost-user-fs-pci,chardev=fs${i},tag=${share.tag}`,
+    "-chardev", `socket,id=fs${i},path=${q(share.socket)}`,
+    "-device", `vhost-user-fs-pci,chardev=fs${i},tag=${q(share.tag)}`,
   ]);
 }
 
@@ -102,7 +103,7 @@ function credentialArgs(s: QemuSpec): string[] {
     const b64 = Buffer.from(c.value).toString("base64");
     return s.arch === "x86_64"
       ? ["-smbios", `type=11,value=io.systemd.credential.binary:${c.name}=${b64}`]
-      : ["-fw_cfg", `name=opt/io.systemd.credentials/${c.name},string=${c.value.replaceAll(",", ",,")}`];
+      : ["-fw_cfg", `name=opt/io.systemd.credentials/${q(c.name)},string=${q(c.value)}`];
   });
 }
 
@@ -118,18 +119,18 @@ export function emulationKernelArgs(accel: Accel): string[] {
 
 function bootArgs(s: QemuSpec): string[] {
   const firmware = s.firmware
-    ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${s.firmware.code}`, "-drive", `if=pflash,format=raw,unit=1,file=${s.firmware.vars}`]
+    ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${q(s.firmware.code)}`, "-drive", `if=pflash,format=raw,unit=1,file=${q(s.firmware.vars)}`]
     : [];
   const kernel = s.kernel
     ? ["-kernel", s.kernel, ...(s.initrd ? ["-initrd", s.initrd] : []), "-append", [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel), ...s.cmdline].join(" ")]
     : [];
-  const disks = s.disks.flatMap((d, i) => ["-drive", `file=${d.file},format=${d.format},if=virtio,index=${i},cache=writeback,discard=unmap`]);
+  const disks = s.disks.flatMap((d, i) => ["-drive", `file=${q(d.file)},format=${d.format},if=virtio,index=${i},cache=writeback,discard=unmap`]);
   return [...firmware, ...kernel, ...disks];
 }
 
 export function buildQemuArgs(s: QemuSpec): string[] {
   return [
-    "-name", `${s.name},process=bootc-${s.name}`,
+    "-name", `${q(s.name)},process=bootc-${q(s.name)}`,
     ...machineArgs(s),
     "-smp", String(s.cpus),
     ...memoryArgs(s),
@@ -142,7 +143,7 @@ export function buildQemuArgs(s: QemuSpec): string[] {
     // The serial console is qemu's stdio: the monitor owns both ends and fans it out.
     "-chardev", "stdio,id=serial0,signal=off",
     "-serial", "chardev:serial0",
-    "-qmp", `unix:${s.qmpSocket},server=on,wait=off`,
+    "-qmp", `unix:${q(s.qmpSocket)},server=on,wait=off`,
     "-device", "virtio-rng-pci",
     ...credentialArgs(s),
   ];

@@ -12,7 +12,7 @@ import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { inspectImage } from "../images/images.js";
 import { buildImage, removeSupersededBuild } from "../images/build.js";
 import { unmountImage } from "../images/rootfs.js";
-import { isAlive } from "../monitor/children.js";
+import { isSameProcess, signalIfSame } from "../proc.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
 import { enginePaths, vmPaths, type EnginePaths } from "../paths.js";
@@ -20,7 +20,7 @@ import { hostAlias } from "../ssh/hostkey.js";
 import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
 import { withVmLock } from "./lock.js";
-import { checkBindSources, checkPorts, checkResources, freePort, generateName, RunOptionsSchema, validateName, type RunOptions } from "./options.js";
+import { checkBindSources, checkPorts, checkResources, freePort, generateName, parseRunOptions, validateName, type RunOptions } from "./options.js";
 import { ACTIVE_STATES, readRecord, writeRecord, type VmRecord, type VmState } from "./record.js";
 import { planTarget } from "./target.js";
 import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
@@ -34,10 +34,13 @@ export interface VmInfo extends VmRecord {
   uptimeSec?: number;
 }
 
+/** The VM's monitor is running: its pid is alive and is still the process that was recorded. */
+const monitorAlive = (rec: Pick<VmRecord, "monitorPid" | "monitorStartId">) => isSameProcess(rec.monitorPid, rec.monitorStartId);
+
 /** A stop is complete when the monitor has exited (its children die with it). */
-async function waitForExit(pid: number | undefined, timeoutMs = 15_000): Promise<void> {
+async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+  while (monitorAlive(rec) && Date.now() < deadline) await sleep(50);
 }
 
 const MONITOR_DIED = "the monitor process died unexpectedly (its qemu and virtiofsd died with it); `bootc rm` cleans up";
@@ -64,7 +67,7 @@ export class Engine {
 
   /** Validates, creates the VM and starts its monitor. Returns at once; see waitFor(). */
   async createVm(input: RunOptions): Promise<VmRecord> {
-    const opts = RunOptionsSchema.parse(input);
+    const opts = parseRunOptions(input);
     const taken = new Set(await this.names());
     const name = opts.name !== undefined ? validateName(opts.name) : generateName(taken);
     if (taken.has(name)) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, or remove it first: bootc rm ${name}`);
@@ -121,7 +124,8 @@ export class Engine {
       };
       await writeRecord(record, this.paths);
       // Recorded at once, so that a stop or rm racing the monitor's start can find it.
-      const started = { ...record, monitorPid: this.runtime.start(name) };
+      const monitor = this.runtime.start(name);
+      const started = { ...record, monitorPid: monitor.pid, monitorStartId: monitor.startId };
       await writeRecord(started, this.paths);
       return started;
     } catch (e) {
@@ -193,7 +197,7 @@ export class Engine {
 
   async getVm(name: string): Promise<VmInfo> {
     const rec = await readRecord(name, this.paths);
-    const dead = ACTIVE_STATES.includes(rec.state) && !isAlive(rec.monitorPid);
+    const dead = ACTIVE_STATES.includes(rec.state) && !monitorAlive(rec);
     // A record being created may not have its monitor pid yet for a moment.
     const effectiveState: VmState = dead && rec.monitorPid ? "failed" : rec.state;
     return {
@@ -238,11 +242,19 @@ export class Engine {
         ...record,
         state: "creating",
         sshPort: await freePort(),
-        reason: undefined, rebooting: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined, monitorPid: undefined, qemuPid: undefined,
+        reason: undefined, rebooting: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined,
+        monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined,
         timeline: [...(opts.timelinePrefix ?? []), { event: "created", at: new Date().toISOString() }],
       };
       await writeRecord(fresh, this.paths);
-      const started = { ...fresh, monitorPid: this.runtime.start(name) };
+      let monitor: { pid: number; startId?: string };
+      try {
+        monitor = this.runtime.start(name);
+      } catch (e) {
+        await writeRecord({ ...fresh, state: "failed", reason: (e as Error).message }, this.paths);
+        throw e;
+      }
+      const started = { ...fresh, monitorPid: monitor.pid, monitorStartId: monitor.startId };
       await writeRecord(started, this.paths);
       return started;
     });
@@ -297,7 +309,9 @@ export class Engine {
   /** After a monitor died by kill -9: end whatever it left (qemu normally died with it) and unmount. */
   private async cleanUpAfterDeadMonitor(vm: VmInfo): Promise<void> {
     if (vm.effectiveState !== "failed" || !vm.monitorPid) return;
-    for (const pid of [vm.qemuPid, vm.monitorPid]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+    // Only processes proved to be the ones this VM started: after a host reboot the pids name others.
+    signalIfSame(vm.qemuPid, vm.qemuStartId, "SIGKILL");
+    signalIfSame(vm.monitorPid, vm.monitorStartId, "SIGKILL");
     if (vm.imageId) await unmountImage(vm.imageId); // ephemeral boots, and a disk build cut short
     await rm(vmPaths(vm.name, this.paths).runDir, { recursive: true, force: true });
   }
@@ -312,14 +326,14 @@ export class Engine {
     for (;;) {
       try {
         const reply = await this.runtime.stop(vm.name, req);
-        await waitForExit(vm.monitorPid);
+        await waitForExit(vm);
         return reply;
       } catch (e) {
-        if (!isAlive(vm.monitorPid)) return { ok: true, state: "stopped" };
+        if (!monitorAlive(vm)) return { ok: true, state: "stopped" };
         if (Date.now() > deadline) {
-          process.kill(vm.monitorPid!, "SIGTERM");
-          await waitForExit(vm.monitorPid, 5_000);
-          if (isAlive(vm.monitorPid)) process.kill(vm.monitorPid!, "SIGKILL");
+          signalIfSame(vm.monitorPid, vm.monitorStartId, "SIGTERM");
+          await waitForExit(vm, 5_000);
+          signalIfSame(vm.monitorPid, vm.monitorStartId, "SIGKILL");
           return { ok: false, error: (e as Error).message };
         }
         await sleep(100);

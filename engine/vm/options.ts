@@ -5,50 +5,13 @@
 import { stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { z } from "zod";
 import { BootcError } from "../errors.js";
 
-export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
-
-export function validateName(name: string): string {
-  if (!NAME_RE.test(name)) {
-    throw new BootcError(
-      "INVALID_ARGUMENT",
-      `"${name}" is not a valid VM name`,
-      "use 1–40 characters: lower-case letters, digits, '-', '_' and '.', starting with a letter or digit",
-    );
-  }
-  return name;
-}
+export { NAME_RE, validateName } from "../schema.js";
 
 export const LIMITS = { cpus: { min: 1, max: 64 }, memoryMiB: { min: 256, max: 1024 * 1024 } };
 
-export const RunOptionsSchema = z.object({
-  /** The image to boot; may be empty only with `disk` (a premade disk). */
-  image: z.string().default(""),
-  /** ephemeral: virtiofs root, nothing kept; disk: a persistent disk (overlay on a cached base). */
-  mode: z.enum(["ephemeral", "disk"]).default("ephemeral"),
-  /** Disk mode: how to make the base disk (auto: bootc install if the image has bootc). */
-  builder: z.enum(["auto", "direct", "install"]).default("auto"),
-  diskSizeBytes: z.number().int().positive().optional(),
-  filesystem: z.enum(["ext4", "xfs", "btrfs"]).default("ext4"),
-  /** Boot this existing .qcow2/.raw disk (UEFI) under an overlay; implies disk mode. */
-  disk: z.string().optional(),
-  name: z.string().optional(),
-  cpus: z.number().int().optional(),
-  memoryMiB: z.number().int().optional(),
-  forwards: z.array(z.object({ host: z.number().int(), guest: z.number().int() })).default([]),
-  binds: z.array(z.object({ host: z.string(), guest: z.string(), readOnly: z.boolean() })).default([]),
-  kargs: z.array(z.string()).default([]),
-  user: z.string().default("root"),
-  identity: z.string().optional(),
-  removeOnStop: z.boolean().default(false),
-  removeImageOnStop: z.boolean().default(false),
-  accel: z.string().optional(),
-  readyTimeoutSec: z.number().int().positive().default(600),
-});
-export type RunOptions = z.input<typeof RunOptionsSchema>;
-export type ParsedRunOptions = z.output<typeof RunOptionsSchema>;
+export { RunOptionsSchema, parseRunOptions, type RunOptions, type ParsedRunOptions } from "../schema.js";
 
 export function checkResources(cpus: number, memoryMiB: number): void {
   if (!Number.isInteger(cpus) || cpus < LIMITS.cpus.min || cpus > LIMITS.cpus.max) {

@@ -60,7 +60,10 @@ export const VmRecordSchema = z.object({
   readyTimeoutSec: z.number().int(),
   state: z.enum(VM_STATES),
   monitorPid: z.number().int().optional(),
+  /** The start identity of monitorPid (engine/proc.ts): a pid is signalled only while this still matches. */
+  monitorStartId: z.string().optional(),
   qemuPid: z.number().int().optional(),
+  qemuStartId: z.string().optional(),
   startedAt: z.string().optional(),
   stoppedAt: z.string().optional(),
   /** Why the VM stopped or failed, in words a user understands. */

@@ -8,11 +8,13 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { attachConsole, requestStop, watchEvents, type ConsoleAttachment, type StopRequest } from "../monitor/client.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
+import { BootcError } from "../errors.js";
 import { vmPaths, type EnginePaths } from "../paths.js";
+import { processStartId } from "../proc.js";
 
 export interface VmRuntime {
-  /** Starts the VM described by its record; returns the supervisor's pid. */
-  start(name: string): number;
+  /** Starts the VM described by its record; returns the supervisor's pid and its start identity. */
+  start(name: string): { pid: number; startId?: string };
   stop(name: string, req: StopRequest): Promise<StopReply>;
   events(name: string, onEvent: (e: MonitorEvent) => void): Promise<{ close: () => void; closed: Promise<void> }>;
   console(name: string): Promise<ConsoleAttachment>;
@@ -24,7 +26,7 @@ const MONITOR_MAIN = fileURLToPath(new URL("../monitor/main.js", import.meta.url
 export class LocalRuntime implements VmRuntime {
   constructor(private readonly paths: EnginePaths) {}
 
-  start(name: string): number {
+  start(name: string): { pid: number; startId?: string } {
     const log = openSync(vmPaths(name, this.paths).monitorLog, "a");
     try {
       // Detached: the monitor outlives the command that started it (the CLI returns,
@@ -34,7 +36,10 @@ export class LocalRuntime implements VmRuntime {
         stdio: ["ignore", log, log],
       });
       child.unref();
-      return child.pid ?? 0;
+      if (!child.pid) {
+        throw new BootcError("MISSING_TOOL", `the monitor process for VM "${name}" could not be started`, `check that ${process.execPath} can run, and see ${vmPaths(name, this.paths).monitorLog}`);
+      }
+      return { pid: child.pid, startId: processStartId(child.pid) };
     } finally {
       closeSync(log);
     }

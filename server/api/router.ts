@@ -9,15 +9,17 @@ import { runDoctor } from "../../engine/host/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
 import { buildImage } from "../../engine/images/build.js";
-import { NAME_RE } from "../../engine/vm/options.js";
+import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSchema, userSchema, vmNameSchema } from "../../engine/schema.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { procedure, router } from "./trpc.js";
 import { vmChanges } from "./vm-changes.js";
 
-const imageRef = z.string().trim().min(1, "give an image reference").max(512).refine((s) => !s.startsWith("-") && !/\s/.test(s), "not an image reference");
-const vmName = z.string().regex(NAME_RE, "1–40 characters: a-z, 0-9, '-', '_', '.', starting with a letter or digit");
-const port = z.number().int().min(1).max(65535);
-const absPath = z.string().min(1).refine((p) => p.startsWith("/"), "must be an absolute path");
+// The engine's own rules (engine/schema.ts), reused here so a form shows the same message
+// in place; the engine checks them again whoever calls it.
+const imageRef = imageRefSchema;
+const vmName = vmNameSchema;
+const port = portSchema;
+const absPath = absHostPathSchema;
 
 export const RunInput = z.object({
   /** The image to boot; leave out with `disk` (a premade disk file). */
@@ -26,9 +28,9 @@ export const RunInput = z.object({
   cpus: z.number().int().min(1).max(64).optional(),
   memoryMiB: z.number().int().min(256).max(1024 * 1024).optional(),
   forwards: z.array(z.object({ host: port, guest: port })).max(32).default([]),
-  binds: z.array(z.object({ host: absPath, guest: absPath, readOnly: z.boolean() })).max(16).default([]),
-  kargs: z.array(z.string().min(1).max(256)).max(32).default([]),
-  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "not a user name").default("root"),
+  binds: z.array(z.object({ host: absPath, guest: guestPathSchema, readOnly: z.boolean() })).max(16).default([]),
+  kargs: z.array(kargSchema).max(32).default([]),
+  user: userSchema.default("root"),
   identity: absPath.optional(),
   removeOnStop: z.boolean().default(false),
   accel: z.enum(["kvm", "hvf", "tcg"]).optional(),
@@ -142,5 +144,10 @@ const host = router({
   doctor: procedure.query(() => runDoctor()),
 });
 
-export const appRouter = router({ images, vms, disks, jobs, host });
+/** Browser sessions: end every one (each browser must sign in again with the token). */
+const session = router({
+  revokeAll: procedure.mutation(({ ctx }) => ({ revoked: ctx.revokeSessions() })),
+});
+
+export const appRouter = router({ images, vms, disks, jobs, host, session });
 export type AppRouter = typeof appRouter;

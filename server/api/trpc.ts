@@ -13,20 +13,40 @@ export interface ApiContext {
   engine: Engine;
   jobs: Jobs;
   autoRebuild: AutoRebuild;
+  /** Ends every browser session; returns how many there were. */
+  revokeSessions: () => number;
 }
 
-const HTTP_CODE: Partial<Record<ErrorCode, TRPCError["code"]>> = {
+/**
+ * Every engine error code has its HTTP status (the type makes a new code without one a
+ * compile error). 4xx: the request, the input or the state of a VM is the problem;
+ * 5xx: the host is (a tool missing, podman failing, no space, the guest not booting).
+ */
+export const HTTP_CODE: Record<ErrorCode, TRPCError["code"]> = {
   INVALID_ARGUMENT: "BAD_REQUEST",
   SHARE_PATH: "BAD_REQUEST",
+  DISK_INVALID: "BAD_REQUEST",
+  DISK_TOO_SMALL: "BAD_REQUEST",
   IMAGE_NOT_FOUND: "NOT_FOUND",
   VM_NOT_FOUND: "NOT_FOUND",
   VM_EXISTS: "CONFLICT",
   VM_BUSY: "CONFLICT",
   VM_RUNNING: "CONFLICT",
   PORT_IN_USE: "CONFLICT",
+  DISK_IN_USE: "CONFLICT",
   VM_NOT_RUNNING: "PRECONDITION_FAILED",
+  NEEDS_ROOT: "FORBIDDEN",
   IMAGE_NOT_BOOTABLE: "UNPROCESSABLE_CONTENT",
   BUILD_FAILED: "UNPROCESSABLE_CONTENT",
+  DEMO_BUILD_FAILED: "UNPROCESSABLE_CONTENT",
+  MISSING_TOOL: "SERVICE_UNAVAILABLE",
+  PODMAN_FAILED: "BAD_GATEWAY",
+  MONITOR_UNREACHABLE: "BAD_GATEWAY",
+  SSH_FAILED: "BAD_GATEWAY",
+  BOOT_FAILED: "BAD_GATEWAY",
+  DISK_BUILD_FAILED: "BAD_GATEWAY",
+  BOOT_TIMEOUT: "GATEWAY_TIMEOUT",
+  NO_SPACE: "SERVICE_UNAVAILABLE",
 };
 
 const t = initTRPC.context<ApiContext>().create({
@@ -52,7 +72,7 @@ const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok && isBootcError(result.error.cause)) {
     const e = result.error.cause;
-    throw new TRPCError({ code: HTTP_CODE[e.code] ?? "INTERNAL_SERVER_ERROR", message: e.message, cause: e });
+    throw new TRPCError({ code: HTTP_CODE[e.code], message: e.message, cause: e });
   }
   return result;
 });

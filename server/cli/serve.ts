@@ -1,20 +1,27 @@
 import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../../engine/errors.js";
 import { findOnPath } from "../../engine/host/tools.js";
+import { serverFile, serverOpenPage, serversDir } from "../../engine/paths.js";
+import { isSameProcess, processStartId, signalIfSame } from "../../engine/proc.js";
 import { parseCommand } from "./output.js";
 
 const HELP = `Usage: bootc serve [--port N] [--host ADDR] [--allow-host NAME]... [--no-open] [--api-only]
+       bootc serve --rotate
 
 Starts the web console: one HTTP server on 127.0.0.1 serving the UI, the API (tRPC at
-/api/trpc) and the terminal websockets. Prints a URL with a fresh token; opening it signs
-the browser in (the token becomes an HttpOnly cookie and leaves the URL). Scripts send
-"Authorization: Bearer <token>". Stopping the server leaves VMs running; a new server
-finds them again.
+/api/trpc) and the terminal websockets. Prints a sign-in URL with a fresh token, e.g.
+http://bootc-1a2b3c4d.localhost:PORT/signin#token=…: the console has a host name of its own
+(browsers resolve *.localhost to this machine), so its session cookie never reaches another
+server on 127.0.0.1 or localhost. The token rides in the URL's fragment, which is never
+sent over the network; the sign-in page trades it for a session and removes it from the
+address bar and history. Scripts send "Authorization: Bearer <token>" to
+http://127.0.0.1:PORT. Stopping the server leaves VMs running; a new server finds them.
 
 From another machine, tunnel the port: ssh -L 8080:127.0.0.1:PORT host, then open
-http://localhost:8080/?token=… there.
+http://localhost:8080/signin#token=… there (it moves on to the console's own name).
 
 Options:
   --port N             port (default: a free one)
@@ -22,9 +29,14 @@ Options:
                        needs --allow-remote: it exposes root shells to your network.
   --allow-remote       confirm binding a non-loopback address
   --allow-host NAME    also accept requests for Host NAME (e.g. a reverse proxy's name)
+  --console-host NAME  the host name browsers sign in on (default bootc-<random>.localhost);
+                       127.0.0.1 only for a browser that cannot resolve *.localhost, and
+                       then the session cookie reaches every local server
   --no-open            do not try to open a browser
   --api-only           serve the API and terminals without the web UI
-  --dev                Next.js development mode (hot reload), for working on the UI`;
+  --dev                Next.js development mode (hot reload), for working on the UI
+  --rotate             tell this user's running servers to end every browser session and
+                       make a new token (each prints its new sign-in URL); so does SIGHUP`;
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
@@ -37,16 +49,19 @@ export async function main(argv: string[]): Promise<number> {
         host: { type: "string" },
         "allow-remote": { type: "boolean" },
         "allow-host": { type: "string", multiple: true },
+        "console-host": { type: "string" },
         "no-open": { type: "boolean" },
         open: { type: "boolean" },
         "api-only": { type: "boolean" },
         dev: { type: "boolean" },
+        rotate: { type: "boolean" },
       },
     },
     HELP,
   );
+  if (values.rotate) return rotateRunning();
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BootcError("INVALID_ARGUMENT", `--port "${values.port}" is not a port number`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BootcError("INVALID_ARGUMENT", `--port "${values.port}" is out of range`, "use a port number from 1 to 65535, or 0 for a free one");
   const host = values.host ?? "127.0.0.1";
   if (!LOOPBACK.has(host)) {
     if (!values["allow-remote"]) {
@@ -54,27 +69,75 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.error(`warning: listening on ${host}: anyone who can reach it and has the token controls your VMs`);
   }
+  const consoleHost = values["console-host"];
+  if (consoleHost !== undefined && !/^[a-z0-9.-]{1,253}$/i.test(consoleHost)) {
+    throw new BootcError("INVALID_ARGUMENT", `--console-host "${consoleHost}" is not a host name`, "use a name such as mybox.localhost");
+  }
   const ui = !values["api-only"];
   const { ROOT, startServer } = await import("../http/server.js");
   if (ui && !values.dev && !existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
     throw new BootcError("INVALID_ARGUMENT", "the web UI is not built", `run \`npm run build\` in ${ROOT} (or use --api-only)`);
   }
-  const server = await startServer({ port, host, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev });
+  const server = await startServer({ port, host, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev, ...(consoleHost ? { consoleHost } : {}) });
+  await register(server.port);
   console.log(`bootc-console is listening on port ${server.port}`);
   console.log(`Open: ${server.url}`);
+  console.log(`API: ${server.apiOrigin}/api/trpc with the header "Authorization: Bearer <the token above>"`);
   console.log("Stop with Ctrl+C (VMs keep running).");
-  if (!values["no-open"]) void openBrowser(server.url);
+  if (!values["no-open"]) void openBrowser(server.port, server.url);
+  process.on("SIGHUP", () => {
+    const url = server.rotate();
+    console.log("Every browser session was ended and the token replaced.");
+    console.log(`Open: ${url}`);
+  });
   await new Promise<void>((resolve) => {
     const stop = () => void server.close().then(resolve);
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  await rm(serverFile(server.port), { force: true });
+  await rm(serverOpenPage(server.port), { force: true });
   return 0;
 }
 
-/** Best effort: only where a desktop session exists. */
-async function openBrowser(url: string): Promise<void> {
+/** Leaves a note (pid + start identity) so `serve --rotate` can find this server and prove it is still this one. */
+async function register(port: number): Promise<void> {
+  await mkdir(serversDir(), { recursive: true, mode: 0o700 });
+  const file = serverFile(port);
+  await writeFile(`${file}.tmp`, JSON.stringify({ pid: process.pid, startId: processStartId(process.pid), port }), { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+}
+
+async function rotateRunning(): Promise<number> {
+  const files = (await readdir(serversDir()).catch(() => [] as string[])).filter((f) => /^\d+\.json$/.test(f));
+  let told = 0;
+  for (const f of files) {
+    const note = JSON.parse(await readFile(path.join(serversDir(), f), "utf8").catch(() => "{}")) as { pid?: number; startId?: string; port?: number };
+    if (!isSameProcess(note.pid, note.startId)) {
+      await rm(path.join(serversDir(), f), { force: true }); // a server that is gone
+      continue;
+    }
+    if (signalIfSame(note.pid, note.startId, "SIGHUP")) {
+      console.log(`the server on port ${note.port} ended every browser session and has a new token: its output shows the new sign-in URL`);
+      told++;
+    }
+  }
+  if (!told) console.log("no bootc serve is running for this user");
+  return 0;
+}
+
+/**
+ * Best effort, only where a desktop session exists. The opener gets the path of a private
+ * page (mode 0600) that forwards to the sign-in URL: a token on a command line could be
+ * read by any local user in /proc.
+ */
+async function openBrowser(port: number, url: string): Promise<void> {
   const opener = process.platform === "darwin" ? "open" : process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? findOnPath("xdg-open") : undefined;
   if (!opener) return;
-  await execa(opener, [url], { reject: false, stdio: "ignore", detached: true });
+  const page = serverOpenPage(port);
+  const html = `<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer"><meta http-equiv="refresh" content="0;url=${url.replaceAll("&", "&amp;").replaceAll('"', "&quot;")}"><title>bootc console</title>`;
+  await writeFile(page, html, { mode: 0o600 });
+  await execa(opener, [page], { reject: false, stdio: "ignore", detached: true });
+  // The browser has read it by then; the page must not outlive its use.
+  setTimeout(() => void rm(page, { force: true }), 60_000).unref();
 }

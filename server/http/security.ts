@@ -3,9 +3,12 @@
  *  - Host allowlist: loopback names on any port plus configured names (DNS rebinding).
  *  - Same-origin check: Origin must be exactly http://<Host> (CSRF, websocket hijacking).
  *  - Constant-time token comparison.
- *  - A session cookie per port (cookies ignore ports, two servers must not clash).
+ *  - A session cookie per port (cookies ignore ports, two servers must not clash), read
+ *    with the `cookie` library; a cookie that does not decode is ignored, never fatal.
+ *  - A CSP whose scripts carry a per-response nonce (no 'unsafe-inline' scripts).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { parse as parseCookieHeader } from "cookie";
 
 const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -14,6 +17,12 @@ export function hostName(host: string): string {
   const h = host.trim().toLowerCase();
   if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
   return h.split(":")[0] ?? "";
+}
+
+/** The port of a Host header ("name:port", "[v6]:port"), if it names one. */
+export function hostPort(host: string | undefined): number | undefined {
+  const m = /:(\d{1,5})$/.exec((host ?? "").trim());
+  return m ? Number(m[1]) : undefined;
 }
 
 export function isAllowedHost(host: string | undefined, extra: readonly string[] = []): boolean {
@@ -38,13 +47,14 @@ export function tokensEqual(given: string | undefined, expected: string): boolea
 
 export const sessionCookieName = (port: number) => `bootc_session_${port}`;
 
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? "").split(";")) {
-    const i = part.indexOf("=");
-    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+/** The value of one cookie, or undefined. Other cookies — malformed ones included — are never looked at. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  try {
+    return parseCookieHeader(header)[name];
+  } catch {
+    return undefined;
   }
-  return out;
 }
 
 export function bearerToken(header: string | undefined): string | undefined {
@@ -52,10 +62,30 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Headers on every response. Next's app router needs inline scripts for hydration. */
+export const newNonce = () => randomBytes(18).toString("base64");
+
+/**
+ * The CSP of a response. Scripts run only from this origin or with this response's nonce
+ * (Next puts it on its own inline scripts when it finds it in the request's CSP header).
+ * Styles keep 'unsafe-inline': PatternFly and xterm set style attributes.
+ */
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+/** Headers on every response (the CSP is added per response, with its nonce). */
 export const SECURITY_HEADERS: Record<string, string> = {
-  "Content-Security-Policy":
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   "X-Content-Type-Options": "nosniff",
   "X-Frame-Options": "DENY",
   "Referrer-Policy": "no-referrer",

@@ -3,7 +3,13 @@
  * /api/trpc, and the terminal websockets at /api/term/{serial,ssh}/<vm>, all on one port.
  * Every request passes the same gate: allowed Host, then authentication (session cookie
  * or bearer token), then — for anything that changes state, and every websocket — an
- * exact same-Origin check.
+ * exact same-Origin check. Nothing is parsed or served for an unauthenticated request
+ * beyond the sign-in page and its POST.
+ *
+ * Browsers sign in on the console's own host name, bootc-<random>.localhost:PORT, which
+ * browsers resolve to loopback: its host-only session cookie is never sent to another
+ * server on 127.0.0.1 or localhost, whatever the port (a guest's forwarded web server, a
+ * dev server). The cookie holds a session id, never the token. See docs/api.md.
  */
 import { randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -12,15 +18,17 @@ import { fileURLToPath } from "node:url";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { WebSocketServer } from "ws";
 import { Engine } from "../../engine/vm/manager.js";
-import { NAME_RE } from "../../engine/vm/options.js";
 import { appRouter } from "../api/router.js";
 import { Jobs } from "../api/jobs.js";
 import { AutoRebuild } from "../api/auto-rebuild.js";
 import { TerminalConnection } from "../terminal/connection.js";
 import { serveSerial } from "../terminal/serial.js";
 import { serveSsh } from "../terminal/ssh.js";
-import { BodyTooLarge, sendFetchResponse, toFetchRequest } from "./fetch-bridge.js";
-import { bearerToken, isAllowedHost, isSameOrigin, parseCookies, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
+import { vmNameSchema } from "../../engine/schema.js";
+import { BodyTooLarge, readBody, sendFetchResponse, toFetchRequest } from "./fetch-bridge.js";
+import { bearerToken, contentSecurityPolicy, hostName, hostPort, isAllowedHost, isSameOrigin, newNonce, readCookie, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
+import { Sessions } from "./sessions.js";
+import { safeNext, SIGNIN_HTML, SIGNIN_JS } from "./signin.js";
 
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -34,12 +42,23 @@ export interface ServerOptions {
   dev: boolean;
   engine?: Engine;
   token?: string;
+  /**
+   * The host name browsers sign in on (default bootc-<random>.localhost). Set it to
+   * 127.0.0.1 only for a browser that cannot resolve *.localhost names: the session cookie
+   * then reaches every server on 127.0.0.1.
+   */
+  consoleHost?: string;
 }
 
 export interface RunningServer {
+  /** The sign-in URL for a browser (the token in its fragment). */
   url: string;
+  /** Where scripts reach the API with the bearer token. */
+  apiOrigin: string;
   port: number;
   token: string;
+  /** A new token, every browser session ended; returns the new sign-in URL. */
+  rotate(): string;
   close(): Promise<void>;
 }
 
@@ -47,7 +66,10 @@ type Auth = "cookie" | "bearer" | undefined;
 type CreateNext = typeof import("next/dist/server/next.js").default;
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const token = opts.token ?? randomBytes(32).toString("base64url");
+  let token = opts.token ?? randomBytes(32).toString("base64url");
+  const sessions = new Sessions();
+  const consoleHost = (opts.consoleHost ?? `bootc-${randomBytes(4).toString("hex")}.localhost`).toLowerCase();
+  const signinHosts = new Set([consoleHost, ...opts.allowHosts.map((h) => h.toLowerCase())]);
   const engine = opts.engine ?? new Engine();
   const jobs = new Jobs();
   const autoRebuild = new AutoRebuild(engine, jobs);
@@ -58,7 +80,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
 
   const authOf = (req: IncomingMessage): Auth => {
-    if (tokensEqual(parseCookies(req.headers.cookie)[cookieName()], token)) return "cookie";
+    if (sessions.has(readCookie(req.headers.cookie, cookieName()))) return "cookie";
     if (tokensEqual(bearerToken(req.headers.authorization), token)) return "bearer";
     return undefined;
   };
@@ -76,21 +98,36 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     res.end(JSON.stringify({ error: { message } }));
   };
 
+  /** The console's own origin, on the port the browser used (an SSH tunnel may map it). */
+  const consoleOrigin = (req: IncomingMessage) => `http://${consoleHost}:${hostPort(req.headers.host) ?? port}`;
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    const nonce = newNonce();
+    const csp = contentSecurityPolicy(nonce);
+    res.setHeader("Content-Security-Policy", csp);
     if (!isAllowedHost(req.headers.host, opts.allowHosts)) return deny(res, 403, "host not allowed (bootc serve --allow-host NAME adds one)");
     const url = new URL(req.url ?? "/", "http://localhost");
 
-    // Token → cookie exchange: the token leaves the URL (and the history) at once.
+    // An old-style ?token= link: on to the sign-in page, the token moved into the fragment.
     const given = url.searchParams.get("token");
     if (given !== null) {
       if (!tokensEqual(given, token)) return deny(res, 401, "invalid token: open the URL printed by bootc serve");
       url.searchParams.delete("token");
-      res.setHeader("Set-Cookie", `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`);
-      res.statusCode = 303;
-      res.setHeader("Location", url.pathname + url.search);
-      return res.end();
+      return redirect(res, `${consoleOrigin(req)}/signin?next=${encodeURIComponent(url.pathname + url.search)}#token=${token}`);
     }
+    if (req.method === "GET" && url.pathname === "/signin") {
+      // Signing in happens only on the console's own name, so its cookie stays there.
+      if (!signinHosts.has(hostName(req.headers.host ?? ""))) return redirect(res, `${consoleOrigin(req)}/signin${url.search}`);
+      res.setHeader("Content-Type", "text/html; charset=utf-8");
+      res.setHeader("Cache-Control", "no-store");
+      return res.end(SIGNIN_HTML);
+    }
+    if (req.method === "GET" && url.pathname === "/signin.js") {
+      res.setHeader("Content-Type", "text/javascript; charset=utf-8");
+      return res.end(SIGNIN_JS);
+    }
+    if (url.pathname === "/api/session" && req.method === "POST") return signIn(req, res);
 
     const auth = authOf(req);
     if (!auth) return deny(res, 401, "not signed in: open the URL printed by bootc serve, or send Authorization: Bearer <token>");
@@ -107,33 +144,60 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (e instanceof BodyTooLarge) return deny(res, 413, "request body too large");
         throw e;
       }
-      const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild }) });
+      const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => sessions.revokeAll() }) });
       return sendFetchResponse(response, res);
     }
     if (url.pathname.startsWith("/api/")) return deny(res, 404, "no such API route");
     if (!nextHandle) return deny(res, 404, "the web UI is not served by this server (API only)");
+    // Next reads the nonce from the request's CSP header and puts it on its inline scripts.
+    req.headers["content-security-policy"] = csp;
     return nextHandle(req, res);
+  };
+
+  const redirect = (res: ServerResponse, location: string) => {
+    res.statusCode = 303;
+    res.setHeader("Location", location);
+    res.end();
+  };
+
+  /** POST /api/session {token, next}: the token for a session cookie, on the console's name only. */
+  const signIn = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!signinHosts.has(hostName(req.headers.host ?? ""))) return deny(res, 403, `sign in at ${consoleOrigin(req)}/signin`);
+    if (!isSameOrigin(req.headers.origin, req.headers.host)) return deny(res, 403, "cross-origin request refused");
+    let body: { token?: unknown; next?: unknown };
+    try {
+      body = JSON.parse((await readBody(req, 4096)).toString()) as typeof body;
+    } catch {
+      return deny(res, 400, "send JSON: {\"token\": \"…\"}");
+    }
+    if (typeof body.token !== "string" || !tokensEqual(body.token, token)) return deny(res, 401, "invalid token: open the URL printed by bootc serve");
+    res.setHeader("Set-Cookie", `${cookieName()}=${sessions.create()}; HttpOnly; SameSite=Strict; Path=/`);
+    res.setHeader("Content-Type", "application/json");
+    res.end(JSON.stringify({ next: safeNext(typeof body.next === "string" ? body.next : null) }));
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Every upgrade is answered at once and its socket closed: one left open is a file
+    // descriptor held for as long as the client likes.
     const refuse = (status: string) => {
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.on("error", () => undefined);
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
     };
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const m = /^\/api\/term\/(serial|ssh)\/([^/]+)$/.exec(url.pathname);
-    if (!m) {
-      // Next's own upgrades (HMR in dev) pass through, after the same Host check.
-      if (nextUpgrade && isAllowedHost(req.headers.host, opts.allowHosts)) return void nextUpgrade(req, socket, head);
-      return refuse("404 Not Found");
-    }
     if (!isAllowedHost(req.headers.host, opts.allowHosts)) return refuse("403 Forbidden");
     const auth = authOf(req);
     if (!auth) return refuse("401 Unauthorized");
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const m = /^\/api\/term\/(serial|ssh)\/([^/]+)$/.exec(url.pathname);
+    if (!m) {
+      // Next's own upgrades (hot reload) exist only in dev mode.
+      if (opts.dev && nextUpgrade && originOk(req, auth)) return void nextUpgrade(req, socket, head);
+      return refuse("404 Not Found");
+    }
     if (!originOk(req, auth)) return refuse("403 Forbidden");
     const [, kind, name] = m;
-    if (!name || !NAME_RE.test(name)) return refuse("400 Bad Request");
+    if (!name || !vmNameSchema.safeParse(name).success) return refuse("400 Bad Request");
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = new TerminalConnection(ws);
       const cols = Number(url.searchParams.get("cols")) || 80;
@@ -172,10 +236,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   const shownHost = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+  const signinUrl = () => `http://${consoleHost}:${port}/signin#token=${token}`;
   return {
-    url: `http://${shownHost}:${port}/?token=${token}`,
+    get url() {
+      return signinUrl();
+    },
+    apiOrigin: `http://${shownHost}:${port}`,
     port,
-    token,
+    get token() {
+      return token;
+    },
+    rotate: () => {
+      token = randomBytes(32).toString("base64url");
+      sessions.revokeAll();
+      return signinUrl();
+    },
     close: async () => {
       autoRebuild.closeAll();
       for (const c of wss.clients) c.terminate();

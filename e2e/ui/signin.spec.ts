@@ -1,0 +1,105 @@
+/**
+ * Signing in, as a browser does it, and what the session may reach (no guest needed):
+ * the printed URL signs Chromium in on the console's own host name; the token leaves the
+ * address bar and the history; the session cookie never reaches another local server
+ * (another port of 127.0.0.1 or localhost, as a guest's forwarded web server would be);
+ * an SSH-tunnelled port works; the pages run under a CSP without 'unsafe-inline' scripts;
+ * revoking sessions signs the browser out.
+ */
+import http from "node:http";
+import net from "node:net";
+import { expect, test } from "@playwright/test";
+import { makeHome } from "../lib/harness.js";
+import { serve, type Served } from "../lib/api.js";
+
+let server: Served;
+test.describe.configure({ mode: "serial" });
+test.beforeAll(async () => {
+  server = await serve(makeHome());
+});
+test.afterAll(async () => {
+  await server.stop();
+});
+
+const listen = (srv: net.Server) => new Promise<number>((resolve) => srv.listen(0, "127.0.0.1", () => resolve((srv.address() as net.AddressInfo).port)));
+
+test("the printed URL signs in on the console's own name; the token leaves the URL and the history; no CSP violation", async ({ page }) => {
+  const violations: string[] = [];
+  page.on("console", (m) => {
+    if (/Content Security Policy|Refused to/.test(m.text())) violations.push(m.text());
+  });
+  expect(server.url).toMatch(/^http:\/\/bootc-[0-9a-f]+\.localhost:\d+\/signin#token=/);
+  const first = await page.goto(server.url);
+  expect(first?.headers()["content-security-policy"]).toMatch(/script-src 'self' 'nonce-[^']+'/);
+  expect(first?.headers()["content-security-policy"]).not.toMatch(/script-src[^;]*unsafe-inline/);
+  await expect(page).toHaveURL(`${server.consoleOrigin}/`);
+  await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
+  // The console's page works, and its own inline scripts carried the nonce.
+  await expect(page.getByRole("link", { name: "Virtual machines" })).toBeVisible();
+  expect(violations).toEqual([]);
+  // Back leads to no URL holding the token (the sign-in entry was replaced).
+  await page.goBack().catch(() => undefined);
+  expect(page.url()).not.toContain(server.token);
+  await page.goForward().catch(() => undefined);
+});
+
+test("the session cookie reaches no other local server, on any port or loopback name", async ({ page }) => {
+  const seen: string[] = [];
+  const other = http.createServer((req, res) => {
+    if (req.url === "/") seen.push(req.headers.cookie ?? ""); // not the favicon
+    res.end("<html><body>another local server</body></html>");
+  });
+  const port = await listen(other);
+  try {
+    await page.goto(server.url);
+    await expect(page.getByRole("heading", { name: "Images" })).toBeVisible(); // signed in
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+      await page.goto(`${origin}/`);
+      await expect(page.getByText("another local server")).toBeVisible();
+    }
+    expect(seen).toHaveLength(2);
+    for (const cookie of seen) expect(cookie).not.toMatch(/bootc_session/);
+    // Even this server's own port, reached as 127.0.0.1, gets no session: it is not the console's name.
+    const r = await page.goto(`${server.origin}/`);
+    expect(r?.status()).toBe(401);
+  } finally {
+    other.close();
+  }
+});
+
+test("through an SSH-style tunnel (another port forwarding to the server), sign-in moves to the console's name on that port", async ({ browser }) => {
+  const tunnel = net.createServer((c) => {
+    const up = net.connect(server.port, "127.0.0.1");
+    c.pipe(up).pipe(c);
+    c.on("error", () => up.destroy());
+    up.on("error", () => c.destroy());
+  });
+  const port = await listen(tunnel);
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`http://localhost:${port}/signin#token=${server.token}`);
+    await expect(page).toHaveURL(new RegExp(`^http://bootc-[0-9a-f]+\\.localhost:${port}/$`));
+    await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
+  } finally {
+    await context.close();
+    tunnel.close();
+  }
+});
+
+test("a wrong token is refused in place; revoking sessions signs the browser out", async ({ browser }) => {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.consoleOrigin}/signin#token=wrong`);
+    await expect(page.getByRole("alert")).toHaveText(/invalid token/);
+    await page.getByLabel("Token").fill(server.token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
+    const revoked = await fetch(`${server.origin}/api/trpc/session.revokeAll`, { method: "POST", headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json" } });
+    expect(revoked.status, await revoked.clone().text()).toBe(200);
+    expect((await page.goto(`${server.consoleOrigin}/`))?.status()).toBe(401);
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,73 @@
+/**
+ * The sign-in page, served by the HTTP server itself (it works with --api-only too).
+ *
+ * `bootc serve` prints http://<console name>:PORT/signin#token=…: the token travels in the
+ * fragment, which the browser never sends to any server and which the page removes from
+ * the address bar and the history entry before it does anything else. The page then posts
+ * the token to /api/session, which answers with a session cookie (not the token), and
+ * replaces itself with the console. Without a fragment it offers a field to paste the token.
+ * Its script is a file of this origin, so the CSP needs no inline script for it.
+ */
+
+/** Where to go after signing in: a path on this origin, nothing else. */
+export function safeNext(next: string | null): string {
+  return next && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : "/";
+}
+
+export const SIGNIN_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Sign in · bootc console</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 34rem; margin: 4rem auto; padding: 0 1rem; }
+input { width: 100%; padding: .4rem; font: inherit; box-sizing: border-box; }
+button { margin-top: .8rem; padding: .4rem 1rem; font: inherit; }
+#error { color: #a30000; min-height: 1.5em; }
+</style>
+<script src="/signin.js" defer></script>
+</head>
+<body>
+<main>
+<h1>Sign in to bootc console</h1>
+<p>Open the URL that <code>bootc serve</code> printed, or paste its token here.</p>
+<form id="signin">
+<label for="token">Token</label>
+<input id="token" name="token" type="password" autocomplete="off" required>
+<button type="submit">Sign in</button>
+</form>
+<p id="error" role="alert"></p>
+</main>
+</body>
+</html>
+`;
+
+export const SIGNIN_JS = `"use strict";
+(function () {
+  var params = new URLSearchParams(location.search);
+  var next = params.get("next") || "/";
+  var fromUrl = new URLSearchParams(location.hash.slice(1)).get("token");
+  // The token leaves the address bar and this history entry before anything else happens.
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+  function signIn(token) {
+    var error = document.getElementById("error");
+    if (error) error.textContent = "";
+    fetch("/api/session", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: token, next: next }) })
+      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+      .then(function (r) {
+        if (r.ok) { location.replace(r.body.next); return; }
+        if (error) error.textContent = (r.body && r.body.error && r.body.error.message) || "Sign-in failed.";
+      })
+      .catch(function () { if (error) error.textContent = "The server did not answer: is bootc serve still running?"; });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.getElementById("signin").addEventListener("submit", function (e) {
+      e.preventDefault();
+      signIn(document.getElementById("token").value.trim());
+    });
+    if (fromUrl) signIn(fromUrl);
+  });
+})();
+`;
