@@ -104,9 +104,16 @@ describe("disk mode", () => {
     expect(cacheFiles()).not.toContain(first);
     expect(cacheFiles()).toContain(second);
 
+    // --rmi never forces: an image another tag still names is kept (rmi -f removed both tags, and any container).
+    const otherTag = "localhost/bootc-disk-e2e-other:latest";
+    await execa("podman", ["tag", tag, otherTag]);
     const rm = await bootc(home, ["rm", "--force", "--rmi", "dk4"]);
     expect(rm.exitCode, String(rm.all)).toBe(0);
+    expect(String(rm.stdout)).toMatch(/kept the image [0-9a-f]{12}: .*(multiple|tags|force)/);
     expect(cacheFiles()).not.toContain(second);
+    expect((await execa("podman", ["image", "exists", otherTag], { reject: false })).exitCode).toBe(0);
+    await execa("podman", ["rmi", otherTag]);
+    await execa("podman", ["rmi", tag]);
     expect((await execa("podman", ["image", "exists", tag], { reject: false })).exitCode).toBe(1);
     expect(cacheFiles()).toContain(base); // the demo image's base, still used by dk1
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { authorizedKeyTmpfiles, guestCredentials } from "./credentials.js";
+import { authorizedKeyTmpfiles, fstabForShares, guestCredentials } from "./credentials.js";
 
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE test@host";
 
@@ -30,6 +30,13 @@ describe("guest credentials", () => {
   it("tells the user how to mount shares by hand on older systemd", () => {
     const { credentials, warnings } = guestCredentials({ user: "root", systemd: 252, shares: [{ tag: "bind1", guestPath: "/mnt/x", readOnly: true }] });
     expect(credentials.map((c) => c.name)).not.toContain("fstab.extra");
-    expect(warnings[0]).toContain("mount -t virtiofs -o ro bind1 /mnt/x");
+    expect(warnings[0]).toContain("mount -t virtiofs -o ro bind1 '/mnt/x'");
+  });
+
+  it("escapes what it splices into fstab lines, and refuses a user name that would break a tmpfiles line", () => {
+    const fstab = fstabForShares([{ tag: "bind1", guestPath: "/mnt/my share\\x", readOnly: true }]);
+    expect(fstab).toBe("bind1 /mnt/my\\040share\\134x virtiofs ro,nofail 0 0\n");
+    expect(fstab.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(() => authorizedKeyTmpfiles("root\nf /etc/shadow", "ssh-ed25519 AAAA")).toThrow(/not a user name/);
   });
 });

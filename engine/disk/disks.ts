@@ -83,7 +83,13 @@ export async function releaseImage(paths: EnginePaths, imageId: string): Promise
     else await removeEntry(paths, d.key, []);
   }
   const users = vms.filter((v) => v.imageId === imageId).map((v) => v.name);
-  if (users.length) notes.push(`kept the image: used by ${users.join(", ")}`);
-  else await execa(podmanPath(), ["rmi", "-f", imageId], { reject: false });
+  if (users.length) {
+    notes.push(`kept the image: used by ${users.join(", ")}`);
+    return notes;
+  }
+  // Never forced: `rmi -f` would also remove every container using the image and every
+  // other tag on it. podman's own refusal says what still uses it.
+  const r = await execa(podmanPath(), ["rmi", imageId], { reject: false });
+  if (r.exitCode !== 0) notes.push(`kept the image ${imageId.slice(0, 12)}: ${String(r.stderr).replace(/^Error: /, "").trim().split("\n")[0]}`);
   return notes;
 }

@@ -23,6 +23,13 @@ const base: QemuSpec = {
 const after = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
 
 describe("buildQemuArgs", () => {
+  it("doubles commas in every path it puts into an option string, so a path cannot add options", () => {
+    const args = buildQemuArgs({ ...base, disks: [{ file: "/home/u/x,file=/etc/shadow/d.qcow2", format: "qcow2" }], shares: [{ socket: "/r/a,b/fs0.sock", tag: "rootfs" }], qmpSocket: "/r/a,b/qmp.sock" });
+    expect(after(args, "-drive")).toEqual(["file=/home/u/x,,file=/etc/shadow/d.qcow2,format=qcow2,if=virtio,index=0,cache=writeback,discard=unmap"]);
+    expect(after(args, "-chardev")[0]).toBe("socket,id=fs0,path=/r/a,,b/fs0.sock");
+    expect(after(args, "-qmp")).toEqual(["unix:/r/a,,b/qmp.sock,server=on,wait=off"]);
+  });
+
   it("boots the image's kernel with a virtiofs root and a volatile overlay on x86_64", () => {
     const args = buildQemuArgs(base);
     expect(after(args, "-kernel")).toEqual([base.kernel]);

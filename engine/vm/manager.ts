@@ -6,7 +6,7 @@
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BootcError } from "../errors.js";
+import { BootcError, isBootcError } from "../errors.js";
 import { detectAccel } from "../host/accel.js";
 import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { inspectImage } from "../images/images.js";
@@ -20,7 +20,7 @@ import { hostAlias } from "../ssh/hostkey.js";
 import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
 import { withVmLock } from "./lock.js";
-import { checkBindSources, checkPorts, checkResources, freePort, generateName, parseRunOptions, validateName, type RunOptions } from "./options.js";
+import { checkBindSources, checkPorts, checkResources, freePort, generateName, NAME_RE, parseRunOptions, validateName, type RunOptions } from "./options.js";
 import { ACTIVE_STATES, readRecord, writeRecord, type VmRecord, type VmState } from "./record.js";
 import { planTarget } from "./target.js";
 import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
@@ -32,6 +32,8 @@ export interface VmInfo extends VmRecord {
   /** The state as observed now: an active record whose monitor is gone is "failed". */
   effectiveState: VmState;
   uptimeSec?: number;
+  /** The record is damaged: only the name and the reason are real. */
+  broken?: boolean;
 }
 
 /** The VM's monitor is running: its pid is alive and is still the process that was recorded. */
@@ -41,6 +43,15 @@ const monitorAlive = (rec: Pick<VmRecord, "monitorPid" | "monitorStartId">) => i
 async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (monitorAlive(rec) && Date.now() < deadline) await sleep(50);
+}
+
+/** What `list` shows for a VM whose record is damaged: its name, "failed", and why. */
+function brokenVm(name: string, e: BootcError): VmInfo {
+  return {
+    version: 1, name, image: "", imageId: "", mode: "ephemeral", createdAt: "", cpus: 0, memoryMiB: 0, accel: "tcg", accelReason: "",
+    sshUser: "", identity: "", generatedKey: false, forwards: [], binds: [], kargs: [], removeOnStop: false, readyTimeoutSec: 0,
+    state: "failed", warnings: [], timeline: [], effectiveState: "failed", broken: true, reason: `${e.message}; ${e.hint}`,
+  };
 }
 
 const MONITOR_DIED = "the monitor process died unexpectedly (its qemu and virtiofsd died with it); `bootc rm` cleans up";
@@ -191,8 +202,10 @@ export class Engine {
     }
   }
 
+  /** The VMs' names: directories of the vms dir that are VM names (not a removal in progress). */
   async names(): Promise<string[]> {
-    return (await readdir(this.vmsDir).catch(() => [] as string[])).sort();
+    const entries = await readdir(this.vmsDir).catch(() => [] as string[]);
+    return entries.filter((n) => NAME_RE.test(n) && !/\.removing-\d+$/.test(n)).sort();
   }
 
   async getVm(name: string): Promise<VmInfo> {
@@ -211,8 +224,8 @@ export class Engine {
   async listVms(): Promise<VmInfo[]> {
     const out: VmInfo[] = [];
     for (const name of await this.names()) {
-      // A VM removed while we list is simply not listed.
-      const vm = await this.getVm(name).catch(() => undefined);
+      // A VM removed while we list is simply not listed; a broken one is listed as broken.
+      const vm = await this.getVm(name).catch((e: unknown) => (isBootcError(e) && e.code === "VM_BROKEN" ? brokenVm(name, e) : undefined));
       if (vm) out.push(vm);
     }
     return out;
@@ -347,8 +360,14 @@ export class Engine {
    * leftover processes killed, the image unmounted.
    */
   async removeVm(name: string, opts: { force?: boolean; removeImage?: boolean } = {}): Promise<string[]> {
-    const vm = await this.getVm(name);
     const p = vmPaths(name, this.paths);
+    const vm = await this.getVm(name).catch(async (e: unknown) => {
+      if (!(isBootcError(e) && e.code === "VM_BROKEN" && opts.force)) throw e;
+      // Its record cannot say which processes were its own, so none is signalled.
+      await this.removeDir(p.dir, p.runDir);
+      return undefined;
+    });
+    if (!vm) return [];
     if (ACTIVE_STATES.includes(vm.effectiveState)) {
       if (!opts.force) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, `stop it first (bootc stop ${name}) or use: bootc rm --force ${name}`);
       await this.stopMonitor(vm, { force: true, timeoutSec: 0 });
@@ -356,14 +375,18 @@ export class Engine {
     await withVmLock(p.dir, name, async () => {
       // Read again: a monitor that died during the stop above left its cleanup to us.
       await this.cleanUpAfterDeadMonitor(await this.getVm(name).catch(() => vm));
-      await rm(p.runDir, { recursive: true, force: true });
-      // Rename first so a half-removed VM never looks like a VM.
-      const doomed = `${p.dir}.removing-${process.pid}`;
-      await rm(doomed, { recursive: true, force: true });
-      await rename(p.dir, doomed).catch(() => undefined);
-      await rm(doomed, { recursive: true, force: true });
+      await this.removeDir(p.dir, p.runDir);
     });
     return opts.removeImage && vm.imageId ? releaseImage(this.paths, vm.imageId) : [];
+  }
+
+  private async removeDir(dir: string, runDir: string): Promise<void> {
+    await rm(runDir, { recursive: true, force: true });
+    // Rename first so a half-removed VM never looks like a VM.
+    const doomed = `${dir}.removing-${process.pid}`;
+    await rm(doomed, { recursive: true, force: true });
+    await rename(dir, doomed).catch(() => undefined);
+    await rm(doomed, { recursive: true, force: true });
   }
 
   /** The base-disk cache: entries, their size and image, and which VMs use them. */

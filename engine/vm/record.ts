@@ -94,15 +94,26 @@ export async function writeRecord(record: VmRecord, paths?: EnginePaths): Promis
 }
 
 export async function readRecord(name: string, paths?: EnginePaths): Promise<VmRecord> {
+  const file = vmPaths(name, paths).record; // refuses a name that is not a VM name
   let text: string;
   try {
-    text = await readFile(vmPaths(name, paths).record, "utf8");
+    text = await readFile(file, "utf8");
   } catch {
     throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
   }
-  const parsed = VmRecordSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) {
-    throw new BootcError("VM_NOT_FOUND", `the record of VM "${name}" is unreadable: ${parsed.error.message}`, `remove it with \`bootc rm --force ${name}\``);
+  const broken = (why: string) =>
+    new BootcError("VM_BROKEN", `the record of VM "${name}" (vm.json) is damaged: ${why}`, `nothing can be done with it but removing it: bootc rm --force ${name}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw broken("it is not JSON");
   }
+  const parsed = VmRecordSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw broken(`${issue.path.join(".") || "the record"} ${issue.message.toLowerCase()}`);
+  }
+  if (parsed.data.name !== name) throw broken(`it names another VM ("${parsed.data.name}")`);
   return parsed.data;
 }
