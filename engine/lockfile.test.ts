@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../test/tmp.js";
 import { lockOwner, tryLock, unlock } from "./lockfile.js";
 
 const LOCKFILE = fileURLToPath(new URL("./lockfile.ts", import.meta.url));
@@ -24,7 +24,7 @@ async function race(file: string, n: number): Promise<number> {
 
 describe("lock files", () => {
   it("is taken by one process, refused to others while it lives, and free after unlock", async () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "bce-lock-")), "lock");
+    const file = path.join(tempDir("bce-lock-"), "lock");
     expect(await tryLock(file)).toBe(true);
     expect(await lockOwner(file)).toBe(process.pid);
     expect(JSON.parse(readFileSync(file, "utf8")).startId).toMatch(/.+/);
@@ -36,7 +36,7 @@ describe("lock files", () => {
   });
 
   it("treats a lock whose pid now names another process as stale (a reboot, a reused pid)", async () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "bce-lock-")), "lock");
+    const file = path.join(tempDir("bce-lock-"), "lock");
     // pid 1 is alive, but it is not the process that wrote these locks: one from before a
     // reboot (a bare pid, nothing to prove it by) and one whose start identity differs.
     for (const stale of ["1", JSON.stringify({ pid: 1, startId: "another-boot:12345" })]) {
@@ -48,7 +48,7 @@ describe("lock files", () => {
   });
 
   it("has exactly one winner when many processes race for a free lock or a stale one", async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "bce-lock-"));
+    const dir = tempDir("bce-lock-");
     expect(await race(path.join(dir, "free"), 8)).toBe(1);
     const stale = path.join(dir, "stale");
     writeFileSync(stale, JSON.stringify({ pid: 999_999_999, startId: "gone" }));

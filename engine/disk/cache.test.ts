@@ -1,11 +1,12 @@
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/tmp.js";
 import { diskKey, ensureEntry, listEntries, removeEntry, type DiskEntry } from "./cache.js";
 
 const spec = { imageId: "sha256:aaa", builder: "direct" as const, sizeBytes: 1024 ** 3, filesystem: "ext4" };
 const home = () => {
-  const root = mkdtempSync("/tmp/bce-cache-");
+  const root = tempDir("bce-cache-");
   return { state: path.join(root, "state"), cache: path.join(root, "cache"), runtime: path.join(root, "run") };
 };
 const entry = (key: string): DiskEntry => ({

@@ -43,14 +43,21 @@ export interface StopRequest {
   reboot?: boolean;
 }
 
-export async function requestStop(name: string, req: StopRequest, paths?: EnginePaths): Promise<StopReply> {
+const STOP_REPLY_GRACE_SEC = 30;
+
+export async function requestStop(name: string, req: StopRequest, paths?: EnginePaths, graceSec = STOP_REPLY_GRACE_SEC): Promise<StopReply> {
   const sock = await connectMonitor(name, { op: "stop", ...req }, paths);
   let text = "";
   sock.setEncoding("utf8");
   sock.on("data", (d: string) => (text += d));
+  // The monitor answers once qemu is gone: the guest's own timeout plus time to clean up.
+  // A monitor that never answers must not hang the caller.
+  const waitSec = (req.timeoutSec ?? 60) + graceSec;
+  const timer = setTimeout(() => sock.destroy(), waitSec * 1000);
   await new Promise<void>((resolve) => sock.once("close", () => resolve()));
+  clearTimeout(timer);
   const line = text.trim().split("\n")[0];
-  if (!line) return { ok: false, error: "the monitor closed without replying" };
+  if (!line) return { ok: false, error: `the monitor did not confirm the stop within ${waitSec}s` };
   return JSON.parse(line) as StopReply;
 }
 

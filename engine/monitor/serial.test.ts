@@ -1,13 +1,13 @@
-import { mkdtemp, readFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/tmp.js";
 import { SerialFanout } from "./serial.js";
 
 describe("SerialFanout", () => {
   it("replays recent output to a new viewer, then streams live, and logs everything", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "bootc-serial-"));
+    const dir = tempDir("bootc-serial-");
     const fan = new SerialFanout(path.join(dir, "serial.log"), 10);
     fan.push(Buffer.from("0123456789"));
     fan.push(Buffer.from("abcde"));
@@ -23,10 +23,41 @@ describe("SerialFanout", () => {
   });
 
   it("gives the last lines without terminal escapes", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "bootc-serial-"));
+    const dir = tempDir("bootc-serial-");
     const fan = new SerialFanout(path.join(dir, "serial.log"));
     fan.push(Buffer.from("one\r\n\x1b[0;32m  OK  \x1b[0m two\r\nthree\r\n"));
     expect(fan.lastLines(2)).toEqual(["  OK   two", "three"]);
     await fan.close();
+  });
+});
+
+describe("SerialFanout bounds", () => {
+  it("disconnects a viewer that stops reading once its backlog passes the cap; readers keep streaming", async () => {
+    const dir = tempDir("bootc-serial-");
+    const fan = new SerialFanout(path.join(dir, "serial.log"), 1024, { viewerBacklog: 64 * 1024, log: 1024 * 1024 * 1024 });
+    const stalled = new PassThrough({ highWaterMark: 1024 }); // never read
+    const reader = new PassThrough();
+    let read = 0;
+    reader.on("data", (d: Buffer) => (read += d.length));
+    fan.attach(stalled);
+    fan.attach(reader);
+    const chunk = Buffer.alloc(8 * 1024, 65);
+    for (let i = 0; i < 1000; i++) fan.push(chunk); // 8 MiB of guest output
+    expect(stalled.destroyed).toBe(true);
+    expect(stalled.writableLength).toBeLessThanOrEqual(64 * 1024 + chunk.length);
+    await new Promise((r) => setImmediate(r));
+    expect(read).toBe(1000 * chunk.length);
+    await fan.close();
+  });
+
+  it("rotates the serial log at its cap, keeping one previous file", async () => {
+    const dir = tempDir("bootc-serial-");
+    const log = path.join(dir, "serial.log");
+    const fan = new SerialFanout(log, 1024, { viewerBacklog: 1024, log: 1000 });
+    for (let i = 0; i < 25; i++) fan.push(Buffer.alloc(100, 48 + (i % 10)));
+    await fan.close();
+    const { size } = await import("node:fs").then((fs) => fs.statSync(log));
+    expect(size).toBeLessThanOrEqual(1000);
+    expect((await readFile(`${log}.1`)).length).toBe(1000);
   });
 });

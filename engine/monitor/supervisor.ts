@@ -162,6 +162,8 @@ export class Supervisor {
       qmpSocket: this.p.qmpSock,
       credentials: creds.credentials,
     });
+    // The last moment a stop that came in during the awaits above can still prevent qemu.
+    this.checkpoint();
     this.serial = new SerialFanout(this.p.serialLog);
     const qemu = spawnOwned(findQemu(), args, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     this.qemu = qemu;

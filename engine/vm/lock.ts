@@ -3,6 +3,7 @@
  * A lost race gets VM_BUSY.
  */
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError } from "../errors.js";
 import { lockOwner, tryLock, unlock } from "../lockfile.js";
 
@@ -16,6 +17,29 @@ export async function withVmLock<T>(vmDir: string, name: string, fn: () => Promi
     throw e;
   }
   if (!locked) throw new BootcError("VM_BUSY", `VM "${name}" is busy with another command (pid ${await lockOwner(file)})`, "wait for it to finish, then try again");
+  try {
+    return await fn();
+  } finally {
+    await unlock(file);
+  }
+}
+
+/** Rebuilds of one VM run one after another: a second one waits for the first (polling its lock file). */
+export async function withRebuildLock<T>(vmDir: string, name: string, fn: () => Promise<T>, maxWaitMs = 60 * 60_000): Promise<T> {
+  const file = path.join(vmDir, "rebuild.lock");
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    let locked: boolean;
+    try {
+      locked = await tryLock(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
+      throw e;
+    }
+    if (locked) break;
+    if (Date.now() > deadline) throw new BootcError("VM_BUSY", `VM "${name}" is still being rebuilt by another command (pid ${await lockOwner(file)})`, "wait for it to finish, then try again");
+    await sleep(500);
+  }
   try {
     return await fn();
   } finally {

@@ -19,7 +19,7 @@ import { enginePaths, vmPaths, type EnginePaths } from "../paths.js";
 import { hostAlias } from "../ssh/hostkey.js";
 import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
-import { withVmLock } from "./lock.js";
+import { withRebuildLock, withVmLock } from "./lock.js";
 import { checkBindSources, checkPorts, checkResources, freePort, generateName, NAME_RE, parseRunOptions, validateName, type RunOptions } from "./options.js";
 import { ACTIVE_STATES, readRecord, writeRecord, type VmRecord, type VmState } from "./record.js";
 import { planTarget } from "./target.js";
@@ -247,10 +247,13 @@ export class Engine {
     if (ACTIVE_STATES.includes(vm.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
     const p = vmPaths(name, this.paths);
     return withVmLock(p.dir, name, async () => {
-      await this.cleanUpAfterDeadMonitor(vm);
+      // Checked again under the lock: two starts racing must not spawn two monitors.
+      const current = await this.getVm(name);
+      if (ACTIVE_STATES.includes(current.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${current.effectiveState})`);
+      await this.cleanUpAfterDeadMonitor(current);
       await checkPorts(vm.forwards);
       await checkBindSources(vm.binds);
-      const { effectiveState: _s, uptimeSec: _u, ...record } = vm;
+      const { effectiveState: _s, uptimeSec: _u, broken: _b, ...record } = current;
       const fresh: VmRecord = {
         ...record,
         state: "creating",
@@ -298,6 +301,11 @@ export class Engine {
    * else names it and no other VM uses it.
    */
   async rebuildAndReboot(name: string, onLine: (line: string) => void = () => undefined): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
+    // One rebuild at a time per VM, whoever asks (the watch loop, the web console, a script): the next waits.
+    return withRebuildLock(vmPaths(name, this.paths).dir, name, () => this.rebuildAndRebootLocked(name, onLine));
+  }
+
+  private async rebuildAndRebootLocked(name: string, onLine: (line: string) => void): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
     const vm = await this.getVm(name);
     if (!vm.source) throw new BootcError("INVALID_ARGUMENT", `VM "${name}" was not booted from an image bootc built`, "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it");
     const buildStarted = new Date().toISOString();

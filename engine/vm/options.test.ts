@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/tmp.js";
 import { checkBindSources, checkPorts, checkResources, parseBind, parseMemory, parsePortForward, validateName, parseSize } from "./options.js";
 
 describe("VM options", () => {
@@ -36,7 +36,7 @@ describe("VM options", () => {
   });
 
   it("refuses a bind source that is missing or not a directory", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "bootc-opt-"));
+    const dir = tempDir("bootc-opt-");
     const file = path.join(dir, "f");
     await writeFile(file, "x");
     await expect(checkBindSources([{ host: path.join(dir, "nope") }])).rejects.toThrow(/does not exist/);

@@ -3,7 +3,7 @@
  * a detached monitor process on this host. A libvirt or remote runtime can implement the
  * same interface later without the CLI or server changing.
  */
-import { openSync, closeSync } from "node:fs";
+import { closeSync, openSync, renameSync, statSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { attachConsole, requestStop, watchEvents, type ConsoleAttachment, type StopRequest } from "../monitor/client.js";
@@ -20,6 +20,7 @@ export interface VmRuntime {
   console(name: string): Promise<ConsoleAttachment>;
 }
 
+const MONITOR_LOG_BYTES = 1024 * 1024;
 const MONITOR_MAIN = fileURLToPath(new URL("../monitor/main.js", import.meta.url));
 
 /** The monitor finds its VM from the same environment (BOOTC_HOME / XDG), which it inherits. */
@@ -27,7 +28,10 @@ export class LocalRuntime implements VmRuntime {
   constructor(private readonly paths: EnginePaths) {}
 
   start(name: string): { pid: number; startId?: string } {
-    const log = openSync(vmPaths(name, this.paths).monitorLog, "a");
+    const monitorLog = vmPaths(name, this.paths).monitorLog;
+    // Each boot appends; past a cap the old log moves aside (one kept), so it cannot grow forever.
+    if ((statSync(monitorLog, { throwIfNoEntry: false })?.size ?? 0) > MONITOR_LOG_BYTES) renameSync(monitorLog, `${monitorLog}.1`);
+    const log = openSync(monitorLog, "a", 0o600);
     try {
       // Detached: the monitor outlives the command that started it (the CLI returns,
       // the web server restarts) and owns the VM until it ends.

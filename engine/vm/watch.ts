@@ -19,7 +19,9 @@ export type WatchEvent =
   | { type: "build-failed"; error: string }
   | { type: "image-unchanged"; imageId: string }
   | { type: "rebooting"; imageId: string; removedImageId?: string } // rebooting into this new image; the one it replaced was removed
-  | { type: "ready"; vm: VmInfo };
+  | { type: "ready"; vm: VmInfo }
+  /** Watching the directory failed (it was removed, or the host's watch limit was hit): no more rebuilds. */
+  | { type: "watch-failed"; error: string };
 
 export interface WatchOptions {
   dir: string;
@@ -37,7 +39,7 @@ export interface SourceWatcher {
  * Calls `onChange(path)` after changes under `dir` settle (debounced), skipping paths the
  * directory's .containerignore (or .dockerignore) excludes from the build context.
  */
-export async function watchSource(dir: string, onChange: (relPath: string) => void, debounceMs = 500): Promise<SourceWatcher> {
+export async function watchSource(dir: string, onChange: (relPath: string) => void, debounceMs = 500, onError: (e: Error) => void = () => undefined): Promise<SourceWatcher> {
   const root = path.resolve(dir);
   const patterns = await Promise.all([".containerignore", ".dockerignore"].map((f) => readFile(path.join(root, f), "utf8").catch(() => "")));
   const ignored = ignoreMatcher((patterns.find((p) => p) ?? "").split("\n"));
@@ -47,6 +49,12 @@ export async function watchSource(dir: string, onChange: (relPath: string) => vo
     if (!rel || ignored(rel)) return;
     clearTimeout(timer);
     timer = setTimeout(() => onChange(rel), debounceMs);
+  });
+  // Without a handler, an error (the directory removed, ENOSPC for inotify watches) would end the process.
+  watcher.on("error", (e) => {
+    clearTimeout(timer);
+    watcher.close();
+    onError(e);
   });
   return {
     close: () => {
@@ -83,7 +91,9 @@ export class WatchLoop {
   }
 
   private async watch(): Promise<void> {
-    this.watcher = await watchSource(this.o.dir, (changed) => void this.rebuild(changed), this.o.debounceMs);
+    this.watcher = await watchSource(this.o.dir, (changed) => void this.rebuild(changed), this.o.debounceMs, (e) =>
+      this.o.onEvent({ type: "watch-failed", error: `watching ${this.o.dir} failed (${e.message}): changes are no longer rebuilt` }),
+    );
   }
 
   private async rebuild(changed: string): Promise<void> {

@@ -18,7 +18,12 @@ export class AutoRebuild {
     if (enabled) {
       const vm = await this.engine.getVm(name);
       if (!vm.source) return { name, enabled: false };
-      this.watchers.set(name, await watchSource(vm.source, (changed) => this.rebuild(name, `${changed} changed`)));
+      const watcher = await watchSource(vm.source, (changed) => this.rebuild(name, `${changed} changed`), 500, (e) => {
+        // The directory went away (or the host ran out of watches): this VM is no longer watched.
+        if (this.watchers.get(name) === watcher) this.watchers.delete(name);
+        console.error(`rebuild on change for ${name} stopped: watching ${vm.source} failed (${e.message})`);
+      });
+      this.watchers.set(name, watcher);
     }
     return { name, enabled };
   }

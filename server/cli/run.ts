@@ -114,6 +114,7 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
       if (e.type === "build-log") console.log(`    ${e.line}`);
       else if (e.type === "build-started") console.log(`[${t}] building (${e.reason})`);
       else if (e.type === "build-failed") console.log(`[${t}] build failed; the VM keeps running the previous image:\n${e.error}`);
+      else if (e.type === "watch-failed") console.log(`[${t}] ${e.error}`);
       else if (e.type === "image-unchanged") console.log(`[${t}] image unchanged: no reboot`);
       else if (e.type === "rebooting") console.log(`[${t}] new image ${e.imageId.slice(0, 12)}: rebooting the VM into it${e.removedImageId ? ` (removed the image it replaced, ${e.removedImageId.slice(0, 12)})` : ""}`);
       else console.log(`[${t}] ${e.vm.name} is ready (ssh on 127.0.0.1:${e.vm.sshPort}); watching ${dir} — Ctrl+C stops`);
@@ -191,7 +192,8 @@ export async function main(argv: string[]): Promise<number> {
   const hasSsh = ready.effectiveState === "ssh-ready";
   if (values.interactive) {
     const code = hasSsh ? await interactiveSsh(engine, vm.name, []) : await interactiveConsole(engine, vm.name);
-    if (values.rm) await engine.stopVm(vm.name, { timeoutSec: 30 }).catch(() => undefined);
+    // --rmi implies --rm: the VM (and then its image) goes when the session ends.
+    if (values.rm || values.rmi) await engine.stopVm(vm.name, { timeoutSec: 30 }).catch(() => undefined);
     return code;
   }
   if (values.json) {
