@@ -4,11 +4,11 @@
  * and the faults a user can meet leave no half-written cache entry or stray process.
  * One guest boots fully (twice); the other VMs are checked at the disk step and removed.
  */
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, makePremadeDisk, processesUsing, waitUntil, watchImageMounts } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, makePremadeDisk, processesUsing, tempDir, waitUntil, watchImageMounts } from "./lib/harness.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("disk.e2e.ts");
@@ -80,7 +80,7 @@ describe("disk mode", () => {
   });
 
   it("a changed image gets a new base disk; prune removes the outdated one; rm --rmi and run --rmi remove image and base", async () => {
-    const src = mkdtempSync("/tmp/bce-disk-src-");
+    const src = tempDir("bce-disk-src-");
     const tag = "localhost/bootc-disk-e2e:latest";
     writeFileSync(path.join(src, "Containerfile"), `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\n`);
     writeFileSync(path.join(src, "motd"), "one\n");
@@ -179,7 +179,7 @@ describe("disk mode: bad input and faults", () => {
   it("a --disk file that does not exist", () => expectRefused(["--name", "bad", "--disk", "/nonexistent/disk.qcow2"], /disk file \/nonexistent\/disk.qcow2 does not exist/));
 
   it("a --disk file that is not a disk image", async () => {
-    const file = path.join(mkdtempSync("/tmp/bce-notdisk-"), "notes.txt");
+    const file = path.join(tempDir("bce-notdisk-"), "notes.txt");
     writeFileSync(file, "just some text\n".repeat(100));
     await expectRefused(["--name", "bad", "--disk", file], /is not a disk image/);
   });

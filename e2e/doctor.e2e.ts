@@ -1,9 +1,9 @@
 /** `bootc doctor` and the CLI's fast start, against this machine and a PATH with things missing. */
-import { accessSync, constants, existsSync, mkdtempSync, symlinkSync } from "node:fs";
+import { accessSync, constants, existsSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { CLI, ROOT } from "./lib/harness.js";
+import { CLI, ROOT, tempDir } from "./lib/harness.js";
 
 interface Row { id: string; status: "ok" | "warn" | "fail"; required: boolean; detail: string; fix?: string }
 interface Report { ok: boolean; rows: Row[] }
@@ -43,7 +43,7 @@ describe("bootc doctor", () => {
   });
 
   it("fails with a fix for each missing tool when PATH lacks them", async () => {
-    const bin = mkdtempSync("/tmp/bce-path-");
+    const bin = tempDir("bce-path-");
     symlinkSync("/usr/bin/ssh", path.join(bin, "ssh")); // keep one tool, to see it still found
     const r = await doctor({ PATH: bin, BOOTC_VIRTIOFSD: "/nonexistent/virtiofsd" });
     expect(r.exitCode).toBe(1);

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
+import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +103,29 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     expect(write.exitCode).not.toBe(0);
     expect(String(write.stderr)).toMatch(/Read-only file system/);
     expect(existsSync(path.join(roDir, "nope.txt"))).toBe(false);
+    // The guest sees the truth too: the share is mounted read-only, the other one read-write.
+    const ro = await bootc(home, ["ssh", NAME, "--", "findmnt", "-n", "-o", "FSTYPE,OPTIONS", "/mnt/ro"]);
+    expect(String(ro.stdout).trim()).toMatch(/^virtiofs\s+ro\b/);
+    const rw = await bootc(home, ["ssh", NAME, "--", "findmnt", "-n", "-o", "FSTYPE,OPTIONS", "/mnt/rw"]);
+    expect(String(rw.stdout).trim()).toMatch(/^virtiofs\s+rw\b/);
+  });
+
+  it("survives garbage on its monitor socket: each bad request is answered, the VM keeps running", async () => {
+    const sock = path.join(home, "run", NAME, "mon.sock");
+    for (const line of ["null", "42", "[]", '{"op":"stop","force":"yes"}', '{"op":"nope"}', "{not json"]) {
+      const reply = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        const c = net.createConnection(sock, () => c.write(line + "\n"));
+        c.setEncoding("utf8");
+        c.on("data", (d: string) => (text += d));
+        c.on("close", () => resolve(text));
+        c.on("error", reject);
+      });
+      expect(JSON.parse(reply), line).toEqual({ ok: false, error: "bad request" });
+    }
+    const vm = (await bootcJson<Vm[]>(home, ["list"])).find((v) => v.name === NAME)!;
+    expect(vm.effectiveState).toBe("ssh-ready");
+    expect((await bootc(home, ["ssh", NAME, "--", "true"])).exitCode).toBe(0);
   });
 
   it("runs a serial getty; an emulated guest waits long enough for its serial port", async () => {

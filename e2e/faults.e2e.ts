@@ -3,11 +3,11 @@
  * behind. Input errors need no guest; the fault tests start real guests through the
  * engine API and break them while they boot.
  */
-import { existsSync, mkdtempSync, readdirSync, symlinkSync } from "node:fs";
+import { existsSync, readdirSync, symlinkSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { bootc, DEMO_IMAGE, makeHome, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
+import { bootc, DEMO_IMAGE, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("faults.e2e.ts");
@@ -47,7 +47,7 @@ describe("bad input is refused with a clear error and leaves nothing behind", ()
 
   it("missing qemu", async () => {
     // A PATH with everything bootc needs except qemu.
-    const bin = mkdtempSync("/tmp/bce-path-");
+    const bin = tempDir("bce-path-");
     for (const tool of ["podman", "ssh", "ssh-keygen", "setpriv", "unshare", "mount", "tar"]) {
       for (const dir of ["/usr/bin", "/bin", "/usr/sbin"]) {
         if (existsSync(path.join(dir, tool))) {

@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["e2e/**/*.e2e.ts"],
+    setupFiles: ["e2e/lib/vitest-cleanup.ts"],
     fileParallelism: false,
     testTimeout: 15 * 60_000,
     hookTimeout: 15 * 60_000,

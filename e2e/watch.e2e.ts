@@ -3,15 +3,15 @@
  * Containerfile FROM the demo image, boots it, reboots into each new build, keeps the VM
  * running through a broken build, and stops the VM when the watch stops.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, waitUntil, watchImageMounts } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, tempDir, waitUntil, watchImageMounts } from "./lib/harness.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("watch.e2e.ts");
-const dir = mkdtempSync("/tmp/bce-watch-src-");
+const dir = tempDir("bce-watch-src-");
 const TAG = "localhost/bootc-watch-e2e:latest";
 const containerfile = (extra = "") => `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\n${extra}`;
 

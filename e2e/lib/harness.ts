@@ -3,7 +3,7 @@
  * state directory (BOOTC_HOME), and check that nothing is left behind — no process
  * started for that state directory, no image mounted by it.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type Options } from "execa";
@@ -12,9 +12,33 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const CLI = path.join(ROOT, "dist/server/cli.js");
 export const DEMO_IMAGE = "localhost/bootc-demo:latest";
 
+const made: string[] = [];
+
+/** A temporary directory under /tmp, removed by removeTempDirs() when the test file ends. */
+export function tempDir(prefix = "bce-"): string {
+  const dir = mkdtempSync(`/tmp/${prefix}`);
+  made.push(dir);
+  return dir;
+}
+
 /** A short state root: runtime socket paths live below it and must stay < 108 bytes. */
 export function makeHome(): string {
-  return mkdtempSync("/tmp/bce-");
+  return tempDir("bce-");
+}
+
+/**
+ * Removes the directories this test file made (homes with their base disks, sources),
+ * whether its tests passed or not. One that a process still uses (a VM a failed test left
+ * running) is kept and named, so the leftover-process checks can report it.
+ */
+export function removeTempDirs(): string[] {
+  const kept: string[] = [];
+  for (const dir of made.splice(0)) {
+    if (processesUsing(dir).length) kept.push(dir);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+  if (kept.length) console.warn(`kept temp dirs still in use: ${kept.join(", ")}`);
+  return kept;
 }
 
 export function bootc(home: string, args: string[], options: Options = {}) {
@@ -75,7 +99,7 @@ export async function watchImageMounts(file: string): Promise<{ left: () => Prom
  * made by e2e/fixtures/premade-disk.sh from a direct-built base-disk cache entry.
  */
 export async function makePremadeDisk(baseEntryDir: string): Promise<string> {
-  const file = path.join(mkdtempSync("/tmp/bce-premade-"), "server.raw");
+  const file = path.join(tempDir("bce-premade-"), "server.raw");
   const parts = ["disk.raw", "vmlinuz", "initramfs.img"].map((f) => path.join(baseEntryDir, f));
   const made = await execa("bash", [path.join(ROOT, "e2e/fixtures/premade-disk.sh"), file, ...parts], { reject: false });
   if (made.exitCode !== 0) throw new Error(`premade-disk.sh failed: ${made.stderr}`);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { DEMO_IMAGE, makeHome, ROOT } from "../lib/harness.js";
+import { DEMO_IMAGE, makeHome, ROOT, removeTempDirs } from "../lib/harness.js";
 import { serve, type Served } from "../lib/api.js";
 
 const home = makeHome();
@@ -25,6 +25,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await fetch(`${server.origin}/api/trpc/vms.remove`, { method: "POST", headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json" }, body: JSON.stringify({ name: "ui", force: true }) }).catch(() => undefined);
   await server.stop();
+  removeTempDirs();
 });
 
 /** The terminal's text, through xterm's screen-reader (accessibility) tree. */

@@ -8,7 +8,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
-import { bootc, DEMO_IMAGE, makeHome, makePremadeDisk } from "../lib/harness.js";
+import { bootc, DEMO_IMAGE, makeHome, makePremadeDisk, removeTempDirs } from "../lib/harness.js";
 import { serve, type Served } from "../lib/api.js";
 
 const home = makeHome();
@@ -22,6 +22,7 @@ test.afterAll(async () => {
   await bootc(home, ["rm", "--force", "uid"]);
   await bootc(home, ["rm", "--force", "pmui"]);
   await server.stop();
+  removeTempDirs();
 });
 
 test("boot with a persistent disk; its base disk shows on the Disks page, in use", async ({ page }) => {

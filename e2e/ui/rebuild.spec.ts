@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { expect, test, type Page } from "@playwright/test";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome } from "../lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, removeTempDirs } from "../lib/harness.js";
 import { serve, type Served } from "../lib/api.js";
 
 const home = makeHome();
@@ -26,6 +26,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await bootc(home, ["rm", "--force", "uir"]);
   await server.stop();
+  removeTempDirs();
   await execa("podman", ["rmi", "-f", TAG], { reject: false });
 });
 

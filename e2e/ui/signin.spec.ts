@@ -9,7 +9,7 @@
 import http from "node:http";
 import net from "node:net";
 import { expect, test } from "@playwright/test";
-import { makeHome } from "../lib/harness.js";
+import { makeHome, removeTempDirs } from "../lib/harness.js";
 import { serve, type Served } from "../lib/api.js";
 
 let server: Served;
@@ -19,6 +19,7 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => {
   await server.stop();
+  removeTempDirs();
 });
 
 const listen = (srv: net.Server) => new Promise<number>((resolve) => srv.listen(0, "127.0.0.1", () => resolve((srv.address() as net.AddressInfo).port)));
