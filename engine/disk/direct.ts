@@ -12,7 +12,7 @@ import { findOnPath } from "../host/tools.js";
 import { spawnOwned } from "../monitor/children.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
-import type { DiskProgress } from "./progress.js";
+import { progressTotal, type DiskProgress } from "./progress.js";
 
 export const ROOT_LABEL = "bootc-root";
 const MIB = 1024 * 1024;
@@ -65,7 +65,7 @@ export async function buildDirectDisk(o: {
     const child = spawnOwned(mkfs, mkfsArgs(rootfs, file, o.sizeBytes), { stdin: "ignore", stdout: "pipe", stderr: "pipe", buffer: true });
     // Bytes written = what the sparse file has allocated so far.
     const timer = setInterval(() => {
-      void stat(file).then((s) => o.onProgress({ step: "writing the root filesystem", bytes: s.blocks * 512, totalBytes: used }), () => undefined);
+      void stat(file).then((s) => o.onProgress({ step: "writing the root filesystem", bytes: s.blocks * 512, totalBytes: progressTotal(used, s.blocks * 512) }), () => undefined);
     }, 500);
     const r = await child.finally(() => clearInterval(timer));
     if (r.exitCode !== 0) {
@@ -78,7 +78,8 @@ export async function buildDirectDisk(o: {
     o.onProgress({ step: "copying the kernel and initramfs" });
     await copyFile(facts.kernel, path.join(o.dir, "vmlinuz"));
     await copyFile(facts.initrd, path.join(o.dir, "initramfs.img"));
-    o.onProgress({ step: "done", bytes: (await stat(file)).blocks * 512, totalBytes: used });
+    const written = (await stat(file)).blocks * 512;
+    o.onProgress({ step: "done", bytes: written, totalBytes: written });
     return {
       key: o.key,
       image: o.image,

@@ -1,16 +1,13 @@
-/** Progress of a base-disk build, reported as engine events (CLI bar, server stream). */
+/**
+ * Progress of a base-disk build, reported as engine events (CLI bar, server stream).
+ * `bytes` never passes `totalBytes`: the total starts as an estimate and grows with the
+ * writes (filesystem metadata comes on top of the content), and is exact at the end.
+ */
 export interface DiskProgress {
   step: string;
   bytes?: number;
   totalBytes?: number;
 }
 
-/** "writing the root filesystem [########            ] 41% (150/363 MiB)" */
-export function formatProgress(p: DiskProgress): string {
-  if (p.bytes === undefined || !p.totalBytes) return p.step;
-  const mib = (n: number) => Math.round(n / (1024 * 1024));
-  // Bytes written can pass the estimate (filesystem metadata): the bar stops at full.
-  const pct = Math.min(100, Math.round((p.bytes / p.totalBytes) * 100));
-  const filled = Math.round(pct / 5);
-  return `${p.step} [${"#".repeat(filled)}${" ".repeat(20 - filled)}] ${pct}% (${mib(p.bytes)}/${mib(p.totalBytes)} MiB)`;
-}
+/** The total to report: the estimate, or what was written if that is more already. */
+export const progressTotal = (estimate: number, written: number) => Math.max(estimate, written);

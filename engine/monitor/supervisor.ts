@@ -13,7 +13,7 @@ import { guestCredentials } from "../credentials.js";
 import { BootcError } from "../errors.js";
 import { findQemu, findVirtiofsd, hostArch } from "../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
-import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../paths.js";
+import { enginePaths, ensureRuntimeDir, vmPaths, type EnginePaths, type VmPaths } from "../paths.js";
 import { buildQemuArgs, ephemeralKernelArgs } from "../qemu/cmdline.js";
 import { prepareDiskBoot } from "../disk/boot.js";
 import { releaseImage } from "../disk/disks.js";
@@ -95,8 +95,9 @@ export class Supervisor {
     const r = this.record;
     const rootfs = await mountImage(r.imageId);
     this.mounted = true;
-    this.checkpoint();
+    // Recorded at once: if this monitor dies, the clean-up knows this mount is its to undo.
     this.mark("image-mounted");
+    this.checkpoint();
     const facts = await readGuestFacts(rootfs, r.image);
     this.update({ kernel: facts.kernel.slice(rootfs.length) });
     return { rootShare: rootfs, kernel: facts.kernel, initrd: facts.initrd, cmdline: ephemeralKernelArgs(r.kargs), disks: [], systemd: facts.systemd, sshd: facts.sshd };
@@ -333,6 +334,7 @@ export class Supervisor {
   }
 
   private async listen(): Promise<void> {
+    await ensureRuntimeDir(this.paths);
     await mkdir(this.p.runDir, { recursive: true, mode: 0o700 });
     await unlink(this.p.monitorSock).catch(() => undefined);
     this.server = net.createServer((sock) => this.onClient(sock));

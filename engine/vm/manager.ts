@@ -333,7 +333,10 @@ export class Engine {
     // Only processes proved to be the ones this VM started: after a host reboot the pids name others.
     signalIfSame(vm.qemuPid, vm.qemuStartId, "SIGKILL");
     signalIfSame(vm.monitorPid, vm.monitorStartId, "SIGKILL");
-    if (vm.imageId) await unmountImage(vm.imageId); // ephemeral boots, and a disk build cut short
+    // podman counts image mounts: undo only the one this VM's monitor made (an ephemeral boot
+    // that got as far as mounting, or a disk build cut short), never another VM's.
+    const mountedHere = vm.mode === "ephemeral" ? vm.timeline.some((t) => t.event === "image-mounted") : !vm.timeline.some((t) => /^disk-(built|reused|ready)$/.test(t.event));
+    if (vm.imageId && mountedHere) await unmountImage(vm.imageId);
     await rm(vmPaths(vm.name, this.paths).runDir, { recursive: true, force: true });
   }
 

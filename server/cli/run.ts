@@ -1,6 +1,6 @@
 import { Engine } from "../../engine/vm/manager.js";
 import { parseBind, parseMemory, parsePortForward, parseSize } from "../../engine/vm/options.js";
-import { formatProgress } from "../../engine/disk/progress.js";
+import { formatProgress } from "./progress.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { BootcError } from "../../engine/errors.js";
 import { parseCommand, printJson, progressLine } from "./output.js";

@@ -4,7 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../../engine/errors.js";
 import { findOnPath } from "../../engine/host/tools.js";
-import { serverFile, serverOpenPage, serversDir } from "../../engine/paths.js";
+import { ensureRuntimeDir, serverFile, serverOpenPage, serversDir } from "../../engine/paths.js";
 import { isSameProcess, processStartId, signalIfSame } from "../../engine/proc.js";
 import { parseCommand } from "./output.js";
 
@@ -102,6 +102,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Leaves a note (pid + start identity) so `serve --rotate` can find this server and prove it is still this one. */
 async function register(port: number): Promise<void> {
+  await ensureRuntimeDir();
   await mkdir(serversDir(), { recursive: true, mode: 0o700 });
   const file = serverFile(port);
   await writeFile(`${file}.tmp`, JSON.stringify({ pid: process.pid, startId: processStartId(process.pid), port }), { mode: 0o600 });

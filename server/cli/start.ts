@@ -1,6 +1,6 @@
 import { Engine } from "../../engine/vm/manager.js";
 import { BootcError } from "../../engine/errors.js";
-import { formatProgress } from "../../engine/disk/progress.js";
+import { formatProgress } from "./progress.js";
 import { parseCommand, printJson, progressLine } from "./output.js";
 
 const HELP = `Usage: bootc start [--json] [--no-wait] NAME

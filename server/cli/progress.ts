@@ -1,0 +1,11 @@
+/** The CLI's progress line for a base-disk build (see engine/disk/progress.ts for the events). */
+import type { DiskProgress } from "../../engine/disk/progress.js";
+
+/** "writing the root filesystem [########            ] 41% (150/363 MiB)" */
+export function formatProgress(p: DiskProgress): string {
+  if (p.bytes === undefined || !p.totalBytes) return p.step;
+  const mib = (n: number) => Math.round(n / (1024 * 1024));
+  const pct = Math.min(100, Math.round((p.bytes / p.totalBytes) * 100));
+  const filled = Math.round(pct / 5);
+  return `${p.step} [${"#".repeat(filled)}${" ".repeat(20 - filled)}] ${pct}% (${mib(p.bytes)}/${mib(p.totalBytes)} MiB)`;
+}
