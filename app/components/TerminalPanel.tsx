@@ -6,7 +6,8 @@ import { consoleSession, type ConnectionState } from "../lib/terminal";
 function Badge({ state }: { state: ConnectionState }) {
   if (state.kind === "connected") return <Label color="green">Connected</Label>;
   if (state.kind === "connecting") return <Label color="blue">Connecting…</Label>;
-  return <Label color="grey">Disconnected: {state.reason}</Label>;
+  if (state.kind === "ended") return <Label color="grey">{state.reason}</Label>;
+  return <Label color="orange">Disconnected: {state.reason}</Label>;
 }
 
 /** One console (serial or SSH) in an xterm.js terminal that survives page changes. */
@@ -39,10 +40,15 @@ export function TerminalPanel({ vm, kind, active, bootId }: { vm: string; kind: 
 
   // Follow the VM: when it boots again (Start, Restart, Rebuild & reboot), reattach once
   // per new boot, without a click.
+  // Only a real boot id counts: until the VM's data has loaded it is "", and taking that for
+  // a boot would make the first close look like a new boot.
   useEffect(() => {
-    if (!session) return;
-    if (session.bootId === undefined) session.bootId = bootId;
-    if (active && state.kind === "closed" && session.bootId !== bootId) {
+    if (!session || !bootId) return;
+    if (session.bootId === undefined) {
+      session.bootId = bootId;
+      return;
+    }
+    if (active && state.kind === "ended" && session.bootId !== bootId) {
       session.bootId = bootId;
       session.connect();
     }
@@ -57,7 +63,7 @@ export function TerminalPanel({ vm, kind, active, bootId }: { vm: string; kind: 
           {session?.reattachedAt && (
             <ToolbarItem><small aria-label={`${label} reattached`}>Followed the VM into a new boot at {session.reattachedAt.toLocaleTimeString()}</small></ToolbarItem>
           )}
-          {state.kind === "closed" && (
+          {(state.kind === "dropped" || (state.kind === "ended" && active)) && (
             <ToolbarItem><Button variant="secondary" size="sm" onClick={() => session?.connect()}>Reconnect</Button></ToolbarItem>
           )}
           <ToolbarItem>

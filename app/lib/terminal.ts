@@ -5,11 +5,24 @@
  * its screen and connection while the user visits another page and comes back.
  * xterm is imported dynamically: it touches `window` and must never run on the server.
  */
-import { decodeServerFrame, encodeAck, encodeInput, encodeResize, type Control } from "../../server/protocol/frames";
+import { decodeServerFrame, encodeAck, encodeInput, encodeResize, HEARTBEAT_DEADLINE_MS, type Control } from "../../server/protocol/frames";
 
 type XTerm = import("@xterm/xterm").Terminal;
 
-export type ConnectionState = { kind: "connecting" } | { kind: "connected" } | { kind: "closed"; reason: string };
+/**
+ * The states a console shows, and what moves it between them:
+ *   connecting → connected           the server said the console is attached
+ *   connected  → dropped             the socket closed without the VM ending, or the server
+ *                                    went silent past the heartbeat deadline: Reconnect is offered
+ *   any        → ended               the server said the VM (or the session) ended, and why;
+ *                                    a new boot of the VM is followed by itself (the panel)
+ *   dropped | ended → connecting     Reconnect, or following a new boot
+ */
+export type ConnectionState =
+  | { kind: "connecting" }
+  | { kind: "connected" }
+  | { kind: "dropped"; reason: string }
+  | { kind: "ended"; reason: string };
 
 export class ConsoleSession {
   readonly element: HTMLDivElement;
@@ -90,19 +103,42 @@ export class ConsoleSession {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     let closedReason: string | undefined;
+    let ended = false; // this socket was told the VM (or session) ended
+    let heard = Date.now();
+    let silent = false;
+    const watchdog = setInterval(() => {
+      if (Date.now() - heard <= HEARTBEAT_DEADLINE_MS) return;
+      silent = true;
+      ws.close(); // the close event may itself take long on a dead link: report it now
+      this.onClosed(ws, false, `no answer from the server for ${Math.round(HEARTBEAT_DEADLINE_MS / 1000)}s`);
+    }, 1000);
     ws.onmessage = (ev) => {
+      heard = Date.now();
       const frame = decodeServerFrame(new Uint8Array(ev.data as ArrayBuffer));
       if (!frame) return;
       if (frame.type === "output") {
         const n = frame.data.length;
         // Ack only once xterm has taken the bytes in: that is what bounds the server's buffer.
         term.write(frame.data, () => ws.readyState === WebSocket.OPEN && ws.send(encodeAck(n)));
-      } else this.onControl(frame.control, (r) => (closedReason = r));
+      } else
+        this.onControl(frame.control, (r, vmEnded) => {
+          closedReason = r;
+          ended ||= vmEnded;
+        });
     };
-    ws.onclose = (ev) => this.setState({ kind: "closed", reason: closedReason ?? (ev.reason || "the connection closed") });
+    ws.onclose = (ev) => {
+      clearInterval(watchdog);
+      if (!silent) this.onClosed(ws, ended, closedReason ?? (ev.reason || "the connection was lost"));
+    };
   }
 
-  private onControl(c: Control, setReason: (r: string) => void): void {
+  private onClosed(ws: WebSocket, ended: boolean, reason: string): void {
+    if (ws !== this.ws) return; // an earlier socket, already replaced
+    this.ws = undefined;
+    this.setState(ended ? { kind: "ended", reason } : { kind: "dropped", reason });
+  }
+
+  private onControl(c: Control, setReason: (r: string, vmEnded: boolean) => void): void {
     if (c.type === "status" && c.state === "connected") this.setState({ kind: "connected" });
     else if (c.type === "replay-start" || c.type === "replay-end") {
       if (this.vmEnded) {
@@ -117,9 +153,9 @@ export class ConsoleSession {
     }
     else if (c.type === "exit") {
       this.vmEnded = true;
-      setReason(c.reason);
+      setReason(c.reason, true);
       this.term?.write(`\r\n\x1b[2m[${c.reason}]\x1b[0m\r\n`);
-    } else if (c.type === "error") setReason(c.message);
+    } else if (c.type === "error") setReason(c.message, false);
   }
 
   send(text: string): void {

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { DEMO_IMAGE, makeHome, ROOT, removeTempDirs } from "../lib/harness.js";
@@ -27,6 +28,47 @@ test.afterAll(async () => {
   await server.stop();
   removeTempDirs();
 });
+
+/** A TCP relay to the server whose connections a test can cut (closed) or freeze (silent, still open). */
+async function startRelay(target: number) {
+  const live = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  const frozen: net.Socket[] = [];
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(target, "127.0.0.1");
+    const pair = { client, upstream };
+    live.add(pair);
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      live.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+  });
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+  return {
+    port: (relay.address() as net.AddressInfo).port,
+    cut: () => {
+      for (const p of [...live]) p.client.destroy();
+    },
+    freeze: () => {
+      for (const p of [...live]) {
+        p.client.unpipe(p.upstream);
+        p.upstream.unpipe(p.client);
+        p.client.pause();
+        p.upstream.pause();
+        frozen.push(p.client, p.upstream);
+        live.delete(p);
+      }
+    },
+    close: () => {
+      for (const p of [...live]) p.client.destroy();
+      for (const sock of frozen) sock.destroy();
+      relay.close();
+    },
+  };
+}
 
 /** The terminal's text, through xterm's screen-reader (accessibility) tree. */
 async function terminalText(page: Page, region: string): Promise<string> {
@@ -93,6 +135,29 @@ test("sign in, boot the demo image, use its consoles and shared folder, stop and
   await page.getByLabel("Screen reader mode").check();
   await expect.poll(() => terminalText(page, "Serial console"), { timeout: 60_000 }).toMatch(/login:|Reached target/);
 
+  // Connection states, through a relay in front of the server that can cut or freeze the
+  // connections it carries: a drop offers Reconnect (twice in a row), and a connection that
+  // goes silent is noticed by the heartbeat, without waiting for TCP.
+  const relay = await startRelay(server.port);
+  try {
+    await page.goto(`http://${new URL(server.consoleOrigin).hostname}:${relay.port}/vms/ui`);
+    const badge = page.getByLabel("Serial console connection");
+    await expect(badge).toHaveText("Connected");
+    for (let i = 0; i < 2; i++) {
+      relay.cut();
+      await expect(badge).toHaveText(/^Disconnected: /);
+      await page.getByRole("button", { name: "Reconnect" }).click();
+      await expect(badge).toHaveText("Connected");
+    }
+    relay.freeze();
+    await expect(badge).toHaveText("Disconnected: no answer from the server for 25s", { timeout: 60_000 });
+    await page.getByRole("button", { name: "Reconnect" }).click();
+    await expect(badge).toHaveText("Connected");
+  } finally {
+    relay.close();
+  }
+  await page.goto(`${server.consoleOrigin}/vms/ui`);
+
   // A page on another origin cannot open the console websocket, even with the cookie.
   const evil = http.createServer((_req, res) => res.end("<html><body>other site</body></html>")).listen(0, "127.0.0.1");
   await new Promise((r) => evil.once("listening", r));
@@ -124,6 +189,12 @@ test("sign in, boot the demo image, use its consoles and shared folder, stop and
   const confirm = page.getByRole("dialog", { name: "Stop VM ui?" });
   await confirm.getByRole("button", { name: "Stop" }).click();
   await expect(row).toContainText("Stopped", { timeout: 180_000 });
+  // The console of a stopped VM says what happened to the VM, not what the socket did.
+  await page.goto(`${server.consoleOrigin}/vms/ui`);
+  await expect(page.getByLabel("Serial console connection")).toHaveText("VM ui stopped: stopped by the user");
+  await expect(page.getByRole("button", { name: "Reconnect" })).toHaveCount(0);
+  await expect(page.getByLabel("Serial console reattached")).toHaveCount(0);
+  await page.getByRole("link", { name: "Virtual machines" }).click();
   await row.getByRole("button", { name: "Actions for ui" }).click();
   await page.getByRole("menuitem", { name: "Remove" }).click();
   await page.getByRole("dialog", { name: "Remove VM ui?" }).getByRole("button", { name: "Remove" }).click();

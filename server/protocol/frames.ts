@@ -4,8 +4,13 @@
  *   client → server  0x00 input bytes · 0x01 resize (u16 cols, u16 rows) · 0x02 ack (u32 bytes consumed)
  *   server → client  0x10 output bytes · 0x11 control (UTF-8 JSON, see Control)
  * The client acks output once xterm.js has rendered it (term.write callback); the server
- * stops reading its source while too many bytes are unacknowledged.
+ * stops reading its source while too many bytes are unacknowledged. The server sends a
+ * heartbeat control every HEARTBEAT_MS; a client that hears nothing for
+ * HEARTBEAT_DEADLINE_MS takes the connection for dead (TCP alone may take minutes to say).
  */
+export const HEARTBEAT_MS = 10_000;
+export const HEARTBEAT_DEADLINE_MS = 25_000;
+
 export const FrameType = {
   Input: 0x00,
   Resize: 0x01,
@@ -19,7 +24,8 @@ export type Control =
   | { type: "replay-start" }
   | { type: "replay-end" }
   | { type: "exit"; reason: string }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  | { type: "heartbeat" };
 
 export type ClientFrame =
   | { type: "input"; data: Uint8Array }

@@ -3,11 +3,10 @@
  * clean end with a reason. serial.ts and ssh.ts plug a source into it.
  */
 import type { WebSocket } from "ws";
-import { decodeClientFrame, encodeControl, encodeOutput, type Control } from "../protocol/frames.js";
+import { decodeClientFrame, encodeControl, encodeOutput, HEARTBEAT_MS, type Control } from "../protocol/frames.js";
 import { FlowControl } from "./flow.js";
 
 const MAX_FRAME = 64 * 1024;
-const HEARTBEAT_MS = 15_000;
 
 export interface TerminalSource {
   write(data: Uint8Array): void;
@@ -36,11 +35,13 @@ export class TerminalConnection {
     ws.on("pong", () => (this.alive = true));
     ws.on("close", () => this.end());
     ws.on("error", () => this.end());
-    // A browser that vanished without closing is dropped after a missed heartbeat.
+    // A browser that vanished without closing is dropped after a missed pong; the browser,
+    // which cannot see pings, hears a heartbeat control and drops a silent server likewise.
     this.heartbeat = setInterval(() => {
       if (!this.alive) return ws.terminate();
       this.alive = false;
       ws.ping();
+      this.control({ type: "heartbeat" });
     }, HEARTBEAT_MS);
   }
 

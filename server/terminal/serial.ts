@@ -5,7 +5,11 @@
  */
 import type { Engine } from "../../engine/vm/manager.js";
 import { isBootcError } from "../../engine/errors.js";
+import { ACTIVE_STATES } from "../../engine/vm/record.js";
 import type { TerminalConnection } from "./connection.js";
+
+/** Why a console ended, in the words the viewer shows: "VM web stopped: stopped by the user". */
+const vmEnded = (name: string, state: string, reason?: string) => `VM ${name} ${state}${reason ? `: ${reason}` : ""}`;
 
 export async function serveSerial(conn: TerminalConnection, engine: Engine, name: string): Promise<void> {
   conn.control({ type: "status", state: "connecting" });
@@ -13,7 +17,10 @@ export async function serveSerial(conn: TerminalConnection, engine: Engine, name
   try {
     attachment = await engine.console(name);
   } catch (e) {
-    return conn.fail(isBootcError(e) ? e.message : `cannot attach to ${name}'s console`);
+    // A VM that is not running is not an error of the connection: say what the VM did.
+    const vm = await engine.getVm(name).catch(() => undefined);
+    if (vm && !ACTIVE_STATES.includes(vm.effectiveState)) return conn.finish(vmEnded(name, vm.effectiveState, vm.reason));
+    return conn.fail(isBootcError(e) && e.code !== "MONITOR_UNREACHABLE" ? e.message : `cannot attach to ${name}'s console: its monitor does not answer`);
   }
   const { socket } = attachment;
   let replay = attachment.replayBytes;
@@ -42,7 +49,7 @@ export async function serveSerial(conn: TerminalConnection, engine: Engine, name
   socket.on("close", () => {
     if (conn.closed) return;
     void engine.getVm(name).then(
-      (vm) => conn.finish(`VM ${name} ${vm.effectiveState}${vm.reason ? `: ${vm.reason}` : ""}`),
+      (vm) => conn.finish(vmEnded(name, vm.effectiveState, vm.reason)),
       () => conn.finish(`VM ${name} is gone`),
     );
   });
