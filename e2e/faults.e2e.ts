@@ -113,6 +113,33 @@ describe("faults while a guest runs", () => {
     expect(list.stdout).toMatch(/qemukill\s+\S+\s+ephemeral\s+failed/);
   });
 
+  it("kill -9 of virtiofsd ends the VM with the reason, leaving nothing behind", async () => {
+    const vm = await engine.createVm({ image: DEMO_IMAGE, name: "fskill", memoryMiB: 1024 });
+    await engine.waitFor(vm.name, "running");
+    const virtiofsd = processesUsing(home).find((p) => p.cmd.includes("virtiofsd") && !p.cmd.startsWith("setpriv"));
+    expect(virtiofsd).toBeDefined();
+    process.kill(virtiofsd!.pid, "SIGKILL");
+    const after = await waitUntil("the monitor to end the VM", async () => {
+      const v = await engine.getVm(vm.name);
+      return v.state === "failed" ? v : undefined;
+    }, 30_000);
+    expect(after.reason).toMatch(/^virtiofsd serving .* was killed by SIGKILL; the guest lost that filesystem$/);
+    await waitUntil("its processes to end", () => processesUsing(home).length === 0 || undefined, 30_000);
+  });
+
+  it("two starts of one stopped VM at once: one boots it, the other is refused, one monitor runs", async () => {
+    const vm = await engine.createVm({ image: DEMO_IMAGE, name: "twostart", memoryMiB: 1024 });
+    await engine.waitFor(vm.name, "running");
+    await engine.stopVm(vm.name, { force: true });
+    const results = await Promise.allSettled([engine.startVm(vm.name), engine.startVm(vm.name)]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const lost = results.find((r): r is PromiseRejectedResult => r.status === "rejected")!;
+    expect(["VM_BUSY", "VM_RUNNING"]).toContain(lost.reason.code);
+    await engine.waitFor(vm.name, "running");
+    const monitors = processesUsing(home).filter((p) => p.cmd.includes("monitor/main.js twostart"));
+    expect(monitors).toHaveLength(1);
+  });
+
   it("a guest that ignores ACPI power-down is killed after the stop timeout", async () => {
     const vm = await engine.createVm({ image: DEMO_IMAGE, name: "noacpi", memoryMiB: 1024, kargs: ["acpi=off"] });
     await engine.waitFor(vm.name, "running");

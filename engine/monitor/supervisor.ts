@@ -136,7 +136,15 @@ export class Supervisor {
       child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
       this.daemons.push(child);
       let alive = true;
-      void child.then(() => (alive = false));
+      void child.then((r) => {
+        alive = false;
+        // Once the guest runs, its filesystem is gone with the daemon: end the VM and say why,
+        // rather than leave a guest whose root hangs on every read.
+        if (this.qemu && !this.stopRequest && !this.finished) {
+          const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+          void this.stop(true, 0, `virtiofsd serving ${s.source} ${how}; the guest lost that filesystem`, "failed");
+        }
+      });
       if (!(await waitForFile(this.p.fsSock(i), 15_000, () => alive))) {
         throw new Error(`virtiofsd for ${s.source} did not start: ${err.trim() || "no output"}`);
       }
