@@ -7,7 +7,7 @@ export { enginePaths, vmPaths, type EnginePaths } from "./paths.js";
 export { Engine, DEFAULTS, type VmInfo } from "./vm/manager.js";
 export type { VmRuntime } from "./vm/runtime.js";
 export { LocalRuntime } from "./vm/runtime.js";
-export { VM_STATES, ACTIVE_STATES, type VmRecord, type VmState } from "./vm/record.js";
+export { VM_STATES, ACTIVE_STATES, type VmRecord, type VmState } from "./record.js";
 export { parseBind, parseMemory, parsePortForward, validateName, type RunOptions } from "./vm/options.js";
 export type { MonitorEvent } from "./monitor/protocol.js";
 export { listImages, inspectImage, type ImageSummary, type ImageDetails } from "./images/images.js";

@@ -35,6 +35,18 @@ export function enginePaths(env: NodeJS.ProcessEnv = process.env): EnginePaths {
   };
 }
 
+/** Every VM has a directory here, named after it. */
+export const vmsDir = (paths: EnginePaths = enginePaths()) => path.join(paths.state, "vms");
+
+/** The base-disk cache: one directory per entry, made under a `.partial-<pid>` name and renamed when complete. */
+export const disksDir = (paths: EnginePaths) => path.join(paths.cache, "disks");
+export const diskEntryDir = (paths: EnginePaths, key: string) => path.join(disksDir(paths), key);
+export const diskPartialDir = (paths: EnginePaths, key: string, pid: number) => path.join(disksDir(paths), `${key}.partial-${pid}`);
+export const diskBuildLock = (paths: EnginePaths, key: string) => path.join(disksDir(paths), `${key}.lock`);
+
+/** Where the demo image's root filesystem is assembled (not /tmp: it may be a small tmpfs). */
+export const demoWorkRoot = (paths: EnginePaths = enginePaths()) => path.join(paths.cache, "work");
+
 /** Running `bootc serve` processes register here (pid + start identity), so `serve --rotate` can find them. */
 export const serversDir = (paths: EnginePaths = enginePaths()) => path.join(paths.runtime, "servers");
 export const serverFile = (port: number, paths: EnginePaths = enginePaths()) => path.join(serversDir(paths), `${port}.json`);
@@ -72,6 +84,9 @@ export interface VmPaths {
   overlay: string;
   efiVars: string;
   monitorLog: string;
+  /** The command lock and the rebuild lock (engine/lockfile.ts). */
+  lock: string;
+  rebuildLock: string;
   runDir: string;
   monitorSock: string;
   qmpSock: string;
@@ -82,7 +97,7 @@ export interface VmPaths {
 /** Every path made from a VM name is made here, so the name is checked here: `../x` never reaches the filesystem. */
 export function vmPaths(name: string, paths: EnginePaths = enginePaths()): VmPaths {
   validateName(name);
-  const dir = path.join(paths.state, "vms", name);
+  const dir = path.join(vmsDir(paths), name);
   const runDir = path.join(paths.runtime, name);
   return {
     dir,
@@ -93,6 +108,8 @@ export function vmPaths(name: string, paths: EnginePaths = enginePaths()): VmPat
     overlay: path.join(dir, "disk.qcow2"),
     efiVars: path.join(dir, "efi-vars.fd"),
     monitorLog: path.join(dir, "monitor.log"),
+    lock: path.join(dir, "lock"),
+    rebuildLock: path.join(dir, "rebuild.lock"),
     runDir,
     monitorSock: path.join(runDir, "mon.sock"),
     qmpSock: path.join(runDir, "qmp.sock"),

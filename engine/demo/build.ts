@@ -13,7 +13,7 @@ import { execa } from "execa";
 import { BootcError } from "../errors.js";
 import { findOnPath, hostArch } from "../host/tools.js";
 import { podman, podmanJson, podmanPath } from "../podman.js";
-import { enginePaths } from "../paths.js";
+import { demoWorkRoot } from "../paths.js";
 
 export const DEMO_IMAGE = "localhost/bootc-demo:latest";
 export const RECIPE_LABEL = "org.bootc-console.recipe";
@@ -62,7 +62,7 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
   }
 
   // Not under /tmp: it may be a small tmpfs, and the tree is a few hundred MB.
-  const workRoot = path.join(enginePaths().cache, "work");
+  const workRoot = demoWorkRoot();
   await mkdir(workRoot, { recursive: true });
   const work = await mkdtemp(path.join(workRoot, "demo-"));
   const rootfs = path.join(work, "rootfs");

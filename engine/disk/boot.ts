@@ -9,7 +9,7 @@ import { BootcError } from "../errors.js";
 import { requireFirmware } from "../host/tools.js";
 import { guestSystemdVersion, hasSshd, mountImage, unmountImage } from "../images/rootfs.js";
 import type { EnginePaths, VmPaths } from "../paths.js";
-import type { VmRecord } from "../vm/record.js";
+import type { VmRecord } from "../record.js";
 import { diskFile, ensureEntry, entryDir } from "./cache.js";
 import { buildDirectDisk, directDiskKernelArgs } from "./direct.js";
 import { buildInstallDisk } from "./install.js";

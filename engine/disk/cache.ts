@@ -12,9 +12,9 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { BootcError } from "../errors.js";
-import { isAlive } from "../monitor/children.js";
+import { isAlive } from "../proc.js";
 import { tryLock, unlock } from "../lockfile.js";
-import type { EnginePaths } from "../paths.js";
+import { diskBuildLock, diskEntryDir, diskPartialDir, disksDir, type EnginePaths } from "../paths.js";
 
 export const BUILDERS = ["direct", "install"] as const;
 export type Builder = (typeof BUILDERS)[number];
@@ -51,8 +51,8 @@ export function diskKey(s: DiskSpec): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 24);
 }
 
-export const disksDir = (paths: EnginePaths) => path.join(paths.cache, "disks");
-export const entryDir = (paths: EnginePaths, key: string) => path.join(disksDir(paths), key);
+export { disksDir };
+export const entryDir = diskEntryDir;
 export const diskFile = (dir: string) => path.join(dir, "disk.raw");
 
 export async function readEntry(paths: EnginePaths, key: string): Promise<DiskEntry | undefined> {
@@ -100,7 +100,7 @@ export type BuildFn = (dir: string, key: string) => Promise<DiskEntry>;
 export async function ensureEntry(paths: EnginePaths, spec: DiskSpec, build: BuildFn, onWait: () => void = () => undefined): Promise<{ entry: DiskEntry; reused: boolean }> {
   const key = diskKey(spec);
   await mkdir(disksDir(paths), { recursive: true, mode: 0o700 });
-  const lock = path.join(disksDir(paths), `${key}.lock`);
+  const lock = diskBuildLock(paths, key);
   let waited = false;
   for (;;) {
     const existing = await readEntry(paths, key);
@@ -114,7 +114,7 @@ export async function ensureEntry(paths: EnginePaths, spec: DiskSpec, build: Bui
     const again = await readEntry(paths, key);
     if (again) return { entry: again, reused: true };
     await sweepDead(paths);
-    const tmp = path.join(disksDir(paths), `${key}.partial-${process.pid}`);
+    const tmp = diskPartialDir(paths, key, process.pid);
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { mode: 0o700 });
     try {
@@ -137,7 +137,7 @@ export async function removeEntry(paths: EnginePaths, key: string, usedBy: strin
     throw new BootcError("DISK_IN_USE", `base disk ${key} is used by ${usedBy.join(", ")}`, `remove those VMs first (bootc rm ${usedBy.join(" ")})`);
   }
   // Rename first so a half-deleted entry is never mistaken for a complete one.
-  const doomed = path.join(disksDir(paths), `${key}.partial-${process.pid}`);
+  const doomed = diskPartialDir(paths, key, process.pid);
   await rename(entryDir(paths, key), doomed).catch(() => undefined);
   await rm(doomed, { recursive: true, force: true });
 }

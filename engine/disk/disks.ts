@@ -3,12 +3,11 @@
  * use them; pruning what no VM uses; and what `--rmi` removes when its VM goes.
  */
 import { readdir } from "node:fs/promises";
-import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../errors.js";
-import type { EnginePaths } from "../paths.js";
+import { vmsDir, type EnginePaths } from "../paths.js";
 import { podmanPath } from "../podman.js";
-import { readRecord, type VmRecord } from "../vm/record.js";
+import { readRecord, type VmRecord } from "../record.js";
 import { entryUsage, listEntries, removeEntry, type DiskEntry } from "./cache.js";
 
 export interface DiskInfo extends DiskEntry {
@@ -24,7 +23,7 @@ export interface DiskInfo extends DiskEntry {
 }
 
 async function allRecords(paths: EnginePaths): Promise<VmRecord[]> {
-  const names = await readdir(path.join(paths.state, "vms")).catch(() => [] as string[]);
+  const names = await readdir(vmsDir(paths)).catch(() => [] as string[]);
   const out: VmRecord[] = [];
   for (const n of names) {
     const r = await readRecord(n, paths).catch(() => undefined);

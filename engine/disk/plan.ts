@@ -8,7 +8,7 @@ import { access } from "node:fs/promises";
 import { BootcError } from "../errors.js";
 import { requireFirmware } from "../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
-import type { VmDisk } from "../vm/record.js";
+import type { VmDisk } from "../record.js";
 import { checkDiskSize, contentSize } from "./direct.js";
 import { inspectDisk } from "./overlay.js";
 

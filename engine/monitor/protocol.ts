@@ -8,7 +8,7 @@
  *                       qemu is gone; `reboot` records that the VM boots again right away
  */
 import { z } from "zod";
-import type { VmRecord, VmState } from "../vm/record.js";
+import type { VmRecord, VmState } from "../record.js";
 
 /** Every request is checked against this before the monitor acts on it: a client's bad input must never end the VM. */
 const MonitorRequestSchema = z.discriminatedUnion("op", [

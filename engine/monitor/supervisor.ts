@@ -21,7 +21,7 @@ import { Qmp } from "../qemu/qmp.js";
 import { publicKeyOf } from "../ssh/keys.js";
 import { sshExec } from "../ssh/exec.js";
 import { virtiofsdCommand } from "../virtiofsd.js";
-import { readRecord, writeRecord, type VmRecord, type VmState } from "../vm/record.js";
+import { readRecord, writeRecord, type VmRecord, type VmState } from "../record.js";
 import { processStartId } from "../proc.js";
 import { spawnOwned, waitForFile } from "./children.js";
 import { parseMonitorRequest, type MonitorEvent, type MonitorRequest, type StopReply } from "./protocol.js";

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../test/tmp.js";
@@ -8,7 +9,7 @@ describe("withRebuildLock", () => {
     const dir = tempDir("bce-vmlock-");
     const log: string[] = [];
     const rebuild = (id: string) =>
-      withRebuildLock(dir, "vm", async () => {
+      withRebuildLock(path.join(dir, "rebuild.lock"), "vm", async () => {
         log.push(`start ${id}`);
         await sleep(700);
         log.push(`end ${id}`);

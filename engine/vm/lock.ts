@@ -1,14 +1,13 @@
 /**
- * Serialising commands on one VM: a lock file in its directory (see ../lockfile.ts).
+ * Serialising commands on one VM: lock files in its directory (VmPaths.lock and
+ * .rebuildLock; see ../lockfile.ts).
  * A lost race gets VM_BUSY.
  */
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError } from "../errors.js";
 import { lockOwner, tryLock, unlock } from "../lockfile.js";
 
-export async function withVmLock<T>(vmDir: string, name: string, fn: () => Promise<T>): Promise<T> {
-  const file = path.join(vmDir, "lock");
+export async function withVmLock<T>(file: string, name: string, fn: () => Promise<T>): Promise<T> {
   let locked: boolean;
   try {
     locked = await tryLock(file);
@@ -25,8 +24,7 @@ export async function withVmLock<T>(vmDir: string, name: string, fn: () => Promi
 }
 
 /** Rebuilds of one VM run one after another: a second one waits for the first (polling its lock file). */
-export async function withRebuildLock<T>(vmDir: string, name: string, fn: () => Promise<T>, maxWaitMs = 60 * 60_000): Promise<T> {
-  const file = path.join(vmDir, "rebuild.lock");
+export async function withRebuildLock<T>(file: string, name: string, fn: () => Promise<T>, maxWaitMs = 60 * 60_000): Promise<T> {
   const deadline = Date.now() + maxWaitMs;
   for (;;) {
     let locked: boolean;

@@ -15,13 +15,13 @@ import { unmountImage } from "../images/rootfs.js";
 import { isSameProcess, signalIfSame } from "../proc.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
-import { enginePaths, vmPaths, type EnginePaths } from "../paths.js";
+import { enginePaths, vmPaths, vmsDir, type EnginePaths } from "../paths.js";
 import { hostAlias } from "../ssh/hostkey.js";
 import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
 import { withRebuildLock, withVmLock } from "./lock.js";
 import { checkBindSources, checkPorts, checkResources, freePort, generateName, NAME_RE, parseRunOptions, validateName, type RunOptions } from "./options.js";
-import { ACTIVE_STATES, readRecord, writeRecord, type VmRecord, type VmState } from "./record.js";
+import { ACTIVE_STATES, readRecord, writeRecord, type VmRecord, type VmState } from "../record.js";
 import { planTarget } from "./target.js";
 import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
 import { LocalRuntime, type VmRuntime } from "./runtime.js";
@@ -73,7 +73,7 @@ export class Engine {
   ) {}
 
   private get vmsDir() {
-    return path.join(this.paths.state, "vms");
+    return vmsDir(this.paths);
   }
 
   /** Validates, creates the VM and starts its monitor. Returns at once; see waitFor(). */
@@ -246,7 +246,7 @@ export class Engine {
     const vm = await this.getVm(name);
     if (ACTIVE_STATES.includes(vm.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
     const p = vmPaths(name, this.paths);
-    return withVmLock(p.dir, name, async () => {
+    return withVmLock(p.lock, name, async () => {
       // Checked again under the lock: two starts racing must not spawn two monitors.
       const current = await this.getVm(name);
       if (ACTIVE_STATES.includes(current.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${current.effectiveState})`);
@@ -288,7 +288,7 @@ export class Engine {
     const vm = await this.getVm(name);
     if (ACTIVE_STATES.includes(vm.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, "stop it first");
     const details = await inspectImage(image);
-    await withVmLock(vmPaths(name, this.paths).dir, name, async () => {
+    await withVmLock(vmPaths(name, this.paths).lock, name, async () => {
       const { effectiveState: _s, uptimeSec: _u, ...record } = await this.getVm(name);
       await writeRecord({ ...record, image, imageId: details.id }, this.paths);
     });
@@ -302,7 +302,7 @@ export class Engine {
    */
   async rebuildAndReboot(name: string, onLine: (line: string) => void = () => undefined): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
     // One rebuild at a time per VM, whoever asks (the watch loop, the web console, a script): the next waits.
-    return withRebuildLock(vmPaths(name, this.paths).dir, name, () => this.rebuildAndRebootLocked(name, onLine));
+    return withRebuildLock(vmPaths(name, this.paths).rebuildLock, name, () => this.rebuildAndRebootLocked(name, onLine));
   }
 
   private async rebuildAndRebootLocked(name: string, onLine: (line: string) => void): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
@@ -383,7 +383,7 @@ export class Engine {
       if (!opts.force) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, `stop it first (bootc stop ${name}) or use: bootc rm --force ${name}`);
       await this.stopMonitor(vm, { force: true, timeoutSec: 0 });
     }
-    await withVmLock(p.dir, name, async () => {
+    await withVmLock(p.lock, name, async () => {
       // Read again: a monitor that died during the stop above left its cleanup to us.
       await this.cleanUpAfterDeadMonitor(await this.getVm(name).catch(() => vm));
       await this.removeDir(p.dir, p.runDir);

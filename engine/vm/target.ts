@@ -8,7 +8,7 @@ import { SOURCE_LABEL } from "../images/build.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
 import type { ParsedRunOptions } from "./options.js";
-import type { VmDisk } from "./record.js";
+import type { VmDisk } from "../record.js";
 
 export interface BootTarget {
   image: string;

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { Engine } from "../../engine/vm/manager.js";
-import { ACTIVE_STATES } from "../../engine/vm/record.js";
+import { ACTIVE_STATES } from "../../engine/record.js";
 import { BootcError } from "../../engine/errors.js";
 import { parseCommand } from "./output.js";
 

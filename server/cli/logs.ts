@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Engine } from "../../engine/vm/manager.js";
-import { ACTIVE_STATES } from "../../engine/vm/record.js";
+import { ACTIVE_STATES } from "../../engine/record.js";
 import { BootcError } from "../../engine/errors.js";
 import { parseCommand } from "./output.js";
 

@@ -5,7 +5,7 @@
  */
 import type { Engine } from "../../engine/vm/manager.js";
 import { isBootcError } from "../../engine/errors.js";
-import { ACTIVE_STATES } from "../../engine/vm/record.js";
+import { ACTIVE_STATES } from "../../engine/record.js";
 import type { TerminalConnection } from "./connection.js";
 
 /** Why a console ended, in the words the viewer shows: "VM web stopped: stopped by the user". */

@@ -5,8 +5,8 @@
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { z } from "zod";
-import { BootcError } from "../errors.js";
-import { vmPaths, type EnginePaths } from "../paths.js";
+import { BootcError } from "./errors.js";
+import { vmPaths, type EnginePaths } from "./paths.js";
 
 export const VM_STATES = ["creating", "booting", "running", "ssh-ready", "stopping", "stopped", "failed"] as const;
 export type VmState = (typeof VM_STATES)[number];
