@@ -24,7 +24,8 @@ import { virtiofsdCommand } from "../virtiofsd.js";
 import { readRecord, writeRecord, type VmRecord, type VmState } from "../record.js";
 import { processStartId } from "../proc.js";
 import { spawnOwned, waitForFile } from "./children.js";
-import { parseMonitorRequest, type MonitorEvent, type MonitorRequest, type StopReply } from "./protocol.js";
+import type { MonitorEvent, MonitorRequest, StopReply } from "./protocol.js";
+import { listenMonitorSocket } from "./socket-server.js";
 import { SerialFanout } from "./serial.js";
 
 const now = () => new Date().toISOString();
@@ -344,38 +345,7 @@ export class Supervisor {
   private async listen(): Promise<void> {
     await ensureRuntimeDir(this.paths);
     await mkdir(this.p.runDir, { recursive: true, mode: 0o700 });
-    await unlink(this.p.monitorSock).catch(() => undefined);
-    this.server = net.createServer((sock) => this.onClient(sock));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(this.p.monitorSock, () => resolve());
-    });
-  }
-
-  private onClient(sock: net.Socket): void {
-    sock.on("error", () => undefined);
-    let head = Buffer.alloc(0);
-    const onData = (d: Buffer) => {
-      head = Buffer.concat([head, d]);
-      const nl = head.indexOf(10);
-      if (nl < 0) {
-        if (head.length > 4096) sock.destroy();
-        return;
-      }
-      sock.off("data", onData);
-      const req = parseMonitorRequest(head.subarray(0, nl).toString());
-      if (!req) {
-        sock.end(JSON.stringify({ ok: false, error: "bad request" }) + "\n");
-        return;
-      }
-      try {
-        this.handle(req, sock, head.subarray(nl + 1));
-      } catch (e) {
-        // One client's request must not end the VM: answer it, keep serving the others.
-        sock.end(JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) }) + "\n");
-      }
-    };
-    sock.on("data", onData);
+    this.server = await listenMonitorSocket(this.p.monitorSock, (req, sock, rest) => this.handle(req, sock, rest));
   }
 
   private handle(req: MonitorRequest, sock: net.Socket, rest: Buffer): void {
