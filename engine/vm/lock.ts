@@ -7,15 +7,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError } from "../errors.js";
 import { lockOwner, tryLock, unlock } from "../lockfile.js";
 
-export async function withVmLock<T>(file: string, name: string, fn: () => Promise<T>): Promise<T> {
-  let locked: boolean;
+/** tryLock, where a missing VM directory means the VM is not there. */
+async function tryVmLock(file: string, name: string): Promise<boolean> {
   try {
-    locked = await tryLock(file);
+    return await tryLock(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
     throw e;
   }
-  if (!locked) throw new BootcError("VM_BUSY", `VM "${name}" is busy with another command (pid ${await lockOwner(file)})`, "wait for it to finish, then try again");
+}
+
+export async function withVmLock<T>(file: string, name: string, fn: () => Promise<T>): Promise<T> {
+  if (!(await tryVmLock(file, name))) throw new BootcError("VM_BUSY", `VM "${name}" is busy with another command (pid ${await lockOwner(file)})`, "wait for it to finish, then try again");
   try {
     return await fn();
   } finally {
@@ -27,14 +30,7 @@ export async function withVmLock<T>(file: string, name: string, fn: () => Promis
 export async function withRebuildLock<T>(file: string, name: string, fn: () => Promise<T>, maxWaitMs = 60 * 60_000): Promise<T> {
   const deadline = Date.now() + maxWaitMs;
   for (;;) {
-    let locked: boolean;
-    try {
-      locked = await tryLock(file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
-      throw e;
-    }
-    if (locked) break;
+    if (await tryVmLock(file, name)) break;
     if (Date.now() > deadline) throw new BootcError("VM_BUSY", `VM "${name}" is still being rebuilt by another command (pid ${await lockOwner(file)})`, "wait for it to finish, then try again");
     await sleep(500);
   }
