@@ -203,6 +203,22 @@ describe("disk mode: bad input and faults", () => {
     await engine.removeVm("dk8", { force: true });
   });
 
+  it("a force stop in the middle of a build ends the build: no entry is cached, the VM is stopped", async () => {
+    const entries = () => cacheFiles().filter((f) => /^[0-9a-f]{24}$/.test(f)).sort();
+    const before = entries();
+    await engine.createVm({ image: DEMO_IMAGE, name: "dk10", mode: "disk", builder: "direct", diskSizeBytes: 5 * GiB, memoryMiB: 1024 });
+    const writing = () => cacheFiles().filter((f) => f.includes(".partial-")).some((f) => existsSync(path.join(disksDir, f, "disk.raw")));
+    await waitUntil("the build to start writing", () => writing() || undefined, 120_000, 100);
+    const stopped = await engine.stopVm("dk10", { force: true });
+    expect(stopped.effectiveState).toBe("stopped");
+    expect(stopped.reason).toBe("force-stopped by the user");
+    // Waiting for mkfs to finish would have cached the entry; the stop ended the build instead.
+    expect(entries()).toEqual(before);
+    expect(cacheFiles().some((f) => f.includes(".partial-"))).toBe(false);
+    expect(processesUsing(home).some((p) => p.cmd.includes("mkfs"))).toBe(false);
+    await engine.removeVm("dk10", { force: true });
+  });
+
   it("a full cache filesystem: a clear error and no partial entry", async () => {
     const small = makeHome();
     const mounted = await execa("mkdir", ["-p", path.join(small, "cache")]).then(() => execa("mount", ["-t", "tmpfs", "-o", "size=128m", "tmpfs", path.join(small, "cache")], { reject: false }));

@@ -39,7 +39,7 @@ async function uefi(vp: VmPaths): Promise<{ code: string; vars: string }> {
   return { code: fw.code, vars: vp.efiVars };
 }
 
-export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPaths, onProgress: (p: DiskProgress) => void): Promise<DiskBoot> {
+export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPaths, onProgress: (p: DiskProgress) => void, signal?: AbortSignal): Promise<DiskBoot> {
   const d = r.disk;
   if (!d) throw new BootcError("INVALID_ARGUMENT", `VM "${r.name}" is in disk mode but has no disk settings`, `remove it: bootc rm ${r.name}`);
   const disk = { file: vp.overlay, format: "qcow2" as const };
@@ -57,7 +57,7 @@ export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPat
 
   const spec = { imageId: r.imageId, builder: d.builder, sizeBytes: d.sizeBytes, filesystem: d.filesystem };
   const { entry, reused } = await ensureEntry(paths, spec, async (dir, key) => {
-    if (d.builder === "direct") return buildDirectDisk({ dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, onProgress });
+    if (d.builder === "direct") return buildDirectDisk({ dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, onProgress, signal });
     const rootfs = await mountImage(r.imageId);
     let facts;
     try {

@@ -50,6 +50,8 @@ export async function buildDirectDisk(o: {
   imageId: string;
   sizeBytes: number;
   onProgress: (p: DiskProgress) => void;
+  /** A force stop of the VM: mkfs is killed, and the build fails (nothing enters the cache). */
+  signal?: AbortSignal;
 }): Promise<DiskEntry> {
   const mkfs = findOnPath("mkfs.ext4") ?? findOnPath("mke2fs");
   if (!mkfs) throw new BootcError("MISSING_TOOL", "mkfs.ext4 was not found", "install e2fsprogs");
@@ -62,12 +64,14 @@ export async function buildDirectDisk(o: {
     checkDiskSize(o.sizeBytes, minimum, o.image);
     const file = diskFile(o.dir);
     o.onProgress({ step: "writing the root filesystem", bytes: 0, totalBytes: used });
-    const child = spawnOwned(mkfs, mkfsArgs(rootfs, file, o.sizeBytes), { stdin: "ignore", stdout: "pipe", stderr: "pipe", buffer: true });
+    o.signal?.throwIfAborted();
+    const child = spawnOwned(mkfs, mkfsArgs(rootfs, file, o.sizeBytes), { stdin: "ignore", stdout: "pipe", stderr: "pipe", buffer: true, ...(o.signal ? { cancelSignal: o.signal } : {}) });
     // Bytes written = what the sparse file has allocated so far.
     const timer = setInterval(() => {
       void stat(file).then((s) => o.onProgress({ step: "writing the root filesystem", bytes: s.blocks * 512, totalBytes: progressTotal(used, s.blocks * 512) }), () => undefined);
     }, 500);
     const r = await child.finally(() => clearInterval(timer));
+    if (r.isCanceled) throw new BootcError("DISK_BUILD_FAILED", "the base-disk build was stopped");
     if (r.exitCode !== 0) {
       const err = `${String(r.stderr ?? "")}${String(r.stdout ?? "")}`.trim();
       if (/No space left on device|ENOSPC/i.test(err)) {

@@ -62,6 +62,8 @@ export class Supervisor {
   private writes: Promise<void> = Promise.resolve();
   private finished = false;
   private qemuStderr = "";
+  /** Ends a base-disk build in progress when a force stop comes before qemu runs. */
+  private readonly buildAbort = new AbortController();
 
   constructor(private record: VmRecord, private readonly paths: EnginePaths = enginePaths()) {
     this.p = vmPaths(record.name, paths);
@@ -80,7 +82,8 @@ export class Supervisor {
     try {
       await this.boot();
     } catch (e) {
-      if (e instanceof StopDuringBoot) await this.finish(this.finalState, this.stopRequest?.reason ?? "stopped while booting");
+      // A stop that came during the boot ends it as asked, whatever step it cut short.
+      if (e instanceof StopDuringBoot || this.stopRequest) await this.finish(this.finalState, this.stopRequest?.reason ?? "stopped while booting");
       // The reason is all a user sees of a failed boot: keep the error's hint in it.
       else await this.finish("failed", e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e));
     }
@@ -107,7 +110,7 @@ export class Supervisor {
   /** Disk mode: the base disk from the cache (or built now) under this VM's overlay. */
   private async diskBoot(): Promise<BootPlan> {
     const r = this.record;
-    const plan = await prepareDiskBoot(r, this.paths, this.p, (p) => this.broadcast({ type: "progress", ...p }));
+    const plan = await prepareDiskBoot(r, this.paths, this.p, (p) => this.broadcast({ type: "progress", ...p }), this.buildAbort.signal);
     this.checkpoint();
     if (plan.base && r.disk) this.update({ disk: { ...r.disk, base: plan.base } });
     this.mark(plan.reused === false ? "disk-built" : plan.reused ? "disk-reused" : "disk-ready");
@@ -240,8 +243,12 @@ export class Supervisor {
     if (!this.stopRequest) {
       this.stopRequest = { force, reason, reboot };
       this.finalState = finalState;
-      // Still creating: boot() stops at its next checkpoint and finishes.
-      if (!this.qemu) return reply;
+      // Still creating: boot() stops at its next checkpoint and finishes; a force stop
+      // does not wait for a base-disk build to get there.
+      if (!this.qemu) {
+        if (force) this.buildAbort.abort();
+        return reply;
+      }
       this.update({ state: "stopping" });
       if (!force && !this.qmp) this.qmp = await Qmp.connect(this.p.qmpSock, 5_000).catch(() => undefined);
       if (!force && this.qmp) {
@@ -255,6 +262,7 @@ export class Supervisor {
         this.qemu.kill("SIGKILL");
       }
     } else if (force) {
+      this.buildAbort.abort();
       this.qemu?.kill("SIGKILL");
     }
     return reply;
