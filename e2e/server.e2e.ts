@@ -82,11 +82,20 @@ describe("the request gate", () => {
     expect(noOrigin.status).toBe(403);
   });
 
-  it("signs in on the console's own name: a ?token= link moves there with the token in the fragment", async () => {
+  it("signs in on the console's own name: a ?token= link moves there with a one-time code instead of the token", async () => {
     const r = await get(`/vms?token=${server.token}`);
     expect(r.status).toBe(303);
-    expect(r.headers.get("location")).toBe(`${server.consoleOrigin}/signin?next=%2Fvms#token=${server.token}`);
+    const location = r.headers.get("location")!;
+    expect(location).toMatch(new RegExp(`^${server.consoleOrigin}/signin\\?next=%2Fvms#code=[A-Za-z0-9_-]{32}$`));
+    expect(location).not.toContain(server.token);
     expect(r.headers.get("set-cookie")).toBeNull();
+    // The code signs in once.
+    const code = location.split("#code=")[1]!;
+    const post = () => raw("/api/session", { method: "POST", body: JSON.stringify({ code }), headers: { Host: consoleHost(), Origin: server.consoleOrigin, "Content-Type": "application/json" } });
+    expect((await post()).status).toBe(200);
+    const again = await post();
+    expect(again.status).toBe(401);
+    expect(again.body).toMatch(/this sign-in link was used already/);
     expect((await get(`/?token=wrong`)).status).toBe(401);
     // The sign-in page on another loopback name sends the browser to the console's name.
     const elsewhere = await get("/signin?next=%2Fvms");

@@ -9,7 +9,7 @@ import { decodeServerFrame, encodeAck, encodeInput, encodeResize, type Control }
 import { CLI } from "./harness.js";
 
 export interface Served {
-  /** The sign-in URL bootc serve printed (for a browser). */
+  /** The sign-in link bootc serve printed (for one browser: its code works once). */
   url: string;
   /** The console's own origin (http://bootc-<id>.localhost:PORT), where a browser ends up. */
   consoleOrigin: string;
@@ -23,23 +23,24 @@ export interface Served {
 
 export async function serve(home: string, extra: string[] = []): Promise<Served> {
   const child = execa(process.execPath, [CLI, "serve", "--port", "0", "--no-open", ...extra], { env: { ...process.env, BOOTC_HOME: home }, reject: false, buffer: false });
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
-      const m = /Open: (\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
+      const open = /Open: (\S+)/.exec(out)?.[1];
+      const token = /Token: (\S+)/.exec(out)?.[1];
+      if (open && token) resolve([open, token]);
     });
     void child.then((r) => reject(new Error(`bootc serve exited: ${r.exitCode} ${out}`)));
   });
-  // The printed URL is the browser's (the console's own host name, the token in the
-  // fragment); scripts call the API on 127.0.0.1 with the token as a bearer.
+  // The printed link is the browser's (the console's own host name, a one-time code);
+  // scripts call the API on 127.0.0.1 with the token as a bearer.
   const u = new URL(url);
   return {
     url,
     consoleOrigin: u.origin,
     origin: `http://127.0.0.1:${u.port}`,
-    token: new URLSearchParams(u.hash.slice(1)).get("token")!,
+    token,
     port: Number(u.port),
     process: child,
     stop: async () => {
@@ -47,6 +48,14 @@ export async function serve(home: string, extra: string[] = []): Promise<Served>
       await child;
     },
   };
+}
+
+/** Signs a browser page in the way a person does without the link: paste the token on the sign-in page. */
+export async function signInWithToken(page: import("@playwright/test").Page, s: Pick<Served, "consoleOrigin" | "token">): Promise<void> {
+  await page.goto(`${s.consoleOrigin}/signin`);
+  await page.getByLabel("Token").fill(s.token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${s.consoleOrigin}/`);
 }
 
 export class ApiError extends Error {

@@ -9,7 +9,7 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { bootc, DEMO_IMAGE, makeHome, makePremadeDisk, removeTempDirs } from "../lib/harness.js";
-import { serve, type Served } from "../lib/api.js";
+import { serve, type Served, signInWithToken } from "../lib/api.js";
 
 const home = makeHome();
 let server: Served;
@@ -46,7 +46,7 @@ test("boot with a persistent disk; its base disk shows on the Disks page, in use
 });
 
 test("boot a disk file from the Disks page: a missing file is refused in place, a premade disk boots", async ({ page }) => {
-  await page.goto(server.url); // signs in with the token
+  await signInWithToken(page, server); // the printed link was used by the first test
   await page.getByRole("link", { name: "Disks" }).click();
   await page.getByRole("button", { name: "Boot a disk file…" }).click();
   const dialog = page.getByRole("dialog", { name: "Boot a disk file" });

@@ -12,16 +12,16 @@ const HELP = `Usage: bootc serve [--port N] [--host ADDR] [--allow-host NAME]...
        bootc serve --rotate
 
 Starts the web console: one HTTP server on 127.0.0.1 serving the UI, the API (tRPC at
-/api/trpc) and the terminal websockets. Prints a sign-in URL with a fresh token, e.g.
-http://bootc-1a2b3c4d.localhost:PORT/signin#token=…: the console has a host name of its own
+/api/trpc) and the terminal websockets. Prints a fresh token and a sign-in link, e.g.
+http://bootc-1a2b3c4d.localhost:PORT/signin#code=…: the console has a host name of its own
 (browsers resolve *.localhost to this machine), so its session cookie never reaches another
-server on 127.0.0.1 or localhost. The token rides in the URL's fragment, which is never
-sent over the network; the sign-in page trades it for a session and removes it from the
-address bar and history. Scripts send "Authorization: Bearer <token>" to
-http://127.0.0.1:PORT. Stopping the server leaves VMs running; a new server finds them.
+server on 127.0.0.1 or localhost. The link carries a one-time code, never the token
+(browsers keep visited URLs): it signs one browser in; elsewhere, paste the token on the
+sign-in page. Scripts send "Authorization: Bearer <token>" to http://127.0.0.1:PORT.
+Stopping the server leaves VMs running; a new server finds them.
 
 From another machine, tunnel the port: ssh -L 8080:127.0.0.1:PORT host, then open
-http://localhost:8080/signin#token=… there (it moves on to the console's own name).
+http://localhost:8080/signin#code=… there (it moves on to the console's own name).
 
 Options:
   --port N             port (default: a free one)
@@ -81,14 +81,13 @@ export async function main(argv: string[]): Promise<number> {
   const server = await startServer({ port, host, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev, ...(consoleHost ? { consoleHost } : {}) });
   await register(server.port);
   console.log(`bootc-console is listening on port ${server.port}`);
-  console.log(`Open: ${server.url}`);
-  console.log(`API: ${server.apiOrigin}/api/trpc with the header "Authorization: Bearer <the token above>"`);
+  printSignin(server.url, server.token, server.apiOrigin);
   console.log("Stop with Ctrl+C (VMs keep running).");
   if (!values["no-open"]) void openBrowser(server.port, server.url);
   process.on("SIGHUP", () => {
     const url = server.rotate();
     console.log("Every browser session was ended and the token replaced.");
-    console.log(`Open: ${url}`);
+    printSignin(url, server.token, server.apiOrigin);
   });
   await new Promise<void>((resolve) => {
     const stop = () => void server.close().then(resolve);
@@ -98,6 +97,13 @@ export async function main(argv: string[]): Promise<number> {
   await rm(serverFile(server.port), { force: true });
   await rm(serverOpenPage(server.port), { force: true });
   return 0;
+}
+
+function printSignin(url: string, token: string, apiOrigin: string): void {
+  console.log(`Open: ${url}`);
+  console.log("      (the link signs one browser in; for another, paste the token on its sign-in page)");
+  console.log(`Token: ${token}`);
+  console.log(`API: ${apiOrigin}/api/trpc with the header "Authorization: Bearer <token>"`);
 }
 
 /** Leaves a note (pid + start identity) so `serve --rotate` can find this server and prove it is still this one. */

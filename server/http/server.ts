@@ -27,7 +27,7 @@ import { serveSsh } from "../terminal/ssh.js";
 import { vmNameSchema } from "../../engine/schema.js";
 import { BodyTooLarge, readBody, sendFetchResponse, toFetchRequest } from "./fetch-bridge.js";
 import { bearerToken, contentSecurityPolicy, hostName, hostPort, isAllowedHost, isSameOrigin, newNonce, readCookie, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
-import { Sessions } from "./sessions.js";
+import { Sessions, SigninCodes } from "./sessions.js";
 import { safeNext, SIGNIN_HTML, SIGNIN_JS } from "./signin.js";
 
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -51,13 +51,13 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
-  /** The sign-in URL for a browser (the token in its fragment). */
+  /** A sign-in URL for a browser: it carries a one-time code (a new one each time this is read). */
   url: string;
   /** Where scripts reach the API with the bearer token. */
   apiOrigin: string;
   port: number;
   token: string;
-  /** A new token, every browser session ended; returns the new sign-in URL. */
+  /** A new token, every browser session and unused sign-in link ended; returns a new sign-in URL. */
   rotate(): string;
   close(): Promise<void>;
 }
@@ -68,6 +68,7 @@ type CreateNext = typeof import("next/dist/server/next.js").default;
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let token = opts.token ?? randomBytes(32).toString("base64url");
   const sessions = new Sessions();
+  const codes = new SigninCodes();
   const consoleHost = (opts.consoleHost ?? `bootc-${randomBytes(4).toString("hex")}.localhost`).toLowerCase();
   const signinHosts = new Set([consoleHost, ...opts.allowHosts.map((h) => h.toLowerCase())]);
   const engine = opts.engine ?? new Engine();
@@ -109,12 +110,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!isAllowedHost(req.headers.host, opts.allowHosts)) return deny(res, 403, "host not allowed (bootc serve --allow-host NAME adds one)");
     const url = new URL(req.url ?? "/", "http://localhost");
 
-    // An old-style ?token= link: on to the sign-in page, the token moved into the fragment.
+    // An old-style ?token= link: on to the sign-in page with a one-time code in its place.
     const given = url.searchParams.get("token");
     if (given !== null) {
       if (!tokensEqual(given, token)) return deny(res, 401, "invalid token: open the URL printed by bootc serve");
       url.searchParams.delete("token");
-      return redirect(res, `${consoleOrigin(req)}/signin?next=${encodeURIComponent(url.pathname + url.search)}#token=${token}`);
+      return redirect(res, `${consoleOrigin(req)}/signin?next=${encodeURIComponent(url.pathname + url.search)}#code=${codes.create()}`);
     }
     if (req.method === "GET" && url.pathname === "/signin") {
       // Signing in happens only on the console's own name, so its cookie stays there.
@@ -160,17 +161,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     res.end();
   };
 
-  /** POST /api/session {token, next}: the token for a session cookie, on the console's name only. */
+  /** POST /api/session {code | token, next}: a one-time code or the token for a session cookie, on the console's name only. */
   const signIn = async (req: IncomingMessage, res: ServerResponse) => {
     if (!signinHosts.has(hostName(req.headers.host ?? ""))) return deny(res, 403, `sign in at ${consoleOrigin(req)}/signin`);
     if (!isSameOrigin(req.headers.origin, req.headers.host)) return deny(res, 403, "cross-origin request refused");
-    let body: { token?: unknown; next?: unknown };
+    let body: { token?: unknown; code?: unknown; next?: unknown };
     try {
       body = JSON.parse((await readBody(req, 4096)).toString()) as typeof body;
     } catch {
       return deny(res, 400, "send JSON: {\"token\": \"…\"}");
     }
-    if (typeof body.token !== "string" || !tokensEqual(body.token, token)) return deny(res, 401, "invalid token: open the URL printed by bootc serve");
+    if (typeof body.code === "string") {
+      if (!codes.use(body.code)) return deny(res, 401, "this sign-in link was used already (each works once): paste the token bootc serve printed");
+    } else if (typeof body.token !== "string" || !tokensEqual(body.token, token)) {
+      return deny(res, 401, "invalid token: paste the token bootc serve printed");
+    }
     res.setHeader("Set-Cookie", `${cookieName()}=${sessions.create()}; HttpOnly; SameSite=Strict; Path=/`);
     res.setHeader("Content-Type", "application/json");
     res.end(JSON.stringify({ next: safeNext(typeof body.next === "string" ? body.next : null) }));
@@ -236,7 +241,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   const shownHost = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host.includes(":") ? `[${opts.host}]` : opts.host;
-  const signinUrl = () => `http://${consoleHost}:${port}/signin#token=${token}`;
+  const signinUrl = () => `http://${consoleHost}:${port}/signin#code=${codes.create()}`;
   return {
     get url() {
       return signinUrl();
@@ -249,6 +254,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     rotate: () => {
       token = randomBytes(32).toString("base64url");
       sessions.revokeAll();
+      codes.clear();
       return signinUrl();
     },
     close: async () => {

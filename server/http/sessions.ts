@@ -1,4 +1,28 @@
 /**
+ * One-time sign-in codes: what the printed sign-in link carries instead of the token.
+ * Browsers keep every URL they visit in their history database, fragment included, so a
+ * link must not hold anything that still works once used: a code signs in once.
+ */
+export class SigninCodes {
+  private readonly codes = new Set<string>();
+
+  create(): string {
+    const code = randomBytes(24).toString("base64url");
+    this.codes.add(hash(code));
+    return code;
+  }
+
+  /** True once per code; false for an unknown or used one. */
+  use(code: string | undefined): boolean {
+    return !!code && this.codes.delete(hash(code));
+  }
+
+  clear(): void {
+    this.codes.clear();
+  }
+}
+
+/**
  * Browser sessions, kept apart from the token. Signing in trades the token for a random
  * session id, which is all the cookie carries: the token itself never sits in a cookie.
  * Sessions live in this server's memory, so a restart ends them all; `revokeAll` (the

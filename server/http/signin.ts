@@ -1,11 +1,12 @@
 /**
  * The sign-in page, served by the HTTP server itself (it works with --api-only too).
  *
- * `bootc serve` prints http://<console name>:PORT/signin#token=…: the token travels in the
- * fragment, which the browser never sends to any server and which the page removes from
- * the address bar and the history entry before it does anything else. The page then posts
- * the token to /api/session, which answers with a session cookie (not the token), and
- * replaces itself with the console. Without a fragment it offers a field to paste the token.
+ * `bootc serve` prints http://<console name>:PORT/signin#code=…: a one-time code, never the
+ * token — browsers keep every visited URL, fragment included, in their history database.
+ * The fragment is never sent over the network; the page removes it from the address bar,
+ * posts the code to /api/session, which answers with a session cookie (a session id, not
+ * the token), and replaces itself with the console. Without a code, or with a used one, it
+ * offers a field to paste the token (a POST: it appears in no URL).
  * Its script is a file of this origin, so the CSP needs no inline script for it.
  */
 
@@ -32,7 +33,7 @@ button { margin-top: .8rem; padding: .4rem 1rem; font: inherit; }
 <body>
 <main>
 <h1>Sign in to bootc console</h1>
-<p>Open the URL that <code>bootc serve</code> printed, or paste its token here.</p>
+<p>Paste the token that <code>bootc serve</code> printed. (Its sign-in link works once.)</p>
 <form id="signin">
 <label for="token">Token</label>
 <input id="token" name="token" type="password" autocomplete="off" required>
@@ -48,13 +49,13 @@ export const SIGNIN_JS = `"use strict";
 (function () {
   var params = new URLSearchParams(location.search);
   var next = params.get("next") || "/";
-  var fromUrl = new URLSearchParams(location.hash.slice(1)).get("token");
-  // The token leaves the address bar and this history entry before anything else happens.
+  var code = new URLSearchParams(location.hash.slice(1)).get("code");
+  // The code leaves the address bar and this history entry before anything else happens.
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
-  function signIn(token) {
+  function signIn(secret) {
     var error = document.getElementById("error");
     if (error) error.textContent = "";
-    fetch("/api/session", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: token, next: next }) })
+    fetch("/api/session", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(Object.assign({ next: next }, secret)) })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (r) {
         if (r.ok) { location.replace(r.body.next); return; }
@@ -65,9 +66,9 @@ export const SIGNIN_JS = `"use strict";
   document.addEventListener("DOMContentLoaded", function () {
     document.getElementById("signin").addEventListener("submit", function (e) {
       e.preventDefault();
-      signIn(document.getElementById("token").value.trim());
+      signIn({ token: document.getElementById("token").value.trim() });
     });
-    if (fromUrl) signIn(fromUrl);
+    if (code) signIn({ code: code });
   });
 })();
 `;
