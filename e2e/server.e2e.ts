@@ -3,10 +3,12 @@
  * driven through the API the way a script would — tRPC calls with a bearer token, events
  * over server-sent events, serial and SSH consoles over the terminal websockets.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_IMAGE, makeHome, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
+import { CLI, DEMO_IMAGE, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
 import { api, ApiError, serve, Terminal, type Served } from "./lib/api.js";
 
 const home = makeHome();
@@ -130,6 +132,26 @@ describe("the request gate", () => {
       expect(apiOnly.process.exitCode).toBeNull();
     } finally {
       await apiOnly.stop();
+    }
+  });
+
+  it("opens a browser without putting the token on a command line (other users can read /proc)", async () => {
+    // A stand-in for xdg-open that records what it was given.
+    const bin = tempDir("bce-opener-");
+    const seen = path.join(bin, "seen");
+    writeFileSync(path.join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${seen}.args\ncp "$1" ${seen}.page\nstat -c %a "$1" > ${seen}.mode\n`, { mode: 0o755 });
+    const child = execa(process.execPath, [CLI, "serve", "--port", "0", "--api-only"], { env: { ...process.env, BOOTC_HOME: home, DISPLAY: ":99", PATH: `${bin}:${process.env.PATH}` }, reject: false, buffer: false });
+    try {
+      let out = "";
+      child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+      const token = await waitUntil("the token", () => /Token: (\S+)/.exec(out)?.[1], 30_000, 100);
+      const args = await waitUntil("the opener to run", () => (existsSync(`${seen}.mode`) ? readFileSync(`${seen}.args`, "utf8") : undefined), 30_000, 100);
+      expect(args).not.toContain(token);
+      expect(readFileSync(`${seen}.mode`, "utf8").trim()).toBe("600");
+      expect(readFileSync(`${seen}.page`, "utf8")).toMatch(/http-equiv="refresh" content="0;url=http:\/\/bootc-[0-9a-f]+\.localhost:\d+\/signin#code=/);
+    } finally {
+      child.kill("SIGTERM");
+      await child;
     }
   });
 
