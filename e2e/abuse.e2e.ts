@@ -66,7 +66,7 @@ describe("bad options through the library", () => {
     const engine = new Engine(enginePaths({ ...process.env, BOOTC_HOME: home }));
     const bad: Array<[Record<string, unknown>, RegExp]> = [
       [{ image: DEMO_IMAGE, user: "root\nf /etc/shadow 0644 root root - x" }, /invalid user/],
-      [{ image: DEMO_IMAGE, name: "../../victim" }, /invalid name/],
+      [{ image: DEMO_IMAGE, name: "../../victim" }, /is not a valid VM name/],
       [{ image: DEMO_IMAGE, binds: [{ host: home, guest: "/mnt/x\n/dev/sda /mnt ext4", readOnly: false }] }, /invalid binds\.0\.guest/],
       [{ image: DEMO_IMAGE, forwards: [{ host: 0, guest: 22 }] }, /invalid forwards\.0\.host/],
       [{ image: DEMO_IMAGE, kargs: ["init=/bin/sh console=ttyS1"] }, /invalid kargs\.0/],

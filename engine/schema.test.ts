@@ -21,7 +21,7 @@ describe("the engine's input rules", () => {
       [{ image: "i", binds: [{ host: "/h", guest: "relative", readOnly: false }] }, /^invalid binds\.0\.guest: must be an absolute guest directory/],
       [{ image: "i", kargs: ["a b"] }, /^invalid kargs\.0: one kernel argument/],
       [{ image: "i", forwards: [{ host: 70000, guest: 80 }] }, /^invalid forwards\.0\.host: ports are 1–65535/],
-      [{ image: "i", name: "../x" }, /^invalid name:/],
+      [{ image: "i", name: "../x" }, /^"\.\.\/x" is not a valid VM name$/],
       [{ image: "i", surprise: true }, /^invalid options: Unrecognized key/],
     ];
     for (const [input, message] of bad) expect(() => parseRunOptions(input), JSON.stringify(input)).toThrow(message);

@@ -83,6 +83,9 @@ export type ParsedRunOptions = z.output<typeof RunOptionsSchema>;
 
 /** Parses run options; a bad one becomes one sentence naming the field and the rule. */
 export function parseRunOptions(input: unknown): ParsedRunOptions {
+  // The name is the one field users type most: it gets the sentence that quotes it.
+  const name = (input as { name?: unknown } | null)?.name;
+  if (typeof name === "string") validateName(name);
   const r = RunOptionsSchema.safeParse(input);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
