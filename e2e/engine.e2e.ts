@@ -29,13 +29,19 @@ const NAME = "shared";
 const oneshotHome = makeHome();
 let oneshot: ReturnType<typeof bootc>;
 
-beforeAll(() => {
-  oneshot = bootc(oneshotHome, ["run", "-i", "--rm", "--name", "oneshot", DEMO_IMAGE], { input: "cat /etc/hostname\nexit 3\n" });
+// The one-shot VM boots the demo image under a second tag, with --rmi: the image must survive
+// (another tag names it, and --rmi never forces), the VM must not.
+const ONESHOT_IMAGE = "localhost/bootc-oneshot:latest";
+
+beforeAll(async () => {
+  await execa("podman", ["tag", DEMO_IMAGE, ONESHOT_IMAGE]);
+  oneshot = bootc(oneshotHome, ["run", "-i", "--rmi", "--name", "oneshot", ONESHOT_IMAGE], { input: "cat /etc/hostname\nexit 3\n" });
 });
 
 afterAll(async () => {
   oneshot.kill("SIGKILL");
   await bootc(oneshotHome, ["rm", "--force", "oneshot"]);
+  await execa("podman", ["untag", ONESHOT_IMAGE, ONESHOT_IMAGE], { reject: false });
 });
 
 describe("bootc run: the demo image in ephemeral mode", () => {
@@ -200,13 +206,15 @@ describe("bootc run: the demo image in ephemeral mode", () => {
   });
 });
 
-describe("bootc run -i --rm: boot, work, exit, gone", () => {
-  it("attaches SSH once ready, returns the session's exit code, and removes the VM", async () => {
+describe("bootc run -i --rmi: boot, work, exit, gone", () => {
+  it("attaches SSH once ready, returns the session's exit code, and removes the VM (--rmi implies --rm)", async () => {
     const r = await oneshot;
     expect(r.exitCode, String(r.all)).toBe(3);
     expect(String(r.stdout)).toContain("bootc-demo");
     expect(existsSync(path.join(oneshotHome, "state/vms/oneshot"))).toBe(false);
     expect(processesUsing(oneshotHome)).toEqual([]);
+    // Not forced: the demo tag still names the image, so it stays.
+    expect((await execa("podman", ["image", "exists", DEMO_IMAGE], { reject: false })).exitCode).toBe(0);
   });
 
   it("both VMs gone: no image left mounted", async () => {

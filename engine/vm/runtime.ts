@@ -25,7 +25,8 @@ const MONITOR_MAIN = fileURLToPath(new URL("../monitor/main.js", import.meta.url
 
 /** The monitor finds its VM from the same environment (BOOTC_HOME / XDG), which it inherits. */
 export class LocalRuntime implements VmRuntime {
-  constructor(private readonly paths: EnginePaths) {}
+  /** `node` runs the monitor: inside Electron, process.execPath is the app, not Node. */
+  constructor(private readonly paths: EnginePaths, private readonly node: string = process.execPath) {}
 
   start(name: string): { pid: number; startId?: string } {
     const monitorLog = vmPaths(name, this.paths).monitorLog;
@@ -35,13 +36,14 @@ export class LocalRuntime implements VmRuntime {
     try {
       // Detached: the monitor outlives the command that started it (the CLI returns,
       // the web server restarts) and owns the VM until it ends.
-      const child = spawn(process.execPath, [MONITOR_MAIN, name], {
+      const child = spawn(this.node, [MONITOR_MAIN, name], {
         detached: true,
         stdio: ["ignore", log, log],
       });
+      child.on("error", () => undefined); // a spawn that failed is reported below, not as a crash
       child.unref();
       if (!child.pid) {
-        throw new BootcError("MISSING_TOOL", `the monitor process for VM "${name}" could not be started`, `check that ${process.execPath} can run, and see ${vmPaths(name, this.paths).monitorLog}`);
+        throw new BootcError("MISSING_TOOL", `the monitor process for VM "${name}" could not be started`, `check that ${this.node} can run, and see ${monitorLog}`);
       }
       return { pid: child.pid, startId: processStartId(child.pid) };
     } finally {
