@@ -5,7 +5,7 @@
  */
 import { rmSync } from "node:fs";
 import { chromium } from "@playwright/test";
-import { serve } from "../lib/api.js";
+import { openPrintedLink, serve } from "../lib/api.js";
 import { makeHome } from "../lib/harness.js";
 
 const home = makeHome();
@@ -14,8 +14,7 @@ const browser = await chromium.launch({ executablePath: process.env.BOOTC_CHROMI
 try {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(server.url); // signs in (session cookie); not measured
-  await page.waitForURL(`${server.consoleOrigin}/`);
+  await openPrintedLink(page, server); // signs in (session cookie); not measured
   const runs: Array<{ tti: number; dcl: number; jsKB: number; jsFiles: number }> = [];
   for (let i = 0; i < 5; i++) {
     const t0 = Date.now();

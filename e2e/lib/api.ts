@@ -50,12 +50,22 @@ export async function serve(home: string, extra: string[] = []): Promise<Served>
   };
 }
 
+/**
+ * Opens the printed sign-in link and waits until the console's page has loaded: the link
+ * lands on the sign-in page, whose script then moves on to the console, so page.goto alone
+ * returns before the console is there (and before its controls work).
+ */
+export async function openPrintedLink(page: import("@playwright/test").Page, s: Pick<Served, "url" | "consoleOrigin">): Promise<void> {
+  await page.goto(s.url);
+  await page.waitForURL(`${s.consoleOrigin}/`, { waitUntil: "load" });
+}
+
 /** Signs a browser page in the way a person does without the link: paste the token on the sign-in page. */
 export async function signInWithToken(page: import("@playwright/test").Page, s: Pick<Served, "consoleOrigin" | "token">): Promise<void> {
   await page.goto(`${s.consoleOrigin}/signin`);
   await page.getByLabel("Token").fill(s.token);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${s.consoleOrigin}/`);
+  await page.waitForURL(`${s.consoleOrigin}/`, { waitUntil: "load" });
 }
 
 export class ApiError extends Error {

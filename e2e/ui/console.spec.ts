@@ -9,7 +9,7 @@ import net from "node:net";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { DEMO_IMAGE, makeHome, ROOT, removeTempDirs } from "../lib/harness.js";
-import { serve, type Served } from "../lib/api.js";
+import { serve, type Served, openPrintedLink } from "../lib/api.js";
 
 const home = makeHome();
 const shareDir = path.join(home, "share");
@@ -86,7 +86,7 @@ async function shoot(page: Page, name: string) {
 }
 
 test("sign in, boot the demo image, use its consoles and shared folder, stop and remove it", async ({ page, browser }) => {
-  await page.goto(server.url);
+  await openPrintedLink(page, server);
   await expect(page).toHaveURL(`${server.consoleOrigin}/`); // signed in on the console's own name; the token left the URL
   await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
   const images = page.getByRole("grid", { name: "Images" }).or(page.getByRole("table", { name: "Images" }));

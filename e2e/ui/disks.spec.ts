@@ -9,7 +9,7 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { bootc, DEMO_IMAGE, makeHome, makePremadeDisk, removeTempDirs } from "../lib/harness.js";
-import { serve, type Served, signInWithToken } from "../lib/api.js";
+import { serve, type Served, signInWithToken, openPrintedLink } from "../lib/api.js";
 
 const home = makeHome();
 let server: Served;
@@ -26,7 +26,7 @@ test.afterAll(async () => {
 });
 
 test("boot with a persistent disk; its base disk shows on the Disks page, in use", async ({ page }) => {
-  await page.goto(server.url);
+  await openPrintedLink(page, server);
   await page.getByRole("button", { name: `Boot ${DEMO_IMAGE}` }).click();
   const dialog = page.getByRole("dialog", { name: `Boot ${DEMO_IMAGE}` });
   await dialog.getByLabel("Persistent disk").check();

@@ -9,7 +9,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { expect, test, type Page } from "@playwright/test";
 import { bootc, bootcJson, DEMO_IMAGE, makeHome, removeTempDirs } from "../lib/harness.js";
-import { serve, type Served } from "../lib/api.js";
+import { serve, type Served, openPrintedLink } from "../lib/api.js";
 
 const home = makeHome();
 const src = path.join(home, "src");
@@ -33,7 +33,7 @@ test.afterAll(async () => {
 const serialText = async (page: Page) => (await page.getByRole("region", { name: "Serial console" }).locator(".xterm-accessibility-tree").textContent()) ?? "";
 
 test("build from a directory, boot, edit, rebuild & reboot; the console follows", async ({ page }) => {
-  await page.goto(server.url);
+  await openPrintedLink(page, server);
   await page.getByLabel("Containerfile directory").fill(src);
   await page.getByLabel("Image name").fill(TAG);
   await page.getByRole("button", { name: "Build", exact: true }).click();
