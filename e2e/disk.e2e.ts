@@ -19,6 +19,10 @@ const GiB = 1024 ** 3;
 const disksDir = path.join(home, "cache/disks");
 const cacheFiles = () => (existsSync(disksDir) ? readdirSync(disksDir) : []);
 const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
+/** Finished base-disk entries in the cache. */
+const entries = () => cacheFiles().filter((f) => /^[0-9a-f]{24}$/.test(f)).sort();
+/** The middle of a build: mkfs.ext4 is writing a partial entry's disk file. */
+const writing = () => cacheFiles().filter((f) => f.includes(".partial-")).some((f) => existsSync(path.join(disksDir, f, "disk.raw")));
 const events = async (name: string) => (await engine.getVm(name)).timeline.map((t: { event: string }) => t.event);
 type Disk = { key: string; imageId: string; usedBy: string[]; imageCurrent: boolean };
 
@@ -187,11 +191,8 @@ describe("disk mode: bad input and faults", () => {
   it("a --disk-size smaller than the image", () => expectRefused(["--name", "bad", "--mode", "disk", "--builder", "direct", "--disk-size", "200M", DEMO_IMAGE], /cannot hold .* \(it needs at least/));
 
   it("kill -9 in the middle of a build: the next run rebuilds cleanly", async () => {
-    const entries = () => cacheFiles().filter((f) => /^[0-9a-f]{24}$/.test(f)).sort();
     const before = entries();
     await engine.createVm({ image: DEMO_IMAGE, name: "dk7", mode: "disk", builder: "direct", diskSizeBytes: 4 * GiB, memoryMiB: 1024 });
-    // The middle of the build: mkfs.ext4 is writing the disk file.
-    const writing = () => cacheFiles().filter((f) => f.includes(".partial-")).some((f) => existsSync(path.join(disksDir, f, "disk.raw")));
     await waitUntil("the build to start writing", () => writing() || undefined, 120_000, 100);
     process.kill((await engine.getVm("dk7")).monitorPid!, "SIGKILL");
     await waitUntil("the builder to die", () => processesUsing(home).every((p) => !p.cmd.includes("mkfs")) || undefined, 30_000);
@@ -204,10 +205,8 @@ describe("disk mode: bad input and faults", () => {
   });
 
   it("a force stop in the middle of a build ends the build: no entry is cached, the VM is stopped", async () => {
-    const entries = () => cacheFiles().filter((f) => /^[0-9a-f]{24}$/.test(f)).sort();
     const before = entries();
     await engine.createVm({ image: DEMO_IMAGE, name: "dk10", mode: "disk", builder: "direct", diskSizeBytes: 5 * GiB, memoryMiB: 1024 });
-    const writing = () => cacheFiles().filter((f) => f.includes(".partial-")).some((f) => existsSync(path.join(disksDir, f, "disk.raw")));
     await waitUntil("the build to start writing", () => writing() || undefined, 120_000, 100);
     const stopped = await engine.stopVm("dk10", { force: true });
     expect(stopped.effectiveState).toBe("stopped");

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { BootcError } from "../../engine/errors.js";
 import { findOnPath } from "../../engine/host/tools.js";
 import { ensureRuntimeDir, serverFile, serverOpenPage, serversDir } from "../../engine/paths.js";
-import { isSameProcess, processStartId, signalIfSame } from "../../engine/proc.js";
+import { processStartId, signalIfSame } from "../../engine/proc.js";
 import { parseCommand } from "./output.js";
 
 const HELP = `Usage: bootc serve [--port N] [--host ADDR] [--allow-host NAME]... [--no-open] [--api-only]
@@ -120,13 +120,11 @@ async function rotateRunning(): Promise<number> {
   let told = 0;
   for (const f of files) {
     const note = JSON.parse(await readFile(path.join(serversDir(), f), "utf8").catch(() => "{}")) as { pid?: number; startId?: string; port?: number };
-    if (!isSameProcess(note.pid, note.startId)) {
-      await rm(path.join(serversDir(), f), { force: true }); // a server that is gone
-      continue;
-    }
     if (signalIfSame(note.pid, note.startId, "SIGHUP")) {
       console.log(`the server on port ${note.port} ended every browser session and has a new token: its output shows the new sign-in URL`);
       told++;
+    } else {
+      await rm(path.join(serversDir(), f), { force: true }); // a server that is gone
     }
   }
   if (!told) console.log("no bootc serve is running for this user");

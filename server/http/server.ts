@@ -27,7 +27,7 @@ import { serveSsh } from "../terminal/ssh.js";
 import { vmNameSchema } from "../../engine/schema.js";
 import { BodyTooLarge, readBody, sendFetchResponse, toFetchRequest } from "./fetch-bridge.js";
 import { bearerToken, contentSecurityPolicy, hostName, hostPort, isAllowedHost, isSameOrigin, newNonce, readCookie, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
-import { Sessions, SigninCodes } from "./sessions.js";
+import { SecretSet } from "./sessions.js";
 import { safeNext, SIGNIN_HTML, SIGNIN_JS } from "./signin.js";
 
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -67,8 +67,8 @@ type CreateNext = typeof import("next/dist/server/next.js").default;
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let token = opts.token ?? randomBytes(32).toString("base64url");
-  const sessions = new Sessions();
-  const codes = new SigninCodes();
+  const sessions = new SecretSet(32);
+  const codes = new SecretSet(24);
   const consoleHost = (opts.consoleHost ?? `bootc-${randomBytes(4).toString("hex")}.localhost`).toLowerCase();
   const signinHosts = new Set([consoleHost, ...opts.allowHosts.map((h) => h.toLowerCase())]);
   const engine = opts.engine ?? new Engine();
@@ -145,7 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (e instanceof BodyTooLarge) return deny(res, 413, "request body too large");
         throw e;
       }
-      const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => sessions.revokeAll() }) });
+      const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => sessions.clear() }) });
       return sendFetchResponse(response, res);
     }
     if (url.pathname.startsWith("/api/")) return deny(res, 404, "no such API route");
@@ -253,7 +253,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     rotate: () => {
       token = randomBytes(32).toString("base64url");
-      sessions.revokeAll();
+      sessions.clear();
       codes.clear();
       return signinUrl();
     },
