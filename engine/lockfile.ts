@@ -5,12 +5,16 @@
  * to a private temp file, which is then `link`ed to the lock's name — link fails if the
  * name exists, so of several racers exactly one wins, and nobody ever sees an empty lock.
  *
- * A lock whose owner is gone (or whose pid now names another process) is stale. To take
- * it over, a racer moves it aside under a name of its own and checks that what it moved
- * is the stale lock it read; only then does it link its own. If it moved a live lock that
- * another racer had just created, it links that one back and backs off.
+ * A lock whose owner is gone (or whose pid now names another process) is stale. Only one
+ * racer may remove it: the one that first creates `<lock>.break` (the same exclusive link).
+ * Holding that, it reads the lock again and removes it only if it is still the stale lock it
+ * judged — nobody else removes a lock they do not own, so it cannot have changed meanwhile —
+ * then competes for the free lock like anyone else (the exclusive link decides). A lock is
+ * never moved aside: a lock name that is briefly empty let a third racer in (two winners,
+ * seen once in a full run).
+ * A `.break` left by a breaker that died is removed once its owner is proved gone.
  */
-import { link, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { link, readFile, unlink, writeFile } from "node:fs/promises";
 import { isSameProcess, processStartId } from "./proc.js";
 
 interface Owner {
@@ -55,24 +59,28 @@ export async function tryLock(file: string): Promise<boolean> {
   if (await linkInPlace(file, mine)) return true;
   const seen = await readFile(file, "utf8").catch(() => undefined);
   if (seen === undefined) return linkInPlace(file, mine); // released meanwhile
-  const owner = parseOwner(seen)!;
-  if (isSameProcess(owner.pid, owner.startId)) return false;
-  const aside = `${file}.stale.${process.pid}`;
-  try {
-    await rename(file, aside);
-  } catch {
-    return false; // another racer moved it first
-  }
-  const moved = await readFile(aside, "utf8").catch(() => undefined);
-  if (moved !== seen) {
-    // Not the stale lock we judged: a live one created meanwhile. Put it back.
-    await link(aside, file).catch(() => undefined);
-    await unlink(aside).catch(() => undefined);
+  if (isLive(seen)) return false;
+  const breaker = `${file}.break`;
+  if (!(await linkInPlace(breaker, mine))) {
+    // Another racer is breaking it — or died doing so: clear a dead breaker's claim for next time.
+    const claim = await readFile(breaker, "utf8").catch(() => undefined);
+    if (claim !== undefined && !isLive(claim)) await unlink(breaker).catch(() => undefined);
     return false;
   }
-  await unlink(aside).catch(() => undefined);
-  return linkInPlace(file, mine);
+  try {
+    const again = await readFile(file, "utf8").catch(() => undefined);
+    if (again === seen) await unlink(file).catch(() => undefined);
+    else if (again !== undefined) return false; // not the lock we judged stale
+    return await linkInPlace(file, mine);
+  } finally {
+    await unlink(breaker).catch(() => undefined);
+  }
 }
+
+const isLive = (content: string) => {
+  const owner = parseOwner(content)!;
+  return isSameProcess(owner.pid, owner.startId);
+};
 
 export async function unlock(file: string): Promise<void> {
   await unlink(file).catch(() => undefined);
