@@ -36,12 +36,14 @@ async function diskStep(name: string, image: string, diskSizeBytes = 2 * GiB, ex
   }, 300_000);
 }
 
+const FAKE_INSTALL_IMAGE = "localhost/bootc-fake-install:latest";
+
 /** Images the tests built and a later build untagged: removed at the end, not left dangling. */
 const untaggedBuilds: string[] = [];
 
 afterAll(async () => {
   for (const name of await engine.names()) await engine.removeVm(name, { force: true }).catch(() => undefined);
-  for (const image of ["localhost/bootc-disk-e2e:latest", ...untaggedBuilds]) await execa("podman", ["rmi", "-f", image], { reject: false });
+  for (const image of ["localhost/bootc-disk-e2e:latest", FAKE_INSTALL_IMAGE, ...untaggedBuilds]) await execa("podman", ["rmi", "-f", image], { reject: false });
 });
 
 /** The demo image's base disk, built by the first test and used by dk1 throughout. */
@@ -216,6 +218,26 @@ describe("disk mode: bad input and faults", () => {
     expect(cacheFiles().some((f) => f.includes(".partial-"))).toBe(false);
     expect(processesUsing(home).some((p) => p.cmd.includes("mkfs"))).toBe(false);
     await engine.removeVm("dk10", { force: true });
+  });
+
+  it("a force stop during `bootc install` ends its container: nothing is left running or cached", async () => {
+    // An image whose bootc "installs" forever: the stop must not wait for it.
+    const ctx = tempDir("bce-fake-install-");
+    writeFileSync(path.join(ctx, "bootc"), "#!/bin/sh\necho 'fake bootc: installing'\nexec sleep 900\n", { mode: 0o755 });
+    writeFileSync(path.join(ctx, "Containerfile"), `FROM ${DEMO_IMAGE}\nCOPY bootc /usr/bin/bootc\n`);
+    const built = await execa("podman", ["build", "-q", "-t", FAKE_INSTALL_IMAGE, ctx], { reject: false, all: true });
+    expect(built.exitCode, String(built.all)).toBe(0);
+    const installers = async () => (await execa("podman", ["ps", "--filter", `ancestor=${FAKE_INSTALL_IMAGE}`, "--format", "{{.Names}}"])).stdout.split("\n").filter(Boolean);
+    const before = entries();
+    await engine.createVm({ image: FAKE_INSTALL_IMAGE, name: "dk11", mode: "disk", builder: "install", diskSizeBytes: 4 * GiB, memoryMiB: 1024 });
+    await waitUntil("the install container to run", async () => ((await installers()).length ? true : undefined), 120_000, 250);
+    const stopped = await engine.stopVm("dk11", { force: true });
+    expect(stopped.effectiveState).toBe("stopped");
+    expect(stopped.reason).toBe("force-stopped by the user");
+    expect(await installers()).toEqual([]);
+    expect(entries()).toEqual(before);
+    expect(cacheFiles().some((f) => f.includes(".partial-"))).toBe(false);
+    await engine.removeVm("dk11", { force: true });
   });
 
   it("a full cache filesystem: a clear error and no partial entry", async () => {

@@ -65,7 +65,7 @@ export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPat
     } finally {
       await unmountImage(r.imageId);
     }
-    return buildInstallDisk({ dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, filesystem: d.filesystem, facts, onProgress });
+    return buildInstallDisk({ entryDir: entryDir(paths, key), dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, filesystem: d.filesystem, facts, onProgress, signal });
   }, () => onProgress({ step: "waiting for another VM that is building the same base disk" }));
 
   // A new base (the image changed: rebuild & reboot) starts a new overlay; the same base

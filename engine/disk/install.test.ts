@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { installToDiskArgs } from "./install.js";
+import { installContainerName, installToDiskArgs } from "./install.js";
 import { mkfsArgs, directDiskKernelArgs, checkDiskSize } from "./direct.js";
 import { overlayArgs } from "./overlay.js";
 
 describe("bootc install to-disk", () => {
   it("runs the image's own bootc in a privileged container, into a sparse file through a loop device", () => {
-    const args = installToDiskArgs({ imageId: "abc123", outDir: "/cache/disks/k.partial-7", filesystem: "ext4" });
-    expect(args.slice(0, 5)).toEqual(["run", "--rm", "--privileged", "--pid=host", "--security-opt"]);
+    const args = installToDiskArgs({ name: "bootc-install-0123", imageId: "abc123", outDir: "/cache/disks/k.partial-7", filesystem: "ext4" });
+    expect(args.slice(0, 7)).toEqual(["run", "--rm", "--name", "bootc-install-0123", "--privileged", "--pid=host", "--security-opt"]);
     expect(args).toContain("label=type:unconfined_t");
     const mounts = args.filter((_, i) => args[i - 1] === "-v");
     expect(mounts).toEqual(["/dev:/dev", "/var/lib/containers:/var/lib/containers", "/cache/disks/k.partial-7:/output"]);
@@ -15,9 +15,18 @@ describe("bootc install to-disk", () => {
   });
 
   it("passes a root size, and another storage path (a podman machine on macOS)", () => {
-    const args = installToDiskArgs({ imageId: "abc", outDir: "/Users/me/.cache/bootc-console/disks/k", filesystem: "xfs", rootSize: "8G", storage: "/var/lib/containers/storage-machine" });
+    const args = installToDiskArgs({ name: "n", imageId: "abc", outDir: "/Users/me/.cache/bootc-console/disks/k", filesystem: "xfs", rootSize: "8G", storage: "/var/lib/containers/storage-machine" });
     expect(args).toContain("/var/lib/containers/storage-machine:/var/lib/containers");
     expect(args.slice(-5)).toEqual(["--filesystem", "xfs", "--root-size", "8G", "/output/disk.raw"]);
+  });
+
+  it("names the container after the cache entry, so a build left by a dead builder can be found and ended", () => {
+    const a = installContainerName("/root/.cache/bootc-console/disks/k1");
+    expect(a).toMatch(/^bootc-install-[0-9a-f]{16}$/);
+    expect(installContainerName("/root/.cache/bootc-console/disks/k1")).toBe(a);
+    // Another entry, or the same entry in another user's or test's state directory.
+    expect(installContainerName("/root/.cache/bootc-console/disks/k2")).not.toBe(a);
+    expect(installContainerName("/home/u/.cache/bootc-console/disks/k1")).not.toBe(a);
   });
 });
 

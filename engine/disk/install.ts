@@ -5,7 +5,9 @@
  * what production installs look like and boots with UEFI firmware. It needs rootful
  * podman and loop devices; the direct builder needs neither.
  */
+import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
+import { execa } from "execa";
 import { BootcError } from "../errors.js";
 import { podmanPath } from "../podman.js";
 import { spawnOwned } from "../monitor/children.js";
@@ -13,6 +15,8 @@ import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
 import type { DiskProgress } from "./progress.js";
 
 export interface InstallSpec {
+  /** The container's name: the builder finds and ends it by this name. */
+  name: string;
   imageId: string;
   /** The directory that receives disk.raw (mounted at /output). */
   outDir: string;
@@ -26,7 +30,7 @@ export interface InstallSpec {
 export function installToDiskArgs(s: InstallSpec): string[] {
   const storage = s.storage ?? "/var/lib/containers";
   return [
-    "run", "--rm", "--privileged", "--pid=host",
+    "run", "--rm", "--name", s.name, "--privileged", "--pid=host",
     "--security-opt", "label=type:unconfined_t",
     "-v", "/dev:/dev",
     "-v", `${storage}:/var/lib/containers`,
@@ -40,7 +44,23 @@ export function installToDiskArgs(s: InstallSpec): string[] {
   ];
 }
 
+/**
+ * One name per cache entry (and per state directory, through the entry's path): only the
+ * holder of the entry's build lock runs this container, so a container that already has
+ * the name was left by a builder that died, and is ended before a new build starts.
+ */
+export function installContainerName(entryDir: string): string {
+  return `bootc-install-${createHash("sha256").update(entryDir).digest("hex").slice(0, 16)}`;
+}
+
+/** Ends the install container: killing the podman client alone would leave it running under conmon. */
+async function removeContainer(name: string): Promise<void> {
+  await execa(podmanPath(), ["rm", "--force", "--ignore", "--time", "0", name], { reject: false });
+}
+
 export async function buildInstallDisk(o: {
+  /** The entry's final directory: names the container. */
+  entryDir: string;
   dir: string;
   key: string;
   image: string;
@@ -49,13 +69,20 @@ export async function buildInstallDisk(o: {
   filesystem: string;
   facts: { systemd?: number; sshd: boolean };
   onProgress: (p: DiskProgress) => void;
+  /** Aborting ends the install container and fails the build. */
+  signal?: AbortSignal;
 }): Promise<DiskEntry> {
+  const name = installContainerName(o.entryDir);
+  await removeContainer(name);
+  o.signal?.throwIfAborted();
   // A sparse file of the wanted size: bootc installs into it through a loop device.
   const fh = await open(diskFile(o.dir), "w");
   await fh.truncate(o.sizeBytes);
   await fh.close();
   o.onProgress({ step: "bootc install to-disk" });
-  const child = spawnOwned(podmanPath(), installToDiskArgs({ imageId: o.imageId, outDir: o.dir, filesystem: o.filesystem }), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const child = spawnOwned(podmanPath(), installToDiskArgs({ name, imageId: o.imageId, outDir: o.dir, filesystem: o.filesystem }), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const abort = () => void removeContainer(name);
+  o.signal?.addEventListener("abort", abort, { once: true });
   let tail = "";
   const onData = (d: Buffer) => {
     tail = (tail + d.toString()).slice(-4000);
@@ -64,7 +91,8 @@ export async function buildInstallDisk(o: {
   };
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
-  const r = await child;
+  const r = await child.finally(() => o.signal?.removeEventListener("abort", abort));
+  o.signal?.throwIfAborted();
   if (r.exitCode !== 0) {
     if (/No space left on device/i.test(tail)) throw new BootcError("NO_SPACE", "the disk cache ran out of space during bootc install", "free space, or prune unused disks: bootc disks prune");
     throw new BootcError("DISK_BUILD_FAILED", `bootc install to-disk failed: ${tail.trim().split("\n").slice(-5).join("\n")}`, "try the built-in builder: --builder direct");

@@ -27,10 +27,9 @@ import { spawnOwned, waitForFile } from "./children.js";
 import type { MonitorEvent, MonitorRequest, StopReply } from "./protocol.js";
 import { listenMonitorSocket } from "./socket-server.js";
 import { SerialFanout } from "./serial.js";
+import { Lifecycle, StopDuringBoot } from "./lifecycle.js";
 
 const now = () => new Date().toISOString();
-
-class StopDuringBoot extends Error {}
 
 /** What qemu boots, whichever the mode. */
 interface BootPlan {
@@ -56,11 +55,11 @@ export class Supervisor {
   private readonly daemons: ResultPromise[] = [];
   private qmp?: Qmp;
   private mounted = false;
-  private stopRequest?: { force: boolean; reason: string; reboot?: boolean };
-  /** The state to record when a requested stop completes (stopped, or failed after a boot timeout). */
-  private finalState: VmState = "stopped";
+  /** Which state the VM is in and what a stop means now: every transition goes through it. */
+  private readonly life = new Lifecycle();
+  /** Set when the VM has ended and every waiter was answered. */
+  private outcome?: StopReply;
   private writes: Promise<void> = Promise.resolve();
-  private finished = false;
   private qemuStderr = "";
   /** Ends a base-disk build in progress when a force stop comes before qemu runs. */
   private readonly buildAbort = new AbortController();
@@ -83,7 +82,8 @@ export class Supervisor {
       await this.boot();
     } catch (e) {
       // A stop that came during the boot ends it as asked, whatever step it cut short.
-      if (e instanceof StopDuringBoot || this.stopRequest) await this.finish(this.finalState, this.stopRequest?.reason ?? "stopped while booting");
+      const stop = this.life.stop;
+      if (e instanceof StopDuringBoot || stop) await this.finish(stop?.finalState ?? "stopped", stop?.reason ?? "stopped while booting");
       // The reason is all a user sees of a failed boot: keep the error's hint in it.
       else await this.finish("failed", e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e));
     }
@@ -91,7 +91,12 @@ export class Supervisor {
 
   /** Between boot steps: a stop that arrived meanwhile ends the boot here. */
   private checkpoint(): void {
-    if (this.stopRequest || this.finished) throw new StopDuringBoot();
+    this.life.checkpoint();
+  }
+
+  /** Moves the VM to `state` if the state machine allows it now, and records it. */
+  private enter(state: VmState): void {
+    if (this.life.move(state)) this.update({ state });
   }
 
   /** Ephemeral mode: the image's root filesystem, mounted from podman storage, is the root share. */
@@ -144,7 +149,7 @@ export class Supervisor {
         alive = false;
         // Once the guest runs, its filesystem is gone with the daemon: end the VM and say why,
         // rather than leave a guest whose root hangs on every read.
-        if (this.qemu && !this.stopRequest && !this.finished) {
+        if (this.qemu && !this.life.ending) {
           const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
           void this.stop(true, 0, `virtiofsd serving ${s.source} ${how}; the guest lost that filesystem`, "failed");
         }
@@ -180,7 +185,9 @@ export class Supervisor {
     this.serial = new SerialFanout(this.p.serialLog);
     const qemu = spawnOwned(findQemu(), args, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     this.qemu = qemu;
-    this.update({ qemuPid: qemu.pid, qemuStartId: processStartId(qemu.pid), qemuArgs: args, state: "booting" });
+    this.life.qemuSpawned();
+    this.update({ qemuPid: qemu.pid, qemuStartId: processStartId(qemu.pid), qemuArgs: args });
+    this.enter("booting");
     this.mark("qemu-started");
     qemu.stderr?.on("data", (d: Buffer) => (this.qemuStderr = (this.qemuStderr + d.toString()).slice(-4000)));
     let first = true;
@@ -189,7 +196,7 @@ export class Supervisor {
       if (first) {
         first = false;
         this.mark("first-serial-byte");
-        this.update({ state: "running" });
+        this.enter("running");
       }
       this.serial?.push(d);
       const text = d.toString();
@@ -210,13 +217,13 @@ export class Supervisor {
 
   private async waitForSsh(port: number): Promise<void> {
     const deadline = Date.now() + this.record.readyTimeoutSec * 1000;
-    while (!this.finished && !this.stopRequest) {
+    while (!this.life.ending) {
       if (Date.now() > deadline) {
         const lines = this.serial?.lastLines(10).join("\n") ?? "";
         await this.stop(true, 0, `the guest did not become ssh-ready within ${this.record.readyTimeoutSec}s; last serial lines:\n${lines}`, "failed");
         return;
       }
-      if (this.record.state === "running") {
+      if (this.life.state === "running") {
         try {
           const r = await sshExec(
             { vmName: this.record.name, port, user: this.record.sshUser, identity: this.record.identity, knownHosts: this.p.knownHosts },
@@ -224,8 +231,10 @@ export class Supervisor {
             { learn: true, timeoutMs: 10_000 },
           );
           if (r.code === 0) {
+            // An answer that comes while the VM is being stopped does not make it ready.
+            if (this.life.ending) return;
             this.mark("ssh-ready");
-            this.update({ state: "ssh-ready" });
+            this.enter("ssh-ready");
             return;
           }
         } catch {
@@ -237,53 +246,48 @@ export class Supervisor {
   }
 
   /** ACPI power-down through QMP, then SIGKILL after `timeoutSec`; `force` kills at once. */
-  async stop(force: boolean, timeoutSec: number, reason: string, finalState: VmState = "stopped", reboot = false): Promise<StopReply> {
+  async stop(force: boolean, timeoutSec: number, reason: string, finalState: "stopped" | "failed" = "stopped", reboot = false): Promise<StopReply> {
+    if (this.outcome) return this.outcome;
     const reply = new Promise<StopReply>((resolve) => this.stopWaiters.push(resolve));
-    if (this.finished) return { ok: true, state: this.record.state, reason: this.record.reason };
-    if (!this.stopRequest) {
-      this.stopRequest = { force, reason, reboot };
-      this.finalState = finalState;
-      // Still creating: boot() stops at its next checkpoint and finishes; a force stop
-      // does not wait for a base-disk build to get there.
-      if (!this.qemu) {
-        if (force) this.buildAbort.abort();
-        return reply;
-      }
-      this.update({ state: "stopping" });
-      if (!force && !this.qmp) this.qmp = await Qmp.connect(this.p.qmpSock, 5_000).catch(() => undefined);
-      if (!force && this.qmp) {
+    const action = this.life.requestStop({ force, reason, reboot, finalState });
+    if (this.life.state !== this.record.state && this.life.state === "stopping") this.update({ state: "stopping" });
+    switch (action.kind) {
+      case "cancel-boot":
+        // boot() stops at its next checkpoint and finishes; a force stop does not wait
+        // for a base-disk build to get there.
+        if (action.abortBuild) this.buildAbort.abort();
+        break;
+      case "kill":
+        this.qemu?.kill("SIGKILL");
+        break;
+      case "power-down": {
+        this.qmp ??= await Qmp.connect(this.p.qmpSock, 5_000).catch(() => undefined);
+        if (!this.qmp) {
+          this.qemu?.kill("SIGKILL");
+          break;
+        }
         await this.qmp.command("system_powerdown").catch(() => undefined);
         const timer = setTimeout(() => {
-          this.stopRequest = { force: true, reboot, reason: `${reason} (the guest ignored ACPI power-down for ${timeoutSec}s and was killed)` };
+          this.life.powerDownTimedOut(timeoutSec);
           this.qemu?.kill("SIGKILL");
         }, timeoutSec * 1000);
         timer.unref();
-      } else {
-        this.qemu.kill("SIGKILL");
+        break;
       }
-    } else if (force) {
-      this.buildAbort.abort();
-      this.qemu?.kill("SIGKILL");
+      case "wait":
+        if (action.escalate) {
+          this.buildAbort.abort();
+          this.qemu?.kill("SIGKILL");
+        }
+        break;
+      case "done":
+        break;
     }
     return reply;
   }
 
   private async onQemuExit(code: number | undefined, signal: string | null): Promise<void> {
-    let state: VmState;
-    let reason: string;
-    if (this.stopRequest) {
-      state = this.finalState;
-      reason = this.stopRequest.reason;
-    } else if (signal) {
-      state = "failed";
-      reason = `qemu was killed by ${signal}`;
-    } else if (code === 0) {
-      state = "stopped";
-      reason = "the guest powered off";
-    } else {
-      state = "failed";
-      reason = `qemu exited with code ${code}: ${this.qemuStderr.trim().split("\n").slice(-3).join(" ") || "no error output"}`;
-    }
+    const { state, reason } = this.life.qemuExited(code, signal, this.qemuStderr);
     this.update({ exitCode: code ?? null, exitSignal: signal });
     await this.finish(state, reason);
   }
@@ -295,21 +299,22 @@ export class Supervisor {
   }
 
   /** Ends everything the monitor owns, records the outcome, and exits. */
-  private async finish(state: VmState, reason: string): Promise<void> {
-    if (this.finished) return;
-    this.finished = true;
+  private async finish(state: "stopped" | "failed", reason: string): Promise<void> {
+    if (!this.life.beginFinish()) return;
     this.qemu?.kill("SIGKILL");
     for (const d of this.daemons) d.kill("SIGTERM");
     await Promise.allSettled([this.qemu, ...this.daemons].filter(Boolean));
     this.qmp?.close();
     if (this.mounted) await unmountImage(this.record.imageId);
+    this.life.finished(state);
     this.mark(state);
-    const rebooting = this.stopRequest?.reboot ? true : undefined;
+    const rebooting = this.life.stop?.reboot ? true : undefined;
     this.update({ state, reason, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
     await this.writes;
     // Console viewers are let go only now, so whoever sees the console close can read why.
     await this.serial?.close();
     const reply: StopReply = { ok: true, state, reason };
+    this.outcome = reply;
     for (const w of this.stopWaiters.splice(0)) w(reply);
     for (const c of this.eventClients) c.end();
     this.server?.close();
