@@ -233,16 +233,16 @@ describe("a real guest through the API", () => {
 
   it("serves the serial console: history first (marked), then live", async () => {
     serialA = await Terminal.open(server, "/api/term/serial/api", { origin: server.origin });
-    await serialA.waitFor(/Linux version/);
+    await serialA.waitFor(/Debian GNU\/Linux/);
     await new Promise((r) => setTimeout(r, 500));
     expect(serialA.controls.map((c) => c.type)).toEqual(expect.arrayContaining(["replay-start", "replay-end"]));
     const log = await client().query<{ text: string }>("vms.logs", { name: "api" });
-    expect(log.text).toContain("Linux version");
+    expect(log.text).toContain("Debian GNU/Linux");
   });
 
   it("shows two serial viewers the same bytes", async () => {
     const serialB = await Terminal.open(server, "/api/term/serial/api");
-    await serialB.waitFor(/Linux version/);
+    await serialB.waitFor(/Debian GNU\/Linux/);
     await new Promise((r) => setTimeout(r, 1000));
     const [a0, b0] = [serialA.output.length, serialB.output.length];
     serialA.send("\r");

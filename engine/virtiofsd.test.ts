@@ -16,6 +16,13 @@ describe("virtiofsdCommand", () => {
     expect(c.args.slice(-6)).toEqual(["/v", "--socket-path=/s", "-o", "source=/a dir; rm -rf /", "-o", "cache=auto"]);
   });
 
+  it("trusts the guest's cache only where asked (the read-only image root), in both flavours", () => {
+    const spec = { socket: "/s", source: "/m", readOnly: true, cache: "always" as const };
+    expect(virtiofsdCommand({ ...spec, binary: "/v", flavour: "c" }).args.slice(-2)).toEqual(["-o", "cache=always"]);
+    expect(virtiofsdCommand({ ...spec, binary: "/v", flavour: "rust" }).args).toContain("--cache=always");
+    expect(virtiofsdCommand({ ...spec, cache: undefined, binary: "/v", flavour: "rust" }).args).toContain("--cache=auto");
+  });
+
   it("uses --shared-dir and --readonly for the Rust daemon", () => {
     const c = virtiofsdCommand({ binary: "/usr/libexec/virtiofsd", flavour: "rust", socket: "/s", source: "/d", readOnly: true });
     expect(c.args).toContain("--shared-dir=/d");

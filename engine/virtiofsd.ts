@@ -12,6 +12,15 @@ export interface VirtiofsdSpec {
   socket: string;
   source: string;
   readOnly: boolean;
+  /**
+   * The guest's cache policy. "auto" (the default) revalidates with the host, for shares the
+   * host may edit while the guest runs; "always" trusts the guest's cache, for a source that
+   * cannot change under it — the image's root filesystem, mounted read-only from podman
+   * storage. Every lookup the guest does not send to the daemon is a round trip saved, and
+   * booting reads thousands of small files: under TCG, "always" cut the demo's boot by a
+   * fifth (docs/benchmarks.md).
+   */
+  cache?: "auto" | "always";
 }
 
 export interface Command {
@@ -29,10 +38,10 @@ export function virtiofsdCommand(s: VirtiofsdSpec): Command {
   if (s.flavour === "rust") {
     return {
       file: s.binary,
-      args: [`--socket-path=${s.socket}`, `--shared-dir=${s.source}`, "--cache=auto", "--sandbox=namespace", ...(s.readOnly ? ["--readonly"] : [])],
+      args: [`--socket-path=${s.socket}`, `--shared-dir=${s.source}`, `--cache=${s.cache ?? "auto"}`, "--sandbox=namespace", ...(s.readOnly ? ["--readonly"] : [])],
     };
   }
-  const daemon = [s.binary, `--socket-path=${s.socket}`, "-o", `source=${fuseOptionValue(s.source)}`, "-o", "cache=auto"];
+  const daemon = [s.binary, `--socket-path=${s.socket}`, "-o", `source=${fuseOptionValue(s.source)}`, "-o", `cache=${s.cache ?? "auto"}`];
   if (!s.readOnly) return { file: daemon[0]!, args: daemon.slice(1) };
   return {
     file: "unshare",

@@ -11,6 +11,12 @@ import { execa, type Options } from "execa";
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const CLI = path.join(ROOT, "dist/server/cli.js");
 export const DEMO_IMAGE = "localhost/bootc-demo:latest";
+/**
+ * What the demo guest's serial console always shows once it is up: the getty's banner
+ * (/etc/issue). Kernel and systemd messages are not: under TCG the engine keeps the
+ * console quiet (docs/engine.md).
+ */
+export const DEMO_BANNER = "Debian GNU/Linux";
 
 const made: string[] = [];
 

@@ -14,6 +14,7 @@ export interface PlainBoot {
   sshReadyMs?: number;
   unameR?: string;
   serial: string;
+  after: string[];
 }
 
 async function freePort(): Promise<number> {
@@ -24,7 +25,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function plainQemuBoot(image: string, opts: { timeoutMs?: number; memoryMiB?: number } = {}): Promise<PlainBoot> {
+export interface PlainBootOptions {
+  timeoutMs?: number;
+  memoryMiB?: number;
+  /** virtiofsd's cache mode for the root share (default auto, the engine's old choice). */
+  cache?: "auto" | "always" | "none";
+  /** Extra kernel command-line arguments. */
+  append?: string[];
+  /** The -accel value (default tcg,thread=single). */
+  accel?: string;
+  smp?: number;
+  cpu?: string;
+  /** Another initramfs than the image's own. */
+  initrd?: string;
+  /** Commands run over SSH once it answers; their output is returned. */
+  after?: string[];
+}
+
+export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}): Promise<PlainBoot> {
   const dir = mkdtempSync("/tmp/bce-plain-");
   const key = path.join(dir, "key");
   await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
@@ -32,12 +50,12 @@ export async function plainQemuBoot(image: string, opts: { timeoutMs?: number; m
   const tmpfiles = `d /root/.ssh 0700 root root -\nf+~ /root/.ssh/authorized_keys 0600 root root - ${Buffer.from(pub + "\n").toString("base64")}\n`;
   const rootfs = (await execa("podman", ["image", "mount", image])).stdout.trim();
   const children: ResultPromise[] = [];
-  const result: PlainBoot = { serial: "" };
+  const result: PlainBoot = { serial: "", after: [] };
   try {
     const kver = readdirSync(path.join(rootfs, "usr/lib/modules"))[0]!;
     const mod = path.join(rootfs, "usr/lib/modules", kver);
     const sock = path.join(dir, "vfs.sock");
-    children.push(execa("/usr/lib/qemu/virtiofsd", [`--socket-path=${sock}`, "-o", `source=${rootfs}`, "-o", "cache=auto"], { reject: false, stdio: "ignore" }));
+    children.push(execa("/usr/lib/qemu/virtiofsd", [`--socket-path=${sock}`, "-o", `source=${rootfs}`, "-o", `cache=${opts.cache ?? "auto"}`], { reject: false, stdio: "ignore" }));
     for (let i = 0; i < 100 && !readdirSync(dir).includes("vfs.sock"); i++) await new Promise((r) => setTimeout(r, 50));
     const port = await freePort();
     const mem = opts.memoryMiB ?? 2048;
@@ -45,11 +63,12 @@ export async function plainQemuBoot(image: string, opts: { timeoutMs?: number; m
     const qemu = execa(
       "qemu-system-x86_64",
       [
-        "-machine", "q35", "-accel", "tcg,thread=single", "-smp", "2", "-m", `${mem}M`,
+        "-machine", "q35", "-accel", opts.accel ?? "tcg,thread=single", "-smp", String(opts.smp ?? 2), "-m", `${mem}M`,
+        ...(opts.cpu ? ["-cpu", opts.cpu] : []),
         "-object", `memory-backend-memfd,id=mem,size=${mem}M,share=on`, "-numa", "node,memdev=mem",
         "-nodefaults", "-display", "none", "-no-user-config",
-        "-kernel", path.join(mod, "vmlinuz"), "-initrd", path.join(mod, "initramfs.img"),
-        "-append", "console=ttyS0 root=virtiofs:rootfs rw systemd.volatile=overlay",
+        "-kernel", path.join(mod, "vmlinuz"), "-initrd", opts.initrd ?? path.join(mod, "initramfs.img"),
+        "-append", ["console=ttyS0", "root=virtiofs:rootfs", "rw", "systemd.volatile=overlay", ...(opts.append ?? [])].join(" "),
         "-chardev", `socket,id=fs0,path=${sock}`, "-device", "vhost-user-fs-pci,chardev=fs0,tag=rootfs",
         "-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22`, "-device", "virtio-net-pci,netdev=net0",
         "-device", "virtio-rng-pci",
@@ -65,14 +84,17 @@ export async function plainQemuBoot(image: string, opts: { timeoutMs?: number; m
     });
     const deadline = t0 + (opts.timeoutMs ?? 600_000);
     while (Date.now() < deadline && qemu.exitCode === null) {
-      const r = await execa(
-        "ssh",
-        ["-q", "-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "root@127.0.0.1", "uname", "-r"],
-        { reject: false, timeout: 20_000 },
-      );
+        const ssh = (command: string[], timeout = 20_000) =>
+        execa(
+          "ssh",
+          ["-q", "-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "root@127.0.0.1", ...command],
+          { reject: false, timeout },
+        );
+      const r = await ssh(["uname", "-r"]);
       if (r.exitCode === 0) {
         result.sshReadyMs = Date.now() - t0;
         result.unameR = r.stdout.trim();
+        for (const c of opts.after ?? []) result.after.push((await ssh(["sh", "-c", c], 120_000)).stdout);
         break;
       }
       await new Promise((r) => setTimeout(r, 1000));

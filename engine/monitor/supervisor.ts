@@ -134,7 +134,8 @@ export class Supervisor {
     this.update({ guestSystemd: plan.systemd, warnings: creds.warnings, ...(plan.sshd ? {} : { sshPort: undefined }) });
 
     const sources = [
-      ...(plan.rootShare ? [{ source: plan.rootShare, readOnly: true }] : []),
+      // The image root never changes under the guest: its cache may trust itself.
+      ...(plan.rootShare ? [{ source: plan.rootShare, readOnly: true, cache: "always" as const }] : []),
       ...r.binds.map((b) => ({ source: b.host, readOnly: b.readOnly })),
     ];
     const virtiofsd = sources.length ? await findVirtiofsd() : undefined;

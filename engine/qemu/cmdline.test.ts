@@ -34,7 +34,7 @@ describe("buildQemuArgs", () => {
     const args = buildQemuArgs(base);
     expect(after(args, "-kernel")).toEqual([base.kernel]);
     expect(after(args, "-initrd")).toEqual([base.initrd]);
-    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 root=virtiofs:rootfs rw systemd.volatile=overlay quiet"]);
+    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=virtiofs:rootfs rw systemd.volatile=overlay quiet"]);
     expect(after(args, "-machine")).toEqual(["q35"]);
     expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
     expect(after(args, "-cpu")).toEqual([]);
@@ -79,6 +79,17 @@ describe("buildQemuArgs", () => {
     expect(after(own, "-append")[0]).toMatch(/device_timeout_sec=600 .*device_timeout_sec=30$/);
   });
 
+  it("keeps an emulated boot's serial console quiet unless the user asks for the full log", () => {
+    const tcg = after(buildQemuArgs(base), "-append")[0]!;
+    expect(tcg).toContain(" quiet loglevel=3 8250.nr_uarts=1 ");
+    expect(after(buildQemuArgs({ ...base, accel: "kvm", cmdline: ephemeralKernelArgs([]) }), "-append")[0]).not.toMatch(/quiet|loglevel|nr_uarts/);
+    // arm64's console is a PL011, not an 8250: no port count for it.
+    expect(after(buildQemuArgs({ ...base, arch: "aarch64" }), "-append")[0]).not.toContain("nr_uarts");
+    // --karg loglevel=7 comes later on the command line, and the kernel takes the last one.
+    const verbose = after(buildQemuArgs({ ...base, cmdline: ephemeralKernelArgs(["loglevel=7", "systemd.show_status=1"]) }), "-append")[0]!;
+    expect(verbose).toMatch(/loglevel=3 .*loglevel=7 systemd\.show_status=1$/);
+  });
+
   it("builds the arm64 / HVF variant for macOS", () => {
     const args = buildQemuArgs({ ...base, arch: "aarch64", platform: "darwin", accel: "hvf" });
     expect(after(args, "-machine")).toEqual(["virt,accel=hvf"]);
@@ -103,7 +114,7 @@ describe("buildQemuArgs", () => {
   it("boots a direct-built disk with the image's kernel and the overlay as /dev/vda", () => {
     const args = buildQemuArgs({ ...base, cmdline: directDiskKernelArgs([]), shares: [], disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }] });
     expect(after(args, "-kernel")).toEqual([base.kernel]);
-    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 root=/dev/vda rootfstype=ext4 rw"]);
+    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=/dev/vda rootfstype=ext4 rw"]);
     expect(after(args, "-drive")).toEqual(["file=/s/vms/web/disk.qcow2,format=qcow2,if=virtio,index=0,cache=writeback,discard=unmap"]);
     expect(args).not.toContain("vhost-user-fs-pci");
   });

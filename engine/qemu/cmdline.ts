@@ -108,13 +108,21 @@ function credentialArgs(s: QemuSpec): string[] {
 }
 
 /**
- * Under TCG a guest boots 10–50× slower, and systemd's default 90 s device timeout can
- * expire before udev has announced the serial port: serial-getty then fails for good and
- * the serial console never shows a login prompt. Emulated boots get a longer timeout;
- * the user's own --karg comes later on the command line and wins.
+ * Kernel arguments for an emulated (TCG) boot; the user's own --karg come later on the
+ * command line and win.
+ * - A guest boots 10–50× slower, and systemd's default 90 s device timeout can expire
+ *   before udev has announced the serial port: serial-getty then fails for good and the
+ *   serial console never shows a login prompt. Emulated boots get a longer timeout.
+ * - Every byte through the emulated 16550 UART costs guest time: the kernel's and
+ *   systemd's boot messages cost about a sixth of a TCG boot (docs/benchmarks.md). The
+ *   console shows errors and the login prompt only; `--karg loglevel=7 --karg
+ *   systemd.show_status=1` brings the full boot log back.
+ * - Only the one serial port the VM has: the kernel otherwise registers four, and udev
+ *   and systemd then process three phantom ports.
  */
-export function emulationKernelArgs(accel: Accel): string[] {
-  return accel === "tcg" ? ["systemd.default_device_timeout_sec=600"] : [];
+export function emulationKernelArgs(accel: Accel, arch: HostArch): string[] {
+  if (accel !== "tcg") return [];
+  return ["systemd.default_device_timeout_sec=600", "quiet", "loglevel=3", ...(arch === "x86_64" ? ["8250.nr_uarts=1"] : [])];
 }
 
 function bootArgs(s: QemuSpec): string[] {
@@ -122,7 +130,7 @@ function bootArgs(s: QemuSpec): string[] {
     ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${q(s.firmware.code)}`, "-drive", `if=pflash,format=raw,unit=1,file=${q(s.firmware.vars)}`]
     : [];
   const kernel = s.kernel
-    ? ["-kernel", s.kernel, ...(s.initrd ? ["-initrd", s.initrd] : []), "-append", [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel), ...s.cmdline].join(" ")]
+    ? ["-kernel", s.kernel, ...(s.initrd ? ["-initrd", s.initrd] : []), "-append", [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel, s.arch), ...s.cmdline].join(" ")]
     : [];
   const disks = s.disks.flatMap((d, i) => ["-drive", `file=${q(d.file)},format=${d.format},if=virtio,index=${i},cache=writeback,discard=unmap`]);
   return [...firmware, ...kernel, ...disks];
