@@ -5,7 +5,6 @@
  */
 import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { BootcError } from "../errors.js";
 
 export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -81,6 +80,8 @@ export async function findVirtiofsd(env: NodeJS.ProcessEnv = process.env): Promi
   );
   const found = candidates[0];
   if (!found) throw new BootcError("MISSING_TOOL", "virtiofsd was not found", INSTALL_HINT.virtiofsd);
+  // Loaded here, not at the top: the CLI's quick commands (list, ssh) import this module.
+  const { execa } = await import("execa");
   const help = await execa(found, ["--help"], { reject: false, all: true, timeout: 10_000 });
   const text = help.all ?? "";
   const flavour: VirtiofsdFlavour = text.includes("--shared-dir") ? "rust" : "c";

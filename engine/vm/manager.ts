@@ -3,7 +3,7 @@
  * validates everything before creating anything, so bad input leaves no trace; the
  * running VM itself belongs to its monitor (see monitor/supervisor.ts).
  */
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError, isBootcError } from "../errors.js";
@@ -12,58 +12,30 @@ import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { inspectImage } from "../images/images.js";
 import { buildImage, removeSupersededBuild } from "../images/build.js";
 import { unmountImage } from "../images/rootfs.js";
-import { isSameProcess, signalIfSame } from "../proc.js";
+import { signalIfSame } from "../proc.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
 import { enginePaths, vmPaths, vmsDir, type EnginePaths } from "../paths.js";
-import { hostAlias } from "../ssh/hostkey.js";
 import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
 import { withRebuildLock, withVmLock } from "./lock.js";
-import { checkBindSources, checkPorts, checkResources, freePort, generateName, NAME_RE, parseRunOptions, validateName, type RunOptions } from "./options.js";
-import { ACTIVE_STATES, readRecord, writeRecord, type VmRecord, type VmState } from "../record.js";
+import { checkBindSources, checkPorts, checkResources, freePort, generateName, parseRunOptions, validateName, type RunOptions } from "./options.js";
+import { ACTIVE_STATES, writeRecord, type VmRecord, type VmState } from "../record.js";
 import { planTarget } from "./target.js";
 import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
 import { LocalRuntime, type VmRuntime } from "./runtime.js";
+import { listVmStatus, MONITOR_DIED, monitorAlive, vmNames, vmStatus, type VmInfo } from "./status.js";
+import { requireSsh, sshCommand } from "./ssh-command.js";
+
+export type { VmInfo } from "./status.js";
+export { remoteCommand } from "./ssh-command.js";
 
 export const DEFAULTS = { cpus: 2, memoryMiB: 2048 };
-
-export interface VmInfo extends VmRecord {
-  /** The state as observed now: an active record whose monitor is gone is "failed". */
-  effectiveState: VmState;
-  uptimeSec?: number;
-  /** The record is damaged: only the name and the reason are real. */
-  broken?: boolean;
-}
-
-/** The VM's monitor is running: its pid is alive and is still the process that was recorded. */
-const monitorAlive = (rec: Pick<VmRecord, "monitorPid" | "monitorStartId">) => isSameProcess(rec.monitorPid, rec.monitorStartId);
 
 /** A stop is complete when the monitor has exited (its children die with it). */
 async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (monitorAlive(rec) && Date.now() < deadline) await sleep(50);
-}
-
-/** What `list` shows for a VM whose record is damaged: its name, "failed", and why. */
-function brokenVm(name: string, e: BootcError): VmInfo {
-  return {
-    version: 1, name, image: "", imageId: "", mode: "ephemeral", createdAt: "", cpus: 0, memoryMiB: 0, accel: "tcg", accelReason: "",
-    sshUser: "", identity: "", generatedKey: false, forwards: [], binds: [], kargs: [], removeOnStop: false, readyTimeoutSec: 0,
-    state: "failed", warnings: [], timeline: [], effectiveState: "failed", broken: true, reason: `${e.message}; ${e.hint}`,
-  };
-}
-
-const MONITOR_DIED = "the monitor process died unexpectedly (its qemu and virtiofsd died with it); `bootc rm` cleans up";
-
-/**
- * SSH hands the guest one command line for its shell. One argument is taken as that line
- * (`bootc ssh vm -- 'ls | wc -l'`); several are quoted so the guest runs exactly that
- * argv (`bootc ssh vm -- sh -c 'echo a; echo b'`).
- */
-export function remoteCommand(argv: string[]): string {
-  if (argv.length === 1) return argv[0]!;
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(" ");
 }
 
 export class Engine {
@@ -203,32 +175,16 @@ export class Engine {
   }
 
   /** The VMs' names: directories of the vms dir that are VM names (not a removal in progress). */
-  async names(): Promise<string[]> {
-    const entries = await readdir(this.vmsDir).catch(() => [] as string[]);
-    return entries.filter((n) => NAME_RE.test(n) && !/\.removing-\d+$/.test(n)).sort();
+  names(): Promise<string[]> {
+    return vmNames(this.paths);
   }
 
-  async getVm(name: string): Promise<VmInfo> {
-    const rec = await readRecord(name, this.paths);
-    const dead = ACTIVE_STATES.includes(rec.state) && !monitorAlive(rec);
-    // A record being created may not have its monitor pid yet for a moment.
-    const effectiveState: VmState = dead && rec.monitorPid ? "failed" : rec.state;
-    return {
-      ...rec,
-      effectiveState,
-      ...(dead && rec.monitorPid ? { reason: MONITOR_DIED } : {}),
-      ...(rec.startedAt && ACTIVE_STATES.includes(effectiveState) ? { uptimeSec: Math.round((Date.now() - Date.parse(rec.startedAt)) / 1000) } : {}),
-    };
+  getVm(name: string): Promise<VmInfo> {
+    return vmStatus(name, this.paths);
   }
 
-  async listVms(): Promise<VmInfo[]> {
-    const out: VmInfo[] = [];
-    for (const name of await this.names()) {
-      // A VM removed while we list is simply not listed; a broken one is listed as broken.
-      const vm = await this.getVm(name).catch((e: unknown) => (isBootcError(e) && e.code === "VM_BROKEN" ? brokenVm(name, e) : undefined));
-      if (vm) out.push(vm);
-    }
-    return out;
+  listVms(): Promise<VmInfo[]> {
+    return listVmStatus(this.paths);
   }
 
   async stopVm(name: string, opts: { force?: boolean; timeoutSec?: number; reboot?: boolean } = {}): Promise<VmInfo> {
@@ -417,7 +373,7 @@ export class Engine {
 
   /** Where and how to reach a ssh-ready VM: port, user, key, pinned host key file. */
   async sshTarget(name: string): Promise<SshTarget> {
-    const vm = await this.requireSsh(name);
+    const vm = await requireSsh(name, this.paths);
     return { vmName: name, port: vm.sshPort!, user: vm.sshUser, identity: vm.identity, knownHosts: vmPaths(name, this.paths).knownHosts };
   }
 
@@ -427,31 +383,8 @@ export class Engine {
   }
 
   /** The OpenSSH command line that reaches the VM with its key and pinned host key. */
-  async sshCommand(name: string, command: string[] = [], tty?: boolean): Promise<{ file: string; args: string[] }> {
-    const vm = await this.requireSsh(name);
-    const p = vmPaths(name, this.paths);
-    const args = [
-      "-i", vm.identity,
-      "-p", String(vm.sshPort),
-      "-o", "IdentitiesOnly=yes",
-      "-o", `HostKeyAlias=${hostAlias(name)}`,
-      "-o", `UserKnownHostsFile=${p.knownHosts}`,
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", "LogLevel=ERROR",
-      ...(tty === undefined ? [] : [tty ? "-t" : "-T"]),
-      `${vm.sshUser}@127.0.0.1`,
-      ...(command.length ? ["--", remoteCommand(command)] : []),
-    ];
-    return { file: requireTool("ssh"), args };
-  }
-
-  private async requireSsh(name: string): Promise<VmInfo> {
-    const vm = await this.getVm(name);
-    if (vm.effectiveState !== "ssh-ready") {
-      if (vm.sshPort === undefined) throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
-      throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not ready for SSH (${vm.effectiveState})`, vm.effectiveState === "stopped" ? undefined : `wait for it: bootc list shows ssh-ready when it is`);
-    }
-    return vm;
+  sshCommand(name: string, command: string[] = [], tty?: boolean): Promise<{ file: string; args: string[] }> {
+    return sshCommand(name, this.paths, command, tty);
   }
 
   /** Follows a VM's monitor events (waiting briefly for a monitor that is just starting). */

@@ -1,4 +1,5 @@
-import { Engine } from "../../engine/vm/manager.js";
+import { enginePaths } from "../../engine/paths.js";
+import { vmStatus } from "../../engine/vm/status.js";
 import { BootcError } from "../../engine/errors.js";
 import { parseCommand, printJson } from "./output.js";
 
@@ -12,6 +13,7 @@ export async function main(argv: string[]): Promise<number> {
   const { positionals } = parseCommand({ args: argv, allowPositionals: true, options: { json: { type: "boolean" } } }, HELP);
   const [name] = positionals;
   if (!name) throw new BootcError("INVALID_ARGUMENT", "no VM name given", "usage: bootc inspect NAME");
-  printJson(await new Engine().getVm(name));
+  // Read from the record alone: no need to load the whole engine (docs/benchmarks.md).
+  printJson(await vmStatus(name, enginePaths()));
   return 0;
 }

@@ -1,6 +1,9 @@
-import { execa } from "execa";
-import { Engine } from "../../engine/vm/manager.js";
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import type { Engine } from "../../engine/vm/manager.js";
 import { BootcError } from "../../engine/errors.js";
+import { enginePaths } from "../../engine/paths.js";
+import { sshCommand } from "../../engine/vm/ssh-command.js";
 import { parseCommand } from "./output.js";
 
 const HELP = `Usage: bootc ssh NAME [-- COMMAND...]
@@ -9,11 +12,17 @@ Opens a shell in the VM over SSH, or runs COMMAND there and exits with its exit 
 Uses the VM's key and the guest host key pinned at its first connection after boot;
 a different host key is refused.`;
 
-/** Runs OpenSSH attached to this terminal; resolves with its exit code. */
+/** Runs OpenSSH attached to this terminal; resolves with its exit code (128+N for a signal). */
+function runAttached(cmd: { file: string; args: string[] }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd.file, cmd.args, { stdio: "inherit" });
+    child.once("error", reject);
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 + constants.signals[signal] : 255)));
+  });
+}
+
 export async function interactiveSsh(engine: Engine, name: string, command: string[]): Promise<number> {
-  const { file, args } = await engine.sshCommand(name, command);
-  const r = await execa(file, args, { stdio: "inherit", reject: false });
-  return r.exitCode ?? 255;
+  return runAttached(await engine.sshCommand(name, command));
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -23,5 +32,6 @@ export async function main(argv: string[]): Promise<number> {
   const { positionals } = parseCommand({ args: own, allowPositionals: true, options: {} }, HELP);
   const [name, ...extra] = positionals;
   if (!name) throw new BootcError("INVALID_ARGUMENT", "no VM name given", "usage: bootc ssh NAME [-- COMMAND...]");
-  return interactiveSsh(new Engine(), name, [...extra, ...command]);
+  // Straight from the record to ssh, without loading the whole engine (docs/benchmarks.md).
+  return runAttached(await sshCommand(name, enginePaths(), [...extra, ...command]));
 }
