@@ -8,6 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { bootc, DEMO_IMAGE, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
+import { api, serve, Terminal } from "./lib/api.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("faults.e2e.ts");
@@ -146,6 +147,37 @@ describe("faults while a guest runs", () => {
     const stopped = await engine.stopVm(vm.name, { timeoutSec: 5 });
     expect(stopped.effectiveState).toBe("stopped");
     expect(stopped.reason).toMatch(/ignored ACPI power-down for 5s and was killed/);
+  });
+
+  it("kill -9 of the server at each boot phase: the VM boots on, and the next server sees it and reaches it", async () => {
+    // The server only talks to monitors: killing it must neither stop nor orphan the VM.
+    let server = await serve(home);
+    const killServer = async () => {
+      server.process.kill("SIGKILL");
+      await server.process;
+      server = await serve(home);
+    };
+    const state = async () => (await api(server).query<Array<{ name: string; effectiveState: string }>>("vms.list")).find((v) => v.name === "srvkill")?.effectiveState;
+    try {
+      await api(server).mutate("vms.run", { image: DEMO_IMAGE, name: "srvkill", memoryMiB: 1024 });
+      const killedAt = [await state()]; // creating, or booting already
+      await killServer();
+      await waitUntil("the guest's first output", async () => ((await state()) === "running" ? true : undefined), 300_000, 250);
+      killedAt.push(await state());
+      await killServer();
+      await waitUntil("ssh-ready", async () => ((await state()) === "ssh-ready" ? true : undefined), 600_000, 1000);
+      killedAt.push(await state());
+      await killServer();
+      expect(killedAt.slice(1)).toEqual(["running", "ssh-ready"]);
+      expect(await state()).toBe("ssh-ready");
+      const serial = await Terminal.open(server, "/api/term/serial/srvkill");
+      await serial.waitFor(/login:/);
+      serial.close();
+      await api(server).mutate("vms.stop", { name: "srvkill" });
+      expect(await state()).toBe("stopped");
+    } finally {
+      await server.stop();
+    }
   });
 
   it("--rm removes the VM when it stops", async () => {

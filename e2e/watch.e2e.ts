@@ -3,7 +3,7 @@
  * Containerfile FROM the demo image, boots it, reboots into each new build, keeps the VM
  * running through a broken build, and stops the VM when the watch stops.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { bootc, bootcJson, DEMO_IMAGE, makeHome, tempDir, waitUntil, watchImageM
 const home = makeHome();
 const mounts = await watchImageMounts("watch.e2e.ts");
 const dir = tempDir("bce-watch-src-");
+const share = tempDir("bce-watch-share-");
 const TAG = "localhost/bootc-watch-e2e:latest";
 const containerfile = (extra = "") => `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\n${extra}`;
 
@@ -29,7 +30,7 @@ describe("bootc run --watch", () => {
   it("builds the directory and boots the image", async () => {
     writeFileSync(path.join(dir, "motd"), "version 1\n");
     writeFileSync(path.join(dir, "Containerfile"), containerfile());
-    watcher = bootc(home, ["run", "--watch", dir, "-t", TAG, "--name", "watched", "--memory", "2G"], { buffer: false });
+    watcher = bootc(home, ["run", "--watch", dir, "-t", TAG, "--name", "watched", "--memory", "2G", "--bind", `${share}:/mnt/share`], { buffer: false });
     watcher.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     watcher.stderr?.on("data", (d: Buffer) => (out += d.toString()));
     await waitUntil("the first boot", () => readyCount() >= 1 || undefined, 600_000, 1000);
@@ -44,6 +45,9 @@ describe("bootc run --watch", () => {
     viewer.stdout?.on("data", (d: Buffer) => (seen += d.toString()));
     await waitUntil("the console to attach", () => seen.length > 0 || undefined, 60_000, 200);
     const first = (await bootcJson<{ imageId: string }>(home, ["inspect", "watched"])).imageId;
+    // The old boot is ended fast (flushed, then killed): what it wrote to a share must survive.
+    const wrote = await bootc(home, ["ssh", "watched", "--", "sh", "-c", "seq 1 100000 > /mnt/share/before-reboot.txt"]);
+    expect(wrote.exitCode, String(wrote.all)).toBe(0);
     writeFileSync(path.join(dir, "motd"), "version 2\n");
     await waitUntil("the reboot into the new image", () => readyCount() >= 2 || undefined, 600_000, 1000);
     expect(out).toMatch(/new image [0-9a-f]{12}: rebooting the VM into it/);
@@ -52,6 +56,7 @@ describe("bootc run --watch", () => {
     expect((await execa("podman", ["image", "exists", first], { reject: false })).exitCode).toBe(1);
     const r = await bootc(home, ["ssh", "watched", "--", "cat", "/etc/motd"]);
     expect(String(r.stdout).trim()).toBe("version 2");
+    expect(readFileSync(path.join(share, "before-reboot.txt"), "utf8").split("\n")).toHaveLength(100_001);
     // The viewer marked the new boot and shows its output after the marker.
     await waitUntil("the new boot in the viewer", () => /── new boot ──[\s\S]*(\[ *\d+\.\d+\]|systemd|login:)/.test(seen) || undefined, 120_000, 500);
     expect(viewer.exitCode).toBeNull();
