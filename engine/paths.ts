@@ -53,6 +53,12 @@ export const serverFile = (port: number, paths: EnginePaths = enginePaths()) => 
 /** A private page that forwards the browser to the sign-in URL, so the token is never on an opener's command line. */
 export const serverOpenPage = (port: number, paths: EnginePaths = enginePaths()) => path.join(serversDir(paths), `${port}-open.html`);
 
+/**
+ * The socket of a `podman system service` that serves one pull. "_pulls" cannot be a VM's
+ * name (names start with a letter or digit), so it never meets a VM's runtime directory.
+ */
+export const pullSocket = (paths: EnginePaths, id: string) => path.join(paths.runtime, "_pulls", `${id}.sock`);
+
 const fallbackRuntimeBase = (uid: number) => path.join(os.tmpdir(), `bootc-console-${uid}`);
 
 /**

@@ -57,6 +57,8 @@ export const imageRefSchema = z
 export const RunOptionsSchema = z.strictObject({
   /** The image to boot; may be empty only with `disk` (a premade disk). */
   image: z.union([imageRefSchema, z.literal("")]).default(""),
+  /** Like podman's --pull: pull the image when it is not local (missing), every time (always), or never. */
+  pull: z.enum(["missing", "always", "never"]).default("missing"),
   /** ephemeral: virtiofs root, nothing kept; disk: a persistent disk (overlay on a cached base). */
   mode: z.enum(["ephemeral", "disk"]).default("ephemeral"),
   /** Disk mode: how to make the base disk (auto: bootc install if the image has bootc). */

@@ -1,7 +1,9 @@
 /**
  * Edit → build → boot benchmark (prints figures; not a test): with a VM running an image
  * built from a directory, save a file, and time until the VM answers SSH on the new image,
- * with the phase breakdown from the VM's boot timeline.
+ * with the phase breakdown from the VM's boot timeline. The rebuild ends the old boot fast
+ * (flush shares, kill qemu); the baseline is a graceful ACPI stop of the same VM, timed
+ * afterwards in the same run.
  *   npx tsx e2e/bench/loop.ts
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -35,6 +37,11 @@ try {
   console.log(
     `phases after the save: ${["build-started", "build-finished", "previous-boot-stopped", "created", "image-mounted", "qemu-started", "first-serial-byte", "kernel-to-userspace", "ssh-ready"].map((e) => `${e} +${rel(e)}`).join(", ")}`,
   );
+  const ended = Date.parse(at("previous-boot-stopped")!) - Date.parse(at("build-finished")!);
+  const t0 = Date.now();
+  await engine.stopVm("loop", { timeoutSec: 60 });
+  const acpi = Date.now() - t0;
+  console.log(`ending the old boot: ${(ended / 1000).toFixed(1)} s (flush + kill); an ACPI stop of the same VM (baseline): ${(acpi / 1000).toFixed(1)} s; ratio ${(ended / acpi).toFixed(2)}`);
 } finally {
   await engine.removeVm("loop", { force: true }).catch(() => undefined);
   await execa("podman", ["rmi", "-f", TAG], { reject: false });

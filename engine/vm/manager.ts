@@ -12,6 +12,7 @@ import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { inspectImage } from "../images/images.js";
 import { buildImage, removeSupersededBuild } from "../images/build.js";
 import { unmountImage } from "../images/rootfs.js";
+import { ensureImage, type PullHooks } from "../images/pull.js";
 import { signalIfSame } from "../proc.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
@@ -48,8 +49,11 @@ export class Engine {
     return vmsDir(this.paths);
   }
 
-  /** Validates, creates the VM and starts its monitor. Returns at once; see waitFor(). */
-  async createVm(input: RunOptions): Promise<VmRecord> {
+  /**
+   * Validates, pulls the image if needed (see RunOptions.pull; `hooks.pull` follows the
+   * pull), creates the VM and starts its monitor. Returns once the monitor runs; see waitFor().
+   */
+  async createVm(input: RunOptions, hooks: { pull?: PullHooks } = {}): Promise<VmRecord> {
     const opts = parseRunOptions(input);
     const taken = new Set(await this.names());
     const name = opts.name !== undefined ? validateName(opts.name) : generateName(taken);
@@ -64,6 +68,8 @@ export class Engine {
     if ((opts.mode === "ephemeral" && !opts.disk) || opts.binds.length) await findVirtiofsd(); // disk mode needs it for --bind only
     requireTool("ssh-keygen");
     if (opts.identity) await publicKeyOf(opts.identity);
+    // Everything the user typed is checked before a pull that may take minutes.
+    if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, hooks.pull, this.paths);
     const target = await planTarget(opts);
 
     const p = vmPaths(name, this.paths);

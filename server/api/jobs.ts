@@ -42,9 +42,15 @@ export class Jobs {
       if (job.events.length > MAX_EVENTS) job.events.splice(0, job.events.length - MAX_EVENTS);
       job.emitter.emit("event", e);
     };
+    let lastPercent = -1;
     void work(
       (line) => push({ type: "log", line }),
-      (percent) => push({ type: "progress", percent }),
+      // Only forward moves are events: a pull reports many ticks per percent, and its
+      // total grows as layers are discovered, which must not move the bar back.
+      (percent) => {
+        const p = Math.max(0, Math.min(100, Math.round(percent)));
+        if (p > lastPercent) push({ type: "progress", percent: (lastPercent = p) });
+      },
     ).then(
       () => {
         job.state = "succeeded";

@@ -24,6 +24,8 @@ const absPath = absHostPathSchema;
 export const RunInput = z.object({
   /** The image to boot; leave out with `disk` (a premade disk file). */
   image: imageRef.optional(),
+  /** missing (default): pull the image first when it is not local; always; never. */
+  pull: z.enum(["missing", "always", "never"]).default("missing"),
   name: vmName.optional(),
   cpus: z.number().int().min(1).max(64).optional(),
   memoryMiB: z.number().int().min(256).max(1024 * 1024).optional(),
@@ -51,12 +53,23 @@ const images = router({
     return { removed: input.ref };
   }),
   pull: procedure.input(z.object({ ref: imageRef })).mutation(({ input, ctx }) =>
-    ctx.jobs.start("pull", `Pull ${input.ref}`, (log) => pullImage(input.ref, log)),
+    ctx.jobs.start("pull", `Pull ${input.ref}`, (log, progress) =>
+      pullImage(input.ref, { onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) }),
+    ),
   ),
   /** podman build of a Containerfile directory on this host; follow the job for the log. */
   build: procedure.input(z.object({ dir: absPath, tag: imageRef })).mutation(({ input, ctx }) =>
-    ctx.jobs.start("build", `Build ${input.tag}`, async (log) => {
-      const r = await buildImage({ dir: input.dir, tag: input.tag, onLine: log });
+    ctx.jobs.start("build", `Build ${input.tag}`, async (log, progress) => {
+      const r = await buildImage({
+        dir: input.dir,
+        tag: input.tag,
+        onLine: (line) => {
+          log(line);
+          // podman build numbers its steps: "STEP 2/5: COPY …".
+          const step = /^STEP (\d+)\/(\d+)/.exec(line);
+          if (step) progress(Math.floor(((Number(step[1]) - 1) / Number(step[2])) * 100));
+        },
+      });
       log(`==> built ${r.tag} (${r.imageId.slice(0, 12)})`);
     }),
   ),

@@ -1,6 +1,6 @@
 import { Engine } from "../../engine/vm/manager.js";
 import { parseBind, parseMemory, parsePortForward, parseSize } from "../../engine/vm/options.js";
-import { formatProgress } from "./progress.js";
+import { formatProgress, formatPullProgress } from "./progress.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { BootcError } from "../../engine/errors.js";
 import { parseCommand, printJson, progressLine } from "./output.js";
@@ -24,6 +24,9 @@ guest answers SSH (or has booted, for an image without sshd) and leaves the VM r
 -i attaches to it instead.
 
 Options:
+  --pull POLICY          missing (default): pull the image first when it is not in local
+                         storage, with progress; always: pull every time; never: only use
+                         local storage
   --name NAME            VM name (default: a generated one)
   --cpus N               virtual CPUs (default 2)
   --memory SIZE          memory, e.g. 2G or 1536M (default 2G)
@@ -60,7 +63,7 @@ Examples:
 
 type RunFlags = {
   name?: string; cpus?: string; memory?: string; publish?: string[]; bind?: string[]; karg?: string[]; user?: string;
-  "ssh-identity"?: string; accel?: string; timeout?: string; rm?: boolean; rmi?: boolean;
+  "ssh-identity"?: string; accel?: string; timeout?: string; rm?: boolean; rmi?: boolean; pull?: string;
   mode?: string; builder?: string; "disk-size"?: string; filesystem?: string; disk?: string;
 };
 
@@ -96,6 +99,7 @@ function vmOptions(values: RunFlags) {
     disk: values.disk,
     accel: values.accel,
     readyTimeoutSec: int("timeout", values.timeout),
+    pull: oneOf("pull", values.pull, ["missing", "always", "never"] as const),
   };
 }
 
@@ -137,6 +141,7 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
+        pull: { type: "string" },
         name: { type: "string" },
         cpus: { type: "string" },
         memory: { type: "string" },
@@ -168,7 +173,17 @@ export async function main(argv: string[]): Promise<number> {
   const engine = new Engine();
   const quiet = !!values.json;
   const say = (s: string) => quiet || console.error(s);
-  const vm = await engine.createVm({ image, ...vmOptions(values) });
+  const pullBar = progressLine(quiet);
+  const vm = await engine.createVm(
+    { image, ...vmOptions(values) },
+    {
+      pull: {
+        onLine: (line) => (line.startsWith("pulling ") ? say(line.replace(/^pulling /, "Pulling ")) : undefined),
+        onProgress: (p) => pullBar.show(`  ${formatPullProgress(p)}`),
+      },
+    },
+  );
+  pullBar.done();
   const how = vm.mode === "disk" ? `, disk mode: ${vm.disk?.builder} builder` : "";
   say(`Booting ${vm.name} from ${vm.image} (${vm.accel.toUpperCase()}, ${vm.cpus} vCPU, ${vm.memoryMiB} MiB${how})`);
   if (vm.accel === "tcg") say(`  note: ${vm.accelReason}`);

@@ -1,0 +1,126 @@
+/**
+ * Pulling images that are not local, against a registry this file starts on loopback (the
+ * machines this runs on reach no outside registry): `bootc run` pulls with a progress line
+ * that moves, then boots; --pull=never and an image the registry lacks fail clearly; the web
+ * console's pull job reports its percentage.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, serve } from "./lib/api.js";
+import { bootc, DEMO_IMAGE, makeHome, processesUsing, tempDir, waitUntil, watchImageMounts } from "./lib/harness.js";
+
+const home = makeHome();
+const mounts = await watchImageMounts("pull.e2e.ts");
+const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
+let registry: ResultPromise | undefined;
+let REF = "";
+let PORT = 0;
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer().listen(0, "127.0.0.1");
+  await new Promise((r) => srv.once("listening", r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const exists = async (ref: string) => (await execa("podman", ["image", "exists", ref], { reject: false })).exitCode === 0;
+/** Leaves the pushed image only in the registry: the local tag and its own layer go. */
+const forget = () => execa("podman", ["rmi", REF], { reject: false });
+
+beforeAll(async () => {
+  const dir = tempDir("bce-registry-");
+  PORT = await freePort();
+  writeFileSync(
+    path.join(dir, "config.yml"),
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${PORT}\n`,
+  );
+  // Debian's docker-registry, or Fedora's docker-distribution (/usr/bin/registry).
+  const binary = ["/usr/bin/docker-registry", "/usr/bin/registry"].find((b) => existsSync(b));
+  if (!binary) throw new Error("no container registry binary (docker-registry): run scripts/setup.sh --tests");
+  registry = execa(binary, ["serve", path.join(dir, "config.yml")], { reject: false, stdio: "ignore" });
+  await waitUntil("the registry to answer", async () => (await fetch(`http://127.0.0.1:${PORT}/v2/`).then((r) => r.ok, () => false)) || undefined, 30_000, 200);
+  // This registry speaks plain HTTP on loopback: podman (and so bootc) must be told so.
+  writeFileSync(path.join(dir, "registries.conf"), `[[registry]]\nlocation = "127.0.0.1:${PORT}"\ninsecure = true\n`);
+  process.env.CONTAINERS_REGISTRIES_CONF = path.join(dir, "registries.conf");
+
+  // An image with a layer of its own (16 MiB that does not compress), so a pull has bytes
+  // to download and report; its base layers are the demo image's, already here.
+  const ctx = tempDir("bce-pull-ctx-");
+  writeFileSync(path.join(ctx, "payload"), execFileSync("head", ["-c", String(16 * 1024 * 1024), "/dev/urandom"]));
+  writeFileSync(path.join(ctx, "Containerfile"), `FROM ${DEMO_IMAGE}\nCOPY payload /usr/share/bootc-pull-payload\n`);
+  REF = `127.0.0.1:${PORT}/bootc-pull-e2e:1`;
+  const built = await execa("podman", ["build", "-q", "-t", REF, ctx], { reject: false, all: true });
+  expect(built.exitCode, String(built.all)).toBe(0);
+  const pushed = await execa("podman", ["push", "-q", "--tls-verify=false", REF], { reject: false, all: true });
+  expect(pushed.exitCode, String(pushed.all)).toBe(0);
+  await forget();
+  expect(await exists(REF)).toBe(false);
+});
+
+afterAll(async () => {
+  await bootc(home, ["rm", "--force", "pulled"]);
+  await forget();
+  registry?.kill("SIGTERM");
+  await registry;
+  expect(processesUsing(home)).toEqual([]);
+  expect(await mounts.left()).toEqual([]);
+});
+
+describe("pulling an image that is not local", () => {
+  it("--pull=never refuses an absent image, saying how to get it, and writes nothing", async () => {
+    const r = await bootc(home, ["run", "--pull=never", REF]);
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toContain(`image "${REF}" is not in local storage`);
+    expect(String(r.stderr)).toMatch(/hint: pull it \(drop --pull=never/);
+    expect(vmDirs()).toEqual([]);
+  });
+
+  it("an image the registry does not have: one sentence, nothing written", async () => {
+    const r = await bootc(home, ["run", `127.0.0.1:${PORT}/no-such-image:1`]);
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toContain(`the registry has no image 127.0.0.1:${PORT}/no-such-image:1`);
+    expect(String(r.stderr)).not.toMatch(/\n\s+at /);
+    expect(vmDirs()).toEqual([]);
+  });
+
+  it("`bootc run` pulls it with progress, then boots it", async () => {
+    const r = await bootc(home, ["run", "--name", "pulled", "--memory", "1G", REF]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const err = String(r.stderr);
+    expect(err).toContain(`Pulling ${REF}`);
+    // The progress line moved: layers counted, bytes of the new layer reported.
+    expect(err).toMatch(/\d+\/\d+ layers \[[# ]+\] \d+% \(\d+\/\d+ MiB\)/);
+    expect(err.indexOf("Pulling")).toBeLessThan(err.indexOf("Booting pulled"));
+    expect(await exists(REF)).toBe(true);
+    const ssh = await bootc(home, ["ssh", "pulled", "--", "stat", "-c", "%s", "/usr/share/bootc-pull-payload"]);
+    expect(String(ssh.stdout).trim()).toBe(String(16 * 1024 * 1024));
+    expect((await bootc(home, ["rm", "--force", "pulled"])).exitCode).toBe(0);
+  });
+
+  it("the web console's pull job reports a percentage that moves up to 100", async () => {
+    await forget();
+    const server = await serve(home);
+    try {
+      const job = await api(server).mutate<{ id: string }>("images.pull", { ref: REF });
+      const percents: number[] = [];
+      let outcome: { ok: boolean; error?: string } | undefined;
+      await api(server).subscribe<{ type: string; percent?: number; ok?: boolean; error?: string }>("jobs.follow", { id: job.id }, (e) => {
+        if (e.type === "progress") percents.push(e.percent!);
+        if (e.type === "done") outcome = { ok: !!e.ok, error: e.error };
+        return e.type === "done";
+      });
+      expect(outcome).toEqual({ ok: true, error: undefined });
+      expect(percents.length).toBeGreaterThanOrEqual(2);
+      expect(percents.at(-1)).toBe(100);
+      expect([...percents].sort((a, b) => a - b)).toEqual(percents); // it only moves forward
+      expect(await exists(REF)).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+});
