@@ -33,7 +33,9 @@ describe("bad input is refused with a clear error and leaves nothing behind", ()
   it("cpus out of range", () => expectRefused(["--cpus", "0", DEMO_IMAGE], /--cpus 0 is out of range/));
   it("bind source missing", () => expectRefused(["--bind", "/nonexistent/dir:/mnt/x", DEMO_IMAGE], /shared folder \/nonexistent\/dir does not exist/));
   it("bind source not a directory", () => expectRefused(["--bind", "/etc/hostname:/mnt/x", DEMO_IMAGE], /is not a directory/));
-  it("unknown option", () => expectRefused(["--frobnicate", DEMO_IMAGE], /Unknown option '--frobnicate'/));
+  it("unknown option", () => expectRefused(["--frobnicate", DEMO_IMAGE], /^error: unknown option --frobnicate$/m));
+  it("a misspelt option: the one that was meant", () => expectRefused(["--memroy", "2G", DEMO_IMAGE], /^hint: did you mean --memory\?/m));
+  it("port out of range", () => expectRefused(["-p", "99999:80", DEMO_IMAGE], /port 99999 in -p "99999:80" is out of range/));
 
   it("host port already taken", async () => {
     const srv = net.createServer().listen(0, "127.0.0.1");

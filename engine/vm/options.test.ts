@@ -29,7 +29,8 @@ describe("VM options", () => {
   it("parses port forwards and binds", () => {
     expect(parsePortForward("8080:80")).toEqual({ host: 8080, guest: 80 });
     expect(() => parsePortForward("80")).toThrow(/not a port forward/);
-    expect(() => parsePortForward("70000:80")).toThrow();
+    expect(() => parsePortForward("70000:80")).toThrow(/port 70000 in -p "70000:80" is out of range/);
+    expect(() => parsePortForward("8080:0")).toThrow(/port 0 .* is out of range/);
     expect(parseBind("/tmp/a:/mnt/a:ro")).toEqual({ host: "/tmp/a", guest: "/mnt/a", readOnly: true });
     expect(parseBind("/tmp/a:/mnt/a")).toEqual({ host: "/tmp/a", guest: "/mnt/a", readOnly: false });
     expect(() => parseBind("/tmp/a:relative")).toThrow(/not a share/);

@@ -40,11 +40,11 @@ export function parseSize(text: string, flag = "--disk-size"): number {
 
 /** "8080:80" → {host: 8080, guest: 80} */
 export function parsePortForward(text: string): { host: number; guest: number } {
-  const m = /^(\d{1,5}):(\d{1,5})$/.exec(text.trim());
-  const host = Number(m?.[1]);
-  const guest = Number(m?.[2]);
-  if (!m || host < 1 || host > 65535 || guest < 1 || guest > 65535) {
-    throw new BootcError("INVALID_ARGUMENT", `-p "${text}" is not a port forward`, "use HOST_PORT:GUEST_PORT, e.g. -p 8080:80");
+  const m = /^(\d+):(\d+)$/.exec(text.trim());
+  if (!m) throw new BootcError("INVALID_ARGUMENT", `-p "${text}" is not a port forward`, "use HOST_PORT:GUEST_PORT, e.g. -p 8080:80");
+  const [host, guest] = [Number(m[1]), Number(m[2])];
+  for (const port of [host, guest]) {
+    if (port < 1 || port > 65535) throw new BootcError("INVALID_ARGUMENT", `port ${port} in -p "${text}" is out of range`, "ports go from 1 to 65535");
   }
   return { host, guest };
 }

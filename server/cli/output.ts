@@ -38,13 +38,51 @@ export function parseCommand<T extends ParseArgsConfig>(config: T, help: string)
     parsed = parseArgs(withHelp);
   } catch (e) {
     const usage = help.split("\n")[0]?.replace(/^Usage: /, "") ?? "bootc";
-    throw new BootcError("INVALID_ARGUMENT", (e as Error).message, `usage: ${usage} (see --help)`);
+    throw parseError(e as Error & { code?: string }, Object.keys(withHelp.options ?? {}), usage);
   }
   if ((parsed.values as { help?: boolean }).help) {
     console.log(help);
     process.exit(0);
   }
   return parsed;
+}
+
+/** Edit distance, for "did you mean": small inputs only (option names). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The real option closest to what was typed, if one is close enough to be what was meant. */
+export function closestOption(typed: string, options: string[]): string | undefined {
+  const word = typed.replace(/^-+/, "").split("=")[0]!;
+  let best: { name: string; d: number } | undefined;
+  for (const name of options) {
+    const d = name.startsWith(word) && word.length >= 2 ? 0 : distance(word, name);
+    if (!best || d < best.d) best = { name, d };
+  }
+  return best && best.d <= Math.max(1, Math.floor(word.length / 3)) ? `--${best.name}` : undefined;
+}
+
+/** Node's parser errors, in the product's words: what was wrong, and the option that was probably meant. */
+export function parseError(e: Error & { code?: string }, options: string[], usage: string): BootcError {
+  const quoted = /'([^']+)'/.exec(e.message)?.[1] ?? "";
+  const seeHelp = `usage: ${usage} (see --help)`;
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const near = closestOption(quoted, options);
+    return new BootcError("INVALID_ARGUMENT", `unknown option ${quoted}`, near ? `did you mean ${near}? ${seeHelp}` : seeHelp);
+  }
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const option = quoted.split(" ")[0];
+    return new BootcError("INVALID_ARGUMENT", /does not take/.test(e.message) ? `option ${option} takes no value` : `option ${option} needs a value`, seeHelp);
+  }
+  if (e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return new BootcError("INVALID_ARGUMENT", `unexpected argument ${quoted}`, seeHelp);
+  return new BootcError("INVALID_ARGUMENT", e.message, seeHelp);
 }
 
 export function formatDuration(ms: number): string {
