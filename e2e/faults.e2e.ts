@@ -182,6 +182,22 @@ describe("faults while a guest runs", () => {
     }
   });
 
+  it("rm --all removes every stopped VM and leaves running ones unless forced; with no VMs it is not an error", async () => {
+    for (const name of ["ra1", "ra2", "ra3"]) await engine.createVm({ image: DEMO_IMAGE, name, memoryMiB: 1024 });
+    for (const name of ["ra1", "ra2"]) expect((await engine.stopVm(name, { force: true })).effectiveState).toBe("stopped");
+    const first = await bootc(home, ["rm", "--all", "--json"]);
+    expect(first.exitCode, String(first.all)).toBe(0);
+    expect(JSON.parse(String(first.stdout))).toEqual({ removed: [{ name: "ra1", notes: [] }, { name: "ra2", notes: [] }], running: ["ra3"] });
+    expect(vmDirs()).toEqual(["ra3"]);
+    const forced = await bootc(home, ["rm", "--all", "--force"]);
+    expect(forced.exitCode, String(forced.all)).toBe(0);
+    expect(String(forced.stdout)).toContain("removed ra3");
+    const none = await bootc(home, ["rm", "--all"]);
+    expect(none.exitCode).toBe(0);
+    expect(String(none.stdout)).toContain("no VMs to remove");
+    expect(vmDirs()).toEqual([]);
+  });
+
   it("--rm removes the VM when it stops", async () => {
     const vm = await engine.createVm({ image: DEMO_IMAGE, name: "gone", memoryMiB: 1024, removeOnStop: true });
     await engine.waitFor(vm.name, "running");
