@@ -198,6 +198,21 @@ describe("faults while a guest runs", () => {
     expect(vmDirs()).toEqual([]);
   });
 
+  it("run --replace replaces a VM of that name, but only once the new input has been checked", async () => {
+    const old = await engine.createVm({ image: DEMO_IMAGE, name: "rep", memoryMiB: 1024 });
+    await engine.stopVm("rep", { force: true });
+    // A typo in the new run must not cost the old VM.
+    const typo = await bootc(home, ["run", "--replace", "--name", "rep", "--memory", "64M", DEMO_IMAGE]);
+    expect(typo.exitCode).toBe(1);
+    expect(String(typo.stderr)).toMatch(/--memory 64M is out of range/);
+    expect((await engine.getVm("rep")).createdAt).toBe(old.createdAt);
+    const plain = await bootc(home, ["run", "--name", "rep", DEMO_IMAGE]);
+    expect(String(plain.stderr)).toMatch(/already exists[\s\S]*--replace/);
+    const fresh = await engine.createVm({ image: DEMO_IMAGE, name: "rep", memoryMiB: 1024, replace: true });
+    expect(fresh.createdAt).not.toBe(old.createdAt);
+    expect(["creating", "booting", "running"]).toContain((await engine.getVm("rep")).effectiveState);
+  });
+
   it("--rm removes the VM when it stops", async () => {
     const vm = await engine.createVm({ image: DEMO_IMAGE, name: "gone", memoryMiB: 1024, removeOnStop: true });
     await engine.waitFor(vm.name, "running");

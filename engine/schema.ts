@@ -77,6 +77,8 @@ export const RunOptionsSchema = z.strictObject({
   identity: hostPathSchema.optional(),
   removeOnStop: z.boolean().default(false),
   removeImageOnStop: z.boolean().default(false),
+  /** A VM with this name is stopped and removed first, once everything else has been checked. */
+  replace: z.boolean().default(false),
   accel: z.string().optional(),
   readyTimeoutSec: z.number().int().min(10).max(24 * 3600).default(600),
 });

@@ -56,8 +56,9 @@ export class Engine {
   async createVm(input: RunOptions, hooks: { pull?: PullHooks } = {}): Promise<VmRecord> {
     const opts = parseRunOptions(input);
     const taken = new Set(await this.names());
+    if (opts.replace && opts.name === undefined) throw new BootcError("INVALID_ARGUMENT", "--replace needs the name of the VM to replace", "add --name NAME");
     const name = opts.name !== undefined ? validateName(opts.name) : generateName(taken);
-    if (taken.has(name)) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, or remove it first: bootc rm ${name}`);
+    if (taken.has(name) && !opts.replace) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, replace it (--replace), or remove it first: bootc rm ${name}`);
     const cpus = opts.cpus ?? DEFAULTS.cpus;
     const memoryMiB = opts.memoryMiB ?? DEFAULTS.memoryMiB;
     checkResources(cpus, memoryMiB);
@@ -71,6 +72,8 @@ export class Engine {
     // Everything the user typed is checked before a pull that may take minutes.
     if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, hooks.pull, this.paths);
     const target = await planTarget(opts);
+    // Only now, with the new VM's input all checked: a typo must not cost the old VM.
+    if (opts.replace && taken.has(name)) await this.removeVm(name, { force: true });
 
     const p = vmPaths(name, this.paths);
     await mkdir(this.vmsDir, { recursive: true, mode: 0o700 });

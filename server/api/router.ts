@@ -35,6 +35,8 @@ export const RunInput = z.object({
   user: userSchema.default("root"),
   identity: absPath.optional(),
   removeOnStop: z.boolean().default(false),
+  /** Stop and remove a VM of this name first (after the rest of the input is checked). */
+  replace: z.boolean().default(false),
   accel: z.enum(["kvm", "hvf", "tcg"]).optional(),
   readyTimeoutSec: z.number().int().min(10).max(3600).optional(),
   mode: z.enum(["ephemeral", "disk"]).default("ephemeral"),

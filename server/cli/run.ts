@@ -28,6 +28,8 @@ Options:
                          storage, with progress; always: pull every time; never: only use
                          local storage
   --name NAME            VM name (default: a generated one)
+  --replace              with --name: stop and remove a VM of that name first (only once
+                         everything else has been checked)
   --cpus N               virtual CPUs (default 2)
   --memory SIZE          memory, e.g. 2G or 1536M (default 2G)
   -p, --publish H:G      forward host port H (on 127.0.0.1) to guest port G; repeatable
@@ -63,7 +65,7 @@ Examples:
 
 type RunFlags = {
   name?: string; cpus?: string; memory?: string; publish?: string[]; bind?: string[]; karg?: string[]; user?: string;
-  "ssh-identity"?: string; accel?: string; timeout?: string; rm?: boolean; rmi?: boolean; pull?: string;
+  "ssh-identity"?: string; accel?: string; timeout?: string; rm?: boolean; rmi?: boolean; pull?: string; replace?: boolean;
   mode?: string; builder?: string; "disk-size"?: string; filesystem?: string; disk?: string;
 };
 
@@ -100,6 +102,7 @@ function vmOptions(values: RunFlags) {
     accel: values.accel,
     readyTimeoutSec: int("timeout", values.timeout),
     pull: oneOf("pull", values.pull, ["missing", "always", "never"] as const),
+    replace: !!values.replace,
   };
 }
 
@@ -143,6 +146,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         pull: { type: "string" },
         name: { type: "string" },
+        replace: { type: "boolean" },
         cpus: { type: "string" },
         memory: { type: "string" },
         publish: { type: "string", short: "p", multiple: true },
