@@ -7,12 +7,13 @@ import { printError } from "./cli/output.js";
 
 interface CommandEntry {
   summary: string;
-  load: () => Promise<{ main: (argv: string[]) => Promise<number> }>;
+  load: () => Promise<{ main: (argv: string[], commands: string[]) => Promise<number> }>;
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
   serve: { summary: "start the web console (prints a URL with a sign-in token)", load: () => import("./cli/serve.js") },
   run: { summary: "boot an image as a VM (ephemeral, or --mode disk to keep a disk)", load: () => import("./cli/run.js") },
+  boot: { summary: "the same as run (podman-bootc's name for it)", load: () => import("./cli/run.js") },
   start: { summary: "boot a stopped VM again (a disk VM keeps its disk)", load: () => import("./cli/start.js") },
   list: { summary: "list VMs", load: () => import("./cli/list.js") },
   ssh: { summary: "open a shell in a VM, or run a command there", load: () => import("./cli/ssh.js") },
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   images: { summary: "list local container images, bootc ones marked", load: () => import("./cli/images.js") },
   demo: { summary: "build the offline demo image (localhost/bootc-demo)", load: () => import("./cli/demo.js") },
   doctor: { summary: "check this host's podman, qemu, virtiofsd, firmware, accelerator", load: () => import("./cli/doctor.js") },
+  completion: { summary: "print a bash or zsh completion script (source <(bootc completion bash))", load: () => import("./cli/completion.js") },
 };
 
 function usage(): string {
@@ -62,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const mod = await entry.load();
-  return mod.main(rest);
+  return mod.main(rest, Object.keys(COMMANDS));
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,52 @@
+/**
+ * Shell completion as a user gets it: the script `bootc completion bash` prints, sourced in
+ * a real bash, completing commands, a command's options (read from its --help) and VM names
+ * (from `bootc list`).
+ */
+import { mkdirSync, symlinkSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { makeHome, ROOT, tempDir } from "./lib/harness.js";
+
+const home = makeHome();
+process.env.BOOTC_HOME = home;
+const { enginePaths } = await import("../dist/engine/paths.js");
+const { writeRecord } = await import("../dist/engine/record.js");
+const bin = tempDir("bce-completion-bin-");
+symlinkSync(path.join(ROOT, "bin/bootc"), path.join(bin, "bootc"));
+
+/** What bash offers after the given words (the last one is being completed). */
+async function complete(...words: string[]): Promise<string[]> {
+  const script = `source <(bootc completion bash); COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _bootc; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  const r = await execa("bash", ["-c", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BOOTC_HOME: home } });
+  return r.stdout.split("\n").filter(Boolean).sort();
+}
+
+describe("bootc completion bash", () => {
+  it("completes commands, including podman-bootc's `boot`", async () => {
+    expect(await complete("bootc", "st")).toEqual(["start", "stop"]);
+    expect(await complete("bootc", "bo")).toEqual(["boot"]);
+  });
+
+  it("completes a command's options from its own --help", async () => {
+    expect(await complete("bootc", "run", "--rep")).toEqual(["--replace"]);
+    expect(await complete("bootc", "rm", "--a")).toEqual(["--all"]);
+  });
+
+  it("completes VM names for the commands that take one", async () => {
+    for (const name of ["alpha", "beta"]) {
+      mkdirSync(path.join(home, "state/vms", name), { recursive: true });
+      await writeRecord(
+        {
+          version: 1, name, image: "localhost/bootc-demo:latest", imageId: "0".repeat(64), mode: "ephemeral", createdAt: new Date().toISOString(), cpus: 1, memoryMiB: 512,
+          accel: "tcg", accelReason: "test", sshUser: "root", identity: "/nonexistent", generatedKey: true, forwards: [], binds: [], kargs: [], removeOnStop: false,
+          readyTimeoutSec: 60, state: "stopped", warnings: [], timeline: [],
+        },
+        enginePaths(),
+      );
+    }
+    expect(await complete("bootc", "ssh", "")).toEqual(["alpha", "beta"]);
+    expect(await complete("bootc", "rm", "al")).toEqual(["alpha"]);
+  });
+});
