@@ -14,6 +14,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   serve: { summary: "start the web console (prints a URL with a sign-in token)", load: () => import("./cli/serve.js") },
   run: { summary: "boot an image as a VM (ephemeral, or --mode disk to keep a disk)", load: () => import("./cli/run.js") },
   boot: { summary: "the same as run (podman-bootc's name for it)", load: () => import("./cli/run.js") },
+  test: { summary: "smoke-test an image for CI: boot, wait for systemd, report failed units, remove", load: () => import("./cli/test.js") },
   start: { summary: "boot a stopped VM again (a disk VM keeps its disk)", load: () => import("./cli/start.js") },
   list: { summary: "list VMs", load: () => import("./cli/list.js") },
   ssh: { summary: "open a shell in a VM, or run a command there", load: () => import("./cli/ssh.js") },

@@ -4,7 +4,8 @@
  * only by the monitor's first probe after boot).
  */
 import { readFile } from "node:fs/promises";
-import { Client } from "ssh2";
+import type { Writable } from "node:stream";
+import { Client, type ClientChannel } from "ssh2";
 import { pinHostKey, pinnedHostKey } from "./hostkey.js";
 
 export interface SshTarget {
@@ -21,35 +22,50 @@ export interface ExecResult {
   stderr: string;
 }
 
-export async function sshExec(t: SshTarget, command: string, opts: { learn?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
+/** How a streamed command ended: its exit code, the signal that killed it, or the connection lost before either. */
+export interface RunResult {
+  code: number | null;
+  signal?: string;
+  /** The connection ended without an exit status (the guest powered off or went away). */
+  lost: boolean;
+}
+
+/**
+ * Connects, checking the host key, and runs `command`; `use` gets the channel and says
+ * how to finish. The connection ends when the channel closes.
+ */
+async function withChannel<T>(
+  t: SshTarget,
+  command: string,
+  opts: { learn?: boolean; timeoutMs?: number; keepalive?: boolean },
+  use: (stream: ClientChannel, finish: (r: T) => void) => void,
+): Promise<T> {
   const privateKey = await readFile(t.identity);
   const pinned = await pinnedHostKey(t.knownHosts);
   let seenKey: Buffer | undefined;
   const conn = new Client();
-  return new Promise<ExecResult>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      conn.end();
-      reject(new Error("ssh timed out"));
-    }, opts.timeoutMs ?? 15_000);
-    const done = (err: Error | undefined, r?: ExecResult) => {
+  return new Promise<T>((resolve, reject) => {
+    const timer = opts.timeoutMs ? setTimeout(() => done(new Error("ssh timed out")), opts.timeoutMs) : undefined;
+    let settled = false;
+    const done = (err: Error | undefined, r?: T) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       conn.end();
       if (err) reject(err);
       else resolve(r!);
     };
     conn.on("error", (e) => done(e));
+    // Closed before the command's channel was (no-op once finished).
+    conn.on("close", () => done(new Error("the SSH connection closed")));
     conn.on("ready", () => {
       conn.exec(command, (err, stream) => {
         if (err) return done(err);
-        let stdout = "";
-        let stderr = "";
-        let code: number | null = null;
-        stream.on("data", (d: Buffer) => (stdout += d.toString()));
-        stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        stream.on("exit", (c: number | null) => (code = c));
-        stream.on("close", async () => {
-          if (!pinned && seenKey && opts.learn) await pinHostKey(t.knownHosts, t.vmName, seenKey);
-          done(undefined, { code, stdout, stderr });
+        use(stream, (r) => {
+          void (async () => {
+            if (!pinned && seenKey && opts.learn) await pinHostKey(t.knownHosts, t.vmName, seenKey);
+            done(undefined, r);
+          })();
         });
       });
     });
@@ -59,10 +75,43 @@ export async function sshExec(t: SshTarget, command: string, opts: { learn?: boo
       username: t.user,
       privateKey,
       readyTimeout: opts.timeoutMs ?? 15_000,
+      // A guest that powers off mid-command is noticed within seconds, not at TCP's pace.
+      ...(opts.keepalive ? { keepaliveInterval: 5_000, keepaliveCountMax: 3 } : {}),
       hostVerifier: (key: Buffer) => {
         seenKey = key;
         return pinned ? pinned.equals(key) : !!opts.learn;
       },
     });
+  });
+}
+
+export async function sshExec(t: SshTarget, command: string, opts: { learn?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
+  return withChannel<ExecResult>(t, command, { ...opts, timeoutMs: opts.timeoutMs ?? 15_000 }, (stream, finish) => {
+    let stdout = "";
+    let stderr = "";
+    let code: number | null = null;
+    stream.on("data", (d: Buffer) => (stdout += d.toString()));
+    stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    stream.on("exit", (c: number | null) => (code = c));
+    stream.on("close", () => finish({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Runs `command` with its output streamed to `out` and `err` as it comes, for as long as
+ * it takes. A lost connection (no exit status) is reported, not thrown: the caller decides
+ * whether the guest powered off.
+ */
+export async function sshRun(t: SshTarget, command: string, out: Writable, err: Writable): Promise<RunResult> {
+  return withChannel<RunResult>(t, command, { keepalive: true }, (stream, finish) => {
+    let result: RunResult = { code: null, lost: true };
+    stream.on("data", (d: Buffer) => out.write(d));
+    stream.stderr.on("data", (d: Buffer) => err.write(d));
+    stream.on("exit", (code: number | null, signal?: string) => (result = { code, ...(signal ? { signal } : {}), lost: false }));
+    stream.on("close", () => finish(result));
+  }).catch((e: Error & { level?: string }) => {
+    // The connection dropped under the command (keepalive timeout, reset): no exit status.
+    if (/keepalive|ECONNRESET|Not connected|closed/i.test(e.message) || e.level === "client-socket") return { code: null, lost: true };
+    throw e;
   });
 }

@@ -5,6 +5,7 @@
  */
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
+import type { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError, isBootcError } from "../errors.js";
 import { detectAccel } from "../host/accel.js";
@@ -17,7 +18,7 @@ import { signalIfSame } from "../proc.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
 import { enginePaths, vmPaths, vmsDir, type EnginePaths } from "../paths.js";
-import { sshExec, type ExecResult, type SshTarget } from "../ssh/exec.js";
+import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
 import { withRebuildLock, withVmLock } from "./lock.js";
 import { checkBindSources, checkPorts, checkResources, freePort, generateName, parseRunOptions, validateName, type RunOptions } from "./options.js";
@@ -404,9 +405,14 @@ export class Engine {
     return { vmName: name, port: vm.sshPort!, user: vm.sshUser, identity: vm.identity, knownHosts: vmPaths(name, this.paths).knownHosts };
   }
 
+  /** Runs a shell command line in the guest with its output streamed as it comes (see sshRun). */
+  async runCommand(name: string, command: string, out: Writable, err: Writable): Promise<RunResult> {
+    return sshRun(await this.sshTarget(name), command, out, err);
+  }
+
   /** Runs a command in the guest over SSH (ssh2), checking the pinned host key. */
-  async exec(name: string, command: string): Promise<ExecResult> {
-    return sshExec(await this.sshTarget(name), command, { timeoutMs: 60_000 });
+  async exec(name: string, command: string, timeoutMs = 60_000): Promise<ExecResult> {
+    return sshExec(await this.sshTarget(name), command, { timeoutMs });
   }
 
   /** The OpenSSH command line that reaches the VM with its key and pinned host key. */

@@ -1,13 +1,16 @@
-import { Engine } from "../../engine/vm/manager.js";
+import { Engine, remoteCommand, type VmInfo } from "../../engine/vm/manager.js";
+import { ACTIVE_STATES } from "../../engine/record.js";
+import { BOOTC_FAILED, runInGuest } from "./run-command.js";
 import { parseBind, parseMemory, parsePortForward, parseSize } from "../../engine/vm/options.js";
 import { formatProgress, formatPullProgress } from "./progress.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { BootcError } from "../../engine/errors.js";
-import { parseCommand, printJson, progressLine } from "./output.js";
+import { parseCommand, printError, printJson, progressLine } from "./output.js";
 import { interactiveConsole } from "./console.js";
 import { interactiveSsh } from "./ssh.js";
 
 const HELP = `Usage: bootc run [options] IMAGE
+       bootc run [--rm] [options] IMAGE -- CMD [ARGS…]     (or --execute 'CMD')
        bootc run --mode disk [--builder auto|direct|install] [--disk-size SIZE] IMAGE
        bootc run --disk FILE.qcow2|FILE.raw [options]
        bootc run --watch DIR [-t TAG] [options]
@@ -51,6 +54,11 @@ Options:
   --rm                   remove the VM when it stops
   --rmi                  like --rm, and also remove the image and its cached base disks
                          (unless another VM uses them)
+  -- CMD [ARGS…]          run CMD in the guest once it answers SSH, with its output
+                         streamed here, then stop the VM (--rm: and remove it); bootc
+                         exits with CMD's exit code (128+N if signal N killed it; 0 if
+                         the guest powered itself off; 125 if bootc itself failed)
+  --execute 'CMD'        the same for a shell command line
   -i, --interactive      attach: SSH once ready (serial console if no sshd); with
                          --rm, "bootc run -i --rm IMAGE" is boot, work, exit, gone
   --json                 print the VM record as JSON when ready (no progress text)
@@ -139,9 +147,12 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Everything after "--" is the command to run in the guest.
+  const dash = argv.indexOf("--");
+  const command = dash >= 0 ? argv.slice(dash + 1) : [];
   const { values, positionals } = parseCommand(
     {
-      args: argv,
+      args: dash >= 0 ? argv.slice(0, dash) : argv,
       allowPositionals: true,
       options: {
         pull: { type: "string" },
@@ -164,6 +175,7 @@ export async function main(argv: string[]): Promise<number> {
         filesystem: { type: "string" },
         disk: { type: "string" },
         interactive: { type: "boolean", short: "i" },
+        execute: { type: "string" },
         json: { type: "boolean" },
         watch: { type: "string" },
         tag: { type: "string", short: "t" },
@@ -172,8 +184,24 @@ export async function main(argv: string[]): Promise<number> {
     HELP,
   );
   if (values.watch !== undefined) return watchMain(values.watch, values.tag, positionals, values);
+  if (command.length && values.execute !== undefined) throw new BootcError("INVALID_ARGUMENT", "give the command after -- or with --execute, not both", "bootc run IMAGE -- CMD ARGS…, or bootc run IMAGE --execute 'CMD'");
+  if (dash >= 0 && !command.length) throw new BootcError("INVALID_ARGUMENT", "no command after --", "bootc run IMAGE -- CMD ARGS…");
+  const oneShot = command.length ? remoteCommand(command) : values.execute;
+  if (oneShot !== undefined && (values.interactive || values.json)) throw new BootcError("INVALID_ARGUMENT", "a command to run cannot be combined with -i or --json", "drop -i/--json, or the command");
   const [image = "", ...extra] = positionals;
   if ((!image && !values.disk) || extra.length) throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc run [options] IMAGE (see bootc images), or bootc run --disk FILE");
+  if (oneShot === undefined) return bootImage(image, values, undefined);
+  // With a command, bootc's own failures exit 125, apart from the command's own codes.
+  try {
+    return await bootImage(image, values, oneShot);
+  } catch (e) {
+    printError(e, false);
+    return BOOTC_FAILED;
+  }
+}
+
+/** Boots IMAGE and waits until it is ready; then attaches, prints, or runs the one-shot command. */
+async function bootImage(image: string, values: RunFlags & { interactive?: boolean; json?: boolean }, oneShot: string | undefined): Promise<number> {
   const engine = new Engine();
   const quiet = !!values.json;
   const say = (s: string) => quiet || console.error(s);
@@ -209,6 +237,7 @@ export async function main(argv: string[]): Promise<number> {
     process.off("SIGINT", onInt);
   }
   const hasSsh = ready.effectiveState === "ssh-ready";
+  if (oneShot !== undefined) return oneShotRun(engine, ready, oneShot, say);
   if (values.interactive) {
     const code = hasSsh ? await interactiveSsh(engine, vm.name, []) : await interactiveConsole(engine, vm.name);
     // --rmi implies --rm: the VM (and then its image) goes when the session ends.
@@ -223,4 +252,24 @@ export async function main(argv: string[]): Promise<number> {
   if (hasSsh) console.log(`  bootc ssh ${vm.name}          # shell\n  bootc ssh ${vm.name} -- CMD   # run a command`);
   console.log(`  bootc console ${vm.name}      # serial console (detach: Ctrl+])\n  bootc stop ${vm.name}`);
   return 0;
+}
+
+/**
+ * Runs the command, then ends the VM: it was booted for this command alone. --rm removes
+ * it as it stops; without --rm it stays, stopped, for bootc logs and inspect.
+ */
+async function oneShotRun(engine: Engine, vm: VmInfo, command: string, say: (s: string) => void): Promise<number> {
+  const onInt = () => void engine.stopVm(vm.name, { force: true }).finally(() => process.exit(130));
+  process.once("SIGINT", onInt);
+  try {
+    return await runInGuest(engine, vm, command, say);
+  } catch (e) {
+    printError(e, false);
+    return BOOTC_FAILED;
+  } finally {
+    process.off("SIGINT", onInt);
+    // An ephemeral root has nothing to keep; a disk VM shuts down properly.
+    const current = await engine.getVm(vm.name).catch(() => undefined);
+    if (current && ACTIVE_STATES.includes(current.effectiveState)) await engine.stopVm(vm.name, vm.mode === "disk" ? { timeoutSec: 60 } : { force: true }).catch(() => undefined);
+  }
 }

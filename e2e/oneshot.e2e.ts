@@ -1,0 +1,71 @@
+/**
+ * What a CI job runs: `bootc run --rm IMAGE -- CMD` (the command's output streamed, its
+ * exit code returned, nothing left) and `bootc test IMAGE` (boot, wait for systemd, report
+ * failed units, remove). Each boots a fresh guest: that is what these commands are for.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { bootc, DEMO_IMAGE, makeHome, processesUsing, watchImageMounts } from "./lib/harness.js";
+
+const home = makeHome();
+const mounts = await watchImageMounts("oneshot.e2e.ts");
+const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
+
+afterAll(async () => {
+  for (const name of vmDirs()) await bootc(home, ["rm", "--force", name]);
+  expect(processesUsing(home)).toEqual([]);
+  expect(await mounts.left()).toEqual([]);
+});
+
+describe("bootc run --rm IMAGE -- CMD", () => {
+  it("streams the command's stdout and stderr apart, exits with its code, and leaves nothing", async () => {
+    const r = await bootc(home, ["run", "--rm", "--memory", "1G", DEMO_IMAGE, "--", "sh", "-c", "echo to-stdout; echo to-stderr >&2; uname -r; exit 7"]);
+    expect(r.exitCode, String(r.all)).toBe(7);
+    expect(String(r.stdout).split("\n")[0]).toBe("to-stdout");
+    expect(String(r.stdout)).toMatch(/^\d+\.\d+\.\d+/m); // the guest's kernel, not the host's words
+    expect(String(r.stdout)).not.toContain("to-stderr");
+    expect(String(r.stderr)).toContain("to-stderr");
+    expect(vmDirs()).toEqual([]);
+  });
+
+  it("a guest that powers itself off is not a failure: exit 0, and it says so", async () => {
+    const r = await bootc(home, ["run", "--rm", "--memory", "1G", DEMO_IMAGE, "--execute", "systemctl poweroff && sleep 600"]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(String(r.stderr)).toMatch(/the guest powered off/);
+    expect(vmDirs()).toEqual([]);
+  });
+
+  it("bad combinations are refused before anything boots", async () => {
+    const both = await bootc(home, ["run", DEMO_IMAGE, "--execute", "true", "--", "true"]);
+    expect(both.exitCode).toBe(1);
+    expect(String(both.stderr)).toContain("give the command after -- or with --execute, not both");
+    const empty = await bootc(home, ["run", DEMO_IMAGE, "--"]);
+    expect(String(empty.stderr)).toContain("no command after --");
+    expect(vmDirs()).toEqual([]);
+  });
+});
+
+describe("bootc test IMAGE", () => {
+  it("passes a healthy image: the system is running, the VM is gone", async () => {
+    const r = await bootc(home, ["test", "--json", "--memory", "1G", DEMO_IMAGE]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const report = JSON.parse(String(r.stdout));
+    expect(report).toMatchObject({ image: DEMO_IMAGE, state: "running", passed: true, failedUnits: [] });
+    expect(report.timeline.map((t: { event: string }) => t.event)).toEqual(expect.arrayContaining(["created", "qemu-started", "ssh-ready"]));
+    expect(report.systemdAnalyze).toMatch(/^Startup finished in/);
+    expect(vmDirs()).toEqual([]);
+  });
+
+  it("fails a degraded one, naming the failed unit with its journal lines", async () => {
+    // A mount that cannot succeed (no such filesystem type); nofail keeps the boot going.
+    const r = await bootc(home, ["test", "--memory", "1G", "--karg", "systemd.mount-extra=none:/mnt/broken:nosuchfs:nofail", DEMO_IMAGE]);
+    expect(r.exitCode, String(r.all)).toBe(1);
+    const out = String(r.stdout);
+    expect(out).toContain("failed: mnt-broken.mount");
+    expect(out).toMatch(/nosuchfs|unknown filesystem type|Failed to mount/i);
+    expect(out).toMatch(/^FAIL localhost\/bootc-demo:latest: degraded$/m);
+    expect(out).toMatch(/^timeline: created \+0s, .*ssh-ready \+[\d.]+s/m);
+    expect(vmDirs()).toEqual([]);
+  });
+});

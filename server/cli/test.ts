@@ -1,0 +1,121 @@
+import { randomBytes } from "node:crypto";
+import { Engine, type VmInfo } from "../../engine/vm/manager.js";
+import { BootcError, isBootcError } from "../../engine/errors.js";
+import { parseMemory } from "../../engine/vm/options.js";
+import { parseCommand, printJson } from "./output.js";
+
+const HELP = `Usage: bootc test [options] IMAGE
+
+A smoke test for CI: boots IMAGE in a throwaway VM, waits for systemd to finish starting
+(systemctl is-system-running --wait), and reports. When the system is degraded it prints
+each failed unit with its last journal lines. It prints the boot timeline, removes the VM,
+and exits 0 only when the system is running (1 otherwise: degraded, or the boot failed).
+
+Options:
+  --pull POLICY     missing (default), always or never, as for bootc run
+  --karg ARG        extra kernel argument; repeatable
+  --memory SIZE     memory (default 2G)
+  --cpus N          virtual CPUs (default 2)
+  --timeout SECONDS how long the boot and systemd may take (default 600)
+  --json            a machine-readable report: state, failed units with journal lines,
+                    timings`;
+
+interface FailedUnit {
+  unit: string;
+  journal: string[];
+}
+
+export interface TestReport {
+  image: string;
+  /** systemd's answer (running, degraded, …), or "boot-failed". */
+  state: string;
+  passed: boolean;
+  reason?: string;
+  failedUnits: FailedUnit[];
+  /** Seconds from the VM's creation to each boot event. */
+  timeline: Array<{ event: string; atSec: number }>;
+  /** `systemd-analyze` inside the guest: kernel, initrd and userspace times. */
+  systemdAnalyze?: string;
+}
+
+const timelineOf = (vm: VmInfo) => {
+  const t0 = Date.parse(vm.timeline[0]?.at ?? "");
+  return vm.timeline.map((t) => ({ event: t.event, atSec: Math.round((Date.parse(t.at) - t0) / 100) / 10 }));
+};
+
+async function inspectGuest(engine: Engine, name: string, timeoutSec: number): Promise<Pick<TestReport, "state" | "failedUnits" | "systemdAnalyze">> {
+  const sh = async (command: string) => (await engine.exec(name, command, (timeoutSec + 30) * 1000)).stdout.trim();
+  const state = (await sh(`timeout ${timeoutSec} systemctl is-system-running --wait`)) || "unknown";
+  const failedUnits: FailedUnit[] = [];
+  if (state !== "running") {
+    const units = (await sh("systemctl --failed --no-legend --plain --no-pager")).split("\n").map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
+    for (const unit of units) {
+      // Unit names come from systemd; quoted all the same.
+      const journal = await sh(`journalctl -b --no-pager -o short-monotonic -n 15 -u '${unit.replaceAll("'", "")}'`);
+      failedUnits.push({ unit, journal: journal.split("\n").filter(Boolean) });
+    }
+  }
+  const systemdAnalyze = await sh("systemd-analyze 2>/dev/null | head -n 1").catch(() => undefined);
+  return { state, failedUnits, ...(systemdAnalyze ? { systemdAnalyze } : {}) };
+}
+
+function printReport(r: TestReport): void {
+  for (const f of r.failedUnits) {
+    console.log(`failed: ${f.unit}`);
+    for (const line of f.journal) console.log(`    ${line}`);
+  }
+  console.log(`timeline: ${r.timeline.map((t) => `${t.event} +${t.atSec}s`).join(", ")}`);
+  if (r.systemdAnalyze) console.log(r.systemdAnalyze);
+  console.log(r.passed ? `PASS ${r.image}: the system is running` : `FAIL ${r.image}: ${r.reason ?? r.state}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(
+    {
+      args: argv,
+      allowPositionals: true,
+      options: { pull: { type: "string" }, karg: { type: "string", multiple: true }, memory: { type: "string" }, cpus: { type: "string" }, timeout: { type: "string" }, json: { type: "boolean" } },
+    },
+    HELP,
+  );
+  const [image, ...extra] = positionals;
+  if (!image || extra.length) throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc test [options] IMAGE");
+  for (const [flag, v] of [["cpus", values.cpus], ["timeout", values.timeout]] as const) {
+    if (v !== undefined && !/^\d+$/.test(v)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not a whole number`);
+  }
+  if (values.pull !== undefined && !["missing", "always", "never"].includes(values.pull)) throw new BootcError("INVALID_ARGUMENT", `--pull "${values.pull}" is not one of missing, always, never`);
+  const timeoutSec = values.timeout ? Number(values.timeout) : 600;
+  const engine = new Engine();
+  const say = (s: string) => values.json || console.error(s);
+  const vm = await engine.createVm(
+    {
+      image,
+      name: `test-${randomBytes(3).toString("hex")}`,
+      removeOnStop: true,
+      kargs: values.karg ?? [],
+      readyTimeoutSec: timeoutSec,
+      ...(values.pull ? { pull: values.pull as "missing" | "always" | "never" } : {}),
+      ...(values.memory ? { memoryMiB: parseMemory(values.memory) } : {}),
+      ...(values.cpus ? { cpus: Number(values.cpus) } : {}),
+    },
+    { pull: { onLine: (l) => (l.startsWith("pulling ") ? say(l) : undefined) } },
+  );
+  say(`testing ${image} in ${vm.name} (${vm.accel.toUpperCase()})`);
+  let report: TestReport;
+  try {
+    const ready = await engine.waitFor(vm.name, "ssh-ready");
+    if (ready.effectiveState !== "ssh-ready") throw new BootcError("SSH_FAILED", "the image has no sshd: bootc test needs SSH to ask systemd", "add openssh-server to the image");
+    const guest = await inspectGuest(engine, vm.name, timeoutSec);
+    report = { image, ...guest, passed: guest.state === "running", timeline: timelineOf(await engine.getVm(vm.name)) };
+  } catch (e) {
+    const last = await engine.getVm(vm.name).catch(() => undefined);
+    const reason = isBootcError(e) ? e.message : e instanceof Error ? e.message : String(e);
+    report = { image, state: "boot-failed", passed: false, reason, failedUnits: [], timeline: last ? timelineOf(last) : [] };
+  } finally {
+    // --rm: the VM goes as it stops.
+    await engine.stopVm(vm.name, { force: true }).catch(() => undefined);
+  }
+  if (values.json) printJson(report);
+  else printReport(report);
+  return report.passed ? 0 : 1;
+}
