@@ -6,12 +6,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, serve } from "./lib/api.js";
-import { bootc, DEMO_IMAGE, makeHome, processesUsing, tempDir, waitUntil, watchImageMounts } from "./lib/harness.js";
+import { bootc, DEMO_IMAGE, freePort, makeHome, processesUsing, tempDir, waitUntil, watchImageMounts } from "./lib/harness.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("pull.e2e.ts");
@@ -19,14 +18,6 @@ const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(pat
 let registry: ResultPromise | undefined;
 let REF = "";
 let PORT = 0;
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => srv.once("listening", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const exists = async (ref: string) => (await execa("podman", ["image", "exists", ref], { reject: false })).exitCode === 0;
 /** Leaves the pushed image only in the registry: the local tag and its own layer go. */

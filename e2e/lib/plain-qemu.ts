@@ -5,9 +5,9 @@
  * and the boot benchmark both use it; the engine is measured against it.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
+import { freePort } from "./harness.js";
 
 export interface PlainBoot {
   firstSerialByteMs?: number;
@@ -15,14 +15,6 @@ export interface PlainBoot {
   unameR?: string;
   serial: string;
   after: string[];
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => srv.once("listening", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 export interface PlainBootOptions {
