@@ -21,6 +21,10 @@ export const DEMO_BANNER = "Debian GNU/Linux";
 
 const made: string[] = [];
 
+// Also when the process ends: a file whose tests were all skipped never runs its afterAll,
+// and Playwright's main process imports the specs (making their homes) without running them.
+process.once("exit", () => removeTempDirs());
+
 /** A temporary directory under /tmp, removed by removeTempDirs() when the test file ends. */
 export function tempDir(prefix = "bce-"): string {
   const dir = mkdtempSync(`/tmp/${prefix}`);
