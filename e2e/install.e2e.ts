@@ -5,13 +5,17 @@
  *   podman pull quay.io/fedora/fedora-bootc:41
  *   BOOTC_INSTALL_TEST_IMAGE=quay.io/fedora/fedora-bootc:41 npx vitest run -c e2e/vitest.config.ts e2e/install.e2e.ts
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootc, bootcJson, makeHome, processesUsing } from "./lib/harness.js";
 
 const image = process.env.BOOTC_INSTALL_TEST_IMAGE;
-const home = makeHome();
+let home = "";
 
 describe.skipIf(!image)("bootc install to-disk (opt-in: BOOTC_INSTALL_TEST_IMAGE)", () => {
+  // Made here, not at load: a skipped file runs no hooks, so nothing would remove it.
+  beforeAll(() => {
+    home = makeHome();
+  });
   afterAll(async () => {
     await bootc(home, ["rm", "--force", "inst"]);
   });
