@@ -149,8 +149,9 @@ export class Supervisor {
       void child.then((r) => {
         alive = false;
         // Once the guest runs, its filesystem is gone with the daemon: end the VM and say why,
-        // rather than leave a guest whose root hangs on every read.
-        if (this.qemu && !this.life.ending) {
+        // rather than leave a guest whose root hangs on every read. A clean exit (code 0) is
+        // the guest powering off: it let go of the filesystem, and qemu is about to exit.
+        if (this.qemu && !this.life.ending && (r.signal || r.exitCode !== 0)) {
           const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
           void this.stop(true, 0, `virtiofsd serving ${s.source} ${how}; the guest lost that filesystem`, "failed");
         }
