@@ -1,11 +1,12 @@
 /**
  * Pulling images that are not local, against a registry this file starts on loopback (the
  * machines this runs on reach no outside registry): `bootc run` pulls with a progress line
- * that moves, then boots; --pull=never and an image the registry lacks fail clearly; the web
+^ * that moves, then boots; --pull=never and an image the registry lacks fail clearly; the web
  * console's pull job reports its percentage.
  */
-import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,8 +17,34 @@ const home = makeHome();
 const mounts = await watchImageMounts("pull.e2e.ts");
 const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
 let registry: ResultPromise | undefined;
+let slowLink: net.Server | undefined;
+/** The image as pulled: through a link that carries 6 MB/s, as a real network would (loopback is too fast for podman to report progress). */
 let REF = "";
 let PORT = 0;
+
+/** A TCP forwarder to `port` that passes at most `bytesPerSec` towards the client. */
+async function throttledForwarder(port: number, bytesPerSec: number): Promise<net.Server> {
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, "127.0.0.1");
+    client.pipe(upstream);
+    let budget = 0;
+    let windowStart = Date.now();
+    upstream.on("data", (chunk: Buffer) => {
+      const now = Date.now();
+      if (now - windowStart >= 100) [budget, windowStart] = [0, now];
+      budget += chunk.length;
+      client.write(chunk);
+      if (budget > bytesPerSec / 10) {
+        upstream.pause();
+        setTimeout(() => upstream.resume(), 100 - (now - windowStart));
+      }
+    });
+    upstream.on("end", () => client.end());
+    for (const s of [client, upstream]) s.on("error", () => (client.destroy(), upstream.destroy()));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return server;
+}
 
 const exists = async (ref: string) => (await execa("podman", ["image", "exists", ref], { reject: false })).exitCode === 0;
 /** Leaves the pushed image only in the registry: the local tag and its own layer go. */
@@ -37,25 +64,34 @@ beforeAll(async () => {
   await waitUntil("the registry to answer", async () => (await fetch(`http://127.0.0.1:${PORT}/v2/`).then((r) => r.ok, () => false)) || undefined, 30_000, 200);
   // This registry speaks plain HTTP on loopback: podman (and so bootc) must be told so.
   writeFileSync(path.join(dir, "registries.conf"), `[[registry]]\nlocation = "127.0.0.1:${PORT}"\ninsecure = true\n`);
+  slowLink = await throttledForwarder(PORT, 6_000_000);
+  const slowPort = (slowLink.address() as net.AddressInfo).port;
+  writeFileSync(
+    path.join(dir, "registries.conf"),
+    ["127.0.0.1:" + PORT, "127.0.0.1:" + slowPort].map((l) => `[[registry]]\nlocation = "${l}"\ninsecure = true\n`).join("\n"),
+  );
   process.env.CONTAINERS_REGISTRIES_CONF = path.join(dir, "registries.conf");
 
   // An image with a layer of its own (16 MiB that does not compress), so a pull has bytes
   // to download and report; its base layers are the demo image's, already here.
   const ctx = tempDir("bce-pull-ctx-");
-  writeFileSync(path.join(ctx, "payload"), execFileSync("head", ["-c", String(16 * 1024 * 1024), "/dev/urandom"]));
+  writeFileSync(path.join(ctx, "payload"), randomBytes(16 * 1024 * 1024));
   writeFileSync(path.join(ctx, "Containerfile"), `FROM ${DEMO_IMAGE}\nCOPY payload /usr/share/bootc-pull-payload\n`);
-  REF = `127.0.0.1:${PORT}/bootc-pull-e2e:1`;
-  const built = await execa("podman", ["build", "-q", "-t", REF, ctx], { reject: false, all: true });
+  // Pushed straight to the registry, pulled through the slow link: one repository, two names.
+  const pushRef = `127.0.0.1:${PORT}/bootc-pull-e2e:1`;
+  REF = `127.0.0.1:${slowPort}/bootc-pull-e2e:1`;
+  const built = await execa("podman", ["build", "-q", "-t", pushRef, ctx], { reject: false, all: true });
   expect(built.exitCode, String(built.all)).toBe(0);
-  const pushed = await execa("podman", ["push", "-q", "--tls-verify=false", REF], { reject: false, all: true });
+  const pushed = await execa("podman", ["push", "-q", "--tls-verify=false", pushRef], { reject: false, all: true });
   expect(pushed.exitCode, String(pushed.all)).toBe(0);
-  await forget();
+  await execa("podman", ["rmi", pushRef], { reject: false });
   expect(await exists(REF)).toBe(false);
 });
 
 afterAll(async () => {
   await bootc(home, ["rm", "--force", "pulled"]);
   await forget();
+  slowLink?.close();
   registry?.kill("SIGTERM");
   await registry;
   expect(processesUsing(home)).toEqual([]);
