@@ -173,6 +173,13 @@ function streamPull(socket: string, ref: string, h: PullHooks): Promise<string |
 }
 
 function pullError(ref: string, detail: string): BootcError {
+  if (/short-name .* did not resolve|unqualified-search registries/i.test(detail)) {
+    return new BootcError(
+      "IMAGE_NOT_FOUND",
+      `image "${ref}" is not in local storage, and podman cannot tell which registry to pull a short name from`,
+      "give the full name (registry/name:tag, e.g. quay.io/fedora/fedora-bootc:42), or see local images with bootc images",
+    );
+  }
   if (/manifest unknown|not found|name unknown|no such image/i.test(detail)) {
     return new BootcError("IMAGE_NOT_FOUND", `the registry has no image ${ref}`, "check the name and tag (skopeo list-tags docker://REPOSITORY lists the tags)");
   }
