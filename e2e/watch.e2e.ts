@@ -27,6 +27,18 @@ describe("bootc run --watch", () => {
     await execa("podman", ["rmi", "-f", TAG], { reject: false });
   });
 
+  it("--json reports the loop's events as JSON lines (here: a first build that fails)", async () => {
+    const broken = tempDir("bce-watch-broken-");
+    writeFileSync(path.join(broken, "Containerfile"), `FROM ${DEMO_IMAGE}\nNOTANINSTRUCTION\n`);
+    const r = await bootc(home, ["run", "--watch", broken, "-t", "localhost/bootc-watch-broken:latest", "--json"]);
+    expect(r.exitCode).toBe(1);
+    const events = String(r.stdout).split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; at: string });
+    expect(events[0]).toMatchObject({ type: "build-started", reason: "initial build" });
+    expect(events.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
+    expect(events.some((e) => e.type === "build-log")).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: "failed", error: { code: "BUILD_FAILED" } });
+  });
+
   it("builds the directory and boots the image", async () => {
     writeFileSync(path.join(dir, "motd"), "version 1\n");
     writeFileSync(path.join(dir, "Containerfile"), containerfile());

@@ -61,7 +61,8 @@ Options:
   --execute 'CMD'        the same for a shell command line
   -i, --interactive      attach: SSH once ready (serial console if no sshd); with
                          --rm, "bootc run -i --rm IMAGE" is boot, work, exit, gone
-  --json                 print the VM record as JSON when ready (no progress text)
+  --json                 print the VM record as JSON when ready (no progress text); with
+                         --watch, every event of the loop as one JSON line
   --watch DIR            build DIR's Containerfile, boot it, and on every change under DIR
                          rebuild; a new image reboots the VM into it (same name, ports,
                          shares, key); a failed build leaves the VM running. Ctrl+C stops.
@@ -115,7 +116,7 @@ function vmOptions(values: RunFlags) {
 }
 
 /** `bootc run --watch DIR`: runs in the foreground until Ctrl+C (or SIGTERM), then stops the VM. */
-async function watchMain(dir: string, tag: string | undefined, extra: string[], values: RunFlags): Promise<number> {
+async function watchMain(dir: string, tag: string | undefined, extra: string[], values: RunFlags, json = false): Promise<number> {
   if (extra.length) throw new BootcError("INVALID_ARGUMENT", `with --watch, give no IMAGE (got ${extra.join(" ")})`, "the image is built from DIR; name it with -t TAG");
   const { WatchLoop } = await import("../../engine/vm/watch.js");
   const { defaultTag } = await import("./build.js");
@@ -125,6 +126,8 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
     tag: tag ?? defaultTag(dir),
     run: vmOptions(values),
     onEvent: (e) => {
+      // --json: one JSON object per line per event, for scripts that follow the loop.
+      if (json) return console.log(JSON.stringify({ at: new Date().toISOString(), ...e }));
       const t = new Date().toISOString().slice(11, 19);
       if (e.type === "build-log") console.log(`    ${e.line}`);
       else if (e.type === "build-started") console.log(`[${t}] building (${e.reason})`);
@@ -140,9 +143,17 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
-  await loop.start();
+  try {
+    await loop.start();
+  } catch (e) {
+    if (!json) throw e;
+    // Still one JSON object per line: the error is the loop's last event.
+    console.log(JSON.stringify({ at: new Date().toISOString(), type: "failed", error: e instanceof BootcError ? e.toJSON() : { code: "INTERNAL", message: String(e) } }));
+    return 1;
+  }
   await stopped;
-  console.log(`stopped ${loop.name}`);
+  if (json) console.log(JSON.stringify({ at: new Date().toISOString(), type: "stopped", name: loop.name }));
+  else console.log(`stopped ${loop.name}`);
   return 0;
 }
 
@@ -183,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
     },
     HELP,
   );
-  if (values.watch !== undefined) return watchMain(values.watch, values.tag, positionals, values);
+  if (values.watch !== undefined) return watchMain(values.watch, values.tag, positionals, values, !!values.json);
   if (command.length && values.execute !== undefined) throw new BootcError("INVALID_ARGUMENT", "give the command after -- or with --execute, not both", "bootc run IMAGE -- CMD ARGS…, or bootc run IMAGE --execute 'CMD'");
   if (dash >= 0 && !command.length) throw new BootcError("INVALID_ARGUMENT", "no command after --", "bootc run IMAGE -- CMD ARGS…");
   const oneShot = command.length ? remoteCommand(command) : values.execute;
