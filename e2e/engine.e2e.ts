@@ -26,6 +26,8 @@ const mounts = await watchImageMounts("engine.e2e.ts");
 const rwDir = path.join(home, "share-rw");
 const roDir = path.join(home, "share-ro");
 const NAME = "shared";
+/** Bytes the guest writes to its serial port in the flood test: twice the monitor's per-viewer backlog cap (4 MiB). */
+const FLOOD = 8 * 1024 * 1024;
 const oneshotHome = makeHome();
 let oneshot: ReturnType<typeof bootc>;
 
@@ -186,6 +188,36 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     const events = info.timeline.map((t) => t.event);
     expect(events).toEqual(expect.arrayContaining(["created", "image-mounted", "virtiofsd-ready", "qemu-started", "first-serial-byte", "ssh-ready"]));
     expect(info.qemuArgs).toContain("-kernel");
+  });
+
+  // After the replay tests: the flood fills the replay buffer with its own bytes.
+  it("keeps the monitor's memory bounded when the guest floods its serial port and a viewer never reads", async () => {
+    const { monitorPid } = await bootcJson<{ monitorPid: number }>(home, ["inspect", NAME]);
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${monitorPid}/status`, "utf8"))?.[1]) * 1024;
+    // A console viewer that attaches, then reads nothing while the guest writes.
+    const stalled = net.createConnection(path.join(home, "run", NAME, "mon.sock"), () => stalled.write('{"op":"console"}\n'));
+    stalled.pause();
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = rss();
+    const t0 = Date.now();
+    const flood = await bootc(home, ["ssh", NAME, "--", "sh", "-c", `head -c ${FLOOD} /dev/zero | tr '\\0' x > /dev/ttyS0`]);
+    expect(flood.exitCode, String(flood.all)).toBe(0);
+    const seconds = (Date.now() - t0) / 1000;
+    const growth = rss() - before;
+    // Now read what the monitor kept for it: at most its backlog cap, then the end.
+    let received = 0;
+    stalled.on("data", (d: Buffer) => (received += d.length));
+    const ended = await new Promise<boolean>((resolve) => {
+      stalled.once("close", () => resolve(true));
+      setTimeout(() => resolve(false), 10_000);
+      stalled.resume();
+    });
+    console.log(`serial flood: ${FLOOD / 1e6} MB in ${seconds.toFixed(1)} s; monitor RSS grew ${(growth / 2 ** 20).toFixed(1)} MiB; the stalled viewer got ${(received / 2 ** 20).toFixed(1)} MiB, then ${ended ? "was disconnected" : "stayed"}`);
+    expect(ended).toBe(true);
+    expect(received).toBeLessThan(FLOOD);
+    expect(growth).toBeLessThan(32 * 2 ** 20);
+    stalled.destroy();
+    expect((await bootc(home, ["ssh", NAME, "--", "true"])).exitCode).toBe(0);
   });
 
   it("stops gracefully through ACPI and records why", async () => {
