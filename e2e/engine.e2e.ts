@@ -194,29 +194,45 @@ describe("bootc run: the demo image in ephemeral mode", () => {
   it("keeps the monitor's memory bounded when the guest floods its serial port and a viewer never reads", async () => {
     const { monitorPid } = await bootcJson<{ monitorPid: number }>(home, ["inspect", NAME]);
     const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${monitorPid}/status`, "utf8"))?.[1]) * 1024;
-    // A console viewer that attaches, then reads nothing while the guest writes.
-    const stalled = net.createConnection(path.join(home, "run", NAME, "mon.sock"), () => stalled.write('{"op":"console"}\n'));
-    stalled.pause();
-    await new Promise((r) => setTimeout(r, 1000));
+    /** One flood of FLOOD bytes through ttyS0 while a console viewer reads nothing; what that viewer got, and whether it was let go. */
+    const flood = async () => {
+      const stalled = net.createConnection(path.join(home, "run", NAME, "mon.sock"), () => stalled.write('{"op":"console"}\n'));
+      stalled.pause();
+      await new Promise((r) => setTimeout(r, 1000));
+      const t0 = Date.now();
+      const r = await bootc(home, ["ssh", NAME, "--", "sh", "-c", `head -c ${FLOOD} /dev/zero | tr '\\0' x > /dev/ttyS0`]);
+      expect(r.exitCode, String(r.all)).toBe(0);
+      const seconds = (Date.now() - t0) / 1000;
+      let received = 0;
+      stalled.on("data", (d: Buffer) => (received += d.length));
+      const ended = await new Promise<boolean>((resolve) => {
+        stalled.once("close", () => resolve(true));
+        setTimeout(() => resolve(false), 10_000);
+        stalled.resume();
+      });
+      stalled.destroy();
+      return { seconds, received, ended };
+    };
     const before = rss();
-    const t0 = Date.now();
-    const flood = await bootc(home, ["ssh", NAME, "--", "sh", "-c", `head -c ${FLOOD} /dev/zero | tr '\\0' x > /dev/ttyS0`]);
-    expect(flood.exitCode, String(flood.all)).toBe(0);
-    const seconds = (Date.now() - t0) / 1000;
-    const growth = rss() - before;
-    // Now read what the monitor kept for it: at most its backlog cap, then the end.
-    let received = 0;
-    stalled.on("data", (d: Buffer) => (received += d.length));
-    const ended = await new Promise<boolean>((resolve) => {
-      stalled.once("close", () => resolve(true));
-      setTimeout(() => resolve(false), 10_000);
-      stalled.resume();
-    });
-    console.log(`serial flood: ${FLOOD / 1e6} MB in ${seconds.toFixed(1)} s; monitor RSS grew ${(growth / 2 ** 20).toFixed(1)} MiB; the stalled viewer got ${(received / 2 ** 20).toFixed(1)} MiB, then ${ended ? "was disconnected" : "stayed"}`);
-    expect(ended).toBe(true);
-    expect(received).toBeLessThan(FLOOD);
-    expect(growth).toBeLessThan(32 * 2 ** 20);
-    stalled.destroy();
+    const first = await flood();
+    const afterFirst = rss();
+    const second = await flood();
+    const afterSecond = rss();
+    const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+    console.log(
+      `serial flood: ${mib(FLOOD)} MiB twice (${first.seconds.toFixed(1)} s, ${second.seconds.toFixed(1)} s); monitor RSS ${mib(before)} → ${mib(afterFirst)} → ${mib(afterSecond)} MiB; ` +
+        `the stalled viewers got ${mib(first.received)} and ${mib(second.received)} MiB and were ${first.ended && second.ended ? "disconnected" : "kept"}`,
+    );
+    // Each stalled viewer is let go once its backlog passes the cap, without the whole flood.
+    for (const f of [first, second]) {
+      expect(f.ended).toBe(true);
+      expect(f.received).toBeLessThan(FLOOD);
+    }
+    // Bounded: a second flood costs the monitor little more than the first did (GC timing
+    // moves RSS by a few MiB; kept as one Buffer and one queued write per read, as before,
+    // a flood grew it by hundreds of MiB).
+    expect(afterSecond - afterFirst).toBeLessThan(16 * 2 ** 20);
+    expect(afterSecond - before).toBeLessThan(64 * 2 ** 20);
     expect((await bootc(home, ["ssh", NAME, "--", "true"])).exitCode).toBe(0);
   });
 

@@ -201,6 +201,8 @@ export class Supervisor {
         this.enter("running");
       }
       this.serial?.push(d);
+      // Lines are only checked when one ends: a flood arrives a few bytes per read.
+      if (!d.includes(10)) return;
       const text = d.toString();
       // Checked on whole lines: the message can arrive split across two reads.
       if (!userspace && (text.includes("Run /init as init process") || this.serial?.lastLines(3).some((l) => l.includes("Run /init as init process")))) {
