@@ -58,9 +58,10 @@ export async function imageExists(ref: string): Promise<boolean> {
  */
 export async function ensureImage(ref: string, policy: PullPolicy, hooks: PullHooks = {}, paths: EnginePaths = enginePaths()): Promise<boolean> {
   checkRef(ref);
-  if (policy === "missing" && (await imageExists(ref))) return false;
+  const local = policy === "always" && !isLocalOnly(ref) ? false : await imageExists(ref);
+  if (local && policy !== "always") return false;
   if (policy === "never" || isLocalOnly(ref)) {
-    if (await imageExists(ref)) return false;
+    if (local) return false;
     throw new BootcError(
       "IMAGE_NOT_FOUND",
       `image "${ref}" is not in local storage`,

@@ -85,6 +85,20 @@ export function parseError(e: Error & { code?: string }, options: string[], usag
   return new BootcError("INVALID_ARGUMENT", e.message, seeHelp);
 }
 
+/** A flag that takes one of a few words. */
+export function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not one of ${allowed.join(", ")}`, "see --help");
+  return v as T;
+}
+
+/** A flag that takes a whole number. */
+export function int(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not a whole number`);
+  return Number(v);
+}
+
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;

@@ -1,11 +1,12 @@
 import { Engine, remoteCommand, type VmInfo } from "../../engine/vm/manager.js";
 import { ACTIVE_STATES } from "../../engine/record.js";
 import { BOOTC_FAILED, runInGuest } from "./run-command.js";
+import { PULL_POLICIES } from "../../engine/images/pull.js";
 import { parseBind, parseMemory, parsePortForward, parseSize } from "../../engine/vm/options.js";
 import { formatProgress, formatPullProgress } from "./progress.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { BootcError } from "../../engine/errors.js";
-import { parseCommand, printError, printJson, progressLine } from "./output.js";
+import { int, oneOf, parseCommand, printError, printJson, progressLine } from "./output.js";
 import { interactiveConsole } from "./console.js";
 import { interactiveSsh } from "./ssh.js";
 
@@ -78,18 +79,6 @@ type RunFlags = {
   mode?: string; builder?: string; "disk-size"?: string; filesystem?: string; disk?: string;
 };
 
-function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
-  if (v === undefined) return undefined;
-  if (!allowed.includes(v as T)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not one of ${allowed.join(", ")}`, "see: bootc run --help");
-  return v as T;
-}
-
-const int = (flag: string, v: string | undefined) => {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not a whole number`);
-  return Number(v);
-};
-
 /** The VM options shared by `run IMAGE` and `run --watch DIR`. */
 function vmOptions(values: RunFlags) {
   return {
@@ -110,7 +99,7 @@ function vmOptions(values: RunFlags) {
     disk: values.disk,
     accel: values.accel,
     readyTimeoutSec: int("timeout", values.timeout),
-    pull: oneOf("pull", values.pull, ["missing", "always", "never"] as const),
+    pull: oneOf("pull", values.pull, PULL_POLICIES),
     replace: !!values.replace,
   };
 }

@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { Engine, type VmInfo } from "../../engine/vm/manager.js";
 import { BootcError, isBootcError } from "../../engine/errors.js";
 import { parseMemory } from "../../engine/vm/options.js";
-import { parseCommand, printJson } from "./output.js";
+import { PULL_POLICIES } from "../../engine/images/pull.js";
+import { int, oneOf, parseCommand, printJson } from "./output.js";
 
 const HELP = `Usage: bootc test [options] IMAGE
 
@@ -80,11 +81,9 @@ export async function main(argv: string[]): Promise<number> {
   );
   const [image, ...extra] = positionals;
   if (!image || extra.length) throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc test [options] IMAGE");
-  for (const [flag, v] of [["cpus", values.cpus], ["timeout", values.timeout]] as const) {
-    if (v !== undefined && !/^\d+$/.test(v)) throw new BootcError("INVALID_ARGUMENT", `--${flag} "${v}" is not a whole number`);
-  }
-  if (values.pull !== undefined && !["missing", "always", "never"].includes(values.pull)) throw new BootcError("INVALID_ARGUMENT", `--pull "${values.pull}" is not one of missing, always, never`);
-  const timeoutSec = values.timeout ? Number(values.timeout) : 600;
+  const cpus = int("cpus", values.cpus);
+  const pull = oneOf("pull", values.pull, PULL_POLICIES);
+  const timeoutSec = int("timeout", values.timeout) ?? 600;
   const engine = new Engine();
   const say = (s: string) => values.json || console.error(s);
   const vm = await engine.createVm(
@@ -94,9 +93,9 @@ export async function main(argv: string[]): Promise<number> {
       removeOnStop: true,
       kargs: values.karg ?? [],
       readyTimeoutSec: timeoutSec,
-      ...(values.pull ? { pull: values.pull as "missing" | "always" | "never" } : {}),
+      ...(pull ? { pull } : {}),
       ...(values.memory ? { memoryMiB: parseMemory(values.memory) } : {}),
-      ...(values.cpus ? { cpus: Number(values.cpus) } : {}),
+      ...(cpus ? { cpus } : {}),
     },
     { pull: { onLine: (l) => (l.startsWith("pulling ") ? say(l) : undefined) } },
   );
