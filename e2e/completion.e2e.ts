@@ -23,6 +23,12 @@ async function complete(...words: string[]): Promise<string[]> {
   return r.stdout.split("\n").filter(Boolean).sort();
 }
 
+/** What fish offers for the command line `line` (completing its last word). */
+async function completeFish(line: string): Promise<string[]> {
+  const r = await execa("fish", ["--no-config", "-c", `bootc completion fish | source; complete -C ${JSON.stringify(line)}`], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BOOTC_HOME: home } });
+  return r.stdout.split("\n").filter(Boolean).map((l) => l.split("\t")[0]!).sort();
+}
+
 describe("bootc completion bash", () => {
   it("completes commands, including podman-bootc's `boot`", async () => {
     expect(await complete("bootc", "st")).toEqual(["start", "stop"]);
@@ -48,5 +54,13 @@ describe("bootc completion bash", () => {
     }
     expect(await complete("bootc", "ssh", "")).toEqual(["alpha", "beta"]);
     expect(await complete("bootc", "rm", "al")).toEqual(["alpha"]);
+  });
+});
+
+describe("bootc completion fish", () => {
+  it("completes commands, options from --help, and VM names", async () => {
+    expect(await completeFish("bootc st")).toEqual(["start", "stop"]);
+    expect(await completeFish("bootc run --inj")).toEqual(["--inj-ssh-identity"]);
+    expect(await completeFish("bootc ssh al")).toEqual(["alpha"]);
   });
 });

@@ -93,7 +93,17 @@ export interface VmPaths {
   /** The command lock and the rebuild lock (engine/lockfile.ts). */
   lock: string;
   rebuildLock: string;
+  /** --password: its crypt(3) hash (mode 0600); the clear text is never written. */
+  passwordHash: string;
+  /** --ks: the user's kickstart as it was at `run` (later edits do not change the VM). */
+  kickstart: string;
+  /** --cloudinit: a copy of the user's NoCloud directory. */
+  cloudInit: string;
   runDir: string;
+  /** Credential files qemu reads at boot (engine/provision/transport.ts). */
+  credentialsDir: string;
+  /** --cloudinit cdrom: the seed ISO made from cloudInit at boot. */
+  cloudInitSeed: string;
   monitorSock: string;
   qmpSock: string;
   /** virtiofsd socket for share `index` (0 is the root filesystem in ephemeral mode). */
@@ -116,7 +126,12 @@ export function vmPaths(name: string, paths: EnginePaths = enginePaths()): VmPat
     monitorLog: path.join(dir, "monitor.log"),
     lock: path.join(dir, "lock"),
     rebuildLock: path.join(dir, "rebuild.lock"),
+    passwordHash: path.join(dir, "password.hash"),
+    kickstart: path.join(dir, "kickstart.ks"),
+    cloudInit: path.join(dir, "cloud-init"),
     runDir,
+    credentialsDir: path.join(runDir, "credentials"),
+    cloudInitSeed: path.join(runDir, "cidata.iso"),
     monitorSock: path.join(runDir, "mon.sock"),
     qmpSock: path.join(runDir, "qmp.sock"),
     fsSock: (index) => path.join(runDir, `fs${index}.sock`),

@@ -49,6 +49,16 @@ export const VmRecordSchema = z.object({
   sshPort: z.number().int().optional(),
   identity: z.string(),
   generatedKey: z.boolean(),
+  /** --password was given: its hash is in the VM's password.hash file. */
+  passwordSet: z.boolean().optional(),
+  autologin: z.boolean().optional(),
+  /** --ks: the file given (a copy made at \`run\` is what boots). */
+  kickstart: z.string().optional(),
+  /** --cloudinit: how, and the directory given (a copy made at \`run\` is what boots). */
+  cloudInit: z.object({ transport: z.enum(["cdrom", "imds"]), dir: z.string() }).optional(),
+  /** A forced credential transport; credentialsVia is the one the last boot used. */
+  credentialTransport: z.enum(["smbios", "fw_cfg", "cmdline"]).optional(),
+  credentialsVia: z.enum(["smbios", "fw_cfg", "cmdline"]).optional(),
   forwards: z.array(PortForwardSchema),
   binds: z.array(BindSchema),
   kargs: z.array(z.string()),

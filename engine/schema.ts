@@ -73,8 +73,27 @@ export const RunOptionsSchema = z.strictObject({
   forwards: z.array(z.strictObject({ host: portSchema, guest: portSchema })).max(32).default([]),
   binds: z.array(z.strictObject({ host: hostPathSchema, guest: guestPathSchema, readOnly: z.boolean() })).max(16).default([]),
   kargs: z.array(kargSchema).max(32).default([]),
+  /** The user SSH (and the serial console's password and autologin) is for; created at boot when the image lacks it. */
   user: userSchema.default("root"),
+  /** A private key to use instead of a new per-VM one; its public key is injected. */
   identity: hostPathSchema.optional(),
+  /** Inject the host user's own key (~/.ssh/id_ed25519, else id_rsa) instead of making one. */
+  injectUserKey: z.boolean().default(false),
+  /** A password for `user` (hashed at once; only the hash is kept, outside the record). */
+  password: z
+    .string()
+    .min(1, "the password is empty")
+    .max(1024)
+    .refine((p) => !CONTROL.test(p), "the password must be printable characters on one line")
+    .optional(),
+  /** Log `user` in on the serial console without a password. */
+  autologin: z.boolean().default(false),
+  /** A kickstart whose users, settings and %post are applied at first boot (engine/provision/kickstart.ts). */
+  kickstart: hostPathSchema.optional(),
+  /** A cloud-init NoCloud directory, handed over as a seed ISO (cdrom) or over HTTP (imds). */
+  cloudInit: z.strictObject({ transport: z.enum(["cdrom", "imds"]).default("cdrom"), dir: hostPathSchema }).optional(),
+  /** Force how credentials reach the guest (normally chosen by machine); for tests and odd firmware. */
+  credentialTransport: z.enum(["smbios", "fw_cfg", "cmdline"]).optional(),
   removeOnStop: z.boolean().default(false),
   removeImageOnStop: z.boolean().default(false),
   /** A VM with this name is stopped and removed first, once everything else has been checked. */

@@ -72,6 +72,7 @@ check_binaries() {
     compgen -G '/usr/share/AAVMF/AAVMF_CODE*.fd' >/dev/null || missing+=("UEFI firmware (OVMF)")
   ((with_tests)) && { find_bin chromium >/dev/null || find_bin chromium-browser >/dev/null || missing+=(chromium); }
   ((with_tests)) && { find_bin docker-registry >/dev/null || find_bin registry >/dev/null || missing+=("a container registry (docker-registry)"); }
+  ((with_tests)) && { find_bin fish >/dev/null || missing+=(fish); }
   if ((${#missing[@]})); then
     echo "setup: still missing after installing packages: ${missing[*]}" >&2
     echo "setup: install them by hand (see the README's table of dependencies) and run this again" >&2
@@ -91,8 +92,9 @@ install_apt() {
   [[ $arch == aarch64 ]] && qemu_pkg=qemu-system-arm && fw=qemu-efi-aarch64
   local want=(podman runc "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs)
   # Tests: the browser, what the premade-disk fixture needs (GPT, an ESP, systemd-boot), and
-  # a container registry the pull tests start on loopback (nothing is pulled from outside).
-  ((with_tests)) && want+=(chromium fdisk dosfstools mtools systemd-boot-efi docker-registry)
+  # a container registry the pull tests start on loopback (nothing is pulled from outside),
+  # and fish for the completion test.
+  ((with_tests)) && want+=(chromium fdisk dosfstools mtools systemd-boot-efi docker-registry fish)
   local missing=() p
   for p in "${want[@]}"; do deb_installed "$p" || missing+=("$p"); done
   # virtiofsd: Debian 13, Ubuntu ≥ 23.10 and later ship the Rust one as a package of its own;
@@ -121,7 +123,7 @@ install_apt() {
 install_dnf() {
   # Fedora ships the Rust virtiofsd as its own package; qemu-kvm does not pull it in.
   local want=(podman qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs)
-  ((with_tests)) && want+=(chromium util-linux dosfstools mtools systemd-boot-unsigned docker-distribution)
+  ((with_tests)) && want+=(chromium util-linux dosfstools mtools systemd-boot-unsigned docker-distribution fish)
   local missing=() p
   for p in "${want[@]}"; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then

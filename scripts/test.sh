@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh --tests || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 ./bin/bootc demo build --quiet || { echo "building the demo image failed"; echo "0 passed, 1 failed"; exit 1; }
+./bin/bootc demo build --quiet --variant cloud || { echo "building the cloud demo image failed"; echo "0 passed, 1 failed"; exit 1; }
 
 results=$(mktemp -d)
 checks_passed=0

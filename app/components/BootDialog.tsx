@@ -1,17 +1,18 @@
 "use client";
 import {
-  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, Grid, GridItem, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, NumberInput, Radio, TextInput,
+  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, Grid, GridItem, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, NumberInput, Radio, TextInput,
 } from "@patternfly/react-core";
 import { useState } from "react";
 import { errorText, trpc } from "../lib/trpc";
+import { FIRST_BOOT_DEFAULTS, FirstBootFields, firstBootInput, type FirstBootChoices } from "./FirstBootFields";
 
-interface Choices {
+interface Choices extends FirstBootChoices {
   name: string;
+  pull: "missing" | "always" | "never";
   cpus: number;
   memoryMiB: number;
   forwards: Array<{ host: string; guest: string }>;
   shares: Array<{ host: string; guest: string; readOnly: boolean }>;
-  user: string;
   kargs: string;
   removeOnStop: boolean;
   mode: "ephemeral" | "disk";
@@ -20,14 +21,14 @@ interface Choices {
   diskFile: string;
 }
 
-const DEFAULTS: Choices = { name: "", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], user: "root", kargs: "", removeOnStop: false, mode: "ephemeral", diskSizeGiB: 10, diskFile: "" };
+const DEFAULTS: Choices = { ...FIRST_BOOT_DEFAULTS, name: "", pull: "missing", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], kargs: "", removeOnStop: false, mode: "ephemeral", diskSizeGiB: 10, diskFile: "" };
 const PREMADE = "premade disk";
 const storageKey = (image: string) => `bootc-boot-choices:${image}`;
 
 function loadChoices(image: string): Choices {
   try {
     const saved = JSON.parse(localStorage.getItem(storageKey(image)) ?? "null") as Partial<Choices> | null;
-    return { ...DEFAULTS, ...(saved ?? {}), name: "" }; // a name is per VM, never remembered
+    return { ...DEFAULTS, ...(saved ?? {}), name: "", password: "" }; // a name is per VM; a password is never stored
   } catch {
     return DEFAULTS;
   }
@@ -50,17 +51,17 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
     try {
       const forwards = c.forwards.filter((f) => f.host || f.guest).map((f) => ({ host: Number(f.host), guest: Number(f.guest) }));
       const vm = await trpc.vms.run.mutate({
-        ...(image ? { image, mode: c.mode, kargs: c.kargs.split(/\s+/).filter(Boolean) } : { disk: c.diskFile.trim() }),
+        ...(image ? { image, pull: c.pull, mode: c.mode, kargs: c.kargs.split(/\s+/).filter(Boolean) } : { disk: c.diskFile.trim() }),
         ...(image && c.mode === "disk" ? { diskSizeBytes: c.diskSizeGiB * 1024 ** 3 } : {}),
         name: c.name.trim() || undefined,
         cpus: c.cpus,
         memoryMiB: c.memoryMiB,
         forwards,
         binds: c.shares.filter((s) => s.host || s.guest).map((s) => ({ host: s.host.trim(), guest: s.guest.trim(), readOnly: s.readOnly })),
-        user: c.user.trim() || "root",
+        ...firstBootInput(image ? c : { ...c, cloudInitDir: "" }),
         removeOnStop: c.removeOnStop,
       });
-      localStorage.setItem(storageKey(choicesKey), JSON.stringify({ ...c, name: "" }));
+      localStorage.setItem(storageKey(choicesKey), JSON.stringify({ ...c, name: "", password: "" }));
       onBooted(vm.name);
     } catch (e) {
       setError(errorText(e));
@@ -155,21 +156,25 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
             ))}
             <Button variant="link" isInline onClick={() => set("forwards", [...c.forwards, { host: "", guest: "" }])}>Add port forward</Button>
           </FormGroup>
-          <Grid hasGutter>
-            <GridItem span={6}>
-              <FormGroup label="SSH user" fieldId="vm-user">
-                <TextInput id="vm-user" value={c.user} onChange={(_e, v) => set("user", v)} />
-                <FormHelperText><HelperText><HelperTextItem>A per-VM key is generated and injected.</HelperTextItem></HelperText></FormHelperText>
-              </FormGroup>
-            </GridItem>
-            {image && (
+          <FirstBootFields c={c} set={(k, v) => setC((old) => ({ ...old, [k]: v }))} withImage={!!image} />
+          {image && (
+            <Grid hasGutter>
               <GridItem span={6}>
                 <FormGroup label="Kernel arguments" fieldId="vm-kargs">
                   <TextInput id="vm-kargs" value={c.kargs} onChange={(_e, v) => set("kargs", v)} placeholder="e.g. systemd.log_level=debug" />
                 </FormGroup>
               </GridItem>
-            )}
-          </Grid>
+              <GridItem span={6}>
+                <FormGroup label="Pull the image" fieldId="vm-pull">
+                  <FormSelect id="vm-pull" value={c.pull} onChange={(_e, v) => set("pull", v as Choices["pull"])}>
+                    <FormSelectOption value="missing" label="If it is not local" />
+                    <FormSelectOption value="always" label="Always, before booting" />
+                    <FormSelectOption value="never" label="Never" />
+                  </FormSelect>
+                </FormGroup>
+              </GridItem>
+            </Grid>
+          )}
           <Checkbox id="vm-rm" label="Remove the VM when it stops" isChecked={c.removeOnStop} onChange={(_e, v) => set("removeOnStop", v)} />
         </Form>
       </ModalBody>

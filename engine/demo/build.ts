@@ -16,6 +16,11 @@ import { podman, podmanJson, podmanPath } from "../podman.js";
 import { demoWorkRoot } from "../paths.js";
 
 export const DEMO_IMAGE = "localhost/bootc-demo:latest";
+/** base: the demo; cloud: the same with cloud-init (NoCloud), for --cloudinit. */
+export const DEMO_VARIANTS = ["base", "cloud"] as const;
+export type DemoVariant = (typeof DEMO_VARIANTS)[number];
+export const DEMO_CLOUD_IMAGE = "localhost/bootc-demo-cloud:latest";
+export const demoImageOf = (variant: DemoVariant = "base") => (variant === "cloud" ? DEMO_CLOUD_IMAGE : DEMO_IMAGE);
 export const RECIPE_LABEL = "org.bootc-console.recipe";
 // Next to this module in the source tree; `npm run build` copies it next to the compiled one.
 const RECIPE = fileURLToPath(new URL("./recipe.sh", import.meta.url));
@@ -25,14 +30,17 @@ export interface DemoBuildOptions {
   mirror?: string;
   /** Rebuild even when the recipe hash matches. */
   force?: boolean;
+  variant?: DemoVariant;
   onLog?: (line: string) => void;
 }
 
 export type DemoBuildResult = { built: boolean; image: string; recipeHash: string; seconds: number };
 
-export async function demoRecipeHash(suite: string, mirror: string): Promise<string> {
+export async function demoRecipeHash(suite: string, mirror: string, variant: DemoVariant = "base"): Promise<string> {
   const recipe = await readFile(RECIPE);
-  return createHash("sha256").update(recipe).update(`\0${suite}\0${mirror}\0${hostArch()}`).digest("hex").slice(0, 16);
+  // The base variant's hash is what it was before variants existed: no needless rebuild.
+  const extra = variant === "base" ? "" : `\0${variant}`;
+  return createHash("sha256").update(recipe).update(`\0${suite}\0${mirror}\0${hostArch()}${extra}`).digest("hex").slice(0, 16);
 }
 
 /** The recipe hash the existing demo image was built from, if any. */
@@ -55,10 +63,12 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
     throw new BootcError("MISSING_TOOL", "debootstrap was not found on PATH", "install it (apt-get install debootstrap; dnf install debootstrap), or run scripts/setup.sh");
   }
   podmanPath();
-  const hash = await demoRecipeHash(suite, mirror);
-  if (!opts.force && (await existingDemoHash()) === hash) {
-    log(`==> ${DEMO_IMAGE} is up to date (recipe ${hash}): nothing to do`);
-    return { built: false, image: DEMO_IMAGE, recipeHash: hash, seconds: (Date.now() - started) / 1000 };
+  const variant = opts.variant ?? "base";
+  const image = demoImageOf(variant);
+  const hash = await demoRecipeHash(suite, mirror, variant);
+  if (!opts.force && (await existingDemoHash(image)) === hash) {
+    log(`==> ${image} is up to date (recipe ${hash}): nothing to do`);
+    return { built: false, image, recipeHash: hash, seconds: (Date.now() - started) / 1000 };
   }
 
   // Not under /tmp: it may be a small tmpfs, and the tree is a few hundred MB.
@@ -68,7 +78,7 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
   const rootfs = path.join(work, "rootfs");
   try {
     const recipe = execa("bash", [RECIPE, rootfs], {
-      env: { BOOTC_DEMO_SUITE: suite, BOOTC_DEMO_MIRROR: mirror },
+      env: { BOOTC_DEMO_SUITE: suite, BOOTC_DEMO_MIRROR: mirror, BOOTC_DEMO_VARIANT: variant },
       all: true,
       reject: false,
       buffer: false,
@@ -83,7 +93,7 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
     if (result.exitCode !== 0) {
       throw new BootcError("DEMO_BUILD_FAILED", `the demo image recipe failed (exit ${result.exitCode}):\n${lastLines.join("\n")}`, "check network access to the Debian mirror (BOOTC_DEMO_MIRROR) and free disk space, then run again");
     }
-    log(`==> import into podman as ${DEMO_IMAGE}`);
+    log(`==> import into podman as ${image}`);
     // Through a tarball file rather than a pipe: each step then has its own exit status
     // and error text.
     const tarball = path.join(work, "rootfs.tar");
@@ -94,14 +104,14 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
       "--quiet",
       "--change", "LABEL containers.bootc=1",
       "--change", `LABEL ${RECIPE_LABEL}=${hash}`,
-      "--change", "LABEL org.opencontainers.image.title=bootc-demo",
+      "--change", `LABEL org.opencontainers.image.title=${variant === "base" ? "bootc-demo" : `bootc-demo-${variant}`}`,
       "--change", `LABEL org.opencontainers.image.description=Debian ${suite} bootc-layout demo image built by bootc-console`,
       tarball,
-      DEMO_IMAGE,
+      image,
     ]);
     const seconds = (Date.now() - started) / 1000;
-    log(`==> built ${DEMO_IMAGE} (recipe ${hash}) in ${seconds.toFixed(0)}s`);
-    return { built: true, image: DEMO_IMAGE, recipeHash: hash, seconds };
+    log(`==> built ${image} (recipe ${hash}) in ${seconds.toFixed(0)}s`);
+    return { built: true, image, recipeHash: hash, seconds };
   } finally {
     await removeWorkTree(work);
   }

@@ -10,6 +10,13 @@ set -euo pipefail
 
 root=${1:?usage: recipe.sh ROOTFS_DIR}
 suite=${BOOTC_DEMO_SUITE:-trixie}
+# base: the demo image; cloud: the same plus cloud-init (NoCloud), for --cloudinit.
+variant=${BOOTC_DEMO_VARIANT:-base}
+case $variant in
+base) extra_packages= ;;
+cloud) extra_packages=,cloud-init ;;
+*) echo "unknown variant $variant (base, cloud)" >&2; exit 2 ;;
+esac
 mirror=${BOOTC_DEMO_MIRROR:-http://deb.debian.org/debian}
 
 step() { printf '==> %s\n' "$*"; }
@@ -23,9 +30,9 @@ trap cleanup EXIT
 bind() { mount --bind "$1" "$root$1"; mounted+=("$root$1"); }
 in_root() { chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
 
-step "debootstrap $suite (minbase + systemd, udev, openssh-server, iproute2) from $mirror"
+step "debootstrap $suite (minbase + systemd, udev, openssh-server, iproute2, sudo$extra_packages) from $mirror"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,openssh-server,udev,iproute2,dbus \
+  --include=systemd,systemd-sysv,openssh-server,udev,iproute2,dbus,sudo$extra_packages \
   "$suite" "$root" "$mirror"
 
 step "install the Debian kernel and dracut inside the image"
@@ -41,7 +48,7 @@ hostonly="no"
 hostonly_cmdline="no"
 add_dracutmodules+=" virtiofs "
 omit_dracutmodules+=" plymouth btrfs mdraid lvm dm crypt nfs iscsi multipath nbd i18n drm console-setup terminfo kernel-modules-extra hwdb rngd resume usrmount dbus dbus-daemon dbus-broker systemd-pcrphase qemu "
-drivers=" virtio_pci virtio_blk virtio_net virtio_scsi virtio_console virtiofs fuse ext4 overlay "
+drivers=" virtio_pci virtio_blk virtio_net virtio_scsi virtio_console virtiofs fuse ext4 overlay qemu_fw_cfg "
 compress="cat"
 CONF
 in_root apt-get install -y -q --no-install-recommends linux-image-amd64
@@ -103,6 +110,16 @@ for unit in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub
   systemd-network-generator.service dracut-shutdown.service; do
   in_root systemctl mask "$unit" >/dev/null 2>&1 || true
 done
+if [ "$variant" = cloud ]; then
+  step "configure cloud-init: NoCloud only; networking stays with networkd"
+  # Only the NoCloud source (a cidata volume or ds=nocloud in the SMBIOS serial), so
+  # ds-identify does not probe for clouds a local VM is not in.
+  cat >"$root/etc/cloud/cloud.cfg.d/90-bootc-demo.cfg" <<'CLOUD'
+datasource_list: [ NoCloud, None ]
+network:
+  config: disabled
+CLOUD
+fi
 # A unique machine-id is made at each boot.
 : >"$root/etc/machine-id"
 

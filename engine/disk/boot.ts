@@ -7,7 +7,7 @@ import { copyFile, rm, access } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../errors.js";
 import { requireFirmware } from "../host/tools.js";
-import { guestSystemdVersion, hasSshd, mountImage, unmountImage } from "../images/rootfs.js";
+import { guestSystemdVersion, hasSshd, imageUsers, mountImage, unmountImage } from "../images/rootfs.js";
 import type { EnginePaths, VmPaths } from "../paths.js";
 import type { VmRecord } from "../record.js";
 import { diskFile, ensureEntry, entryDir } from "./cache.js";
@@ -24,6 +24,8 @@ export interface DiskBoot {
   disk: { file: string; format: "qcow2" };
   systemd?: number;
   sshd: boolean;
+  /** The image's users; undefined for a premade disk (unknown). */
+  users?: string[];
   /** The base disk's cache key; undefined for a premade disk. */
   base?: string;
   /** True when the base came from the cache, false when built for this boot. */
@@ -61,7 +63,7 @@ export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPat
     const rootfs = await mountImage(r.imageId);
     let facts;
     try {
-      facts = { systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs) };
+      facts = { systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs), users: await imageUsers(rootfs) };
     } finally {
       await unmountImage(r.imageId);
     }
@@ -73,7 +75,7 @@ export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPat
   if (d.base !== entry.key) await rm(vp.overlay, { force: true });
   if (!(await exists(vp.overlay))) await createOverlay(diskFile(entryDir(paths, entry.key)), "raw", vp.overlay);
 
-  const base = { base: entry.key, reused, systemd: entry.guestSystemd, sshd: entry.sshd, disk };
+  const base = { base: entry.key, reused, systemd: entry.guestSystemd, sshd: entry.sshd, users: entry.users, disk };
   if (entry.builder === "direct") {
     const dir = entryDir(paths, entry.key);
     return { ...base, kernel: path.join(dir, entry.kernel ?? "vmlinuz"), initrd: path.join(dir, entry.initrd ?? "initramfs.img"), cmdline: directDiskKernelArgs(r.kargs) };

@@ -36,6 +36,8 @@ export const DiskEntrySchema = z.object({
   initrd: z.string().optional(),
   guestSystemd: z.number().int().optional(),
   sshd: z.boolean(),
+  /** The image's users (absent in entries made before this was recorded). */
+  users: z.array(z.string()).optional(),
 });
 export type DiskEntry = z.infer<typeof DiskEntrySchema>;
 

@@ -97,6 +97,7 @@ export async function buildDirectDisk(o: {
       initrd: "initramfs.img",
       ...(facts.systemd !== undefined ? { guestSystemd: facts.systemd } : {}),
       sshd: facts.sshd,
+      users: facts.users,
     };
   } finally {
     await unmountImage(o.imageId);

@@ -67,7 +67,7 @@ export async function buildInstallDisk(o: {
   imageId: string;
   sizeBytes: number;
   filesystem: string;
-  facts: { systemd?: number; sshd: boolean };
+  facts: { systemd?: number; sshd: boolean; users: string[] };
   onProgress: (p: DiskProgress) => void;
   /** Aborting ends the install container and fails the build. */
   signal?: AbortSignal;
@@ -108,5 +108,6 @@ export async function buildInstallDisk(o: {
     createdAt: new Date().toISOString(),
     ...(o.facts.systemd !== undefined ? { guestSystemd: o.facts.systemd } : {}),
     sshd: o.facts.sshd,
+    users: o.facts.users,
   };
 }

@@ -4,7 +4,7 @@
  * kernel, initramfs, whether sshd is there and the guest's systemd version (which
  * credentials it understands).
  */
-import { readdir, access } from "node:fs/promises";
+import { readdir, readFile, readlink, access } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../errors.js";
 import { podman } from "../podman.js";
@@ -65,16 +65,36 @@ export async function guestSystemdVersion(rootfs: string): Promise<number | unde
   return undefined;
 }
 
+/** True when the image has sshd and does not mask its unit (then nobody waits for SSH that never comes). */
 export async function hasSshd(rootfs: string): Promise<boolean> {
-  return (await exists(path.join(rootfs, "usr/sbin/sshd"))) || (await exists(path.join(rootfs, "usr/bin/sshd")));
+  if (!(await exists(path.join(rootfs, "usr/sbin/sshd"))) && !(await exists(path.join(rootfs, "usr/bin/sshd")))) return false;
+  for (const unit of ["ssh.service", "sshd.service"]) {
+    const target = await readlink(path.join(rootfs, "etc/systemd/system", unit)).catch(() => undefined);
+    if (target === "/dev/null") return false;
+  }
+  return true;
+}
+
+/** The image's user names (/etc/passwd, and /usr/lib/passwd of images that use nss-altfiles). */
+export async function imageUsers(rootfs: string): Promise<string[]> {
+  const names = new Set<string>();
+  for (const file of ["etc/passwd", "usr/lib/passwd"]) {
+    const text = await readFile(path.join(rootfs, file), "utf8").catch(() => "");
+    for (const line of text.split("\n")) {
+      const name = line.split(":")[0];
+      if (name) names.add(name);
+    }
+  }
+  return [...names];
 }
 
 export interface GuestFacts extends BootFiles {
   systemd: number | undefined;
   sshd: boolean;
+  users: string[];
 }
 
 export async function readGuestFacts(rootfs: string, imageRef: string): Promise<GuestFacts> {
   const boot = await findBootFiles(rootfs, imageRef);
-  return { ...boot, systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs) };
+  return { ...boot, systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs), users: await imageUsers(rootfs) };
 }

@@ -9,7 +9,7 @@ import { mkdir, rm, unlink } from "node:fs/promises";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ResultPromise } from "execa";
-import { guestCredentials } from "../credentials.js";
+import { prepareProvisioning, type Provisioning } from "../provision/boot.js";
 import { BootcError } from "../errors.js";
 import { findQemu, findVirtiofsd, hostArch } from "../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
@@ -42,6 +42,8 @@ interface BootPlan {
   disks: Array<{ file: string; format: "qcow2" | "raw" }>;
   systemd?: number;
   sshd: boolean;
+  /** The image's users; undefined when unknown (a premade disk). */
+  users?: string[];
 }
 const STOP_TIMEOUT_SEC = 60;
 
@@ -55,6 +57,8 @@ export class Supervisor {
   private readonly daemons: ResultPromise[] = [];
   private qmp?: Qmp;
   private mounted = false;
+  /** First-boot configuration of this boot; its IMDS server lives as long as the VM. */
+  private provision?: Provisioning;
   /** Which state the VM is in and what a stop means now: every transition goes through it. */
   private readonly life = new Lifecycle();
   /** Set when the VM has ended and every waiter was answered. */
@@ -109,7 +113,7 @@ export class Supervisor {
     this.checkpoint();
     const facts = await readGuestFacts(rootfs, r.image);
     this.update({ kernel: facts.kernel.slice(rootfs.length) });
-    return { rootShare: rootfs, kernel: facts.kernel, initrd: facts.initrd, cmdline: ephemeralKernelArgs(r.kargs), disks: [], systemd: facts.systemd, sshd: facts.sshd };
+    return { rootShare: rootfs, kernel: facts.kernel, initrd: facts.initrd, cmdline: ephemeralKernelArgs(r.kargs), disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
   }
 
   /** Disk mode: the base disk from the cache (or built now) under this VM's overlay. */
@@ -129,9 +133,17 @@ export class Supervisor {
     await unlink(this.p.knownHosts).catch(() => undefined); // a new boot may have new host keys
     const publicKey = await publicKeyOf(r.identity);
     const shares = r.binds.map((b, i) => ({ tag: `bind${i + 1}`, guestPath: b.guest, readOnly: b.readOnly }));
-    const creds = guestCredentials({ user: r.sshUser, publicKey, shares, systemd: plan.systemd });
-    for (const w of creds.warnings) this.broadcast({ type: "warning", message: w });
-    this.update({ guestSystemd: plan.systemd, warnings: creds.warnings, ...(plan.sshd ? {} : { sshPort: undefined }) });
+    const provision = await prepareProvisioning({
+      record: r,
+      vp: this.p,
+      arch: hostArch(),
+      facts: { systemd: plan.systemd, users: plan.users, directKernel: !!plan.kernel, firmware: !!plan.firmware },
+      publicKey,
+      shares,
+    });
+    this.provision = provision;
+    for (const w of provision.warnings) this.broadcast({ type: "warning", message: w });
+    this.update({ guestSystemd: plan.systemd, warnings: provision.warnings, credentialsVia: provision.via, ...(plan.sshd ? {} : { sshPort: undefined }) });
 
     const sources = [
       // The image root never changes under the guest: its cache may trust itself.
@@ -172,7 +184,7 @@ export class Supervisor {
       memoryMiB: r.memoryMiB,
       kernel: plan.kernel,
       initrd: plan.initrd,
-      cmdline: plan.cmdline,
+      cmdline: [...plan.cmdline, ...provision.kernelArgs],
       firmware: plan.firmware,
       disks: plan.disks,
       // Bind shares are tagged bind1, bind2… whether or not a root share comes first.
@@ -180,7 +192,7 @@ export class Supervisor {
       sshPort: plan.sshd ? r.sshPort : undefined,
       forwards: r.forwards,
       qmpSocket: this.p.qmpSock,
-      credentials: creds.credentials,
+      provisionArgs: provision.qemuArgs,
     });
     // The last moment a stop that came in during the awaits above can still prevent qemu.
     this.checkpoint();
@@ -309,6 +321,7 @@ export class Supervisor {
     for (const d of this.daemons) d.kill("SIGTERM");
     await Promise.allSettled([this.qemu, ...this.daemons].filter(Boolean));
     this.qmp?.close();
+    await this.provision?.close();
     if (this.mounted) await unmountImage(this.record.imageId);
     this.life.finished(state);
     this.mark(state);

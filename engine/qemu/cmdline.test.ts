@@ -17,7 +17,7 @@ const base: QemuSpec = {
   sshPort: 2222,
   forwards: [{ host: 8080, guest: 80 }],
   qmpSocket: "/run/b/web/qmp.sock",
-  credentials: [{ name: "tmpfiles.extra", value: "d /root/.ssh 0700 root root -\n" }],
+  provisionArgs: ["-smbios", "type=11,path=/s/vms/web/credential-0"],
 };
 
 const after = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
@@ -58,10 +58,8 @@ describe("buildQemuArgs", () => {
     expect(netdev).toBe("user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80");
   });
 
-  it("passes systemd credentials as SMBIOS type 11 strings on x86_64", () => {
-    const [smbios] = after(buildQemuArgs(base), "-smbios");
-    const b64 = Buffer.from("d /root/.ssh 0700 root root -\n").toString("base64");
-    expect(smbios).toBe(`type=11,value=io.systemd.credential.binary:tmpfiles.extra=${b64}`);
+  it("ends with the first-boot configuration it is given", () => {
+    expect(buildQemuArgs(base).slice(-2)).toEqual(["-smbios", "type=11,path=/s/vms/web/credential-0"]);
   });
 
   it("uses the host CPU with KVM", () => {
@@ -96,8 +94,6 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-cpu")).toEqual(["host"]);
     expect(after(args, "-append")[0]).toMatch(/^console=ttyAMA0 /);
     expect(after(args, "-object")).toEqual(["memory-backend-shm,id=mem,size=1024M,share=on"]);
-    expect(args).not.toContain("-smbios");
-    expect(after(args, "-fw_cfg")).toEqual(["name=opt/io.systemd.credentials/tmpfiles.extra,string=d /root/.ssh 0700 root root -\n"]);
   });
 
   it("leaves out the SSH forward when the guest has no sshd", () => {
@@ -129,8 +125,6 @@ describe("buildQemuArgs", () => {
       "if=pflash,format=raw,unit=1,file=/s/vms/web/OVMF_VARS.fd",
       "file=/s/vms/web/disk.qcow2,format=qcow2,if=virtio,index=0,cache=writeback,discard=unmap",
     ]);
-    // Credentials still reach systemd: OVMF passes qemu's SMBIOS tables on.
-    expect(after(args, "-smbios")[0]).toMatch(/^type=11,value=io\.systemd\.credential\.binary:tmpfiles\.extra=/);
   });
 
   it("boots a disk on macOS (arm64, HVF) through edk2 firmware", () => {
@@ -139,6 +133,5 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-machine")).toEqual(["virt,accel=hvf"]);
     expect(after(args, "-drive")[0]).toBe("if=pflash,format=raw,unit=0,readonly=on,file=/opt/homebrew/share/qemu/edk2-aarch64-code.fd");
     expect(after(args, "-drive")[2]).toMatch(/^file=\/Users\/me\/disk\.qcow2,format=qcow2,if=virtio/);
-    expect(after(args, "-fw_cfg")[0]).toMatch(/^name=opt\/io\.systemd\.credentials\/tmpfiles\.extra,/);
   });
 });

@@ -19,12 +19,6 @@ export interface FsShare {
   tag: string;
 }
 
-export interface Credential {
-  name: string;
-  /** Raw credential value; encoded here as base64 for qemu. */
-  value: string;
-}
-
 export interface QemuSpec {
   arch: HostArch;
   platform: NodeJS.Platform;
@@ -46,7 +40,8 @@ export interface QemuSpec {
   sshPort?: number;
   forwards: PortForward[];
   qmpSocket: string;
-  credentials: Credential[];
+  /** First-boot configuration (engine/provision): systemd credentials, a cloud-init seed. */
+  provisionArgs: string[];
 }
 
 export function consoleDevice(arch: HostArch): string {
@@ -55,7 +50,6 @@ export function consoleDevice(arch: HostArch): string {
 
 function machineArgs(s: QemuSpec): string[] {
   if (s.arch === "aarch64") {
-    // The virt machine has no SMBIOS without firmware; credentials go through fw_cfg.
     // TCG needs a named CPU model there ("max"); on x86 it keeps qemu's default model,
     // because "-cpu max" under TCG panics Debian 13's kernel in sched_clock_cpu.
     return ["-machine", `virt,accel=${s.accel}`, "-cpu", s.accel === "tcg" ? "max" : "host"];
@@ -95,16 +89,6 @@ function shareArgs(s: QemuSpec): string[] {
     "-chardev", `socket,id=fs${i},path=${q(share.socket)}`,
     "-device", `vhost-user-fs-pci,chardev=fs${i},tag=${q(share.tag)}`,
   ]);
-}
-
-/** systemd credentials: SMBIOS type 11 strings on x86, fw_cfg files on arm. */
-function credentialArgs(s: QemuSpec): string[] {
-  return s.credentials.flatMap((c) => {
-    const b64 = Buffer.from(c.value).toString("base64");
-    return s.arch === "x86_64"
-      ? ["-smbios", `type=11,value=io.systemd.credential.binary:${c.name}=${b64}`]
-      : ["-fw_cfg", `name=opt/io.systemd.credentials/${q(c.name)},string=${q(c.value)}`];
-  });
 }
 
 /**
@@ -153,7 +137,7 @@ export function buildQemuArgs(s: QemuSpec): string[] {
     "-serial", "chardev:serial0",
     "-qmp", `unix:${q(s.qmpSocket)},server=on,wait=off`,
     "-device", "virtio-rng-pci",
-    ...credentialArgs(s),
+    ...s.provisionArgs,
   ];
 }
 

@@ -20,6 +20,8 @@ import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
 import { enginePaths, vmPaths, vmsDir, type EnginePaths } from "../paths.js";
 import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
+import { checkCloudInitDir, copyCloudInitDir, defaultUserIdentity, readKickstart, writePrivate } from "../provision/inputs.js";
+import { hashPassword } from "../provision/password.js";
 import { withRebuildLock, withVmLock } from "./lock.js";
 import { checkBindSources, checkPorts, checkResources, freePort, generateName, parseRunOptions, validateName, type RunOptions } from "./options.js";
 import { ACTIVE_STATES, writeRecord, type VmRecord, type VmState } from "../record.js";
@@ -69,7 +71,15 @@ export class Engine {
     findQemu();
     if ((opts.mode === "ephemeral" && !opts.disk) || opts.binds.length) await findVirtiofsd(); // disk mode needs it for --bind only
     requireTool("ssh-keygen");
-    if (opts.identity) await publicKeyOf(opts.identity);
+    const identity = opts.identity ?? (opts.injectUserKey ? await defaultUserIdentity() : undefined);
+    if (identity) await publicKeyOf(identity);
+    const kickstart = opts.kickstart ? await readKickstart(opts.kickstart) : undefined;
+    if (opts.cloudInit) await checkCloudInitDir(opts.cloudInit.dir);
+    if (opts.cloudInit?.transport === "cdrom") requireTool("xorriso");
+    if (opts.credentialTransport === "cmdline" && (opts.disk || (opts.mode === "disk" && opts.builder === "install"))) {
+      throw new BootcError("INVALID_ARGUMENT", "credentials cannot go on the kernel command line of a disk that boots through UEFI", "use --mode ephemeral or --builder direct, or another credential transport");
+    }
+    const passwordHash = opts.password !== undefined ? hashPassword(opts.password) : undefined;
     // Everything the user typed is checked before a pull that may take minutes.
     if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, hooks.pull, this.paths);
     const target = await planTarget(opts);
@@ -87,7 +97,10 @@ export class Engine {
       throw e;
     }
     try {
-      if (!opts.identity) await generateKey(p.key, `bootc-console ${name}`);
+      if (!identity) await generateKey(p.key, `bootc-console ${name}`);
+      if (passwordHash) await writePrivate(p.passwordHash, passwordHash);
+      if (kickstart !== undefined) await writePrivate(p.kickstart, kickstart);
+      if (opts.cloudInit) await copyCloudInitDir(opts.cloudInit.dir, p.cloudInit);
       const record: VmRecord = {
         version: 1,
         name,
@@ -102,8 +115,13 @@ export class Engine {
         accelReason: accel.reason,
         sshUser: opts.user,
         sshPort: await freePort(),
-        identity: opts.identity ? path.resolve(opts.identity) : p.key,
-        generatedKey: !opts.identity,
+        identity: identity ? path.resolve(identity) : p.key,
+        generatedKey: !identity,
+        ...(passwordHash ? { passwordSet: true } : {}),
+        ...(opts.autologin ? { autologin: true } : {}),
+        ...(opts.kickstart ? { kickstart: path.resolve(opts.kickstart) } : {}),
+        ...(opts.cloudInit ? { cloudInit: { transport: opts.cloudInit.transport, dir: path.resolve(opts.cloudInit.dir) } } : {}),
+        ...(opts.credentialTransport ? { credentialTransport: opts.credentialTransport } : {}),
         forwards: opts.forwards,
         binds: opts.binds,
         kargs: opts.kargs,

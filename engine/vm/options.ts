@@ -112,3 +112,11 @@ export function generateName(taken: Set<string>): string {
     if (!taken.has(name)) return name;
   }
 }
+
+/** "--cloudinit [cdrom:|imds:]DIR" → transport and directory. */
+export function parseCloudInit(text: string): { transport: "cdrom" | "imds"; dir: string } {
+  const m = /^(cdrom|imds):(.*)$/.exec(text);
+  const dir = m ? m[2]! : text;
+  if (!dir) throw new BootcError("INVALID_ARGUMENT", `--cloudinit "${text}" names no directory`, "use --cloudinit DIR, --cloudinit cdrom:DIR or --cloudinit imds:DIR");
+  return { transport: (m?.[1] as "cdrom" | "imds" | undefined) ?? "cdrom", dir: path.resolve(dir) };
+}

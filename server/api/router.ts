@@ -9,7 +9,7 @@ import { runDoctor } from "../../engine/host/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
 import { buildImage } from "../../engine/images/build.js";
-import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSchema, userSchema, vmNameSchema } from "../../engine/schema.js";
+import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSchema, RunOptionsSchema, userSchema, vmNameSchema } from "../../engine/schema.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { procedure, router } from "./trpc.js";
 import { vmChanges } from "./vm-changes.js";
@@ -34,6 +34,15 @@ export const RunInput = z.object({
   kargs: z.array(kargSchema).max(32).default([]),
   user: userSchema.default("root"),
   identity: absPath.optional(),
+  /** Inject the server user's own key (~/.ssh/id_ed25519, else id_rsa) instead of a new one. */
+  injectUserKey: z.boolean().default(false),
+  /** A password for `user` (the serial console); the engine keeps only its hash. */
+  password: RunOptionsSchema.shape.password,
+  autologin: z.boolean().default(false),
+  /** A kickstart file on the server's host: users, settings and %post applied at first boot. */
+  kickstart: absPath.optional(),
+  /** A cloud-init NoCloud directory on the server's host, as a seed ISO (cdrom) or over HTTP (imds). */
+  cloudInit: z.object({ transport: z.enum(["cdrom", "imds"]).default("cdrom"), dir: absPath }).optional(),
   removeOnStop: z.boolean().default(false),
   /** Stop and remove a VM of this name first (after the rest of the input is checked). */
   replace: z.boolean().default(false),

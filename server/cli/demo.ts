@@ -1,19 +1,21 @@
-import { buildDemoImage } from "../../engine/demo/build.js";
+import { buildDemoImage, DEMO_VARIANTS } from "../../engine/demo/build.js";
 import { BootcError } from "../../engine/errors.js";
-import { parseCommand, printJson } from "./output.js";
+import { oneOf, parseCommand, printJson } from "./output.js";
 
-const HELP = `Usage: bootc demo build [--force] [--quiet] [--json]
+const HELP = `Usage: bootc demo build [--variant base|cloud] [--force] [--quiet] [--json]
 
 Builds localhost/bootc-demo offline from Debian packages: Debian 13 with systemd,
 OpenSSH (key logins only), networkd, the Debian kernel and a dracut initramfs, laid out
 like a bootc image and labelled containers.bootc=1. Needs root and debootstrap, and
 takes about two minutes. If the image exists and its recipe is unchanged, it does
 nothing. --force rebuilds anyway; --quiet prints only the steps.
+--variant cloud builds localhost/bootc-demo-cloud: the same image with Debian's
+cloud-init (NoCloud only), to try --cloudinit.
 Environment: BOOTC_DEMO_MIRROR (Debian mirror URL), BOOTC_DEMO_SUITE (default trixie).`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
-    { args: argv, allowPositionals: true, options: { force: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, json: { type: "boolean" } } },
+    { args: argv, allowPositionals: true, options: { variant: { type: "string" }, force: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, json: { type: "boolean" } } },
     HELP,
   );
   if (positionals[0] !== "build" || positionals.length > 1) {
@@ -21,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const result = await buildDemoImage({
     force: values.force,
+    variant: oneOf("variant", values.variant, DEMO_VARIANTS),
     onLog: (line) => {
       if (values.json) return;
       if (line.startsWith("==>")) console.log(line);

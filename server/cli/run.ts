@@ -2,7 +2,9 @@ import { Engine, remoteCommand, type VmInfo } from "../../engine/vm/manager.js";
 import { ACTIVE_STATES } from "../../engine/record.js";
 import { BOOTC_FAILED, runInGuest } from "./run-command.js";
 import { PULL_POLICIES } from "../../engine/images/pull.js";
-import { parseBind, parseMemory, parsePortForward, parseSize } from "../../engine/vm/options.js";
+import { parseBind, parseCloudInit, parseMemory, parsePortForward, parseSize } from "../../engine/vm/options.js";
+import { CREDENTIAL_TRANSPORTS } from "../../engine/provision/transport.js";
+import { markBarePassword, promptPassword, readPasswordFile } from "./password.js";
 import { formatProgress, formatPullProgress } from "./progress.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { BootcError } from "../../engine/errors.js";
@@ -41,8 +43,25 @@ Options:
                          read-write unless :ro; repeatable
   --karg ARG             extra kernel argument; repeatable (ephemeral and direct-built
                          disks; a UEFI boot takes its arguments from the disk)
-  --user USER            SSH user (default root)
-  --ssh-identity FILE    use this private key instead of a generated per-VM key
+  -u, --user USER        the user to log in as over SSH and on the console (default
+                         root); created at boot with a home and sudo rights when the
+                         image lacks it
+  --gen-ssh-identity     make a new key pair for this VM and inject it (the default)
+  --inj-ssh-identity     inject your own key (~/.ssh/id_ed25519, else ~/.ssh/id_rsa) so
+                         plain ssh -p PORT USER@localhost works too
+  --ssh-identity FILE    use and inject this private key (FILE.pub or derived)
+  --password             ask for a password for USER (for the serial console when the
+                         image has no sshd); only its hash is kept. --password=VALUE
+                         takes it from the command line (visible to ps: avoid)
+  --password-file FILE   the password is the first line of FILE
+  --autologin            log USER in on the serial console without a password
+  --ks FILE              apply a kickstart's users, rootpw, sshkey, timezone, keyboard,
+                         lang, network --hostname and %post at first boot (guest
+                         systemd >= 256); disk layout and packages are refused
+  --cloudinit [cdrom:|imds:]DIR
+                         hand DIR (user-data, meta-data, network-config) to cloud-init:
+                         as a "cidata" seed ISO (cdrom, the default) or over HTTP from
+                         the host (imds)
   --accel kvm|hvf|tcg    override the accelerator (default: detected; env BOOTC_ACCEL)
   --timeout SECONDS      how long to wait for SSH before failing (default 600)
   --mode ephemeral|disk  ephemeral (default) or a persistent disk
@@ -75,12 +94,25 @@ Examples:
 
 type RunFlags = {
   name?: string; cpus?: string; memory?: string; publish?: string[]; bind?: string[]; karg?: string[]; user?: string;
-  "ssh-identity"?: string; accel?: string; timeout?: string; rm?: boolean; rmi?: boolean; pull?: string; replace?: boolean;
+  "ssh-identity"?: string; "gen-ssh-identity"?: boolean; "inj-ssh-identity"?: boolean; password?: string; "password-prompt"?: boolean;
+  "password-file"?: string; autologin?: boolean; ks?: string; cloudinit?: string; "credentials-via"?: string; accel?: string; timeout?: string; rm?: boolean; rmi?: boolean; pull?: string; replace?: boolean;
   mode?: string; builder?: string; "disk-size"?: string; filesystem?: string; disk?: string;
 };
 
+/** The password flags, read once: asking twice (run, then --watch's reboot) would be wrong. */
+async function passwordOf(values: RunFlags): Promise<string | undefined> {
+  const given = [values.password !== undefined, !!values["password-prompt"], values["password-file"] !== undefined].filter(Boolean).length;
+  if (given > 1) throw new BootcError("INVALID_ARGUMENT", "give one of --password, --password=VALUE and --password-file", "pick one way to give the password");
+  if (values["password-prompt"]) return promptPassword();
+  if (values["password-file"] !== undefined) return readPasswordFile(values["password-file"]);
+  return values.password;
+}
+
 /** The VM options shared by `run IMAGE` and `run --watch DIR`. */
-function vmOptions(values: RunFlags) {
+async function vmOptions(values: RunFlags) {
+  if (values["gen-ssh-identity"] && (values["inj-ssh-identity"] || values["ssh-identity"])) {
+    throw new BootcError("INVALID_ARGUMENT", "--gen-ssh-identity makes a new key: it cannot be combined with --inj-ssh-identity or --ssh-identity", "pick one");
+  }
   return {
     name: values.name,
     cpus: int("cpus", values.cpus),
@@ -90,6 +122,12 @@ function vmOptions(values: RunFlags) {
     kargs: values.karg ?? [],
     user: values.user,
     identity: values["ssh-identity"],
+    injectUserKey: !!values["inj-ssh-identity"],
+    password: await passwordOf(values),
+    autologin: !!values.autologin,
+    kickstart: values.ks,
+    cloudInit: values.cloudinit === undefined ? undefined : parseCloudInit(values.cloudinit),
+    credentialTransport: oneOf("credentials-via", values["credentials-via"], CREDENTIAL_TRANSPORTS),
     removeOnStop: !!values.rm,
     removeImageOnStop: !!values.rmi,
     mode: values.disk ? ("disk" as const) : oneOf("mode", values.mode, ["ephemeral", "disk"] as const),
@@ -113,7 +151,7 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
   const loop = new WatchLoop(engine, {
     dir,
     tag: tag ?? defaultTag(dir),
-    run: vmOptions(values),
+    run: await vmOptions(values),
     onEvent: (e) => {
       // --json: one JSON object per line per event, for scripts that follow the loop.
       if (json) return console.log(JSON.stringify({ at: new Date().toISOString(), ...e }));
@@ -152,7 +190,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = dash >= 0 ? argv.slice(dash + 1) : [];
   const { values, positionals } = parseCommand(
     {
-      args: dash >= 0 ? argv.slice(0, dash) : argv,
+      args: markBarePassword(dash >= 0 ? argv.slice(0, dash) : argv),
       allowPositionals: true,
       options: {
         pull: { type: "string" },
@@ -163,8 +201,18 @@ export async function main(argv: string[]): Promise<number> {
         publish: { type: "string", short: "p", multiple: true },
         bind: { type: "string", multiple: true },
         karg: { type: "string", multiple: true },
-        user: { type: "string" },
+        user: { type: "string", short: "u" },
         "ssh-identity": { type: "string" },
+        "gen-ssh-identity": { type: "boolean" },
+        "inj-ssh-identity": { type: "boolean" },
+        password: { type: "string" },
+        "password-prompt": { type: "boolean" },
+        "password-file": { type: "string" },
+        autologin: { type: "boolean" },
+        ks: { type: "string" },
+        cloudinit: { type: "string" },
+        // Not in --help: forces how credentials reach the guest (tests, odd firmware).
+        "credentials-via": { type: "string" },
         accel: { type: "string" },
         timeout: { type: "string" },
         rm: { type: "boolean" },
@@ -207,7 +255,7 @@ async function bootImage(image: string, values: RunFlags & { interactive?: boole
   const say = (s: string) => quiet || console.error(s);
   const pullBar = progressLine(quiet);
   const vm = await engine.createVm(
-    { image, ...vmOptions(values) },
+    { image, ...(await vmOptions(values)) },
     {
       pull: {
         onLine: (line) => (line.startsWith("pulling ") ? say(line.replace(/^pulling /, "Pulling ")) : undefined),

@@ -1,0 +1,76 @@
+/**
+ * Everything a VM's boot hands the guest for its first-boot configuration, put together
+ * by the monitor at each boot: the credentials (key, shares, users, password, autologin,
+ * kickstart) over the chosen transport, and the cloud-init seed. Returns qemu and kernel
+ * arguments, and a close() for what lives as long as the VM (the IMDS server).
+ */
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { BootcError } from "../errors.js";
+import type { HostArch } from "../host/tools.js";
+import type { VmPaths } from "../paths.js";
+import { consoleDevice } from "../qemu/cmdline.js";
+import type { VmRecord } from "../record.js";
+import { imdsArgs, makeSeedIso, seedIsoArgs, startImds } from "./cloudinit.js";
+import { guestCredentials, ProvisionError, type GuestShare } from "./credentials.js";
+import { translateKickstart } from "./kickstart.js";
+import { writePrivate } from "./inputs.js";
+import { credentialPlan, CredentialTransportError, defaultTransport, type CredentialTransport } from "./transport.js";
+
+export interface GuestFactsForBoot {
+  systemd?: number;
+  /** The image's users; undefined when unknown. */
+  users?: string[];
+  /** The engine writes the kernel command line (false for UEFI boots). */
+  directKernel: boolean;
+  firmware: boolean;
+}
+
+export interface Provisioning {
+  qemuArgs: string[];
+  kernelArgs: string[];
+  warnings: string[];
+  via: CredentialTransport;
+  close(): Promise<void>;
+}
+
+export async function prepareProvisioning(o: { record: VmRecord; vp: VmPaths; arch: HostArch; facts: GuestFactsForBoot; publicKey?: string; shares: GuestShare[] }): Promise<Provisioning> {
+  const r = o.record;
+  const via = r.credentialTransport ?? defaultTransport(o.arch, o.facts.firmware);
+  const passwordHash = r.passwordSet ? (await readFile(o.vp.passwordHash, "utf8")).trim() : undefined;
+  const firstBoot = r.kickstart ? translateKickstart(await readFile(o.vp.kickstart, "utf8"), "the kickstart") : undefined;
+  let creds;
+  let plan;
+  try {
+    creds = guestCredentials({
+      user: r.sshUser,
+      publicKey: o.publicKey,
+      shares: o.shares,
+      systemd: o.facts.systemd,
+      imageUsers: o.facts.users,
+      passwordHash,
+      autologinTty: r.autologin ? consoleDevice(o.arch) : undefined,
+      firstBoot,
+    });
+    plan = credentialPlan(creds.credentials, via, o.vp.credentialsDir, o.facts.directKernel);
+  } catch (e) {
+    if (e instanceof ProvisionError || e instanceof CredentialTransportError) throw new BootcError("BOOT_FAILED", e.message, "boot without that option, or use an image with a newer systemd");
+    throw e;
+  }
+  await rm(o.vp.credentialsDir, { recursive: true, force: true });
+  await mkdir(o.vp.credentialsDir, { recursive: true, mode: 0o700 });
+  for (const f of plan.files) await writePrivate(f.path, f.content);
+
+  const qemuArgs = [...plan.qemuArgs];
+  let close = async () => undefined as void;
+  if (r.cloudInit?.transport === "cdrom") {
+    await makeSeedIso(o.vp.cloudInit, o.vp.cloudInitSeed);
+    qemuArgs.push(...seedIsoArgs(o.vp.cloudInitSeed));
+  } else if (r.cloudInit?.transport === "imds") {
+    const imds = await startImds(o.vp.cloudInit);
+    // Without SMBIOS (an arm64 boot without firmware) cloud-init reads the kernel command line.
+    if (o.arch === "x86_64" || o.facts.firmware) qemuArgs.push(...imdsArgs(imds.guestUrl));
+    else plan.kernelArgs.push(`ds=nocloud;s=${imds.guestUrl}`);
+    close = () => imds.close();
+  }
+  return { qemuArgs, kernelArgs: plan.kernelArgs, warnings: creds.warnings, via, close };
+}

@@ -1,0 +1,81 @@
+/**
+ * How systemd credentials reach the guest. systemd's PID 1 imports them from three places
+ * before anything else runs, and which ones exist depends on the machine:
+ * - smbios: SMBIOS type 11 OEM strings — x86 machines, and any machine booted by UEFI
+ *   firmware;
+ * - fw_cfg: qemu's firmware config files (opt/io.systemd.credentials/NAME) — any qemu
+ *   machine; the only one an arm64 direct-kernel boot has (no firmware, no SMBIOS);
+ * - cmdline: `systemd.set_credential_binary=` on the kernel command line — only where the
+ *   engine writes the command line (direct kernel boots), and readable by every process in
+ *   the guest (/proc/cmdline), so secrets never go this way.
+ *
+ * Values never appear on qemu's command line (which every local user can read with ps):
+ * each one is a file in the VM's private directory that qemu reads. The plan is a pure
+ * function; the monitor writes the files it lists.
+ */
+import path from "node:path";
+import type { HostArch } from "../host/tools.js";
+import { qemuOptionValue as q } from "../schema.js";
+
+export const CREDENTIAL_TRANSPORTS = ["smbios", "fw_cfg", "cmdline"] as const;
+export type CredentialTransport = (typeof CREDENTIAL_TRANSPORTS)[number];
+
+export interface Credential {
+  /** The credential's name as the guest sees it (checked by CREDENTIAL_NAME_RE). */
+  name: string;
+  value: string;
+  /** A secret (a password hash) must not go through the world-readable kernel command line. */
+  secret?: boolean;
+}
+
+// systemd's own rule for credential names is wider; ours keeps them safe in a file name
+// and in a qemu option string without any escaping.
+export const CREDENTIAL_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,254}$/;
+
+/** x86's COMMAND_LINE_SIZE; arm64's is larger, so this is the safe bound for both. */
+export const KERNEL_CMDLINE_MAX = 2048;
+
+/** The transport a boot uses unless one is forced: SMBIOS where the machine has it. */
+export function defaultTransport(arch: HostArch, firmware: boolean): CredentialTransport {
+  return arch === "x86_64" || firmware ? "smbios" : "fw_cfg";
+}
+
+export interface CredentialPlan {
+  qemuArgs: string[];
+  kernelArgs: string[];
+  /** Files to write (mode 0600) before qemu starts. */
+  files: Array<{ path: string; content: string }>;
+}
+
+export class CredentialTransportError extends Error {}
+
+/**
+ * The qemu arguments, kernel arguments and files that hand `credentials` to the guest.
+ * `dir` is the VM's private directory for the files; `directKernel` says whether the
+ * engine writes the kernel command line (false for UEFI boots of installed disks).
+ */
+export function credentialPlan(credentials: Credential[], transport: CredentialTransport, dir: string, directKernel: boolean): CredentialPlan {
+  const plan: CredentialPlan = { qemuArgs: [], kernelArgs: [], files: [] };
+  for (const [i, c] of credentials.entries()) {
+    if (!CREDENTIAL_NAME_RE.test(c.name)) throw new CredentialTransportError(`not a credential name: ${JSON.stringify(c.name)}`);
+    const b64 = Buffer.from(c.value).toString("base64");
+    const file = path.join(dir, `credential-${i}`);
+    if (transport === "smbios") {
+      plan.files.push({ path: file, content: `io.systemd.credential.binary:${c.name}=${b64}` });
+      plan.qemuArgs.push("-smbios", `type=11,path=${q(file)}`);
+    } else if (transport === "fw_cfg") {
+      plan.files.push({ path: file, content: c.value });
+      plan.qemuArgs.push("-fw_cfg", `name=opt/io.systemd.credentials/${c.name},file=${q(file)}`);
+    } else {
+      if (!directKernel) throw new CredentialTransportError("credentials cannot go on the kernel command line of a disk that boots through UEFI firmware (its boot loader writes the command line)");
+      if (c.secret) throw new CredentialTransportError(`the credential ${c.name} is a secret and the kernel command line is readable by every process in the guest`);
+      plan.kernelArgs.push(`systemd.set_credential_binary=${c.name}:${b64}`);
+    }
+  }
+  const length = plan.kernelArgs.join(" ").length;
+  // The rest of the command line (root=, console=, the user's --karg) needs room too.
+  if (length > KERNEL_CMDLINE_MAX - 512) {
+    throw new CredentialTransportError(`the credentials take ${length} bytes of kernel command line, more than the ${KERNEL_CMDLINE_MAX - 512} it can spare`);
+  }
+  return plan;
+}
