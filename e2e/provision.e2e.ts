@@ -54,14 +54,33 @@ function consoleSession(name: string) {
 }
 
 afterAll(async () => {
-  const vms = await bootcJson<Vm[]>(home, ["list", "--all"]).catch(() => [] as Vm[]);
+  const vms = await bootcJson<Vm[]>(home, ["list"]).catch(() => [] as Vm[]);
   for (const vm of vms) await bootc(home, ["rm", "--force", vm.name]);
   await execa("podman", ["rmi", "--force", NOSSH_IMAGE], { reject: false });
   expect(processesUsing(home)).toEqual([]);
   expect(await mounts.left()).toEqual([]);
 });
 
-describe("-u, --inj-ssh-identity and --ks, credentials through fw_cfg", () => {
+describe("bad first-boot input is refused with one sentence, before anything is made", () => {
+  it.each([
+    [["--ks", "KS"], /^error: bad\.ks line 2: the kickstart command "autopart" is not supported: disk layout and installation source come from bootc install/m],
+    [["--cloudinit", "imds:/nonexistent/seed"], /^error: cloud-init directory \/nonexistent\/seed does not exist/m],
+    [["--gen-ssh-identity", "--inj-ssh-identity"], /^error: --gen-ssh-identity makes a new key: it cannot be combined with --inj-ssh-identity/m],
+    [["--password-file", "/nonexistent/pw"], /^error: cannot read the password file \/nonexistent\/pw/m],
+    [["--password"], /^error: --password without a value asks on a terminal, and there is none/m],
+    [["--credentials-via", "floppy"], /^error: .*credentials-via/m],
+  ])("bootc run %j", async (flags, message) => {
+    const ks = path.join(tempDir("bce-badks-"), "bad.ks");
+    writeFileSync(ks, "lang C\nautopart --type=plain\n");
+    const r = await bootc(home, ["run", "--name", "bad", ...flags.map((f) => (f === "KS" ? ks : f)), DEMO_IMAGE], { stdin: "pipe" });
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toMatch(message);
+    expect(String(r.stderr)).not.toMatch(/\n\s+at /); // no stack trace
+    expect(await bootcJson<Vm[]>(home, ["list"])).toEqual([]);
+  });
+});
+
+describe("-u, --inj-ssh-identity and --ks, credentials through fw_cfg (unit credentials on the kernel command line)", () => {
   const userHome = tempDir("bce-user-");
   const ks = path.join(tempDir("bce-ks-"), "dev.ks");
   const rootHash = "$6$e2esalt$1aYqQPDr0cJ7o9YtHrWZtP2l7fC1TD7e3bqWWHXBv9q7Mb6nHqBkYyfM0kq3qlK1bxE7g2JvNvWQ4cU6sG8b0.";

@@ -83,6 +83,6 @@ export function firstBootCredentials(input: FirstBootInput): Credential[] {
 export function autologinCredential(user: string, tty: string): Credential {
   return {
     name: `systemd.unit-dropin.serial-getty@${tty}.service`,
-    value: ["[Service]", "ExecStart=", `ExecStart=-/sbin/agetty --autologin ${user} --keep-baud 115200,57600,38400,9600 - $TERM`, ""].join("\n"),
+    value: ["[Service]", "ExecStart=", `ExecStart=-/sbin/agetty --autologin ${user} --noclear --keep-baud 115200,57600,38400,9600 - $TERM`, ""].join("\n"),
   };
 }

@@ -28,6 +28,14 @@ describe("credential transports", () => {
     expect(plan.files[0]!.content).toBe(creds[0]!.value);
   });
 
+  it("sends a name too long for fw_cfg (systemd's unit credentials) on the kernel command line instead", () => {
+    const unit = { name: "systemd.extra-unit.bootc-console-firstboot.service", value: "[Unit]\n" };
+    const plan = credentialPlan([creds[0]!, unit], "fw_cfg", "/d", true);
+    expect(plan.qemuArgs).toEqual(["-fw_cfg", "name=opt/io.systemd.credentials/tmpfiles.extra,file=/d/credential-0"]);
+    expect(plan.kernelArgs).toEqual([`systemd.set_credential_binary=${unit.name}:${b64(unit.value)}`]);
+    expect(() => credentialPlan([unit], "fw_cfg", "/d", false)).toThrow(/name too long for fw_cfg .* UEFI/);
+  });
+
   it("puts credentials on the kernel command line only for direct kernel boots, and never a secret", () => {
     expect(credentialPlan(creds.slice(0, 1), "cmdline", "/d", true)).toEqual({ qemuArgs: [], files: [], kernelArgs: [`systemd.set_credential_binary=tmpfiles.extra:${b64(creds[0]!.value)}`] });
     expect(() => credentialPlan(creds, "cmdline", "/d", true)).toThrow(/is a secret/);

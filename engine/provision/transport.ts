@@ -32,6 +32,10 @@ export interface Credential {
 // and in a qemu option string without any escaping.
 export const CREDENTIAL_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,254}$/;
 
+/** qemu's fw_cfg file names hold 55 characters (FW_CFG_MAX_FILE_PATH, with its NUL). */
+export const FW_CFG_NAME_MAX = 55;
+const FW_CFG_DIR = "opt/io.systemd.credentials/";
+
 /** x86's COMMAND_LINE_SIZE; arm64's is larger, so this is the safe bound for both. */
 export const KERNEL_CMDLINE_MAX = 2048;
 
@@ -63,12 +67,15 @@ export function credentialPlan(credentials: Credential[], transport: CredentialT
     if (transport === "smbios") {
       plan.files.push({ path: file, content: `io.systemd.credential.binary:${c.name}=${b64}` });
       plan.qemuArgs.push("-smbios", `type=11,path=${q(file)}`);
-    } else if (transport === "fw_cfg") {
+    } else if (transport === "fw_cfg" && (FW_CFG_DIR + c.name).length <= FW_CFG_NAME_MAX) {
       plan.files.push({ path: file, content: c.value });
-      plan.qemuArgs.push("-fw_cfg", `name=opt/io.systemd.credentials/${c.name},file=${q(file)}`);
+      plan.qemuArgs.push("-fw_cfg", `name=${FW_CFG_DIR}${c.name},file=${q(file)}`);
     } else {
-      if (!directKernel) throw new CredentialTransportError("credentials cannot go on the kernel command line of a disk that boots through UEFI firmware (its boot loader writes the command line)");
-      if (c.secret) throw new CredentialTransportError(`the credential ${c.name} is a secret and the kernel command line is readable by every process in the guest`);
+      // The kernel command line: asked for, or the fallback for a name fw_cfg cannot hold
+      // (systemd's unit credentials, systemd.extra-unit.NAME, are longer than 55 characters).
+      const why = transport === "fw_cfg" ? `the credential ${c.name} has a name too long for fw_cfg (${FW_CFG_NAME_MAX} characters with its directory), and ` : "";
+      if (!directKernel) throw new CredentialTransportError(`${why}credentials cannot go on the kernel command line of a disk that boots through UEFI firmware (its boot loader writes the command line)`);
+      if (c.secret) throw new CredentialTransportError(`${why}the credential ${c.name} is a secret and the kernel command line is readable by every process in the guest`);
       plan.kernelArgs.push(`systemd.set_credential_binary=${c.name}:${b64}`);
     }
   }
