@@ -49,6 +49,8 @@ test("boot an image without sshd with a console password, and log in on the seri
   await page.keyboard.type("root\n");
   await expect.poll(() => serialText(page), { timeout: 60_000 }).toMatch(/Password: *$/);
   await page.keyboard.type(`${PASSWORD}\n`);
+  // Typed ahead, a command is eaten by login; wait for the shell.
+  await expect.poll(() => serialText(page), { timeout: 90_000 }).toMatch(/root@\S*# *$/);
   await page.keyboard.type("echo WEB-$((6*7))\n");
   await expect.poll(() => serialText(page), { timeout: 90_000 }).toContain("WEB-42");
 });

@@ -13,8 +13,7 @@ suite=${BOOTC_DEMO_SUITE:-trixie}
 # base: the demo image; cloud: the same plus cloud-init (NoCloud), for --cloudinit.
 variant=${BOOTC_DEMO_VARIANT:-base}
 case $variant in
-base) extra_packages= ;;
-cloud) extra_packages=,cloud-init ;;
+base | cloud) ;;
 *) echo "unknown variant $variant (base, cloud)" >&2; exit 2 ;;
 esac
 mirror=${BOOTC_DEMO_MIRROR:-http://deb.debian.org/debian}
@@ -30,9 +29,9 @@ trap cleanup EXIT
 bind() { mount --bind "$1" "$root$1"; mounted+=("$root$1"); }
 in_root() { chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
 
-step "debootstrap $suite (minbase + systemd, udev, openssh-server, iproute2, sudo$extra_packages) from $mirror"
+step "debootstrap $suite (minbase + systemd, udev, openssh-server, iproute2, sudo) from $mirror"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,openssh-server,udev,iproute2,dbus,sudo$extra_packages \
+  --include=systemd,systemd-sysv,openssh-server,udev,iproute2,dbus,sudo \
   "$suite" "$root" "$mirror"
 
 step "install the Debian kernel and dracut inside the image"
@@ -111,7 +110,10 @@ for unit in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub
   in_root systemctl mask "$unit" >/dev/null 2>&1 || true
 done
 if [ "$variant" = cloud ]; then
-  step "configure cloud-init: NoCloud only; networking stays with networkd"
+  # With apt in the chroot rather than debootstrap's --include: python packages need /proc
+  # to configure.
+  step "install cloud-init; NoCloud only; networking stays with networkd"
+  in_root apt-get install -y -q --no-install-recommends cloud-init
   # Only the NoCloud source (a cidata volume or ds=nocloud in the SMBIOS serial), so
   # ds-identify does not probe for clouds a local VM is not in.
   cat >"$root/etc/cloud/cloud.cfg.d/90-bootc-demo.cfg" <<'CLOUD'

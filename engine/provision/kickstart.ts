@@ -157,7 +157,8 @@ function command(cmd: KsCommand, t: Translation): void {
       const hostname = o.values.get("--hostname");
       if (hostname) {
         check(hostname, HOSTNAME_RE, "a host name", cmd.line);
-        t.steps.push(`echo ${hostname} > /etc/hostname`, `hostname ${hostname}`);
+        // As installers do: the name resolves (sudo, for one, looks it up).
+        t.steps.push(`echo ${hostname} > /etc/hostname`, `hostname ${hostname}`, `grep -q '[[:space:]]${hostname}$' /etc/hosts || echo '127.0.1.1 ${hostname}' >> /etc/hosts`);
       }
       return;
     }

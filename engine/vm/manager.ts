@@ -162,9 +162,12 @@ export class Engine {
       watcher.onEvent((e) => {
         const state = e.type === "snapshot" ? e.record.state : e.type === "state" ? e.state : undefined;
         if (!state) return;
-        const sshLess = e.type === "snapshot" ? e.record.sshPort === undefined : false;
-        if (state === target || (target === "ssh-ready" && sshLess && state === "running")) {
+        if (state === target) {
           void this.getVm(name).then((vm) => settle(() => resolve(vm)), (err: unknown) => settle(() => reject(err)));
+        } else if (target === "ssh-ready" && state === "running") {
+          // Whether the guest has sshd is known only once the monitor has looked into the
+          // image, after the first snapshot: the record says it (no SSH port) by now.
+          void this.getVm(name).then((vm) => vm.sshPort === undefined && settle(() => resolve(vm)), () => undefined);
         } else if (state === "failed" || state === "stopped") {
           const reason = e.type === "state" ? e.reason : e.type === "snapshot" ? e.record.reason : undefined;
           settle(() => reject(new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${reason ?? state}`, `see the serial log: bootc logs ${name}`)));
