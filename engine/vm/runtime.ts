@@ -25,8 +25,14 @@ const MONITOR_MAIN = fileURLToPath(new URL("../monitor/main.js", import.meta.url
 
 /** The monitor finds its VM from the same environment (BOOTC_HOME / XDG), which it inherits. */
 export class LocalRuntime implements VmRuntime {
-  /** `node` runs the monitor: inside Electron, process.execPath is the app, not Node. */
-  constructor(private readonly paths: EnginePaths, private readonly node: string = process.execPath) {}
+  /**
+   * `node` runs the monitor: inside Electron, process.execPath is the app, not Node, so a
+   * host application names its Node binary here (or in BOOTC_NODE).
+   */
+  constructor(
+    private readonly paths: EnginePaths,
+    private readonly node: string = process.env.BOOTC_NODE || process.execPath,
+  ) {}
 
   start(name: string): { pid: number; startId?: string } {
     const monitorLog = vmPaths(name, this.paths).monitorLog;

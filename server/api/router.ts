@@ -3,6 +3,7 @@
  * over server-sent events. Inputs are validated with zod here, at the edge; everything
  * else is the engine's.
  */
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { buildDemoImage, DEMO_IMAGE } from "../../engine/demo/build.js";
 import { runDoctor } from "../../engine/host/doctor.js";
@@ -13,6 +14,9 @@ import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSch
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { procedure, router } from "./trpc.js";
 import { vmChanges } from "./vm-changes.js";
+import { API_VERSION, describeProcedures, STABLE_PROCEDURES } from "./meta.js";
+
+const SERVER_VERSION = (createRequire(import.meta.url)("../../../package.json") as { version: string }).version;
 
 // The engine's own rules (engine/schema.ts), reused here so a form shows the same message
 // in place; the engine checks them again whoever calls it.
@@ -173,5 +177,15 @@ const session = router({
   revokeAll: procedure.mutation(({ ctx }) => ({ revoked: ctx.revokeSessions() })),
 });
 
-export const appRouter = router({ images, vms, disks, jobs, host, session });
+// Set once appRouter exists: a router that named itself in its own definition would lose its types.
+let allProcedures: Record<string, unknown> = {};
+const meta = router({
+  /** The API version and this server's; a client checks `api` before relying on stable calls. */
+  version: procedure.query(() => ({ api: API_VERSION, server: SERVER_VERSION, stable: STABLE_PROCEDURES })),
+  /** Every procedure: kind, stability, and the JSON Schema of its input. */
+  describe: procedure.query(() => ({ api: API_VERSION, procedures: describeProcedures(allProcedures) })),
+});
+
+export const appRouter = router({ images, vms, disks, jobs, host, session, meta });
+allProcedures = appRouter._def.procedures;
 export type AppRouter = typeof appRouter;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -9,6 +10,7 @@ import { processStartId, signalIfSame } from "../../engine/proc.js";
 import { parseCommand } from "./output.js";
 
 const HELP = `Usage: bootc serve [--port N] [--host ADDR] [--allow-host NAME]... [--no-open] [--api-only]
+                   [--socket PATH] [--token-file PATH]
        bootc serve --rotate
 
 Starts the web console: one HTTP server on 127.0.0.1 serving the UI, the API (tRPC at
@@ -34,6 +36,11 @@ Options:
                        then the session cookie reaches every local server
   --no-open            do not try to open a browser
   --api-only           serve the API and terminals without the web UI
+  --socket PATH        also serve the API and terminals on a unix socket (mode 0600):
+                       its permissions are the access control, no token needed — for
+                       local tools (docs/api.md)
+  --token-file PATH    write the token to PATH (mode 0600; rewritten on --rotate,
+                       removed when the server stops) for scripts to read
   --dev                Next.js development mode (hot reload), for working on the UI
   --rotate             tell this user's running servers to end every browser session and
                        make a new token (each prints its new sign-in URL); so does SIGHUP`;
@@ -55,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         "api-only": { type: "boolean" },
         dev: { type: "boolean" },
         rotate: { type: "boolean" },
+        socket: { type: "string" },
+        "token-file": { type: "string" },
       },
     },
     HELP,
@@ -78,14 +87,25 @@ export async function main(argv: string[]): Promise<number> {
   if (ui && !values.dev && !existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
     throw new BootcError("INVALID_ARGUMENT", "the web UI is not built", `run \`npm run build\` in ${ROOT} (or use --api-only)`);
   }
-  const server = await startServer({ port, host, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev, ...(consoleHost ? { consoleHost } : {}) });
+  const socket = values.socket === undefined ? undefined : path.resolve(values.socket);
+  const tokenFile = values["token-file"] === undefined ? undefined : path.resolve(values["token-file"]);
+  // Made here so that a token file that cannot be written stops us before anything listens.
+  const token = randomBytes(32).toString("base64url");
+  if (tokenFile) await writeTokenFile(tokenFile, token);
+  const server = await startServer({ port, host, token, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev, ...(consoleHost ? { consoleHost } : {}), ...(socket ? { socket } : {}) }).catch(async (e: unknown) => {
+    if (tokenFile) await rm(tokenFile, { force: true });
+    throw e;
+  });
   await register(server.port);
   console.log(`bootc-console is listening on port ${server.port}`);
   printSignin(server.url, server.token, server.apiOrigin);
+  if (socket) console.log(`API: also on the unix socket ${socket} (mode 0600, no token): http://localhost/api/trpc through it`);
+  if (tokenFile) console.log(`Token file: ${tokenFile} (mode 0600)`);
   console.log("Stop with Ctrl+C (VMs keep running).");
   if (!values["no-open"]) void openBrowser(server.port, server.url);
   process.on("SIGHUP", () => {
     const url = server.rotate();
+    if (tokenFile) void writeTokenFile(tokenFile, server.token);
     console.log("Every browser session was ended and the token replaced.");
     printSignin(url, server.token, server.apiOrigin);
   });
@@ -96,7 +116,21 @@ export async function main(argv: string[]): Promise<number> {
   });
   await rm(serverFile(server.port), { force: true });
   await rm(serverOpenPage(server.port), { force: true });
+  // A stopped server's token opens nothing: the file goes with it.
+  if (tokenFile) await rm(tokenFile, { force: true });
   return 0;
+}
+
+/** The token, for scripts, through a temp file and a rename: never half a token, never readable by others. */
+async function writeTokenFile(file: string, token: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, `${token}\n`, { mode: 0o600 });
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new BootcError("INVALID_ARGUMENT", `cannot write the token file ${file}: ${(e as Error).message}`, "give a path in a directory of yours");
+  }
 }
 
 function printSignin(url: string, token: string, apiOrigin: string): void {

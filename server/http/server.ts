@@ -19,6 +19,7 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { WebSocketServer } from "ws";
 import { Engine } from "../../engine/vm/manager.js";
 import { appRouter } from "../api/router.js";
+import { API_VERSION } from "../api/meta.js";
 import { Jobs } from "../api/jobs.js";
 import { AutoRebuild } from "../api/auto-rebuild.js";
 import { TerminalConnection } from "../terminal/connection.js";
@@ -29,6 +30,7 @@ import { BodyTooLarge, readBody, sendFetchResponse, toFetchRequest } from "./fet
 import { bearerToken, contentSecurityPolicy, hostName, hostPort, isAllowedHost, isSameOrigin, newNonce, readCookie, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
 import { SecretSet } from "./sessions.js";
 import { safeNext, SIGNIN_HTML, SIGNIN_JS } from "./signin.js";
+import { listenPrivateSocket } from "./unix-socket.js";
 
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -48,6 +50,12 @@ export interface ServerOptions {
    * then reaches every server on 127.0.0.1.
    */
   consoleHost?: string;
+  /**
+   * Also serve the API and terminals on this unix socket, made mode 0600: its file
+   * permissions are the access control (no token, no Host or Origin checks — browsers
+   * cannot reach a unix socket). For local tools such as the Podman Desktop extension.
+   */
+  socket?: string;
 }
 
 export interface RunningServer {
@@ -62,7 +70,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-type Auth = "cookie" | "bearer" | undefined;
+/** How a request proved it may come in: a browser session, the token, or the private unix socket. */
+type Auth = "cookie" | "bearer" | "socket" | undefined;
+
+
 type CreateNext = typeof import("next/dist/server/next.js").default;
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -89,6 +100,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   /** Browsers always send Origin on websocket upgrades and POSTs; scripts with a bearer token may omit it. */
   const originOk = (req: IncomingMessage, auth: Auth) => {
     const origin = req.headers.origin;
+    if (auth === "socket") return true;
     if (origin === undefined) return auth === "bearer";
     return isSameOrigin(origin, req.headers.host);
   };
@@ -102,13 +114,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   /** The console's own origin, on the port the browser used (an SSH tunnel may map it). */
   const consoleOrigin = (req: IncomingMessage) => `http://${consoleHost}:${hostPort(req.headers.host) ?? port}`;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, viaSocket = false) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    res.setHeader("X-Bootc-Api-Version", String(API_VERSION));
     const nonce = newNonce();
     const csp = contentSecurityPolicy(nonce);
     res.setHeader("Content-Security-Policy", csp);
-    if (!isAllowedHost(req.headers.host, opts.allowHosts)) return deny(res, 403, "host not allowed (bootc serve --allow-host NAME adds one)");
     const url = new URL(req.url ?? "/", "http://localhost");
+    if (viaSocket) {
+      if (!url.pathname.startsWith("/api/trpc")) return deny(res, 404, "the unix socket serves the API (/api/trpc) and terminals only");
+      return serveApi(req, res);
+    }
+    if (!isAllowedHost(req.headers.host, opts.allowHosts)) return deny(res, 403, "host not allowed (bootc serve --allow-host NAME adds one)");
 
     // An old-style ?token= link: on to the sign-in page with a one-time code in its place.
     const given = url.searchParams.get("token");
@@ -135,24 +152,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const mutating = req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS";
     if (mutating && !originOk(req, auth)) return deny(res, 403, "cross-origin request refused");
 
-    if (url.pathname.startsWith("/api/trpc/") || url.pathname === "/api/trpc") {
-      const abort = new AbortController();
-      res.once("close", () => abort.abort());
-      let request: Request;
-      try {
-        request = await toFetchRequest(req, abort.signal);
-      } catch (e) {
-        if (e instanceof BodyTooLarge) return deny(res, 413, "request body too large");
-        throw e;
-      }
-      const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => sessions.clear() }) });
-      return sendFetchResponse(response, res);
-    }
+    if (url.pathname.startsWith("/api/trpc/") || url.pathname === "/api/trpc") return serveApi(req, res);
     if (url.pathname.startsWith("/api/")) return deny(res, 404, "no such API route");
     if (!nextHandle) return deny(res, 404, "the web UI is not served by this server (API only)");
     // Next reads the nonce from the request's CSP header and puts it on its inline scripts.
     req.headers["content-security-policy"] = csp;
     return nextHandle(req, res);
+  };
+
+  const serveApi = async (req: IncomingMessage, res: ServerResponse) => {
+    const abort = new AbortController();
+    res.once("close", () => abort.abort());
+    let request: Request;
+    try {
+      request = await toFetchRequest(req, abort.signal);
+    } catch (e) {
+      if (e instanceof BodyTooLarge) return deny(res, 413, "request body too large");
+      throw e;
+    }
+    const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => sessions.clear() }) });
+    return sendFetchResponse(response, res);
   };
 
   const redirect = (res: ServerResponse, location: string) => {
@@ -183,15 +202,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, viaSocket = false) => {
     // Every upgrade is answered at once and its socket closed: one left open is a file
     // descriptor held for as long as the client likes.
     const refuse = (status: string) => {
       socket.on("error", () => undefined);
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
     };
-    if (!isAllowedHost(req.headers.host, opts.allowHosts)) return refuse("403 Forbidden");
-    const auth = authOf(req);
+    if (!viaSocket && !isAllowedHost(req.headers.host, opts.allowHosts)) return refuse("403 Forbidden");
+    const auth = viaSocket ? "socket" : authOf(req);
     if (!auth) return refuse("401 Unauthorized");
     const url = new URL(req.url ?? "/", "http://localhost");
     const m = /^\/api\/term\/(serial|ssh)\/([^/]+)$/.exec(url.pathname);
@@ -229,6 +248,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const addr = server.address();
   port = typeof addr === "object" && addr ? addr.port : opts.port;
 
+  const local = opts.socket ? http.createServer((req, res) => void handle(req, res, true).catch(() => (res.headersSent ? res.destroy() : deny(res, 500, "internal error")))) : undefined;
+  if (local && opts.socket) {
+    local.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(req, socket, head, true));
+    local.requestTimeout = 0;
+    try {
+      await listenPrivateSocket(local, opts.socket);
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+  }
+
   if (opts.ui) {
     // Loaded only here, so the CLI's other commands never load Next or React.
     const mod = (await import("next")) as unknown as { default: CreateNext | { default: CreateNext } };
@@ -261,7 +292,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       autoRebuild.closeAll();
       for (const c of wss.clients) c.terminate();
       server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      local?.closeAllConnections();
+      await Promise.all([server, ...(local ? [local] : [])].map((s) => new Promise<void>((r) => s.close(() => r()))));
+      // Node removes the socket file on close; a crash leaves it, and the next start replaces it.
     },
   };
 }
