@@ -90,11 +90,12 @@ apt_offers() { local p; p=$(apt-cache policy "$1" 2>/dev/null) && grep -q 'Candi
 install_apt() {
   local qemu_pkg=qemu-system-x86 fw=ovmf
   [[ $arch == aarch64 ]] && qemu_pkg=qemu-system-arm && fw=qemu-efi-aarch64
-  local want=(podman runc "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs)
-  # Tests: the browser, what the premade-disk fixture needs (GPT, an ESP, systemd-boot), and
-  # a container registry the pull tests start on loopback (nothing is pulled from outside),
-  # and fish for the completion test.
-  ((with_tests)) && want+=(chromium fdisk dosfstools mtools systemd-boot-efi docker-registry fish)
+  # fdisk (sfdisk), dosfstools, mtools and systemd-boot-efi: bootc to-disk gives a
+  # direct-built disk a GPT and an EFI system partition with systemd-boot.
+  local want=(podman runc "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs fdisk dosfstools mtools systemd-boot-efi)
+  # Tests: the browser, a container registry the pull tests start on loopback (nothing is
+  # pulled from outside), and fish for the completion test.
+  ((with_tests)) && want+=(chromium docker-registry fish)
   local missing=() p
   for p in "${want[@]}"; do deb_installed "$p" || missing+=("$p"); done
   # virtiofsd: Debian 13, Ubuntu ≥ 23.10 and later ship the Rust one as a package of its own;
@@ -122,8 +123,8 @@ install_apt() {
 
 install_dnf() {
   # Fedora ships the Rust virtiofsd as its own package; qemu-kvm does not pull it in.
-  local want=(podman qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs)
-  ((with_tests)) && want+=(chromium util-linux dosfstools mtools systemd-boot-unsigned docker-distribution fish)
+  local want=(podman qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs util-linux dosfstools mtools systemd-boot-unsigned)
+  ((with_tests)) && want+=(chromium docker-distribution fish)
   local missing=() p
   for p in "${want[@]}"; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then

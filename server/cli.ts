@@ -24,11 +24,12 @@ const COMMANDS: Record<string, CommandEntry> = {
   rm: { summary: "remove a VM and everything it owns", load: () => import("./cli/rm.js") },
   inspect: { summary: "show a VM's record as JSON", load: () => import("./cli/inspect.js") },
   build: { summary: "build an image from a Containerfile directory (podman build)", load: () => import("./cli/build.js") },
+  "to-disk": { summary: "write a bootable disk image (qcow2, raw, vmdk) of an image, for other tools", load: () => import("./cli/to-disk.js") },
   disks: { summary: "list the cached base disks of disk-mode VMs; prune unused ones", load: () => import("./cli/disks.js") },
   images: { summary: "list local container images, bootc ones marked", load: () => import("./cli/images.js") },
   demo: { summary: "build the offline demo image (localhost/bootc-demo)", load: () => import("./cli/demo.js") },
   doctor: { summary: "check this host's podman, qemu, virtiofsd, firmware, accelerator", load: () => import("./cli/doctor.js") },
-  completion: { summary: "print a bash or zsh completion script (source <(bootc completion bash))", load: () => import("./cli/completion.js") },
+  completion: { summary: "print a bash, zsh or fish completion script (source <(bootc completion bash))", load: () => import("./cli/completion.js") },
 };
 
 function usage(): string {

@@ -8,6 +8,8 @@ import { errorText, trpc } from "../lib/trpc";
 import { formatAge, formatBytes } from "../lib/format";
 import { BootDialog } from "./BootDialog";
 import { ConfirmDialog } from "./ConfirmDialog";
+import { ExportDialog } from "./ExportDialog";
+import { JobProgress } from "./JobProgress";
 
 type Disk = Awaited<ReturnType<typeof trpc.disks.list.query>>[number];
 
@@ -18,6 +20,8 @@ export function DisksPage() {
   const [disks, setDisks] = useState<Disk[]>();
   const [error, setError] = useState<string>();
   const [confirm, setConfirm] = useState<{ title: string; body: string; run: () => Promise<void> }>();
+  const [exporting, setExporting] = useState<{ image?: string }>();
+  const [jobs, setJobs] = useState<Array<{ id: string; title: string }>>([]);
   const load = useCallback(() => trpc.disks.list.query().then(setDisks, (e: unknown) => setError(errorText(e))), []);
   useEffect(() => void load(), [load]);
 
@@ -38,9 +42,11 @@ export function DisksPage() {
       <Flex alignItems={{ default: "alignItemsCenter" }} style={{ marginBottom: 16 }}>
         <FlexItem><Title headingLevel="h1">Disks</Title></FlexItem>
         <FlexItem align={{ default: "alignRight" }}><Button variant="primary" onClick={() => setBootingFile(true)}>Boot a disk file…</Button></FlexItem>
+        <FlexItem><Button variant="secondary" onClick={() => setExporting({})}>Export…</Button></FlexItem>
         <FlexItem><Button variant="secondary" onClick={() => void prune(false)}>Prune outdated</Button></FlexItem>
         <FlexItem><Button variant="secondary" onClick={() => void prune(true)}>Prune all unused</Button></FlexItem>
       </Flex>
+      {jobs.map((j) => <JobProgress key={j.id} id={j.id} title={j.title} onDone={() => void load()} />)}
       {error && <Alert variant="info" isInline title={error} actionClose={<Button variant="plain" onClick={() => setError(undefined)}>Dismiss</Button>} style={{ marginBottom: 16 }} />}
       {disks && disks.length === 0 && (
         <EmptyState titleText="No cached disks" headingLevel="h2">
@@ -60,6 +66,7 @@ export function DisksPage() {
                 <Td dataLabel="Made">{formatAge(d.createdAt)} ago</Td>
                 <Td dataLabel="Used by">{d.usedBy.length ? d.usedBy.map((n, i) => <span key={n}>{i > 0 && ", "}<Link href={`/vms/${n}`}>{n}</Link></span>) : "—"}</Td>
                 <Td isActionCell>
+                  <Button variant="link" aria-label={`Export ${d.image}`} onClick={() => setExporting({ image: d.image })}>Export…</Button>
                   <Button variant="link" isDanger isDisabled={d.usedBy.length > 0} aria-label={`Remove base disk of ${d.image}`}
                     onClick={() => setConfirm({ title: `Remove the base disk of ${d.image}?`, body: `${formatBytes(d.usageBytes)} on the host. A VM booting this image later rebuilds it.`, run: async () => { await trpc.disks.remove.mutate({ key: d.key }); await load(); } })}>
                     Remove
@@ -71,6 +78,7 @@ export function DisksPage() {
         </Table>
       )}
       {bootingFile && <BootDialog onClose={() => setBootingFile(false)} onBooted={(vm) => router.push(`/vms/${vm}`)} />}
+      {exporting && <ExportDialog image={exporting.image} onClose={() => setExporting(undefined)} onStarted={(job) => { setExporting(undefined); setJobs((j) => [job, ...j]); }} />}
       {confirm && <ConfirmDialog title={confirm.title} body={confirm.body} confirm="Remove" danger onConfirm={confirm.run} onClose={() => setConfirm(undefined)} />}
     </PageSection>
   );

@@ -10,7 +10,7 @@ import { requireFirmware } from "../host/tools.js";
 import { guestSystemdVersion, hasSshd, imageUsers, mountImage, unmountImage } from "../images/rootfs.js";
 import type { EnginePaths, VmPaths } from "../paths.js";
 import type { VmRecord } from "../record.js";
-import { diskFile, ensureEntry, entryDir } from "./cache.js";
+import { diskFile, ensureEntry, entryDir, type DiskEntry } from "./cache.js";
 import { buildDirectDisk, directDiskKernelArgs } from "./direct.js";
 import { buildInstallDisk } from "./install.js";
 import { createOverlay, inspectDisk } from "./overlay.js";
@@ -41,6 +41,27 @@ async function uefi(vp: VmPaths): Promise<{ code: string; vars: string }> {
   return { code: fw.code, vars: vp.efiVars };
 }
 
+/** The image's base disk from the cache, or built now by its builder (`bootc run --mode disk`, `bootc to-disk`). */
+export async function ensureBaseDisk(
+  paths: EnginePaths,
+  o: { image: string; imageId: string; builder: "direct" | "install"; sizeBytes: number; filesystem: string },
+  onProgress: (p: DiskProgress) => void,
+  signal?: AbortSignal,
+): Promise<{ entry: DiskEntry; reused: boolean }> {
+  const spec = { imageId: o.imageId, builder: o.builder, sizeBytes: o.sizeBytes, filesystem: o.filesystem };
+  return ensureEntry(paths, spec, async (dir, key) => {
+    if (o.builder === "direct") return buildDirectDisk({ dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, onProgress, signal });
+    const rootfs = await mountImage(o.imageId);
+    let facts;
+    try {
+      facts = { systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs), users: await imageUsers(rootfs) };
+    } finally {
+      await unmountImage(o.imageId);
+    }
+    return buildInstallDisk({ entryDir: entryDir(paths, key), dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, filesystem: o.filesystem, facts, onProgress, signal });
+  }, () => onProgress({ step: "waiting for another build of the same base disk" }));
+}
+
 export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPaths, onProgress: (p: DiskProgress) => void, signal?: AbortSignal): Promise<DiskBoot> {
   const d = r.disk;
   if (!d) throw new BootcError("INVALID_ARGUMENT", `VM "${r.name}" is in disk mode but has no disk settings`, `remove it: bootc rm ${r.name}`);
@@ -57,18 +78,7 @@ export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPat
     return { firmware: await uefi(vp), cmdline: [], disk, sshd: true };
   }
 
-  const spec = { imageId: r.imageId, builder: d.builder, sizeBytes: d.sizeBytes, filesystem: d.filesystem };
-  const { entry, reused } = await ensureEntry(paths, spec, async (dir, key) => {
-    if (d.builder === "direct") return buildDirectDisk({ dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, onProgress, signal });
-    const rootfs = await mountImage(r.imageId);
-    let facts;
-    try {
-      facts = { systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs), users: await imageUsers(rootfs) };
-    } finally {
-      await unmountImage(r.imageId);
-    }
-    return buildInstallDisk({ entryDir: entryDir(paths, key), dir, key, image: r.image, imageId: r.imageId, sizeBytes: d.sizeBytes, filesystem: d.filesystem, facts, onProgress, signal });
-  }, () => onProgress({ step: "waiting for another VM that is building the same base disk" }));
+  const { entry, reused } = await ensureBaseDisk(paths, { image: r.image, imageId: r.imageId, builder: d.builder, sizeBytes: d.sizeBytes, filesystem: d.filesystem }, onProgress, signal);
 
   // A new base (the image changed: rebuild & reboot) starts a new overlay; the same base
   // keeps the overlay, and with it everything the guest wrote.

@@ -10,6 +10,7 @@ import { runDoctor } from "../../engine/host/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
 import { buildImage } from "../../engine/images/build.js";
+import { EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
 import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSchema, RunOptionsSchema, userSchema, vmNameSchema } from "../../engine/schema.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { procedure, router } from "./trpc.js";
@@ -159,6 +160,23 @@ const disks = router({
     await ctx.engine.removeDisk(input.key);
     return { removed: input.key };
   }),
+  /** `bootc to-disk` as a job: a bootable disk image of `image` written to `file` on the server's host. */
+  export: procedure
+    .input(z.object({ image: imageRef, file: absPath, format: z.enum(EXPORT_FORMATS).default("qcow2"), builder: z.enum(["auto", "direct", "install"]).default("auto"), diskSizeBytes: z.number().int().min(64 * 1024 * 1024).max(16 * 1024 ** 4).optional() }))
+    .mutation(({ input, ctx }) =>
+      ctx.jobs.start("export", `Export ${input.image}`, async (log, progress) => {
+        let last = "";
+        const r = await exportImageDisk(ctx.engine.paths, {
+          image: input.image, file: input.file, format: input.format, builder: input.builder, sizeBytes: input.diskSizeBytes,
+          onProgress: (p) => {
+            if (p.step !== last) log(`==> ${(last = p.step)}`);
+            // The bar follows the writing of the file itself (the job's progress only moves forward).
+            if (p.step === `writing ${input.format}` && p.bytes !== undefined && p.totalBytes) progress(Math.floor((p.bytes / p.totalBytes) * 100));
+          },
+        });
+        log(`==> wrote ${r.file} (${r.format}, ${Math.round(r.bytes / 1024 / 1024)} MiB on disk)`);
+      }),
+    ),
 });
 
 const jobs = router({

@@ -1,0 +1,173 @@
+/**
+ * `bootc to-disk IMAGE FILE`: a bootable disk image to take to other virtualisation tools
+ * (libvirt, a cloud import), made from the image's cached base disk.
+ * - A base made by `bootc install` is a whole bootable disk already: it is converted.
+ * - A direct-built base is a bare ext4 root with the kernel beside it: it gets a GPT with an
+ *   EFI system partition (the host's systemd-boot, the image's kernel and initramfs, one
+ *   loader entry that finds the root by its partition UUID) in front of that root, so any
+ *   UEFI firmware boots it.
+ * The result is written under a temporary name next to FILE and renamed into place only
+ * when complete: FILE is either absent or whole.
+ */
+import { randomUUID } from "node:crypto";
+import { access, mkdtemp, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { BootcError } from "../errors.js";
+import { hostArch, requireTool } from "../host/tools.js";
+import type { EnginePaths } from "../paths.js";
+import { spawnOwned } from "../monitor/children.js";
+import { ensureImage, type PullHooks, type PullPolicy } from "../images/pull.js";
+import { inspectImage } from "../images/images.js";
+import { ensureBaseDisk } from "./boot.js";
+import { planImageDisk } from "./plan.js";
+import { diskFile, entryDir, type DiskEntry } from "./cache.js";
+import type { DiskProgress } from "./progress.js";
+
+export const EXPORT_FORMATS = ["raw", "qcow2", "vmdk"] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+const ESP_MIB = 128;
+const ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
+const LINUX_TYPE = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
+
+/** Where the host's systemd-boot is (Debian's systemd-boot-efi, Fedora's systemd-boot-unsigned). */
+function systemdBootEfi(): { file: string; removablePath: string } {
+  const arch = hostArch() === "aarch64" ? "aa64" : "x64";
+  return { file: `/usr/lib/systemd/boot/efi/systemd-boot${arch}.efi`, removablePath: `::/EFI/BOOT/BOOT${arch.toUpperCase()}.EFI` };
+}
+
+/** The loader entry of an exported direct-built disk: the root by PARTUUID, whatever the disk's bus. */
+export function loaderEntry(partUuid: string, title: string): string {
+  // Both consoles: a serial one for headless tools, the screen for viewers; the last is /dev/console.
+  return `title ${title}\nlinux /vmlinuz\ninitrd /initramfs.img\noptions root=PARTUUID=${partUuid} rootfstype=ext4 rw console=tty0 console=ttyS0\n`;
+}
+
+/** The sfdisk script for an ESP of ESP_MIB and a root of rootMiB after it. */
+export function partitionScript(rootMiB: number, rootUuid: string): string {
+  return [
+    "label: gpt",
+    `start=1MiB, size=${ESP_MIB}MiB, type=${ESP_TYPE}, name=esp`,
+    `start=${1 + ESP_MIB}MiB, size=${rootMiB}MiB, type=${LINUX_TYPE}, uuid=${rootUuid}, name=root`,
+    "",
+  ].join("\n");
+}
+
+/** A UEFI-bootable GPT disk around a direct-built base (an ext4 root), written to `out` (raw). */
+async function assembleUefiDisk(entry: DiskEntry, dir: string, out: string, work: string, onProgress: (p: DiskProgress) => void): Promise<void> {
+  const boot = systemdBootEfi();
+  await access(boot.file).catch(() => {
+    throw new BootcError("MISSING_TOOL", `${boot.file} is missing: a direct-built disk needs the host's systemd-boot to boot elsewhere`, "apt-get install systemd-boot-efi (dnf install systemd-boot-unsigned)");
+  });
+  const [mkfsVfat, mmd, mcopy, sfdisk] = ["mkfs.vfat", "mmd", "mcopy", "sfdisk"].map((t) => requireTool(t));
+  onProgress({ step: "making the EFI system partition" });
+  const esp = path.join(work, "esp.img");
+  await writeFile(esp, "");
+  await truncate(esp, ESP_MIB * 1024 * 1024);
+  await execa(mkfsVfat!, ["-n", "ESP", esp]);
+  await execa(mmd!, ["-i", esp, "::/EFI", "::/EFI/BOOT", "::/loader", "::/loader/entries"]);
+  const rootUuid = randomUUID();
+  await writeFile(path.join(work, "loader.conf"), "default bootc.conf\ntimeout 0\n");
+  await writeFile(path.join(work, "bootc.conf"), loaderEntry(rootUuid, entry.image));
+  for (const [from, to] of [
+    [boot.file, boot.removablePath],
+    [path.join(dir, entry.kernel ?? "vmlinuz"), "::/vmlinuz"],
+    [path.join(dir, entry.initrd ?? "initramfs.img"), "::/initramfs.img"],
+    [path.join(work, "loader.conf"), "::/loader/loader.conf"],
+    [path.join(work, "bootc.conf"), "::/loader/entries/bootc.conf"],
+  ] as const) {
+    await execa(mcopy!, ["-i", esp, from, to]);
+  }
+  onProgress({ step: "laying out the disk (GPT: EFI system partition, root)" });
+  const root = diskFile(dir);
+  const rootMiB = Math.ceil((await stat(root)).size / 1024 / 1024);
+  await writeFile(out, "");
+  await truncate(out, (1 + ESP_MIB + rootMiB + 1) * 1024 * 1024);
+  await execa(sfdisk!, ["--quiet", out], { input: partitionScript(rootMiB, rootUuid) });
+  for (const [file, seekMiB] of [[esp, 1], [root, 1 + ESP_MIB]] as const) {
+    // Sparse: the root is mostly holes, and stays so in the copy.
+    await execa("dd", [`if=${file}`, `of=${out}`, "bs=1M", `seek=${seekMiB}`, "conv=notrunc,sparse", "status=none"]);
+  }
+}
+
+export interface ExportOptions {
+  image: string;
+  imageId: string;
+  builder: "direct" | "install";
+  sizeBytes: number;
+  filesystem: string;
+  file: string;
+  format: ExportFormat;
+  onProgress?: (p: DiskProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExportResult {
+  file: string;
+  format: ExportFormat;
+  /** Bytes the file takes on disk (sparse). */
+  bytes: number;
+  builder: "direct" | "install";
+  /** The base disk came from the cache. */
+  reused: boolean;
+}
+
+export async function exportDisk(paths: EnginePaths, o: ExportOptions): Promise<ExportResult> {
+  const onProgress = o.onProgress ?? (() => undefined);
+  const file = path.resolve(o.file);
+  if (await stat(file).then(() => true, () => false)) throw new BootcError("INVALID_ARGUMENT", `${file} already exists`, "remove it, or give another file name");
+  if (!(await stat(path.dirname(file)).then((s) => s.isDirectory(), () => false))) throw new BootcError("INVALID_ARGUMENT", `the directory of ${file} does not exist`, "create it, or give another path");
+  const qemuImg = requireTool("qemu-img");
+  const { entry, reused } = await ensureBaseDisk(paths, o, onProgress, o.signal);
+  const dir = entryDir(paths, entry.key);
+  // An export killed before it finished left its work directory: it is of no use now.
+  const partial = `.${path.basename(file)}.partial-`;
+  for (const name of await readdir(path.dirname(file))) {
+    if (name.startsWith(partial)) await rm(path.join(path.dirname(file), name), { recursive: true, force: true });
+  }
+  // Next to the target: the same filesystem, so the final rename is atomic.
+  const work = await mkdtemp(path.join(path.dirname(file), partial));
+  try {
+    let raw = diskFile(dir);
+    if (entry.builder === "direct") {
+      raw = path.join(work, "disk.raw");
+      await assembleUefiDisk(entry, dir, raw, work, onProgress);
+    }
+    const tmp = path.join(work, `out.${o.format}`);
+    const size = (await stat(raw)).size;
+    onProgress({ step: `writing ${o.format}`, bytes: 0, totalBytes: size });
+    if (o.format === "raw" && raw !== diskFile(dir)) {
+      await rename(raw, tmp);
+    } else if (o.format === "raw") {
+      await execa("cp", ["--sparse=always", raw, tmp]);
+    } else {
+      const child = spawnOwned(qemuImg, ["convert", "-p", "-f", "raw", "-O", o.format, ...(o.format === "qcow2" ? ["-c"] : []), raw, tmp], { stdin: "ignore", stdout: "pipe", stderr: "pipe", buffer: true, ...(o.signal ? { cancelSignal: o.signal } : {}) });
+      child.stdout?.on("data", (d: Buffer) => {
+        const m = /\((\d+(?:\.\d+)?)\/100%\)/.exec(d.toString());
+        if (m) onProgress({ step: `writing ${o.format}`, bytes: Math.round((Number(m[1]) / 100) * size), totalBytes: size });
+      });
+      const r = await child;
+      if (r.isCanceled) throw new BootcError("DISK_BUILD_FAILED", "the export was stopped");
+      if (r.exitCode !== 0) throw new BootcError("DISK_BUILD_FAILED", `qemu-img convert failed: ${String(r.stderr).trim().split("\n").pop() ?? r.exitCode}`, "check free space where the file goes");
+    }
+    await rename(tmp, file);
+    onProgress({ step: "done", bytes: size, totalBytes: size });
+    return { file, format: o.format, bytes: (await stat(file)).blocks * 512, builder: entry.builder, reused };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** `bootc to-disk`: the image (pulled by `pull`'s policy), its base disk planned as disk mode plans it, then exported. */
+export async function exportImageDisk(
+  paths: EnginePaths,
+  o: { image: string; file: string; format?: ExportFormat; builder?: "auto" | "direct" | "install"; sizeBytes?: number; filesystem?: "ext4" | "xfs" | "btrfs"; pull?: PullPolicy; onProgress?: (p: DiskProgress) => void; pullHooks?: PullHooks; signal?: AbortSignal },
+): Promise<ExportResult> {
+  const format = o.format ?? "qcow2";
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new BootcError("INVALID_ARGUMENT", `--format ${format} is not one of ${EXPORT_FORMATS.join(", ")}`, "use qcow2 (libvirt, most tools), raw, or vmdk");
+  await ensureImage(o.image, o.pull ?? "missing", o.pullHooks, paths);
+  const image = await inspectImage(o.image);
+  const disk = await planImageDisk({ builder: o.builder ?? "auto", sizeBytes: o.sizeBytes, filesystem: o.filesystem ?? "ext4" }, { ref: o.image, id: image.id });
+  if (disk.builder === "premade") throw new BootcError("INVALID_ARGUMENT", "a premade disk cannot be exported", "convert it with qemu-img convert");
+  return exportDisk(paths, { image: o.image, imageId: image.id, builder: disk.builder, sizeBytes: disk.sizeBytes, filesystem: disk.filesystem, file: o.file, format, onProgress: o.onProgress, signal: o.signal });
+}
