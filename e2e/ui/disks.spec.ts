@@ -5,7 +5,7 @@
  * file is refused in place, and a premade UEFI disk (made from that base disk) boots. The
  * VMs are removed at the end; the full disk boots are covered by e2e/disk.e2e.ts.
  */
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { bootc, DEMO_IMAGE, makeHome, makePremadeDisk, removeTempDirs } from "../lib/harness.js";
@@ -64,4 +64,21 @@ test("boot a disk file from the Disks page: a missing file is refused in place, 
   await expect(page.getByLabel("Boot timeline")).toContainText("✓ kernel to userspace", { timeout: 600_000 });
   await page.getByRole("tab", { name: "Details" }).click();
   await expect(page.getByText("disk (premade builder")).toBeVisible();
+});
+
+test("export a bootable disk image from the Disks page: a bad path is refused in place, then the job runs to done", async ({ page }) => {
+  await signInWithToken(page, server);
+  await page.getByRole("link", { name: "Disks" }).click();
+  await page.getByRole("row").filter({ hasText: DEMO_IMAGE }).first().getByRole("button", { name: `Export ${DEMO_IMAGE}` }).click();
+  const dialog = page.getByRole("dialog", { name: "Export a disk image" });
+  await expect(dialog.getByLabel("Image")).toHaveValue(DEMO_IMAGE);
+  await dialog.getByLabel("File").fill("/nonexistent/dir/demo.qcow2");
+  await dialog.getByRole("button", { name: "Export" }).click();
+  await expect(dialog.getByRole("alert")).toContainText("the directory of /nonexistent/dir/demo.qcow2 does not exist");
+  const file = path.join(home, "exported.qcow2");
+  await dialog.getByLabel("File").fill(file);
+  await dialog.getByRole("button", { name: "Export" }).click();
+  await expect(page.getByText(`Export ${DEMO_IMAGE}: done`)).toBeVisible({ timeout: 300_000 });
+  await expect(page.getByRole("region", { name: `Progress: Export ${DEMO_IMAGE}` })).toContainText(`wrote ${file} (qcow2`);
+  expect(existsSync(file)).toBe(true);
 });

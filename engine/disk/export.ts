@@ -112,11 +112,17 @@ export interface ExportResult {
   reused: boolean;
 }
 
-export async function exportDisk(paths: EnginePaths, o: ExportOptions): Promise<ExportResult> {
-  const onProgress = o.onProgress ?? (() => undefined);
-  const file = path.resolve(o.file);
+/** The file must not exist and its directory must: checked before any work (and again before writing). */
+export async function checkExportTarget(target: string): Promise<string> {
+  const file = path.resolve(target);
   if (await stat(file).then(() => true, () => false)) throw new BootcError("INVALID_ARGUMENT", `${file} already exists`, "remove it, or give another file name");
   if (!(await stat(path.dirname(file)).then((s) => s.isDirectory(), () => false))) throw new BootcError("INVALID_ARGUMENT", `the directory of ${file} does not exist`, "create it, or give another path");
+  return file;
+}
+
+export async function exportDisk(paths: EnginePaths, o: ExportOptions): Promise<ExportResult> {
+  const onProgress = o.onProgress ?? (() => undefined);
+  const file = await checkExportTarget(o.file);
   const qemuImg = requireTool("qemu-img");
   const { entry, reused } = await ensureBaseDisk(paths, o, onProgress, o.signal);
   const dir = entryDir(paths, entry.key);
@@ -165,6 +171,7 @@ export async function exportImageDisk(
 ): Promise<ExportResult> {
   const format = o.format ?? "qcow2";
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new BootcError("INVALID_ARGUMENT", `--format ${format} is not one of ${EXPORT_FORMATS.join(", ")}`, "use qcow2 (libvirt, most tools), raw, or vmdk");
+  await checkExportTarget(o.file);
   await ensureImage(o.image, o.pull ?? "missing", o.pullHooks, paths);
   const image = await inspectImage(o.image);
   const disk = await planImageDisk({ builder: o.builder ?? "auto", sizeBytes: o.sizeBytes, filesystem: o.filesystem ?? "ext4" }, { ref: o.image, id: image.id });

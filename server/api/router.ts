@@ -10,7 +10,7 @@ import { runDoctor } from "../../engine/host/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
 import { buildImage } from "../../engine/images/build.js";
-import { EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
+import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
 import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSchema, RunOptionsSchema, userSchema, vmNameSchema } from "../../engine/schema.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { procedure, router } from "./trpc.js";
@@ -163,8 +163,10 @@ const disks = router({
   /** `bootc to-disk` as a job: a bootable disk image of `image` written to `file` on the server's host. */
   export: procedure
     .input(z.object({ image: imageRef, file: absPath, format: z.enum(EXPORT_FORMATS).default("qcow2"), builder: z.enum(["auto", "direct", "install"]).default("auto"), diskSizeBytes: z.number().int().min(64 * 1024 * 1024).max(16 * 1024 ** 4).optional() }))
-    .mutation(({ input, ctx }) =>
-      ctx.jobs.start("export", `Export ${input.image}`, async (log, progress) => {
+    .mutation(async ({ input, ctx }) => {
+      // A bad path is answered here, in the dialog, not as a failed job.
+      await checkExportTarget(input.file);
+      return ctx.jobs.start("export", `Export ${input.image}`, async (log, progress) => {
         let last = "";
         const r = await exportImageDisk(ctx.engine.paths, {
           image: input.image, file: input.file, format: input.format, builder: input.builder, sizeBytes: input.diskSizeBytes,
@@ -175,8 +177,8 @@ const disks = router({
           },
         });
         log(`==> wrote ${r.file} (${r.format}, ${Math.round(r.bytes / 1024 / 1024)} MiB on disk)`);
-      }),
-    ),
+      });
+    }),
 });
 
 const jobs = router({
