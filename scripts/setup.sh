@@ -94,8 +94,9 @@ install_apt() {
   # direct-built disk a GPT and an EFI system partition with systemd-boot.
   local want=(podman runc "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs fdisk dosfstools mtools systemd-boot-efi)
   # Tests: the browser, a container registry the pull tests start on loopback (nothing is
-  # pulled from outside), and fish for the completion test.
-  ((with_tests)) && want+=(chromium docker-registry fish)
+  # pulled from outside), fish for the completion test, and objcopy (binutils) for the UKI
+  # fixture.
+  ((with_tests)) && want+=(chromium docker-registry fish binutils)
   local missing=() p
   for p in "${want[@]}"; do deb_installed "$p" || missing+=("$p"); done
   # virtiofsd: Debian 13, Ubuntu ≥ 23.10 and later ship the Rust one as a package of its own;
@@ -124,7 +125,7 @@ install_apt() {
 install_dnf() {
   # Fedora ships the Rust virtiofsd as its own package; qemu-kvm does not pull it in.
   local want=(podman qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs util-linux dosfstools mtools systemd-boot-unsigned)
-  ((with_tests)) && want+=(chromium docker-distribution fish)
+  ((with_tests)) && want+=(chromium docker-distribution fish binutils)
   local missing=() p
   for p in "${want[@]}"; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then

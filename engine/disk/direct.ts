@@ -4,7 +4,7 @@
  * image's kernel and initramfs, which boot it directly (root=/dev/vda). It works for any
  * image with a kernel in /usr/lib/modules, bootc inside or not.
  */
-import { copyFile, stat } from "node:fs/promises";
+import { copyFile, stat, rename } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../errors.js";
@@ -58,7 +58,8 @@ export async function buildDirectDisk(o: {
   o.onProgress({ step: "mounting the image" });
   const rootfs = await mountImage(o.imageId);
   try {
-    const facts = await readGuestFacts(rootfs, o.image);
+    // A UKI-only image's kernel and initramfs are taken out of it, here, and booted the same way.
+    const facts = await readGuestFacts(rootfs, o.image, o.dir);
     o.onProgress({ step: "measuring the root filesystem" });
     const { used, minimum } = await contentSize(rootfs);
     checkDiskSize(o.sizeBytes, minimum, o.image);
@@ -80,8 +81,10 @@ export async function buildDirectDisk(o: {
       throw new BootcError("DISK_BUILD_FAILED", `mkfs.ext4 failed: ${err.split("\n").slice(-3).join(" ") || `exit code ${r.exitCode}`}`);
     }
     o.onProgress({ step: "copying the kernel and initramfs" });
-    await copyFile(facts.kernel, path.join(o.dir, "vmlinuz"));
-    await copyFile(facts.initrd, path.join(o.dir, "initramfs.img"));
+    // Copied out of the image; a UKI's parts were extracted into this directory already.
+    const place = facts.uki ? rename : copyFile;
+    await place(facts.kernel, path.join(o.dir, "vmlinuz"));
+    await place(facts.initrd, path.join(o.dir, "initramfs.img"));
     const written = (await stat(file)).blocks * 512;
     o.onProgress({ step: "done", bytes: written, totalBytes: written });
     return {

@@ -8,6 +8,7 @@ import { readdir, readFile, readlink, access } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../errors.js";
 import { podman } from "../podman.js";
+import { extractSection, readUki, ukiKernelArgs } from "./uki.js";
 
 export async function mountImage(imageId: string): Promise<string> {
   if (process.platform === "linux" && process.getuid?.() !== 0) {
@@ -30,25 +31,48 @@ export interface BootFiles {
   kver: string;
   kernel: string;
   initrd: string;
+  /** A UKI-only image: the UKI, and the arguments of its embedded command line to keep. */
+  uki?: { file: string; kernelArgs: string[] };
 }
 
-/** Finds /usr/lib/modules/<kver>/{vmlinuz,initramfs.img} (the bootc layout). */
-export async function findBootFiles(rootfs: string, imageRef: string): Promise<BootFiles> {
+/** The UKI of a kernel version: /usr/lib/modules/<kver>/*.efi, else /boot/EFI/Linux/*.efi. */
+async function findUki(rootfs: string, kver: string): Promise<string | undefined> {
+  for (const dir of [path.join("usr/lib/modules", kver), "boot/EFI/Linux"]) {
+    const names = (await readdir(path.join(rootfs, dir)).catch(() => [] as string[])).filter((n) => n.endsWith(".efi")).sort();
+    const pick = names.find((n) => n === `${kver}.efi`) ?? names.find((n) => n.includes(kver)) ?? (dir.startsWith("boot") ? names[0] : undefined);
+    if (pick) return path.join(rootfs, dir, pick);
+  }
+  return undefined;
+}
+
+/**
+ * Finds /usr/lib/modules/<kver>/{vmlinuz,initramfs.img} (the bootc layout), or for an
+ * image with only a unified kernel image, its UKI: with `extractTo`, the kernel and
+ * initramfs are taken out of it into that directory; without, the UKI is only checked.
+ */
+export async function findBootFiles(rootfs: string, imageRef: string, extractTo?: string): Promise<BootFiles> {
   const modules = path.join(rootfs, "usr/lib/modules");
   const kvers = await readdir(modules).catch(() => [] as string[]);
-  let sawUki = false;
   for (const kver of kvers.sort().reverse()) {
     const kernel = path.join(modules, kver, "vmlinuz");
     const initrd = path.join(modules, kver, "initramfs.img");
     if ((await exists(kernel)) && (await exists(initrd))) return { kver, kernel, initrd };
-    if (await exists(path.join(modules, kver, `${kver}.efi`))) sawUki = true;
   }
-  if (sawUki) {
-    throw new BootcError("IMAGE_NOT_BOOTABLE", `image "${imageRef}" carries only a unified kernel image (UKI)`, "UKI-only images need UEFI: boot them with --mode disk");
+  for (const kver of kvers.sort().reverse()) {
+    const file = await findUki(rootfs, kver);
+    if (!file) continue;
+    const parts = await readUki(file);
+    const uki = { file, kernelArgs: ukiKernelArgs(parts.cmdline) };
+    if (!extractTo) return { kver, kernel: file, initrd: file, uki };
+    const kernel = path.join(extractTo, "uki-vmlinuz");
+    const initrd = path.join(extractTo, "uki-initrd.img");
+    await extractSection(file, parts.linux, kernel);
+    await extractSection(file, parts.initrd, initrd);
+    return { kver, kernel, initrd, uki };
   }
   throw new BootcError(
     "IMAGE_NOT_BOOTABLE",
-    `image "${imageRef}" has no kernel: expected /usr/lib/modules/<kver>/vmlinuz and initramfs.img`,
+    `image "${imageRef}" has no kernel: expected /usr/lib/modules/<kver>/vmlinuz and initramfs.img, or a unified kernel image (/usr/lib/modules/<kver>/<kver>.efi, /boot/EFI/Linux/*.efi)`,
     "is this a bootc image? Build one (bootc demo build) or add a kernel and a dracut initramfs with the virtiofs module",
   );
 }
@@ -94,7 +118,7 @@ export interface GuestFacts extends BootFiles {
   users: string[];
 }
 
-export async function readGuestFacts(rootfs: string, imageRef: string): Promise<GuestFacts> {
-  const boot = await findBootFiles(rootfs, imageRef);
+export async function readGuestFacts(rootfs: string, imageRef: string, extractTo?: string): Promise<GuestFacts> {
+  const boot = await findBootFiles(rootfs, imageRef, extractTo);
   return { ...boot, systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs), users: await imageUsers(rootfs) };
 }

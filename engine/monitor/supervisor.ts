@@ -111,9 +111,10 @@ export class Supervisor {
     // Recorded at once: if this monitor dies, the clean-up knows this mount is its to undo.
     this.mark("image-mounted");
     this.checkpoint();
-    const facts = await readGuestFacts(rootfs, r.image);
-    this.update({ kernel: facts.kernel.slice(rootfs.length) });
-    return { rootShare: rootfs, kernel: facts.kernel, initrd: facts.initrd, cmdline: ephemeralKernelArgs(r.kargs), disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
+    // A UKI-only image: its kernel and initramfs are taken out into the runtime directory.
+    const facts = await readGuestFacts(rootfs, r.image, this.p.runDir);
+    this.update({ kernel: facts.uki ? `${facts.uki.file.slice(rootfs.length)} (unified kernel image)` : facts.kernel.slice(rootfs.length) });
+    return { rootShare: rootfs, kernel: facts.kernel, initrd: facts.initrd, cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)], disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
   }
 
   /** Disk mode: the base disk from the cache (or built now) under this VM's overlay. */
