@@ -3,7 +3,8 @@
  * rename) so a reader never sees half a record. While a VM runs, its monitor is the only
  * writer; before that, the command that creates it.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writePrivateFile } from "./private-file.js";
 import { z } from "zod";
 import { BootcError } from "./errors.js";
 import { vmPaths, type EnginePaths } from "./paths.js";
@@ -97,10 +98,7 @@ export const VmRecordSchema = z.object({
 export type VmRecord = z.infer<typeof VmRecordSchema>;
 
 export async function writeRecord(record: VmRecord, paths?: EnginePaths): Promise<void> {
-  const file = vmPaths(record.name, paths).record;
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
-  await rename(tmp, file);
+  await writePrivateFile(vmPaths(record.name, paths).record, JSON.stringify(record, null, 2) + "\n");
 }
 
 export async function readRecord(name: string, paths?: EnginePaths): Promise<VmRecord> {

@@ -134,18 +134,16 @@ export async function exportDisk(paths: EnginePaths, o: ExportOptions): Promise<
   // Next to the target: the same filesystem, so the final rename is atomic.
   const work = await mkdtemp(path.join(path.dirname(file), partial));
   try {
-    let raw = diskFile(dir);
-    if (entry.builder === "direct") {
-      raw = path.join(work, "disk.raw");
-      await assembleUefiDisk(entry, dir, raw, work, onProgress);
-    }
+    // A direct-built base is assembled into a whole disk here; an install-built one is one already.
+    const assembled = entry.builder === "direct";
+    const raw = assembled ? path.join(work, "disk.raw") : diskFile(dir);
+    if (assembled) await assembleUefiDisk(entry, dir, raw, work, onProgress);
     const tmp = path.join(work, `out.${o.format}`);
     const size = (await stat(raw)).size;
     onProgress({ step: `writing ${o.format}`, bytes: 0, totalBytes: size });
-    if (o.format === "raw" && raw !== diskFile(dir)) {
-      await rename(raw, tmp);
-    } else if (o.format === "raw") {
-      await execa("cp", ["--sparse=always", raw, tmp]);
+    if (o.format === "raw") {
+      // The cached base stays in the cache: copied, never moved.
+      await (assembled ? rename(raw, tmp) : execa("cp", ["--sparse=always", raw, tmp]));
     } else {
       const child = spawnOwned(qemuImg, ["convert", "-p", "-f", "raw", "-O", o.format, ...(o.format === "qcow2" ? ["-c"] : []), raw, tmp], { stdin: "ignore", stdout: "pipe", stderr: "pipe", buffer: true, ...(o.signal ? { cancelSignal: o.signal } : {}) });
       child.stdout?.on("data", (d: Buffer) => {

@@ -13,7 +13,7 @@ import type { VmRecord } from "../record.js";
 import { imdsArgs, makeSeedIso, seedIsoArgs, startImds } from "./cloudinit.js";
 import { guestCredentials, ProvisionError, type GuestShare } from "./credentials.js";
 import { translateKickstart } from "./kickstart.js";
-import { writePrivate } from "./inputs.js";
+import { writePrivateFile } from "../private-file.js";
 import { credentialPlan, CredentialTransportError, defaultTransport, type CredentialTransport } from "./transport.js";
 
 export interface GuestFactsForBoot {
@@ -58,7 +58,7 @@ export async function prepareProvisioning(o: { record: VmRecord; vp: VmPaths; ar
   }
   await rm(o.vp.credentialsDir, { recursive: true, force: true });
   await mkdir(o.vp.credentialsDir, { recursive: true, mode: 0o700 });
-  for (const f of plan.files) await writePrivate(f.path, f.content);
+  for (const f of plan.files) await writePrivateFile(f.path, f.content);
 
   const qemuArgs = [...plan.qemuArgs];
   let close = async () => undefined as void;

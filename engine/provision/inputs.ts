@@ -28,13 +28,6 @@ export async function readKickstart(file: string): Promise<string> {
   return text;
 }
 
-/** Writes `content` to `file` (mode 0600) through a temp file and a rename: never half a file. */
-export async function writePrivate(file: string, content: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, content, { mode: 0o600 });
-  await rename(tmp, file);
-}
-
 /** Checks a NoCloud directory: user-data is required, meta-data may be absent (an empty one is made). */
 export async function checkCloudInitDir(dir: string): Promise<string[]> {
   const s = await stat(dir).catch(() => undefined);

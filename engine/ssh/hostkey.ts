@@ -4,7 +4,8 @@
  * known_hosts under the alias "bootc-<name>"; every later connection — ssh2 in the engine
  * and OpenSSH for `bootc ssh` — accepts that key and no other.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writePrivateFile } from "../private-file.js";
 
 export const hostAlias = (vmName: string) => `bootc-${vmName}`;
 
@@ -19,9 +20,7 @@ export function knownHostsLine(vmName: string, blob: Buffer): string {
 }
 
 export async function pinHostKey(file: string, vmName: string, blob: Buffer): Promise<void> {
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, knownHostsLine(vmName, blob), { mode: 0o600 });
-  await rename(tmp, file);
+  await writePrivateFile(file, knownHostsLine(vmName, blob));
 }
 
 /** The pinned key blob, or undefined if none is pinned yet. */

@@ -20,7 +20,8 @@ import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
 import { enginePaths, vmPaths, vmsDir, type EnginePaths } from "../paths.js";
 import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
-import { checkCloudInitDir, copyCloudInitDir, defaultUserIdentity, readKickstart, writePrivate } from "../provision/inputs.js";
+import { checkCloudInitDir, copyCloudInitDir, defaultUserIdentity, readKickstart } from "../provision/inputs.js";
+import { writePrivateFile } from "../private-file.js";
 import { hashPassword } from "../provision/password.js";
 import { withRebuildLock, withVmLock } from "./lock.js";
 import { checkBindSources, checkPorts, checkResources, freePort, generateName, parseRunOptions, validateName, type RunOptions } from "./options.js";
@@ -98,8 +99,8 @@ export class Engine {
     }
     try {
       if (!identity) await generateKey(p.key, `bootc-console ${name}`);
-      if (passwordHash) await writePrivate(p.passwordHash, passwordHash);
-      if (kickstart !== undefined) await writePrivate(p.kickstart, kickstart);
+      if (passwordHash) await writePrivateFile(p.passwordHash, passwordHash);
+      if (kickstart !== undefined) await writePrivateFile(p.kickstart, kickstart);
       if (opts.cloudInit) await copyCloudInitDir(opts.cloudInit.dir, p.cloudInit);
       const record: VmRecord = {
         version: 1,

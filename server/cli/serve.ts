@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { writePrivateFile } from "../../engine/private-file.js";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../../engine/errors.js";
@@ -123,12 +124,9 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The token, for scripts, through a temp file and a rename: never half a token, never readable by others. */
 async function writeTokenFile(file: string, token: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
   try {
-    await writeFile(tmp, `${token}\n`, { mode: 0o600 });
-    await rename(tmp, file);
+    await writePrivateFile(file, `${token}\n`);
   } catch (e) {
-    await rm(tmp, { force: true });
     throw new BootcError("INVALID_ARGUMENT", `cannot write the token file ${file}: ${(e as Error).message}`, "give a path in a directory of yours");
   }
 }
@@ -144,9 +142,7 @@ function printSignin(url: string, token: string, apiOrigin: string): void {
 async function register(port: number): Promise<void> {
   await ensureRuntimeDir();
   await mkdir(serversDir(), { recursive: true, mode: 0o700 });
-  const file = serverFile(port);
-  await writeFile(`${file}.tmp`, JSON.stringify({ pid: process.pid, startId: processStartId(process.pid), port }), { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+  await writePrivateFile(serverFile(port), JSON.stringify({ pid: process.pid, startId: processStartId(process.pid), port }));
 }
 
 async function rotateRunning(): Promise<number> {
