@@ -177,6 +177,18 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     expect(prompts()).toBeGreaterThanOrEqual(2); // the boot's getty prompt, and its answer to our Enter
   });
 
+  it("keeps what is typed before the console is attached, and sends it once it is", async () => {
+    const con = bootc(home, ["console", NAME], { stdin: "pipe" });
+    con.stdin?.write("ahead42\r"); // at once, before the monitor has answered
+    let out = "";
+    con.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    await waitUntil("the getty to echo the typed-ahead name", () => /login: ahead42/.test(out) || undefined, 60_000, 200).catch(() => undefined);
+    con.stdin?.write("\r"); // an empty password: "Login incorrect", and the getty asks again
+    con.stdin?.write(Buffer.from([0x1d]));
+    expect((await con).exitCode).toBe(0);
+    expect(out).toMatch(/login: ahead42/);
+  });
+
   it("refuses a second VM with the same name", async () => {
     const r = await bootc(home, ["run", "--name", NAME, DEMO_IMAGE]);
     expect(r.exitCode).toBe(1);

@@ -40,13 +40,26 @@ export async function interactiveConsole(engine: Engine, name: string): Promise<
   const raw = stdin.isTTY;
   let sock: Socket | undefined;
   let detached = false;
+  let inputEnded = false;
   let boot = bootIdOf(await engine.getVm(name));
+  // Keys typed before the console is attached (or while it waits for a new boot) are kept
+  // and sent once it is, not dropped: a script that types at once must reach the guest.
+  let pending: Buffer[] = [];
+  const send = (d: Buffer) => (sock ? sock.write(d) : pending.push(d));
   const attach = async () => {
     const s = (await engine.console(name)).socket;
-    sock = s;
     s.on("data", (d: Buffer) => process.stdout.write(d));
     s.resume();
-    return new Promise<void>((resolve) => s.on("close", () => resolve()));
+    const closed = new Promise<void>((resolve) => s.on("close", () => resolve()));
+    if (detached) s.destroy();
+    else {
+      sock = s;
+      for (const d of pending) s.write(d);
+      pending = [];
+      if (inputEnded) s.end();
+    }
+    await closed;
+    sock = undefined;
   };
 
   if (raw) stdin.setRawMode(true);
@@ -59,13 +72,12 @@ export async function interactiveConsole(engine: Engine, name: string): Promise<
   stdin.on("data", (d: Buffer) => {
     const i = d.indexOf(DETACH);
     if (i >= 0) {
-      if (i > 0) sock?.write(d.subarray(0, i));
+      if (i > 0) send(d.subarray(0, i));
       process.stderr.write("\r\n[detached]\r\n");
       detached = true;
       sock?.destroy();
-    } else sock?.write(d);
+    } else send(d);
   });
-  let inputEnded = false;
   stdin.on("end", () => {
     inputEnded = true;
     sock?.end();
