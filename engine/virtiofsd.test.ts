@@ -28,4 +28,12 @@ describe("virtiofsdCommand", () => {
     expect(c.args).toContain("--shared-dir=/d");
     expect(c.args).toContain("--readonly");
   });
+
+  it("gives a rootless C daemon a private /var/run for its pid file, and its socket relative to the socket's directory", () => {
+    const c = virtiofsdCommand({ binary: "/v", flavour: "c", socket: "/run/user/1000/b/vm/fs1.sock", source: "/home/u/src", readOnly: true, rootless: true });
+    expect(c.file).toBe("unshare");
+    const script = c.args[c.args.indexOf("-c") + 1]!;
+    expect(script).toMatch(/^cd "\$1" && mount -t tmpfs .* \/var\/run && shift && mount --bind "\$1"/);
+    expect(c.args.slice(c.args.indexOf("-c") + 2)).toEqual(["sh", "/run/user/1000/b/vm", "/home/u/src", "/v", "--socket-path=fs1.sock", "-o", "source=/home/u/src", "-o", "cache=auto"]);
+  });
 });

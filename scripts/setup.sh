@@ -92,7 +92,8 @@ install_apt() {
   [[ $arch == aarch64 ]] && qemu_pkg=qemu-system-arm && fw=qemu-efi-aarch64
   # fdisk (sfdisk), dosfstools, mtools and systemd-boot-efi: bootc to-disk gives a
   # direct-built disk a GPT and an EFI system partition with systemd-boot.
-  local want=(podman runc "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs fdisk dosfstools mtools systemd-boot-efi)
+  # uidmap (newuidmap, newgidmap): rootless podman's user namespace, for regular users.
+  local want=(podman runc uidmap "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs fdisk dosfstools mtools systemd-boot-efi)
   # Tests: the browser, a container registry the pull tests start on loopback (nothing is
   # pulled from outside), fish for the completion test, and objcopy (binutils) for the UKI
   # fixture.
@@ -124,7 +125,7 @@ install_apt() {
 
 install_dnf() {
   # Fedora ships the Rust virtiofsd as its own package; qemu-kvm does not pull it in.
-  local want=(podman qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs util-linux dosfstools mtools systemd-boot-unsigned)
+  local want=(podman shadow-utils qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs util-linux dosfstools mtools systemd-boot-unsigned)
   ((with_tests)) && want+=(chromium docker-distribution fish binutils)
   local missing=() p
   for p in "${want[@]}"; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -184,6 +185,29 @@ CONF
     podman run --rm --network=none "$probe" /bin/busybox true >&2 || true
     exit 1
   fi
+fi
+
+# Rootless podman maps a user's containers onto subordinate ids from /etc/subuid and
+# /etc/subgid. Users made before uidmap was installed may have none.
+has_range() { grep -qE "^($1|$(id -u "$1")):[0-9]+:[1-9]" "$2" 2>/dev/null; }
+give_ranges() {
+  local user=$1 start
+  has_range "$user" /etc/subuid && has_range "$user" /etc/subgid && return 0
+  # After every range already given out, so no two users share ids.
+  start=$(cat /etc/subuid /etc/subgid 2>/dev/null | awk -F: '$2+$3 > m { m = $2+$3 } END { print (m > 100000 ? m : 100000) }')
+  say "giving $user subordinate ids $start-$((start + 65535)) (for rootless podman)"
+  $SUDO usermod --add-subuids "$start-$((start + 65535))" --add-subgids "$start-$((start + 65535))" "$user"
+  changed+=("gave $user subordinate ids for rootless podman")
+}
+[[ $(id -u) -ne 0 ]] && give_ranges "$(id -un)"
+
+# Tests: a regular user for the rootless end-to-end tests (e2e/rootless.e2e.ts).
+if ((with_tests)) && [[ $(id -u) -eq 0 ]]; then
+  if ! id bootc-rootless >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash --comment "bootc-console rootless tests" bootc-rootless
+    changed+=("created the user bootc-rootless")
+  fi
+  give_ranges bootc-rootless
 fi
 
 # The project itself: JavaScript dependencies from the lock file, then the build.

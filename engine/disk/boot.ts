@@ -51,10 +51,10 @@ export async function ensureBaseDisk(
   const spec = { imageId: o.imageId, builder: o.builder, sizeBytes: o.sizeBytes, filesystem: o.filesystem };
   return ensureEntry(paths, spec, async (dir, key) => {
     if (o.builder === "direct") return buildDirectDisk({ dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, onProgress, signal });
-    const rootfs = await mountImage(o.imageId);
+    const { view } = await mountImage(o.imageId);
     let facts;
     try {
-      facts = { systemd: await guestSystemdVersion(rootfs), sshd: await hasSshd(rootfs), users: await imageUsers(rootfs) };
+      facts = { systemd: await guestSystemdVersion(view), sshd: await hasSshd(view), users: await imageUsers(view) };
     } finally {
       await unmountImage(o.imageId);
     }

@@ -10,7 +10,7 @@ import { execa } from "execa";
 import { BootcError } from "../errors.js";
 import { findOnPath } from "../host/tools.js";
 import { spawnOwned } from "../monitor/children.js";
-import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import { mountImage, onImageRoot, readableCopy, readGuestFacts, unmountImage, type ImageRoot } from "../images/rootfs.js";
 import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
 import { progressTotal, type DiskProgress } from "./progress.js";
 
@@ -18,8 +18,9 @@ export const ROOT_LABEL = "bootc-root";
 const MIB = 1024 * 1024;
 
 /** Bytes the root filesystem occupies, and the smallest disk that holds it with room to boot. */
-export async function contentSize(rootfs: string): Promise<{ used: number; minimum: number }> {
-  const r = await execa("du", ["-s", "-x", "--block-size=1", rootfs], { reject: false });
+export async function contentSize(root: ImageRoot): Promise<{ used: number; minimum: number }> {
+  const du = await onImageRoot(root, { file: "du", args: ["-s", "-x", "--block-size=1", root.path] });
+  const r = await execa(du.file, du.args, { reject: false });
   const used = Number(/^(\d+)/.exec(String(r.stdout))?.[1] ?? NaN);
   if (!Number.isFinite(used)) throw new BootcError("DISK_BUILD_FAILED", `could not measure the image's root filesystem: ${String(r.stderr).trim()}`);
   // ext4 metadata and journal, plus room for the first boot's writes.
@@ -56,17 +57,19 @@ export async function buildDirectDisk(o: {
   const mkfs = findOnPath("mkfs.ext4") ?? findOnPath("mke2fs");
   if (!mkfs) throw new BootcError("MISSING_TOOL", "mkfs.ext4 was not found", "install e2fsprogs");
   o.onProgress({ step: "mounting the image" });
-  const rootfs = await mountImage(o.imageId);
+  const root = await mountImage(o.imageId);
   try {
     // A UKI-only image's kernel and initramfs are taken out of it, here, and booted the same way.
-    const facts = await readGuestFacts(rootfs, o.image, o.dir);
+    const facts = await readGuestFacts(root.view, o.image, o.dir);
     o.onProgress({ step: "measuring the root filesystem" });
-    const { used, minimum } = await contentSize(rootfs);
+    const { used, minimum } = await contentSize(root);
     checkDiskSize(o.sizeBytes, minimum, o.image);
     const file = diskFile(o.dir);
     o.onProgress({ step: "writing the root filesystem", bytes: 0, totalBytes: used });
     o.signal?.throwIfAborted();
-    const child = spawnOwned(mkfs, mkfsArgs(rootfs, file, o.sizeBytes), { stdin: "ignore", stdout: "pipe", stderr: "pipe", buffer: true, ...(o.signal ? { cancelSignal: o.signal } : {}) });
+    // Rootless, mkfs runs in podman's namespace: it reads every file and keeps its in-image owner.
+    const cmd = await onImageRoot(root, { file: mkfs, args: mkfsArgs(root.path, file, o.sizeBytes) });
+    const child = spawnOwned(cmd.file, cmd.args, { stdin: "ignore", stdout: "pipe", stderr: "pipe", buffer: true, ...(o.signal ? { cancelSignal: o.signal } : {}) });
     // Bytes written = what the sparse file has allocated so far.
     const timer = setInterval(() => {
       void stat(file).then((s) => o.onProgress({ step: "writing the root filesystem", bytes: s.blocks * 512, totalBytes: progressTotal(used, s.blocks * 512) }), () => undefined);
@@ -82,9 +85,11 @@ export async function buildDirectDisk(o: {
     }
     o.onProgress({ step: "copying the kernel and initramfs" });
     // Copied out of the image; a UKI's parts were extracted into this directory already.
-    const place = facts.uki ? rename : copyFile;
-    await place(facts.kernel, path.join(o.dir, "vmlinuz"));
-    await place(facts.initrd, path.join(o.dir, "initramfs.img"));
+    for (const [from, name] of [[facts.kernel, "vmlinuz"], [facts.initrd, "initramfs.img"]] as const) {
+      const to = path.join(o.dir, name);
+      if (facts.uki) await rename(from, to);
+      else if ((await readableCopy(root, from, to)) === from) await copyFile(from, to);
+    }
     const written = (await stat(file)).blocks * 512;
     o.onProgress({ step: "done", bytes: written, totalBytes: written });
     return {

@@ -8,6 +8,7 @@ import { access } from "node:fs/promises";
 import { BootcError } from "../errors.js";
 import { requireFirmware } from "../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import { isRootless } from "../images/userns.js";
 import type { VmDisk } from "../record.js";
 import { checkDiskSize, contentSize } from "./direct.js";
 import { inspectDisk } from "./overlay.js";
@@ -33,17 +34,21 @@ export async function planPremadeDisk(req: DiskRequest): Promise<VmDisk> {
 
 export async function planImageDisk(req: DiskRequest, image: { ref: string; id: string }): Promise<VmDisk> {
   const sizeBytes = req.sizeBytes ?? DEFAULT_DISK_SIZE;
-  const rootfs = await mountImage(image.id);
+  const root = await mountImage(image.id);
   try {
-    const hasBootc = await access(path.join(rootfs, "usr/bin/bootc")).then(() => true, () => false);
-    const builder = req.builder === "auto" ? (hasBootc ? "install" : "direct") : req.builder;
+    const hasBootc = await access(path.join(root.view, "usr/bin/bootc")).then(() => true, () => false);
+    // `bootc install` runs in a privileged container, which rootless podman cannot start.
+    const builder = req.builder === "auto" ? (hasBootc && !isRootless() ? "install" : "direct") : req.builder;
+    if (builder === "install" && isRootless()) {
+      throw new BootcError("NEEDS_ROOT", "the install builder runs `bootc install` in a privileged container, which rootless podman cannot start", "use the built-in builder, which needs no privileges: --builder direct (or run as root)");
+    }
     if (builder === "install" && !hasBootc) {
       throw new BootcError("IMAGE_NOT_BOOTABLE", `image "${image.ref}" has no bootc, so it cannot install itself`, "use the built-in builder: --builder direct");
     }
     if (builder === "install") requireFirmware("to boot an installed disk; --builder direct needs none");
     if (builder === "direct") {
-      await readGuestFacts(rootfs, image.ref); // the direct builder boots the image's own kernel
-      checkDiskSize(sizeBytes, (await contentSize(rootfs)).minimum, image.ref);
+      await readGuestFacts(root.view, image.ref); // the direct builder boots the image's own kernel
+      checkDiskSize(sizeBytes, (await contentSize(root)).minimum, image.ref);
     }
     return { builder, sizeBytes, filesystem: req.filesystem };
   } finally {

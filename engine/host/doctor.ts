@@ -2,12 +2,14 @@
  * `bootc doctor`: one row per requirement, each saying what was found and, when something
  * is wrong, how to fix it. Hard requirements make the report fail (CLI exit 1).
  */
-import { statfs, mkdir } from "node:fs/promises";
+import { readFile, statfs, mkdir } from "node:fs/promises";
+import os from "node:os";
 import { execa } from "execa";
 import { detectAccel } from "./accel.js";
 import { findFirmware, findOnPath, findQemu, findVirtiofsd, hostArch, INSTALL_HINT } from "./tools.js";
 import { enginePaths } from "../paths.js";
 import { PROBE_IMAGE } from "../images/probe.js";
+import { isRootless } from "../images/userns.js";
 
 export type RowStatus = "ok" | "warn" | "fail";
 
@@ -100,12 +102,43 @@ const checkAccel: Check = async (env) => {
   const choice = await detectAccel(undefined, env);
   const status: RowStatus = choice.accel === "tcg" ? "warn" : "ok";
   const fix =
-    choice.kvm === "pvm-only"
+    choice.kvm === "no-access"
+      ? `add yourself to the group that owns /dev/kvm (sudo usermod -aG kvm ${os.userInfo().username}), then log in again`
+      : choice.kvm === "pvm-only"
       ? "nothing to fix: guests run under TCG here (about a minute to boot a systemd guest)"
       : choice.accel === "tcg"
         ? "enable hardware virtualisation (KVM on Linux, HVF on macOS) for fast guests"
         : undefined;
   return row({ ...base, status, detail: `${choice.accel.toUpperCase()}: ${choice.reason}`, ...(fix ? { fix } : {}) });
+};
+
+/** Whether /etc/subuid (or subgid) gives this user a range: by name or by uid. */
+async function hasSubordinateRange(file: string, user: { username: string; uid: number }): Promise<boolean> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text.split("\n").some((line) => {
+    const [owner, , count] = line.split(":");
+    return (owner === user.username || owner === String(user.uid)) && Number(count) > 0;
+  });
+}
+
+/**
+ * Rootless podman (a regular user on Linux): images live in a user namespace made with the
+ * user's subordinate ids, by newuidmap/newgidmap; bootc-console joins it with nsenter.
+ */
+const checkRootless: Check = async (env) => {
+  const base = { id: "rootless", name: "rootless podman", required: true };
+  const user = os.userInfo();
+  const missing = [
+    ...["newuidmap", "newgidmap"].filter((t) => !findOnPath(t, env)).map((t) => `${t} (package uidmap)`),
+    ...(findOnPath("nsenter", env) ? [] : ["nsenter (package util-linux)"]),
+  ];
+  if (missing.length) return row({ ...base, status: "fail", detail: `missing ${missing.join(", ")}`, fix: "install uidmap and util-linux (apt-get install uidmap / dnf install shadow-utils util-linux)" });
+  const ranges = await Promise.all(["/etc/subuid", "/etc/subgid"].map(async (f) => ((await hasSubordinateRange(f, user)) ? undefined : f)));
+  const lacking = ranges.filter(Boolean);
+  if (lacking.length) {
+    return row({ ...base, status: "fail", detail: `no range for ${user.username} in ${lacking.join(" and ")}`, fix: `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user.username}, then podman system migrate` });
+  }
+  return row({ ...base, status: "ok", detail: `subordinate ids for ${user.username}, newuidmap, nsenter; shares and the image are served as root of podman's namespace` });
 };
 
 const simpleTool = (id: string, name: string, required: boolean, use: string): Check => async (env) => {
@@ -144,6 +177,7 @@ export const CHECKS: Check[] = [
 ];
 
 export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
-  const rows = await Promise.all(CHECKS.map((check) => check(env)));
+  const checks = isRootless() ? [checkPodman, checkRootless, ...CHECKS.slice(1)] : CHECKS;
+  const rows = await Promise.all(checks.map((check) => check(env)));
   return { ok: rows.every((r) => !(r.required && r.status === "fail")), rows };
 }

@@ -4,28 +4,63 @@
  * kernel, initramfs, whether sshd is there and the guest's systemd version (which
  * credentials it understands).
  */
+import { constants } from "node:fs";
 import { readdir, readFile, readlink, access } from "node:fs/promises";
 import path from "node:path";
+import { execa } from "execa";
 import { BootcError } from "../errors.js";
+import type { Command } from "../virtiofsd.js";
 import { podman } from "../podman.js";
+import { inNamespace, isRootless, namespacePath, podmanNamespace, type PodmanNamespace } from "./userns.js";
 import { extractSection, readUki, ukiKernelArgs } from "./uki.js";
 
-export async function mountImage(imageId: string): Promise<string> {
-  if (process.platform === "linux" && process.getuid?.() !== 0) {
-    throw new BootcError(
-      "NEEDS_ROOT",
-      "ephemeral boot mounts the image from podman storage, which needs rootful podman",
-      "run bootc as root (sudo bootc run …), or use --mode disk when it is available for rootless podman",
-    );
+/**
+ * A mounted image root. `path` is where the processes that serve or copy it see it
+ * (virtiofsd, mkfs); `view` is where this process reads it. They differ for rootless
+ * podman, whose mounts exist only in its own namespace (engine/images/userns.ts).
+ */
+export interface ImageRoot {
+  path: string;
+  view: string;
+  /** Rootless: the namespace that `path` is in, which its readers join. */
+  userns?: PodmanNamespace;
+}
+
+export async function mountImage(imageId: string): Promise<ImageRoot> {
+  if (!isRootless()) {
+    const mounted = (await podman(["image", "mount", imageId])).trim();
+    return { path: mounted, view: mounted };
   }
-  return (await podman(["image", "mount", imageId])).trim();
+  const mounted = (await podman(["unshare", "podman", "image", "mount", imageId])).trim();
+  const userns = await podmanNamespace();
+  return { path: mounted, view: namespacePath(userns, mounted), userns };
 }
 
 export async function unmountImage(imageId: string): Promise<void> {
-  await podman(["image", "unmount", imageId]).catch(() => undefined);
+  const args = ["image", "unmount", imageId];
+  await podman(isRootless() ? ["unshare", "podman", ...args] : args).catch(() => undefined);
 }
 
 const exists = (p: string) => access(p).then(() => true, () => false);
+
+/** `cmd`, run where the image root's `path` is: in podman's namespace for a rootless user. */
+export async function onImageRoot(root: ImageRoot, cmd: Command): Promise<Command> {
+  return root.userns ? inNamespace(root.userns, cmd) : cmd;
+}
+
+/**
+ * A file of the image that this process can read: `file` itself (a path under
+ * `root.view`), or, when the image keeps it from the user (a rootless user, an initramfs of
+ * mode 0600), a copy at `dest` made from inside podman's namespace.
+ */
+export async function readableCopy(root: ImageRoot, file: string, dest: string): Promise<string> {
+  if (await access(file, constants.R_OK).then(() => true, () => false)) return file;
+  const inside = path.join(root.path, path.relative(root.view, file));
+  const cmd = await onImageRoot(root, { file: "cp", args: ["--no-preserve=all", "--", inside, dest] });
+  const r = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore" });
+  if (r.exitCode !== 0) throw new BootcError("IMAGE_NOT_BOOTABLE", `could not read ${path.relative(root.view, file)} from the image: ${String(r.stderr).trim()}`);
+  return dest;
+}
 
 export interface BootFiles {
   kver: string;

@@ -6,13 +6,15 @@
  * can come and go without losing the VM.
  */
 import { mkdir, rm, unlink } from "node:fs/promises";
+import path from "node:path";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ResultPromise } from "execa";
 import { prepareProvisioning, type Provisioning } from "../provision/boot.js";
 import { BootcError } from "../errors.js";
 import { findQemu, findVirtiofsd, hostArch } from "../host/tools.js";
-import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import { mountImage, readableCopy, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import { inNamespace, isRootless, podmanNamespace, type PodmanNamespace } from "../images/userns.js";
 import { enginePaths, ensureRuntimeDir, vmPaths, type EnginePaths, type VmPaths } from "../paths.js";
 import { buildQemuArgs, ephemeralKernelArgs } from "../qemu/cmdline.js";
 import { prepareDiskBoot } from "../disk/boot.js";
@@ -57,6 +59,8 @@ export class Supervisor {
   private readonly daemons: ResultPromise[] = [];
   private qmp?: Qmp;
   private mounted = false;
+  /** Rootless: podman's namespace, where the image is mounted and virtiofsd runs. */
+  private userns: PodmanNamespace | undefined;
   /** First-boot configuration of this boot; its IMDS server lives as long as the VM. */
   private provision?: Provisioning;
   /** Which state the VM is in and what a stop means now: every transition goes through it. */
@@ -106,15 +110,19 @@ export class Supervisor {
   /** Ephemeral mode: the image's root filesystem, mounted from podman storage, is the root share. */
   private async ephemeralBoot(): Promise<BootPlan> {
     const r = this.record;
-    const rootfs = await mountImage(r.imageId);
+    const root = await mountImage(r.imageId);
     this.mounted = true;
+    this.userns = root.userns;
     // Recorded at once: if this monitor dies, the clean-up knows this mount is its to undo.
     this.mark("image-mounted");
     this.checkpoint();
     // A UKI-only image: its kernel and initramfs are taken out into the runtime directory.
-    const facts = await readGuestFacts(rootfs, r.image, this.p.runDir);
-    this.update({ kernel: facts.uki ? `${facts.uki.file.slice(rootfs.length)} (unified kernel image)` : facts.kernel.slice(rootfs.length) });
-    return { rootShare: rootfs, kernel: facts.kernel, initrd: facts.initrd, cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)], disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
+    const facts = await readGuestFacts(root.view, r.image, this.p.runDir);
+    this.update({ kernel: facts.uki ? `${facts.uki.file.slice(root.view.length)} (unified kernel image)` : facts.kernel.slice(root.view.length) });
+    // qemu runs as the user: a kernel or initramfs the image keeps from the user is copied out.
+    const kernel = await readableCopy(root, facts.kernel, path.join(this.p.runDir, "vmlinuz"));
+    const initrd = await readableCopy(root, facts.initrd, path.join(this.p.runDir, "initrd.img"));
+    return { rootShare: root.path, kernel, initrd, cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)], disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
   }
 
   /** Disk mode: the base disk from the cache (or built now) under this VM's overlay. */
@@ -152,8 +160,12 @@ export class Supervisor {
       ...r.binds.map((b) => ({ source: b.host, readOnly: b.readOnly })),
     ];
     const virtiofsd = sources.length ? await findVirtiofsd() : undefined;
+    // Rootless, every share is served from podman's namespace, where virtiofsd is root and
+    // the files keep their owners: the image's as in the image, the user's own as root.
+    const userns = sources.length && isRootless() ? (this.userns ?? (await podmanNamespace())) : undefined;
     for (const [i, s] of sources.entries()) {
-      const cmd = virtiofsdCommand({ binary: virtiofsd!.path, flavour: virtiofsd!.flavour, socket: this.p.fsSock(i), ...s });
+      const plain = virtiofsdCommand({ binary: virtiofsd!.path, flavour: virtiofsd!.flavour, socket: this.p.fsSock(i), rootless: !!userns, ...s });
+      const cmd = userns ? await inNamespace(userns, plain) : plain;
       const child = spawnOwned(cmd.file, cmd.args, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
       let err = "";
       child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));

@@ -36,9 +36,9 @@ export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
     return { image: opts.image, imageId: image.id, source, disk };
   }
   // Look inside once now so an image without a kernel fails here, before any VM exists.
-  const rootfs = await mountImage(image.id);
+  const root = await mountImage(image.id);
   try {
-    await readGuestFacts(rootfs, opts.image);
+    await readGuestFacts(root.view, opts.image);
   } finally {
     await unmountImage(image.id);
   }

@@ -65,9 +65,10 @@ Options:
   --accel kvm|hvf|tcg    override the accelerator (default: detected; env BOOTC_ACCEL)
   --timeout SECONDS      how long to wait for SSH before failing (default 600)
   --mode ephemeral|disk  ephemeral (default) or a persistent disk
-  --builder B            disk mode: auto (default: install if the image has bootc, else
-                         direct), direct (mkfs.ext4 -d + the image's kernel; no loop
-                         devices), install (bootc install to-disk in a privileged container)
+  --builder B            disk mode: auto (default: install if the image has bootc and
+                         you are root, else direct), direct (mkfs.ext4 -d + the image's
+                         kernel; no loop devices, works rootless), install (bootc install
+                         to-disk in a privileged container; root only)
   --disk-size SIZE       disk mode: size of the VM's disk, e.g. 20G (default 10G)
   --filesystem FS        disk mode with --builder install: ext4 (default), xfs or btrfs
   --disk FILE            boot an existing .qcow2 or .raw disk (UEFI) under an overlay

@@ -1,0 +1,110 @@
+/**
+ * Rootless: a regular user with rootless podman (its own image storage, a user namespace of
+ * subordinate ids) boots, reaches and removes VMs without sudo. The suite runs as root, so
+ * these tests run the real CLI as the user `bootc-rootless` (made by `scripts/setup.sh
+ * --tests`), whose podman storage is given the demo image here. One ephemeral guest is
+ * shared by the tests that only look at it; a disk-mode guest follows.
+ */
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { type Options } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, DEMO_BANNER, DEMO_IMAGE, freePort, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
+import { account, asUser, giveUserDemoImage } from "./lib/rootless-user.js";
+
+const home = tempDir("bce-rl-");
+chownSync(home, account.uid, account.gid);
+const share = path.join(home, "share");
+const bootcAs = (args: string[], options: Options = {}) => asUser(["env", `BOOTC_HOME=${home}`, process.execPath, CLI, ...args], options);
+const ssh = (name: string, script: string) => bootcAs(["ssh", name, "--", script]);
+const NAME = "rl";
+
+/** Images the user's podman has mounted (in its namespace); none once the VMs are gone. */
+const userMounts = async () => String((await asUser(["podman", "unshare", "podman", "image", "mount"])).stdout).trim();
+
+beforeAll(async () => {
+  await giveUserDemoImage();
+  mkdirSync(share);
+  writeFileSync(path.join(share, "from-host"), "hello from the host\n");
+  chownSync(share, account.uid, account.gid);
+}, 300_000);
+
+afterAll(async () => {
+  await bootcAs(["rm", "--all", "--force"]);
+  expect(processesUsing(home)).toEqual([]);
+  expect(await userMounts()).toBe("");
+});
+
+describe("as a regular user with rootless podman", () => {
+  let port = 0;
+  it("boots the demo image in ephemeral mode with a shared folder and a forwarded port", async () => {
+    port = await freePort();
+    const r = await bootcAs(["run", "--name", NAME, "--memory", "1G", "--bind", `${share}:/mnt/share`, "-p", `${port}:22`, DEMO_IMAGE]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const vm = JSON.parse(String((await bootcAs(["inspect", NAME, "--json"])).stdout));
+    expect(vm.state).toBe("ssh-ready");
+    // Everything runs as the user: no process of this VM is root's.
+    const owners = processesUsing(home).map((p) => statSync(`/proc/${p.pid}`).uid);
+    expect(owners.length).toBeGreaterThan(0);
+    expect(new Set(owners)).toEqual(new Set([account.uid]));
+  }, 900_000);
+
+  it("serves the image's files with their in-image owners, and the user's share as the guest's root", async () => {
+    const r = await ssh(NAME, "stat -c '%U:%G %a' /etc/shadow; cat /mnt/share/from-host; echo made-in-guest > /mnt/share/from-guest");
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(String(r.stdout)).toBe("root:shadow 640\nhello from the host");
+    const made = statSync(path.join(share, "from-guest"));
+    expect([made.uid, readFileSync(path.join(share, "from-guest"), "utf8")]).toEqual([account.uid, "made-in-guest\n"]);
+  });
+
+  it("forwards the published port to the guest", async () => {
+    const banner = await new Promise<string>((resolve, reject) => {
+      const c = net.createConnection(port, "127.0.0.1");
+      c.once("data", (d) => (resolve(d.toString()), c.destroy()));
+      c.once("error", reject);
+    });
+    expect(banner).toMatch(/^SSH-2\.0-/);
+  });
+
+  it("attaches the serial console", async () => {
+    const con = bootcAs(["console", NAME], { stdin: "pipe", buffer: false });
+    let out = "";
+    con.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    con.stdin?.write("\r");
+    await waitUntil("the login prompt", () => (out.includes(DEMO_BANNER) && / login:/.test(out)) || undefined, 60_000, 200).catch(() => undefined);
+    con.stdin?.write(Buffer.from([0x1d]));
+    expect((await con).exitCode).toBe(0);
+    expect(out).toMatch(/ login:/);
+  });
+
+  it("lists the user's VM, whose state is the user's alone", async () => {
+    const mine = JSON.parse(String((await bootcAs(["list", "--json"])).stdout)) as Array<{ name: string }>;
+    expect(mine.map((v) => v.name)).toEqual([NAME]);
+    const dir = statSync(path.join(home, "state/vms", NAME));
+    expect([dir.uid, dir.mode & 0o077]).toEqual([account.uid, 0]);
+  });
+
+  it("stops and removes it, leaving no process and no image mounted", async () => {
+    expect((await bootcAs(["stop", NAME])).exitCode).toBe(0);
+    expect((await bootcAs(["rm", NAME])).exitCode).toBe(0);
+    expect(processesUsing(home)).toEqual([]);
+    expect(await userMounts()).toBe("");
+  }, 300_000);
+
+  it("refuses the install builder, which needs a privileged container, with what to use instead", async () => {
+    const r = await bootcAs(["run", "--mode", "disk", "--builder", "install", DEMO_IMAGE]);
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toMatch(/install builder .* rootless podman cannot start[\s\S]*--builder direct/);
+  });
+
+  it("boots disk mode with the direct builder, whose disk keeps the in-image owners", async () => {
+    const r = await bootcAs(["run", "--name", "rld", "--memory", "1G", "--mode", "disk", DEMO_IMAGE]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const vm = JSON.parse(String((await bootcAs(["inspect", "rld", "--json"])).stdout));
+    expect(vm.disk.builder).toBe("direct");
+    const w = await ssh("rld", "stat -c '%U:%G' /etc/shadow /usr/bin/passwd");
+    expect(String(w.stdout), String(w.all)).toBe("root:shadow\nroot:root");
+    expect((await bootcAs(["rm", "--force", "rld"])).exitCode).toBe(0);
+  }, 900_000);
+});
