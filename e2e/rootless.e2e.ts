@@ -2,16 +2,18 @@
  * Rootless: a regular user with rootless podman (its own image storage, a user namespace of
  * subordinate ids) boots, reaches and removes VMs without sudo. The suite runs as root, so
  * these tests run the real CLI as the user `bootc-rootless` (made by `scripts/setup.sh
- * --tests`), whose podman storage is given the demo image here. One ephemeral guest is
- * shared by the tests that only look at it; a disk-mode guest follows.
+ * --tests`), whose podman storage is given the demo image here. One ephemeral guest, booted
+ * with the CLI, is shared by the tests that only look at it; then the user's `bootc serve`
+ * boots a disk-mode guest and serves its consoles.
  */
 import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { type Options } from "execa";
+import { type Options, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, DEMO_BANNER, DEMO_IMAGE, freePort, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
 import { account, asUser, giveUserDemoImage } from "./lib/rootless-user.js";
+import { api, serve, Terminal, type Served } from "./lib/api.js";
 
 const home = tempDir("bce-rl-");
 chownSync(home, account.uid, account.gid);
@@ -98,13 +100,40 @@ describe("as a regular user with rootless podman", () => {
     expect(String(r.stderr)).toMatch(/install builder .* rootless podman cannot start[\s\S]*--builder direct/);
   });
 
-  it("boots disk mode with the direct builder, whose disk keeps the in-image owners", async () => {
-    const r = await bootcAs(["run", "--name", "rld", "--memory", "1G", "--mode", "disk", DEMO_IMAGE]);
-    expect(r.exitCode, String(r.all)).toBe(0);
-    const vm = JSON.parse(String((await bootcAs(["inspect", "rld", "--json"])).stdout));
-    expect(vm.disk.builder).toBe("direct");
-    const w = await ssh("rld", "stat -c '%U:%G' /etc/shadow /usr/bin/passwd");
-    expect(String(w.stdout), String(w.all)).toBe("root:shadow\nroot:root");
-    expect((await bootcAs(["rm", "--force", "rld"])).exitCode).toBe(0);
-  }, 900_000);
+  describe("the web console, served by the user", () => {
+    let server: Served;
+    beforeAll(async () => {
+      server = await serve(home, [], (args) => bootcAs(args, { buffer: false }) as ResultPromise);
+    });
+    afterAll(() => server.stop());
+
+    it("boots disk mode with the direct builder, whose disk keeps the in-image owners", async () => {
+      await api(server).mutate("vms.run", { image: DEMO_IMAGE, name: "rld", memoryMiB: 1024, mode: "disk" });
+      await api(server).subscribe<{ type: string; state?: string; record?: { state: string } }>("vms.watch", { name: "rld" }, (e) => {
+        if (e.type === "state" && e.state === "failed") throw new Error(`boot failed: ${JSON.stringify(e)}`);
+        return (e.type === "state" && e.state === "ssh-ready") || (e.type === "snapshot" && e.record?.state === "ssh-ready");
+      });
+      const vm = JSON.parse(String((await bootcAs(["inspect", "rld", "--json"])).stdout));
+      expect(vm.disk.builder).toBe("direct");
+      const w = await ssh("rld", "stat -c '%U:%G' /etc/shadow /usr/bin/passwd");
+      expect(String(w.stdout), String(w.all)).toBe("root:shadow\nroot:root");
+    }, 900_000);
+
+    it("serves its serial and SSH consoles", async () => {
+      const serial = await Terminal.open(server, "/api/term/serial/rld");
+      serial.send("\r");
+      await serial.waitFor(/ login:/, 60_000);
+      serial.close();
+      const shell = await Terminal.open(server, "/api/term/ssh/rld?cols=80&rows=24");
+      await shell.waitFor(/[#$] $/m, 60_000);
+      shell.send("echo web-$((6*7))\n");
+      await shell.waitFor(/^web-42\r?$/m);
+      shell.close();
+    });
+
+    it("removes it", async () => {
+      await api(server).mutate("vms.remove", { name: "rld", force: true });
+      expect(JSON.parse(String((await bootcAs(["list", "--json"])).stdout))).toEqual([]);
+    });
+  });
 });

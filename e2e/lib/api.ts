@@ -21,8 +21,12 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function serve(home: string, extra: string[] = []): Promise<Served> {
-  const child = execa(process.execPath, [CLI, "serve", "--port", "0", "--no-open", ...extra], { env: { ...process.env, BOOTC_HOME: home }, reject: false, buffer: false });
+/** How to start a `bootc` command (the rootless tests start it as another user). */
+export type Launch = (args: string[]) => ResultPromise;
+const asThisUser = (home: string): Launch => (args) => execa(process.execPath, [CLI, ...args], { env: { ...process.env, BOOTC_HOME: home }, reject: false, buffer: false });
+
+export async function serve(home: string, extra: string[] = [], launch: Launch = asThisUser(home)): Promise<Served> {
+  const child = launch(["serve", "--port", "0", "--no-open", ...extra]);
   const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (d: Buffer) => {
