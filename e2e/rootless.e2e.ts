@@ -3,29 +3,34 @@
  * subordinate ids) boots, reaches and removes VMs without sudo. The suite runs as root, so
  * these tests run the real CLI as the user `bootc-rootless` (made by `scripts/setup.sh
  * --tests`), whose podman storage is given the demo image here. One ephemeral guest, booted
- * with the CLI, is shared by the tests that only look at it; then the user's `bootc serve`
- * boots a disk-mode guest and serves its consoles.
+ * with the CLI from vfs storage, is shared by the tests that only look at it; then, with
+ * overlay storage, the user's `bootc serve` boots a disk-mode guest and serves its consoles.
  */
 import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { type Options, type ResultPromise } from "execa";
+import { execa, type Options, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, DEMO_BANNER, DEMO_IMAGE, freePort, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
-import { account, asUser, giveUserDemoImage } from "./lib/rootless-user.js";
+import { account, asUser, giveUserDemoImage, userProcesses, useStorageDriver } from "./lib/rootless-user.js";
 import { api, serve, Terminal, type Served } from "./lib/api.js";
 
 const home = tempDir("bce-rl-");
 chownSync(home, account.uid, account.gid);
 const share = path.join(home, "share");
+/** `bootc` as the user, with its state under `home`. */
 const bootcAs = (args: string[], options: Options = {}) => asUser(["env", `BOOTC_HOME=${home}`, process.execPath, CLI, ...args], options);
+/** `bootc` as the user, in the user's own XDG directories (no XDG_RUNTIME_DIR, as under su or cron). */
+const bootcXdg = (args: string[], options: Options = {}) => asUser([process.execPath, CLI, ...args], options);
 const ssh = (name: string, script: string) => bootcAs(["ssh", name, "--", script]);
+const sshXdg = (name: string, script: string) => bootcXdg(["ssh", name, "--", script]);
 const NAME = "rl";
 
 /** Images the user's podman has mounted (in its namespace); none once the VMs are gone. */
 const userMounts = async () => String((await asUser(["podman", "unshare", "podman", "image", "mount"])).stdout).trim();
 
 beforeAll(async () => {
+  await useStorageDriver("vfs");
   await giveUserDemoImage();
   mkdirSync(share);
   writeFileSync(path.join(share, "from-host"), "hello from the host\n");
@@ -33,27 +38,29 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  await bootcXdg(["rm", "--force", NAME]);
   await bootcAs(["rm", "--all", "--force"]);
   expect(processesUsing(home)).toEqual([]);
+  expect(userProcesses()).toEqual([]);
   expect(await userMounts()).toBe("");
 });
 
 describe("as a regular user with rootless podman", () => {
   let port = 0;
+  const runtime = `/tmp/bootc-console-${account.uid}`;
   it("boots the demo image in ephemeral mode with a shared folder and a forwarded port", async () => {
     port = await freePort();
-    const r = await bootcAs(["run", "--name", NAME, "--memory", "1G", "--bind", `${share}:/mnt/share`, "-p", `${port}:22`, DEMO_IMAGE]);
+    const r = await bootcXdg(["run", "--name", NAME, "--memory", "1G", "--bind", `${share}:/mnt/share`, "-p", `${port}:22`, DEMO_IMAGE]);
     expect(r.exitCode, String(r.all)).toBe(0);
-    const vm = JSON.parse(String((await bootcAs(["inspect", NAME, "--json"])).stdout));
+    const vm = JSON.parse(String((await bootcXdg(["inspect", NAME, "--json"])).stdout));
     expect(vm.state).toBe("ssh-ready");
-    // Everything runs as the user: no process of this VM is root's.
-    const owners = processesUsing(home).map((p) => statSync(`/proc/${p.pid}`).uid);
-    expect(owners.length).toBeGreaterThan(0);
-    expect(new Set(owners)).toEqual(new Set([account.uid]));
+    // Everything runs as the user: the monitor, qemu and virtiofsd, none of them root's.
+    expect(userProcesses().map((p) => p.cmd)).toEqual(expect.arrayContaining([expect.stringMatching(/monitor\/main\.js rl$/), expect.stringMatching(/^\S*qemu-system/), expect.stringMatching(/virtiofsd/)]));
+    expect(processesUsing(runtime).filter((p) => statSync(`/proc/${p.pid}`).uid !== account.uid)).toEqual([]);
   }, 900_000);
 
   it("serves the image's files with their in-image owners, and the user's share as the guest's root", async () => {
-    const r = await ssh(NAME, "stat -c '%U:%G %a' /etc/shadow; cat /mnt/share/from-host; echo made-in-guest > /mnt/share/from-guest");
+    const r = await sshXdg(NAME, "stat -c '%U:%G %a' /etc/shadow; cat /mnt/share/from-host; echo made-in-guest > /mnt/share/from-guest");
     expect(r.exitCode, String(r.all)).toBe(0);
     expect(String(r.stdout)).toBe("root:shadow 640\nhello from the host");
     const made = statSync(path.join(share, "from-guest"));
@@ -70,7 +77,7 @@ describe("as a regular user with rootless podman", () => {
   });
 
   it("attaches the serial console", async () => {
-    const con = bootcAs(["console", NAME], { stdin: "pipe", buffer: false });
+    const con = bootcXdg(["console", NAME], { stdin: "pipe", buffer: false });
     let out = "";
     con.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     con.stdin?.write("\r");
@@ -80,17 +87,22 @@ describe("as a regular user with rootless podman", () => {
     expect(out).toMatch(/ login:/);
   });
 
-  it("lists the user's VM, whose state is the user's alone", async () => {
-    const mine = JSON.parse(String((await bootcAs(["list", "--json"])).stdout)) as Array<{ name: string }>;
-    expect(mine.map((v) => v.name)).toEqual([NAME]);
-    const dir = statSync(path.join(home, "state/vms", NAME));
-    expect([dir.uid, dir.mode & 0o077]).toEqual([account.uid, 0]);
+  it("keeps its state in the user's XDG directories and its sockets in a private runtime directory; root's list does not show it", async () => {
+    const mine = JSON.parse(String((await bootcXdg(["list", "--json"])).stdout)) as Array<{ name: string }>;
+    expect(mine.map((v) => v.name)).toContain(NAME);
+    for (const dir of [path.join(account.home, ".local/state/bootc-console/vms", NAME), runtime]) {
+      const st = statSync(dir);
+      expect([dir, st.uid, st.mode & 0o077]).toEqual([dir, account.uid, 0]);
+    }
+    const { BOOTC_HOME: _, ...rootEnv } = process.env;
+    const roots = await execa(process.execPath, [CLI, "list", "--json"], { env: rootEnv, extendEnv: false });
+    expect((JSON.parse(roots.stdout) as Array<{ name: string }>).map((v) => v.name)).not.toContain(NAME);
   });
 
   it("stops and removes it, leaving no process and no image mounted", async () => {
-    expect((await bootcAs(["stop", NAME])).exitCode).toBe(0);
-    expect((await bootcAs(["rm", NAME])).exitCode).toBe(0);
-    expect(processesUsing(home)).toEqual([]);
+    expect((await bootcXdg(["stop", NAME])).exitCode).toBe(0);
+    expect((await bootcXdg(["rm", NAME])).exitCode).toBe(0);
+    expect(userProcesses()).toEqual([]);
     expect(await userMounts()).toBe("");
   }, 300_000);
 
@@ -100,12 +112,14 @@ describe("as a regular user with rootless podman", () => {
     expect(String(r.stderr)).toMatch(/install builder .* rootless podman cannot start[\s\S]*--builder direct/);
   });
 
-  describe("the web console, served by the user", () => {
+  describe("the web console, served by the user, with podman's overlay storage", () => {
     let server: Served;
     beforeAll(async () => {
+      await useStorageDriver("overlay");
+      await giveUserDemoImage();
       server = await serve(home, [], (args) => bootcAs(args, { buffer: false }) as ResultPromise);
-    });
-    afterAll(() => server.stop());
+    }, 300_000);
+    afterAll(() => server?.stop());
 
     it("boots disk mode with the direct builder, whose disk keeps the in-image owners", async () => {
       await api(server).mutate("vms.run", { image: DEMO_IMAGE, name: "rld", memoryMiB: 1024, mode: "disk" });

@@ -3,7 +3,8 @@
 # missing and says what it changed.
 #
 #   scripts/setup.sh            what the product needs (podman, qemu, virtiofsd, firmware, …)
-#   scripts/setup.sh --tests    also what the test suite needs (Chromium)
+#   scripts/setup.sh --tests    also what the test suite needs (Chromium, a registry, the
+#                               bootc-rootless user of the rootless tests)
 #
 # Debian/Ubuntu (apt) and Fedora (dnf) are installed for you; on macOS it prints the
 # Homebrew line. Where podman is installed but cannot run a container (crun failing on a

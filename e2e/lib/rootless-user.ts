@@ -2,7 +2,7 @@
  * The regular user of the rootless tests and benchmark, `bootc-rootless` (made by
  * `scripts/setup.sh --tests`), and running commands as that user from the root test suite.
  */
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa, type Options } from "execa";
 import { DEMO_IMAGE, tempDir } from "./harness.js";
@@ -20,6 +20,22 @@ export const userEnv = { HOME: account.home, USER, LOGNAME: USER, PATH: "/usr/lo
 export const asUser = (cmd: string[], options: Options = {}) =>
   execa("setpriv", [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "--", "env", "-i", ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), ...cmd], { reject: false, all: true, ...options });
 
+/**
+ * Puts the user's podman storage on `driver` — vfs (plain directories, podman's choice on
+ * this machine) or overlay (real mounts that exist only in podman's namespace, the usual
+ * choice on Fedora and Ubuntu workstations) — starting afresh when it was on the other one.
+ */
+export async function useStorageDriver(driver: "vfs" | "overlay"): Promise<void> {
+  const now = String((await asUser(["podman", "info", "--format", "{{.Store.GraphDriverName}}"])).stdout).trim();
+  if (now === driver) return;
+  await asUser(["podman", "system", "reset", "--force"]);
+  const dir = path.join(account.home, ".config/containers");
+  await asUser(["mkdir", "-p", dir]);
+  const conf = path.join(dir, "storage.conf");
+  writeFileSync(conf, `[storage]\ndriver = "${driver}"\n`);
+  chownSync(conf, account.uid, account.gid);
+}
+
 /** Gives the user's podman storage the demo image root has (the same image id), once. */
 export async function giveUserDemoImage(): Promise<void> {
   const rootId = (await execa("podman", ["image", "inspect", "--format", "{{.Id}}", DEMO_IMAGE])).stdout.trim();
@@ -31,4 +47,25 @@ export async function giveUserDemoImage(): Promise<void> {
   chmodSync(archive, 0o644);
   const r = await asUser(["podman", "load", "--input", archive]);
   if (r.exitCode !== 0) throw new Error(`podman load as ${USER} failed: ${r.all}`);
+}
+
+/**
+ * The user's live processes but podman's own pause process (which holds its namespace, and
+ * stays). Zombies are left out: they have ended, and wait only for their parent to reap them.
+ */
+export function userProcesses(): Array<{ pid: number; cmd: string }> {
+  const found: Array<{ pid: number; cmd: string }> = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!pid) continue;
+    try {
+      if (statSync(`/proc/${pid}`).uid !== account.uid || readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "podman pause") continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      found.push({ pid, cmd: readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim() });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
