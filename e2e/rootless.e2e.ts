@@ -12,7 +12,7 @@ import path from "node:path";
 import { execa, type Options, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, DEMO_BANNER, DEMO_IMAGE, freePort, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
-import { account, asUser, giveUserDemoImage, userProcesses, useStorageDriver } from "./lib/rootless-user.js";
+import { account, asUser, giveUserDemoImage, USER, userProcesses, useStorageDriver } from "./lib/rootless-user.js";
 import { api, serve, Terminal, type Served } from "./lib/api.js";
 
 const home = tempDir("bce-rl-");
@@ -105,6 +105,15 @@ describe("as a regular user with rootless podman", () => {
     expect(userProcesses()).toEqual([]);
     expect(await userMounts()).toBe("");
   }, 300_000);
+
+  it("doctor checks the rootless set-up, and says how to reach /dev/kvm", async () => {
+    const r = await bootcXdg(["doctor", "--json"]);
+    const rows = (JSON.parse(String(r.stdout)) as { rows: Array<{ id: string; status: string; detail: string; fix?: string }> }).rows;
+    expect(rows.find((x) => x.id === "rootless")).toMatchObject({ status: "ok", detail: expect.stringContaining(`subordinate ids for ${USER}`) });
+    // Where /dev/kvm is there but not the user's (here: root's, mode 0600), the fix says how to get at it.
+    const kvm = statSync("/dev/kvm", { throwIfNoEntry: false });
+    if (kvm && !(kvm.mode & 0o006)) expect(rows.find((x) => x.id === "accel")?.fix).toMatch(new RegExp(`usermod -aG \\w+ ${USER}`));
+  });
 
   it("refuses the install builder, which needs a privileged container, with what to use instead", async () => {
     const r = await bootcAs(["run", "--mode", "disk", "--builder", "install", DEMO_IMAGE]);

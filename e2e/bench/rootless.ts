@@ -2,8 +2,9 @@
  * Rootless benchmark (prints figures; not a test). Boots the demo image with `bootc run`
  * as root (rootful podman) and as the user bootc-rootless (rootless podman; made by
  * `scripts/setup.sh --tests`), alternating, RUNS times (default 3), and prints each one's
- * median time from the command to SSH answering, and from qemu's start to SSH answering
- * (the guest's own boot), with their ratios. Run as root.
+ * median time from the command to SSH answering, from qemu's start to SSH answering (the
+ * guest's own boot) and from the VM's creation to qemu's start (the host's work: mounting
+ * the image, finding podman's namespace, starting virtiofsd), with their ratios. Run as root.
  *   npx tsx e2e/bench/rootless.ts [--runs N]
  */
 import { chownSync, rmSync } from "node:fs";
@@ -25,7 +26,7 @@ const userHome = makeHome();
 chownSync(userHome, account.uid, account.gid);
 
 /** One boot through the CLI: command → ready, and qemu → ssh-ready from the VM's timeline. */
-async function boot(rootless: boolean, name: string): Promise<{ total: number; guest: number }> {
+async function boot(rootless: boolean, name: string): Promise<{ total: number; guest: number; host: number }> {
   const home = rootless ? userHome : rootHome;
   const cli = (a: string[]) =>
     rootless ? asUser(["env", `BOOTC_HOME=${home}`, process.execPath, CLI, ...a]) : execa(process.execPath, [CLI, ...a], { reject: false, all: true, env: { ...process.env, BOOTC_HOME: home } });
@@ -36,22 +37,23 @@ async function boot(rootless: boolean, name: string): Promise<{ total: number; g
   const timeline = (JSON.parse(String((await cli(["inspect", name, "--json"])).stdout)) as { timeline: Timeline }).timeline;
   const at = (event: string) => Date.parse(timeline.find((t) => t.event === event)?.at ?? "");
   await cli(["rm", "--force", name]);
-  return { total, guest: at("ssh-ready") - at("qemu-started") };
+  return { total, guest: at("ssh-ready") - at("qemu-started"), host: at("qemu-started") - at("created") };
 }
 
-const rootful: Array<{ total: number; guest: number }> = [];
-const rootless: Array<{ total: number; guest: number }> = [];
+type Boot = Awaited<ReturnType<typeof boot>>;
+const rootful: Boot[] = [];
+const rootless: Boot[] = [];
 console.log(`image: ${DEMO_IMAGE}, ${runs} boots each, alternating`);
 for (let i = 1; i <= runs; i++) {
   rootful.push(await boot(false, `rf${i}`));
   rootless.push(await boot(true, `rl${i}`));
   console.log(`  run ${i}: rootful ${s(rootful.at(-1)!.total)} (guest ${s(rootful.at(-1)!.guest)}), rootless ${s(rootless.at(-1)!.total)} (guest ${s(rootless.at(-1)!.guest)})`);
 }
-for (const key of ["total", "guest"] as const) {
+const label = { total: "command → ssh-ready", guest: "qemu → ssh-ready   ", host: "created → qemu     " };
+for (const key of ["total", "guest", "host"] as const) {
   const a = median(rootful.map((b) => b[key]));
   const b = median(rootless.map((x) => x[key]));
-  const what = key === "total" ? "command → ssh-ready" : "qemu → ssh-ready   ";
-  console.log(`${what}: rootful median ${s(a)}, rootless median ${s(b)}, ratio ${(b / a).toFixed(2)} (${s(b - a)} more)`);
+  console.log(`${label[key]}: rootful median ${s(a)}, rootless median ${s(b)}, ratio ${(b / a).toFixed(2)} (${s(b - a)} more)`);
 }
 rmSync(rootHome, { recursive: true, force: true });
 rmSync(userHome, { recursive: true, force: true });

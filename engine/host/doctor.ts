@@ -2,7 +2,7 @@
  * `bootc doctor`: one row per requirement, each saying what was found and, when something
  * is wrong, how to fix it. Hard requirements make the report fail (CLI exit 1).
  */
-import { readFile, statfs, mkdir } from "node:fs/promises";
+import { readFile, stat, statfs, mkdir } from "node:fs/promises";
 import os from "node:os";
 import { execa } from "execa";
 import { detectAccel } from "./accel.js";
@@ -97,13 +97,23 @@ const checkFirmware: Check = async () => {
   return row({ ...base, status: "ok", detail: `${fw.code} + ${fw.vars}` });
 };
 
+/** How this user gets to open /dev/kvm: join its group, or (root's alone) have it given one. */
+async function kvmAccessFix(): Promise<string> {
+  const user = os.userInfo().username;
+  const st = await stat("/dev/kvm").catch(() => undefined);
+  const groups = await readFile("/etc/group", "utf8").catch(() => "");
+  const group = groups.split("\n").find((l) => l.split(":")[2] === String(st?.gid))?.split(":")[0];
+  if (st && st.gid !== 0 && st.mode & 0o060 && group) return `add yourself to the group that owns /dev/kvm (sudo usermod -aG ${group} ${user}), then log in again`;
+  return `/dev/kvm is root's alone (mode ${((st?.mode ?? 0) & 0o777).toString(8)}): give it to a kvm group with mode 0660 (the udev rule distributions ship: sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm), then sudo usermod -aG kvm ${user} and log in again`;
+}
+
 const checkAccel: Check = async (env) => {
   const base = { id: "accel", name: "accelerator", required: false };
   const choice = await detectAccel(undefined, env);
   const status: RowStatus = choice.accel === "tcg" ? "warn" : "ok";
   const fix =
     choice.kvm === "no-access"
-      ? `add yourself to the group that owns /dev/kvm (sudo usermod -aG kvm ${os.userInfo().username}), then log in again`
+      ? await kvmAccessFix()
       : choice.kvm === "pvm-only"
       ? "nothing to fix: guests run under TCG here (about a minute to boot a systemd guest)"
       : choice.accel === "tcg"
