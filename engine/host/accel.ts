@@ -51,7 +51,7 @@ export function decideAccel(f: AccelFacts): AccelChoice {
         kvm,
       };
     case "no-access":
-      return { accel: "tcg", reason: "/dev/kvm exists but this user cannot open it (add yourself to the kvm group): using TCG", kvm };
+      return { accel: "tcg", reason: "/dev/kvm exists but this user cannot open it (bootc doctor says how to get access): using TCG", kvm };
     default:
       return { accel: "tcg", reason: "no /dev/kvm on this host: using TCG software emulation (slow)", kvm };
   }
