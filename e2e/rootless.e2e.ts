@@ -11,7 +11,7 @@ import net from "node:net";
 import path from "node:path";
 import { execa, type Options, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, DEMO_BANNER, DEMO_IMAGE, freePort, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
+import { CLI, ROOT, DEMO_BANNER, DEMO_IMAGE, freePort, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
 import { account, asUser, giveUserDemoImage, USER, userProcesses, useStorageDriver } from "./lib/rootless-user.js";
 import { api, serve, Terminal, type Served } from "./lib/api.js";
 
@@ -106,6 +106,25 @@ describe("as a regular user with rootless podman", () => {
     expect(await userMounts()).toBe("");
   }, 300_000);
 
+  it("copies out a file of the image the user may not read (as an initramfs of mode 0600 would be), from inside podman's namespace", async () => {
+    const dest = path.join(home, "shadow-copy");
+    const script = `
+      const { mountImage, readableCopy, unmountImage } = await import(${JSON.stringify(path.join(ROOT, "dist/engine/images/rootfs.js"))});
+      const [image, dest] = process.argv.slice(1);
+      const root = await mountImage(image);
+      try {
+        const file = root.view + "/etc/shadow";
+        const direct = await import("node:fs/promises").then((fs) => fs.readFile(file).then(() => "readable", (e) => e.code));
+        console.log(direct, (await readableCopy(root, file, dest)) === dest ? "copied" : "not copied");
+      } finally {
+        await unmountImage(image);
+      }`;
+    const r = await asUser([process.execPath, "--input-type=module", "-e", script, DEMO_IMAGE, dest]);
+    expect(String(r.stdout), String(r.all)).toBe("EACCES copied");
+    expect(readFileSync(dest, "utf8")).toMatch(/^root:/m);
+    expect(await userMounts()).toBe("");
+  });
+
   it("doctor checks the rootless set-up, and says how to reach /dev/kvm", async () => {
     const r = await bootcXdg(["doctor", "--json"]);
     const rows = (JSON.parse(String(r.stdout)) as { rows: Array<{ id: string; status: string; detail: string; fix?: string }> }).rows;
@@ -158,5 +177,15 @@ describe("as a regular user with rootless podman", () => {
       await api(server).mutate("vms.remove", { name: "rld", force: true });
       expect(JSON.parse(String((await bootcAs(["list", "--json"])).stdout))).toEqual([]);
     });
+
+    it("exports a disk image with bootc to-disk, from the base disk the boot made", async () => {
+      const file = path.join(home, "rl.qcow2");
+      const r = await bootcAs(["to-disk", "--json", DEMO_IMAGE, file]);
+      expect(r.exitCode, String(r.all)).toBe(0);
+      expect(JSON.parse(String(r.stdout))).toMatchObject({ file, format: "qcow2", reused: true });
+      expect(statSync(file).uid).toBe(account.uid);
+      const disks = JSON.parse(String((await bootcAs(["disks", "--json"])).stdout)) as Array<{ builder: string; image: string }>;
+      expect(disks).toEqual([expect.objectContaining({ builder: "direct", image: DEMO_IMAGE })]);
+    }, 300_000);
   });
 });

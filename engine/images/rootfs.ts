@@ -5,7 +5,7 @@
  * credentials it understands).
  */
 import { constants } from "node:fs";
-import { readdir, readFile, readlink, access } from "node:fs/promises";
+import { lstat, readdir, readFile, readlink, access } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../errors.js";
@@ -85,16 +85,52 @@ async function findUki(rootfs: string, kver: string): Promise<string | undefined
  * image with only a unified kernel image, its UKI: with `extractTo`, the kernel and
  * initramfs are taken out of it into that directory; without, the UKI is only checked.
  */
+/**
+ * Resolves `rel` inside the image as the guest would see it: symbolic links are followed
+ * with the image's root as "/" (an absolute link, `..` at the top) and never lead out of
+ * it. The image is untrusted, and qemu opens the kernel and initramfs on the host: a link to
+ * a host path must not have it load a host file — a private key as the "initramfs" — into
+ * the guest. Returns the host path of the regular file it names, or undefined.
+ */
+export async function resolveInImage(rootfs: string, rel: string): Promise<string | undefined> {
+  const pending = rel.split("/").filter(Boolean);
+  const done: string[] = [];
+  let links = 0;
+  while (pending.length) {
+    const part = pending.shift()!;
+    if (part === ".") continue;
+    if (part === "..") {
+      done.pop();
+      continue;
+    }
+    const here = path.join(rootfs, ...done, part);
+    const st = await lstat(here).catch(() => undefined);
+    if (!st) return undefined;
+    if (st.isSymbolicLink()) {
+      if (++links > 40) return undefined;
+      const target = await readlink(here);
+      if (target.startsWith("/")) done.length = 0;
+      pending.unshift(...target.split("/").filter(Boolean));
+      continue;
+    }
+    done.push(part);
+    if (pending.length && !st.isDirectory()) return undefined;
+  }
+  const file = path.join(rootfs, ...done);
+  return done.length && (await lstat(file)).isFile() ? file : undefined;
+}
+
 export async function findBootFiles(rootfs: string, imageRef: string, extractTo?: string): Promise<BootFiles> {
   const modules = path.join(rootfs, "usr/lib/modules");
   const kvers = await readdir(modules).catch(() => [] as string[]);
   for (const kver of kvers.sort().reverse()) {
-    const kernel = path.join(modules, kver, "vmlinuz");
-    const initrd = path.join(modules, kver, "initramfs.img");
-    if ((await exists(kernel)) && (await exists(initrd))) return { kver, kernel, initrd };
+    const kernel = await resolveInImage(rootfs, `usr/lib/modules/${kver}/vmlinuz`);
+    const initrd = await resolveInImage(rootfs, `usr/lib/modules/${kver}/initramfs.img`);
+    if (kernel && initrd) return { kver, kernel, initrd };
   }
   for (const kver of kvers.sort().reverse()) {
-    const file = await findUki(rootfs, kver);
+    const found = await findUki(rootfs, kver);
+    const file = found && (await resolveInImage(rootfs, path.relative(rootfs, found)));
     if (!file) continue;
     const parts = await readUki(file);
     const uki = { file, kernelArgs: ukiKernelArgs(parts.cmdline) };
