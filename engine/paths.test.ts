@@ -2,7 +2,7 @@ import { chmodSync, chownSync, mkdirSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../test/tmp.js";
-import { ensureRuntimeDir } from "./paths.js";
+import { ensureRuntimeDir, pullSocket, serversDir, vmPaths } from "./paths.js";
 
 const at = (runtime: string) => ({ state: "/s", cache: "/c", runtime });
 
@@ -29,5 +29,14 @@ describe("ensureRuntimeDir", () => {
     mkdirSync(theirs, { mode: 0o700 });
     chownSync(theirs, 65534, 65534);
     await expect(ensureRuntimeDir(at(theirs))).rejects.toThrow(/belongs to uid 65534/);
+  });
+});
+
+describe("runtime paths", () => {
+  it("keeps the servers' and pulls' directories apart from every VM's, whatever its name", () => {
+    const paths = at("/r");
+    for (const name of ["servers", "pulls"]) {
+      expect([serversDir(paths), path.dirname(pullSocket(paths, "x"))]).not.toContain(vmPaths(name, paths).runDir);
+    }
   });
 });

@@ -47,8 +47,12 @@ export const diskBuildLock = (paths: EnginePaths, key: string) => path.join(disk
 /** Where the demo image's root filesystem is assembled (not /tmp: it may be a small tmpfs). */
 export const demoWorkRoot = (paths: EnginePaths = enginePaths()) => path.join(paths.cache, "work");
 
-/** Running `bootc serve` processes register here (pid + start identity), so `serve --rotate` can find them. */
-export const serversDir = (paths: EnginePaths = enginePaths()) => path.join(paths.runtime, "servers");
+/**
+ * Running `bootc serve` processes register here (pid + start identity), so `serve --rotate`
+ * can find them. "_servers", like "_pulls", cannot be a VM's name, so it never meets a VM's
+ * runtime directory (a VM named "servers" shared one with them).
+ */
+export const serversDir = (paths: EnginePaths = enginePaths()) => path.join(paths.runtime, "_servers");
 export const serverFile = (port: number, paths: EnginePaths = enginePaths()) => path.join(serversDir(paths), `${port}.json`);
 /** A private page that forwards the browser to the sign-in URL, so the token is never on an opener's command line. */
 export const serverOpenPage = (port: number, paths: EnginePaths = enginePaths()) => path.join(serversDir(paths), `${port}-open.html`);
