@@ -10,7 +10,7 @@ import { execa } from "execa";
 import { BootcError } from "../errors.js";
 import { findOnPath } from "../host/tools.js";
 import { spawnOwned } from "../monitor/children.js";
-import { mountImage, onImageRoot, readableCopy, readGuestFacts, unmountImage, type ImageRoot } from "../images/rootfs.js";
+import { mountImage, onImageRoot, readGuestFacts, unmountImage, type ImageRoot } from "../images/rootfs.js";
 import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
 import { progressTotal, type DiskProgress } from "./progress.js";
 
@@ -85,11 +85,9 @@ export async function buildDirectDisk(o: {
     }
     o.onProgress({ step: "copying the kernel and initramfs" });
     // Copied out of the image; a UKI's parts were extracted into this directory already.
-    for (const [from, name] of [[facts.kernel, "vmlinuz"], [facts.initrd, "initramfs.img"]] as const) {
-      const to = path.join(o.dir, name);
-      if (facts.uki) await rename(from, to);
-      else if ((await readableCopy(root, from, to)) === from) await copyFile(from, to);
-    }
+    const place = facts.uki ? rename : copyFile;
+    await place(facts.kernel, path.join(o.dir, "vmlinuz"));
+    await place(facts.initrd, path.join(o.dir, "initramfs.img"));
     const written = (await stat(file)).blocks * 512;
     o.onProgress({ step: "done", bytes: written, totalBytes: written });
     return {

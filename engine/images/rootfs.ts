@@ -4,10 +4,8 @@
  * kernel, initramfs, whether sshd is there and the guest's systemd version (which
  * credentials it understands).
  */
-import { constants } from "node:fs";
 import { lstat, readdir, readFile, readlink, access } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { BootcError } from "../errors.js";
 import type { Command } from "../virtiofsd.js";
 import { podman } from "../podman.js";
@@ -46,20 +44,6 @@ const exists = (p: string) => access(p).then(() => true, () => false);
 /** `cmd`, run where the image root's `path` is: in podman's namespace for a rootless user. */
 export async function onImageRoot(root: ImageRoot, cmd: Command): Promise<Command> {
   return root.userns ? inNamespace(root.userns, cmd) : cmd;
-}
-
-/**
- * A file of the image that this process can read: `file` itself (a path under
- * `root.view`), or, when the image keeps it from the user (a rootless user, an initramfs of
- * mode 0600), a copy at `dest` made from inside podman's namespace.
- */
-export async function readableCopy(root: ImageRoot, file: string, dest: string): Promise<string> {
-  if (await access(file, constants.R_OK).then(() => true, () => false)) return file;
-  const inside = path.join(root.path, path.relative(root.view, file));
-  const cmd = await onImageRoot(root, { file: "cp", args: ["--no-preserve=all", "--", inside, dest] });
-  const r = await execa(cmd.file, cmd.args, { reject: false, stdin: "ignore" });
-  if (r.exitCode !== 0) throw new BootcError("IMAGE_NOT_BOOTABLE", `could not read ${path.relative(root.view, file)} from the image: ${String(r.stderr).trim()}`);
-  return dest;
 }
 
 export interface BootFiles {

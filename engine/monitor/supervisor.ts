@@ -6,14 +6,13 @@
  * can come and go without losing the VM.
  */
 import { mkdir, rm, unlink } from "node:fs/promises";
-import path from "node:path";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ResultPromise } from "execa";
 import { prepareProvisioning, type Provisioning } from "../provision/boot.js";
 import { BootcError } from "../errors.js";
 import { findQemu, findVirtiofsd, hostArch } from "../host/tools.js";
-import { mountImage, readableCopy, readGuestFacts, unmountImage } from "../images/rootfs.js";
+import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { inNamespace, isRootless, podmanNamespace, type PodmanNamespace } from "../images/userns.js";
 import { enginePaths, ensureRuntimeDir, vmPaths, type EnginePaths, type VmPaths } from "../paths.js";
 import { buildQemuArgs, ephemeralKernelArgs } from "../qemu/cmdline.js";
@@ -119,10 +118,9 @@ export class Supervisor {
     // A UKI-only image: its kernel and initramfs are taken out into the runtime directory.
     const facts = await readGuestFacts(root.view, r.image, this.p.runDir);
     this.update({ kernel: facts.uki ? `${facts.uki.file.slice(root.view.length)} (unified kernel image)` : facts.kernel.slice(root.view.length) });
-    // qemu runs as the user: a kernel or initramfs the image keeps from the user is copied out.
-    const kernel = await readableCopy(root, facts.kernel, path.join(this.p.runDir, "vmlinuz"));
-    const initrd = await readableCopy(root, facts.initrd, path.join(this.p.runDir, "initrd.img"));
-    return { rootShare: root.path, kernel, initrd, cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)], disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
+    // qemu, run by the user, reads them through `view`: rootless, the files the image's root
+    // owns are the user's own on the host.
+    return { rootShare: root.path, kernel: facts.kernel, initrd: facts.initrd, cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)], disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
   }
 
   /** Disk mode: the base disk from the cache (or built now) under this VM's overlay. */
