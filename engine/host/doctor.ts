@@ -187,7 +187,8 @@ export const CHECKS: Check[] = [
 ];
 
 export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
-  const checks = isRootless() ? [checkPodman, checkRootless, ...CHECKS.slice(1)] : CHECKS;
+  // A regular user's rootless set-up is checked right after podman itself.
+  const checks = isRootless() ? CHECKS.flatMap((c) => (c === checkPodman ? [c, checkRootless] : [c])) : CHECKS;
   const rows = await Promise.all(checks.map((check) => check(env)));
   return { ok: rows.every((r) => !(r.required && r.status === "fail")), rows };
 }

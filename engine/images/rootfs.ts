@@ -29,8 +29,9 @@ export async function mountImage(imageId: string): Promise<ImageRoot> {
     const mounted = (await podman(["image", "mount", imageId])).trim();
     return { path: mounted, view: mounted };
   }
-  const mounted = (await podman(["unshare", "podman", "image", "mount", imageId])).trim();
+  // The namespace first: a lookup that fails then leaves no mount behind.
   const userns = await podmanNamespace();
+  const mounted = (await podman(["unshare", "podman", "image", "mount", imageId])).trim();
   return { path: mounted, view: namespacePath(userns, mounted), userns };
 }
 
