@@ -29,6 +29,8 @@ export const ERROR_CODES = [
   "DISK_INVALID",
   "DISK_IN_USE",
   "NO_SPACE",
+  "HOST_UNREACHABLE",
+  "LIBVIRT_FAILED",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

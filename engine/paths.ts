@@ -44,6 +44,18 @@ export const diskEntryDir = (paths: EnginePaths, key: string) => path.join(disks
 export const diskPartialDir = (paths: EnginePaths, key: string, pid: number) => path.join(disksDir(paths), `${key}.partial-${pid}`);
 export const diskBuildLock = (paths: EnginePaths, key: string) => path.join(disksDir(paths), `${key}.lock`);
 
+/**
+ * What this machine keeps of a VM that libvirt runs (locally or on another host): its SSH
+ * key and pinned host key. Apart from vms/: the VM itself lives in libvirt, not here.
+ */
+export const libvirtVmDir = (paths: EnginePaths, name: string) => path.join(paths.state, "libvirt", validateName(name));
+/** SSH configuration and tunnel sockets for libvirt hosts. "_libvirt" cannot be a VM's name. */
+export const libvirtRunDir = (paths: EnginePaths) => path.join(paths.runtime, "_libvirt");
+/** Saved libvirt connections (`bootc hosts`). */
+export const hostsFile = (paths: EnginePaths) => path.join(paths.state, "hosts.json");
+/** Serialises uploads of one base disk to one host (see runtime/libvirt/volumes.ts). */
+export const uploadLock = (paths: EnginePaths, id: string) => path.join(paths.cache, "uploads", `${id}.lock`);
+
 /** Where the demo image's root filesystem is assembled (not /tmp: it may be a small tmpfs). */
 export const demoWorkRoot = (paths: EnginePaths = enginePaths()) => path.join(paths.cache, "work");
 

@@ -69,6 +69,10 @@ export const VmRecordSchema = z.object({
   /** The Containerfile directory the image was built from by bootc (its source label), if any. */
   source: z.string().optional(),
   readyTimeoutSec: z.number().int(),
+  /** A libvirt VM: the connection URI of its host, the host's saved name, and whether libvirt starts it with the host. */
+  connection: z.string().optional(),
+  hostName: z.string().optional(),
+  autostart: z.boolean().optional(),
   state: z.enum(VM_STATES),
   monitorPid: z.number().int().optional(),
   /** The start identity of monitorPid (engine/proc.ts): a pid is signalled only while this still matches. */

@@ -100,6 +100,13 @@ export const RunOptionsSchema = z.strictObject({
   replace: z.boolean().default(false),
   accel: z.string().optional(),
   readyTimeoutSec: z.number().int().min(10).max(24 * 3600).default(600),
+  /**
+   * Run the VM as a libvirt domain on this libvirt connection (a saved host's name, or a
+   * URI: qemu:///system, qemu+ssh://USER@HOST/system) instead of under bootc's own monitor.
+   */
+  connect: z.string().min(1).max(1024).refine((s) => !CONTROL.test(s), "must not contain control characters").optional(),
+  /** With `connect`: libvirt starts the VM when the host boots. */
+  autostart: z.boolean().default(false),
 });
 export type RunOptions = z.input<typeof RunOptionsSchema>;
 export type ParsedRunOptions = z.output<typeof RunOptionsSchema>;

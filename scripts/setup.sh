@@ -97,8 +97,9 @@ install_apt() {
   local want=(podman runc uidmap "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs fdisk dosfstools mtools systemd-boot-efi)
   # Tests: the browser, a container registry the pull tests start on loopback (nothing is
   # pulled from outside), fish for the completion test, and objcopy (binutils) for the UKI
-  # fixture.
-  ((with_tests)) && want+=(chromium docker-registry fish binutils)
+  # fixture. libvirt's daemon and client and an OpenSSH server for the libvirt runtime's
+  # tests, which start them on loopback themselves (e2e/lib/libvirt-host.ts).
+  ((with_tests)) && want+=(chromium docker-registry fish binutils libvirt-daemon-system libvirt-clients openssh-server)
   local missing=() p
   for p in "${want[@]}"; do deb_installed "$p" || missing+=("$p"); done
   # virtiofsd: Debian 13, Ubuntu ≥ 23.10 and later ship the Rust one as a package of its own;
@@ -114,10 +115,18 @@ install_apt() {
   fi
   if ((${#missing[@]})); then
     say "installing with apt: ${missing[*]}"
+    # Daemons in these packages (sshd on port 22, libvirtd) must not start as a side effect
+    # of installing them: tests start their own, on loopback, and stop them.
+    local no_start=0
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod 755 /usr/sbin/policy-rc.d && no_start=1
+    fi
     if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+      ((no_start)) && $SUDO rm -f /usr/sbin/policy-rc.d
       echo "setup: apt-get install failed for: ${missing[*]}" >&2
       exit 1
     fi
+    ((no_start)) && $SUDO rm -f /usr/sbin/policy-rc.d
     changed+=("installed ${missing[*]}")
   else
     say "OS packages: all present"
@@ -127,7 +136,7 @@ install_apt() {
 install_dnf() {
   # Fedora ships the Rust virtiofsd as its own package; qemu-kvm does not pull it in.
   local want=(podman shadow-utils qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs util-linux dosfstools mtools systemd-boot-unsigned)
-  ((with_tests)) && want+=(chromium docker-distribution fish binutils)
+  ((with_tests)) && want+=(chromium docker-distribution fish binutils libvirt-daemon-driver-qemu libvirt-client openssh-server)
   local missing=() p
   for p in "${want[@]}"; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then

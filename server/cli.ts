@@ -26,6 +26,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   build: { summary: "build an image from a Containerfile directory (podman build)", load: () => import("./cli/build.js") },
   "to-disk": { summary: "write a bootable disk image (qcow2, raw, vmdk) of an image, for other tools", load: () => import("./cli/to-disk.js") },
   disks: { summary: "list the cached base disks of disk-mode VMs; prune unused ones", load: () => import("./cli/disks.js") },
+  hosts: { summary: "save libvirt hosts (this machine's libvirt, or another over SSH) for run --connect", load: () => import("./cli/hosts.js") },
   images: { summary: "list local container images, bootc ones marked", load: () => import("./cli/images.js") },
   demo: { summary: "build the offline demo image (localhost/bootc-demo)", load: () => import("./cli/demo.js") },
   doctor: { summary: "check this host's podman, qemu, virtiofsd, firmware, accelerator", load: () => import("./cli/doctor.js") },

@@ -4,7 +4,7 @@
  * only by the monitor's first probe after boot).
  */
 import { readFile } from "node:fs/promises";
-import type { Writable } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import { Client, type ClientChannel } from "ssh2";
 import { pinHostKey, pinnedHostKey } from "./hostkey.js";
 
@@ -14,6 +14,11 @@ export interface SshTarget {
   user: string;
   identity: string;
   knownHosts: string;
+  /**
+   * The port is on another host's loopback (a remote libvirt host): this opens a stream to
+   * it (an SSH tunnel), which the connection uses instead of 127.0.0.1, and closes after.
+   */
+  openStream?: () => Promise<{ stream: Duplex; close: () => void }>;
 }
 
 export interface ExecResult {
@@ -44,6 +49,7 @@ async function withChannel<T>(
   const pinned = await pinnedHostKey(t.knownHosts);
   let seenKey: Buffer | undefined;
   const conn = new Client();
+  const via = t.openStream ? await t.openStream() : undefined;
   return new Promise<T>((resolve, reject) => {
     const timer = opts.timeoutMs ? setTimeout(() => done(new Error("ssh timed out")), opts.timeoutMs) : undefined;
     let settled = false;
@@ -52,6 +58,7 @@ async function withChannel<T>(
       settled = true;
       clearTimeout(timer);
       conn.end();
+      via?.close();
       if (err) reject(err);
       else resolve(r!);
     };
@@ -70,8 +77,7 @@ async function withChannel<T>(
       });
     });
     conn.connect({
-      host: "127.0.0.1",
-      port: t.port,
+      ...(via ? { sock: via.stream as never } : { host: "127.0.0.1", port: t.port }),
       username: t.user,
       privateKey,
       readyTimeout: opts.timeoutMs ?? 15_000,

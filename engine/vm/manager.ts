@@ -17,25 +17,40 @@ import { ensureImage, type PullHooks } from "../images/pull.js";
 import { signalIfSame } from "../proc.js";
 import type { MonitorEvent, StopReply } from "../monitor/protocol.js";
 import type { ConsoleAttachment, StopRequest } from "../monitor/client.js";
-import { enginePaths, vmPaths, vmsDir, type EnginePaths } from "../paths.js";
+import { enginePaths, libvirtVmDir, vmPaths, vmsDir, type EnginePaths } from "../paths.js";
 import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
 import { generateKey, publicKeyOf } from "../ssh/keys.js";
 import { checkCloudInitDir, copyCloudInitDir, defaultUserIdentity, readKickstart } from "../provision/inputs.js";
 import { writePrivateFile } from "../private-file.js";
 import { hashPassword } from "../provision/password.js";
 import { withRebuildLock, withVmLock } from "./lock.js";
-import { checkBindSources, checkPorts, checkResources, freePort, generateName, parseRunOptions, validateName, type RunOptions } from "./options.js";
+import { checkBindSources, checkPorts, checkResources, freePort, generateName, NAME_RE, parseRunOptions, validateName, type RunOptions } from "./options.js";
 import { ACTIVE_STATES, writeRecord, type VmRecord, type VmState } from "../record.js";
 import { planTarget } from "./target.js";
 import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
 import { LocalRuntime, type VmRuntime } from "./runtime.js";
 import { listVmStatus, MONITOR_DIED, monitorAlive, vmNames, vmStatus, type VmInfo } from "./status.js";
-import { requireSsh, sshCommand } from "./ssh-command.js";
+import { remoteCommand, requireSsh, sshCommand } from "./ssh-command.js";
+import { LibvirtVms } from "../runtime/libvirt/vms.js";
+import { rememberHost, resolveHost } from "../runtime/libvirt/hosts.js";
 
 export type { VmInfo } from "./status.js";
 export { remoteCommand } from "./ssh-command.js";
 
 export const DEFAULTS = { cpus: 2, memoryMiB: 2048 };
+
+/**
+ * What the libvirt runtime does not do (yet): said before anything is made. Shares and
+ * cloud-init serve files from this machine, which a remote host cannot reach.
+ */
+function refuseUnderLibvirt(opts: ReturnType<typeof parseRunOptions>): void {
+  const no = (what: string, hint: string) => new BootcError("INVALID_ARGUMENT", `${what} cannot be used with --connect (a libvirt VM)`, hint);
+  if (opts.mode !== "disk" || opts.disk) throw no(opts.disk ? "a premade --disk" : "ephemeral mode", "libvirt runs disk-mode VMs of an image: add --mode disk");
+  if (opts.binds.length) throw no("--bind", "copy the files into the image, or run the VM without --connect");
+  if (opts.cloudInit) throw no("--cloudinit", "use --ks or -u/--password for first-boot settings, or run the VM without --connect");
+  if (opts.credentialTransport && opts.credentialTransport !== "smbios") throw no(`--credentials-via ${opts.credentialTransport}`, "libvirt VMs get their credentials over SMBIOS");
+  if (opts.removeImageOnStop) throw no("--rmi", "use --rm (the image stays), and remove the image yourself");
+}
 
 /** A stop is complete when the monitor has exited (its children die with it). */
 async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">, timeoutMs = 15_000): Promise<void> {
@@ -44,10 +59,20 @@ async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">,
 }
 
 export class Engine {
+  /** VMs that libvirt runs (bootc run --connect): found by name when no local VM has it. */
+  readonly libvirt: LibvirtVms;
+
   constructor(
     readonly paths: EnginePaths = enginePaths(),
     private readonly runtime: VmRuntime = new LocalRuntime(paths),
-  ) {}
+  ) {
+    this.libvirt = new LibvirtVms(paths);
+  }
+
+  /** Whether `name` is a VM of this host's own runtime (a record in the vms dir). */
+  private async isLocal(name: string): Promise<boolean> {
+    return (await this.names()).includes(name);
+  }
 
   private get vmsDir() {
     return vmsDir(this.paths);
@@ -57,11 +82,15 @@ export class Engine {
    * Validates, pulls the image if needed (see RunOptions.pull; `hooks.pull` follows the
    * pull), creates the VM and starts its monitor. Returns once the monitor runs; see waitFor().
    */
-  async createVm(input: RunOptions, hooks: { pull?: PullHooks } = {}): Promise<VmRecord> {
+  async createVm(input: RunOptions, hooks: { pull?: PullHooks; onEvent?: (e: MonitorEvent) => void } = {}): Promise<VmRecord> {
     const opts = parseRunOptions(input);
+    const host = opts.connect ? await resolveHost(this.paths, opts.connect) : undefined;
+    if (host) refuseUnderLibvirt(opts);
+    else if (opts.autostart) throw new BootcError("INVALID_ARGUMENT", "--autostart needs a libvirt VM: libvirt starts it when its host boots", "add --connect qemu:///system (or a remote host)");
     const taken = new Set(await this.names());
     if (opts.replace && opts.name === undefined) throw new BootcError("INVALID_ARGUMENT", "--replace needs the name of the VM to replace", "add --name NAME");
     const name = opts.name !== undefined ? validateName(opts.name) : generateName(taken);
+    if (!taken.has(name) && opts.name !== undefined && (await this.libvirt.find(name).catch(() => undefined))) taken.add(name);
     if (taken.has(name) && !opts.replace) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, replace it (--replace), or remove it first: bootc rm ${name}`);
     const cpus = opts.cpus ?? DEFAULTS.cpus;
     const memoryMiB = opts.memoryMiB ?? DEFAULTS.memoryMiB;
@@ -86,6 +115,20 @@ export class Engine {
     const target = await planTarget(opts);
     // Only now, with the new VM's input all checked: a typo must not cost the old VM.
     if (opts.replace && taken.has(name)) await this.removeVm(name, { force: true });
+    if (host) {
+      const keyFile = path.join(libvirtVmDir(this.paths, name), "id_ed25519");
+      const made = await this.libvirt.create({
+        host,
+        record: this.newRecord({ name, target, cpus, memoryMiB, accel, identity: identity ? path.resolve(identity) : keyFile, generatedKey: !identity, passwordSet: !!passwordHash, opts, sshPort: undefined }),
+        makeKey: (file) => generateKey(file, `bootc-console ${name}`),
+        publicKey: () => publicKeyOf(identity ? path.resolve(identity) : keyFile),
+        kickstart,
+        passwordHash,
+        onEvent: hooks.onEvent ?? (() => undefined),
+      });
+      await rememberHost(this.paths, host);
+      return made;
+    }
 
     const p = vmPaths(name, this.paths);
     await mkdir(this.vmsDir, { recursive: true, mode: 0o700 });
@@ -102,38 +145,7 @@ export class Engine {
       if (passwordHash) await writePrivateFile(p.passwordHash, passwordHash);
       if (kickstart !== undefined) await writePrivateFile(p.kickstart, kickstart);
       if (opts.cloudInit) await copyCloudInitDir(opts.cloudInit.dir, p.cloudInit);
-      const record: VmRecord = {
-        version: 1,
-        name,
-        image: target.image,
-        imageId: target.imageId,
-        mode: target.disk ? "disk" : "ephemeral",
-        ...(target.disk ? { disk: target.disk } : {}),
-        createdAt: new Date().toISOString(),
-        cpus,
-        memoryMiB,
-        accel: accel.accel,
-        accelReason: accel.reason,
-        sshUser: opts.user,
-        sshPort: await freePort(),
-        identity: identity ? path.resolve(identity) : p.key,
-        generatedKey: !identity,
-        ...(passwordHash ? { passwordSet: true } : {}),
-        ...(opts.autologin ? { autologin: true } : {}),
-        ...(opts.kickstart ? { kickstart: path.resolve(opts.kickstart) } : {}),
-        ...(opts.cloudInit ? { cloudInit: { transport: opts.cloudInit.transport, dir: path.resolve(opts.cloudInit.dir) } } : {}),
-        ...(opts.credentialTransport ? { credentialTransport: opts.credentialTransport } : {}),
-        forwards: opts.forwards,
-        binds: opts.binds,
-        kargs: opts.kargs,
-        removeOnStop: opts.removeOnStop || opts.removeImageOnStop,
-        ...(opts.removeImageOnStop ? { removeImageOnStop: true } : {}),
-        ...(target.source ? { source: target.source } : {}),
-        readyTimeoutSec: opts.readyTimeoutSec,
-        state: "creating",
-        warnings: [],
-        timeline: [{ event: "created", at: new Date().toISOString() }],
-      };
+      const record = this.newRecord({ name, target, cpus, memoryMiB, accel, identity: identity ? path.resolve(identity) : p.key, generatedKey: !identity, passwordSet: !!passwordHash, opts, sshPort: await freePort() });
       await writeRecord(record, this.paths);
       // Recorded at once, so that a stop or rm racing the monitor's start can find it.
       const monitor = this.runtime.start(name);
@@ -146,11 +158,53 @@ export class Engine {
     }
   }
 
+  /** The record of a new VM, before anything runs it. */
+  private newRecord(o: {
+    name: string; target: Awaited<ReturnType<typeof planTarget>>; cpus: number; memoryMiB: number; accel: Awaited<ReturnType<typeof detectAccel>>;
+    identity: string; generatedKey: boolean; passwordSet: boolean; opts: ReturnType<typeof parseRunOptions>; sshPort: number | undefined;
+  }): VmRecord {
+    const { opts, target } = o;
+    return {
+      version: 1,
+      name: o.name,
+      image: target.image,
+      imageId: target.imageId,
+      mode: target.disk ? "disk" : "ephemeral",
+      ...(target.disk ? { disk: target.disk } : {}),
+      createdAt: new Date().toISOString(),
+      cpus: o.cpus,
+      memoryMiB: o.memoryMiB,
+      accel: o.accel.accel,
+      accelReason: o.accel.reason,
+      sshUser: opts.user,
+      ...(o.sshPort !== undefined ? { sshPort: o.sshPort } : {}),
+      identity: o.identity,
+      generatedKey: o.generatedKey,
+      ...(o.passwordSet ? { passwordSet: true } : {}),
+      ...(opts.autologin ? { autologin: true } : {}),
+      ...(opts.kickstart ? { kickstart: path.resolve(opts.kickstart) } : {}),
+      ...(opts.cloudInit ? { cloudInit: { transport: opts.cloudInit.transport, dir: path.resolve(opts.cloudInit.dir) } } : {}),
+      ...(opts.credentialTransport ? { credentialTransport: opts.credentialTransport } : {}),
+      ...(opts.autostart ? { autostart: true } : {}),
+      forwards: opts.forwards,
+      binds: opts.binds,
+      kargs: opts.kargs,
+      removeOnStop: opts.removeOnStop || opts.removeImageOnStop,
+      ...(opts.removeImageOnStop ? { removeImageOnStop: true } : {}),
+      ...(target.source ? { source: target.source } : {}),
+      readyTimeoutSec: opts.readyTimeoutSec,
+      state: "creating",
+      warnings: [],
+      timeline: [{ event: "created", at: new Date().toISOString() }],
+    };
+  }
+
   /**
    * Follows a VM's events until it reaches `target` ("ssh-ready", or "running" for a guest
    * without sshd). Rejects with the monitor's reason if the boot fails.
    */
   async waitFor(name: string, target: VmState, onEvent: (e: MonitorEvent) => void = () => undefined): Promise<VmInfo> {
+    if (!(await this.isLocal(name))) return this.libvirt.waitFor(name, onEvent);
     const watcher = await this.connectEvents(name, onEvent);
     return new Promise<VmInfo>((resolve, reject) => {
       let settled = false;
@@ -211,15 +265,27 @@ export class Engine {
     return vmNames(this.paths);
   }
 
-  getVm(name: string): Promise<VmInfo> {
+  /** A VM of this host's runtime, else one that libvirt runs on a known host. */
+  async getVm(name: string): Promise<VmInfo> {
+    if (!(await this.isLocal(name)) && NAME_RE.test(name)) {
+      const found = await this.libvirt.find(name);
+      if (found) return found.vm;
+    }
     return vmStatus(name, this.paths);
   }
 
-  listVms(): Promise<VmInfo[]> {
-    return listVmStatus(this.paths);
+  async listVms(): Promise<VmInfo[]> {
+    return (await this.listAll()).vms;
+  }
+
+  /** Every VM, this host's and those of every known libvirt host, and the hosts that did not answer. */
+  async listAll(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> {
+    const remote = await this.libvirt.list();
+    return { vms: [...(await listVmStatus(this.paths)), ...remote.vms], unreachable: remote.unreachable };
   }
 
   async stopVm(name: string, opts: { force?: boolean; timeoutSec?: number; reboot?: boolean } = {}): Promise<VmInfo> {
+    if (!(await this.isLocal(name))) return this.libvirt.stop(name, opts);
     const vm = await this.getVm(name);
     if (!ACTIVE_STATES.includes(vm.effectiveState)) {
       throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, vm.effectiveState === "failed" ? `remove it with: bootc rm ${name}` : undefined);
@@ -231,6 +297,7 @@ export class Engine {
 
   /** Boots a stopped (or failed) VM again with the options it was created with. */
   async startVm(name: string, opts: { timelinePrefix?: Array<{ event: string; at: string }> } = {}): Promise<VmRecord> {
+    if (!(await this.isLocal(name))) return this.libvirt.start(name);
     const vm = await this.getVm(name);
     if (ACTIVE_STATES.includes(vm.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
     const p = vmPaths(name, this.paths);
@@ -295,6 +362,7 @@ export class Engine {
 
   private async rebuildAndRebootLocked(name: string, onLine: (line: string) => void): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
     const vm = await this.getVm(name);
+    if (vm.connection) throw new BootcError("INVALID_ARGUMENT", `VM "${name}" runs under libvirt, where rebuild & reboot is not supported yet`, "use --watch with a VM of bootc's own runtime (no --connect)");
     if (!vm.source) throw new BootcError("INVALID_ARGUMENT", `VM "${name}" was not booted from an image bootc built`, "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it");
     const buildStarted = new Date().toISOString();
     const built = await buildImage({ dir: vm.source, tag: vm.image, onLine });
@@ -377,6 +445,10 @@ export class Engine {
    * leftover processes killed, the image unmounted.
    */
   async removeVm(name: string, opts: { force?: boolean; removeImage?: boolean } = {}): Promise<string[]> {
+    if (!(await this.isLocal(name)) && NAME_RE.test(name) && (await this.libvirt.find(name))) {
+      await this.libvirt.remove(name, opts);
+      return [];
+    }
     const p = vmPaths(name, this.paths);
     const vm = await this.getVm(name).catch(async (e: unknown) => {
       if (!(isBootcError(e) && e.code === "VM_BROKEN" && opts.force)) throw e;
@@ -423,6 +495,7 @@ export class Engine {
 
   /** Where and how to reach a ssh-ready VM: port, user, key, pinned host key file. */
   async sshTarget(name: string): Promise<SshTarget> {
+    if (!(await this.isLocal(name))) return this.libvirt.sshTarget(name);
     const vm = await requireSsh(name, this.paths);
     return { vmName: name, port: vm.sshPort!, user: vm.sshUser, identity: vm.identity, knownHosts: vmPaths(name, this.paths).knownHosts };
   }
@@ -438,12 +511,21 @@ export class Engine {
   }
 
   /** The OpenSSH command line that reaches the VM with its key and pinned host key. */
-  sshCommand(name: string, command: string[] = [], tty?: boolean): Promise<{ file: string; args: string[] }> {
+  async sshCommand(name: string, command: string[] = [], tty?: boolean): Promise<{ file: string; args: string[] }> {
+    if (!(await this.isLocal(name))) return this.libvirt.sshCommand(name, command.length ? remoteCommand(command) : undefined, tty);
     return sshCommand(name, this.paths, command, tty);
   }
 
   /** Follows a VM's monitor events (waiting briefly for a monitor that is just starting). */
   async events(name: string, onEvent: (e: MonitorEvent) => void): Promise<{ close: () => void; closed: Promise<void> }> {
+    if (!(await this.isLocal(name))) {
+      // Nothing watches a libvirt domain: a follower gets its current state once.
+      const vm = await this.getVm(name);
+      onEvent({ type: "snapshot", record: vm } as MonitorEvent);
+      let close = () => undefined as void;
+      const closed = new Promise<void>((resolve) => (close = resolve));
+      return { close, closed };
+    }
     const { close, closed } = await this.connectEvents(name, onEvent);
     return { close, closed };
   }
@@ -453,6 +535,7 @@ export class Engine {
    * monitor and qemu to come up, so a viewer opened right after `createVm` just works.
    */
   async console(name: string): Promise<ConsoleAttachment> {
+    if (!(await this.isLocal(name))) return this.libvirt.console(name);
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
@@ -472,6 +555,7 @@ export class Engine {
 
   /** The last `maxBytes` of a VM's serial log or monitor log (kept after the VM stops). */
   async readLog(name: string, which: "serial" | "monitor", maxBytes = 256 * 1024): Promise<{ text: string; truncated: boolean }> {
+    if (!(await this.isLocal(name))) return which === "serial" ? this.libvirt.readLog(name, maxBytes) : { text: "", truncated: false };
     await this.getVm(name);
     const p = vmPaths(name, this.paths);
     const file = which === "serial" ? p.serialLog : p.monitorLog;

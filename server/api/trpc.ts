@@ -48,6 +48,8 @@ export const HTTP_CODE: Record<ErrorCode, TRPCError["code"]> = {
   DISK_BUILD_FAILED: "BAD_GATEWAY",
   BOOT_TIMEOUT: "GATEWAY_TIMEOUT",
   NO_SPACE: "SERVICE_UNAVAILABLE",
+  HOST_UNREACHABLE: "BAD_GATEWAY",
+  LIBVIRT_FAILED: "BAD_GATEWAY",
 };
 
 const t = initTRPC.context<ApiContext>().create({

@@ -1,6 +1,6 @@
 import { enginePaths } from "../../engine/paths.js";
 import { vmStatus } from "../../engine/vm/status.js";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError, isBootcError } from "../../engine/errors.js";
 import { parseCommand, printJson } from "./output.js";
 
 const HELP = `Usage: bootc inspect NAME [--json]
@@ -14,6 +14,11 @@ export async function main(argv: string[]): Promise<number> {
   const [name] = positionals;
   if (!name) throw new BootcError("INVALID_ARGUMENT", "no VM name given", "usage: bootc inspect NAME");
   // Read from the record alone: no need to load the whole engine (docs/benchmarks.md).
-  printJson(await vmStatus(name, enginePaths()));
+  const local = await vmStatus(name, enginePaths()).catch(async (e: unknown) => {
+    if (!(isBootcError(e) && e.code === "VM_NOT_FOUND")) throw e;
+    const { Engine } = await import("../../engine/vm/manager.js"); // a libvirt VM, perhaps
+    return new Engine().getVm(name);
+  });
+  printJson(local);
   return 0;
 }

@@ -1,16 +1,30 @@
 import { enginePaths } from "../../engine/paths.js";
-import { listVmStatus } from "../../engine/vm/status.js";
+import { listVmStatus, type VmInfo } from "../../engine/vm/status.js";
 import { formatDuration, parseCommand, printJson, table } from "./output.js";
 
 const HELP = `Usage: bootc list [--json]
 
 Lists VMs with their state: creating, booting, running (guest up), ssh-ready (an SSH
-round trip succeeded), stopping, stopped, failed (with the reason in --json).`;
+round trip succeeded), stopping, stopped, failed (with the reason in --json).
+VMs that libvirt runs (bootc run --connect) are listed from every saved host (bootc
+hosts) and BOOTC_CONNECT's, read from libvirt itself; HOST says where each VM runs
+("local" for bootc's own runtime). A host that does not answer is named on stderr.`;
+
+/** libvirt VMs, if any host is known: loaded only then, so the common case stays fast. */
+async function libvirtVms(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> {
+  const paths = enginePaths();
+  const { knownHosts } = await import("../../engine/runtime/libvirt/hosts.js");
+  if (!(await knownHosts(paths)).length) return { vms: [], unreachable: [] };
+  const { LibvirtVms } = await import("../../engine/runtime/libvirt/vms.js");
+  return new LibvirtVms(paths).list();
+}
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseCommand({ args: argv, options: { json: { type: "boolean" } } }, HELP);
   // Read from the records alone: no need to load the whole engine (docs/benchmarks.md).
-  const vms = await listVmStatus(enginePaths());
+  const remote = await libvirtVms();
+  const vms = [...(await listVmStatus(enginePaths())), ...remote.vms];
+  for (const u of remote.unreachable) console.error(`warning: host ${u.host} did not answer: ${u.reason}`);
   if (values.json) {
     printJson(vms);
     return 0;
@@ -19,10 +33,11 @@ export async function main(argv: string[]): Promise<number> {
     console.log("No VMs. Boot one with: bootc run IMAGE   (images: bootc images)");
     return 0;
   }
+  const ssh = (v: VmInfo) => (!v.sshPort ? "-" : v.effectiveState === "ssh-ready" ? `127.0.0.1:${v.sshPort}` : v.connection && v.effectiveState === "running" ? `${v.hostName}:${v.sshPort}` : "-");
   console.log(
     table(
-      ["NAME", "IMAGE", "MODE", "STATE", "SSH", "UPTIME"],
-      vms.map((v) => [v.name, v.image, v.mode, v.effectiveState, v.sshPort && v.effectiveState === "ssh-ready" ? `127.0.0.1:${v.sshPort}` : "-", v.uptimeSec !== undefined ? formatDuration(v.uptimeSec * 1000) : "-"]),
+      ["NAME", "IMAGE", "MODE", "STATE", "SSH", "UPTIME", "HOST"],
+      vms.map((v) => [v.name, v.image, v.mode, v.effectiveState, ssh(v), v.uptimeSec !== undefined ? formatDuration(v.uptimeSec * 1000) : "-", v.hostName ?? "local"]),
     ),
   );
   return 0;

@@ -25,7 +25,12 @@ export async function main(argv: string[]): Promise<number> {
   const [name] = positionals;
   if (!name) throw new BootcError("INVALID_ARGUMENT", "no VM name given", "usage: bootc logs [-f] NAME");
   const engine = new Engine();
-  await engine.getVm(name);
+  const vm = await engine.getVm(name);
+  if (vm.connection) {
+    // libvirt keeps the log on its host: printed once (-f is for bootc's own runtime).
+    process.stdout.write((await engine.readLog(name, "serial", 4 * 1024 * 1024)).text);
+    return 0;
+  }
   const file = engine.serialLogPath(name);
   let offset = await copyFrom(file, 0);
   while (values.follow) {

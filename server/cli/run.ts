@@ -72,6 +72,12 @@ Options:
   --disk-size SIZE       disk mode: size of the VM's disk, e.g. 20G (default 10G)
   --filesystem FS        disk mode with --builder install: ext4 (default), xfs or btrfs
   --disk FILE            boot an existing .qcow2 or .raw disk (UEFI) under an overlay
+  --connect HOST|URI     run the VM as a libvirt domain (disk mode): a saved host
+                         (bootc hosts) or a URI, qemu:///system on this machine or
+                         qemu+ssh://USER@HOST[:PORT]/system on another (the disk is made
+                         here and uploaded there once per image). Default: BOOTC_CONNECT
+                         if set, else bootc's own runtime (no daemon)
+  --autostart            with --connect: libvirt starts the VM when its host boots
   --rm                   remove the VM when it stops
   --rmi                  like --rm, and also remove the image and its cached base disks
                          (unless another VM uses them)
@@ -97,7 +103,7 @@ type RunFlags = {
   name?: string; cpus?: string; memory?: string; publish?: string[]; bind?: string[]; karg?: string[]; user?: string;
   "ssh-identity"?: string; "gen-ssh-identity"?: boolean; "inj-ssh-identity"?: boolean; password?: string; "password-prompt"?: boolean;
   "password-file"?: string; autologin?: boolean; ks?: string; cloudinit?: string; "credentials-via"?: string; accel?: string; timeout?: string; rm?: boolean; rmi?: boolean; pull?: string; replace?: boolean;
-  mode?: string; builder?: string; "disk-size"?: string; filesystem?: string; disk?: string;
+  mode?: string; builder?: string; "disk-size"?: string; filesystem?: string; disk?: string; connect?: string; autostart?: boolean;
 };
 
 /** The password flags, read once: asking twice (run, then --watch's reboot) would be wrong. */
@@ -107,6 +113,12 @@ async function passwordOf(values: RunFlags): Promise<string | undefined> {
   if (values["password-prompt"]) return promptPassword();
   if (values["password-file"] !== undefined) return readPasswordFile(values["password-file"]);
   return values.password;
+}
+
+/** --connect, else BOOTC_CONNECT; an empty --connect= means this host's own runtime. */
+function connectOf(values: RunFlags): string | undefined {
+  const c = values.connect ?? process.env.BOOTC_CONNECT;
+  return c ? c : undefined;
 }
 
 /** The VM options shared by `run IMAGE` and `run --watch DIR`. */
@@ -131,7 +143,10 @@ async function vmOptions(values: RunFlags) {
     credentialTransport: oneOf("credentials-via", values["credentials-via"], CREDENTIAL_TRANSPORTS),
     removeOnStop: !!values.rm,
     removeImageOnStop: !!values.rmi,
-    mode: values.disk ? ("disk" as const) : oneOf("mode", values.mode, ["ephemeral", "disk"] as const),
+    // A libvirt VM is a disk-mode VM: with a connection, disk mode goes without saying.
+    mode: values.disk ? ("disk" as const) : (oneOf("mode", values.mode, ["ephemeral", "disk"] as const) ?? (connectOf(values) ? ("disk" as const) : undefined)),
+    connect: connectOf(values),
+    autostart: !!values.autostart,
     builder: oneOf("builder", values.builder, ["auto", "direct", "install"] as const),
     diskSizeBytes: values["disk-size"] === undefined ? undefined : parseSize(values["disk-size"]),
     filesystem: oneOf("filesystem", values.filesystem, ["ext4", "xfs", "btrfs"] as const),
@@ -223,6 +238,8 @@ export async function main(argv: string[]): Promise<number> {
         "disk-size": { type: "string" },
         filesystem: { type: "string" },
         disk: { type: "string" },
+        connect: { type: "string" },
+        autostart: { type: "boolean" },
         interactive: { type: "boolean", short: "i" },
         execute: { type: "string" },
         json: { type: "boolean" },
@@ -255,19 +272,6 @@ async function bootImage(image: string, values: RunFlags & { interactive?: boole
   const quiet = !!values.json;
   const say = (s: string) => quiet || console.error(s);
   const pullBar = progressLine(quiet);
-  const vm = await engine.createVm(
-    { image, ...(await vmOptions(values)) },
-    {
-      pull: {
-        onLine: (line) => (line.startsWith("pulling ") ? say(line.replace(/^pulling /, "Pulling ")) : undefined),
-        onProgress: (p) => pullBar.show(`  ${formatPullProgress(p)}`),
-      },
-    },
-  );
-  pullBar.done();
-  const how = vm.mode === "disk" ? `, disk mode: ${vm.disk?.builder} builder` : "";
-  say(`Booting ${vm.name} from ${vm.image} (${vm.accel.toUpperCase()}, ${vm.cpus} vCPU, ${vm.memoryMiB} MiB${how})`);
-  if (vm.accel === "tcg") say(`  note: ${vm.accelReason}`);
   const t0 = Date.now();
   const bar = progressLine(quiet);
   const progress = (e: MonitorEvent) => {
@@ -276,6 +280,21 @@ async function bootImage(image: string, values: RunFlags & { interactive?: boole
     else if (e.type === "progress") bar.show(`  ${t}s  ${formatProgress(e)}`);
     else if (e.type === "warning") say(`  warning: ${e.message}`);
   };
+  const vm = await engine.createVm(
+    { image, ...(await vmOptions(values)) },
+    {
+      pull: {
+        onLine: (line) => (line.startsWith("pulling ") ? say(line.replace(/^pulling /, "Pulling ")) : undefined),
+        onProgress: (p) => pullBar.show(`  ${formatPullProgress(p)}`),
+      },
+      onEvent: progress, // a libvirt VM's disk and upload, before it boots
+    },
+  );
+  pullBar.done();
+  const how = vm.mode === "disk" ? `, disk mode: ${vm.disk?.builder} builder` : "";
+  const where = vm.hostName ? ` on ${vm.hostName} (libvirt)` : "";
+  say(`Booting ${vm.name} from ${vm.image}${where} (${vm.accel.toUpperCase()}, ${vm.cpus} vCPU, ${vm.memoryMiB} MiB${how})`);
+  if (vm.accel === "tcg") say(`  note: ${vm.accelReason}`);
   // Ctrl+C while booting stops the VM rather than leaving it half-watched.
   const onInt = () => void engine.stopVm(vm.name, { force: true }).finally(() => process.exit(130));
   process.once("SIGINT", onInt);
@@ -297,7 +316,8 @@ async function bootImage(image: string, values: RunFlags & { interactive?: boole
     printJson(ready);
     return 0;
   }
-  console.log(`${vm.name} is ${hasSsh ? `ready (ssh on 127.0.0.1:${ready.sshPort})` : "up (no sshd in the image)"}`);
+  const sshWhere = ready.connection && ready.hostName && !ready.connection.startsWith("qemu:") ? `port ${ready.sshPort} on ${ready.hostName}'s loopback` : `127.0.0.1:${ready.sshPort}`;
+  console.log(`${vm.name} is ${hasSsh ? `ready (ssh on ${sshWhere})` : "up (no sshd in the image)"}`);
   if (hasSsh) console.log(`  bootc ssh ${vm.name}          # shell\n  bootc ssh ${vm.name} -- CMD   # run a command`);
   console.log(`  bootc console ${vm.name}      # serial console (detach: Ctrl+])\n  bootc stop ${vm.name}`);
   return 0;

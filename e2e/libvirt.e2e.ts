@@ -1,0 +1,160 @@
+/**
+ * The libvirt runtime on real parts: libvirtd and virtlogd (started by the test), a real
+ * guest under TCG, and a "remote" host reached over qemu+ssh through an OpenSSH server on
+ * 127.0.0.1 — the whole remote flow (upload into a pool, define, boot, SSH and console
+ * through the host, rm) runs over SSH. Two boots: one local, one remote.
+ */
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, waitUntil } from "./lib/harness.js";
+import { startLibvirt, startSshServer, type LibvirtHost, type SshServer } from "./lib/libvirt-host.js";
+
+const home = makeHome();
+const virsh = async (args: string[]) => String((await execa("virsh", ["-q", "-c", "qemu:///system", ...args], { reject: false })).stdout);
+const domState = async (name: string) => (await virsh(["domstate", name])).trim();
+
+interface Vm {
+  name: string;
+  effectiveState: string;
+  connection?: string;
+  hostName?: string;
+  autostart?: boolean;
+  sshPort?: number;
+}
+
+let host: LibvirtHost;
+let sshd: SshServer;
+
+beforeAll(async () => {
+  host = await startLibvirt();
+  sshd = await startSshServer();
+  expect((await bootc(home, ["hosts", "add", "here", "qemu:///system", "--pool", host.pool])).exitCode).toBe(0);
+  expect((await bootc(home, ["hosts", "add", "far", sshd.uri, "--pool", host.pool])).exitCode).toBe(0);
+});
+
+afterAll(async () => {
+  const vms = await bootcJson<Vm[]>(home, ["list"]).catch(() => [] as Vm[]);
+  for (const vm of vms) await bootc(home, ["rm", "--force", vm.name]);
+  for (const name of ["lvl", "lvr"]) {
+    await virsh(["destroy", name]);
+    await virsh(["undefine", name]);
+  }
+  await sshd?.stop();
+  await host?.stop();
+  expect(processesUsing(home)).toEqual([]);
+});
+
+/** Drives `bootc console NAME` until `pattern` shows, then detaches. */
+async function consoleShows(name: string, type: string, pattern: RegExp): Promise<string> {
+  const con = bootc(home, ["console", name], { stdin: "pipe", buffer: false });
+  let out = "";
+  con.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  con.stdin?.write(type);
+  try {
+    await waitUntil(`${pattern} on the console`, () => (pattern.test(out) ? true : undefined), 60_000, 200);
+  } finally {
+    con.stdin?.write(Buffer.from([0x1d]));
+    await con;
+  }
+  return out;
+}
+
+describe("bad libvirt input is refused with one sentence, before anything is made", () => {
+  it.each([
+    [["--connect", "xen:///system"], /^error: "xen:\/\/\/system" is not a libvirt connection bootc can use: the xen driver/m],
+    [["--connect", "qemu+ssh://root@127.0.0.1:1/system?keyfile=/x&shell=1"], /^error: .*the parameter shell is not supported/m],
+    [["--connect", "nosuchhost"], /^error: no saved host named "nosuchhost"/m],
+    [["--connect", "here", "--mode", "ephemeral"], /^error: ephemeral mode cannot be used with --connect/m],
+    [["--connect", "here", "--bind", "/tmp:/mnt"], /^error: --bind cannot be used with --connect/m],
+    [["--autostart"], /^error: --autostart needs a libvirt VM/m],
+  ])("bootc run %j", async (flags, message) => {
+    const r = await bootc(home, ["run", ...flags, "--name", "bad", DEMO_IMAGE]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack
+    expect(await domState("bad")).toBe("");
+  });
+
+  it("says a host that does not answer cannot be reached, and leaves nothing", async () => {
+    const dead = "qemu+ssh://root@127.0.0.1:9/system?no_verify=1";
+    const r = await bootc(home, ["run", "--connect", dead, "--name", "bad", DEMO_IMAGE]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^error: libvirt at qemu\+ssh:\/\/root@127\.0\.0\.1:9\/system\?no_verify=1 cannot be reached/m);
+    expect(r.stderr).toMatch(/check that root@127\.0\.0\.1:9 answers SSH/);
+    // A URI is saved only once a VM was made there.
+    expect((await bootcJson<Array<{ name: string }>>(home, ["hosts"])).map((h) => h.name)).toEqual(["here", "far"]);
+  });
+
+  it("names a storage pool that does not exist", async () => {
+    expect((await bootc(home, ["hosts", "add", "nopool", "qemu:///system", "--pool", "bce-missing"])).exitCode).toBe(0);
+    const r = await bootc(home, ["run", "--connect", "nopool", "--name", "bad", DEMO_IMAGE]);
+    await bootc(home, ["hosts", "rm", "nopool"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^error: storage pool bce-missing does not exist on libvirt/m);
+    expect(await domState("bad")).toBe("");
+  });
+});
+
+describe("a VM on this host's libvirt (qemu:///system)", () => {
+  it("boots as a persistent libvirt domain, listed by bootc and virsh", async () => {
+    const r = await bootc(home, ["run", "--connect", "here", "--autostart", "--name", "lvl", DEMO_IMAGE]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(r.stderr).toMatch(/base-volume-uploaded/);
+    expect(r.stdout).toMatch(/lvl is ready/);
+    expect(await virsh(["list", "--all", "--name"])).toMatch(/^lvl$/m);
+    expect(await domState("lvl")).toBe("running");
+    const vm = (await bootcJson<Vm[]>(home, ["list"])).find((v) => v.name === "lvl")!;
+    expect(vm).toMatchObject({ effectiveState: "running", connection: "qemu:///system", hostName: "here", autostart: true });
+    expect((await bootc(home, ["list"])).stdout).toMatch(/^lvl\s.*running.*\shere$/m);
+  });
+
+  it("is reached by ssh, console and logs, and keeps what the guest writes", async () => {
+    const r = await bootc(home, ["ssh", "lvl", "--", "echo kept > /var/kept; sync; systemctl is-system-running --wait; uname -n"]);
+    expect(r.stdout).toMatch(/bootc-demo/);
+    expect(await consoleShows("lvl", "\r", /login:/)).toMatch(/login:/);
+    expect((await bootc(home, ["logs", "lvl"])).stdout).toMatch(/Debian GNU\/Linux/);
+  });
+
+  it("survives a restart of libvirtd: the domain runs on and bootc finds it", async () => {
+    await host.restartLibvirtd();
+    expect(await domState("lvl")).toBe("running");
+    expect(String((await bootc(home, ["ssh", "lvl", "--", "cat /var/kept"])).stdout).trim()).toBe("kept");
+  });
+
+  it("stops (ACPI), starts again and is removed with its overlay volume and key", async () => {
+    expect((await bootc(home, ["stop", "lvl"])).exitCode).toBe(0);
+    expect(await domState("lvl")).toBe("shut off");
+    expect((await bootc(home, ["start", "--no-wait", "lvl"])).exitCode).toBe(0);
+    expect(await domState("lvl")).toBe("running");
+    expect((await bootc(home, ["rm", "lvl"])).stderr).toMatch(/is running/);
+    expect((await bootc(home, ["rm", "--force", "lvl"])).exitCode).toBe(0);
+    expect(await virsh(["list", "--all", "--name"])).not.toMatch(/^lvl$/m);
+    expect(await virsh(["vol-list", host.pool])).not.toMatch(/bootc-vm-lvl/);
+    expect(await virsh(["vol-list", host.pool])).toMatch(/bootc-base-\w+\.raw/); // the host's cache stays
+  });
+});
+
+describe("a VM on a remote libvirt host (qemu+ssh through an SSH server on loopback)", () => {
+  it("boots there from BOOTC_CONNECT, reusing the base volume the host already has", async () => {
+    const r = await bootc(home, ["run", "--name", "lvr", DEMO_IMAGE], { env: { BOOTC_CONNECT: "far" } });
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(r.stderr).toMatch(/base-volume-reused/);
+    expect(r.stdout).toMatch(/lvr is ready \(ssh on port \d+ on far's loopback\)/);
+    expect(await domState("lvr")).toBe("running");
+  });
+
+  it("is reached by ssh and console through the host, and its log is read there", async () => {
+    expect((await bootc(home, ["ssh", "lvr", "--", "uname -n"])).stdout).toMatch(/bootc-demo/);
+    expect(await consoleShows("lvr", "\r", /login:/)).toMatch(/login:/);
+    expect((await bootc(home, ["logs", "lvr"])).stdout).toMatch(/Debian GNU\/Linux/);
+    const vm = (await bootcJson<Vm[]>(home, ["list"])).find((v) => v.name === "lvr")!;
+    expect(vm).toMatchObject({ hostName: "far", effectiveState: "running" });
+  });
+
+  it("is removed there, leaving no tunnel behind", async () => {
+    expect((await bootc(home, ["rm", "--force", "lvr"])).exitCode).toBe(0);
+    expect(await domState("lvr")).toBe("");
+    expect(await virsh(["vol-list", host.pool])).not.toMatch(/bootc-vm-lvr/);
+    expect((await execa("pgrep", ["-f", "bootc-libvirt-host"], { reject: false })).stdout).toBe("");
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { domainXml, readDomainMetadata, xmlEscape, type DomainSpec } from "./domain.js";
+
+const spec: DomainSpec = {
+  name: "web",
+  arch: "x86_64",
+  accel: "tcg",
+  cpus: 2,
+  memoryMiB: 2048,
+  pool: "bootc",
+  overlayVolume: "bootc-vm-web.qcow2",
+  kernel: { kernel: "/pool/k.vmlinuz", initrd: "/pool/k.initrd", cmdline: ["root=/dev/vda", "rw"] },
+  serialSocket: "/var/lib/libvirt/qemu/bootc-web.serial",
+  serialLog: "/var/log/libvirt/qemu/bootc-web-serial.log",
+  sshPort: 40022,
+  forwards: [{ host: 8080, guest: 80 }],
+  oemStrings: ["io.systemd.credential.binary:tmpfiles.extra=ZCAvcm9vdA=="],
+  metadata: { name: "web", image: "localhost/x:latest", note: `a <b> & "c"` },
+};
+
+describe("domainXml", () => {
+  it("describes a TCG direct-kernel guest on an overlay volume, with SMBIOS credentials", () => {
+    const xml = domainXml(spec);
+    expect(xml).toMatch(/^<domain type='qemu' /);
+    expect(xml).toContain("<name>web</name>");
+    expect(xml).toContain("<memory unit='MiB'>2048</memory>");
+    expect(xml).toContain("<vcpu>2</vcpu>");
+    expect(xml).toContain("<kernel>/pool/k.vmlinuz</kernel>");
+    expect(xml).toContain("<cmdline>console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=/dev/vda rw</cmdline>");
+    expect(xml).toContain("<source pool='bootc' volume='bootc-vm-web.qcow2'/>");
+    expect(xml).toContain("<smbios mode='sysinfo'/>");
+    expect(xml).toContain("<entry>io.systemd.credential.binary:tmpfiles.extra=ZCAvcm9vdA==</entry>");
+    expect(xml).toContain("<source mode='bind' path='/var/lib/libvirt/qemu/bootc-web.serial'/>");
+    expect(xml).not.toContain("host-passthrough");
+  });
+
+  it("forwards SSH and the user's ports on the host's loopback only", () => {
+    expect(domainXml(spec)).toContain("<qemu:arg value='user,id=bootcnet,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:8080-:80'/>");
+  });
+
+  it("boots UEFI when there is no kernel to load, and uses the host CPU under KVM", () => {
+    const xml = domainXml({ ...spec, kernel: undefined, accel: "kvm" });
+    expect(xml).toMatch(/^<domain type='kvm' /);
+    expect(xml).toContain("<os firmware='efi'>");
+    expect(xml).not.toContain("<kernel>");
+    expect(xml).toContain("<cpu mode='host-passthrough'/>");
+  });
+
+  it("escapes every value, so a value cannot add elements or attributes", () => {
+    const xml = domainXml({ ...spec, serialLog: "/x'/><evil a='", oemStrings: ["a</entry><evil/>"] });
+    expect(xml).not.toContain("<evil");
+    expect(xml).toContain("file='/x&apos;/&gt;&lt;evil a=&apos;'");
+    expect(() => xmlEscape("a\u0001b")).toThrow(/control character/);
+  });
+
+  it("carries the record in its metadata, read back whatever prefix libvirt gives the namespace", () => {
+    const xml = domainXml(spec);
+    expect(readDomainMetadata(xml)).toEqual(spec.metadata);
+    // As libvirt writes it back: another prefix, double quotes.
+    const rewritten = xml.replace(/<bootc:vm xmlns:bootc='([^']+)'>/, '<meta:vm xmlns:meta="$1">').replace("</bootc:vm>", "</meta:vm>");
+    expect(readDomainMetadata(rewritten)).toEqual(spec.metadata);
+    expect(readDomainMetadata("<domain><name>other</name></domain>")).toBeUndefined();
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * The libvirt domain XML of a disk-mode VM, built by one pure function from typed options
+ * (like buildQemuArgs for the direct runtime), and the VM record read back out of it.
+ *
+ * Choices that differ from a typical libvirt guest, and why:
+ * - Networking is qemu's user-mode stack with host port forwards on the libvirt host's
+ *   127.0.0.1 (qemu:commandline). libvirt 9's own `<interface type='user'>` forwards ports
+ *   only with passt, which many hosts lack; slirp is in every qemu build the direct runtime
+ *   already relies on, and it needs no bridge, no root on the guest network, no firewall.
+ * - The serial console is a unix socket on the libvirt host with a libvirt-managed log:
+ *   bootc reaches it over the same SSH connection as everything else (libvirt's own
+ *   console streams need a terminal on the client, which scripts and the web console lack).
+ * - The VM's record travels in `<metadata>` as JSON, so `bootc list` rebuilds its view of
+ *   a host from libvirt alone.
+ */
+import { consoleDevice, emulationKernelArgs, type PortForward } from "../../qemu/cmdline.js";
+import type { Accel } from "../../host/accel.js";
+import type { HostArch } from "../../host/tools.js";
+
+export const METADATA_NS = "https://github.com/bootc-console/ns/vm/1";
+const QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0";
+
+export interface DomainSpec {
+  name: string;
+  arch: HostArch;
+  accel: Accel;
+  cpus: number;
+  memoryMiB: number;
+  /** The overlay volume the guest boots from (/dev/vda), in `pool`. */
+  pool: string;
+  overlayVolume: string;
+  /** Direct kernel boot (direct-built disks): paths on the libvirt host. Absent: UEFI boots the disk. */
+  kernel?: { kernel: string; initrd: string; cmdline: string[] };
+  /** Unix socket (on the libvirt host) of the serial console, and its log file. */
+  serialSocket: string;
+  serialLog: string;
+  sshPort: number;
+  forwards: PortForward[];
+  /** SMBIOS type 11 strings: `io.systemd.credential.binary:NAME=BASE64`. */
+  oemStrings: string[];
+  /** Stored as the domain's metadata: the VM record. */
+  metadata: unknown;
+}
+
+/** Text or attribute content: the five XML specials escaped, control characters refused. */
+export function xmlEscape(value: string): string {
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value)) throw new Error(`a value for the domain XML holds a control character: ${JSON.stringify(value).slice(0, 60)}`);
+  return value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
+}
+
+const el = (tag: string, text: string, attrs = "") => `<${tag}${attrs}>${xmlEscape(text)}</${tag}>`;
+
+function machine(s: DomainSpec): { type: "kvm" | "qemu"; arch: string; machine: string } {
+  return { type: s.accel === "kvm" ? "kvm" : "qemu", arch: s.arch, machine: s.arch === "aarch64" ? "virt" : "q35" };
+}
+
+function osXml(s: DomainSpec): string[] {
+  const m = machine(s);
+  const head = `<type arch='${m.arch}' machine='${m.machine}'>hvm</type>`;
+  const smbios = s.oemStrings.length ? ["<smbios mode='sysinfo'/>"] : [];
+  if (!s.kernel) return [`<os firmware='efi'>`, head, ...smbios, "</os>"];
+  const cmdline = [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel, s.arch), ...s.kernel.cmdline].join(" ");
+  return ["<os>", head, el("kernel", s.kernel.kernel), el("initrd", s.kernel.initrd), el("cmdline", cmdline), ...smbios, "</os>"];
+}
+
+/** user-mode networking with SSH and the user's forwards on the libvirt host's loopback. */
+function netArgs(s: DomainSpec): string[] {
+  const forwards = [{ host: s.sshPort, guest: 22 }, ...s.forwards].map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`);
+  // A fixed PCI slot: libvirt places its own devices from slot 1 up and does not know of this one.
+  const device = s.arch === "aarch64" ? "virtio-net-pci,netdev=bootcnet" : "virtio-net-pci,netdev=bootcnet,bus=pcie.0,addr=0x10";
+  return ["-netdev", `user,id=bootcnet${forwards.join("")}`, "-device", device];
+}
+
+export function domainXml(s: DomainSpec): string {
+  const m = machine(s);
+  const cpu = s.accel === "kvm" ? ["<cpu mode='host-passthrough'/>"] : [];
+  const sysinfo = s.oemStrings.length ? ["<sysinfo type='smbios'>", "<oemStrings>", ...s.oemStrings.map((o) => el("entry", o)), "</oemStrings>", "</sysinfo>"] : [];
+  return [
+    `<domain type='${m.type}' xmlns:qemu='${QEMU_NS}'>`,
+    el("name", s.name),
+    "<metadata>",
+    el("bootc:vm", JSON.stringify(s.metadata), ` xmlns:bootc='${METADATA_NS}'`),
+    "</metadata>",
+    `<memory unit='MiB'>${s.memoryMiB}</memory>`,
+    `<vcpu>${s.cpus}</vcpu>`,
+    ...cpu,
+    ...sysinfo,
+    ...osXml(s),
+    "<features><acpi/></features>",
+    // A guest that powers off stays defined (shut off), like a stopped VM of the direct runtime.
+    "<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>",
+    "<devices>",
+    "<disk type='volume' device='disk'>",
+    "<driver name='qemu' type='qcow2' discard='unmap'/>",
+    `<source pool='${xmlEscape(s.pool)}' volume='${xmlEscape(s.overlayVolume)}'/>`,
+    "<target dev='vda' bus='virtio'/>",
+    "</disk>",
+    "<serial type='unix'>",
+    `<source mode='bind' path='${xmlEscape(s.serialSocket)}'/>`,
+    `<log file='${xmlEscape(s.serialLog)}' append='on'/>`,
+    "<target port='0'/>",
+    "</serial>",
+    "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
+    "</devices>",
+    "<qemu:commandline>",
+    ...netArgs(s).map((a) => `<qemu:arg value='${xmlEscape(a)}'/>`),
+    "</qemu:commandline>",
+    "</domain>",
+  ].join("\n");
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+
+function xmlUnescape(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|apos|#(\d+)|#x([0-9a-fA-F]+));/g, (_, name: string, dec?: string, hex?: string) =>
+    dec ? String.fromCodePoint(Number(dec)) : hex ? String.fromCodePoint(parseInt(hex, 16)) : ENTITIES[name]!,
+  );
+}
+
+/**
+ * The metadata bootc stored in a domain (the text of its `vm` element in METADATA_NS), or
+ * undefined for a domain bootc did not make. libvirt may rename the namespace prefix when
+ * it writes the XML back, so the element is found by its namespace URI.
+ */
+export function readDomainMetadata(xml: string): unknown {
+  const ns = new RegExp(`<(\\w+):vm\\s+xmlns:\\1=(['"])${METADATA_NS.replace(/[.]/g, "\\.")}\\2\\s*>([\\s\\S]*?)</\\1:vm>`).exec(xml);
+  if (!ns) return undefined;
+  try {
+    return JSON.parse(xmlUnescape(ns[3]!));
+  } catch {
+    return undefined;
+  }
+}
