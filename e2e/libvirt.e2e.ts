@@ -95,6 +95,14 @@ describe("bad libvirt input is refused with one sentence, before anything is mad
   });
 });
 
+describe("bootc doctor with libvirt hosts saved", () => {
+  it("checks each one: daemon, qemu driver, storage pool", async () => {
+    const report = await bootcJson<{ rows: Array<{ id: string; status: string; detail: string }> }>(home, ["doctor"]);
+    expect(report.rows.find((r) => r.id === "libvirt:here")).toMatchObject({ status: "ok", detail: expect.stringMatching(/^qemu:\/\/\/system: QEMU [\d.]+, virtiofs, pool bce-test-\d+ active$/) });
+    expect(report.rows.find((r) => r.id === "libvirt:far")).toMatchObject({ status: "ok", detail: expect.stringMatching(/^qemu\+ssh:.*: QEMU/) });
+  });
+});
+
 describe("a VM on this host's libvirt (qemu:///system)", () => {
   it("boots as a persistent libvirt domain, listed by bootc and virsh", async () => {
     const r = await bootc(home, ["run", "--connect", "here", "--autostart", "--name", "lvl", DEMO_IMAGE]);

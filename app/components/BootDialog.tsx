@@ -2,7 +2,7 @@
 import {
   Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, Grid, GridItem, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, NumberInput, Radio, TextInput,
 } from "@patternfly/react-core";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { errorText, trpc } from "../lib/trpc";
 import { FIRST_BOOT_DEFAULTS, FirstBootFields, firstBootInput, type FirstBootChoices } from "./FirstBootFields";
 
@@ -19,9 +19,14 @@ interface Choices extends FirstBootChoices {
   diskSizeGiB: number;
   /** A premade disk file on the server's host (the dialog without an image). */
   diskFile: string;
+  /** Where the VM runs: "" for bootc's own runtime, else a saved libvirt host's name. */
+  host: string;
+  autostart: boolean;
 }
 
-const DEFAULTS: Choices = { ...FIRST_BOOT_DEFAULTS, name: "", pull: "missing", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], kargs: "", removeOnStop: false, mode: "ephemeral", diskSizeGiB: 10, diskFile: "" };
+type Hosts = Awaited<ReturnType<typeof trpc.host.hosts.query>>;
+
+const DEFAULTS: Choices = { ...FIRST_BOOT_DEFAULTS, name: "", pull: "missing", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], kargs: "", removeOnStop: false, mode: "ephemeral", diskSizeGiB: 10, diskFile: "", host: "", autostart: false };
 const PREMADE = "premade disk";
 const storageKey = (image: string) => `bootc-boot-choices:${image}`;
 
@@ -44,6 +49,18 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const set = <K extends keyof Choices>(k: K, v: Choices[K]) => setC((old) => ({ ...old, [k]: v }));
+  const [hosts, setHosts] = useState<Hosts>();
+  useEffect(() => {
+    void trpc.host.hosts.query().then((h) => {
+      setHosts(h);
+      // A remembered host that was since forgotten falls back to the server's default.
+      const remembered = localStorage.getItem(storageKey(choicesKey)) !== null;
+      setC((old) => ((!remembered || old.host) && !h.hosts.some((x) => x.name === old.host) ? { ...old, host: h.default } : old));
+    }, () => setHosts({ hosts: [], default: "" }));
+  }, [choicesKey]);
+  // A libvirt VM is a disk-mode VM of an image, without shared folders.
+  const libvirt = !!c.host;
+  const mode = libvirt ? "disk" : c.mode;
 
   const submit = async () => {
     setBusy(true);
@@ -51,14 +68,16 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
     try {
       const forwards = c.forwards.filter((f) => f.host || f.guest).map((f) => ({ host: Number(f.host), guest: Number(f.guest) }));
       const vm = await trpc.vms.run.mutate({
-        ...(image ? { image, pull: c.pull, mode: c.mode, kargs: c.kargs.split(/\s+/).filter(Boolean) } : { disk: c.diskFile.trim() }),
-        ...(image && c.mode === "disk" ? { diskSizeBytes: c.diskSizeGiB * 1024 ** 3 } : {}),
+        ...(image ? { image, pull: c.pull, mode, kargs: c.kargs.split(/\s+/).filter(Boolean) } : { disk: c.diskFile.trim() }),
+        ...(image && mode === "disk" ? { diskSizeBytes: c.diskSizeGiB * 1024 ** 3 } : {}),
+        connect: image ? c.host : "",
+        ...(libvirt ? { autostart: c.autostart } : {}),
         name: c.name.trim() || undefined,
         cpus: c.cpus,
         memoryMiB: c.memoryMiB,
         forwards,
-        binds: c.shares.filter((s) => s.host || s.guest).map((s) => ({ host: s.host.trim(), guest: s.guest.trim(), readOnly: s.readOnly })),
-        ...firstBootInput(image ? c : { ...c, cloudInitDir: "" }),
+        binds: libvirt ? [] : c.shares.filter((s) => s.host || s.guest).map((s) => ({ host: s.host.trim(), guest: s.guest.trim(), readOnly: s.readOnly })),
+        ...firstBootInput(image && !libvirt ? c : { ...c, cloudInitDir: "" }),
         removeOnStop: c.removeOnStop,
       });
       localStorage.setItem(storageKey(choicesKey), JSON.stringify({ ...c, name: "", password: "" }));
@@ -87,13 +106,25 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
               <FormHelperText><HelperText><HelperTextItem>An absolute path on the host running bootc serve.</HelperTextItem></HelperText></FormHelperText>
             </FormGroup>
           )}
-          {image && <FormGroup label="Mode" fieldId="vm-mode" role="radiogroup" isInline>
+          {image && hosts && hosts.hosts.length > 0 && (
+            <FormGroup label="Host" fieldId="vm-host">
+              <FormSelect id="vm-host" value={c.host} onChange={(_e, v) => set("host", v)}>
+                <FormSelectOption value="" label="This machine (bootc's own runtime)" />
+                {hosts.hosts.map((h) => <FormSelectOption key={h.name} value={h.name} label={`${h.name} — libvirt${h.local ? "" : ` on ${h.label}`}`} />)}
+              </FormSelect>
+              <FormHelperText><HelperText><HelperTextItem>
+                {libvirt ? "A persistent libvirt domain (disk mode): virsh sees it, and it outlives bootc. Its disk is made here and uploaded once per image." : "Saved libvirt hosts are managed on the Hosts page."}
+              </HelperTextItem></HelperText></FormHelperText>
+            </FormGroup>
+          )}
+          {image && libvirt && <Checkbox id="vm-autostart" label="Start with the host (libvirt autostart)" isChecked={c.autostart} onChange={(_e, v) => set("autostart", v)} />}
+          {image && !libvirt && <FormGroup label="Mode" fieldId="vm-mode" role="radiogroup" isInline>
             <Radio id="vm-mode-ephemeral" name="vm-mode" label="Ephemeral" description="Boots in seconds; nothing the guest writes is kept."
               isChecked={c.mode === "ephemeral"} onChange={() => set("mode", "ephemeral")} />
             <Radio id="vm-mode-disk" name="vm-mode" label="Persistent disk" description="A disk made once per image (cached); stop and start keep what the guest wrote."
               isChecked={c.mode === "disk"} onChange={() => set("mode", "disk")} />
           </FormGroup>}
-          {image && c.mode === "disk" && (
+          {image && mode === "disk" && (
             <FormGroup label="Disk size (GiB)" fieldId="vm-disk-size">
               <NumberInput id="vm-disk-size" inputName="Disk size (GiB)" inputAriaLabel="Disk size (GiB)" value={c.diskSizeGiB} min={1}
                 onMinus={() => set("diskSizeGiB", Math.max(1, c.diskSizeGiB - 1))} onPlus={() => set("diskSizeGiB", c.diskSizeGiB + 1)}
@@ -116,7 +147,7 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
               </FormGroup>
             </GridItem>
           </Grid>
-          <FormGroup label="Shared folders" fieldId="vm-shares" role="group">
+          {!libvirt && <FormGroup label="Shared folders" fieldId="vm-shares" role="group">
             {c.shares.map((s, i) => (
               <Grid hasGutter key={i} style={{ marginBottom: 8 }}>
                 <GridItem span={5}>
@@ -137,7 +168,7 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
               </Grid>
             ))}
             <Button variant="link" isInline onClick={() => set("shares", [...c.shares, { host: "", guest: "", readOnly: false }])}>Add shared folder</Button>
-          </FormGroup>
+          </FormGroup>}
           <FormGroup label="Port forwards" fieldId="vm-ports" role="group">
             {c.forwards.map((f, i) => (
               <Grid hasGutter key={i} style={{ marginBottom: 8 }}>
@@ -156,7 +187,7 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
             ))}
             <Button variant="link" isInline onClick={() => set("forwards", [...c.forwards, { host: "", guest: "" }])}>Add port forward</Button>
           </FormGroup>
-          <FirstBootFields c={c} set={(k, v) => setC((old) => ({ ...old, [k]: v }))} withImage={!!image} />
+          <FirstBootFields c={c} set={(k, v) => setC((old) => ({ ...old, [k]: v }))} withImage={!!image && !libvirt} />
           {image && (
             <Grid hasGutter>
               <GridItem span={6}>

@@ -31,6 +31,7 @@ export function Shell({ children }: { children: ReactNode }) {
                   <NavItem isActive={path === "/"}><Link href="/">Images</Link></NavItem>
                   <NavItem isActive={path.startsWith("/vms")}><Link href="/vms">Virtual machines</Link></NavItem>
                   <NavItem isActive={path.startsWith("/disks")}><Link href="/disks">Disks</Link></NavItem>
+                  <NavItem isActive={path.startsWith("/hosts")}><Link href="/hosts">Hosts</Link></NavItem>
                 </NavList>
               </Nav>
             </ToolbarItem>

@@ -41,6 +41,8 @@ export function VmPage({ name }: { name: string }) {
     );
   }
   const active = vm ? isActive(vm) : false;
+  // Nothing probes a libvirt VM's SSH in the background: a running one with sshd is tried.
+  const sshUsable = vm?.effectiveState === "ssh-ready" || (!!vm?.connection && vm.effectiveState === "running" && vm.sshPort !== undefined);
   return (
     <PageSection>
       <Flex alignItems={{ default: "alignItemsCenter" }} style={{ marginBottom: 16 }}>
@@ -74,8 +76,8 @@ export function VmPage({ name }: { name: string }) {
         <Tab eventKey="serial" title={<TabTitleText>Serial console</TabTitleText>}>
           {tab === "serial" && <TerminalPanel vm={name} kind="serial" active={active} bootId={vm?.timeline[0]?.at ?? ""} />}
         </Tab>
-        <Tab eventKey="ssh" title={<TabTitleText>SSH</TabTitleText>} isAriaDisabled={vm?.effectiveState !== "ssh-ready"}>
-          {tab === "ssh" && <TerminalPanel vm={name} kind="ssh" active={vm?.effectiveState === "ssh-ready"} bootId={vm?.timeline[0]?.at ?? ""} />}
+        <Tab eventKey="ssh" title={<TabTitleText>SSH</TabTitleText>} isAriaDisabled={!sshUsable}>
+          {tab === "ssh" && <TerminalPanel vm={name} kind="ssh" active={sshUsable} bootId={vm?.timeline[0]?.at ?? ""} />}
         </Tab>
         <Tab eventKey="logs" title={<TabTitleText>Logs</TabTitleText>}>
           {tab === "logs" && <LogsView vm={name} />}
@@ -88,7 +90,7 @@ export function VmPage({ name }: { name: string }) {
               <DescriptionListGroup><DescriptionListTerm>Mode</DescriptionListTerm><DescriptionListDescription>{vm.mode}{vm.disk ? ` (${vm.disk.builder} builder${vm.disk.sizeBytes ? `, ${Math.round(vm.disk.sizeBytes / 1024 ** 3)} GiB` : ""}${vm.disk.base ? `, base disk ${vm.disk.base.slice(0, 12)}` : ""})` : ""}</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>Resources</DescriptionListTerm><DescriptionListDescription>{vm.cpus} vCPU, {vm.memoryMiB} MiB, {vm.accel.toUpperCase()} ({vm.accelReason})</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>Uptime</DescriptionListTerm><DescriptionListDescription>{formatUptime(vm.uptimeSec)}</DescriptionListDescription></DescriptionListGroup>
-              <DescriptionListGroup><DescriptionListTerm>SSH</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.sshPort ? `bootc ssh ${vm.name}   (${vm.sshUser}@127.0.0.1:${vm.sshPort})` : "no sshd in the image"}</DescriptionListDescription></DescriptionListGroup>
+              <DescriptionListGroup><DescriptionListTerm>SSH</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.sshPort ? `bootc ssh ${vm.name}   (${vm.sshUser}@127.0.0.1:${vm.sshPort}${vm.connection ? ` on ${vm.hostName}` : ""})` : "no sshd in the image"}</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>Ports</DescriptionListTerm><DescriptionListDescription>{vm.forwards.length ? vm.forwards.map((f) => `127.0.0.1:${f.host} → ${f.guest}`).join(", ") : "none"}</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>Shared folders</DescriptionListTerm><DescriptionListDescription>{vm.binds.length ? vm.binds.map((b) => `${b.host} → ${b.guest}${b.readOnly ? " (read-only)" : ""}`).join(", ") : "none"}</DescriptionListDescription></DescriptionListGroup>
               <DescriptionListGroup><DescriptionListTerm>Kernel</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.kernel ?? "—"} {vm.kargs.join(" ")}</DescriptionListDescription></DescriptionListGroup>

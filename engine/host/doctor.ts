@@ -10,18 +10,10 @@ import { findFirmware, findOnPath, findQemu, findVirtiofsd, hostArch, INSTALL_HI
 import { enginePaths } from "../paths.js";
 import { PROBE_IMAGE } from "../images/probe.js";
 import { isRootless } from "../images/userns.js";
+import { libvirtRows } from "../runtime/libvirt/doctor.js";
+import type { DoctorRow, RowStatus } from "./doctor-row.js";
 
-export type RowStatus = "ok" | "warn" | "fail";
-
-export interface DoctorRow {
-  id: string;
-  name: string;
-  status: RowStatus;
-  /** Whether a failure here stops bootc-console from booting anything. */
-  required: boolean;
-  detail: string;
-  fix?: string;
-}
+export type { DoctorRow, RowStatus } from "./doctor-row.js";
 
 export interface DoctorReport {
   ok: boolean;
@@ -189,6 +181,6 @@ export const CHECKS: Check[] = [
 export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
   // A regular user's rootless set-up is checked right after podman itself.
   const checks = isRootless() ? CHECKS.flatMap((c) => (c === checkPodman ? [c, checkRootless] : [c])) : CHECKS;
-  const rows = await Promise.all(checks.map((check) => check(env)));
+  const rows = [...(await Promise.all(checks.map((check) => check(env)))), ...(await libvirtRows(enginePaths(env), env))];
   return { ok: rows.every((r) => !(r.required && r.status === "fail")), rows };
 }

@@ -14,6 +14,7 @@ import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine
 import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSchema, RunOptionsSchema, userSchema, vmNameSchema } from "../../engine/schema.js";
 import type { MonitorEvent } from "../../engine/monitor/protocol.js";
 import { procedure, router } from "./trpc.js";
+import { addHost, HOST_NAME_RE, knownHosts, removeHost } from "../../engine/runtime/libvirt/hosts.js";
 import { vmChanges } from "./vm-changes.js";
 import { API_VERSION, describeProcedures, STABLE_PROCEDURES } from "./meta.js";
 
@@ -59,6 +60,14 @@ export const RunInput = z.object({
   filesystem: z.enum(["ext4", "xfs", "btrfs"]).default("ext4"),
   /** Boot this .qcow2/.raw file on the server's host (never written: the VM gets an overlay). */
   disk: absPath.optional(),
+  /**
+   * Where the VM runs: "" is bootc's own runtime on the server's host; a saved host's name
+   * or a libvirt URI runs it as a libvirt domain (disk mode). Left out: the server's
+   * default (bootc serve --connect, or BOOTC_CONNECT).
+   */
+  connect: z.string().max(1024).optional(),
+  /** A libvirt VM: libvirt starts it when its host boots. */
+  autostart: z.boolean().default(false),
 }).refine((r) => !!r.image !== !!r.disk, { message: "give either an image or a disk file", path: ["image"] });
 
 const images = router({
@@ -100,7 +109,10 @@ const vms = router({
   list: procedure.query(({ ctx }) => ctx.engine.listVms()),
   get: procedure.input(z.object({ name: vmName })).query(({ input, ctx }) => ctx.engine.getVm(input.name)),
   /** Creates the VM and starts booting it; follow vms.watch for progress. */
-  run: procedure.input(RunInput).mutation(({ input, ctx }) => ctx.engine.createVm(input)),
+  run: procedure.input(RunInput).mutation(({ input, ctx }) => {
+    const connect = input.connect ?? process.env.BOOTC_CONNECT;
+    return ctx.engine.createVm({ ...input, connect: connect || undefined });
+  }),
   start: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.engine.startVm(input.name)),
   stop: procedure
     .input(z.object({ name: vmName, force: z.boolean().default(false), timeoutSec: z.number().int().min(0).max(3600).default(60) }))
@@ -188,8 +200,29 @@ const jobs = router({
   }),
 });
 
+const hostName = z.string().regex(HOST_NAME_RE, "letters, digits and . _ - @ :, starting with a letter or digit");
+
 const host = router({
   doctor: procedure.query(() => runDoctor()),
+  /** Saved libvirt hosts, and the server's default for new VMs ("" = bootc's own runtime). */
+  hosts: procedure.query(async ({ ctx }) => {
+    const hosts = await knownHosts(ctx.engine.paths);
+    const env = process.env.BOOTC_CONNECT;
+    return {
+      hosts: hosts.map((h) => ({ name: h.name, uri: h.uri, pool: h.pool, label: h.connection.label, local: h.connection.local })),
+      default: hosts.find((h) => h.name === env || h.uri === env)?.name ?? "",
+    };
+  }),
+  addHost: procedure
+    .input(z.object({ name: hostName, uri: z.string().min(1).max(1024), pool: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '.', '_' and '-'").optional() }))
+    .mutation(async ({ input, ctx }) => {
+      const h = await addHost(ctx.engine.paths, input);
+      return { name: h.name, uri: h.uri, pool: h.pool };
+    }),
+  removeHost: procedure.input(z.object({ name: hostName })).mutation(async ({ input, ctx }) => {
+    await removeHost(ctx.engine.paths, input.name);
+    return { removed: input.name };
+  }),
 });
 
 /** Browser sessions: end every one (each browser must sign in again with the token). */

@@ -5,8 +5,10 @@ const HELP = `Usage: bootc doctor [--json]
 
 Checks what bootc-console needs on this host: podman (and whether it can run a
 container), qemu, qemu-img, virtiofsd (and its flavour), UEFI firmware, the accelerator
-(KVM / HVF / TCG and why), ssh, xorriso and free disk space. Every problem row says how
-to fix it. Exits 1 when a hard requirement is missing.`;
+(KVM / HVF / TCG and why), ssh, xorriso and free disk space; and for each saved libvirt
+host (bootc hosts, BOOTC_CONNECT) whether its daemon answers, runs qemu, has virtiofs and
+the storage pool. Every problem row says how to fix it. Exits 1 when a hard requirement
+is missing.`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseCommand({ args: argv, options: { json: { type: "boolean" } } }, HELP);

@@ -42,6 +42,9 @@ Options:
                        local tools (docs/api.md)
   --token-file PATH    write the token to PATH (mode 0600; rewritten on --rotate,
                        removed when the server stops) for scripts to read
+  --connect HOST|URI   where the boot dialog puts new VMs by default: a saved libvirt
+                       host (bootc hosts) or a URI (default: BOOTC_CONNECT, else bootc's
+                       own runtime on this machine)
   --dev                Next.js development mode (hot reload), for working on the UI
   --rotate             tell this user's running servers to end every browser session and
                        make a new token (each prints its new sign-in URL); so does SIGHUP`;
@@ -65,11 +68,19 @@ export async function main(argv: string[]): Promise<number> {
         rotate: { type: "boolean" },
         socket: { type: "string" },
         "token-file": { type: "string" },
+        connect: { type: "string" },
       },
     },
     HELP,
   );
   if (values.rotate) return rotateRunning();
+  if (values.connect !== undefined) {
+    // Checked now (a typo fails here, not at the first boot); the API reads it as the default.
+    const { resolveHost } = await import("../../engine/runtime/libvirt/hosts.js");
+    const { enginePaths } = await import("../../engine/paths.js");
+    if (values.connect) await resolveHost(enginePaths(), values.connect);
+    process.env.BOOTC_CONNECT = values.connect;
+  }
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BootcError("INVALID_ARGUMENT", `--port "${values.port}" is out of range`, "use a port number from 1 to 65535, or 0 for a free one");
   const host = values.host ?? "127.0.0.1";

@@ -21,7 +21,15 @@ export async function serveSsh(conn: TerminalConnection, engine: Engine, name: s
     return conn.fail(isBootcError(e) ? e.message : `cannot reach ${name} over SSH`);
   }
   if (!pinned) return conn.fail(`no host key is pinned for ${name} yet: wait until it is ssh-ready`);
+  // A VM on a remote libvirt host is reached through that host (an ssh -W stream).
+  let via;
+  try {
+    via = target.openStream ? await target.openStream() : undefined;
+  } catch (e) {
+    return conn.fail(isBootcError(e) ? e.message : `cannot reach ${name}'s host over SSH`);
+  }
   const client = new Client();
+  client.on("close", () => via?.close());
   let channel: ClientChannel | undefined;
   conn.attach({
     write: (d) => channel?.write(d),
@@ -43,8 +51,7 @@ export async function serveSsh(conn: TerminalConnection, engine: Engine, name: s
     });
   });
   client.connect({
-    host: "127.0.0.1",
-    port: target.port,
+    ...(via ? { sock: via.stream as never } : { host: "127.0.0.1", port: target.port }),
     username: target.user,
     privateKey,
     readyTimeout: 30_000,

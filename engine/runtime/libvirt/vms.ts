@@ -66,8 +66,18 @@ export interface LibvirtCreate {
 
 const RANDOM_PORT = () => 20_000 + Math.floor(Math.random() * 40_000);
 
+/** How long a listing is reused: the web console asks every second, a remote host costs SSH handshakes. */
+const LIST_TTL_MS = 3000;
+
 export class LibvirtVms {
+  private listed?: { at: number; result: Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> };
+
   constructor(private readonly paths: EnginePaths) {}
+
+  /** A change made here shows in the next listing at once. */
+  private changed(): void {
+    this.listed = undefined;
+  }
 
   private runDir = () => libvirtRunDir(this.paths);
 
@@ -76,8 +86,12 @@ export class LibvirtVms {
     return (await readFile(path.join(libvirtVmDir(this.paths, name), "connection"), "utf8").catch(() => undefined))?.trim();
   }
 
-  /** Reads one domain as a VM; undefined when there is no such domain or bootc did not make it. */
-  private async readVm(host: Host, name: string): Promise<VmInfo | undefined> {
+  /**
+   * Reads one domain as a VM; undefined when there is no such domain or bootc did not make
+   * it. `madeOn` is the connection it was made through (one libvirt can be saved twice, as
+   * qemu:///system and over SSH: a listing shows each VM once, under the host it was made on).
+   */
+  private async readVm(host: Host, name: string): Promise<(VmInfo & { madeOn?: string }) | undefined> {
     const c = host.connection;
     const xml = await virshMaybe(c, ["dumpxml", name]);
     if (xml === undefined) return undefined;
@@ -88,6 +102,7 @@ export class LibvirtVms {
     const state = stateOf(field("State"));
     return {
       ...parsed.data,
+      madeOn: parsed.data.connection,
       name,
       connection: c.uri,
       hostName: host.name,
@@ -107,7 +122,10 @@ export class LibvirtVms {
         if (isBootcError(e) && e.code === "HOST_UNREACHABLE" && host.uri !== hint) return undefined;
         throw e;
       });
-      if (vm) return { host, vm };
+      if (vm) {
+        const { madeOn: _m, ...info } = vm;
+        return { host, vm: info };
+      }
     }
     return undefined;
   }
@@ -119,14 +137,27 @@ export class LibvirtVms {
   }
 
   /** Every bootc VM on every known host; a host that cannot be reached is reported, not fatal. */
-  async list(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> {
+  list(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> {
+    if (this.listed && Date.now() - this.listed.at < LIST_TTL_MS) return this.listed.result;
+    const result = this.listNow();
+    this.listed = { at: Date.now(), result };
+    return result;
+  }
+
+  private async listNow(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> {
     const vms: VmInfo[] = [];
     const unreachable: Array<{ host: string; reason: string }> = [];
-    for (const host of await knownHosts(this.paths)) {
+    const hosts = await knownHosts(this.paths);
+    const uris = new Set(hosts.map((h) => h.uri));
+    for (const host of hosts) {
       try {
         const names = (await virsh(host.connection, ["list", "--all", "--name"])).split("\n").map((n) => n.trim()).filter(Boolean);
         const found = await Promise.all(names.map((n) => this.readVm(host, n).catch(() => undefined)));
-        for (const vm of found) if (vm) vms.push(vm);
+        for (const vm of found) {
+          if (!vm || (vm.madeOn && vm.madeOn !== host.uri && uris.has(vm.madeOn))) continue;
+          const { madeOn: _m, ...info } = vm;
+          vms.push(info);
+        }
       } catch (e) {
         unreachable.push({ host: host.name, reason: (e as Error).message });
       }
@@ -137,6 +168,7 @@ export class LibvirtVms {
   async create(o: LibvirtCreate): Promise<VmInfo> {
     const { host, record } = o;
     const c = host.connection;
+    this.changed();
     const disk = record.disk;
     if (!disk || disk.builder === "premade") throw new BootcError("INVALID_ARGUMENT", "libvirt VMs boot images (--mode disk); a premade --disk runs with the direct runtime only", "leave out --connect, or boot the image");
     const existing = await virshMaybe(c, ["dominfo", record.name]);
@@ -194,7 +226,7 @@ export class LibvirtVms {
       // ports are free, so a taken one is noticed at start and another is tried.
       for (let attempt = 1; ; attempt++) {
         const sshPort = c.local ? await freePort() : RANDOM_PORT();
-        const meta: VmRecord = { ...record, disk: { ...disk, base: entry.key }, ...(entry.sshd ? { sshPort } : {}), guestSystemd: entry.guestSystemd, credentialsVia: "smbios", state: "running" };
+        const meta: VmRecord = { ...record, connection: c.uri, hostName: host.name, disk: { ...disk, base: entry.key }, ...(entry.sshd ? { sshPort } : {}), guestSystemd: entry.guestSystemd, credentialsVia: "smbios", state: "running" };
         const xml = domainXml({
           name: record.name, arch, accel: record.accel, cpus: record.cpus, memoryMiB: record.memoryMiB,
           pool: host.pool, overlayVolume: overlayVolume(record.name), kernel, ...files,
@@ -230,7 +262,7 @@ export class LibvirtVms {
     const { host, vm } = await this.get(name);
     const deadline = Date.now() + vm.readyTimeoutSec * 1000;
     if (vm.sshPort === undefined) return vm;
-    const target = await this.sshTarget(name);
+    const target = await this.sshTarget(name, { pin: false });
     for (;;) {
       const now = await this.readVm(host, name);
       if (!now || now.effectiveState !== "running") {
@@ -247,6 +279,7 @@ export class LibvirtVms {
   }
 
   async stop(name: string, opts: { force?: boolean; timeoutSec?: number }): Promise<VmInfo> {
+    this.changed();
     const { host, vm } = await this.get(name);
     const c = host.connection;
     if (vm.effectiveState === "stopped") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (stopped)`);
@@ -269,6 +302,7 @@ export class LibvirtVms {
   }
 
   async start(name: string): Promise<VmInfo> {
+    this.changed();
     const { host, vm } = await this.get(name);
     if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed") throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
     await virsh(host.connection, ["start", name]);
@@ -282,6 +316,7 @@ export class LibvirtVms {
 
   /** Removes the domain, its overlay volume, its serial log and the local key; the base volume stays (the host's cache). */
   async remove(name: string, opts: { force?: boolean }): Promise<void> {
+    this.changed();
     const { host, vm } = await this.get(name);
     const c = host.connection;
     if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed") {
@@ -298,14 +333,14 @@ export class LibvirtVms {
   }
 
   /** How SSH reaches the guest: its forwarded port on the libvirt host, through an SSH tunnel for a remote one. */
-  async sshTarget(name: string): Promise<SshTarget> {
+  async sshTarget(name: string, opts: { pin?: boolean } = {}): Promise<SshTarget> {
     const { host, vm } = await this.get(name);
     if (vm.sshPort === undefined) throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
     if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
     const c = host.connection;
     const port = vm.sshPort;
     const knownHostsFile = path.join(libvirtVmDir(this.paths, name), "known_hosts");
-    return {
+    const target: SshTarget = {
       vmName: name,
       port,
       user: vm.sshUser,
@@ -317,6 +352,14 @@ export class LibvirtVms {
             openStream: () => openForward(c, this.runDir(), port),
           }),
     };
+    // Nothing watches a libvirt VM's boot to pin its host key (bootc run and start do, as they
+    // wait): a VM booted otherwise (the web console, virsh) is pinned at its first use.
+    if (opts.pin !== false && !(await stat(knownHostsFile).then(() => true, () => false))) {
+      await sshExec(target, "true", { learn: true, timeoutMs: 20_000 }).catch((e: Error) => {
+        throw new BootcError("SSH_FAILED", `VM "${name}" does not answer SSH yet (${e.message})`, `wait for it to finish booting (bootc logs ${name})`);
+      });
+    }
+    return target;
   }
 
   /** The OpenSSH command line; for a remote host it jumps through the host (ProxyJump). */

@@ -1,0 +1,5 @@
+import { HostsPage } from "../components/HostsPage";
+
+export default function Hosts() {
+  return <HostsPage />;
+}
