@@ -44,14 +44,16 @@ const terminalText = async (page: Page, name: string) => (await page.getByRole("
 test("save a libvirt host, boot a VM there, and use its serial and SSH consoles", async ({ page }) => {
   await openPrintedLink(page, server);
   await page.getByRole("link", { name: "Hosts" }).click();
-  await page.getByLabel("Name").fill("bad");
-  await page.getByLabel("Connection URI").fill("xen:///system");
+  await expect(page.getByRole("heading", { name: "Add a libvirt host" })).toBeVisible();
+  const form = page.locator("#host-form");
+  await form.getByRole("textbox", { name: "Name", exact: true }).fill("bad");
+  await form.getByRole("textbox", { name: "Connection URI" }).fill("xen:///system");
   await page.getByRole("button", { name: "Save host" }).click();
-  await expect(page.getByRole("alert")).toContainText("is not a libvirt connection bootc can use");
+  await expect(form.getByRole("alert")).toContainText('"xen:///system" is not a libvirt connection bootc can use');
 
-  await page.getByLabel("Name").fill("uihost");
-  await page.getByLabel("Connection URI").fill("qemu:///system");
-  await page.getByLabel("Storage pool").fill(host.pool);
+  await form.getByRole("textbox", { name: "Name", exact: true }).fill("uihost");
+  await form.getByRole("textbox", { name: "Connection URI" }).fill("qemu:///system");
+  await form.getByRole("textbox", { name: "Storage pool" }).fill(host.pool);
   await page.getByRole("button", { name: "Save host" }).click();
   await expect(page.getByRole("row", { name: "Host uihost" })).toContainText("qemu:///system");
 
