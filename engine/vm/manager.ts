@@ -3,7 +3,8 @@
  * validates everything before creating anything, so bad input leaves no trace; the
  * running VM itself belongs to its monitor (see monitor/supervisor.ts).
  */
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { readTail } from "../file-tail.js";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -558,17 +559,6 @@ export class Engine {
     if (!(await this.isLocal(name))) return which === "serial" ? this.libvirt.readLog(name, maxBytes) : { text: "", truncated: false };
     await this.getVm(name);
     const p = vmPaths(name, this.paths);
-    const file = which === "serial" ? p.serialLog : p.monitorLog;
-    const fh = await open(file, "r").catch(() => undefined);
-    if (!fh) return { text: "", truncated: false };
-    try {
-      const { size } = await fh.stat();
-      const start = Math.max(0, size - maxBytes);
-      const buf = Buffer.alloc(size - start);
-      await fh.read(buf, 0, buf.length, start);
-      return { text: buf.toString("utf8"), truncated: start > 0 };
-    } finally {
-      await fh.close();
-    }
+    return readTail(which === "serial" ? p.serialLog : p.monitorLog, maxBytes);
   }
 }

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { tempDir } from "../../../test/tmp.js";
 import { addHost, knownHosts, readHosts, rememberHost, removeHost, resolveHost } from "./hosts.js";
 
+const env = (vars: Record<string, string>) => vars as unknown as NodeJS.ProcessEnv;
+
 const paths = () => {
   const root = tempDir("bce-hosts-");
   return { state: path.join(root, "state"), cache: path.join(root, "cache"), runtime: path.join(root, "run") };
@@ -14,7 +16,7 @@ describe("saved libvirt hosts", () => {
     const p = paths();
     await addHost(p, { name: "big", uri: "qemu+ssh://me@big/system" });
     await addHost(p, { name: "here", uri: "qemu:///system", pool: "images" });
-    expect((await knownHosts(p, {})).map((h) => [h.name, h.pool, h.connection.local])).toEqual([["big", "bootc", false], ["here", "images", true]]);
+    expect((await knownHosts(p, env({}))).map((h) => [h.name, h.pool, h.connection.local])).toEqual([["big", "bootc", false], ["here", "images", true]]);
     await removeHost(p, "big");
     expect((await readHosts(p)).map((h) => h.name)).toEqual(["here"]);
     await expect(removeHost(p, "big")).rejects.toThrow(/no saved host named "big"/);
@@ -44,8 +46,8 @@ describe("saved libvirt hosts", () => {
   it("adds BOOTC_CONNECT's host to the known ones, once", async () => {
     const p = paths();
     await addHost(p, { name: "big", uri: "qemu+ssh://me@big/system" });
-    expect((await knownHosts(p, { BOOTC_CONNECT: "big" })).length).toBe(1);
-    expect((await knownHosts(p, { BOOTC_CONNECT: "qemu:///system" })).map((h) => h.name)).toEqual(["big", "libvirt"]);
+    expect((await knownHosts(p, env({ BOOTC_CONNECT: "big" }))).length).toBe(1);
+    expect((await knownHosts(p, env({ BOOTC_CONNECT: "qemu:///system" }))).map((h) => h.name)).toEqual(["big", "libvirt"]);
   });
 
   it("says the hosts file is damaged rather than ignoring it", async () => {

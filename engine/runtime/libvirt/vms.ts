@@ -9,7 +9,8 @@
  * "ssh-ready"; here nothing watches a running domain, so a running one is "running" and
  * whoever needs SSH (run, ssh) tries it.
  */
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { readTail } from "../../file-tail.js";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -405,17 +406,7 @@ export class LibvirtVms {
       const r = await hostExec(c, this.runDir(), `tail -c ${maxBytes + 1} ${files.serialLog} 2>/dev/null || true`);
       return { text: r.stdout.length > maxBytes ? r.stdout.slice(1) : r.stdout, truncated: r.stdout.length > maxBytes };
     }
-    const fh = await open(files.serialLog, "r").catch(() => undefined);
-    if (!fh) return { text: "", truncated: false };
-    try {
-      const { size } = await fh.stat();
-      const start = Math.max(0, size - maxBytes);
-      const buf = Buffer.alloc(size - start);
-      await fh.read(buf, 0, buf.length, start);
-      return { text: buf.toString("utf8"), truncated: start > 0 };
-    } finally {
-      await fh.close();
-    }
+    return readTail(files.serialLog, maxBytes);
   }
 }
 
