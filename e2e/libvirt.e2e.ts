@@ -4,6 +4,8 @@
  * 127.0.0.1 — the whole remote flow (upload into a pool, define, boot, SSH and console
  * through the host, rm) runs over SSH. Two boots: one local, one remote.
  */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, waitUntil } from "./lib/harness.js";
@@ -67,8 +69,13 @@ describe("bad libvirt input is refused with one sentence, before anything is mad
     [["--connect", "here", "--mode", "ephemeral"], /^error: ephemeral mode cannot be used with --connect/m],
     [["--connect", "here", "--bind", "/tmp:/mnt"], /^error: --bind cannot be used with --connect/m],
     [["--autostart"], /^error: --autostart needs a libvirt VM/m],
+    // Credentials are in the domain definition, which libvirt's read-only socket shows to any local user.
+    [["--connect", "here", "--password=hunter2"], /^error: --password cannot be used with --connect/m],
+    [["--connect", "here", "--ks", "KS"], /^error: the kickstart sets passwords, which a libvirt VM's definition would show/m],
   ])("bootc run %j", async (flags, message) => {
-    const r = await bootc(home, ["run", ...flags, "--name", "bad", DEMO_IMAGE]);
+    const ks = path.join(home, "pw.ks");
+    writeFileSync(ks, "rootpw --plaintext hunter2\n");
+    const r = await bootc(home, ["run", ...flags.map((f) => (f === "KS" ? ks : f)), "--name", "bad", DEMO_IMAGE]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack

@@ -32,7 +32,7 @@ import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "
 import { LocalRuntime, type VmRuntime } from "./runtime.js";
 import { listVmStatus, MONITOR_DIED, monitorAlive, vmNames, vmStatus, type VmInfo } from "./status.js";
 import { remoteCommand, requireSsh, sshCommand } from "./ssh-command.js";
-import { LibvirtVms } from "../runtime/libvirt/vms.js";
+import { LibvirtVms, refuseKickstartSecrets } from "../runtime/libvirt/vms.js";
 import { rememberHost, resolveHost } from "../runtime/libvirt/hosts.js";
 
 export type { VmInfo } from "./status.js";
@@ -51,6 +51,9 @@ function refuseUnderLibvirt(opts: ReturnType<typeof parseRunOptions>): void {
   if (opts.cloudInit) throw no("--cloudinit", "use --ks or -u/--password for first-boot settings, or run the VM without --connect");
   if (opts.credentialTransport && opts.credentialTransport !== "smbios") throw no(`--credentials-via ${opts.credentialTransport}`, "libvirt VMs get their credentials over SMBIOS");
   if (opts.removeImageOnStop) throw no("--rmi", "use --rm (the image stays), and remove the image yourself");
+  // The domain definition carries the credentials, and libvirt's read-only socket lets
+  // every local user of the libvirt host read it (virsh -r dumpxml): no secrets there.
+  if (opts.password !== undefined) throw no("--password", "a password hash would be readable by every user who can read the domain (virsh -r dumpxml); log in with the VM's SSH key, or use --autologin");
 }
 
 /** A stop is complete when the monitor has exited (its children die with it). */
@@ -84,8 +87,11 @@ export class Engine {
    * pull), creates the VM and starts its monitor. Returns once the monitor runs; see waitFor().
    */
   async createVm(input: RunOptions, hooks: { pull?: PullHooks; onEvent?: (e: MonitorEvent) => void } = {}): Promise<VmRecord> {
-    const opts = parseRunOptions(input);
-    const host = opts.connect ? await resolveHost(this.paths, opts.connect) : undefined;
+    const parsed = parseRunOptions(input);
+    const host = parsed.connect ? await resolveHost(this.paths, parsed.connect) : undefined;
+    // Under libvirt, "auto" is the direct builder: its disks boot the image's own kernel,
+    // with no firmware to choose on the libvirt host (--builder install asks for UEFI).
+    const opts = host && parsed.builder === "auto" ? { ...parsed, builder: "direct" as const } : parsed;
     if (host) refuseUnderLibvirt(opts);
     else if (opts.autostart) throw new BootcError("INVALID_ARGUMENT", "--autostart needs a libvirt VM: libvirt starts it when its host boots", "add --connect qemu:///system (or a remote host)");
     const taken = new Set(await this.names());
@@ -105,6 +111,7 @@ export class Engine {
     const identity = opts.identity ?? (opts.injectUserKey ? await defaultUserIdentity() : undefined);
     if (identity) await publicKeyOf(identity);
     const kickstart = opts.kickstart ? await readKickstart(opts.kickstart) : undefined;
+    if (host && kickstart !== undefined) refuseKickstartSecrets(kickstart);
     if (opts.cloudInit) await checkCloudInitDir(opts.cloudInit.dir);
     if (opts.cloudInit?.transport === "cdrom") requireTool("xorriso");
     if (opts.credentialTransport === "cmdline" && (opts.disk || (opts.mode === "disk" && opts.builder === "install"))) {
@@ -124,7 +131,6 @@ export class Engine {
         makeKey: (file) => generateKey(file, `bootc-console ${name}`),
         publicKey: () => publicKeyOf(identity ? path.resolve(identity) : keyFile),
         kickstart,
-        passwordHash,
         onEvent: hooks.onEvent ?? (() => undefined),
       });
       await rememberHost(this.paths, host);

@@ -42,6 +42,7 @@ describe("domainXml", () => {
     const xml = domainXml({ ...spec, kernel: undefined, accel: "kvm" });
     expect(xml).toMatch(/^<domain type='kvm' /);
     expect(xml).toContain("<os firmware='efi'>");
+    expect(xml).toContain("<feature enabled='no' name='secure-boot'/>");
     expect(xml).not.toContain("<kernel>");
     expect(xml).toContain("<cpu mode='host-passthrough'/>");
   });

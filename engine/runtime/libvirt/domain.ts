@@ -59,7 +59,8 @@ function osXml(s: DomainSpec): string[] {
   const m = machine(s);
   const head = `<type arch='${m.arch}' machine='${m.machine}'>hvm</type>`;
   const smbios = s.oemStrings.length ? ["<smbios mode='sysinfo'/>"] : [];
-  if (!s.kernel) return [`<os firmware='efi'>`, head, ...smbios, "</os>"];
+  // Secure Boot off: which firmware build a host picks is then irrelevant to what boots.
+  if (!s.kernel) return [`<os firmware='efi'>`, head, "<firmware><feature enabled='no' name='secure-boot'/></firmware>", ...smbios, "</os>"];
   const cmdline = [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel, s.arch), ...s.kernel.cmdline].join(" ");
   return ["<os>", head, el("kernel", s.kernel.kernel), el("initrd", s.kernel.initrd), el("cmdline", cmdline), ...smbios, "</os>"];
 }

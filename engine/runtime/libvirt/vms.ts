@@ -61,8 +61,17 @@ export interface LibvirtCreate {
   makeKey: (file: string) => Promise<void>;
   publicKey: () => Promise<string>;
   kickstart?: string;
-  passwordHash?: string;
   onEvent: (e: MonitorEvent) => void;
+}
+
+/**
+ * A libvirt VM's credentials are in its domain definition, which libvirt's read-only socket
+ * shows to every local user of the libvirt host (virsh -r dumpxml): a kickstart that sets
+ * passwords is refused (the engine refuses --password likewise).
+ */
+export function refuseKickstartSecrets(kickstart: string): void {
+  if (!translateKickstart(kickstart, "the kickstart").files.some((f) => f.secret)) return;
+  throw new BootcError("INVALID_ARGUMENT", "the kickstart sets passwords, which a libvirt VM's definition would show to every user who can read it (virsh -r dumpxml)", "drop rootpw and user --password from the kickstart (use sshkey), or run the VM without --connect");
 }
 
 const RANDOM_PORT = () => 20_000 + Math.floor(Math.random() * 40_000);
@@ -172,6 +181,7 @@ export class LibvirtVms {
     this.changed();
     const disk = record.disk;
     if (!disk || disk.builder === "premade") throw new BootcError("INVALID_ARGUMENT", "libvirt VMs boot images (--mode disk); a premade --disk runs with the direct runtime only", "leave out --connect, or boot the image");
+    const firstBoot = o.kickstart !== undefined ? translateKickstart(o.kickstart, "the kickstart") : undefined;
     const existing = await virshMaybe(c, ["dominfo", record.name]);
     if (existing !== undefined) throw new BootcError("VM_EXISTS", `a libvirt domain named "${record.name}" already exists on ${host.name}`, `pick another --name, or remove it first: bootc rm ${record.name}`);
     const dir = libvirtVmDir(this.paths, record.name);
@@ -208,9 +218,8 @@ export class LibvirtVms {
           shares: [],
           systemd: entry.guestSystemd,
           imageUsers: entry.users,
-          passwordHash: o.passwordHash,
           autologinTty: record.autologin ? consoleDevice(arch) : undefined,
-          firstBoot: o.kickstart !== undefined ? translateKickstart(o.kickstart, "the kickstart") : undefined,
+          firstBoot,
         });
       } catch (e) {
         throw new BootcError("INVALID_ARGUMENT", (e as Error).message, "boot without that option, or use an image with a newer systemd");
