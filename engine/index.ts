@@ -24,3 +24,7 @@ export { buildDemoImage, DEMO_IMAGE, DEMO_CLOUD_IMAGE, DEMO_VARIANTS, type DemoB
 export { runDoctor, type DoctorReport, type DoctorRow } from "./host/doctor.js";
 export { detectAccel, decideAccel, type Accel, type AccelChoice } from "./host/accel.js";
 export { buildQemuArgs, type QemuSpec } from "./qemu/cmdline.js";
+export { parseConnection, type Connection } from "./runtime/libvirt/connection.js";
+export { addHost, removeHost, knownHosts, type Host, type SavedHost } from "./runtime/libvirt/hosts.js";
+export { domainXml, type DomainSpec } from "./runtime/libvirt/domain.js";
+export type { LibvirtVms } from "./runtime/libvirt/vms.js";
