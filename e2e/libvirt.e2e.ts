@@ -4,7 +4,7 @@
  * 127.0.0.1 — the whole remote flow (upload into a pool, define, boot, SSH and console
  * through the host, rm) runs over SSH. Two boots: one local, one remote.
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, waitUntil } fro
 import { startLibvirt, startSshServer, type LibvirtHost, type SshServer } from "./lib/libvirt-host.js";
 
 const home = makeHome();
+const shareDir = path.join(home, "share");
 const virsh = async (args: string[]) => String((await execa("virsh", ["-q", "-c", "qemu:///system", ...args], { reject: false })).stdout);
 const domState = async (name: string) => (await virsh(["domstate", name])).trim();
 
@@ -67,7 +68,7 @@ describe("bad libvirt input is refused with one sentence, before anything is mad
     [["--connect", "qemu+ssh://root@127.0.0.1:1/system?keyfile=/x&shell=1"], /^error: .*the parameter shell is not supported/m],
     [["--connect", "nosuchhost"], /^error: no saved host named "nosuchhost"/m],
     [["--connect", "here", "--mode", "ephemeral"], /^error: ephemeral mode cannot be used with --connect/m],
-    [["--connect", "here", "--bind", "/tmp:/mnt"], /^error: --bind cannot be used with --connect/m],
+    [["--connect", "far", "--bind", "/tmp:/mnt"], /^error: --bind cannot be used with a libvirt VM on another host/m],
     [["--autostart"], /^error: --autostart needs a libvirt VM/m],
     // Credentials are in the domain definition, which libvirt's read-only socket shows to any local user.
     [["--connect", "here", "--password=hunter2"], /^error: --password cannot be used with --connect/m],
@@ -112,7 +113,9 @@ describe("bootc doctor with libvirt hosts saved", () => {
 
 describe("a VM on this host's libvirt (qemu:///system)", () => {
   it("boots as a persistent libvirt domain, listed by bootc and virsh", async () => {
-    const r = await bootc(home, ["run", "--connect", "here", "--autostart", "--name", "lvl", DEMO_IMAGE]);
+    mkdirSync(shareDir);
+    writeFileSync(path.join(shareDir, "from-host.txt"), "shared\n");
+    const r = await bootc(home, ["run", "--connect", "here", "--autostart", "--bind", `${shareDir}:/mnt/share`, "--name", "lvl", DEMO_IMAGE]);
     expect(r.exitCode, String(r.all)).toBe(0);
     expect(r.stderr).toMatch(/base-volume-uploaded/);
     expect(r.stdout).toMatch(/lvl is ready/);
@@ -123,9 +126,12 @@ describe("a VM on this host's libvirt (qemu:///system)", () => {
     expect((await bootc(home, ["list"])).stdout).toMatch(/^lvl\s.*running.*\shere$/m);
   });
 
-  it("is reached by ssh, console and logs, and keeps what the guest writes", async () => {
+  it("is reached by ssh, console and logs, shares a host folder, and keeps what the guest writes", async () => {
     const r = await bootc(home, ["ssh", "lvl", "--", "echo kept > /var/kept; sync; systemctl is-system-running --wait; uname -n"]);
     expect(r.stdout).toMatch(/bootc-demo/);
+    // The share, through libvirt's virtiofsd: the host's file is seen, and the guest's write lands on the host.
+    expect(String((await bootc(home, ["ssh", "lvl", "--", "cat /mnt/share/from-host.txt; echo guest > /mnt/share/from-guest.txt"])).stdout)).toBe("shared\n");
+    expect(readFileSync(path.join(shareDir, "from-guest.txt"), "utf8")).toBe("guest\n");
     expect(await consoleShows("lvl", "\r", /login:/)).toMatch(/login:/);
     expect((await bootc(home, ["logs", "lvl"])).stdout).toMatch(/Debian GNU\/Linux/);
   });

@@ -44,10 +44,12 @@ export const DEFAULTS = { cpus: 2, memoryMiB: 2048 };
  * What the libvirt runtime does not do (yet): said before anything is made. Shares and
  * cloud-init serve files from this machine, which a remote host cannot reach.
  */
-function refuseUnderLibvirt(opts: ReturnType<typeof parseRunOptions>): void {
+function refuseUnderLibvirt(opts: ReturnType<typeof parseRunOptions>, local: boolean): void {
   const no = (what: string, hint: string) => new BootcError("INVALID_ARGUMENT", `${what} cannot be used with --connect (a libvirt VM)`, hint);
   if (opts.mode !== "disk" || opts.disk) throw no(opts.disk ? "a premade --disk" : "ephemeral mode", "libvirt runs disk-mode VMs of an image: add --mode disk");
-  if (opts.binds.length) throw no("--bind", "copy the files into the image, or run the VM without --connect");
+  if (opts.binds.length && !local) {
+    throw new BootcError("INVALID_ARGUMENT", "--bind cannot be used with a libvirt VM on another host: that host cannot reach this machine's folders", "copy the files into the image, or run the VM on qemu:///system");
+  }
   if (opts.cloudInit) throw no("--cloudinit", "use --ks or -u/--password for first-boot settings, or run the VM without --connect");
   if (opts.credentialTransport && opts.credentialTransport !== "smbios") throw no(`--credentials-via ${opts.credentialTransport}`, "libvirt VMs get their credentials over SMBIOS");
   if (opts.removeImageOnStop) throw no("--rmi", "use --rm (the image stays), and remove the image yourself");
@@ -92,7 +94,7 @@ export class Engine {
     // Under libvirt, "auto" is the direct builder: its disks boot the image's own kernel,
     // with no firmware to choose on the libvirt host (--builder install asks for UEFI).
     const opts = host && parsed.builder === "auto" ? { ...parsed, builder: "direct" as const } : parsed;
-    if (host) refuseUnderLibvirt(opts);
+    if (host) refuseUnderLibvirt(opts, host.connection.local);
     else if (opts.autostart) throw new BootcError("INVALID_ARGUMENT", "--autostart needs a libvirt VM: libvirt starts it when its host boots", "add --connect qemu:///system (or a remote host)");
     const taken = new Set(await this.names());
     if (opts.replace && opts.name === undefined) throw new BootcError("INVALID_ARGUMENT", "--replace needs the name of the VM to replace", "add --name NAME");
@@ -106,7 +108,7 @@ export class Engine {
     await checkBindSources(opts.binds);
     await checkPorts(opts.forwards);
     findQemu();
-    if ((opts.mode === "ephemeral" && !opts.disk) || opts.binds.length) await findVirtiofsd(); // disk mode needs it for --bind only
+    if ((opts.mode === "ephemeral" && !opts.disk && !host) || opts.binds.length) await findVirtiofsd(); // disk mode needs it for --bind only
     requireTool("ssh-keygen");
     const identity = opts.identity ?? (opts.injectUserKey ? await defaultUserIdentity() : undefined);
     if (identity) await publicKeyOf(identity);

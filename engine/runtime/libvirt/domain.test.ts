@@ -15,6 +15,7 @@ const spec: DomainSpec = {
   sshPort: 40022,
   forwards: [{ host: 8080, guest: 80 }],
   oemStrings: ["io.systemd.credential.binary:tmpfiles.extra=ZCAvcm9vdA=="],
+  shares: [],
   metadata: { name: "web", image: "localhost/x:latest", note: `a <b> & "c"` },
 };
 
@@ -32,6 +33,14 @@ describe("domainXml", () => {
     expect(xml).toContain("<entry>io.systemd.credential.binary:tmpfiles.extra=ZCAvcm9vdA==</entry>");
     expect(xml).toContain("<source mode='bind' path='/var/lib/libvirt/qemu/bootc-web.serial'/>");
     expect(xml).not.toContain("host-passthrough");
+    expect(xml).not.toContain("<memoryBacking>");
+  });
+
+  it("shares host folders through virtiofs, with guest memory virtiofsd can map", () => {
+    const xml = domainXml({ ...spec, shares: [{ dir: "/srv/my src", tag: "bind1", readOnly: true }], virtiofsd: "/usr/lib/qemu/virtiofsd" });
+    expect(xml).toContain("<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>");
+    expect(xml).toContain("<driver type='virtiofs'/>\n<binary path='/usr/lib/qemu/virtiofsd'/>\n<source dir='/srv/my src'/>\n<target dir='bind1'/>");
+    expect(() => domainXml({ ...spec, shares: [{ dir: "/a", tag: "bind1", readOnly: false }] })).toThrow(/path of virtiofsd/);
   });
 
   it("forwards SSH and the user's ports on the host's loopback only", () => {

@@ -36,6 +36,12 @@ export interface DomainSpec {
   serialLog: string;
   sshPort: number;
   forwards: PortForward[];
+  /**
+   * Host directories shared with the guest through virtiofs (a local libvirt host only:
+   * libvirt starts `virtiofsd`, the given binary, per share). Guest memory is then shared.
+   */
+  shares: Array<{ dir: string; tag: string; readOnly: boolean }>;
+  virtiofsd?: string;
   /** SMBIOS type 11 strings: `io.systemd.credential.binary:NAME=BASE64`. */
   oemStrings: string[];
   /** Stored as the domain's metadata: the VM record. */
@@ -73,7 +79,27 @@ function netArgs(s: DomainSpec): string[] {
   return ["-netdev", `user,id=bootcnet${forwards.join("")}`, "-device", device];
 }
 
+/** virtiofs shares; vhost-user needs guest memory that virtiofsd can map (memfd, shared). */
+function shareXml(s: DomainSpec): { memory: string[]; devices: string[] } {
+  if (!s.shares.length) return { memory: [], devices: [] };
+  if (!s.virtiofsd) throw new Error("shares need the path of virtiofsd on the libvirt host");
+  return {
+    memory: ["<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>"],
+    devices: s.shares.flatMap((sh) => [
+      "<filesystem type='mount' accessmode='passthrough'>",
+      "<driver type='virtiofs'/>",
+      `<binary path='${xmlEscape(s.virtiofsd!)}'/>`,
+      `<source dir='${xmlEscape(sh.dir)}'/>`,
+      `<target dir='${xmlEscape(sh.tag)}'/>`,
+      // Read-only is enforced in the guest (its fstab line mounts ro): libvirt 9 has no
+      // read-only virtiofs export.
+      "</filesystem>",
+    ]),
+  };
+}
+
 export function domainXml(s: DomainSpec): string {
+  const shares = shareXml(s);
   const m = machine(s);
   const cpu = s.accel === "kvm" ? ["<cpu mode='host-passthrough'/>"] : [];
   const sysinfo = s.oemStrings.length ? ["<sysinfo type='smbios'>", "<oemStrings>", ...s.oemStrings.map((o) => el("entry", o)), "</oemStrings>", "</sysinfo>"] : [];
@@ -85,6 +111,7 @@ export function domainXml(s: DomainSpec): string {
     "</metadata>",
     `<memory unit='MiB'>${s.memoryMiB}</memory>`,
     `<vcpu>${s.cpus}</vcpu>`,
+    ...shares.memory,
     ...cpu,
     ...sysinfo,
     ...osXml(s),
@@ -102,6 +129,7 @@ export function domainXml(s: DomainSpec): string {
     `<log file='${xmlEscape(s.serialLog)}' append='on'/>`,
     "<target port='0'/>",
     "</serial>",
+    ...shares.devices,
     "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
     "</devices>",
     "<qemu:commandline>",

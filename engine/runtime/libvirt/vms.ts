@@ -15,7 +15,7 @@ import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError, isBootcError } from "../../errors.js";
-import { hostArch, requireTool } from "../../host/tools.js";
+import { findVirtiofsd, hostArch, requireTool } from "../../host/tools.js";
 import { ensureBaseDisk } from "../../disk/boot.js";
 import { diskFile, entryDir } from "../../disk/cache.js";
 import { directDiskKernelArgs } from "../../disk/direct.js";
@@ -210,12 +210,14 @@ export class LibvirtVms {
       await ensureOverlay(c, host.pool, record.name, entry.key, disk.sizeBytes);
 
       const arch = hostArch();
+      const shares = record.binds.map((b, i) => ({ tag: `bind${i + 1}`, guestPath: b.guest, readOnly: b.readOnly }));
+      const virtiofsd = shares.length ? (await findVirtiofsd()).path : undefined;
       let creds;
       try {
         creds = guestCredentials({
           user: record.sshUser,
           publicKey: await o.publicKey(),
-          shares: [],
+          shares,
           systemd: entry.guestSystemd,
           imageUsers: entry.users,
           autologinTty: record.autologin ? consoleDevice(arch) : undefined,
@@ -241,6 +243,7 @@ export class LibvirtVms {
           name: record.name, arch, accel: record.accel, cpus: record.cpus, memoryMiB: record.memoryMiB,
           pool: host.pool, overlayVolume: overlayVolume(record.name), kernel, ...files,
           sshPort, forwards: record.forwards, oemStrings, metadata: stripRuntime(meta),
+          shares: record.binds.map((b, i) => ({ dir: b.host, tag: shares[i]!.tag, readOnly: b.readOnly })), virtiofsd,
         });
         const xmlFile = path.join(dir, "domain.xml");
         await writePrivateFile(xmlFile, xml);
