@@ -58,8 +58,9 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
       setC((old) => ((!remembered || old.host) && !h.hosts.some((x) => x.name === old.host) ? { ...old, host: h.default } : old));
     }, () => setHosts({ hosts: [], default: "" }));
   }, [choicesKey]);
-  // A libvirt VM is a disk-mode VM of an image, without shared folders.
+  // A libvirt VM is a disk-mode VM of an image; shared folders only on this machine's libvirt.
   const libvirt = !!c.host;
+  const sharesOk = !libvirt || !!hosts?.hosts.find((h) => h.name === c.host)?.local;
   const mode = libvirt ? "disk" : c.mode;
 
   const submit = async () => {
@@ -76,7 +77,7 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
         cpus: c.cpus,
         memoryMiB: c.memoryMiB,
         forwards,
-        binds: libvirt ? [] : c.shares.filter((s) => s.host || s.guest).map((s) => ({ host: s.host.trim(), guest: s.guest.trim(), readOnly: s.readOnly })),
+        binds: !sharesOk ? [] : c.shares.filter((s) => s.host || s.guest).map((s) => ({ host: s.host.trim(), guest: s.guest.trim(), readOnly: s.readOnly })),
         ...firstBootInput(image && !libvirt ? c : { ...c, cloudInitDir: "" }),
         removeOnStop: c.removeOnStop,
       });
@@ -147,7 +148,7 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
               </FormGroup>
             </GridItem>
           </Grid>
-          {!libvirt && <FormGroup label="Shared folders" fieldId="vm-shares" role="group">
+          {sharesOk && <FormGroup label="Shared folders" fieldId="vm-shares" role="group">
             {c.shares.map((s, i) => (
               <Grid hasGutter key={i} style={{ marginBottom: 8 }}>
                 <GridItem span={5}>
