@@ -60,9 +60,10 @@ test("save a libvirt host, boot a VM there, and use its serial and SSH consoles"
   await page.getByRole("link", { name: "Images" }).click();
   await page.getByRole("button", { name: `Boot ${DEMO_IMAGE}` }).click();
   const dialog = page.getByRole("dialog", { name: `Boot ${DEMO_IMAGE}` });
+  await expect(dialog.getByLabel("Persistent disk")).toHaveCount(1);
   await dialog.getByLabel("Host", { exact: true }).selectOption("uihost");
   // A libvirt VM is a disk-mode VM: the mode goes away (shared folders stay on this machine's libvirt).
-  await expect(dialog.getByRole("radiogroup", { name: "Mode" })).toHaveCount(0);
+  await expect(dialog.getByLabel("Persistent disk")).toHaveCount(0);
   await expect(dialog.getByRole("button", { name: "Add shared folder" })).toHaveCount(1);
   await dialog.getByLabel("Name").fill("uilv");
   await dialog.getByRole("button", { name: "Boot" }).click();
