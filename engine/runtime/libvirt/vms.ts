@@ -210,6 +210,11 @@ export class LibvirtVms {
       await ensureOverlay(c, host.pool, record.name, entry.key, disk.sizeBytes);
 
       const arch = hostArch();
+      // libvirt starts qemu with multi-threaded TCG (one host thread per vCPU) and has no way
+      // to ask for single-threaded TCG, under which Debian 13's kernel panicked in 2 of ~30
+      // boots (docs/engine.md, "The qemu command line"). One vCPU has one thread: safe.
+      const cpus = record.accel === "tcg" ? 1 : record.cpus;
+      if (cpus !== record.cpus) o.onEvent({ type: "warning", message: `emulated (TCG) libvirt VMs get 1 vCPU, not ${record.cpus}: libvirt cannot ask qemu for the single-threaded TCG that ${record.cpus} vCPUs need to boot reliably` } as MonitorEvent);
       const shares = record.binds.map((b, i) => ({ tag: `bind${i + 1}`, guestPath: b.guest, readOnly: b.readOnly }));
       const virtiofsd = shares.length ? (await findVirtiofsd()).path : undefined;
       let creds;
@@ -238,9 +243,9 @@ export class LibvirtVms {
       // ports are free, so a taken one is noticed at start and another is tried.
       for (let attempt = 1; ; attempt++) {
         const sshPort = c.local ? await freePort() : RANDOM_PORT();
-        const meta: VmRecord = { ...record, connection: c.uri, hostName: host.name, disk: { ...disk, base: entry.key }, ...(entry.sshd ? { sshPort } : {}), guestSystemd: entry.guestSystemd, credentialsVia: "smbios", state: "running" };
+        const meta: VmRecord = { ...record, cpus, connection: c.uri, hostName: host.name, disk: { ...disk, base: entry.key }, ...(entry.sshd ? { sshPort } : {}), guestSystemd: entry.guestSystemd, credentialsVia: "smbios", state: "running" };
         const xml = domainXml({
-          name: record.name, arch, accel: record.accel, cpus: record.cpus, memoryMiB: record.memoryMiB,
+          name: record.name, arch, accel: record.accel, cpus, memoryMiB: record.memoryMiB,
           pool: host.pool, overlayVolume: overlayVolume(record.name), kernel, ...files,
           sshPort, forwards: record.forwards, oemStrings, metadata: stripRuntime(meta),
           shares: record.binds.map((b, i) => ({ dir: b.host, tag: shares[i]!.tag, readOnly: b.readOnly })), virtiofsd,
