@@ -33,7 +33,7 @@ import { HOST_ALIAS, type Connection } from "./connection.js";
 import { domainXml, readDomainMetadata } from "./domain.js";
 import { knownHosts, type Host } from "./hosts.js";
 import { hostExec, hostSshArgs, openForward, openTunnel, virsh, virshMaybe } from "./virsh.js";
-import { baseVolumes, deleteVolume, ensureBase, ensureOverlay, ensurePool, overlayVolume } from "./volumes.js";
+import { baseVolumes, deleteVolume, ensureBase, ensureOverlay, ensurePool, overlayVolume, poolPath } from "./volumes.js";
 import { freePort } from "../../vm/options.js";
 import { writePrivateFile } from "../../private-file.js";
 
@@ -44,6 +44,12 @@ function hostFiles(c: Connection, name: string, poolDir: string) {
     serialSocket: system ? `/var/lib/libvirt/qemu/bootc-${name}.serial` : path.join(poolDir, `bootc-vm-${name}.serial`),
     serialLog: system ? `/var/log/libvirt/qemu/bootc-${name}-serial.log` : path.join(poolDir, `bootc-vm-${name}-serial.log`),
   };
+}
+
+/** hostFiles for an existing VM: the system instance's need no call to libvirt, and nothing is created. */
+async function existingHostFiles(host: Host, name: string) {
+  const c = host.connection;
+  return hostFiles(c, name, c.instance === "system" ? "" : await poolPath(c, host.pool));
 }
 
 /** libvirt's domain state (virsh dominfo) as a VM state. */
@@ -280,7 +286,7 @@ export class LibvirtVms {
     const { host, vm } = await this.get(name);
     const deadline = Date.now() + vm.readyTimeoutSec * 1000;
     if (vm.sshPort === undefined) return vm;
-    const target = await this.sshTarget(name, { pin: false });
+    const target = await this.targetOf(host, vm, { pin: false });
     for (;;) {
       const now = await this.readVm(host, name);
       if (!now || now.effectiveState !== "running") {
@@ -343,8 +349,7 @@ export class LibvirtVms {
     }
     await virsh(c, ["undefine", name, ...(vm.disk?.builder === "install" ? ["--nvram"] : [])]);
     await deleteVolume(c, host.pool, overlayVolume(name));
-    const poolDir = await ensurePool(c, host.pool);
-    const files = hostFiles(c, name, poolDir);
+    const files = await existingHostFiles(host, name);
     if (c.local) await rm(files.serialLog, { force: true });
     else await hostExec(c, this.runDir(), `rm -f ${files.serialLog}`);
     await rm(libvirtVmDir(this.paths, name), { recursive: true, force: true });
@@ -353,6 +358,11 @@ export class LibvirtVms {
   /** How SSH reaches the guest: its forwarded port on the libvirt host, through an SSH tunnel for a remote one. */
   async sshTarget(name: string, opts: { pin?: boolean } = {}): Promise<SshTarget> {
     const { host, vm } = await this.get(name);
+    return this.targetOf(host, vm, opts);
+  }
+
+  private async targetOf(host: Host, vm: VmInfo, opts: { pin?: boolean } = {}): Promise<SshTarget> {
+    const name = vm.name;
     if (vm.sshPort === undefined) throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
     if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
     const c = host.connection;
@@ -382,8 +392,8 @@ export class LibvirtVms {
 
   /** The OpenSSH command line; for a remote host it jumps through the host (ProxyJump). */
   async sshCommand(name: string, remote: string | undefined, tty?: boolean): Promise<{ file: string; args: string[] }> {
-    const t = await this.sshTarget(name);
-    const { host } = await this.get(name);
+    const { host, vm } = await this.get(name);
+    const t = await this.targetOf(host, vm);
     const jump = host.connection.local ? [] : [...(await hostSshArgs(host.connection, this.runDir())), "-J", HOST_ALIAS];
     const args = [
       ...jump,
@@ -406,7 +416,7 @@ export class LibvirtVms {
     const { host, vm } = await this.get(name);
     if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
     const c = host.connection;
-    const files = hostFiles(c, name, await ensurePool(c, host.pool));
+    const files = await existingHostFiles(host, name);
     const tunnel = c.local ? undefined : await openTunnel(c, this.runDir(), { socket: files.serialSocket });
     const socket = net.connect(tunnel?.path ?? files.serialSocket);
     socket.once("close", () => tunnel?.close());
@@ -418,7 +428,7 @@ export class LibvirtVms {
   async readLog(name: string, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
     const { host } = await this.get(name);
     const c = host.connection;
-    const files = hostFiles(c, name, await ensurePool(c, host.pool));
+    const files = await existingHostFiles(host, name);
     if (!c.local) {
       const r = await hostExec(c, this.runDir(), `tail -c ${maxBytes + 1} ${files.serialLog} 2>/dev/null || true`);
       return { text: r.stdout.length > maxBytes ? r.stdout.slice(1) : r.stdout, truncated: r.stdout.length > maxBytes };
