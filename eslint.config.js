@@ -1,9 +1,11 @@
 // Lint rules, including the import boundaries from the design brief:
 //   engine/ imports neither server/ nor app/;  server/ never imports app/;
-//   app/ imports only types and the console protocol from server/ (never the engine).
+//   app/ imports only types and the console protocol from server/ (never the engine);
+//   inside engine/, folders import only from lower floors (eslint/engine-floors.js).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
+import { engineFloors } from "./eslint/engine-floors.js";
 
 const boundary = (patterns, message) => ({
   "no-restricted-imports": ["error", { patterns: [{ group: patterns, message }] }],
@@ -23,6 +25,13 @@ export default tseslint.config(
     files: ["engine/**/*.ts"],
     rules: boundary(["**/server/**", "**/app/**", "next", "next/*", "react", "react-dom"],
       "engine/ is a plain library: it must not import server/, app/, Next or React."),
+  },
+  {
+    // Inside engine/: each folder imports only from lower floors (eslint/engine-floors.js).
+    files: ["engine/**/*.ts"],
+    ignores: ["engine/**/*.test.ts"],
+    plugins: { bootc: { rules: { "engine-floors": engineFloors } } },
+    rules: { "bootc/engine-floors": "error" },
   },
   {
     files: ["server/**/*.ts"],

@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { Engine } from "../engine/vm/manager.js";
-import { enginePaths } from "../engine/paths.js";
+import { enginePaths } from "../engine/core/paths.js";
 import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing } from "./lib/harness.js";
 
 const home = makeHome();

@@ -11,8 +11,8 @@ import { makeHome, ROOT, tempDir } from "./lib/harness.js";
 
 const home = makeHome();
 process.env.BOOTC_HOME = home;
-const { enginePaths } = await import("../dist/engine/paths.js");
-const { writeRecord } = await import("../dist/engine/record.js");
+const { enginePaths } = await import("../dist/engine/core/paths.js");
+const { writeRecord } = await import("../dist/engine/core/record.js");
 const bin = tempDir("bce-completion-bin-");
 symlinkSync(path.join(ROOT, "bin/bootc"), path.join(bin, "bootc"));
 

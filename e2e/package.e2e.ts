@@ -35,10 +35,10 @@ describe("the npm package", () => {
     writeFileSync(
       path.join(consumer, "index.ts"),
       [
-        'import { Engine, LocalRuntime, enginePaths, WatchLoop, buildImage, listDisks, translateKickstart, BootcError, type DiskInfo, type VmRecord, type RunOptions } from "bootc-console/engine";',
+        'import { Engine, enginePaths, WatchLoop, buildImage, listDisks, translateKickstart, BootcError, type DiskInfo, type VmRecord, type RunOptions } from "bootc-console/engine";',
         'import type { AppRouter } from "bootc-console/server/api/router";',
         "const paths = enginePaths();",
-        'const engine = new Engine(paths, new LocalRuntime(paths, "/usr/bin/node"));',
+        'const engine = new Engine(paths, { node: "/usr/bin/node" });',
         'const options: RunOptions = { image: "localhost/bootc-demo", cloudInit: { transport: "imds", dir: "/seed" } };',
         "const disks: DiskInfo[] = await listDisks(paths);",
         "type Run = AppRouter[\"vms\"][\"run\"];",
@@ -64,12 +64,11 @@ describe("the monitor's Node binary", () => {
     chmodSync(wrapper, 0o755);
     const home = tempDir("bce-");
     mkdirSync(path.join(home, "state/vms/nosuchvm"), { recursive: true });
-    const { LocalRuntime } = await import("../dist/engine/vm/runtime.js");
-    const runtime = new LocalRuntime({ state: path.join(home, "state"), cache: path.join(home, "cache"), runtime: path.join(home, "run") }, wrapper);
-    runtime.start("nosuchvm");
+    const { startMonitor } = await import("../dist/engine/runtime/direct/launch.js");
+    startMonitor("nosuchvm", { state: path.join(home, "state"), cache: path.join(home, "cache"), runtime: path.join(home, "run") }, wrapper);
     const started = await new Promise<string>((resolve) => {
       const poll = setInterval(() => existsSync(marker) && (clearInterval(poll), resolve(readFileSync(marker, "utf8"))), 50);
     });
-    expect(started).toMatch(/dist\/engine\/monitor\/main\.js nosuchvm/);
+    expect(started).toMatch(/dist\/engine\/runtime\/direct\/main\.js nosuchvm/);
   });
 });

@@ -2,16 +2,17 @@
  * bootc-console's engine as a library (package export "bootc-console/engine"): images,
  * VMs and their monitors, host checks. No knowledge of HTTP, the CLI or React.
  */
-export { BootcError, isBootcError, type ErrorCode } from "./errors.js";
-export { enginePaths, vmPaths, type EnginePaths } from "./paths.js";
-export { Engine, DEFAULTS, type VmInfo } from "./vm/manager.js";
-export type { VmRuntime } from "./vm/runtime.js";
-export { LocalRuntime } from "./vm/runtime.js";
-export { VM_STATES, ACTIVE_STATES, type VmRecord, type VmState } from "./record.js";
-export { parseBind, parseCloudInit, parseMemory, parsePortForward, validateName, type RunOptions } from "./vm/options.js";
+export { BootcError, isBootcError, type ErrorCode } from "./core/errors.js";
+export { enginePaths, vmPaths, type EnginePaths } from "./core/paths.js";
+export { Engine } from "./vm/manager.js";
+export { DEFAULTS } from "./vm/new-vm.js";
+export type { VmInfo, VmEvent, ConsoleAttachment } from "./core/vm.js";
+export type { VmRuntime, CreateRequest, StopOptions, Listing } from "./runtime/runtime.js";
+export { VM_STATES, ACTIVE_STATES, type VmRecord, type VmState } from "./core/record.js";
+export { parseBind, parseCloudInit, parseMemory, parsePortForward } from "./core/options.js";
+export { validateName, type RunOptions } from "./core/schema.js";
 export { translateKickstart } from "./provision/kickstart.js";
 export { CREDENTIAL_TRANSPORTS, type CredentialTransport } from "./provision/transport.js";
-export type { MonitorEvent } from "./monitor/protocol.js";
 export { listImages, inspectImage, type ImageSummary, type ImageDetails } from "./images/images.js";
 export { buildImage, type BuildOptions } from "./images/build.js";
 export { WatchLoop, type WatchEvent, type WatchOptions } from "./vm/watch.js";
@@ -19,12 +20,12 @@ export { listDisks, pruneDisks, removeDisk, type DiskInfo } from "./disk/disks.j
 export type { DiskEntry } from "./disk/cache.js";
 export type { DiskProgress } from "./disk/progress.js";
 export { pullImage, removeImage } from "./images/pull.js";
-export type { ConsoleAttachment } from "./monitor/client.js";
 export { buildDemoImage, DEMO_IMAGE, DEMO_CLOUD_IMAGE, DEMO_VARIANTS, type DemoBuildResult, type DemoVariant } from "./demo/build.js";
-export { runDoctor, type DoctorReport, type DoctorRow } from "./host/doctor.js";
+export { runDoctor, type DoctorReport, type DoctorRow } from "./doctor/doctor.js";
 export { detectAccel, decideAccel, type Accel, type AccelChoice } from "./host/accel.js";
-export { buildQemuArgs, type QemuSpec } from "./qemu/cmdline.js";
+export { buildQemuArgs, type QemuSpec } from "./runtime/direct/qemu-args.js";
 export { parseConnection, type Connection } from "./runtime/libvirt/connection.js";
 export { addHost, removeHost, knownHosts, type Host, type SavedHost } from "./runtime/libvirt/hosts.js";
 export { domainXml, type DomainSpec } from "./runtime/libvirt/domain.js";
-export type { LibvirtVms } from "./runtime/libvirt/vms.js";
+export type { LibvirtRuntime } from "./runtime/libvirt/vms.js";
+export type { DirectRuntime } from "./runtime/direct/vms.js";

@@ -12,6 +12,11 @@ async function boundaryErrors(filePath: string, code: string): Promise<string[]>
   return (result?.messages ?? []).filter((m) => m.ruleId?.endsWith("no-restricted-imports")).map((m) => m.message);
 }
 
+async function floorErrors(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).filter((m) => m.ruleId === "bootc/engine-floors").map((m) => m.message);
+}
+
 describe("import boundaries", () => {
   it("engine/ may not import server/", async () => {
     const errors = await boundaryErrors("engine/bad.ts", 'import { main } from "../server/cli/doctor.js";\nexport const x = main;\n');
@@ -35,6 +40,25 @@ describe("import boundaries", () => {
   });
 
   it("engine/ importing its own modules is fine", async () => {
-    expect(await boundaryErrors("engine/ok.ts", 'import { BootcError } from "./errors.js";\nexport const x = BootcError;\n')).toHaveLength(0);
+    expect(await boundaryErrors("engine/ok.ts", 'import { BootcError } from "./core/errors.js";\nexport const x = BootcError;\n')).toHaveLength(0);
+  });
+});
+
+describe("engine floors", () => {
+  it("a lower floor may not import a higher one", async () => {
+    const errors = await floorErrors("engine/core/bad.ts", 'import { Engine } from "../vm/manager.js";\nexport const x = Engine;\n');
+    expect(errors[0]).toMatch(/engine\/core must not import engine\/vm: that folder is on a higher floor/);
+    expect(await floorErrors("engine/disk/bad.ts", 'import { DirectRuntime } from "../runtime/direct/vms.js";\nexport const x = DirectRuntime;\n')).toHaveLength(1);
+  });
+
+  it("folders on one floor are independent: the runtimes never import each other", async () => {
+    const errors = await floorErrors("engine/runtime/libvirt/bad.ts", 'import { DirectRuntime } from "../direct/vms.js";\nexport const x = DirectRuntime;\n');
+    expect(errors[0]).toMatch(/engine\/runtime\/libvirt must not import engine\/runtime\/direct: folders on one floor are independent/);
+    expect(await floorErrors("engine/images/bad.ts", 'import { sshArgv } from "../ssh/command.js";\nexport const x = sshArgv;\n')).toHaveLength(1);
+  });
+
+  it("importing downward, or within a folder, is fine", async () => {
+    expect(await floorErrors("engine/runtime/libvirt/ok.ts", 'import type { VmRuntime } from "../runtime.js";\nimport { BootcError } from "../../core/errors.js";\nimport { virsh } from "./virsh.js";\nexport type X = VmRuntime;\nexport const x = [BootcError, virsh];\n')).toHaveLength(0);
+    expect(await floorErrors("engine/index.ts", 'export { Engine } from "./vm/manager.js";\n')).toHaveLength(0);
   });
 });

@@ -18,9 +18,9 @@ const runsAt = process.argv.indexOf("--runs");
 const runs = runsAt >= 0 ? Number(process.argv[runsAt + 1]) : 9;
 const home = makeHome();
 process.env.BOOTC_HOME = home;
-const { enginePaths } = await import("../../dist/engine/paths.js");
-const { writeRecord } = await import("../../dist/engine/record.js");
-const { processStartId } = await import("../../dist/engine/proc.js");
+const { enginePaths } = await import("../../dist/engine/core/paths.js");
+const { writeRecord } = await import("../../dist/engine/core/record.js");
+const { processStartId } = await import("../../dist/engine/core/proc.js");
 
 const paths = enginePaths();
 for (let i = 0; i < 10; i++) {

@@ -10,10 +10,10 @@ import { readFile, mkdtemp, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import { findOnPath, hostArch } from "../host/tools.js";
-import { podman, podmanJson, podmanPath } from "../podman.js";
-import { demoWorkRoot } from "../paths.js";
+import { podman, podmanJson, podmanPath } from "../host/podman.js";
+import { demoWorkRoot } from "../core/paths.js";
 
 export const DEMO_IMAGE = "localhost/bootc-demo:latest";
 /** base: the demo; cloud: the same with cloud-init (NoCloud), for --cloudinit. */

@@ -5,11 +5,11 @@
  */
 import { copyFile, rm, access } from "node:fs/promises";
 import path from "node:path";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import { requireFirmware } from "../host/tools.js";
 import { guestSystemdVersion, hasSshd, imageUsers, mountImage, unmountImage } from "../images/rootfs.js";
-import type { EnginePaths, VmPaths } from "../paths.js";
-import type { VmRecord } from "../record.js";
+import type { EnginePaths, VmPaths } from "../core/paths.js";
+import type { VmRecord } from "../core/record.js";
 import { diskFile, ensureEntry, entryDir, type DiskEntry } from "./cache.js";
 import { buildDirectDisk, directDiskKernelArgs } from "./direct.js";
 import { buildInstallDisk } from "./install.js";

@@ -11,10 +11,10 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { BootcError } from "../errors.js";
-import { isAlive } from "../proc.js";
-import { tryLock, unlock } from "../lockfile.js";
-import { diskBuildLock, diskEntryDir, diskPartialDir, disksDir, type EnginePaths } from "../paths.js";
+import { BootcError } from "../core/errors.js";
+import { isAlive } from "../core/proc.js";
+import { tryLock, unlock } from "../core/lockfile.js";
+import { diskBuildLock, diskEntryDir, diskPartialDir, disksDir, type EnginePaths } from "../core/paths.js";
 
 export const BUILDERS = ["direct", "install"] as const;
 export type Builder = (typeof BUILDERS)[number];

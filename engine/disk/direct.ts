@@ -7,9 +7,9 @@
 import { copyFile, stat, rename } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import { findOnPath } from "../host/tools.js";
-import { spawnOwned } from "../monitor/children.js";
+import { spawnOwned } from "../host/spawn.js";
 import { mountImage, onImageRoot, readGuestFacts, unmountImage, type ImageRoot } from "../images/rootfs.js";
 import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
 import { progressTotal, type DiskProgress } from "./progress.js";

@@ -4,10 +4,10 @@
  */
 import { readdir } from "node:fs/promises";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
-import { vmsDir, type EnginePaths } from "../paths.js";
-import { podmanPath } from "../podman.js";
-import { readRecord, type VmRecord } from "../record.js";
+import { BootcError } from "../core/errors.js";
+import { vmsDir, type EnginePaths } from "../core/paths.js";
+import { podmanPath } from "../host/podman.js";
+import { readRecord, type VmRecord } from "../core/record.js";
 import { entryUsage, listEntries, removeEntry, type DiskEntry } from "./cache.js";
 
 export interface DiskInfo extends DiskEntry {

@@ -8,9 +8,9 @@
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
-import { podmanPath } from "../podman.js";
-import { spawnOwned } from "../monitor/children.js";
+import { BootcError } from "../core/errors.js";
+import { podmanPath } from "../host/podman.js";
+import { spawnOwned } from "../host/spawn.js";
 import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
 import type { DiskProgress } from "./progress.js";
 

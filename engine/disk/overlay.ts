@@ -5,7 +5,7 @@
  */
 import { open, stat } from "node:fs/promises";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import { findOnPath, INSTALL_HINT } from "../host/tools.js";
 
 export type DiskFormat = "raw" | "qcow2";

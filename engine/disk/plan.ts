@@ -5,11 +5,11 @@
  */
 import path from "node:path";
 import { access } from "node:fs/promises";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import { requireFirmware } from "../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
-import { isRootless } from "../images/userns.js";
-import type { VmDisk } from "../record.js";
+import { isRootless } from "../host/userns.js";
+import type { VmDisk } from "../core/record.js";
 import { checkDiskSize, contentSize } from "./direct.js";
 import { inspectDisk } from "./overlay.js";
 

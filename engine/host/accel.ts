@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, existsSync } from "node:fs";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 
 export type Accel = "kvm" | "hvf" | "tcg";
 export const ACCELS: readonly Accel[] = ["kvm", "hvf", "tcg"];

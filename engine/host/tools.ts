@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 
 export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   for (const dir of (env.PATH ?? "").split(path.delimiter)) {

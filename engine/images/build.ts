@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
-import { podmanPath } from "../podman.js";
+import { BootcError } from "../core/errors.js";
+import { podmanPath } from "../host/podman.js";
 import { inspectImage } from "./images.js";
 import { removeImage } from "./pull.js";
 

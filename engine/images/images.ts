@@ -3,8 +3,8 @@
  * `containers.bootc=1`, or (for inspect, which can look inside) a kernel under
  * /usr/lib/modules.
  */
-import { BootcError } from "../errors.js";
-import { podman, podmanJson } from "../podman.js";
+import { BootcError } from "../core/errors.js";
+import { podman, podmanJson } from "../host/podman.js";
 
 export const BOOTC_LABEL = "containers.bootc";
 

@@ -10,10 +10,10 @@ import http from "node:http";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
-import { spawnOwned, waitForFile } from "../monitor/children.js";
-import { ensureRuntimeDir, enginePaths, pullSocket, type EnginePaths } from "../paths.js";
-import { podman, podmanPath } from "../podman.js";
+import { BootcError } from "../core/errors.js";
+import { spawnOwned, waitForFile } from "../host/spawn.js";
+import { ensureRuntimeDir, enginePaths, pullSocket, type EnginePaths } from "../core/paths.js";
+import { podman, podmanPath } from "../host/podman.js";
 
 /** Where a pull is: layers known and finished, and bytes (of the layers whose size is known). */
 export interface PullProgress {

@@ -6,10 +6,10 @@
  */
 import { lstat, readdir, readFile, readlink, access } from "node:fs/promises";
 import path from "node:path";
-import { BootcError } from "../errors.js";
-import type { Command } from "../virtiofsd.js";
-import { podman } from "../podman.js";
-import { inNamespace, isRootless, namespacePath, podmanNamespace, type PodmanNamespace } from "./userns.js";
+import { BootcError } from "../core/errors.js";
+import type { Command } from "../host/virtiofsd.js";
+import { podman } from "../host/podman.js";
+import { inNamespace, isRootless, namespacePath, podmanNamespace, type PodmanNamespace } from "../host/userns.js";
 import { extractSection, readUki, ukiKernelArgs } from "./uki.js";
 
 /**

@@ -5,7 +5,7 @@
  * someone downloaded: every offset and size is checked against the file before use.
  */
 import { open } from "node:fs/promises";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 
 export interface PeSection {
   name: string;

@@ -5,15 +5,15 @@
  * arguments, and a close() for what lives as long as the VM (the IMDS server).
  */
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import type { HostArch } from "../host/tools.js";
-import type { VmPaths } from "../paths.js";
-import { consoleDevice } from "../qemu/cmdline.js";
-import type { VmRecord } from "../record.js";
+import type { VmPaths } from "../core/paths.js";
+import { consoleDevice } from "../host/machine.js";
+import type { VmRecord } from "../core/record.js";
 import { imdsArgs, makeSeedIso, seedIsoArgs, startImds } from "./cloudinit.js";
 import { guestCredentials, ProvisionError, type GuestShare } from "./credentials.js";
 import { translateKickstart } from "./kickstart.js";
-import { writePrivateFile } from "../private-file.js";
+import { writePrivateFile } from "../core/private-file.js";
 import { credentialPlan, CredentialTransportError, defaultTransport, type CredentialTransport } from "./transport.js";
 
 export interface GuestFactsForBoot {

@@ -11,9 +11,9 @@ import { readFile, readdir, rename, rm } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import { requireTool } from "../host/tools.js";
-import { qemuOptionValue as q } from "../schema.js";
+import { qemuOptionValue as q } from "../core/schema.js";
 import { CLOUD_INIT_FILES } from "./inputs.js";
 
 /** qemu's user network reaches the host's loopback at this address. */

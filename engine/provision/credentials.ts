@@ -6,7 +6,7 @@
  * for a part, shares get a warning that says how to mount by hand, and first-boot work is
  * refused with the version it needs.
  */
-import { fstabField, USER_RE } from "../schema.js";
+import { fstabField, USER_RE } from "../core/schema.js";
 import { autologinCredential, credentialFile, FIRSTBOOT_MIN_SYSTEMD, firstBootCredentials, shellQuote, type FirstBootInput } from "./firstboot.js";
 import type { Credential } from "./transport.js";
 
@@ -52,6 +52,14 @@ export function newUserLines(user: string): { sysusers: string; tmpfiles: string
     ].join("\n"),
   };
 }
+
+/** The guest's view of `--bind` shares: virtiofs tags bind1, bind2… in order, whoever serves them. */
+export function shareTags(binds: Array<{ guest: string; readOnly: boolean }>): GuestShare[] {
+  return binds.map((b, i) => ({ tag: shareTag(i), guestPath: b.guest, readOnly: b.readOnly }));
+}
+
+/** The virtiofs tag of the `i`th (0-based) bind share. */
+export const shareTag = (i: number) => `bind${i + 1}`;
 
 export function fstabForShares(shares: GuestShare[]): string {
   return shares.map((s) => `${fstabField(s.tag)} ${fstabField(s.guestPath)} virtiofs ${s.readOnly ? "ro" : "rw"},nofail 0 0\n`).join("");

@@ -6,7 +6,7 @@
 import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import { KICKSTART_MAX_BYTES, translateKickstart } from "./kickstart.js";
 
 export const CLOUD_INIT_FILES = ["meta-data", "user-data", "vendor-data", "network-config"] as const;

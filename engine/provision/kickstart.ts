@@ -6,8 +6,8 @@
  * shell steps of the first-boot unit (firstboot.ts); every value from the file is checked
  * against a rule or shell-quoted, because a kickstart is a file users download.
  */
-import { BootcError } from "../errors.js";
-import { USER_RE } from "../schema.js";
+import { BootcError } from "../core/errors.js";
+import { USER_RE } from "../core/schema.js";
 import { credentialFile, shellQuote as sh, type FirstBootInput } from "./firstboot.js";
 import { KickstartSyntaxError, parseKickstart, parseOptions, type KsCommand, type KsSection, type OptionSpec } from "./kickstart-parse.js";
 import { hashPassword, isCryptHash } from "./password.js";

@@ -4,7 +4,7 @@
  * kept — in a mode-0600 file of the VM, never in its record — and handed to the guest.
  */
 import { encrypt } from "unixcrypt";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 
 // A crypt(3) hash as /etc/shadow holds it: $id$[rounds=N$]salt$hash, or the older DES form.
 const CRYPT_RE = /^(\$[0-9a-z]+\$[./0-9A-Za-z$=,]+|[./0-9A-Za-z]{13})$/;

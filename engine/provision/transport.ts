@@ -15,7 +15,7 @@
  */
 import path from "node:path";
 import type { HostArch } from "../host/tools.js";
-import { qemuOptionValue as q } from "../schema.js";
+import { qemuOptionValue as q } from "../core/schema.js";
 
 export const CREDENTIAL_TRANSPORTS = ["smbios", "fw_cfg", "cmdline"] as const;
 export type CredentialTransport = (typeof CREDENTIAL_TRANSPORTS)[number];
@@ -53,6 +53,12 @@ export interface CredentialPlan {
 
 export class CredentialTransportError extends Error {}
 
+/** One credential as an SMBIOS type 11 OEM string, the form systemd reads (qemu -smbios or libvirt <sysinfo>). */
+export function smbiosCredential(c: Credential): string {
+  if (!CREDENTIAL_NAME_RE.test(c.name)) throw new CredentialTransportError(`not a credential name: ${JSON.stringify(c.name)}`);
+  return `io.systemd.credential.binary:${c.name}=${Buffer.from(c.value).toString("base64")}`;
+}
+
 /**
  * The qemu arguments, kernel arguments and files that hand `credentials` to the guest.
  * `dir` is the VM's private directory for the files; `directKernel` says whether the
@@ -65,7 +71,7 @@ export function credentialPlan(credentials: Credential[], transport: CredentialT
     const b64 = Buffer.from(c.value).toString("base64");
     const file = path.join(dir, `credential-${i}`);
     if (transport === "smbios") {
-      plan.files.push({ path: file, content: `io.systemd.credential.binary:${c.name}=${b64}` });
+      plan.files.push({ path: file, content: smbiosCredential(c) });
       plan.qemuArgs.push("-smbios", `type=11,path=${q(file)}`);
     } else if (transport === "fw_cfg" && (FW_CFG_DIR + c.name).length <= FW_CFG_NAME_MAX) {
       plan.files.push({ path: file, content: c.value });

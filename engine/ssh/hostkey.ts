@@ -5,7 +5,7 @@
  * and OpenSSH for `bootc ssh` — accepts that key and no other.
  */
 import { readFile } from "node:fs/promises";
-import { writePrivateFile } from "../private-file.js";
+import { writePrivateFile } from "../core/private-file.js";
 
 export const hostAlias = (vmName: string) => `bootc-${vmName}`;
 

@@ -1,7 +1,7 @@
 /** Per-VM SSH identity: a fresh ed25519 key made with ssh-keygen, or the user's own. */
 import { access, readFile } from "node:fs/promises";
 import { execa } from "execa";
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import { requireTool } from "../host/tools.js";
 
 export async function generateKey(file: string, comment: string): Promise<void> {

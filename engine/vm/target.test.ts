@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { BootcError } from "../errors.js";
-import { RunOptionsSchema } from "./options.js";
+import { BootcError } from "../core/errors.js";
+import { RunOptionsSchema } from "../core/schema.js";
 import { refuseKargsUnderUefi } from "./target.js";
-import type { VmDisk } from "../record.js";
+import type { VmDisk } from "../core/record.js";
 
 const disk = (builder: VmDisk["builder"]): VmDisk => ({ builder, sizeBytes: 10 * 1024 ** 3, filesystem: "ext4" });
 const opts = (kargs: string[]) => RunOptionsSchema.parse({ image: "x", mode: "disk", kargs });

@@ -2,13 +2,13 @@
  * What a new VM boots, checked before the VM exists: an image (ephemeral mode, or disk mode
  * with a planned base disk) or a premade disk file. Bad input fails here and leaves nothing.
  */
-import { BootcError } from "../errors.js";
+import { BootcError } from "../core/errors.js";
 import { inspectImage } from "../images/images.js";
 import { SOURCE_LABEL } from "../images/build.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
-import type { ParsedRunOptions } from "./options.js";
-import type { VmDisk } from "../record.js";
+import type { ParsedRunOptions } from "../core/schema.js";
+import type { VmDisk } from "../core/record.js";
 
 export interface BootTarget {
   image: string;

@@ -10,8 +10,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { buildImage } from "../images/build.js";
 import { ignoreMatcher } from "./ignore.js";
-import type { Engine, VmInfo } from "./manager.js";
-import type { RunOptions } from "./options.js";
+import type { VmInfo } from "../core/vm.js";
+import type { Engine } from "./manager.js";
+import type { RunOptions } from "../core/schema.js";
 
 export type WatchEvent =
   | { type: "build-started"; reason: string }

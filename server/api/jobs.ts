@@ -4,7 +4,7 @@
  */
 import { EventEmitter, on } from "node:events";
 import { randomUUID } from "node:crypto";
-import { isBootcError } from "../../engine/errors.js";
+import { isBootcError } from "../../engine/core/errors.js";
 
 export type JobKind = "pull" | "demo-build" | "build" | "rebuild" | "export";
 export type JobEvent =

@@ -6,13 +6,13 @@
 import { createRequire } from "node:module";
 import { z } from "zod";
 import { buildDemoImage, DEMO_IMAGE } from "../../engine/demo/build.js";
-import { runDoctor } from "../../engine/host/doctor.js";
+import { runDoctor } from "../../engine/doctor/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
 import { buildImage } from "../../engine/images/build.js";
 import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
-import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSchema, RunOptionsSchema, userSchema, vmNameSchema } from "../../engine/schema.js";
-import type { MonitorEvent } from "../../engine/monitor/protocol.js";
+import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSchema, RunOptionsSchema, userSchema, vmNameSchema } from "../../engine/core/schema.js";
+import type { VmEvent } from "../../engine/core/vm.js";
 import { procedure, router } from "./trpc.js";
 import { addHost, HOST_NAME_RE, knownHosts, removeHost } from "../../engine/runtime/libvirt/hosts.js";
 import { vmChanges } from "./vm-changes.js";
@@ -138,7 +138,7 @@ const vms = router({
   }),
   /** One VM's monitor events (state, boot timeline, warnings) until it stops. */
   watch: procedure.input(z.object({ name: vmName })).subscription(async function* ({ input, ctx, signal }) {
-    const queue: MonitorEvent[] = [];
+    const queue: VmEvent[] = [];
     let wake: (() => void) | undefined;
     const w = await ctx.engine.events(input.name, (e) => {
       queue.push(e);

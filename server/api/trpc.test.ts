@@ -1,7 +1,7 @@
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it, vi } from "vitest";
-import { BootcError, ERROR_CODES } from "../../engine/errors.js";
+import { BootcError, ERROR_CODES } from "../../engine/core/errors.js";
 import { HTTP_CODE } from "./trpc.js";
 
 describe("engine errors over HTTP", () => {

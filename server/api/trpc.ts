@@ -5,7 +5,7 @@
  */
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { Engine } from "../../engine/vm/manager.js";
-import { isBootcError, type ErrorCode } from "../../engine/errors.js";
+import { isBootcError, type ErrorCode } from "../../engine/core/errors.js";
 import type { AutoRebuild } from "./auto-rebuild.js";
 import type { Jobs } from "./jobs.js";
 

@@ -4,7 +4,8 @@
  * subscriber keeps this simple; the list is small.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Engine, VmInfo } from "../../engine/vm/manager.js";
+import type { VmInfo } from "../../engine/core/vm.js";
+import type { Engine } from "../../engine/vm/manager.js";
 
 const POLL_MS = 1000;
 

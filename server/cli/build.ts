@@ -1,6 +1,6 @@
 import path from "node:path";
 import { buildImage } from "../../engine/images/build.js";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { parseCommand, printJson } from "./output.js";
 
 const HELP = `Usage: bootc build [-t TAG] [-f FILE] [--build-arg K=V]... [--json] DIR

@@ -3,7 +3,7 @@
  * completion time — the commands from this list, a command's options from its --help, VM
  * names from `bootc list`, images from podman — so it never goes stale.
  */
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { parseCommand } from "./output.js";
 
 const HELP = `Usage: bootc completion bash|zsh|fish

@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import { Engine } from "../../engine/vm/manager.js";
-import { ACTIVE_STATES } from "../../engine/record.js";
-import { BootcError } from "../../engine/errors.js";
+import { ACTIVE_STATES } from "../../engine/core/record.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { parseCommand } from "./output.js";
 
 const HELP = `Usage: bootc console NAME

@@ -1,5 +1,5 @@
 import { buildDemoImage, DEMO_VARIANTS } from "../../engine/demo/build.js";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { oneOf, parseCommand, printJson } from "./output.js";
 
 const HELP = `Usage: bootc demo build [--variant base|cloud] [--force] [--quiet] [--json]

@@ -1,5 +1,5 @@
 import { Engine } from "../../engine/vm/manager.js";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 import type { DiskInfo } from "../../engine/disk/disks.js";
 import { formatDuration, parseCommand, printJson, table } from "./output.js";
 

@@ -1,4 +1,4 @@
-import { runDoctor } from "../../engine/host/doctor.js";
+import { runDoctor } from "../../engine/doctor/doctor.js";
 import { parseCommand, printJson, table } from "./output.js";
 
 const HELP = `Usage: bootc doctor [--json]

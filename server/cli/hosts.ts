@@ -1,5 +1,5 @@
-import { enginePaths } from "../../engine/paths.js";
-import { BootcError } from "../../engine/errors.js";
+import { enginePaths } from "../../engine/core/paths.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { addHost, knownHosts, removeHost } from "../../engine/runtime/libvirt/hosts.js";
 import { parseCommand, printJson, table } from "./output.js";
 

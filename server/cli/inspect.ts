@@ -1,6 +1,6 @@
-import { enginePaths } from "../../engine/paths.js";
-import { vmStatus } from "../../engine/vm/status.js";
-import { BootcError, isBootcError } from "../../engine/errors.js";
+import { enginePaths } from "../../engine/core/paths.js";
+import { vmStatus } from "../../engine/runtime/direct/status.js";
+import { BootcError, isBootcError } from "../../engine/core/errors.js";
 import { parseCommand, printJson } from "./output.js";
 
 const HELP = `Usage: bootc inspect NAME [--json]

@@ -1,5 +1,6 @@
-import { enginePaths } from "../../engine/paths.js";
-import { listVmStatus, type VmInfo } from "../../engine/vm/status.js";
+import { enginePaths } from "../../engine/core/paths.js";
+import type { VmInfo } from "../../engine/core/vm.js";
+import { listVmStatus } from "../../engine/runtime/direct/status.js";
 import { formatDuration, parseCommand, printJson, table } from "./output.js";
 
 const HELP = `Usage: bootc list [--json]
@@ -15,8 +16,8 @@ async function libvirtVms(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host:
   const paths = enginePaths();
   const { knownHosts } = await import("../../engine/runtime/libvirt/hosts.js");
   if (!(await knownHosts(paths)).length) return { vms: [], unreachable: [] };
-  const { LibvirtVms } = await import("../../engine/runtime/libvirt/vms.js");
-  return new LibvirtVms(paths).list();
+  const { LibvirtRuntime } = await import("../../engine/runtime/libvirt/vms.js");
+  return new LibvirtRuntime(paths).list();
 }
 
 export async function main(argv: string[]): Promise<number> {

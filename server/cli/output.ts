@@ -1,6 +1,6 @@
 /** Printing for the CLI: errors without stack traces, aligned tables, JSON. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { BootcError, isBootcError } from "../../engine/errors.js";
+import { BootcError, isBootcError } from "../../engine/core/errors.js";
 
 /** Prints an error the way users should see it and returns the exit code. */
 export function printError(e: unknown, json = process.argv.includes("--json")): number {

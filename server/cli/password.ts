@@ -4,7 +4,7 @@
  * to the engine, which keeps only its hash.
  */
 import { readFile } from "node:fs/promises";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 
 /** Reads one line from the terminal without echoing it. */
 function askHidden(prompt: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { Engine } from "../../engine/vm/manager.js";
-import { ACTIVE_STATES } from "../../engine/record.js";
-import { BootcError } from "../../engine/errors.js";
+import { ACTIVE_STATES } from "../../engine/core/record.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { parseCommand, printError, printJson } from "./output.js";
 
 const HELP = `Usage: bootc rm [--force] [--rmi] [--json] NAME... | --all

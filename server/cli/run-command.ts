@@ -8,8 +8,9 @@
  */
 import { constants } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BootcError } from "../../engine/errors.js";
-import type { Engine, VmInfo } from "../../engine/vm/manager.js";
+import { BootcError } from "../../engine/core/errors.js";
+import type { VmInfo } from "../../engine/core/vm.js";
+import type { Engine } from "../../engine/vm/manager.js";
 
 export const BOOTC_FAILED = 125;
 

@@ -1,13 +1,14 @@
-import { Engine, remoteCommand, type VmInfo } from "../../engine/vm/manager.js";
-import { ACTIVE_STATES } from "../../engine/record.js";
+import { Engine } from "../../engine/vm/manager.js";
+import { ACTIVE_STATES } from "../../engine/core/record.js";
 import { BOOTC_FAILED, runInGuest } from "./run-command.js";
 import { PULL_POLICIES } from "../../engine/images/pull.js";
-import { parseBind, parseCloudInit, parseMemory, parsePortForward, parseSize } from "../../engine/vm/options.js";
+import { parseBind, parseCloudInit, parseMemory, parsePortForward, parseSize } from "../../engine/core/options.js";
 import { CREDENTIAL_TRANSPORTS } from "../../engine/provision/transport.js";
 import { markBarePassword, promptPassword, readPasswordFile } from "./password.js";
 import { formatProgress, formatPullProgress } from "./progress.js";
-import type { MonitorEvent } from "../../engine/monitor/protocol.js";
-import { BootcError } from "../../engine/errors.js";
+import type { VmEvent, VmInfo } from "../../engine/core/vm.js";
+import { remoteCommand } from "../../engine/ssh/command.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { int, oneOf, parseCommand, printError, printJson, progressLine } from "./output.js";
 import { interactiveConsole } from "./console.js";
 import { interactiveSsh } from "./ssh.js";
@@ -274,7 +275,7 @@ async function bootImage(image: string, values: RunFlags & { interactive?: boole
   const pullBar = progressLine(quiet);
   const t0 = Date.now();
   const bar = progressLine(quiet);
-  const progress = (e: MonitorEvent) => {
+  const progress = (e: VmEvent) => {
     const t = ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
     if (e.type === "timeline") bar.done(() => say(`  ${t}s  ${e.event}`));
     else if (e.type === "progress") bar.show(`  ${t}s  ${formatProgress(e)}`);

@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { writePrivateFile } from "../../engine/private-file.js";
+import { writePrivateFile } from "../../engine/core/private-file.js";
 import path from "node:path";
 import { execa } from "execa";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { findOnPath } from "../../engine/host/tools.js";
-import { ensureRuntimeDir, serverFile, serverOpenPage, serversDir } from "../../engine/paths.js";
-import { processStartId, signalIfSame } from "../../engine/proc.js";
+import { ensureRuntimeDir, serverFile, serverOpenPage, serversDir } from "../../engine/core/paths.js";
+import { processStartId, signalIfSame } from "../../engine/core/proc.js";
 import { parseCommand } from "./output.js";
 
 const HELP = `Usage: bootc serve [--port N] [--host ADDR] [--allow-host NAME]... [--no-open] [--api-only]
@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
   if (values.connect !== undefined) {
     // Checked now (a typo fails here, not at the first boot); the API reads it as the default.
     const { resolveHost } = await import("../../engine/runtime/libvirt/hosts.js");
-    const { enginePaths } = await import("../../engine/paths.js");
+    const { enginePaths } = await import("../../engine/core/paths.js");
     if (values.connect) await resolveHost(enginePaths(), values.connect);
     process.env.BOOTC_CONNECT = values.connect;
   }

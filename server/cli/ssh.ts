@@ -1,9 +1,7 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import type { Engine } from "../../engine/vm/manager.js";
-import { BootcError, isBootcError } from "../../engine/errors.js";
-import { enginePaths } from "../../engine/paths.js";
-import { sshCommand } from "../../engine/vm/ssh-command.js";
+import { Engine } from "../../engine/vm/manager.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { parseCommand } from "./output.js";
 
 const HELP = `Usage: bootc ssh NAME [-- COMMAND...]
@@ -32,11 +30,5 @@ export async function main(argv: string[]): Promise<number> {
   const { positionals } = parseCommand({ args: own, allowPositionals: true, options: {} }, HELP);
   const [name, ...extra] = positionals;
   if (!name) throw new BootcError("INVALID_ARGUMENT", "no VM name given", "usage: bootc ssh NAME [-- COMMAND...]");
-  // Straight from the record to ssh, without loading the whole engine (docs/benchmarks.md).
-  const cmd = await sshCommand(name, enginePaths(), [...extra, ...command]).catch(async (e: unknown) => {
-    if (!(isBootcError(e) && e.code === "VM_NOT_FOUND")) throw e;
-    const { Engine } = await import("../../engine/vm/manager.js"); // a libvirt VM, perhaps
-    return new Engine().sshCommand(name, [...extra, ...command]);
-  });
-  return runAttached(cmd);
+  return interactiveSsh(new Engine(), name, [...extra, ...command]);
 }

@@ -1,5 +1,5 @@
 import { Engine } from "../../engine/vm/manager.js";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { formatProgress } from "./progress.js";
 import { parseCommand, printJson, progressLine } from "./output.js";
 

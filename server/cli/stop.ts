@@ -1,5 +1,5 @@
 import { Engine } from "../../engine/vm/manager.js";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { parseCommand, printJson } from "./output.js";
 
 const HELP = `Usage: bootc stop [--force] [--timeout SECONDS] [--json] NAME

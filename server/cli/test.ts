@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { Engine, type VmInfo } from "../../engine/vm/manager.js";
-import { BootcError, isBootcError } from "../../engine/errors.js";
-import { parseMemory } from "../../engine/vm/options.js";
+import type { VmInfo } from "../../engine/core/vm.js";
+import { Engine } from "../../engine/vm/manager.js";
+import { BootcError, isBootcError } from "../../engine/core/errors.js";
+import { parseMemory } from "../../engine/core/options.js";
 import { PULL_POLICIES } from "../../engine/images/pull.js";
 import { int, oneOf, parseCommand, printJson } from "./output.js";
 

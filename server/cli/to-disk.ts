@@ -1,8 +1,8 @@
 import { EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 import { PULL_POLICIES } from "../../engine/images/pull.js";
-import { enginePaths } from "../../engine/paths.js";
-import { parseSize } from "../../engine/vm/options.js";
+import { enginePaths } from "../../engine/core/paths.js";
+import { parseSize } from "../../engine/core/options.js";
 import { oneOf, parseCommand, printJson, progressLine } from "./output.js";
 import { formatProgress, formatPullProgress } from "./progress.js";
 

@@ -25,7 +25,7 @@ import { AutoRebuild } from "../api/auto-rebuild.js";
 import { TerminalConnection } from "../terminal/connection.js";
 import { serveSerial } from "../terminal/serial.js";
 import { serveSsh } from "../terminal/ssh.js";
-import { vmNameSchema } from "../../engine/schema.js";
+import { vmNameSchema } from "../../engine/core/schema.js";
 import { BodyTooLarge, readBody, sendFetchResponse, toFetchRequest } from "./fetch-bridge.js";
 import { bearerToken, contentSecurityPolicy, hostName, hostPort, isAllowedHost, isSameOrigin, newNonce, readCookie, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
 import { SecretSet } from "./sessions.js";

@@ -8,7 +8,7 @@
 import { lstat, unlink } from "node:fs/promises";
 import type http from "node:http";
 import net from "node:net";
-import { BootcError } from "../../engine/errors.js";
+import { BootcError } from "../../engine/core/errors.js";
 
 const answers = (path: string) =>
   new Promise<boolean>((resolve) => {

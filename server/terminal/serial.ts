@@ -4,8 +4,8 @@
  * marked with replay-start / replay-end controls.
  */
 import type { Engine } from "../../engine/vm/manager.js";
-import { isBootcError } from "../../engine/errors.js";
-import { ACTIVE_STATES } from "../../engine/record.js";
+import { isBootcError } from "../../engine/core/errors.js";
+import { ACTIVE_STATES } from "../../engine/core/record.js";
 import type { TerminalConnection } from "./connection.js";
 
 /** Why a console ended, in the words the viewer shows: "VM web stopped: stopped by the user". */

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { Client, type ClientChannel } from "ssh2";
 import type { Engine } from "../../engine/vm/manager.js";
 import { pinnedHostKey } from "../../engine/ssh/hostkey.js";
-import { isBootcError } from "../../engine/errors.js";
+import { isBootcError } from "../../engine/core/errors.js";
 import type { TerminalConnection } from "./connection.js";
 
 export async function serveSsh(conn: TerminalConnection, engine: Engine, name: string, size: { cols: number; rows: number }): Promise<void> {

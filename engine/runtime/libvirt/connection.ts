@@ -7,7 +7,7 @@
  * (qemu+ssh://[user@]host[:port]/system) with libvirt's own SSH parameters keyfile,
  * known_hosts and no_verify, which bootc's SSH hop honours the same way.
  */
-import { BootcError } from "../../errors.js";
+import { BootcError } from "../../core/errors.js";
 
 export interface Connection {
   uri: string;

@@ -5,7 +5,7 @@
  */
 import type { DoctorRow } from "../../host/doctor-row.js";
 import { findOnPath } from "../../host/tools.js";
-import type { EnginePaths } from "../../paths.js";
+import type { EnginePaths } from "../../core/paths.js";
 import { knownHosts, type Host } from "./hosts.js";
 import { LIBVIRT_HINT, virsh, virshMaybe } from "./virsh.js";
 import { DEFAULT_POOL } from "./volumes.js";

@@ -13,7 +13,7 @@
  * - The VM's record travels in `<metadata>` as JSON, so `bootc list` rebuilds its view of
  *   a host from libvirt alone.
  */
-import { consoleDevice, emulationKernelArgs, type PortForward } from "../../qemu/cmdline.js";
+import { consoleDevice, emulationKernelArgs, type PortForward } from "../../host/machine.js";
 import type { Accel } from "../../host/accel.js";
 import type { HostArch } from "../../host/tools.js";
 

@@ -8,9 +8,9 @@ import { readFile } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { BootcError } from "../../errors.js";
-import { hostsFile, type EnginePaths } from "../../paths.js";
-import { writePrivateFile } from "../../private-file.js";
+import { BootcError } from "../../core/errors.js";
+import { hostsFile, type EnginePaths } from "../../core/paths.js";
+import { writePrivateFile } from "../../core/private-file.js";
 import { parseConnection, type Connection } from "./connection.js";
 import { DEFAULT_POOL } from "./volumes.js";
 

@@ -14,9 +14,9 @@ import path from "node:path";
 import { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
-import { BootcError } from "../../errors.js";
+import { BootcError } from "../../core/errors.js";
 import { findOnPath } from "../../host/tools.js";
-import { writePrivateFile } from "../../private-file.js";
+import { writePrivateFile } from "../../core/private-file.js";
 import { HOST_ALIAS, sshConfig, type Connection } from "./connection.js";
 
 export const LIBVIRT_HINT = "install libvirt's client (Debian/Ubuntu: libvirt-clients; Fedora: libvirt-client; macOS: brew install libvirt)";

@@ -9,48 +9,29 @@
  * "ssh-ready"; here nothing watches a running domain, so a running one is "running" and
  * whoever needs SSH (run, ssh) tries it.
  */
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
-import { readTail } from "../../file-tail.js";
+import { readFile, rm, stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import net from "node:net";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { BootcError, isBootcError } from "../../errors.js";
-import { findVirtiofsd, hostArch, requireTool } from "../../host/tools.js";
-import { ensureBaseDisk } from "../../disk/boot.js";
-import { diskFile, entryDir } from "../../disk/cache.js";
-import { directDiskKernelArgs } from "../../disk/direct.js";
-import type { ConsoleAttachment } from "../../monitor/client.js";
-import type { MonitorEvent } from "../../monitor/protocol.js";
-import { libvirtRunDir, libvirtVmDir, type EnginePaths } from "../../paths.js";
-import { guestCredentials } from "../../provision/credentials.js";
-import { translateKickstart } from "../../provision/kickstart.js";
-import { consoleDevice } from "../../qemu/cmdline.js";
-import { VmRecordSchema, type VmRecord, type VmState } from "../../record.js";
-import { hostAlias } from "../../ssh/hostkey.js";
+import type { Writable } from "node:stream";
+import { BootcError, isBootcError } from "../../core/errors.js";
+import { followFile, readTail } from "../../core/file-tail.js";
+import { libvirtRunDir, libvirtVmDir, type EnginePaths } from "../../core/paths.js";
+import { VmRecordSchema, type VmRecord, type VmState } from "../../core/record.js";
+import type { ParsedRunOptions } from "../../core/schema.js";
+import type { ConsoleAttachment, VmEvent, VmInfo } from "../../core/vm.js";
+import { kernelPanicked } from "../../host/machine.js";
+import { sshArgv } from "../../ssh/command.js";
 import { sshExec, type SshTarget } from "../../ssh/exec.js";
-import type { VmInfo } from "../../vm/status.js";
-import { HOST_ALIAS, type Connection } from "./connection.js";
-import { domainXml, readDomainMetadata } from "./domain.js";
-import { knownHosts, type Host } from "./hosts.js";
+import { waitForSsh } from "../../ssh/ready.js";
+import type { CreateRequest, Listing, StopOptions, VmRuntime } from "../runtime.js";
+import { HOST_ALIAS } from "./connection.js";
+import { defineAndStart, refuseKickstartSecrets, settleForLibvirt } from "./create.js";
+import { readDomainMetadata } from "./domain.js";
+import { existingHostFiles } from "./host-files.js";
+import { knownHosts, rememberHost, resolveHost, type Host } from "./hosts.js";
 import { hostExec, hostSshArgs, openForward, openTunnel, virsh, virshMaybe } from "./virsh.js";
-import { baseVolumes, deleteVolume, ensureBase, ensureOverlay, ensurePool, overlayVolume, poolPath } from "./volumes.js";
-import { freePort } from "../../vm/options.js";
-import { writePrivateFile } from "../../private-file.js";
-
-/** What a libvirt VM needs beyond its record, all derived from the connection and its name. */
-function hostFiles(c: Connection, name: string, poolDir: string) {
-  const system = c.instance === "system";
-  return {
-    serialSocket: system ? `/var/lib/libvirt/qemu/bootc-${name}.serial` : path.join(poolDir, `bootc-vm-${name}.serial`),
-    serialLog: system ? `/var/log/libvirt/qemu/bootc-${name}-serial.log` : path.join(poolDir, `bootc-vm-${name}-serial.log`),
-  };
-}
-
-/** hostFiles for an existing VM: the system instance's need no call to libvirt, and nothing is created. */
-async function existingHostFiles(host: Host, name: string) {
-  const c = host.connection;
-  return hostFiles(c, name, c.instance === "system" ? "" : await poolPath(c, host.pool));
-}
+import { deleteVolume, overlayVolume } from "./volumes.js";
 
 /** libvirt's domain state (virsh dominfo) as a VM state. */
 export function stateOf(libvirtState: string): VmState {
@@ -60,33 +41,11 @@ export function stateOf(libvirtState: string): VmState {
   return "stopped";
 }
 
-export interface LibvirtCreate {
-  record: VmRecord;
-  host: Host;
-  /** A key made for the VM goes into its local directory; otherwise `identity` is the user's. */
-  makeKey: (file: string) => Promise<void>;
-  publicKey: () => Promise<string>;
-  kickstart?: string;
-  onEvent: (e: MonitorEvent) => void;
-}
-
-/**
- * A libvirt VM's credentials are in its domain definition, which libvirt's read-only socket
- * shows to every local user of the libvirt host (virsh -r dumpxml): a kickstart that sets
- * passwords is refused (the engine refuses --password likewise).
- */
-export function refuseKickstartSecrets(kickstart: string): void {
-  if (!translateKickstart(kickstart, "the kickstart").files.some((f) => f.secret)) return;
-  throw new BootcError("INVALID_ARGUMENT", "the kickstart sets passwords, which a libvirt VM's definition would show to every user who can read it (virsh -r dumpxml)", "drop rootpw and user --password from the kickstart (use sshkey), or run the VM without --connect");
-}
-
-const RANDOM_PORT = () => 20_000 + Math.floor(Math.random() * 40_000);
-
 /** How long a listing is reused: the web console asks every second, a remote host costs SSH handshakes. */
 const LIST_TTL_MS = 3000;
 
-export class LibvirtVms {
-  private listed?: { at: number; result: Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> };
+export class LibvirtRuntime implements VmRuntime {
+  private listed?: { at: number; result: Promise<Listing> };
 
   constructor(private readonly paths: EnginePaths) {}
 
@@ -96,6 +55,15 @@ export class LibvirtVms {
   }
 
   private runDir = () => libvirtRunDir(this.paths);
+
+  /** Whether a known host runs a bootc VM of that name (asks libvirt: the registry asks this runtime last). */
+  async has(name: string): Promise<boolean> {
+    return (await this.find(name)) !== undefined;
+  }
+
+  async settle(opts: ParsedRunOptions): Promise<ParsedRunOptions> {
+    return settleForLibvirt(opts, (await resolveHost(this.paths, opts.connect!)).connection.local);
+  }
 
   /** The host a VM made from this machine lives on (saved in its local directory), if any. */
   private async hintedHost(name: string): Promise<string | undefined> {
@@ -146,21 +114,25 @@ export class LibvirtVms {
     return undefined;
   }
 
-  async get(name: string): Promise<{ host: Host; vm: VmInfo }> {
+  async get(name: string): Promise<VmInfo> {
+    return (await this.locate(name)).vm;
+  }
+
+  private async locate(name: string): Promise<{ host: Host; vm: VmInfo }> {
     const found = await this.find(name);
     if (!found) throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
     return found;
   }
 
   /** Every bootc VM on every known host; a host that cannot be reached is reported, not fatal. */
-  list(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> {
+  list(): Promise<Listing> {
     if (this.listed && Date.now() - this.listed.at < LIST_TTL_MS) return this.listed.result;
     const result = this.listNow();
     this.listed = { at: Date.now(), result };
     return result;
   }
 
-  private async listNow(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> {
+  private async listNow(): Promise<Listing> {
     const vms: VmInfo[] = [];
     const unreachable: Array<{ host: string; reason: string }> = [];
     const hosts = await knownHosts(this.paths);
@@ -181,130 +153,53 @@ export class LibvirtVms {
     return { vms, unreachable };
   }
 
-  async create(o: LibvirtCreate): Promise<VmInfo> {
-    const { host, record } = o;
-    const c = host.connection;
+  async create(req: CreateRequest): Promise<VmRecord> {
     this.changed();
-    const disk = record.disk;
-    if (!disk || disk.builder === "premade") throw new BootcError("INVALID_ARGUMENT", "libvirt VMs boot images (--mode disk); a premade --disk runs with the direct runtime only", "leave out --connect, or boot the image");
-    const firstBoot = o.kickstart !== undefined ? translateKickstart(o.kickstart, "the kickstart") : undefined;
-    const existing = await virshMaybe(c, ["dominfo", record.name]);
-    if (existing !== undefined) throw new BootcError("VM_EXISTS", `a libvirt domain named "${record.name}" already exists on ${host.name}`, `pick another --name, or remove it first: bootc rm ${record.name}`);
-    const dir = libvirtVmDir(this.paths, record.name);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const timeline = (event: string) => o.onEvent({ type: "timeline", event, at: new Date().toISOString() } as MonitorEvent);
-    const progress = (step: string) => o.onEvent({ type: "progress", step } as MonitorEvent);
-    let defined = false;
-    try {
-      await writePrivateFile(path.join(dir, "connection"), c.uri + "\n");
-      if (record.generatedKey) await o.makeKey(record.identity);
-      const poolDir = await ensurePool(c, host.pool);
-      const { entry, reused } = await ensureBaseDisk(this.paths, { image: record.image, imageId: record.imageId, builder: disk.builder, sizeBytes: disk.sizeBytes, filesystem: disk.filesystem }, (p) => progress(p.step));
-      timeline(reused ? "disk-reused" : "disk-built");
-      const edir = entryDir(this.paths, entry.key);
-      const sizeOf = async (f: string) => (await stat(f)).size;
-      const direct = entry.builder === "direct";
-      const kernelFile = path.join(edir, entry.kernel ?? "vmlinuz");
-      const initrdFile = path.join(edir, entry.initrd ?? "initramfs.img");
-      const uploaded = await ensureBase(this.paths, c, host.pool, {
-        key: entry.key,
-        disk: diskFile(edir),
-        sizeBytes: entry.sizeBytes,
-        ...(direct ? { kernel: { file: kernelFile, sizeBytes: await sizeOf(kernelFile) }, initrd: { file: initrdFile, sizeBytes: await sizeOf(initrdFile) } } : {}),
-      }, progress);
-      timeline(uploaded.reused ? "base-volume-reused" : "base-volume-uploaded");
-      await ensureOverlay(c, host.pool, record.name, entry.key, disk.sizeBytes);
-
-      const arch = hostArch();
-      // libvirt starts qemu with multi-threaded TCG (one host thread per vCPU) and has no way
-      // to ask for single-threaded TCG, under which Debian 13's kernel panicked in 2 of ~30
-      // boots (docs/engine.md, "The qemu command line"). One vCPU has one thread: safe.
-      const cpus = record.accel === "tcg" ? 1 : record.cpus;
-      if (cpus !== record.cpus) o.onEvent({ type: "warning", message: `emulated (TCG) libvirt VMs get 1 vCPU, not ${record.cpus}: libvirt cannot ask qemu for the single-threaded TCG that ${record.cpus} vCPUs need to boot reliably` } as MonitorEvent);
-      const shares = record.binds.map((b, i) => ({ tag: `bind${i + 1}`, guestPath: b.guest, readOnly: b.readOnly }));
-      const virtiofsd = shares.length ? (await findVirtiofsd()).path : undefined;
-      let creds;
-      try {
-        creds = guestCredentials({
-          user: record.sshUser,
-          publicKey: await o.publicKey(),
-          shares,
-          systemd: entry.guestSystemd,
-          imageUsers: entry.users,
-          autologinTty: record.autologin ? consoleDevice(arch) : undefined,
-          firstBoot,
-        });
-      } catch (e) {
-        throw new BootcError("INVALID_ARGUMENT", (e as Error).message, "boot without that option, or use an image with a newer systemd");
-      }
-      const files = hostFiles(c, record.name, poolDir);
-      const volumePath = async (vol: string) => (await virsh(c, ["vol-path", "--pool", host.pool, vol])).trim();
-      const kernel = direct
-        ? { kernel: await volumePath(baseVolumes(entry.key).kernel), initrd: await volumePath(baseVolumes(entry.key).initrd), cmdline: directDiskKernelArgs(record.kargs) }
-        : undefined;
-      const oemStrings = creds.credentials.map((cr) => `io.systemd.credential.binary:${cr.name}=${Buffer.from(cr.value).toString("base64")}`);
-      for (const w of creds.warnings) o.onEvent({ type: "warning", message: w } as MonitorEvent);
-
-      // The SSH port is on the libvirt host's loopback; on another host bootc cannot see which
-      // ports are free, so a taken one is noticed at start and another is tried.
-      for (let attempt = 1; ; attempt++) {
-        const sshPort = c.local ? await freePort() : RANDOM_PORT();
-        const meta: VmRecord = { ...record, cpus, connection: c.uri, hostName: host.name, disk: { ...disk, base: entry.key }, ...(entry.sshd ? { sshPort } : {}), guestSystemd: entry.guestSystemd, credentialsVia: "smbios", state: "running" };
-        const xml = domainXml({
-          name: record.name, arch, accel: record.accel, cpus, memoryMiB: record.memoryMiB,
-          pool: host.pool, overlayVolume: overlayVolume(record.name), kernel, ...files,
-          sshPort, forwards: record.forwards, oemStrings, metadata: stripRuntime(meta),
-          shares: record.binds.map((b, i) => ({ dir: b.host, tag: shares[i]!.tag, readOnly: b.readOnly })), virtiofsd,
-        });
-        const xmlFile = path.join(dir, "domain.xml");
-        await writePrivateFile(xmlFile, xml);
-        await virsh(c, ["define", xmlFile]);
-        defined = true;
-        await rm(xmlFile, { force: true });
-        try {
-          await virsh(c, ["start", record.name]);
-          break;
-        } catch (e) {
-          if (attempt < 3 && /host forwarding rule|Could not set up host forwarding/i.test((e as Error).message)) continue;
-          throw e;
-        }
-      }
-      timeline("domain-started");
-      if (record.autostart) await virsh(c, ["autostart", record.name]);
-      return (await this.readVm(host, record.name))!;
-    } catch (e) {
-      // Nothing half-made stays: the domain, its overlay and the local key go; the base stays cached.
-      if (defined) await virsh(c, ["undefine", record.name]).catch(() => undefined);
-      await deleteVolume(c, host.pool, overlayVolume(record.name)).catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-      throw e;
-    }
+    const host = await resolveHost(this.paths, req.opts.connect!);
+    if (req.kickstart !== undefined) refuseKickstartSecrets(req.kickstart);
+    await defineAndStart(this.paths, host, req);
+    await rememberHost(this.paths, host);
+    return (await this.readVm(host, req.record.name))!;
   }
 
-  /** Waits until SSH answers (pinning the guest's host key), or until the domain runs for a guest without sshd. */
-  async waitFor(name: string, onEvent: (e: MonitorEvent) => void): Promise<VmInfo> {
-    const { host, vm } = await this.get(name);
-    const deadline = Date.now() + vm.readyTimeoutSec * 1000;
-    if (vm.sshPort === undefined) return vm;
-    const target = await this.targetOf(host, vm, { pin: false });
-    for (;;) {
-      const now = await this.readVm(host, name);
-      if (!now || now.effectiveState !== "running") {
-        throw new BootcError("BOOT_FAILED", `VM "${name}" did not boot: the domain is ${now ? now.effectiveState : "gone"}`, `see the serial log: bootc logs ${name}`);
-      }
-      const ok = await sshExec(target, "true", { learn: true, timeoutMs: 20_000 }).then((r) => r.code === 0, () => false);
-      if (ok) {
-        onEvent({ type: "timeline", event: "ssh-ready", at: new Date().toISOString() } as MonitorEvent);
-        return { ...now, effectiveState: "ssh-ready" };
-      }
-      if (Date.now() > deadline) throw new BootcError("BOOT_TIMEOUT", `VM "${name}" did not answer SSH within ${vm.readyTimeoutSec} s`, `see the serial log: bootc logs ${name}`);
-      await sleep(2000);
-    }
+  /**
+   * Waits until SSH answers (pinning the guest's host key), or until the domain runs for a
+   * guest without sshd. A domain that stops, or whose serial log shows a kernel panic, ends
+   * the wait at once with why.
+   */
+  async waitFor(name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo> {
+    const { host, vm } = await this.locate(name);
+    const failed = (why: string) => new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${why}`, `see the serial log: bootc logs ${name}`);
+    if (target === "running" || vm.sshPort === undefined) return vm;
+    const target_ = await this.targetOf(host, vm, { pin: false });
+    let now: VmInfo | undefined = vm;
+    const outcome = await waitForSsh(target_, {
+      timeoutMs: vm.readyTimeoutSec * 1000,
+      intervalMs: 2000,
+      check: async (): Promise<"probe"> => {
+        now = await this.readVm(host, name);
+        if (!now || now.effectiveState !== "running") throw failed(`the domain is ${now ? now.effectiveState : "gone"}`);
+        const tail = await this.readLog(name, "serial", 4096);
+        if (kernelPanicked(tail.text.split("\n").slice(-4))) throw failed(`the guest kernel panicked; last serial lines:\n${tail.text.split("\n").slice(-12).join("\n")}`);
+        return "probe";
+      },
+    });
+    if (outcome !== "ready") throw new BootcError("BOOT_TIMEOUT", `VM "${name}" did not answer SSH within ${vm.readyTimeoutSec} s`, `see the serial log: bootc logs ${name}`);
+    onEvent({ type: "timeline", event: "ssh-ready", at: new Date().toISOString() });
+    return { ...now!, effectiveState: "ssh-ready" };
   }
 
-  async stop(name: string, opts: { force?: boolean; timeoutSec?: number }): Promise<VmInfo> {
+  /** Nothing watches a libvirt domain: a follower gets its current state once, and the stream stays open until closed. */
+  async events(name: string, onEvent: (e: VmEvent) => void): Promise<{ close: () => void; closed: Promise<void> }> {
+    onEvent({ type: "snapshot", record: await this.get(name) });
+    let close = () => undefined as void;
+    const closed = new Promise<void>((resolve) => (close = resolve));
+    return { close, closed };
+  }
+
+  async stop(name: string, opts: StopOptions): Promise<VmInfo> {
     this.changed();
-    const { host, vm } = await this.get(name);
+    const { host, vm } = await this.locate(name);
     const c = host.connection;
     if (vm.effectiveState === "stopped") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (stopped)`);
     if (!opts.force) {
@@ -325,23 +220,23 @@ export class LibvirtVms {
     return (await this.readVm(host, name)) ?? { ...vm, state: "stopped", effectiveState: "stopped" };
   }
 
-  async start(name: string): Promise<VmInfo> {
+  async start(name: string): Promise<VmRecord> {
     this.changed();
-    const { host, vm } = await this.get(name);
+    const { host, vm } = await this.locate(name);
     if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed") throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
     await virsh(host.connection, ["start", name]);
     return (await this.readVm(host, name))!;
   }
 
   async setAutostart(name: string, on: boolean): Promise<void> {
-    const { host } = await this.get(name);
+    const { host } = await this.locate(name);
     await virsh(host.connection, ["autostart", ...(on ? [] : ["--disable"]), name]);
   }
 
   /** Removes the domain, its overlay volume, its serial log and the local key; the base volume stays (the host's cache). */
   async remove(name: string, opts: { force?: boolean }): Promise<void> {
     this.changed();
-    const { host, vm } = await this.get(name);
+    const { host, vm } = await this.locate(name);
     const c = host.connection;
     if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed") {
       if (!opts.force) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, `stop it first (bootc stop ${name}) or use: bootc rm --force ${name}`);
@@ -357,7 +252,7 @@ export class LibvirtVms {
 
   /** How SSH reaches the guest: its forwarded port on the libvirt host, through an SSH tunnel for a remote one. */
   async sshTarget(name: string, opts: { pin?: boolean } = {}): Promise<SshTarget> {
-    const { host, vm } = await this.get(name);
+    const { host, vm } = await this.locate(name);
     return this.targetOf(host, vm, opts);
   }
 
@@ -392,28 +287,14 @@ export class LibvirtVms {
 
   /** The OpenSSH command line; for a remote host it jumps through the host (ProxyJump). */
   async sshCommand(name: string, remote: string | undefined, tty?: boolean): Promise<{ file: string; args: string[] }> {
-    const { host, vm } = await this.get(name);
-    const t = await this.targetOf(host, vm);
+    const { host, vm } = await this.locate(name);
     const jump = host.connection.local ? [] : [...(await hostSshArgs(host.connection, this.runDir())), "-J", HOST_ALIAS];
-    const args = [
-      ...jump,
-      "-i", t.identity,
-      "-p", String(t.port),
-      "-o", "IdentitiesOnly=yes",
-      "-o", `HostKeyAlias=${hostAlias(name)}`,
-      "-o", `UserKnownHostsFile=${t.knownHosts}`,
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", "LogLevel=ERROR",
-      ...(tty === undefined ? [] : [tty ? "-t" : "-T"]),
-      `${t.user}@127.0.0.1`,
-      ...(remote !== undefined ? ["--", remote] : []),
-    ];
-    return { file: requireTool("ssh"), args };
+    return sshArgv(await this.targetOf(host, vm), { remote, tty, jump });
   }
 
   /** The serial console: the domain's console socket, directly or through an SSH tunnel. */
   async console(name: string): Promise<ConsoleAttachment> {
-    const { host, vm } = await this.get(name);
+    const { host, vm } = await this.locate(name);
     if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
     const c = host.connection;
     const files = await existingHostFiles(host, name);
@@ -424,9 +305,10 @@ export class LibvirtVms {
     return { socket, replayBytes: 0 };
   }
 
-  /** The last `maxBytes` of the serial log, which libvirt keeps on its host. */
-  async readLog(name: string, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
-    const { host } = await this.get(name);
+  /** The last `maxBytes` of the serial log, which libvirt keeps on its host (libvirt's runtime has no log of its own here). */
+  async readLog(name: string, which: "serial" | "monitor", maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+    const { host } = await this.locate(name);
+    if (which !== "serial") return { text: "", truncated: false };
     const c = host.connection;
     const files = await existingHostFiles(host, name);
     if (!c.local) {
@@ -435,10 +317,32 @@ export class LibvirtVms {
     }
     return readTail(files.serialLog, maxBytes);
   }
-}
 
-/** The record as stored in the domain: what describes the VM, not what one boot of it did. */
-function stripRuntime(r: VmRecord): VmRecord {
-  const { monitorPid: _m, monitorStartId: _ms, qemuPid: _q, qemuStartId: _qs, qemuArgs: _a, ...rest } = r;
-  return { ...rest, timeline: [] };
+  /** Follows the serial log while the domain runs: the file itself on this host, `tail -f` through SSH on another. */
+  async followLog(name: string, out: Writable, signal?: AbortSignal): Promise<void> {
+    const { host } = await this.locate(name);
+    const c = host.connection;
+    const files = await existingHostFiles(host, name);
+    const running = async () => (await this.readVm(host, name).catch(() => undefined))?.effectiveState === "running";
+    if (c.local) {
+      await followFile(files.serialLog, out, { signal, more: running });
+      return;
+    }
+    let offset = 0;
+    for (;;) {
+      const r = await hostExec(c, this.runDir(), `tail -c +${offset + 1} ${files.serialLog} 2>/dev/null || true`);
+      out.write(r.stdout);
+      offset += Buffer.byteLength(r.stdout);
+      if (signal?.aborted || !(await running())) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  /** A restart; a rebuild's new image cannot be swapped into a libvirt VM's disk yet (said before anything stops). */
+  async reboot(name: string, o: { image?: { ref: string; id: string }; timelinePrefix?: Array<{ event: string; at: string }> } = {}): Promise<VmRecord> {
+    if (o.image) throw new BootcError("INVALID_ARGUMENT", `VM "${name}" runs under libvirt, where rebuild & reboot into a new image is not supported yet`, "use --watch with a VM of bootc's own runtime (no --connect)");
+    const vm = await this.get(name);
+    if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed") await this.stop(name, { timeoutSec: 60 });
+    return this.start(name);
+  }
 }

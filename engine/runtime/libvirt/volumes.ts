@@ -13,9 +13,9 @@ import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BootcError } from "../../errors.js";
-import { tryLock, unlock } from "../../lockfile.js";
-import { uploadLock, type EnginePaths } from "../../paths.js";
+import { BootcError } from "../../core/errors.js";
+import { tryLock, unlock } from "../../core/lockfile.js";
+import { uploadLock, type EnginePaths } from "../../core/paths.js";
 import type { Connection } from "./connection.js";
 import { virsh, virshMaybe } from "./virsh.js";
 

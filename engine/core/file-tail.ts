@@ -1,0 +1,41 @@
+/** The last bytes of a log file, for showing a log that may be large. */
+import { createReadStream } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** The last `maxBytes` of `file` ("" if it does not exist), and whether anything was cut. */
+export async function readTail(file: string, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+  const fh = await open(file, "r").catch(() => undefined);
+  if (!fh) return { text: "", truncated: false };
+  try {
+    const { size } = await fh.stat();
+    const start = Math.max(0, size - maxBytes);
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    return { text: buf.toString("utf8"), truncated: start > 0 };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Copies `file` to `out` from `start`, then what is appended to it while `more()` says the
+ * writer goes on (polled every 250 ms), and what was written last. Returns the end offset.
+ */
+export async function followFile(file: string, out: NodeJS.WritableStream, opts: { start?: number; more: () => Promise<boolean>; signal?: AbortSignal }): Promise<number> {
+  let offset = await copyFrom(file, out, opts.start ?? 0);
+  while (!opts.signal?.aborted && (await opts.more())) {
+    await sleep(250);
+    offset = await copyFrom(file, out, offset);
+  }
+  return copyFrom(file, out, offset);
+}
+
+async function copyFrom(file: string, out: NodeJS.WritableStream, start: number): Promise<number> {
+  const size = (await stat(file).catch(() => ({ size: 0 }))).size;
+  if (size <= start) return start;
+  await new Promise<void>((resolve, reject) => {
+    createReadStream(file, { start, end: size - 1 }).on("error", reject).on("end", resolve).pipe(out, { end: false });
+  });
+  return size;
+}

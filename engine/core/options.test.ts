@@ -1,0 +1,72 @@
+import { writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/tmp.js";
+import { checkBindSources, checkPorts, checkResources, parseBind, parseMemory, parsePortForward, parseSize } from "./options.js";
+import { validateName } from "./schema.js";
+
+describe("VM options", () => {
+  it("accepts good names and rejects bad ones with a hint", () => {
+    expect(validateName("web-1")).toBe("web-1");
+    for (const bad of ["", "Web", "-x", "a/b", "x".repeat(41), "a b"]) {
+      expect(() => validateName(bad)).toThrow(/not a valid VM name/);
+    }
+  });
+
+  it("parses memory sizes", () => {
+    expect(parseMemory("2G")).toBe(2048);
+    expect(parseMemory("1536M")).toBe(1536);
+    expect(parseMemory("512")).toBe(512);
+    expect(() => parseMemory("lots")).toThrow(/not a size/);
+  });
+
+  it("rejects cpus and memory out of range", () => {
+    expect(() => checkResources(0, 1024)).toThrow(/--cpus 0 is out of range/);
+    expect(() => checkResources(2, 64)).toThrow(/--memory 64M is out of range/);
+    expect(() => checkResources(2, 1024)).not.toThrow();
+  });
+
+  it("parses port forwards and binds", () => {
+    expect(parsePortForward("8080:80")).toEqual({ host: 8080, guest: 80 });
+    expect(() => parsePortForward("80")).toThrow(/not a port forward/);
+    expect(() => parsePortForward("70000:80")).toThrow(/port 70000 in -p "70000:80" is out of range/);
+    expect(() => parsePortForward("8080:0")).toThrow(/port 0 .* is out of range/);
+    expect(parseBind("/tmp/a:/mnt/a:ro")).toEqual({ host: "/tmp/a", guest: "/mnt/a", readOnly: true });
+    expect(parseBind("/tmp/a:/mnt/a")).toEqual({ host: "/tmp/a", guest: "/mnt/a", readOnly: false });
+    expect(() => parseBind("/tmp/a:relative")).toThrow(/not a share/);
+  });
+
+  it("refuses a bind source that is missing or not a directory", async () => {
+    const dir = tempDir("bootc-opt-");
+    const file = path.join(dir, "f");
+    await writeFile(file, "x");
+    await expect(checkBindSources([{ host: path.join(dir, "nope") }])).rejects.toThrow(/does not exist/);
+    await expect(checkBindSources([{ host: file }])).rejects.toThrow(/is not a directory/);
+    await expect(checkBindSources([{ host: dir }])).resolves.toBeUndefined();
+  });
+
+  it("refuses a host port that is already taken", async () => {
+    const srv = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => srv.once("listening", r));
+    const port = (srv.address() as net.AddressInfo).port;
+    try {
+      await expect(checkPorts([{ host: port }])).rejects.toMatchObject({ code: "PORT_IN_USE" });
+    } finally {
+      srv.close();
+    }
+  });
+});
+
+describe("parseSize", () => {
+  it("reads sizes with binary units", () => {
+    expect(parseSize("20G")).toBe(20 * 1024 ** 3);
+    expect(parseSize("512M")).toBe(512 * 1024 ** 2);
+    expect(parseSize("1TiB")).toBe(1024 ** 4);
+    expect(parseSize("4096")).toBe(4096);
+  });
+  it("refuses what is not a size, saying what to write", () => {
+    expect(() => parseSize("big")).toThrow(/--disk-size "big" is not a size/);
+    expect(() => parseSize("-1G")).toThrow(/is not a size/);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Validation of what a user asks for when creating a VM. Everything is checked before
+ * anything is created, so bad input leaves nothing behind.
+ */
+import { stat } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { BootcError } from "./errors.js";
+
+export const LIMITS = { cpus: { min: 1, max: 64 }, memoryMiB: { min: 256, max: 1024 * 1024 } };
+
+export function checkResources(cpus: number, memoryMiB: number): void {
+  if (!Number.isInteger(cpus) || cpus < LIMITS.cpus.min || cpus > LIMITS.cpus.max) {
+    throw new BootcError("INVALID_ARGUMENT", `--cpus ${cpus} is out of range`, `use ${LIMITS.cpus.min}–${LIMITS.cpus.max}`);
+  }
+  if (!Number.isInteger(memoryMiB) || memoryMiB < LIMITS.memoryMiB.min || memoryMiB > LIMITS.memoryMiB.max) {
+    throw new BootcError("INVALID_ARGUMENT", `--memory ${memoryMiB}M is out of range`, `use at least ${LIMITS.memoryMiB.min}M (e.g. --memory 2G)`);
+  }
+}
+
+/** "2G", "1536M", "1024" (MiB) → MiB */
+export function parseMemory(text: string): number {
+  const m = /^(\d+)([MmGg]i?[Bb]?)?$/.exec(text.trim());
+  if (!m?.[1]) throw new BootcError("INVALID_ARGUMENT", `--memory "${text}" is not a size`, "use a size such as 2G or 1536M");
+  const n = Number(m[1]);
+  return m[2]?.toLowerCase().startsWith("g") ? n * 1024 : n;
+}
+
+/** "20G", "512M", "1T" → bytes */
+export function parseSize(text: string, flag = "--disk-size"): number {
+  const m = /^(\d+)([KMGT])?i?B?$/i.exec(text.trim());
+  if (!m?.[1]) throw new BootcError("INVALID_ARGUMENT", `${flag} "${text}" is not a size`, "use a size such as 20G or 512M");
+  const unit = { K: 1, M: 2, G: 3, T: 4 }[(m[2] ?? "").toUpperCase() as "K" | "M" | "G" | "T"] ?? 0;
+  return Number(m[1]) * 1024 ** unit;
+}
+
+/** "8080:80" → {host: 8080, guest: 80} */
+export function parsePortForward(text: string): { host: number; guest: number } {
+  const m = /^(\d+):(\d+)$/.exec(text.trim());
+  if (!m) throw new BootcError("INVALID_ARGUMENT", `-p "${text}" is not a port forward`, "use HOST_PORT:GUEST_PORT, e.g. -p 8080:80");
+  const [host, guest] = [Number(m[1]), Number(m[2])];
+  for (const port of [host, guest]) {
+    if (port < 1 || port > 65535) throw new BootcError("INVALID_ARGUMENT", `port ${port} in -p "${text}" is out of range`, "ports go from 1 to 65535");
+  }
+  return { host, guest };
+}
+
+/** "HOST_DIR:GUEST_DIR[:ro|:rw]" → bind share */
+export function parseBind(text: string): { host: string; guest: string; readOnly: boolean } {
+  const parts = text.split(":");
+  let readOnly = false;
+  if (parts.length === 3 && (parts[2] === "ro" || parts[2] === "rw")) {
+    readOnly = parts.pop() === "ro";
+  }
+  const [host, guest] = parts;
+  if (parts.length !== 2 || !host || !guest || !guest.startsWith("/")) {
+    throw new BootcError("INVALID_ARGUMENT", `--bind "${text}" is not a share`, "use HOST_DIR:GUEST_DIR[:ro], e.g. --bind ./src:/mnt/src:ro (GUEST_DIR absolute)");
+  }
+  return { host: path.resolve(host), guest: path.posix.normalize(guest), readOnly };
+}
+
+export async function checkBindSources(binds: Array<{ host: string }>): Promise<void> {
+  for (const b of binds) {
+    const s = await stat(b.host).catch(() => undefined);
+    if (!s) throw new BootcError("SHARE_PATH", `shared folder ${b.host} does not exist`, "create it or fix the --bind path");
+    if (!s.isDirectory()) throw new BootcError("SHARE_PATH", `shared folder ${b.host} is not a directory`, "--bind shares directories; share the folder that contains the file");
+  }
+}
+
+/** True if nothing listens on 127.0.0.1:port and we may bind it. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen({ port: 0, host: "127.0.0.1" }, () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function checkPorts(forwards: Array<{ host: number }>): Promise<void> {
+  const seen = new Set<number>();
+  for (const f of forwards) {
+    if (seen.has(f.host)) throw new BootcError("INVALID_ARGUMENT", `host port ${f.host} is forwarded twice`, "give each -p a different host port");
+    seen.add(f.host);
+    if (!(await portIsFree(f.host))) {
+      throw new BootcError("PORT_IN_USE", `host port ${f.host} is already in use`, "pick another host port for -p, or stop what listens there");
+    }
+  }
+}
+
+const ADJECTIVES = ["brisk", "calm", "eager", "fresh", "keen", "lucid", "nimble", "quiet", "swift", "tidy"];
+const NOUNS = ["otter", "heron", "lynx", "finch", "puffin", "marten", "ibis", "wren", "pika", "vole"];
+export function generateName(taken: Set<string>): string {
+  for (;;) {
+    const pick = <T>(a: T[]) => a[Math.floor(Math.random() * a.length)]!;
+    const name = `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(Math.random() * 90 + 10)}`;
+    if (!taken.has(name)) return name;
+  }
+}
+
+/** "--cloudinit [cdrom:|imds:]DIR" → transport and directory. */
+export function parseCloudInit(text: string): { transport: "cdrom" | "imds"; dir: string } {
+  const m = /^(cdrom|imds):(.*)$/.exec(text);
+  const dir = m ? m[2]! : text;
+  if (!dir) throw new BootcError("INVALID_ARGUMENT", `--cloudinit "${text}" names no directory`, "use --cloudinit DIR, --cloudinit cdrom:DIR or --cloudinit imds:DIR");
+  return { transport: (m?.[1] as "cdrom" | "imds" | undefined) ?? "cdrom", dir: path.resolve(dir) };
+}

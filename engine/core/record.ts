@@ -1,0 +1,152 @@
+/**
+ * The per-VM JSON record (state/vms/<name>/vm.json). Written atomically (temp file, then
+ * rename) so a reader never sees half a record. While a VM runs, its monitor is the only
+ * writer; before that, the command that creates it.
+ */
+import { readFile } from "node:fs/promises";
+import { writePrivateFile } from "./private-file.js";
+import { z } from "zod";
+import { BootcError } from "./errors.js";
+import { vmPaths, type EnginePaths } from "./paths.js";
+
+export const VM_STATES = ["creating", "booting", "running", "ssh-ready", "stopping", "stopped", "failed"] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+/** States in which a live monitor is expected. */
+export const ACTIVE_STATES: readonly VmState[] = ["creating", "booting", "running", "ssh-ready", "stopping"];
+
+export const PortForwardSchema = z.object({ host: z.number().int().min(1).max(65535), guest: z.number().int().min(1).max(65535) });
+export const BindSchema = z.object({ host: z.string(), guest: z.string(), readOnly: z.boolean() });
+
+export const VmDiskSchema = z.object({
+  /** direct: mkfs.ext4 -d + the image's kernel; install: bootc install to-disk + UEFI; premade: the user's file + UEFI. */
+  builder: z.enum(["direct", "install", "premade"]),
+  sizeBytes: z.number().int(),
+  filesystem: z.string(),
+  /** The cache key of the base disk the overlay sits on (set at the first boot). */
+  base: z.string().optional(),
+  /** --disk: the user's disk file (never written) and its format. */
+  premade: z.string().optional(),
+  premadeFormat: z.enum(["raw", "qcow2"]).optional(),
+});
+export type VmDisk = z.infer<typeof VmDiskSchema>;
+
+export const TimelineEntrySchema = z.object({ event: z.string(), at: z.string() });
+
+/** What describes a VM: the same for every boot of it (only a rebuild changes its image). */
+export const VmSpecSchema = z.object({
+  version: z.literal(1),
+  name: z.string(),
+  image: z.string(),
+  imageId: z.string(),
+  mode: z.enum(["ephemeral", "disk"]),
+  /** Disk mode: how the base disk is made and which one the VM's overlay uses. */
+  disk: VmDiskSchema.optional(),
+  createdAt: z.string(),
+  cpus: z.number().int(),
+  memoryMiB: z.number().int(),
+  accel: z.enum(["kvm", "hvf", "tcg"]),
+  accelReason: z.string(),
+  sshUser: z.string(),
+  sshPort: z.number().int().optional(),
+  identity: z.string(),
+  generatedKey: z.boolean(),
+  /** --password was given: its hash is in the VM's password.hash file. */
+  passwordSet: z.boolean().optional(),
+  autologin: z.boolean().optional(),
+  /** --ks: the file given (a copy made at \`run\` is what boots). */
+  kickstart: z.string().optional(),
+  /** --cloudinit: how, and the directory given (a copy made at \`run\` is what boots). */
+  cloudInit: z.object({ transport: z.enum(["cdrom", "imds"]), dir: z.string() }).optional(),
+  /** A forced credential transport (credentialsVia is the one the last boot used). */
+  credentialTransport: z.enum(["smbios", "fw_cfg", "cmdline"]).optional(),
+  forwards: z.array(PortForwardSchema),
+  binds: z.array(BindSchema),
+  kargs: z.array(z.string()),
+  removeOnStop: z.boolean(),
+  /** --rmi: with the VM, also remove its image and cached base disks (if no other VM uses them). */
+  removeImageOnStop: z.boolean().optional(),
+  /** The Containerfile directory the image was built from by bootc (its source label), if any. */
+  source: z.string().optional(),
+  readyTimeoutSec: z.number().int(),
+  /** A libvirt VM: the connection URI of its host, the host's saved name, and whether libvirt starts it with the host. */
+  connection: z.string().optional(),
+  hostName: z.string().optional(),
+  autostart: z.boolean().optional(),
+});
+
+/** What one boot of it did: made anew by every start, so no field is reset by hand. */
+export const VmBootSchema = z.object({
+  /** The credential transport this boot used. */
+  credentialsVia: z.enum(["smbios", "fw_cfg", "cmdline"]).optional(),
+  state: z.enum(VM_STATES),
+  monitorPid: z.number().int().optional(),
+  /** The start identity of monitorPid (engine/proc.ts): a pid is signalled only while this still matches. */
+  monitorStartId: z.string().optional(),
+  qemuPid: z.number().int().optional(),
+  qemuStartId: z.string().optional(),
+  startedAt: z.string().optional(),
+  stoppedAt: z.string().optional(),
+  /** Why the VM stopped or failed, in words a user understands. */
+  reason: z.string().optional(),
+  /** Stopped in order to boot again at once (restart, rebuild): console viewers wait for the new boot. */
+  rebooting: z.boolean().optional(),
+  exitCode: z.number().int().nullable().optional(),
+  exitSignal: z.string().nullable().optional(),
+  qemuArgs: z.array(z.string()).optional(),
+  kernel: z.string().optional(),
+  guestSystemd: z.number().int().optional(),
+  warnings: z.array(z.string()),
+  /**
+   * Boot phases with timestamps: [build-started, build-finished, previous-boot-stopped] for a
+   * rebuild, then created, image-mounted (ephemeral) or disk-built / disk-reused (disk mode),
+   * virtiofsd-ready, qemu-started, first-serial-byte, kernel-to-userspace, ssh-ready, and
+   * the final state.
+   */
+  timeline: z.array(TimelineEntrySchema),
+});
+
+export const VmRecordSchema = VmSpecSchema.merge(VmBootSchema);
+export type VmRecord = z.infer<typeof VmRecordSchema>;
+export type VmSpec = z.infer<typeof VmSpecSchema>;
+
+const SPEC_KEYS = Object.keys(VmSpecSchema.shape) as Array<keyof VmSpec>;
+
+/** The spec part of a record (or of a VmInfo): what the next boot starts from. */
+export function specOf(r: VmSpec): VmSpec {
+  return Object.fromEntries(SPEC_KEYS.filter((k) => r[k] !== undefined).map((k) => [k, r[k]])) as VmSpec;
+}
+
+/** A new boot of a VM: its spec, state "creating", and a timeline that starts now (after `prefix`). */
+export function newBoot(spec: VmSpec, prefix: Array<{ event: string; at: string }> = []): VmRecord {
+  return { ...specOf(spec), state: "creating", warnings: [], timeline: [...prefix, { event: "created", at: new Date().toISOString() }] };
+}
+
+export async function writeRecord(record: VmRecord, paths?: EnginePaths): Promise<void> {
+  await writePrivateFile(vmPaths(record.name, paths).record, JSON.stringify(record, null, 2) + "\n");
+}
+
+export async function readRecord(name: string, paths?: EnginePaths): Promise<VmRecord> {
+  const file = vmPaths(name, paths).record; // refuses a name that is not a VM name
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
+  }
+  const broken = (why: string) =>
+    new BootcError("VM_BROKEN", `the record of VM "${name}" (vm.json) is damaged: ${why}`, `nothing can be done with it but removing it: bootc rm --force ${name}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw broken("it is not JSON");
+  }
+  const parsed = VmRecordSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw broken(`${issue.path.join(".") || "the record"} ${issue.message.toLowerCase()}`);
+  }
+  if (parsed.data.name !== name) throw broken(`it names another VM ("${parsed.data.name}")`);
+  return parsed.data;
+}

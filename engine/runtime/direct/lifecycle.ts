@@ -1,0 +1,133 @@
+/**
+ * The monitor's boot/stop state machine, kept apart from the processes it drives so every
+ * transition can be unit-tested. The supervisor asks it before acting: may the VM move to
+ * this state, may the boot go on, what does a stop request mean now, what does qemu's exit
+ * mean. Events that arrive late (a first serial byte after a stop was asked for, an SSH
+ * answer during shutdown) are refused here instead of moving the VM backwards.
+ *
+ *   creating ──qemu spawned──▶ booting ──first serial byte──▶ running ──ssh answers──▶ ssh-ready
+ *      │                          │                             │                        │
+ *      └──────────── stop asked ──┴─────────────▶ stopping ◀────┴────────────────────────┘
+ *   any of them ──qemu gone / boot failed / cleaned up──▶ stopped | failed   (final)
+ */
+import type { VmState } from "../../core/record.js";
+
+const NEXT: Record<VmState, readonly VmState[]> = {
+  creating: ["booting", "stopping", "stopped", "failed"],
+  booting: ["running", "stopping", "stopped", "failed"],
+  running: ["ssh-ready", "stopping", "stopped", "failed"],
+  "ssh-ready": ["stopping", "stopped", "failed"],
+  stopping: ["stopped", "failed"],
+  stopped: [],
+  failed: [],
+};
+
+export function canMove(from: VmState, to: VmState): boolean {
+  return NEXT[from].includes(to);
+}
+
+export interface StopRequest {
+  force: boolean;
+  reason: string;
+  /** The VM boots again right away (a rebuild): --rm must not remove it. */
+  reboot: boolean;
+  /** What the VM ends as: stopped, or failed when the monitor itself stops a bad boot. */
+  finalState: "stopped" | "failed";
+}
+
+/** What the supervisor must do for a stop request, given where the boot is. */
+export type StopAction =
+  /** Before qemu: the boot ends at its next checkpoint; a force stop also aborts a disk build. */
+  | { kind: "cancel-boot"; abortBuild: boolean }
+  /** qemu runs: ask the guest to power off (ACPI), kill it after the timeout. */
+  | { kind: "power-down" }
+  /** qemu runs: kill it now. */
+  | { kind: "kill" }
+  /** A stop is already under way: a force request escalates it, anything else just waits. */
+  | { kind: "wait"; escalate: boolean }
+  /** The VM has already ended. */
+  | { kind: "done" };
+
+/** Thrown at a boot checkpoint when a stop arrived meanwhile. */
+export class StopDuringBoot extends Error {}
+
+export class Lifecycle {
+  private current: VmState = "creating";
+  private stopAsked?: StopRequest;
+  private finishing = false;
+  private qemuRunning = false;
+
+  get state(): VmState {
+    return this.current;
+  }
+
+  get stop(): StopRequest | undefined {
+    return this.stopAsked;
+  }
+
+  /** True once the end has begun: nothing may start or move the VM forward any more. */
+  get ending(): boolean {
+    return this.finishing || !!this.stopAsked;
+  }
+
+  /** Moves to `to` when the graph allows it; a refused move is a late event and is ignored. */
+  move(to: VmState): boolean {
+    if (to === this.current || !canMove(this.current, to)) return false;
+    // Forward progress (booting, running, ssh-ready) is not for a VM being stopped.
+    if (this.stopAsked && to !== "stopping" && to !== "stopped" && to !== "failed") return false;
+    this.current = to;
+    return true;
+  }
+
+  /** qemu has been spawned: from now on a stop powers the guest down or kills qemu. */
+  qemuSpawned(): void {
+    this.qemuRunning = true;
+  }
+
+  /** Between boot steps: a stop (or the end) that came meanwhile ends the boot here. */
+  checkpoint(): void {
+    if (this.ending) throw new StopDuringBoot();
+  }
+
+  /** Records a stop request and says what to do about it. */
+  requestStop(req: StopRequest): StopAction {
+    if (this.finishing) return { kind: "done" };
+    if (this.stopAsked) {
+      const escalate = req.force && !this.stopAsked.force;
+      if (escalate) this.stopAsked = { ...this.stopAsked, force: true };
+      return { kind: "wait", escalate };
+    }
+    this.stopAsked = req;
+    if (!this.qemuRunning) return { kind: "cancel-boot", abortBuild: req.force };
+    this.move("stopping");
+    return req.force ? { kind: "kill" } : { kind: "power-down" };
+  }
+
+  /** The guest ignored ACPI power-down: the stop becomes a kill, and its reason says so. */
+  powerDownTimedOut(timeoutSec: number): void {
+    if (!this.stopAsked) return;
+    this.stopAsked = { ...this.stopAsked, force: true, reason: `${this.stopAsked.reason} (the guest ignored ACPI power-down for ${timeoutSec}s and was killed)` };
+  }
+
+  /** Claims the one clean-up; false when it has begun already. */
+  beginFinish(): boolean {
+    if (this.finishing) return false;
+    this.finishing = true;
+    return true;
+  }
+
+  /** The final state, once everything is cleaned up. */
+  finished(state: "stopped" | "failed"): void {
+    this.current = state;
+  }
+
+  /** What qemu's exit means: the requested stop's outcome, or how the guest or qemu ended by itself. */
+  qemuExited(code: number | undefined, signal: string | null, stderrTail: string): { state: "stopped" | "failed"; reason: string } {
+    this.qemuRunning = false;
+    if (this.stopAsked) return { state: this.stopAsked.finalState, reason: this.stopAsked.reason };
+    if (signal) return { state: "failed", reason: `qemu was killed by ${signal}` };
+    if (code === 0) return { state: "stopped", reason: "the guest powered off" };
+    const tail = stderrTail.trim().split("\n").slice(-3).join(" ");
+    return { state: "failed", reason: `qemu exited with code ${code}: ${tail || "no error output"}` };
+  }
+}

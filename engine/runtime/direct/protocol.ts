@@ -1,0 +1,43 @@
+/**
+ * The monitor's unix-socket protocol. A client sends one JSON line naming what it wants:
+ *   {"op":"events"}   → JSON lines: a snapshot, then every state/timeline event
+ *   {"op":"console"}  → a JSON header line {"replayBytes": n}, then raw bytes both ways:
+ *                       n bytes of replayed history, then live serial output; what the
+ *                       client writes goes to the guest's serial input
+ *   {"op":"stop", "force"?: bool, "timeoutSec"?: n, "reboot"?: bool} → one JSON line when
+ *                       qemu is gone; `reboot` records that the VM boots again right away
+ */
+import { z } from "zod";
+import type { VmState } from "../../core/record.js";
+
+/** Every request is checked against this before the monitor acts on it: a client's bad input must never end the VM. */
+const MonitorRequestSchema = z.discriminatedUnion("op", [
+  z.strictObject({ op: z.literal("events") }),
+  z.strictObject({ op: z.literal("console") }),
+  z.strictObject({
+    op: z.literal("stop"),
+    force: z.boolean().optional(),
+    timeoutSec: z.number().int().min(0).max(24 * 3600).optional(),
+    reboot: z.boolean().optional(),
+  }),
+]);
+export type MonitorRequest = z.infer<typeof MonitorRequestSchema>;
+
+/** One request line → the request, or undefined for anything malformed (not JSON, not an object, unknown op, bad fields). */
+export function parseMonitorRequest(line: string): MonitorRequest | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const r = MonitorRequestSchema.safeParse(value);
+  return r.success ? r.data : undefined;
+}
+
+export type StopReply = { ok: true; state: VmState; reason?: string } | { ok: false; error: string };
+
+export interface ConsoleHeader {
+  replayBytes: number;
+  error?: string;
+}

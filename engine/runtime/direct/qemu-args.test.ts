@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import { buildQemuArgs, ephemeralKernelArgs, type QemuSpec } from "./qemu-args.js";
+import { directDiskKernelArgs } from "../../disk/direct.js";
+
+const base: QemuSpec = {
+  arch: "x86_64",
+  platform: "linux",
+  accel: "tcg",
+  name: "web",
+  cpus: 2,
+  memoryMiB: 1024,
+  kernel: "/m/usr/lib/modules/6.1/vmlinuz",
+  initrd: "/m/usr/lib/modules/6.1/initramfs.img",
+  cmdline: ephemeralKernelArgs(["quiet"]),
+  disks: [],
+  shares: [{ socket: "/run/b/web/fs0.sock", tag: "rootfs" }, { socket: "/run/b/web/fs1.sock", tag: "bind1" }],
+  sshPort: 2222,
+  forwards: [{ host: 8080, guest: 80 }],
+  qmpSocket: "/run/b/web/qmp.sock",
+  provisionArgs: ["-smbios", "type=11,path=/s/vms/web/credential-0"],
+};
+
+const after = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
+
+describe("buildQemuArgs", () => {
+  it("doubles commas in every path it puts into an option string, so a path cannot add options", () => {
+    const args = buildQemuArgs({ ...base, disks: [{ file: "/home/u/x,file=/etc/shadow/d.qcow2", format: "qcow2" }], shares: [{ socket: "/r/a,b/fs0.sock", tag: "rootfs" }], qmpSocket: "/r/a,b/qmp.sock" });
+    expect(after(args, "-drive")).toEqual(["file=/home/u/x,,file=/etc/shadow/d.qcow2,format=qcow2,if=virtio,index=0,cache=writeback,discard=unmap"]);
+    expect(after(args, "-chardev")[0]).toBe("socket,id=fs0,path=/r/a,,b/fs0.sock");
+    expect(after(args, "-qmp")).toEqual(["unix:/r/a,,b/qmp.sock,server=on,wait=off"]);
+  });
+
+  it("boots the image's kernel with a virtiofs root and a volatile overlay on x86_64", () => {
+    const args = buildQemuArgs(base);
+    expect(after(args, "-kernel")).toEqual([base.kernel]);
+    expect(after(args, "-initrd")).toEqual([base.initrd]);
+    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=virtiofs:rootfs rw systemd.volatile=overlay quiet"]);
+    expect(after(args, "-machine")).toEqual(["q35"]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
+    expect(after(args, "-cpu")).toEqual([]);
+  });
+
+  it("shares memory with virtiofsd through a memfd backend on Linux", () => {
+    const args = buildQemuArgs(base);
+    expect(after(args, "-object")).toEqual(["memory-backend-memfd,id=mem,size=1024M,share=on"]);
+    expect(after(args, "-numa")).toEqual(["node,memdev=mem"]);
+  });
+
+  it("attaches one vhost-user-fs device per share with its tag", () => {
+    const args = buildQemuArgs(base);
+    expect(after(args, "-device")).toContain("vhost-user-fs-pci,chardev=fs0,tag=rootfs");
+    expect(after(args, "-device")).toContain("vhost-user-fs-pci,chardev=fs1,tag=bind1");
+    expect(after(args, "-chardev")).toContain("socket,id=fs1,path=/run/b/web/fs1.sock");
+  });
+
+  it("forwards SSH and user ports on loopback only", () => {
+    const [netdev] = after(buildQemuArgs(base), "-netdev");
+    expect(netdev).toBe("user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80");
+  });
+
+  it("ends with the first-boot configuration it is given", () => {
+    expect(buildQemuArgs(base).slice(-2)).toEqual(["-smbios", "type=11,path=/s/vms/web/credential-0"]);
+  });
+
+  it("uses the host CPU with KVM", () => {
+    const args = buildQemuArgs({ ...base, accel: "kvm" });
+    expect(after(args, "-machine")).toEqual(["q35,accel=kvm"]);
+    expect(after(args, "-cpu")).toEqual(["host"]);
+  });
+
+  it("gives emulated (TCG) boots a longer device timeout, and hardware-accelerated ones systemd's default", () => {
+    // Under TCG udev can announce ttyS0 after systemd's 90 s default; serial-getty then fails for good.
+    expect(after(buildQemuArgs(base), "-append")[0]).toContain(" systemd.default_device_timeout_sec=600 ");
+    expect(after(buildQemuArgs({ ...base, accel: "kvm" }), "-append")[0]).not.toContain("device_timeout");
+    // The user's --karg comes after ours, so theirs wins.
+    const own = buildQemuArgs({ ...base, cmdline: ephemeralKernelArgs(["systemd.default_device_timeout_sec=30"]) });
+    expect(after(own, "-append")[0]).toMatch(/device_timeout_sec=600 .*device_timeout_sec=30$/);
+  });
+
+  it("keeps an emulated boot's serial console quiet unless the user asks for the full log", () => {
+    const tcg = after(buildQemuArgs(base), "-append")[0]!;
+    expect(tcg).toContain(" quiet loglevel=3 8250.nr_uarts=1 ");
+    expect(after(buildQemuArgs({ ...base, accel: "kvm", cmdline: ephemeralKernelArgs([]) }), "-append")[0]).not.toMatch(/quiet|loglevel|nr_uarts/);
+    // arm64's console is a PL011, not an 8250: no port count for it.
+    expect(after(buildQemuArgs({ ...base, arch: "aarch64" }), "-append")[0]).not.toContain("nr_uarts");
+    // --karg loglevel=7 comes later on the command line, and the kernel takes the last one.
+    const verbose = after(buildQemuArgs({ ...base, cmdline: ephemeralKernelArgs(["loglevel=7", "systemd.show_status=1"]) }), "-append")[0]!;
+    expect(verbose).toMatch(/loglevel=3 .*loglevel=7 systemd\.show_status=1$/);
+  });
+
+  it("builds the arm64 / HVF variant for macOS", () => {
+    const args = buildQemuArgs({ ...base, arch: "aarch64", platform: "darwin", accel: "hvf" });
+    expect(after(args, "-machine")).toEqual(["virt,accel=hvf"]);
+    expect(after(args, "-cpu")).toEqual(["host"]);
+    expect(after(args, "-append")[0]).toMatch(/^console=ttyAMA0 /);
+    expect(after(args, "-object")).toEqual(["memory-backend-shm,id=mem,size=1024M,share=on"]);
+  });
+
+  it("leaves out the SSH forward when the guest has no sshd", () => {
+    const [netdev] = after(buildQemuArgs({ ...base, sshPort: undefined, forwards: [] }), "-netdev");
+    expect(netdev).toBe("user,id=net0");
+  });
+
+  it("keeps the serial console on stdio and QMP on a unix socket", () => {
+    const args = buildQemuArgs(base);
+    expect(after(args, "-serial")).toEqual(["chardev:serial0"]);
+    expect(after(args, "-qmp")).toEqual(["unix:/run/b/web/qmp.sock,server=on,wait=off"]);
+  });
+
+  it("boots a direct-built disk with the image's kernel and the overlay as /dev/vda", () => {
+    const args = buildQemuArgs({ ...base, cmdline: directDiskKernelArgs([]), shares: [], disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }] });
+    expect(after(args, "-kernel")).toEqual([base.kernel]);
+    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=/dev/vda rootfstype=ext4 rw"]);
+    expect(after(args, "-drive")).toEqual(["file=/s/vms/web/disk.qcow2,format=qcow2,if=virtio,index=0,cache=writeback,discard=unmap"]);
+    expect(args).not.toContain("vhost-user-fs-pci");
+  });
+
+  it("boots an installed or premade disk through UEFI firmware, without -kernel", () => {
+    const firmware = { code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/s/vms/web/OVMF_VARS.fd" };
+    const args = buildQemuArgs({ ...base, kernel: undefined, initrd: undefined, cmdline: [], firmware, shares: [], disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }] });
+    expect(args).not.toContain("-kernel");
+    expect(args).not.toContain("-append");
+    expect(after(args, "-drive")).toEqual([
+      "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+      "if=pflash,format=raw,unit=1,file=/s/vms/web/OVMF_VARS.fd",
+      "file=/s/vms/web/disk.qcow2,format=qcow2,if=virtio,index=0,cache=writeback,discard=unmap",
+    ]);
+  });
+
+  it("boots a disk on macOS (arm64, HVF) through edk2 firmware", () => {
+    const firmware = { code: "/opt/homebrew/share/qemu/edk2-aarch64-code.fd", vars: "/Users/me/.local/state/bootc-console/vms/web/efi-vars.fd" };
+    const args = buildQemuArgs({ ...base, arch: "aarch64", platform: "darwin", accel: "hvf", kernel: undefined, initrd: undefined, cmdline: [], firmware, shares: [], disks: [{ file: "/Users/me/disk.qcow2", format: "qcow2" }] });
+    expect(after(args, "-machine")).toEqual(["virt,accel=hvf"]);
+    expect(after(args, "-drive")[0]).toBe("if=pflash,format=raw,unit=0,readonly=on,file=/opt/homebrew/share/qemu/edk2-aarch64-code.fd");
+    expect(after(args, "-drive")[2]).toMatch(/^file=\/Users\/me\/disk\.qcow2,format=qcow2,if=virtio/);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The qemu command line for a VM, built by one pure function so every variant
+ * (x86_64/KVM/TCG on Linux, aarch64/HVF on macOS, direct kernel boot from a virtiofs root)
+ * is unit-tested without starting anything.
+ */
+import type { Accel } from "../../host/accel.js";
+import type { HostArch } from "../../host/tools.js";
+import { qemuOptionValue as q } from "../../core/schema.js";
+import { consoleDevice, emulationKernelArgs, type PortForward } from "../../host/machine.js";
+
+
+export interface FsShare {
+  /** vhost-user socket of the virtiofsd serving this share */
+  socket: string;
+  /** virtiofs tag the guest mounts */
+  tag: string;
+}
+
+export interface QemuSpec {
+  arch: HostArch;
+  platform: NodeJS.Platform;
+  accel: Accel;
+  name: string;
+  cpus: number;
+  memoryMiB: number;
+  /** Direct kernel boot (ephemeral, direct-built disks); absent: the firmware boots the disk. */
+  kernel?: string;
+  initrd?: string;
+  /** Kernel command line, without the console argument (added per arch). */
+  cmdline: string[];
+  /** UEFI firmware (code read-only, a per-VM copy of the variable store). */
+  firmware?: { code: string; vars: string };
+  /** Disk images attached as virtio disks, in order (/dev/vda first). */
+  disks: Array<{ file: string; format: "qcow2" | "raw" }>;
+  /** The root filesystem share (tag "rootfs", ephemeral mode) and host directory shares. */
+  shares: FsShare[];
+  sshPort?: number;
+  forwards: PortForward[];
+  qmpSocket: string;
+  /** First-boot configuration (engine/provision): systemd credentials, a cloud-init seed. */
+  provisionArgs: string[];
+}
+
+function machineArgs(s: QemuSpec): string[] {
+  if (s.arch === "aarch64") {
+    // TCG needs a named CPU model there ("max"); on x86 it keeps qemu's default model,
+    // because "-cpu max" under TCG panics Debian 13's kernel in sched_clock_cpu.
+    return ["-machine", `virt,accel=${s.accel}`, "-cpu", s.accel === "tcg" ? "max" : "host"];
+  }
+  // q35 has no floppy, PC speaker or other legacy devices to probe at boot.
+  if (s.accel === "tcg") {
+    // Single-threaded TCG: with one host thread per vCPU, Debian 13's kernel sometimes
+    // panics in sched_clock_cpu ~5 s into boot, executing code another vCPU is patching
+    // (static keys); one TCG thread makes that cross-modification safe.
+    return ["-machine", "q35", "-accel", "tcg,thread=single"];
+  }
+  return ["-machine", `q35,accel=${s.accel}`, "-cpu", "host"];
+}
+
+/**
+ * Memory must be shared with virtiofsd (vhost-user): a memfd on Linux, POSIX shm on macOS
+ * (qemu ≥ 9.1's memory-backend-shm), one NUMA node using it.
+ */
+function memoryArgs(s: QemuSpec): string[] {
+  const backend =
+    s.platform === "darwin"
+      ? `memory-backend-shm,id=mem,size=${s.memoryMiB}M,share=on`
+      : `memory-backend-memfd,id=mem,size=${s.memoryMiB}M,share=on`;
+  return ["-m", `${s.memoryMiB}M`, "-object", backend, "-numa", "node,memdev=mem"];
+}
+
+function netArgs(s: QemuSpec): string[] {
+  const forwards = [
+    ...(s.sshPort ? [{ host: s.sshPort, guest: 22 }] : []),
+    ...s.forwards,
+  ].map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`);
+  return ["-netdev", `user,id=net0${forwards.join("")}`, "-device", "virtio-net-pci,netdev=net0"];
+}
+
+function shareArgs(s: QemuSpec): string[] {
+  return s.shares.flatMap((share, i) => [
+    "-chardev", `socket,id=fs${i},path=${q(share.socket)}`,
+    "-device", `vhost-user-fs-pci,chardev=fs${i},tag=${q(share.tag)}`,
+  ]);
+}
+
+function bootArgs(s: QemuSpec): string[] {
+  const firmware = s.firmware
+    ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${q(s.firmware.code)}`, "-drive", `if=pflash,format=raw,unit=1,file=${q(s.firmware.vars)}`]
+    : [];
+  const kernel = s.kernel
+    ? ["-kernel", s.kernel, ...(s.initrd ? ["-initrd", s.initrd] : []), "-append", [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel, s.arch), ...s.cmdline].join(" ")]
+    : [];
+  const disks = s.disks.flatMap((d, i) => ["-drive", `file=${q(d.file)},format=${d.format},if=virtio,index=${i},cache=writeback,discard=unmap`]);
+  return [...firmware, ...kernel, ...disks];
+}
+
+export function buildQemuArgs(s: QemuSpec): string[] {
+  return [
+    "-name", `${q(s.name)},process=bootc-${q(s.name)}`,
+    ...machineArgs(s),
+    "-smp", String(s.cpus),
+    ...memoryArgs(s),
+    "-nodefaults",
+    "-display", "none",
+    "-no-user-config",
+    ...bootArgs(s),
+    ...shareArgs(s),
+    ...netArgs(s),
+    // The serial console is qemu's stdio: the monitor owns both ends and fans it out.
+    "-chardev", "stdio,id=serial0,signal=off",
+    "-serial", "chardev:serial0",
+    "-qmp", `unix:${q(s.qmpSocket)},server=on,wait=off`,
+    "-device", "virtio-rng-pci",
+    ...s.provisionArgs,
+  ];
+}
+
+/** Kernel arguments for an ephemeral boot: virtiofs root with a volatile overlay on top. */
+export function ephemeralKernelArgs(extra: string[]): string[] {
+  return ["root=virtiofs:rootfs", "rw", "systemd.volatile=overlay", ...extra];
+}

@@ -1,0 +1,408 @@
+/**
+ * The per-VM monitor (the conmon / containerd-shim pattern). One detached process per
+ * running VM that owns: the image mount, one virtiofsd per share, qemu, QMP, the serial
+ * console (log file + replay buffer + fan-out to clients), SSH readiness, and the record
+ * of why the VM ended. The CLI and the server are clients over its unix socket, so either
+ * can come and go without losing the VM.
+ */
+import { mkdir, rm, unlink } from "node:fs/promises";
+import net from "node:net";
+import type { ResultPromise } from "execa";
+import { prepareProvisioning, type Provisioning } from "../../provision/boot.js";
+import { shareTag, shareTags } from "../../provision/credentials.js";
+import { BootcError } from "../../core/errors.js";
+import { findQemu, findVirtiofsd, hostArch } from "../../host/tools.js";
+import { mountImage, readGuestFacts, unmountImage } from "../../images/rootfs.js";
+import { inNamespace, isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
+import { enginePaths, ensureRuntimeDir, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
+import { buildQemuArgs, ephemeralKernelArgs } from "./qemu-args.js";
+import { prepareDiskBoot } from "../../disk/boot.js";
+import { releaseImage } from "../../disk/disks.js";
+import { Qmp } from "./qmp.js";
+import { publicKeyOf } from "../../ssh/keys.js";
+import { waitForSsh } from "../../ssh/ready.js";
+import { virtiofsdCommand } from "../../host/virtiofsd.js";
+import { readRecord, writeRecord, type VmRecord, type VmState } from "../../core/record.js";
+import { processStartId } from "../../core/proc.js";
+import { spawnOwned, waitForFile } from "../../host/spawn.js";
+import type { MonitorRequest, StopReply } from "./protocol.js";
+import type { VmEvent } from "../../core/vm.js";
+import { kernelPanicked } from "../../host/machine.js";
+import { listenMonitorSocket } from "./socket-server.js";
+import { SerialFanout } from "./serial.js";
+import { Lifecycle, StopDuringBoot } from "./lifecycle.js";
+
+const now = () => new Date().toISOString();
+
+/** What qemu boots, whichever the mode. */
+interface BootPlan {
+  /** Ephemeral mode: the image's root filesystem, served by virtiofsd as "rootfs". */
+  rootShare?: string;
+  kernel?: string;
+  initrd?: string;
+  cmdline: string[];
+  firmware?: { code: string; vars: string };
+  disks: Array<{ file: string; format: "qcow2" | "raw" }>;
+  systemd?: number;
+  sshd: boolean;
+  /** The image's users; undefined when unknown (a premade disk). */
+  users?: string[];
+}
+const STOP_TIMEOUT_SEC = 60;
+
+export class Supervisor {
+  private readonly p: VmPaths;
+  private server?: net.Server;
+  private readonly eventClients = new Set<net.Socket>();
+  private readonly stopWaiters: Array<(r: StopReply) => void> = [];
+  private serial?: SerialFanout;
+  private qemu?: ResultPromise;
+  private readonly daemons: ResultPromise[] = [];
+  private qmp?: Qmp;
+  private mounted = false;
+  /** Rootless: podman's namespace, where the image is mounted and virtiofsd runs. */
+  private userns: PodmanNamespace | undefined;
+  /** First-boot configuration of this boot; its IMDS server lives as long as the VM. */
+  private provision?: Provisioning;
+  /** Which state the VM is in and what a stop means now: every transition goes through it. */
+  private readonly life = new Lifecycle();
+  /** Set when the VM has ended and every waiter was answered. */
+  private outcome?: StopReply;
+  private writes: Promise<void> = Promise.resolve();
+  private qemuStderr = "";
+  /** Ends a base-disk build in progress when a force stop comes before qemu runs. */
+  private readonly buildAbort = new AbortController();
+
+  constructor(private record: VmRecord, private readonly paths: EnginePaths = enginePaths()) {
+    this.p = vmPaths(record.name, paths);
+  }
+
+  static async load(name: string): Promise<Supervisor> {
+    return new Supervisor(await readRecord(name));
+  }
+
+  /** Runs the VM until qemu exits and everything is cleaned up. */
+  async run(): Promise<void> {
+    await this.listen();
+    process.on("SIGTERM", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was asked to stop (SIGTERM)"));
+    process.on("SIGINT", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was interrupted"));
+    this.update({ monitorPid: process.pid, monitorStartId: processStartId(process.pid), startedAt: now(), state: "creating", reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined });
+    try {
+      await this.boot();
+    } catch (e) {
+      // A stop that came during the boot ends it as asked, whatever step it cut short.
+      const stop = this.life.stop;
+      if (e instanceof StopDuringBoot || stop) await this.finish(stop?.finalState ?? "stopped", stop?.reason ?? "stopped while booting");
+      // The reason is all a user sees of a failed boot: keep the error's hint in it.
+      else await this.finish("failed", e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** Between boot steps: a stop that arrived meanwhile ends the boot here. */
+  private checkpoint(): void {
+    this.life.checkpoint();
+  }
+
+  /** Moves the VM to `state` if the state machine allows it now, and records it. */
+  private enter(state: VmState): void {
+    if (this.life.move(state)) this.update({ state });
+  }
+
+  /** Ephemeral mode: the image's root filesystem, mounted from podman storage, is the root share. */
+  private async ephemeralBoot(): Promise<BootPlan> {
+    const r = this.record;
+    const root = await mountImage(r.imageId);
+    this.mounted = true;
+    this.userns = root.userns;
+    // Recorded at once: if this monitor dies, the clean-up knows this mount is its to undo.
+    this.mark("image-mounted");
+    this.checkpoint();
+    // A UKI-only image: its kernel and initramfs are taken out into the runtime directory.
+    const facts = await readGuestFacts(root.view, r.image, this.p.runDir);
+    this.update({ kernel: facts.uki ? `${facts.uki.file.slice(root.view.length)} (unified kernel image)` : facts.kernel.slice(root.view.length) });
+    // qemu, run by the user, reads them through `view`: rootless, the files the image's root
+    // owns are the user's own on the host.
+    return { rootShare: root.path, kernel: facts.kernel, initrd: facts.initrd, cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)], disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
+  }
+
+  /** Disk mode: the base disk from the cache (or built now) under this VM's overlay. */
+  private async diskBoot(): Promise<BootPlan> {
+    const r = this.record;
+    const plan = await prepareDiskBoot(r, this.paths, this.p, (p) => this.broadcast({ type: "progress", ...p }), this.buildAbort.signal);
+    this.checkpoint();
+    if (plan.base && r.disk) this.update({ disk: { ...r.disk, base: plan.base } });
+    this.mark(plan.reused === false ? "disk-built" : plan.reused ? "disk-reused" : "disk-ready");
+    if (plan.kernel) this.update({ kernel: plan.kernel });
+    return { ...plan, disks: [plan.disk] };
+  }
+
+  private async boot(): Promise<void> {
+    const r = this.record;
+    const plan = r.mode === "disk" ? await this.diskBoot() : await this.ephemeralBoot();
+    await unlink(this.p.knownHosts).catch(() => undefined); // a new boot may have new host keys
+    const publicKey = await publicKeyOf(r.identity);
+    const shares = shareTags(r.binds);
+    const provision = await prepareProvisioning({
+      record: r,
+      vp: this.p,
+      arch: hostArch(),
+      facts: { systemd: plan.systemd, users: plan.users, directKernel: !!plan.kernel, firmware: !!plan.firmware },
+      publicKey,
+      shares,
+    });
+    this.provision = provision;
+    for (const w of provision.warnings) this.broadcast({ type: "warning", message: w });
+    this.update({ guestSystemd: plan.systemd, warnings: provision.warnings, credentialsVia: provision.via, ...(plan.sshd ? {} : { sshPort: undefined }) });
+
+    const sources = [
+      // The image root never changes under the guest: its cache may trust itself.
+      ...(plan.rootShare ? [{ source: plan.rootShare, readOnly: true, cache: "always" as const }] : []),
+      ...r.binds.map((b) => ({ source: b.host, readOnly: b.readOnly })),
+    ];
+    const virtiofsd = sources.length ? await findVirtiofsd() : undefined;
+    // Rootless, every share is served from podman's namespace, where virtiofsd is root and
+    // the files keep their owners: the image's as in the image, the user's own as root.
+    const userns = sources.length && isRootless() ? (this.userns ?? (await podmanNamespace())) : undefined;
+    for (const [i, s] of sources.entries()) {
+      const plain = virtiofsdCommand({ binary: virtiofsd!.path, flavour: virtiofsd!.flavour, socket: this.p.fsSock(i), rootless: !!userns, ...s });
+      const cmd = userns ? await inNamespace(userns, plain) : plain;
+      const child = spawnOwned(cmd.file, cmd.args, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+      let err = "";
+      child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+      this.daemons.push(child);
+      let alive = true;
+      void child.then((r) => {
+        alive = false;
+        // Once the guest runs, its filesystem is gone with the daemon: end the VM and say why,
+        // rather than leave a guest whose root hangs on every read. A clean exit (code 0) is
+        // the guest powering off: it let go of the filesystem, and qemu is about to exit.
+        if (this.qemu && !this.life.ending && (r.signal || r.exitCode !== 0)) {
+          const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+          void this.stop(true, 0, `virtiofsd serving ${s.source} ${how}; the guest lost that filesystem`, "failed");
+        }
+      });
+      if (!(await waitForFile(this.p.fsSock(i), 15_000, () => alive))) {
+        throw new Error(`virtiofsd for ${s.source} did not start: ${err.trim() || "no output"}`);
+      }
+      this.checkpoint();
+    }
+    if (sources.length) this.mark("virtiofsd-ready");
+
+    const args = buildQemuArgs({
+      arch: hostArch(),
+      platform: process.platform,
+      accel: r.accel,
+      name: r.name,
+      cpus: r.cpus,
+      memoryMiB: r.memoryMiB,
+      kernel: plan.kernel,
+      initrd: plan.initrd,
+      cmdline: [...plan.cmdline, ...provision.kernelArgs],
+      firmware: plan.firmware,
+      disks: plan.disks,
+      // Bind shares are tagged bind1, bind2… whether or not a root share comes first.
+      shares: sources.map((_, i) => ({ socket: this.p.fsSock(i), tag: plan.rootShare ? (i === 0 ? "rootfs" : shareTag(i - 1)) : shareTag(i) })),
+      sshPort: plan.sshd ? r.sshPort : undefined,
+      forwards: r.forwards,
+      qmpSocket: this.p.qmpSock,
+      provisionArgs: provision.qemuArgs,
+    });
+    // The last moment a stop that came in during the awaits above can still prevent qemu.
+    this.checkpoint();
+    this.serial = new SerialFanout(this.p.serialLog);
+    const qemu = spawnOwned(findQemu(), args, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    this.qemu = qemu;
+    this.life.qemuSpawned();
+    this.update({ qemuPid: qemu.pid, qemuStartId: processStartId(qemu.pid), qemuArgs: args });
+    this.enter("booting");
+    this.mark("qemu-started");
+    qemu.stderr?.on("data", (d: Buffer) => (this.qemuStderr = (this.qemuStderr + d.toString()).slice(-4000)));
+    let first = true;
+    let userspace = false;
+    qemu.stdout?.on("data", (d: Buffer) => {
+      if (first) {
+        first = false;
+        this.mark("first-serial-byte");
+        this.enter("running");
+      }
+      this.serial?.push(d);
+      // Lines are only checked when one ends: a flood arrives a few bytes per read.
+      if (!d.includes(10)) return;
+      const text = d.toString();
+      // Checked on whole lines: the message can arrive split across two reads.
+      if (!userspace && (text.includes("Run /init as init process") || this.serial?.lastLines(3).some((l) => l.includes("Run /init as init process")))) {
+        userspace = true;
+        this.mark("kernel-to-userspace");
+      }
+      // A panicked guest never comes up: say so now rather than at the readiness timeout.
+      if (this.serial && kernelPanicked(this.serial.lastLines(3))) {
+        void this.stop(true, 0, `the guest kernel panicked; last serial lines:\n${this.serial.lastLines(12).join("\n")}`, "failed");
+      }
+    });
+    void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
+    this.qmp = await Qmp.connect(this.p.qmpSock).catch(() => undefined);
+    if (plan.sshd && r.sshPort) void this.waitForSsh(r.sshPort);
+  }
+
+  private async waitForSsh(port: number): Promise<void> {
+    const target = { vmName: this.record.name, port, user: this.record.sshUser, identity: this.record.identity, knownHosts: this.p.knownHosts };
+    const outcome = await waitForSsh(target, {
+      timeoutMs: this.record.readyTimeoutSec * 1000,
+      check: () => (this.life.ending ? "stop" : this.life.state === "running" ? "probe" : "wait"),
+    });
+    if (outcome === "ready") {
+      this.mark("ssh-ready");
+      this.enter("ssh-ready");
+    } else if (outcome === "timeout" && !this.life.ending) {
+      const lines = this.serial?.lastLines(10).join("\n") ?? "";
+      await this.stop(true, 0, `the guest did not become ssh-ready within ${this.record.readyTimeoutSec}s; last serial lines:\n${lines}`, "failed");
+    }
+  }
+
+  /** ACPI power-down through QMP, then SIGKILL after `timeoutSec`; `force` kills at once. */
+  async stop(force: boolean, timeoutSec: number, reason: string, finalState: "stopped" | "failed" = "stopped", reboot = false): Promise<StopReply> {
+    if (this.outcome) return this.outcome;
+    const reply = new Promise<StopReply>((resolve) => this.stopWaiters.push(resolve));
+    const action = this.life.requestStop({ force, reason, reboot, finalState });
+    if (this.life.state !== this.record.state && this.life.state === "stopping") this.update({ state: "stopping" });
+    switch (action.kind) {
+      case "cancel-boot":
+        // boot() stops at its next checkpoint and finishes; a force stop does not wait
+        // for a base-disk build to get there.
+        if (action.abortBuild) this.buildAbort.abort();
+        break;
+      case "kill":
+        this.qemu?.kill("SIGKILL");
+        break;
+      case "power-down": {
+        this.qmp ??= await Qmp.connect(this.p.qmpSock, 5_000).catch(() => undefined);
+        if (!this.qmp) {
+          this.qemu?.kill("SIGKILL");
+          break;
+        }
+        await this.qmp.command("system_powerdown").catch(() => undefined);
+        const timer = setTimeout(() => {
+          this.life.powerDownTimedOut(timeoutSec);
+          this.qemu?.kill("SIGKILL");
+        }, timeoutSec * 1000);
+        timer.unref();
+        break;
+      }
+      case "wait":
+        if (action.escalate) {
+          this.buildAbort.abort();
+          this.qemu?.kill("SIGKILL");
+        }
+        break;
+      case "done":
+        break;
+    }
+    return reply;
+  }
+
+  private async onQemuExit(code: number | undefined, signal: string | null): Promise<void> {
+    const { state, reason } = this.life.qemuExited(code, signal, this.qemuStderr);
+    this.update({ exitCode: code ?? null, exitSignal: signal });
+    await this.finish(state, reason);
+  }
+
+  /** The last resort for a bug in the monitor itself: end the VM cleanly and say why, rather than die silently. */
+  async crash(error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    await this.finish("failed", `the monitor stopped on an internal error: ${message}`);
+  }
+
+  /** Ends everything the monitor owns, records the outcome, and exits. */
+  private async finish(state: "stopped" | "failed", reason: string): Promise<void> {
+    if (!this.life.beginFinish()) return;
+    this.qemu?.kill("SIGKILL");
+    for (const d of this.daemons) d.kill("SIGTERM");
+    await Promise.allSettled([this.qemu, ...this.daemons].filter(Boolean));
+    this.qmp?.close();
+    await this.provision?.close();
+    if (this.mounted) await unmountImage(this.record.imageId);
+    this.life.finished(state);
+    this.mark(state);
+    const rebooting = this.life.stop?.reboot ? true : undefined;
+    this.update({ state, reason, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
+    await this.writes;
+    // Console viewers are let go only now, so whoever sees the console close can read why.
+    await this.serial?.close();
+    const reply: StopReply = { ok: true, state, reason };
+    this.outcome = reply;
+    for (const w of this.stopWaiters.splice(0)) w(reply);
+    for (const c of this.eventClients) c.end();
+    this.server?.close();
+    await rm(this.p.runDir, { recursive: true, force: true });
+    // --rm (and --rmi) remove the VM when it stops, but not when it stops to boot again.
+    if (this.record.removeOnStop && !rebooting) {
+      await rm(this.p.dir, { recursive: true, force: true });
+      if (this.record.removeImageOnStop && this.record.imageId) await releaseImage(this.paths, this.record.imageId).catch(() => undefined);
+    }
+    // Let replies flush to clients before exiting.
+    setTimeout(() => process.exit(state === "failed" ? 1 : 0), 200).unref();
+  }
+
+  private mark(event: string): void {
+    const entry = { event, at: now() };
+    this.record = { ...this.record, timeline: [...this.record.timeline, entry] };
+    this.persist({ type: "timeline", ...entry });
+  }
+
+  private update(patch: Partial<VmRecord>): void {
+    const stateChanged = patch.state && patch.state !== this.record.state;
+    this.record = { ...this.record, ...patch };
+    const r = this.record;
+    this.persist(stateChanged ? { type: "state", state: r.state, at: now(), ...(r.reason ? { reason: r.reason } : {}) } : undefined);
+  }
+
+  /** Writes the record, then tells clients: whoever hears an event can read it on disk. */
+  private persist(event?: VmEvent): void {
+    const snapshot = this.record;
+    this.writes = this.writes
+      .then(() => writeRecord(snapshot, this.paths))
+      .catch(() => undefined)
+      .then(() => event && this.broadcast(event));
+  }
+
+  private broadcast(event: VmEvent): void {
+    const line = JSON.stringify(event) + "\n";
+    for (const c of this.eventClients) c.write(line);
+  }
+
+  private async listen(): Promise<void> {
+    await ensureRuntimeDir(this.paths);
+    await mkdir(this.p.runDir, { recursive: true, mode: 0o700 });
+    this.server = await listenMonitorSocket(this.p.monitorSock, (req, sock, rest) => this.handle(req, sock, rest));
+  }
+
+  private handle(req: MonitorRequest, sock: net.Socket, rest: Buffer): void {
+    switch (req.op) {
+      case "events":
+        sock.write(JSON.stringify({ type: "snapshot", record: this.record } satisfies VmEvent) + "\n");
+        this.eventClients.add(sock);
+        sock.once("close", () => this.eventClients.delete(sock));
+        return;
+      case "console": {
+        if (!this.serial || !this.qemu?.stdin) {
+          sock.end(JSON.stringify({ replayBytes: 0, error: "the serial console is not up yet" }) + "\n");
+          return;
+        }
+        // A header line first, so a client can tell the replayed history from live output.
+        sock.write(JSON.stringify({ replayBytes: this.serial.replaySize() }) + "\n");
+        this.serial.attach(sock);
+        const input = this.qemu.stdin;
+        if (rest.length) input.write(rest);
+        sock.on("data", (d: Buffer) => input.write(d));
+        return;
+      }
+      case "stop":
+        void this.stop(!!req.force, req.timeoutSec ?? STOP_TIMEOUT_SEC, req.reboot ? "stopped to boot again" : req.force ? "force-stopped by the user" : "stopped by the user", "stopped", !!req.reboot).then((reply) =>
+          sock.end(JSON.stringify(reply) + "\n"),
+        );
+        return;
+      default:
+        sock.end(JSON.stringify({ ok: false, error: "unknown op" }) + "\n");
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Everything a new VM needs checked and decided before any runtime makes anything: the
+ * options parsed and settled by the runtime, the name, resources, accelerator, host tools,
+ * keys, first-boot inputs, the image (pulled if asked) and the boot target. Bad input fails
+ * here with nothing made.
+ */
+import path from "node:path";
+import { BootcError } from "../core/errors.js";
+import { checkBindSources, checkPorts, checkResources, generateName } from "../core/options.js";
+import type { EnginePaths } from "../core/paths.js";
+import type { VmRecord } from "../core/record.js";
+import { validateName, type ParsedRunOptions } from "../core/schema.js";
+import { detectAccel, type AccelChoice } from "../host/accel.js";
+import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
+import { ensureImage, type PullHooks } from "../images/pull.js";
+import { checkCloudInitDir, defaultUserIdentity, readKickstart } from "../provision/inputs.js";
+import { hashPassword } from "../provision/password.js";
+import { publicKeyOf } from "../ssh/keys.js";
+import type { VmRuntime } from "../runtime/runtime.js";
+import { planTarget, type BootTarget } from "./target.js";
+
+export const DEFAULTS = { cpus: 2, memoryMiB: 2048 };
+
+export interface CheckedVm {
+  name: string;
+  opts: ParsedRunOptions;
+  /** The VM of that name that --replace will remove, once everything is checked. */
+  replaces: boolean;
+  passwordHash?: string;
+  kickstart?: string;
+  record: VmRecord;
+}
+
+/**
+ * Checks a new VM's parsed options. `runtime` is where it will run (it settles them),
+ * `taken` says whether a VM of a name exists, `localNames` are avoided by a generated name.
+ */
+export async function checkNewVm(parsed: ParsedRunOptions, o: { runtime: VmRuntime; taken: (name: string) => Promise<boolean>; localNames: string[]; paths: EnginePaths; pull?: PullHooks }): Promise<CheckedVm> {
+  const opts = await o.runtime.settle(parsed);
+  if (opts.replace && opts.name === undefined) throw new BootcError("INVALID_ARGUMENT", "--replace needs the name of the VM to replace", "add --name NAME");
+  const name = opts.name !== undefined ? validateName(opts.name) : generateName(new Set(o.localNames));
+  const exists = opts.name !== undefined && (await o.taken(name));
+  if (exists && !opts.replace) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, replace it (--replace), or remove it first: bootc rm ${name}`);
+  const cpus = opts.cpus ?? DEFAULTS.cpus;
+  const memoryMiB = opts.memoryMiB ?? DEFAULTS.memoryMiB;
+  checkResources(cpus, memoryMiB);
+  const accel = await detectAccel(opts.accel);
+  await checkBindSources(opts.binds);
+  await checkPorts(opts.forwards);
+  findQemu();
+  if ((opts.mode === "ephemeral" && !opts.disk) || opts.binds.length) await findVirtiofsd(); // disk mode needs it for --bind only
+  requireTool("ssh-keygen");
+  const identity = opts.identity ?? (opts.injectUserKey ? await defaultUserIdentity() : undefined);
+  if (identity) await publicKeyOf(identity);
+  const kickstart = opts.kickstart ? await readKickstart(opts.kickstart) : undefined;
+  if (opts.cloudInit) await checkCloudInitDir(opts.cloudInit.dir);
+  if (opts.cloudInit?.transport === "cdrom") requireTool("xorriso");
+  if (opts.credentialTransport === "cmdline" && (opts.disk || (opts.mode === "disk" && opts.builder === "install"))) {
+    throw new BootcError("INVALID_ARGUMENT", "credentials cannot go on the kernel command line of a disk that boots through UEFI", "use --mode ephemeral or --builder direct, or another credential transport");
+  }
+  const passwordHash = opts.password !== undefined ? hashPassword(opts.password) : undefined;
+  // Everything the user typed is checked before a pull that may take minutes.
+  if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
+  const target = await planTarget(opts);
+  const record = newRecord({ name, target, cpus, memoryMiB, accel, identity: identity && path.resolve(identity), passwordSet: !!passwordHash, opts });
+  return { name, opts, replaces: exists, passwordHash, kickstart, record };
+}
+
+/** The record of a new VM, before anything runs it; a runtime fills in its key's path (generatedKey) and SSH port. */
+function newRecord(o: { name: string; target: BootTarget; cpus: number; memoryMiB: number; accel: AccelChoice; identity?: string; passwordSet: boolean; opts: ParsedRunOptions }): VmRecord {
+  const { opts, target } = o;
+  return {
+    version: 1,
+    name: o.name,
+    image: target.image,
+    imageId: target.imageId,
+    mode: target.disk ? "disk" : "ephemeral",
+    ...(target.disk ? { disk: target.disk } : {}),
+    createdAt: new Date().toISOString(),
+    cpus: o.cpus,
+    memoryMiB: o.memoryMiB,
+    accel: o.accel.accel,
+    accelReason: o.accel.reason,
+    sshUser: opts.user,
+    identity: o.identity ?? "",
+    generatedKey: !o.identity,
+    ...(o.passwordSet ? { passwordSet: true } : {}),
+    ...(opts.autologin ? { autologin: true } : {}),
+    ...(opts.kickstart ? { kickstart: path.resolve(opts.kickstart) } : {}),
+    ...(opts.cloudInit ? { cloudInit: { transport: opts.cloudInit.transport, dir: path.resolve(opts.cloudInit.dir) } } : {}),
+    ...(opts.credentialTransport ? { credentialTransport: opts.credentialTransport } : {}),
+    ...(opts.autostart ? { autostart: true } : {}),
+    forwards: opts.forwards,
+    binds: opts.binds,
+    kargs: opts.kargs,
+    removeOnStop: opts.removeOnStop || opts.removeImageOnStop,
+    ...(opts.removeImageOnStop ? { removeImageOnStop: true } : {}),
+    ...(target.source ? { source: target.source } : {}),
+    readyTimeoutSec: opts.readyTimeoutSec,
+    state: "creating",
+    warnings: [],
+    timeline: [{ event: "created", at: new Date().toISOString() }],
+  };
+}
