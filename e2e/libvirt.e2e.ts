@@ -2,17 +2,29 @@
  * The libvirt runtime on real parts: libvirtd and virtlogd (started by the test), a real
  * guest under TCG, and a "remote" host reached over qemu+ssh through an OpenSSH server on
  * 127.0.0.1 — the whole remote flow (upload into a pool, define, boot, SSH and console
- * through the host, rm) runs over SSH. Two boots: one local, one remote.
+ * through the host, rm) runs over SSH. Both VMs get a cloud-init seed (a volume on their
+ * host). Three boots: one local; one remote under `bootc run --watch --rmi`, and its
+ * reboot into a rebuilt image.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, waitUntil } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
 import { startLibvirt, startSshServer, type LibvirtHost, type SshServer } from "./lib/libvirt-host.js";
 
 const home = makeHome();
 const shareDir = path.join(home, "share");
+const DEMO_CLOUD_IMAGE = "localhost/bootc-demo-cloud:latest";
+const WATCH_TAG = "localhost/bootc-libvirt-watch-e2e:latest";
+
+/** A NoCloud seed whose user-data writes `marker` into the guest. */
+function cloudSeed(marker: string): string {
+  const seed = tempDir("bce-lv-cloud-");
+  writeFileSync(path.join(seed, "meta-data"), `instance-id: ${marker}\n`);
+  writeFileSync(path.join(seed, "user-data"), ["#cloud-config", "write_files:", "  - path: /var/tmp/from-cloud-init", `    content: ${marker}`, ""].join("\n"));
+  return seed;
+}
 const virsh = async (args: string[]) => String((await execa("virsh", ["-q", "-c", "qemu:///system", ...args], { reject: false })).stdout);
 const domState = async (name: string) => (await virsh(["domstate", name])).trim();
 
@@ -42,6 +54,7 @@ afterAll(async () => {
     await virsh(["destroy", name]);
     await virsh(["undefine", name]);
   }
+  await execa("podman", ["rmi", "-f", WATCH_TAG], { reject: false });
   await sshd?.stop();
   await host?.stop();
   expect(processesUsing(home)).toEqual([]);
@@ -68,6 +81,7 @@ describe("bad libvirt input is refused with one sentence, before anything is mad
     [["--connect", "qemu+ssh://root@127.0.0.1:1/system?keyfile=/x&shell=1"], /^error: .*the parameter shell is not supported/m],
     [["--connect", "nosuchhost"], /^error: no saved host named "nosuchhost"/m],
     [["--connect", "here", "--mode", "ephemeral"], /^error: ephemeral mode cannot be used with --connect/m],
+    [["--connect", "here", "--cloudinit", "imds:/tmp"], /^error: --cloudinit imds: cannot be used with --connect .*--cloudinit DIR/m],
     [["--connect", "far", "--bind", "/tmp:/mnt"], /^error: --bind cannot be used with a libvirt VM on another host/m],
     [["--autostart"], /^error: --autostart needs a libvirt VM/m],
     // Credentials are in the domain definition, which libvirt's read-only socket shows to any local user.
@@ -115,7 +129,7 @@ describe("a VM on this host's libvirt (qemu:///system)", () => {
   it("boots as a persistent libvirt domain, listed by bootc and virsh", async () => {
     mkdirSync(shareDir);
     writeFileSync(path.join(shareDir, "from-host.txt"), "shared\n");
-    const r = await bootc(home, ["run", "--connect", "here", "--autostart", "--bind", `${shareDir}:/mnt/share`, "--name", "lvl", DEMO_IMAGE]);
+    const r = await bootc(home, ["run", "--connect", "here", "--autostart", "--bind", `${shareDir}:/mnt/share`, "--cloudinit", cloudSeed("seeded-here"), "--name", "lvl", DEMO_CLOUD_IMAGE]);
     expect(r.exitCode, String(r.all)).toBe(0);
     expect(r.stderr).toMatch(/base-volume-uploaded/);
     expect(r.stdout).toMatch(/lvl is ready/);
@@ -136,6 +150,25 @@ describe("a VM on this host's libvirt (qemu:///system)", () => {
     expect((await bootc(home, ["logs", "lvl"])).stdout).toMatch(/Debian GNU\/Linux/);
   });
 
+  it("got its cloud-init seed from a volume on the host", async () => {
+    const r = await bootc(home, ["ssh", "lvl", "--", "cloud-init status --wait >/dev/null; cat /var/tmp/from-cloud-init"]);
+    expect(String(r.stdout)).toBe("seeded-here");
+    expect(await virsh(["vol-list", host.pool])).toMatch(/bootc-vm-lvl-seed\.iso/);
+  });
+
+  it("bootc logs -f follows the serial log while the VM runs", async () => {
+    const follow = bootc(home, ["logs", "-f", "lvl"], { buffer: false });
+    let seen = "";
+    follow.stdout?.on("data", (d: Buffer) => (seen += d.toString()));
+    await waitUntil("the log so far", () => /Debian GNU\/Linux/.test(seen) || undefined, 30_000, 200);
+    // What the guest prints now arrives while -f runs.
+    await bootc(home, ["ssh", "lvl", "--", "for i in 1 2 3; do echo followed-line-$((6*7)) > /dev/ttyS0 && break; sleep 1; done"]);
+    await waitUntil("the new line", () => seen.includes("followed-line-42") || undefined, 30_000, 200);
+    expect(follow.exitCode).toBe(null); // still following
+    follow.kill("SIGTERM");
+    await follow.catch(() => undefined);
+  });
+
   it("survives a restart of libvirtd: the domain runs on and bootc finds it", async () => {
     await host.restartLibvirtd();
     expect(await domState("lvl")).toBe("running");
@@ -150,18 +183,32 @@ describe("a VM on this host's libvirt (qemu:///system)", () => {
     expect((await bootc(home, ["rm", "lvl"])).stderr).toMatch(/is running/);
     expect((await bootc(home, ["rm", "--force", "lvl"])).exitCode).toBe(0);
     expect(await virsh(["list", "--all", "--name"])).not.toMatch(/^lvl$/m);
-    expect(await virsh(["vol-list", host.pool])).not.toMatch(/bootc-vm-lvl/);
+    expect(await virsh(["vol-list", host.pool])).not.toMatch(/bootc-vm-lvl/); // overlay and seed
     expect(await virsh(["vol-list", host.pool])).toMatch(/bootc-base-\w+\.raw/); // the host's cache stays
   });
 });
 
-describe("a VM on a remote libvirt host (qemu+ssh through an SSH server on loopback)", () => {
-  it("boots there from BOOTC_CONNECT, reusing the base volume the host already has", async () => {
-    const r = await bootc(home, ["run", "--name", "lvr", DEMO_IMAGE], { env: { BOOTC_CONNECT: "far" } });
-    expect(r.exitCode, String(r.all)).toBe(0);
-    expect(r.stderr).toMatch(/base-volume-reused/);
-    expect(r.stdout).toMatch(/lvr is ready \(ssh on port \d+ on far's loopback\)/);
+describe("a VM on a remote libvirt host (qemu+ssh through an SSH server on loopback), under bootc run --watch --rmi", () => {
+  const src = tempDir("bce-lv-watch-src-");
+  let watcher: ReturnType<typeof bootc>;
+  let out = "";
+  const readyCount = () => (out.match(/lvr is ready/g) ?? []).length;
+
+  afterAll(() => {
+    watcher?.kill("SIGKILL");
+  });
+
+  it("builds the directory and boots it there from BOOTC_CONNECT, with a cloud-init seed on that host", async () => {
+    writeFileSync(path.join(src, "motd"), "version 1\n");
+    writeFileSync(path.join(src, "Containerfile"), `FROM ${DEMO_CLOUD_IMAGE}\nCOPY motd /etc/motd\n`);
+    watcher = bootc(home, ["run", "--watch", src, "-t", WATCH_TAG, "--rmi", "--cloudinit", cloudSeed("seeded-far"), "--name", "lvr"], { buffer: false, env: { BOOTC_CONNECT: "far" } });
+    watcher.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    watcher.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+    await waitUntil("the first boot", () => readyCount() >= 1 || undefined, 900_000, 1000);
+    expect(out).toMatch(/lvr is ready \(ssh on port \d+ on far's loopback\)/);
     expect(await domState("lvr")).toBe("running");
+    const r = await bootc(home, ["ssh", "lvr", "--", "cloud-init status --wait >/dev/null; cat /var/tmp/from-cloud-init /etc/motd"]);
+    expect(String(r.stdout)).toBe("seeded-far\nversion 1");
   });
 
   it("is reached by ssh and console through the host, and its log is read there", async () => {
@@ -172,10 +219,23 @@ describe("a VM on a remote libvirt host (qemu+ssh through an SSH server on loopb
     expect(vm).toMatchObject({ hostName: "far", effectiveState: "running" });
   });
 
-  it("is removed there, leaving no tunnel behind", async () => {
-    expect((await bootc(home, ["rm", "--force", "lvr"])).exitCode).toBe(0);
+  it("reboots into the rebuilt image when a file changes (the domain defined anew, same name and seed)", async () => {
+    const first = (await bootcJson<{ imageId: string }>(home, ["inspect", "lvr"])).imageId;
+    writeFileSync(path.join(src, "motd"), "version 2\n");
+    await waitUntil("the reboot into the new image", () => readyCount() >= 2 || undefined, 900_000, 1000);
+    const now = await bootcJson<{ imageId: string; connection: string }>(home, ["inspect", "lvr"]);
+    expect(now.imageId).not.toBe(first);
+    expect(now.connection).toBe(sshd.uri);
+    expect(String((await bootc(home, ["ssh", "lvr", "--", "cat /etc/motd /var/tmp/from-cloud-init"])).stdout)).toBe("version 2\nseeded-far");
+  });
+
+  it("Ctrl+C stops it, and --rmi removes it there with its image, leaving no tunnel behind", async () => {
+    const imageId = (await bootcJson<{ imageId: string }>(home, ["inspect", "lvr"])).imageId;
+    watcher.kill("SIGINT");
+    await watcher.catch(() => undefined);
     expect(await domState("lvr")).toBe("");
     expect(await virsh(["vol-list", host.pool])).not.toMatch(/bootc-vm-lvr/);
+    expect((await execa("podman", ["image", "exists", imageId], { reject: false })).exitCode).toBe(1);
     expect((await execa("pgrep", ["-f", "bootc-libvirt-host"], { reject: false })).stdout).toBe("");
   });
 });

@@ -23,7 +23,6 @@ export interface CreateRequest {
   kickstart?: string;
   /** The cloud-init NoCloud directory given (a private copy is what boots). */
   cloudInitDir?: string;
-  onEvent: (e: VmEvent) => void;
 }
 
 export interface StopOptions {

@@ -32,9 +32,10 @@ export class Engine {
 
   /**
    * Validates, pulls the image if needed (see RunOptions.pull; `hooks.pull` follows the
-   * pull), creates the VM and starts its boot. Returns once the boot is under way; see waitFor().
+   * pull), creates the VM and starts its boot. Returns once the boot is under way: waitFor()
+   * and events() follow it (a disk build, an upload, the boot).
    */
-  async createVm(input: RunOptions, hooks: { pull?: PullHooks; onEvent?: (e: VmEvent) => void } = {}): Promise<VmRecord> {
+  async createVm(input: RunOptions, hooks: { pull?: PullHooks } = {}): Promise<VmRecord> {
     const parsed = parseRunOptions(input);
     const runtime = this.runtimes.forNew(parsed);
     const vm = await checkNewVm(parsed, {
@@ -46,7 +47,7 @@ export class Engine {
     });
     // Only now, with the new VM's input all checked: a typo must not cost the old VM.
     if (vm.replaces) await this.removeVm(vm.name, { force: true });
-    return runtime.create({ record: vm.record, opts: vm.opts, passwordHash: vm.passwordHash, kickstart: vm.kickstart, cloudInitDir: vm.opts.cloudInit?.dir, onEvent: hooks.onEvent ?? (() => undefined) });
+    return runtime.create({ record: vm.record, opts: vm.opts, passwordHash: vm.passwordHash, kickstart: vm.kickstart, cloudInitDir: vm.opts.cloudInit?.dir });
   }
 
   /**

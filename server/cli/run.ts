@@ -159,6 +159,11 @@ async function vmOptions(values: RunFlags) {
   };
 }
 
+/** Where the VM's SSH port is: this host's loopback, or a remote libvirt host's. */
+function sshWhere(vm: VmInfo): string {
+  return vm.connection && vm.hostName && !vm.connection.startsWith("qemu:") ? `port ${vm.sshPort} on ${vm.hostName}'s loopback` : `127.0.0.1:${vm.sshPort}`;
+}
+
 /** `bootc run --watch DIR`: runs in the foreground until Ctrl+C (or SIGTERM), then stops the VM. */
 async function watchMain(dir: string, tag: string | undefined, extra: string[], values: RunFlags, json = false): Promise<number> {
   if (extra.length) throw new BootcError("INVALID_ARGUMENT", `with --watch, give no IMAGE (got ${extra.join(" ")})`, "the image is built from DIR; name it with -t TAG");
@@ -179,7 +184,7 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
       else if (e.type === "watch-failed") console.log(`[${t}] ${e.error}`);
       else if (e.type === "image-unchanged") console.log(`[${t}] image unchanged: no reboot`);
       else if (e.type === "rebooting") console.log(`[${t}] new image ${e.imageId.slice(0, 12)}: rebooting the VM into it${e.removedImageId ? ` (removed the image it replaced, ${e.removedImageId.slice(0, 12)})` : ""}`);
-      else console.log(`[${t}] ${e.vm.name} is ready (ssh on 127.0.0.1:${e.vm.sshPort}); watching ${dir} — Ctrl+C stops`);
+      else console.log(`[${t}] ${e.vm.name} is ready (ssh on ${sshWhere(e.vm)}); watching ${dir} — Ctrl+C stops`);
     },
   });
   const stopped = new Promise<void>((resolve) => {
@@ -288,7 +293,6 @@ async function bootImage(image: string, values: RunFlags & { interactive?: boole
         onLine: (line) => (line.startsWith("pulling ") ? say(line.replace(/^pulling /, "Pulling ")) : undefined),
         onProgress: (p) => pullBar.show(`  ${formatPullProgress(p)}`),
       },
-      onEvent: progress, // a libvirt VM's disk and upload, before it boots
     },
   );
   pullBar.done();
@@ -317,8 +321,7 @@ async function bootImage(image: string, values: RunFlags & { interactive?: boole
     printJson(ready);
     return 0;
   }
-  const sshWhere = ready.connection && ready.hostName && !ready.connection.startsWith("qemu:") ? `port ${ready.sshPort} on ${ready.hostName}'s loopback` : `127.0.0.1:${ready.sshPort}`;
-  console.log(`${vm.name} is ${hasSsh ? `ready (ssh on ${sshWhere})` : "up (no sshd in the image)"}`);
+  console.log(`${vm.name} is ${hasSsh ? `ready (ssh on ${sshWhere(ready)})` : "up (no sshd in the image)"}`);
   if (hasSsh) console.log(`  bootc ssh ${vm.name}          # shell\n  bootc ssh ${vm.name} -- CMD   # run a command`);
   console.log(`  bootc console ${vm.name}      # serial console (detach: Ctrl+])\n  bootc stop ${vm.name}`);
   return 0;

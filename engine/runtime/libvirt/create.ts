@@ -3,6 +3,7 @@
  * the VM's overlay volume, its credentials as SMBIOS OEM strings, and the domain, defined
  * and started. Whatever fails on the way leaves nothing but the cached base.
  */
+import { createHash } from "node:crypto";
 import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../../core/errors.js";
@@ -15,17 +16,20 @@ import type { VmEvent } from "../../core/vm.js";
 import { ensureBaseDisk } from "../../disk/boot.js";
 import { diskFile, entryDir } from "../../disk/cache.js";
 import { directDiskKernelArgs } from "../../disk/direct.js";
+import { inspectDisk } from "../../disk/overlay.js";
 import { consoleDevice } from "../../host/machine.js";
 import { findVirtiofsd, hostArch } from "../../host/tools.js";
 import { guestCredentials, shareTags } from "../../provision/credentials.js";
+import { makeSeedIso } from "../../provision/cloudinit.js";
+import { copyCloudInitDir } from "../../provision/inputs.js";
 import { translateKickstart } from "../../provision/kickstart.js";
 import { smbiosCredential } from "../../provision/transport.js";
 import { generateKey, publicKeyOf } from "../../ssh/keys.js";
 import type { CreateRequest } from "../runtime.js";
 import { domainXml } from "./domain.js";
 import type { Host } from "./hosts.js";
-import { virsh, virshMaybe } from "./virsh.js";
-import { baseVolumes, deleteVolume, ensureBase, ensureOverlay, ensurePool, overlayVolume } from "./volumes.js";
+import { virsh } from "./virsh.js";
+import { baseVolumes, deleteVolume, ensureBase, ensureOverlay, ensurePool, overlayVolume, seedVolume, uploadVolume } from "./volumes.js";
 import { hostFiles } from "./host-files.js";
 
 /**
@@ -45,11 +49,11 @@ export function refuseKickstartSecrets(kickstart: string): void {
  */
 export function settleForLibvirt(opts: ParsedRunOptions, local: boolean): ParsedRunOptions {
   const no = (what: string, hint: string) => new BootcError("INVALID_ARGUMENT", `${what} cannot be used with --connect (a libvirt VM)`, hint);
-  if (opts.mode !== "disk" || opts.disk) throw no(opts.disk ? "a premade --disk" : "ephemeral mode", "libvirt runs disk-mode VMs of an image: add --mode disk");
+  if (opts.mode !== "disk" && !opts.disk) throw no("ephemeral mode", "libvirt runs disk-mode VMs: add --mode disk");
   if (opts.binds.length && !local) {
     throw new BootcError("INVALID_ARGUMENT", "--bind cannot be used with a libvirt VM on another host: that host cannot reach this machine's folders", "copy the files into the image, or run the VM on qemu:///system");
   }
-  if (opts.cloudInit) throw no("--cloudinit", "use --ks or -u/--password for first-boot settings, or run the VM without --connect");
+  if (opts.cloudInit?.transport === "imds") throw no("--cloudinit imds:", "a libvirt VM's guest cannot reach this machine's seed server; hand it a seed ISO instead: --cloudinit DIR");
   if (opts.credentialTransport && opts.credentialTransport !== "smbios") throw no(`--credentials-via ${opts.credentialTransport}`, "libvirt VMs get their credentials over SMBIOS");
   // The domain definition carries the credentials, and libvirt's read-only socket lets
   // every local user of the libvirt host read it (virsh -r dumpxml): no secrets there.
@@ -61,39 +65,25 @@ export function settleForLibvirt(opts: ParsedRunOptions, local: boolean): Parsed
 
 const RANDOM_PORT = () => 20_000 + Math.floor(Math.random() * 40_000);
 
-export async function defineAndStart(paths: EnginePaths, host: Host, o: CreateRequest): Promise<void> {
+/** Defines the VM's domain and starts it; `o.record.identity` is set here for a generated key (kept if it exists: a rebuild's redefinition). */
+export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<CreateRequest, "opts"> & { onEvent: (e: VmEvent) => void }): Promise<void> {
   const c = host.connection;
   const dir = libvirtVmDir(paths, o.record.name);
   // A key made for the VM lives in its local directory; otherwise identity is the user's own.
   const record = { ...o.record, identity: o.record.generatedKey ? path.join(dir, "id_ed25519") : o.record.identity };
   const disk = record.disk;
-  if (!disk || disk.builder === "premade") throw new BootcError("INVALID_ARGUMENT", "libvirt VMs boot images (--mode disk); a premade --disk runs with the direct runtime only", "leave out --connect, or boot the image");
+  if (!disk) throw new BootcError("INVALID_ARGUMENT", "libvirt runs disk-mode VMs", "add --mode disk");
   const firstBoot = o.kickstart !== undefined ? translateKickstart(o.kickstart, "the kickstart") : undefined;
-  const existing = await virshMaybe(c, ["dominfo", record.name]);
-  if (existing !== undefined) throw new BootcError("VM_EXISTS", `a libvirt domain named "${record.name}" already exists on ${host.name}`, `pick another --name, or remove it first: bootc rm ${record.name}`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const timeline = (event: string) => o.onEvent({ type: "timeline", event, at: new Date().toISOString() } as VmEvent);
-  const progress = (step: string) => o.onEvent({ type: "progress", step } as VmEvent);
   let defined = false;
   try {
     await writePrivateFile(path.join(dir, "connection"), c.uri + "\n");
-    if (record.generatedKey) await generateKey(record.identity, `bootc-console ${record.name}`);
+    if (record.generatedKey && !(await stat(record.identity).catch(() => undefined))) await generateKey(record.identity, `bootc-console ${record.name}`);
     const poolDir = await ensurePool(c, host.pool);
-    const { entry, reused } = await ensureBaseDisk(paths, { image: record.image, imageId: record.imageId, builder: disk.builder, sizeBytes: disk.sizeBytes, filesystem: disk.filesystem }, (p) => progress(p.step));
-    timeline(reused ? "disk-reused" : "disk-built");
-    const edir = entryDir(paths, entry.key);
-    const sizeOf = async (f: string) => (await stat(f)).size;
-    const direct = entry.builder === "direct";
-    const kernelFile = path.join(edir, entry.kernel ?? "vmlinuz");
-    const initrdFile = path.join(edir, entry.initrd ?? "initramfs.img");
-    const uploaded = await ensureBase(paths, c, host.pool, {
-      key: entry.key,
-      disk: diskFile(edir),
-      sizeBytes: entry.sizeBytes,
-      ...(direct ? { kernel: { file: kernelFile, sizeBytes: await sizeOf(kernelFile) }, initrd: { file: initrdFile, sizeBytes: await sizeOf(initrdFile) } } : {}),
-    }, progress);
-    timeline(uploaded.reused ? "base-volume-reused" : "base-volume-uploaded");
-    await ensureOverlay(c, host.pool, record.name, entry.key, disk.sizeBytes);
+    const base = await ensureBaseVolume(paths, host, record, o.onEvent);
+    await ensureOverlay(c, host.pool, record.name, base.key, disk.sizeBytes, base.format);
+    const seed = record.cloudInit ? await uploadSeed(paths, host, record.name, o.cloudInitDir ?? record.cloudInit.dir) : undefined;
 
     const arch = hostArch();
     // libvirt starts qemu with multi-threaded TCG (one host thread per vCPU) and has no way
@@ -109,8 +99,8 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: CreateRe
         user: record.sshUser,
         publicKey: await publicKeyOf(record.identity),
         shares,
-        systemd: entry.guestSystemd,
-        imageUsers: entry.users,
+        systemd: base.guestSystemd,
+        imageUsers: base.users,
         autologinTty: record.autologin ? consoleDevice(arch) : undefined,
         firstBoot,
       });
@@ -119,8 +109,8 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: CreateRe
     }
     const files = hostFiles(c, record.name, poolDir);
     const volumePath = async (vol: string) => (await virsh(c, ["vol-path", "--pool", host.pool, vol])).trim();
-    const kernel = direct
-      ? { kernel: await volumePath(baseVolumes(entry.key).kernel), initrd: await volumePath(baseVolumes(entry.key).initrd), cmdline: directDiskKernelArgs(record.kargs) }
+    const kernel = base.direct
+      ? { kernel: await volumePath(baseVolumes(base.key).kernel), initrd: await volumePath(baseVolumes(base.key).initrd), cmdline: directDiskKernelArgs(record.kargs) }
       : undefined;
     const oemStrings = creds.credentials.map(smbiosCredential);
     for (const w of creds.warnings) o.onEvent({ type: "warning", message: w } as VmEvent);
@@ -129,10 +119,10 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: CreateRe
     // ports are free, so a taken one is noticed at start and another is tried.
     for (let attempt = 1; ; attempt++) {
       const sshPort = c.local ? await freePort() : RANDOM_PORT();
-      const meta: VmRecord = { ...record, cpus, connection: c.uri, hostName: host.name, disk: { ...disk, base: entry.key }, ...(entry.sshd ? { sshPort } : {}), guestSystemd: entry.guestSystemd, credentialsVia: "smbios", state: "running" };
+      const meta: VmRecord = { ...record, cpus, connection: c.uri, hostName: host.name, disk: { ...disk, base: base.key }, ...(base.sshd ? { sshPort } : {}), guestSystemd: base.guestSystemd, credentialsVia: "smbios", state: "running" };
       const xml = domainXml({
         name: record.name, arch, accel: record.accel, cpus, memoryMiB: record.memoryMiB,
-        pool: host.pool, overlayVolume: overlayVolume(record.name), kernel, ...files,
+        pool: host.pool, overlayVolume: overlayVolume(record.name), seedVolume: seed, kernel, ...files,
         sshPort, forwards: record.forwards, oemStrings, metadata: domainMetadata(meta),
         shares: record.binds.map((b, i) => ({ dir: b.host, tag: shares[i]!.tag, readOnly: b.readOnly })), virtiofsd,
       });
@@ -155,9 +145,73 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: CreateRe
     // Nothing half-made stays: the domain, its overlay and the local key go; the base stays cached.
     if (defined) await virsh(c, ["undefine", record.name]).catch(() => undefined);
     await deleteVolume(c, host.pool, overlayVolume(record.name)).catch(() => undefined);
+    await deleteVolume(c, host.pool, seedVolume(record.name)).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+interface BaseVolume {
+  key: string;
+  format: "raw" | "qcow2";
+  /** A direct-built disk: the kernel and initramfs volumes boot it; otherwise UEFI does. */
+  direct: boolean;
+  sshd: boolean;
+  guestSystemd?: number;
+  users?: string[];
+}
+
+/**
+ * The base volume the VM's overlay sits on, uploaded once per host: the image's base disk
+ * (built here once per image, see engine/disk), or the user's premade disk — checked again
+ * now (no backing or data file: a disk from the internet could name a host file), and
+ * keyed by its path, size and modification time, so a changed file is uploaded anew.
+ */
+async function ensureBaseVolume(paths: EnginePaths, host: Host, record: VmRecord, onEvent: (e: VmEvent) => void): Promise<BaseVolume> {
+  const disk = record.disk!;
+  const timeline = (event: string) => onEvent({ type: "timeline", event, at: new Date().toISOString() });
+  const progress = (step: string) => onEvent({ type: "progress", step });
+  if (disk.builder === "premade") {
+    const file = disk.premade!;
+    const { format } = await inspectDisk(file);
+    const st = await stat(file);
+    const key = `premade-${createHash("sha256").update(`${file}\0${st.size}\0${st.mtimeMs}`).digest("hex").slice(0, 16)}`;
+    const uploaded = await ensureBase(paths, host.connection, host.pool, { key, disk: file, format, sizeBytes: st.size }, progress);
+    timeline(uploaded.reused ? "base-volume-reused" : "base-volume-uploaded");
+    return { key, format, direct: false, sshd: true };
+  }
+  const { entry, reused } = await ensureBaseDisk(paths, { image: record.image, imageId: record.imageId, builder: disk.builder, sizeBytes: disk.sizeBytes, filesystem: disk.filesystem }, (p) => progress(p.step));
+  timeline(reused ? "disk-reused" : "disk-built");
+  const edir = entryDir(paths, entry.key);
+  const sizeOf = async (f: string) => (await stat(f)).size;
+  const direct = entry.builder === "direct";
+  const kernelFile = path.join(edir, entry.kernel ?? "vmlinuz");
+  const initrdFile = path.join(edir, entry.initrd ?? "initramfs.img");
+  const uploaded = await ensureBase(paths, host.connection, host.pool, {
+    key: entry.key,
+    disk: diskFile(edir),
+    format: "raw",
+    sizeBytes: entry.sizeBytes,
+    ...(direct ? { kernel: { file: kernelFile, sizeBytes: await sizeOf(kernelFile) }, initrd: { file: initrdFile, sizeBytes: await sizeOf(initrdFile) } } : {}),
+  }, progress);
+  timeline(uploaded.reused ? "base-volume-reused" : "base-volume-uploaded");
+  return { key: entry.key, format: "raw", direct, sshd: entry.sshd, guestSystemd: entry.guestSystemd, users: entry.users };
+}
+
+/**
+ * --cloudinit under libvirt: the NoCloud seed ISO made here from a private copy of the
+ * directory and uploaded as a volume of its own (the libvirt host may be another machine).
+ */
+async function uploadSeed(paths: EnginePaths, host: Host, name: string, cloudInitDir: string): Promise<string> {
+  const dir = libvirtVmDir(paths, name);
+  const copy = path.join(dir, "cloud-init");
+  const iso = path.join(dir, "seed.iso");
+  await copyCloudInitDir(cloudInitDir, copy);
+  await makeSeedIso(copy, iso);
+  const vol = seedVolume(name);
+  await uploadVolume(host.connection, host.pool, vol, iso, (await stat(iso)).size, "raw", false);
+  await rm(iso, { force: true });
+  return vol;
 }
 
 /** The record as stored in the domain: what describes the VM, and the facts of its disk's image. */

@@ -29,6 +29,8 @@ export interface DomainSpec {
   /** The overlay volume the guest boots from (/dev/vda), in `pool`. */
   pool: string;
   overlayVolume: string;
+  /** A cloud-init NoCloud seed ISO volume in `pool`, attached read-only as /dev/vdb. */
+  seedVolume?: string;
   /** Direct kernel boot (direct-built disks): paths on the libvirt host. Absent: UEFI boots the disk. */
   kernel?: { kernel: string; initrd: string; cmdline: string[] };
   /** Unix socket (on the libvirt host) of the serial console, and its log file. */
@@ -124,6 +126,9 @@ export function domainXml(s: DomainSpec): string {
     `<source pool='${xmlEscape(s.pool)}' volume='${xmlEscape(s.overlayVolume)}'/>`,
     "<target dev='vda' bus='virtio'/>",
     "</disk>",
+    ...(s.seedVolume
+      ? ["<disk type='volume' device='disk'>", "<driver name='qemu' type='raw'/>", `<source pool='${xmlEscape(s.pool)}' volume='${xmlEscape(s.seedVolume)}'/>`, "<target dev='vdb' bus='virtio'/>", "<readonly/>", "</disk>"]
+      : []),
     "<serial type='unix'>",
     `<source mode='bind' path='${xmlEscape(s.serialSocket)}'/>`,
     `<log file='${xmlEscape(s.serialLog)}' append='on'/>`,

@@ -17,10 +17,12 @@ import type { Writable } from "node:stream";
 import { BootcError, isBootcError } from "../../core/errors.js";
 import { followFile, readTail } from "../../core/file-tail.js";
 import { libvirtRunDir, libvirtVmDir, type EnginePaths } from "../../core/paths.js";
-import { VmRecordSchema, type VmRecord, type VmState } from "../../core/record.js";
+import { newBoot, VmRecordSchema, type VmRecord, type VmState } from "../../core/record.js";
 import type { ParsedRunOptions } from "../../core/schema.js";
 import type { ConsoleAttachment, VmEvent, VmInfo } from "../../core/vm.js";
+import { releaseImage } from "../../disk/disks.js";
 import { kernelPanicked } from "../../host/machine.js";
+import { readKickstart } from "../../provision/inputs.js";
 import { sshArgv } from "../../ssh/command.js";
 import { sshExec, type SshTarget } from "../../ssh/exec.js";
 import { waitForSsh } from "../../ssh/ready.js";
@@ -30,8 +32,9 @@ import { defineAndStart, refuseKickstartSecrets, settleForLibvirt } from "./crea
 import { readDomainMetadata } from "./domain.js";
 import { existingHostFiles } from "./host-files.js";
 import { knownHosts, rememberHost, resolveHost, type Host } from "./hosts.js";
+import { PendingVms } from "./pending.js";
 import { hostExec, hostSshArgs, openForward, openTunnel, virsh, virshMaybe } from "./virsh.js";
-import { deleteVolume, overlayVolume } from "./volumes.js";
+import { deleteVolume, overlayVolume, seedVolume } from "./volumes.js";
 
 /** libvirt's domain state (virsh dominfo) as a VM state. */
 export function stateOf(libvirtState: string): VmState {
@@ -46,6 +49,7 @@ const LIST_TTL_MS = 3000;
 
 export class LibvirtRuntime implements VmRuntime {
   private listed?: { at: number; result: Promise<Listing> };
+  private readonly pending = new PendingVms();
 
   constructor(private readonly paths: EnginePaths) {}
 
@@ -58,7 +62,7 @@ export class LibvirtRuntime implements VmRuntime {
 
   /** Whether a known host runs a bootc VM of that name (asks libvirt: the registry asks this runtime last). */
   async has(name: string): Promise<boolean> {
-    return (await this.find(name)) !== undefined;
+    return this.pending.has(name) || (await this.find(name)) !== undefined;
   }
 
   async settle(opts: ParsedRunOptions): Promise<ParsedRunOptions> {
@@ -115,21 +119,22 @@ export class LibvirtRuntime implements VmRuntime {
   }
 
   async get(name: string): Promise<VmInfo> {
-    return (await this.locate(name)).vm;
+    return this.pending.get(name) ?? (await this.locate(name)).vm;
   }
 
   private async locate(name: string): Promise<{ host: Host; vm: VmInfo }> {
+    if (this.pending.has(name)) throw new BootcError("VM_BUSY", `VM "${name}" is still being made (base disk, upload, definition)`, `wait for it: bootc list shows it once libvirt runs it`);
     const found = await this.find(name);
     if (!found) throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
     return found;
   }
 
   /** Every bootc VM on every known host; a host that cannot be reached is reported, not fatal. */
-  list(): Promise<Listing> {
-    if (this.listed && Date.now() - this.listed.at < LIST_TTL_MS) return this.listed.result;
-    const result = this.listNow();
-    this.listed = { at: Date.now(), result };
-    return result;
+  async list(): Promise<Listing> {
+    if (!this.listed || Date.now() - this.listed.at >= LIST_TTL_MS) this.listed = { at: Date.now(), result: this.listNow() };
+    const listing = await this.listed.result;
+    const making = this.pending.list();
+    return { ...listing, vms: [...listing.vms.filter((v) => !making.some((m) => m.name === v.name)), ...making] };
   }
 
   private async listNow(): Promise<Listing> {
@@ -153,13 +158,29 @@ export class LibvirtRuntime implements VmRuntime {
     return { vms, unreachable };
   }
 
+  /**
+   * Checks what can be checked at once (the host answers, no domain of that name, no secrets
+   * in the kickstart), then makes the VM in the background: `waitFor` and `events` follow it.
+   */
   async create(req: CreateRequest): Promise<VmRecord> {
-    this.changed();
+    const name = req.record.name;
     const host = await resolveHost(this.paths, req.opts.connect!);
     if (req.kickstart !== undefined) refuseKickstartSecrets(req.kickstart);
-    await defineAndStart(this.paths, host, req);
-    await rememberHost(this.paths, host);
-    return (await this.readVm(host, req.record.name))!;
+    if ((await virshMaybe(host.connection, ["dominfo", name])) !== undefined) {
+      throw new BootcError("VM_EXISTS", `a libvirt domain named "${name}" already exists on ${host.name}`, `pick another --name, or remove it first: bootc rm ${name}`);
+    }
+    if (this.pending.has(name)) throw new BootcError("VM_EXISTS", `a VM named "${name}" is being made already`, "pick another --name");
+    const record = { ...req.record, connection: host.connection.uri, hostName: host.name };
+    this.pending.start(
+      record,
+      async (emit) => {
+        await defineAndStart(this.paths, host, { ...req, record, onEvent: emit });
+        await rememberHost(this.paths, host);
+      },
+      () => this.changed(),
+    );
+    this.changed();
+    return record;
   }
 
   /**
@@ -168,6 +189,14 @@ export class LibvirtRuntime implements VmRuntime {
    * the wait at once with why.
    */
   async waitFor(name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo> {
+    const unfollow = this.pending.follow(name, onEvent);
+    try {
+      await this.pending.settled(name);
+    } catch (e) {
+      throw new BootcError("BOOT_FAILED", `VM "${name}" could not be made: ${(e as Error).message}`, isBootcError(e) && e.hint ? e.hint : `see bootc logs ${name}`);
+    } finally {
+      unfollow?.();
+    }
     const { host, vm } = await this.locate(name);
     const failed = (why: string) => new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${why}`, `see the serial log: bootc logs ${name}`);
     if (target === "running" || vm.sshPort === undefined) return vm;
@@ -191,17 +220,37 @@ export class LibvirtRuntime implements VmRuntime {
 
   /** Nothing watches a libvirt domain: a follower gets its current state once, and the stream stays open until closed. */
   async events(name: string, onEvent: (e: VmEvent) => void): Promise<{ close: () => void; closed: Promise<void> }> {
-    onEvent({ type: "snapshot", record: await this.get(name) });
     let close = () => undefined as void;
     const closed = new Promise<void>((resolve) => (close = resolve));
+    const unfollow = this.pending.follow(name, onEvent);
+    if (unfollow) {
+      // Once made, a follower gets the domain's state; a failure ends the stream.
+      void this.pending.settled(name).then(
+        async () => onEvent({ type: "snapshot", record: await this.get(name) }),
+        () => close(),
+      ).finally(unfollow);
+    } else {
+      onEvent({ type: "snapshot", record: await this.get(name) });
+    }
     return { close, closed };
   }
 
   async stop(name: string, opts: StopOptions): Promise<VmInfo> {
     this.changed();
     const { host, vm } = await this.locate(name);
-    const c = host.connection;
     if (vm.effectiveState === "stopped") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (stopped)`);
+    await this.powerOff(host, name, opts);
+    if (vm.removeOnStop) {
+      await this.remove(name, { force: true });
+      if (vm.removeImageOnStop && vm.imageId) await releaseImage(this.paths, vm.imageId).catch(() => undefined);
+      return { ...vm, state: "stopped", effectiveState: "stopped" };
+    }
+    return (await this.readVm(host, name)) ?? { ...vm, state: "stopped", effectiveState: "stopped" };
+  }
+
+  /** ACPI power button first (unless forced); a guest that does not power off in time is destroyed. */
+  private async powerOff(host: Host, name: string, opts: StopOptions): Promise<void> {
+    const c = host.connection;
     if (!opts.force) {
       // ACPI power button first; a guest that does not power off in time is destroyed.
       await virsh(c, ["shutdown", name]).catch(() => undefined);
@@ -213,11 +262,6 @@ export class LibvirtRuntime implements VmRuntime {
     }
     const now = await this.readVm(host, name);
     if (now && now.effectiveState !== "stopped") await virsh(c, ["destroy", name]);
-    if (vm.removeOnStop) {
-      await this.remove(name, { force: true });
-      return { ...vm, state: "stopped", effectiveState: "stopped" };
-    }
-    return (await this.readVm(host, name)) ?? { ...vm, state: "stopped", effectiveState: "stopped" };
   }
 
   async start(name: string): Promise<VmRecord> {
@@ -242,8 +286,7 @@ export class LibvirtRuntime implements VmRuntime {
       if (!opts.force) throw new BootcError("VM_RUNNING", `VM "${name}" is running`, `stop it first (bootc stop ${name}) or use: bootc rm --force ${name}`);
       await virshMaybe(c, ["destroy", name]);
     }
-    await virsh(c, ["undefine", name, ...(vm.disk?.builder === "install" ? ["--nvram"] : [])]);
-    await deleteVolume(c, host.pool, overlayVolume(name));
+    await undefine(host, vm);
     const files = await existingHostFiles(host, name);
     if (c.local) await rm(files.serialLog, { force: true });
     else await hostExec(c, this.runDir(), `rm -f ${files.serialLog}`);
@@ -338,11 +381,34 @@ export class LibvirtRuntime implements VmRuntime {
     }
   }
 
-  /** A restart; a rebuild's new image cannot be swapped into a libvirt VM's disk yet (said before anything stops). */
+  /**
+   * A restart, or a rebuild's reboot into a new image: a new image is a new disk, so the
+   * domain is defined anew around an overlay on the new image's base, with the same name,
+   * options, key and port forwards (the kickstart and cloud-init directory are read again).
+   */
   async reboot(name: string, o: { image?: { ref: string; id: string }; timelinePrefix?: Array<{ event: string; at: string }> } = {}): Promise<VmRecord> {
-    if (o.image) throw new BootcError("INVALID_ARGUMENT", `VM "${name}" runs under libvirt, where rebuild & reboot into a new image is not supported yet`, "use --watch with a VM of bootc's own runtime (no --connect)");
-    const vm = await this.get(name);
-    if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed") await this.stop(name, { timeoutSec: 60 });
-    return this.start(name);
+    this.changed();
+    const { host, vm } = await this.locate(name);
+    if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed") await this.powerOff(host, name, { timeoutSec: 60 });
+    if (!o.image) return this.start(name);
+    const stopped = [...(o.timelinePrefix ?? []), { event: "previous-boot-stopped", at: new Date().toISOString() }];
+    const record = { ...newBoot(vm, stopped), image: o.image.ref, imageId: o.image.id };
+    const kickstart = vm.kickstart ? await readKickstart(vm.kickstart) : undefined;
+    if (kickstart !== undefined) refuseKickstartSecrets(kickstart);
+    await undefine(host, vm);
+    try {
+      await defineAndStart(this.paths, host, { record, kickstart, cloudInitDir: vm.cloudInit?.dir, onEvent: () => undefined });
+    } catch (e) {
+      throw new BootcError("BOOT_FAILED", `VM "${name}" could not be defined again with the new image, and is gone from ${host.name}: ${(e as Error).message}`, `boot the image again: bootc run --connect ${host.name} --mode disk ${o.image.ref}`);
+    }
+    return (await this.readVm(host, name))!;
   }
+}
+
+/** Removes the domain (and its UEFI variables), its overlay and its seed volume; the base volume stays. */
+async function undefine(host: Host, vm: VmInfo): Promise<void> {
+  const c = host.connection;
+  await virsh(c, ["undefine", vm.name, ...(vm.disk?.builder !== "direct" ? ["--nvram"] : [])]);
+  await deleteVolume(c, host.pool, overlayVolume(vm.name));
+  await deleteVolume(c, host.pool, seedVolume(vm.name));
 }

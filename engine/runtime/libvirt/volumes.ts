@@ -28,6 +28,8 @@ export const baseVolumes = (key: string) => ({
   ready: `bootc-base-${key}.ready`,
 });
 export const overlayVolume = (vm: string) => `bootc-vm-${vm}.qcow2`;
+/** A VM's cloud-init seed ISO (--cloudinit). */
+export const seedVolume = (vm: string) => `bootc-vm-${vm}-seed.iso`;
 
 /** The pool's directory on the libvirt host (a dir pool: its volumes are files there). */
 export async function poolPath(c: Connection, pool: string): Promise<string> {
@@ -67,9 +69,10 @@ export async function deleteVolume(c: Connection, pool: string, vol: string): Pr
   if (await volumeExists(c, pool, vol)) await virsh(c, ["vol-delete", "--pool", pool, vol]);
 }
 
-async function upload(c: Connection, pool: string, vol: string, file: string, sizeBytes: number, sparse: boolean): Promise<void> {
+/** Uploads `file` as volume `vol` (replacing one of that name). */
+export async function uploadVolume(c: Connection, pool: string, vol: string, file: string, sizeBytes: number, format: "raw" | "qcow2", sparse: boolean): Promise<void> {
   await deleteVolume(c, pool, vol);
-  await virsh(c, ["vol-create-as", pool, vol, String(sizeBytes), "--format", "raw"]);
+  await virsh(c, ["vol-create-as", pool, vol, String(sizeBytes), "--format", format]);
   // --sparse sends only the written parts of a 10 GiB disk that holds 400 MiB.
   await virsh(c, ["vol-upload", ...(sparse ? ["--sparse"] : []), "--pool", pool, vol, file], { timeoutMs: 60 * 60_000 });
 }
@@ -77,6 +80,8 @@ async function upload(c: Connection, pool: string, vol: string, file: string, si
 export interface BaseFiles {
   key: string;
   disk: string;
+  /** raw for bootc's base disks; a premade disk may be qcow2 (checked: no backing or data file). */
+  format: "raw" | "qcow2";
   sizeBytes: number;
   kernel?: { file: string; sizeBytes: number };
   initrd?: { file: string; sizeBytes: number };
@@ -101,9 +106,9 @@ export async function ensureBase(paths: EnginePaths, c: Connection, pool: string
   try {
     if (await volumeExists(c, pool, v.ready)) return { reused: true };
     onStep(`uploading the base disk to ${c.label} (pool ${pool}, once per image)`);
-    if (base.kernel) await upload(c, pool, v.kernel, base.kernel.file, base.kernel.sizeBytes, false);
-    if (base.initrd) await upload(c, pool, v.initrd, base.initrd.file, base.initrd.sizeBytes, false);
-    await upload(c, pool, v.disk, base.disk, base.sizeBytes, true);
+    if (base.kernel) await uploadVolume(c, pool, v.kernel, base.kernel.file, base.kernel.sizeBytes, "raw", false);
+    if (base.initrd) await uploadVolume(c, pool, v.initrd, base.initrd.file, base.initrd.sizeBytes, "raw", false);
+    await uploadVolume(c, pool, v.disk, base.disk, base.sizeBytes, base.format, base.format === "raw");
     await virsh(c, ["vol-create-as", pool, v.ready, "0", "--format", "raw"]);
     return { reused: false };
   } finally {
@@ -112,8 +117,10 @@ export async function ensureBase(paths: EnginePaths, c: Connection, pool: string
 }
 
 /** The VM's overlay on the base; an existing one (the same VM booted again) is kept. */
-export async function ensureOverlay(c: Connection, pool: string, vm: string, baseKey: string, sizeBytes: number): Promise<void> {
+export async function ensureOverlay(c: Connection, pool: string, vm: string, baseKey: string, sizeBytes: number, baseFormat: "raw" | "qcow2"): Promise<void> {
   const vol = overlayVolume(vm);
   if (await volumeExists(c, pool, vol)) return;
-  await virsh(c, ["vol-create-as", pool, vol, String(sizeBytes), "--format", "qcow2", "--backing-vol", baseVolumes(baseKey).disk, "--backing-vol-format", "raw"]);
+  // A premade disk's size is its own (0: keep the base's virtual size).
+  const size = sizeBytes || Number((await virsh(c, ["vol-info", "--bytes", "--pool", pool, baseVolumes(baseKey).disk])).match(/Capacity:\s+(\d+)/)?.[1] ?? 0);
+  await virsh(c, ["vol-create-as", pool, vol, String(size), "--format", "qcow2", "--backing-vol", baseVolumes(baseKey).disk, "--backing-vol-format", baseFormat]);
 }
