@@ -175,9 +175,16 @@ describe("a VM on this host's libvirt (qemu:///system)", () => {
     expect(String((await bootc(home, ["ssh", "lvl", "--", "cat /var/kept"])).stdout).trim()).toBe("kept");
   });
 
-  it("stops (ACPI), starts again and is removed with its overlay volume and key", async () => {
+  it("stops (ACPI); stopped, it keeps the runtime contract every runtime keeps (engine/runtime/contract.ts)", async () => {
     expect((await bootc(home, ["stop", "lvl"])).exitCode).toBe(0);
     expect(await domState("lvl")).toBe("shut off");
+    const { RUNTIME_CONTRACT } = await import("../dist/engine/runtime/contract.js");
+    const { LibvirtRuntime } = await import("../dist/engine/runtime/libvirt/vms.js");
+    const runtime = new LibvirtRuntime({ state: path.join(home, "state"), cache: path.join(home, "cache"), runtime: path.join(home, "run") });
+    for (const c of RUNTIME_CONTRACT) await c.run(runtime, { unknown: "nosuchvm", stopped: "lvl" });
+  });
+
+  it("starts again and is removed with its overlay volume and key", async () => {
     expect((await bootc(home, ["start", "--no-wait", "lvl"])).exitCode).toBe(0);
     expect(await domState("lvl")).toBe("running");
     expect((await bootc(home, ["rm", "lvl"])).stderr).toMatch(/is running/);

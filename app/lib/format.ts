@@ -9,16 +9,6 @@ export const STATE_LABEL: Record<string, string> = {
   failed: "Failed",
 };
 
-export const STATE_STATUS: Record<string, "success" | "info" | "warning" | "danger" | "custom"> = {
-  creating: "info",
-  booting: "info",
-  running: "info",
-  "ssh-ready": "success",
-  stopping: "warning",
-  stopped: "custom",
-  failed: "danger",
-};
-
 export function formatBytes(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
   return `${Math.round(n / 1e6)} MB`;

@@ -22,12 +22,15 @@ import { Runtimes } from "./runtimes.js";
 export class Engine {
   readonly runtimes: Runtimes;
 
-  /** `o.node` is the Node binary that runs monitors (inside Electron, process.execPath is the app). */
+  /**
+   * `o.node` is the Node binary that runs monitors (inside Electron, process.execPath is the
+   * app); `o.runtimes` replaces this host's runtimes (tests).
+   */
   constructor(
     readonly paths: EnginePaths = enginePaths(),
-    o: { node?: string } = {},
+    o: { node?: string; runtimes?: Runtimes } = {},
   ) {
-    this.runtimes = new Runtimes(paths, o);
+    this.runtimes = o.runtimes ?? Runtimes.forHost(paths, o);
   }
 
   /**
@@ -41,7 +44,7 @@ export class Engine {
     const vm = await checkNewVm(parsed, {
       runtime,
       taken: async (name) => (await this.runtimes.find(name).catch(() => undefined)) !== undefined,
-      localNames: await this.runtimes.direct.names(),
+      localNames: await this.runtimes.local.names(),
       paths: this.paths,
       pull: hooks.pull,
     });
@@ -60,7 +63,7 @@ export class Engine {
 
   /** The names of this host's own VMs (quick: no libvirt host is asked). */
   names(): Promise<string[]> {
-    return this.runtimes.direct.names();
+    return this.runtimes.local.names();
   }
 
   async getVm(name: string): Promise<VmInfo> {

@@ -11,17 +11,25 @@ import { DirectRuntime } from "../runtime/direct/vms.js";
 import { LibvirtRuntime } from "../runtime/libvirt/vms.js";
 import type { Listing, VmRuntime } from "../runtime/runtime.js";
 
-export class Runtimes {
-  readonly direct: DirectRuntime;
-  readonly libvirt: LibvirtRuntime;
+/** The default runtime also names its VMs cheaply (a generated name avoids them). */
+export interface DefaultRuntime extends VmRuntime {
+  names(): Promise<string[]>;
+}
 
-  constructor(paths: EnginePaths, o: { node?: string } = {}) {
-    this.direct = new DirectRuntime(paths, o.node);
-    this.libvirt = new LibvirtRuntime(paths);
+export class Runtimes {
+  /** `local` runs VMs unless they name a connection; `connected` runs those (and is asked second). */
+  constructor(
+    readonly local: DefaultRuntime,
+    readonly connected: VmRuntime,
+  ) {}
+
+  /** This host's runtimes: bootc's own, and libvirt for --connect. */
+  static forHost(paths: EnginePaths, o: { node?: string } = {}): Runtimes {
+    return new Runtimes(new DirectRuntime(paths, o.node), new LibvirtRuntime(paths));
   }
 
   private get all(): VmRuntime[] {
-    return [this.direct, this.libvirt];
+    return [this.local, this.connected];
   }
 
   /** The runtime that runs VM `name`, or undefined if none has it. */
@@ -39,7 +47,7 @@ export class Runtimes {
 
   /** Where a new VM with these options runs. */
   forNew(opts: ParsedRunOptions): VmRuntime {
-    return opts.connect ? this.libvirt : this.direct;
+    return opts.connect ? this.connected : this.local;
   }
 
   /** Every runtime's VMs; a host that did not answer is named, not fatal. */

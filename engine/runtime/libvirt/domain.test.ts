@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { domainXml, readDomainMetadata, xmlEscape, type DomainSpec } from "./domain.js";
+import { domainXml, poolDirectory, readDomainMetadata, xmlEscape, type DomainSpec } from "./domain.js";
 
 const spec: DomainSpec = {
   name: "web",
@@ -70,5 +70,18 @@ describe("domainXml", () => {
     const rewritten = xml.replace(/<bootc:vm xmlns:bootc='([^']+)'>/, '<meta:vm xmlns:meta="$1">').replace("</bootc:vm>", "</meta:vm>");
     expect(readDomainMetadata(rewritten)).toEqual(spec.metadata);
     expect(readDomainMetadata("<domain><name>other</name></domain>")).toBeUndefined();
+  });
+
+  it("reads metadata another namespace put under the same local name as not bootc's, and a cloud-init seed becomes a read-only second disk", () => {
+    const foreign = domainXml(spec).replace(/xmlns:bootc='[^']+'/, "xmlns:bootc='https://example.com/other'");
+    expect(readDomainMetadata(foreign)).toBeUndefined();
+    const xml = domainXml({ ...spec, seedVolume: "bootc-vm-web-seed.iso" });
+    expect(xml).toMatch(/<source pool='bootc' volume='bootc-vm-web-seed\.iso'\/>\n<target dev='vdb' bus='virtio'\/>\n<readonly\/>/);
+  });
+
+  it("finds a dir pool's directory in virsh pool-dumpxml output", () => {
+    const xml = "<pool type='dir'>\n  <name>bootc</name>\n  <target>\n    <path>/var/lib/libvirt/images/bootc</path>\n    <permissions><mode>0711</mode></permissions>\n  </target>\n</pool>\n";
+    expect(poolDirectory(xml)).toBe("/var/lib/libvirt/images/bootc");
+    expect(poolDirectory("<pool type='logical'><name>vg</name><target/></pool>")).toBeUndefined();
   });
 });

@@ -13,6 +13,7 @@
  * - The VM's record travels in `<metadata>` as JSON, so `bootc list` rebuilds its view of
  *   a host from libvirt alone.
  */
+import { XMLParser } from "fast-xml-parser";
 import { consoleDevice, emulationKernelArgs, type PortForward } from "../../host/machine.js";
 import type { Accel } from "../../host/accel.js";
 import type { HostArch } from "../../host/tools.js";
@@ -144,13 +145,7 @@ export function domainXml(s: DomainSpec): string {
   ].join("\n");
 }
 
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
-function xmlUnescape(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|apos|#(\d+)|#x([0-9a-fA-F]+));/g, (_, name: string, dec?: string, hex?: string) =>
-    dec ? String.fromCodePoint(Number(dec)) : hex ? String.fromCodePoint(parseInt(hex, 16)) : ENTITIES[name]!,
-  );
-}
+const parser = new XMLParser({ ignoreAttributes: false, parseTagValue: false, parseAttributeValue: false, trimValues: false });
 
 /**
  * The metadata bootc stored in a domain (the text of its `vm` element in METADATA_NS), or
@@ -158,11 +153,29 @@ function xmlUnescape(text: string): string {
  * it writes the XML back, so the element is found by its namespace URI.
  */
 export function readDomainMetadata(xml: string): unknown {
-  const ns = new RegExp(`<(\\w+):vm\\s+xmlns:\\1=(['"])${METADATA_NS.replace(/[.]/g, "\\.")}\\2\\s*>([\\s\\S]*?)</\\1:vm>`).exec(xml);
-  if (!ns) return undefined;
+  let metadata: Record<string, unknown> | undefined;
   try {
-    return JSON.parse(xmlUnescape(ns[3]!));
+    metadata = (parser.parse(xml) as { domain?: { metadata?: Record<string, unknown> } }).domain?.metadata;
   } catch {
     return undefined;
   }
+  if (!metadata || typeof metadata !== "object") return undefined;
+  for (const [tag, value] of Object.entries(metadata)) {
+    const [prefix, local] = tag.split(":");
+    if (local !== "vm" || typeof value !== "object" || value === null) continue;
+    const node = value as Record<string, unknown>;
+    if (node[`@_xmlns:${prefix}`] !== METADATA_NS || typeof node["#text"] !== "string") continue;
+    try {
+      return JSON.parse(node["#text"]);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The directory of a dir storage pool, from its XML (virsh pool-dumpxml). */
+export function poolDirectory(xml: string): string | undefined {
+  const path = (parser.parse(xml) as { pool?: { target?: { path?: unknown } } }).pool?.target?.path;
+  return typeof path === "string" && path.trim() ? path.trim() : undefined;
 }

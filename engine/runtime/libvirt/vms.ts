@@ -9,13 +9,11 @@
  * "ssh-ready"; here nothing watches a running domain, so a running one is "running" and
  * whoever needs SSH (run, ssh) tries it.
  */
-import { readFile, rm, stat } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import net from "node:net";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { BootcError, isBootcError } from "../../core/errors.js";
-import { followFile, readTail } from "../../core/file-tail.js";
 import { libvirtRunDir, libvirtVmDir, type EnginePaths } from "../../core/paths.js";
 import { newBoot, VmRecordSchema, type VmRecord, type VmState } from "../../core/record.js";
 import type { ParsedRunOptions } from "../../core/schema.js";
@@ -24,7 +22,7 @@ import { releaseImage } from "../../disk/disks.js";
 import { kernelPanicked } from "../../host/machine.js";
 import { readKickstart } from "../../provision/inputs.js";
 import { sshArgv } from "../../ssh/command.js";
-import { sshExec, type SshTarget } from "../../ssh/exec.js";
+import type { SshTarget } from "../../ssh/exec.js";
 import { waitForSsh } from "../../ssh/ready.js";
 import type { CreateRequest, Listing, StopOptions, VmRuntime } from "../runtime.js";
 import { HOST_ALIAS } from "./connection.js";
@@ -33,7 +31,8 @@ import { readDomainMetadata } from "./domain.js";
 import { existingHostFiles } from "./host-files.js";
 import { knownHosts, rememberHost, resolveHost, type Host } from "./hosts.js";
 import { PendingVms } from "./pending.js";
-import { hostExec, hostSshArgs, openForward, openTunnel, virsh, virshMaybe } from "./virsh.js";
+import { attachSerial, followSerialLog, readSerialLog, sshTargetOf } from "./reach.js";
+import { hostExec, hostSshArgs, virsh, virshMaybe } from "./virsh.js";
 import { deleteVolume, overlayVolume, seedVolume } from "./volumes.js";
 
 /** libvirt's domain state (virsh dominfo) as a VM state. */
@@ -200,7 +199,7 @@ export class LibvirtRuntime implements VmRuntime {
     const { host, vm } = await this.locate(name);
     const failed = (why: string) => new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${why}`, `see the serial log: bootc logs ${name}`);
     if (target === "running" || vm.sshPort === undefined) return vm;
-    const target_ = await this.targetOf(host, vm, { pin: false });
+    const target_ = await sshTargetOf(this.paths, host, vm, { pin: false });
     let now: VmInfo | undefined = vm;
     const outcome = await waitForSsh(target_, {
       timeoutMs: vm.readyTimeoutSec * 1000,
@@ -296,89 +295,31 @@ export class LibvirtRuntime implements VmRuntime {
   /** How SSH reaches the guest: its forwarded port on the libvirt host, through an SSH tunnel for a remote one. */
   async sshTarget(name: string, opts: { pin?: boolean } = {}): Promise<SshTarget> {
     const { host, vm } = await this.locate(name);
-    return this.targetOf(host, vm, opts);
-  }
-
-  private async targetOf(host: Host, vm: VmInfo, opts: { pin?: boolean } = {}): Promise<SshTarget> {
-    const name = vm.name;
-    if (vm.sshPort === undefined) throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
-    if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
-    const c = host.connection;
-    const port = vm.sshPort;
-    const knownHostsFile = path.join(libvirtVmDir(this.paths, name), "known_hosts");
-    const target: SshTarget = {
-      vmName: name,
-      port,
-      user: vm.sshUser,
-      identity: vm.identity,
-      knownHosts: knownHostsFile,
-      ...(c.local
-        ? {}
-        : {
-            openStream: () => openForward(c, this.runDir(), port),
-          }),
-    };
-    // Nothing watches a libvirt VM's boot to pin its host key (bootc run and start do, as they
-    // wait): a VM booted otherwise (the web console, virsh) is pinned at its first use.
-    if (opts.pin !== false && !(await stat(knownHostsFile).then(() => true, () => false))) {
-      await sshExec(target, "true", { learn: true, timeoutMs: 20_000 }).catch((e: Error) => {
-        throw new BootcError("SSH_FAILED", `VM "${name}" does not answer SSH yet (${e.message})`, `wait for it to finish booting (bootc logs ${name})`);
-      });
-    }
-    return target;
+    return sshTargetOf(this.paths, host, vm, opts);
   }
 
   /** The OpenSSH command line; for a remote host it jumps through the host (ProxyJump). */
   async sshCommand(name: string, remote: string | undefined, tty?: boolean): Promise<{ file: string; args: string[] }> {
     const { host, vm } = await this.locate(name);
     const jump = host.connection.local ? [] : [...(await hostSshArgs(host.connection, this.runDir())), "-J", HOST_ALIAS];
-    return sshArgv(await this.targetOf(host, vm), { remote, tty, jump });
+    return sshArgv(await sshTargetOf(this.paths, host, vm), { remote, tty, jump });
   }
 
-  /** The serial console: the domain's console socket, directly or through an SSH tunnel. */
   async console(name: string): Promise<ConsoleAttachment> {
     const { host, vm } = await this.locate(name);
-    if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
-    const c = host.connection;
-    const files = await existingHostFiles(host, name);
-    const tunnel = c.local ? undefined : await openTunnel(c, this.runDir(), { socket: files.serialSocket });
-    const socket = net.connect(tunnel?.path ?? files.serialSocket);
-    socket.once("close", () => tunnel?.close());
-    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", (e) => reject(new BootcError("VM_NOT_RUNNING", `the serial console of "${name}" cannot be reached: ${e.message}`))));
-    return { socket, replayBytes: 0 };
+    return attachSerial(this.paths, host, vm);
   }
 
-  /** The last `maxBytes` of the serial log, which libvirt keeps on its host (libvirt's runtime has no log of its own here). */
+  /** The serial log, which libvirt keeps on its host (libvirt's runtime has no log of its own here). */
   async readLog(name: string, which: "serial" | "monitor", maxBytes: number): Promise<{ text: string; truncated: boolean }> {
     const { host } = await this.locate(name);
-    if (which !== "serial") return { text: "", truncated: false };
-    const c = host.connection;
-    const files = await existingHostFiles(host, name);
-    if (!c.local) {
-      const r = await hostExec(c, this.runDir(), `tail -c ${maxBytes + 1} ${files.serialLog} 2>/dev/null || true`);
-      return { text: r.stdout.length > maxBytes ? r.stdout.slice(1) : r.stdout, truncated: r.stdout.length > maxBytes };
-    }
-    return readTail(files.serialLog, maxBytes);
+    return which === "serial" ? readSerialLog(this.paths, host, name, maxBytes) : { text: "", truncated: false };
   }
 
-  /** Follows the serial log while the domain runs: the file itself on this host, `tail -f` through SSH on another. */
   async followLog(name: string, out: Writable, signal?: AbortSignal): Promise<void> {
     const { host } = await this.locate(name);
-    const c = host.connection;
-    const files = await existingHostFiles(host, name);
     const running = async () => (await this.readVm(host, name).catch(() => undefined))?.effectiveState === "running";
-    if (c.local) {
-      await followFile(files.serialLog, out, { signal, more: running });
-      return;
-    }
-    let offset = 0;
-    for (;;) {
-      const r = await hostExec(c, this.runDir(), `tail -c +${offset + 1} ${files.serialLog} 2>/dev/null || true`);
-      out.write(r.stdout);
-      offset += Buffer.byteLength(r.stdout);
-      if (signal?.aborted || !(await running())) return;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
+    await followSerialLog(this.paths, host, name, out, running, signal);
   }
 
   /**

@@ -17,6 +17,7 @@ import { BootcError } from "../../core/errors.js";
 import { tryLock, unlock } from "../../core/lockfile.js";
 import { uploadLock, type EnginePaths } from "../../core/paths.js";
 import type { Connection } from "./connection.js";
+import { poolDirectory } from "./domain.js";
 import { virsh, virshMaybe } from "./virsh.js";
 
 export const DEFAULT_POOL = "bootc";
@@ -33,8 +34,7 @@ export const seedVolume = (vm: string) => `bootc-vm-${vm}-seed.iso`;
 
 /** The pool's directory on the libvirt host (a dir pool: its volumes are files there). */
 export async function poolPath(c: Connection, pool: string): Promise<string> {
-  const xml = await virsh(c, ["pool-dumpxml", pool]);
-  const p = /<path>([^<]+)<\/path>/.exec(xml)?.[1];
+  const p = poolDirectory(await virsh(c, ["pool-dumpxml", pool]));
   if (!p) throw new BootcError("LIBVIRT_FAILED", `storage pool ${pool} on ${c.label} has no directory`, "bootc needs a directory (dir) pool");
   return p;
 }
