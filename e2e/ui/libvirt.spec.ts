@@ -67,8 +67,11 @@ test("save a libvirt host, boot a VM there, and use its serial and SSH consoles"
   await expect(dialog.getByRole("button", { name: "Add shared folder" })).toHaveCount(1);
   await dialog.getByLabel("Name").fill("uilv");
   await dialog.getByRole("button", { name: "Boot" }).click();
-  await expect(page).toHaveURL(/\/vms\/uilv$/, { timeout: 300_000 });
-  expect((await execa("virsh", ["-q", "-c", "qemu:///system", "domstate", "uilv"])).stdout.trim()).toBe("running");
+  // The dialog closes at once: the VM's page shows the base disk and upload as they go.
+  await expect(page).toHaveURL(/\/vms\/uilv$/, { timeout: 60_000 });
+  await expect(page.getByLabel("Disk build progress").first()).toBeVisible({ timeout: 120_000 });
+  const domstate = async () => (await execa("virsh", ["-q", "-c", "qemu:///system", "domstate", "uilv"], { reject: false })).stdout.trim();
+  await expect.poll(domstate, { timeout: 600_000, intervals: [2000] }).toBe("running");
 
   await page.getByLabel("Screen reader mode").check();
   await expect.poll(() => terminalText(page, "Serial console"), { timeout: 600_000 }).toMatch(/ login:/);

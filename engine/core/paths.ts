@@ -49,6 +49,25 @@ export const diskBuildLock = (paths: EnginePaths, key: string) => path.join(disk
  * key and pinned host key. Apart from vms/: the VM itself lives in libvirt, not here.
  */
 export const libvirtVmDir = (paths: EnginePaths, name: string) => path.join(paths.state, "libvirt", validateName(name));
+
+/** What this machine keeps of a libvirt VM (the rest lives in libvirt, on its host). */
+export function libvirtVmPaths(paths: EnginePaths, name: string) {
+  const dir = libvirtVmDir(paths, name);
+  return {
+    dir,
+    /** The VM's own SSH key (when bootc made one). */
+    key: path.join(dir, "id_ed25519"),
+    /** The guest's host key, pinned at the first connection after a boot. */
+    knownHosts: path.join(dir, "known_hosts"),
+    /** The URI of the host the VM was made on (found first by a lookup). */
+    connection: path.join(dir, "connection"),
+    /** The domain definition while `virsh define` reads it. */
+    domainXml: path.join(dir, "domain.xml"),
+    /** --cloudinit: the private copy of the directory, and the seed ISO made from it before its upload. */
+    cloudInit: path.join(dir, "cloud-init"),
+    seedIso: path.join(dir, "seed.iso"),
+  };
+}
 /** SSH configuration and tunnel sockets for libvirt hosts. "_libvirt" cannot be a VM's name. */
 export const libvirtRunDir = (paths: EnginePaths) => path.join(paths.runtime, "_libvirt");
 /** Saved libvirt connections (`bootc hosts`). */

@@ -8,7 +8,7 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../../core/errors.js";
 import { freePort } from "../../core/options.js";
-import { libvirtVmDir, type EnginePaths } from "../../core/paths.js";
+import { libvirtVmPaths, type EnginePaths } from "../../core/paths.js";
 import { writePrivateFile } from "../../core/private-file.js";
 import { newBoot, type VmRecord } from "../../core/record.js";
 import type { ParsedRunOptions } from "../../core/schema.js";
@@ -68,9 +68,10 @@ const RANDOM_PORT = () => 20_000 + Math.floor(Math.random() * 40_000);
 /** Defines the VM's domain and starts it; `o.record.identity` is set here for a generated key (kept if it exists: a rebuild's redefinition). */
 export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<CreateRequest, "opts"> & { onEvent: (e: VmEvent) => void }): Promise<void> {
   const c = host.connection;
-  const dir = libvirtVmDir(paths, o.record.name);
+  const local = libvirtVmPaths(paths, o.record.name);
+  const dir = local.dir;
   // A key made for the VM lives in its local directory; otherwise identity is the user's own.
-  const record = { ...o.record, identity: o.record.generatedKey ? path.join(dir, "id_ed25519") : o.record.identity };
+  const record = { ...o.record, identity: o.record.generatedKey ? local.key : o.record.identity };
   const disk = record.disk;
   if (!disk) throw new BootcError("INVALID_ARGUMENT", "libvirt runs disk-mode VMs", "add --mode disk");
   const firstBoot = o.kickstart !== undefined ? translateKickstart(o.kickstart, "the kickstart") : undefined;
@@ -78,7 +79,7 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<Cre
   const timeline = (event: string) => o.onEvent({ type: "timeline", event, at: new Date().toISOString() } as VmEvent);
   let defined = false;
   try {
-    await writePrivateFile(path.join(dir, "connection"), c.uri + "\n");
+    await writePrivateFile(local.connection, c.uri + "\n");
     if (record.generatedKey && !(await stat(record.identity).catch(() => undefined))) await generateKey(record.identity, `bootc-console ${record.name}`);
     const poolDir = await ensurePool(c, host.pool);
     const base = await ensureBaseVolume(paths, host, record, o.onEvent);
@@ -126,7 +127,7 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<Cre
         sshPort, forwards: record.forwards, oemStrings, metadata: domainMetadata(meta),
         shares: record.binds.map((b, i) => ({ dir: b.host, tag: shares[i]!.tag, readOnly: b.readOnly })), virtiofsd,
       });
-      const xmlFile = path.join(dir, "domain.xml");
+      const xmlFile = local.domainXml;
       await writePrivateFile(xmlFile, xml);
       await virsh(c, ["define", xmlFile]);
       defined = true;
@@ -203,9 +204,7 @@ async function ensureBaseVolume(paths: EnginePaths, host: Host, record: VmRecord
  * directory and uploaded as a volume of its own (the libvirt host may be another machine).
  */
 async function uploadSeed(paths: EnginePaths, host: Host, name: string, cloudInitDir: string): Promise<string> {
-  const dir = libvirtVmDir(paths, name);
-  const copy = path.join(dir, "cloud-init");
-  const iso = path.join(dir, "seed.iso");
+  const { cloudInit: copy, seedIso: iso } = libvirtVmPaths(paths, name);
   await copyCloudInitDir(cloudInitDir, copy);
   await makeSeedIso(copy, iso);
   const vol = seedVolume(name);

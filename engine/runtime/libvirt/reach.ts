@@ -5,11 +5,10 @@
  */
 import { stat } from "node:fs/promises";
 import net from "node:net";
-import path from "node:path";
 import type { Writable } from "node:stream";
 import { BootcError } from "../../core/errors.js";
 import { followFile, readTail } from "../../core/file-tail.js";
-import { libvirtRunDir, libvirtVmDir, type EnginePaths } from "../../core/paths.js";
+import { libvirtRunDir, libvirtVmPaths, type EnginePaths } from "../../core/paths.js";
 import type { ConsoleAttachment, VmInfo } from "../../core/vm.js";
 import { sshExec, type SshTarget } from "../../ssh/exec.js";
 import { existingHostFiles } from "./host-files.js";
@@ -26,7 +25,7 @@ export async function sshTargetOf(paths: EnginePaths, host: Host, vm: VmInfo, op
   if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
   const c = host.connection;
   const port = vm.sshPort;
-  const knownHostsFile = path.join(libvirtVmDir(paths, name), "known_hosts");
+  const knownHostsFile = libvirtVmPaths(paths, name).knownHosts;
   const target: SshTarget = {
     vmName: name,
     port,

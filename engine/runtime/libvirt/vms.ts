@@ -11,10 +11,9 @@
  */
 import { readFile, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import path from "node:path";
 import type { Writable } from "node:stream";
 import { BootcError, isBootcError } from "../../core/errors.js";
-import { libvirtRunDir, libvirtVmDir, type EnginePaths } from "../../core/paths.js";
+import { libvirtRunDir, libvirtVmDir, libvirtVmPaths, type EnginePaths } from "../../core/paths.js";
 import { newBoot, VmRecordSchema, type VmRecord, type VmState } from "../../core/record.js";
 import type { ParsedRunOptions } from "../../core/schema.js";
 import type { ConsoleAttachment, VmEvent, VmInfo } from "../../core/vm.js";
@@ -70,7 +69,7 @@ export class LibvirtRuntime implements VmRuntime {
 
   /** The host a VM made from this machine lives on (saved in its local directory), if any. */
   private async hintedHost(name: string): Promise<string | undefined> {
-    return (await readFile(path.join(libvirtVmDir(this.paths, name), "connection"), "utf8").catch(() => undefined))?.trim();
+    return (await readFile(libvirtVmPaths(this.paths, name).connection, "utf8").catch(() => undefined))?.trim();
   }
 
   /**
@@ -305,7 +304,9 @@ export class LibvirtRuntime implements VmRuntime {
     return sshArgv(await sshTargetOf(this.paths, host, vm), { remote, tty, jump });
   }
 
+  /** A viewer opened while the VM is being made waits for it (as the direct runtime's does for its qemu). */
   async console(name: string): Promise<ConsoleAttachment> {
+    await this.pending.settled(name).catch(() => undefined);
     const { host, vm } = await this.locate(name);
     return attachSerial(this.paths, host, vm);
   }
