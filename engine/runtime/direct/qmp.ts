@@ -8,7 +8,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 export class Qmp {
   private buffer = "";
   private pending: Array<(reply: Record<string, unknown>) => void> = [];
-  readonly events: Array<{ event: string }> = [];
+  /** Called for each asynchronous event qemu sends (SHUTDOWN, RESET, …); none is kept. */
+  onEvent?: (e: { event: string; data?: Record<string, unknown> }) => void;
 
   private constructor(private readonly socket: net.Socket) {
     socket.setEncoding("utf8");
@@ -20,7 +21,7 @@ export class Qmp {
         this.buffer = this.buffer.slice(nl + 1);
         if (!line) continue;
         const msg = JSON.parse(line) as Record<string, unknown>;
-        if ("event" in msg) this.events.push(msg as { event: string });
+        if ("event" in msg) this.onEvent?.(msg as { event: string; data?: Record<string, unknown> });
         else if ("return" in msg || "error" in msg) this.pending.shift()?.(msg);
       }
     });
