@@ -197,7 +197,8 @@ export class DirectRuntime implements VmRuntime {
 
   async reboot(name: string, o: { image?: { ref: string; id: string }; timelinePrefix?: Array<{ event: string; at: string }> } = {}): Promise<VmRecord> {
     const vm = await this.get(name);
-    if (ACTIVE_STATES.includes(vm.effectiveState)) await this.endForReboot(vm);
+    // A restart shuts the guest down as a stop would; a rebuild ends the old boot fast.
+    if (ACTIVE_STATES.includes(vm.effectiveState)) await (o.image ? this.endForReboot(vm) : this.stop(name, { timeoutSec: 60, reboot: true }));
     const image = o.image;
     if (image) {
       await withVmLock(vmPaths(name, this.paths).lock, name, async () => {
