@@ -1,6 +1,6 @@
 /**
- * Serialising commands on one VM: lock files in its directory (VmPaths.lock and
- * .rebuildLock; see ../lockfile.ts).
+ * Serialising commands on one VM: lock files (VmPaths.lock in its directory, and the
+ * facade's rebuild lock, paths.rebuildLockFile; see lockfile.ts).
  * A lost race gets VM_BUSY.
  */
 import { setTimeout as sleep } from "node:timers/promises";

@@ -50,6 +50,9 @@ export const diskBuildLock = (paths: EnginePaths, key: string) => path.join(disk
  */
 export const libvirtVmDir = (paths: EnginePaths, name: string) => path.join(paths.state, "libvirt", validateName(name));
 
+/** One rebuild at a time per VM name, whichever runtime runs it (the facade's lock, not a runtime's). */
+export const rebuildLockFile = (paths: EnginePaths, name: string) => path.join(paths.state, "locks", `rebuild-${validateName(name)}.lock`);
+
 /** What this machine keeps of a libvirt VM (the rest lives in libvirt, on its host). */
 export function libvirtVmPaths(paths: EnginePaths, name: string) {
   const dir = libvirtVmDir(paths, name);
@@ -127,7 +130,6 @@ export interface VmPaths {
   monitorLog: string;
   /** The command lock and the rebuild lock (engine/lockfile.ts). */
   lock: string;
-  rebuildLock: string;
   /** --password: its crypt(3) hash (mode 0600); the clear text is never written. */
   passwordHash: string;
   /** --ks: the user's kickstart as it was at `run` (later edits do not change the VM). */
@@ -160,7 +162,6 @@ export function vmPaths(name: string, paths: EnginePaths = enginePaths()): VmPat
     efiVars: path.join(dir, "efi-vars.fd"),
     monitorLog: path.join(dir, "monitor.log"),
     lock: path.join(dir, "lock"),
-    rebuildLock: path.join(dir, "rebuild.lock"),
     passwordHash: path.join(dir, "password.hash"),
     kickstart: path.join(dir, "kickstart.ks"),
     cloudInit: path.join(dir, "cloud-init"),

@@ -3,10 +3,12 @@
  * facade validates (new-vm.ts), asks the registry which runtime owns a VM (runtimes.ts) and
  * delegates; it never asks which runtime that is. What a runtime cannot do, it says itself.
  */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import type { Writable } from "node:stream";
 import { BootcError } from "../core/errors.js";
 import { withRebuildLock } from "../core/lock.js";
-import { enginePaths, vmPaths, type EnginePaths } from "../core/paths.js";
+import { enginePaths, rebuildLockFile, type EnginePaths } from "../core/paths.js";
 import type { VmRecord, VmState } from "../core/record.js";
 import { parseRunOptions, type RunOptions } from "../core/schema.js";
 import type { ConsoleAttachment, VmEvent, VmInfo } from "../core/vm.js";
@@ -101,7 +103,10 @@ export class Engine {
    */
   async rebuildAndReboot(name: string, onLine: (line: string) => void = () => undefined): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
     // One rebuild at a time per VM, whoever asks (the watch loop, the web console, a script): the next waits.
-    return withRebuildLock(vmPaths(name, this.paths).rebuildLock, name, () => this.rebuildAndRebootLocked(name, onLine));
+    await this.runtimes.owner(name);
+    const lock = rebuildLockFile(this.paths, name);
+    await mkdir(path.dirname(lock), { recursive: true, mode: 0o700 });
+    return withRebuildLock(lock, name, () => this.rebuildAndRebootLocked(name, onLine));
   }
 
   private async rebuildAndRebootLocked(name: string, onLine: (line: string) => void): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
