@@ -32,7 +32,7 @@ import { knownHosts, rememberHost, resolveHost, type Host } from "./hosts.js";
 import { PendingVms } from "./pending.js";
 import { attachSerial, followSerialLog, readSerialLog, sshTargetOf } from "./reach.js";
 import { hostExec, hostSshArgs, virsh, virshMaybe } from "./virsh.js";
-import { deleteVolume, overlayVolume, seedVolume } from "./volumes.js";
+import { deleteVolume, ensurePool, overlayVolume, seedVolume } from "./volumes.js";
 
 /** libvirt's domain state (virsh dominfo) as a VM state. */
 export function stateOf(libvirtState: string): VmState {
@@ -168,6 +168,7 @@ export class LibvirtRuntime implements VmRuntime {
       throw new BootcError("VM_EXISTS", `a libvirt domain named "${name}" already exists on ${host.name}`, `pick another --name, or remove it first: bootc rm ${name}`);
     }
     if (this.pending.has(name)) throw new BootcError("VM_EXISTS", `a VM named "${name}" is being made already`, "pick another --name");
+    await ensurePool(host.connection, host.pool); // a pool that does not exist is said now, not by a failed boot
     const record = { ...req.record, connection: host.connection.uri, hostName: host.name };
     this.pending.start(
       record,
