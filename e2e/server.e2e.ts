@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import http from "node:http";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, DEMO_IMAGE, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
 import { api, ApiError, serve, Terminal, type Served } from "./lib/api.js";
@@ -69,8 +70,32 @@ describe("the request gate", () => {
           resolve(res.statusCode ?? 0);
         }).on("error", reject);
       });
-    for (const path of routes) expect(await status(path), path).toBe(403);
+    for (const path of routes) expect(await status(path), path).toBe(421);
     expect(await status("/api/trpc/vms.list").then(() => get("/api/trpc/vms.list", bearer())).then((r) => r.status)).toBe(200);
+  });
+
+  it("parses Host strictly: a hostile one gets 400 or 421, never 500 and never the API, on requests and websocket upgrades", async () => {
+    /** The status line of a request sent byte for byte (no client library would send these Hosts). */
+    const statusOf = (host: string, upgrade: boolean) =>
+      new Promise<number>((resolve, reject) => {
+        const c = net.connect(server.port, "127.0.0.1");
+        let got = "";
+        c.on("data", (d: Buffer) => (got += d.toString("latin1")));
+        c.on("close", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0)));
+        c.on("error", reject);
+        const ws = upgrade ? "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" : "Connection: close\r\n";
+        c.write(`GET ${upgrade ? "/api/term/serial/x" : "/api/trpc/vms.list"} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${server.token}\r\nOrigin: http://${host}\r\n${ws}\r\n`);
+      });
+    const hostile: Array<[string, number]> = [
+      ["evil.com#.localhost", 400], [`evil.com#.localhost:${server.port}`, 400], ["evil.com\\.localhost", 400], [`localhost:${server.port}@evil.example`, 400],
+      ["localhost:abc", 400], ["localhost:99999", 400], ["localhost:1:2", 400], ["a b.localhost", 400], ["[::1", 400], ["localhost.", 400], ["", 400],
+      [`x.localhost/evil:${server.port}`, 400], [`evil.example:${server.port}`, 421], ["[::2]:1", 421], [`other.localhost:${server.port}`, 421],
+    ];
+    for (const [host, expected] of hostile) {
+      expect(await statusOf(host, false), `${JSON.stringify(host)} request`).toBe(expected);
+      expect(await statusOf(host, true), `${JSON.stringify(host)} upgrade`).toBe(expected);
+    }
+    expect(await statusOf(`LOCALHOST:${server.port}`, false)).toBe(200);
   });
 
   it("refuses mutations from a foreign Origin (CSRF), with cookie or bearer", async () => {

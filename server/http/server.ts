@@ -27,7 +27,7 @@ import { serveSerial } from "../terminal/serial.js";
 import { serveSsh } from "../terminal/ssh.js";
 import { vmNameSchema } from "../../engine/schema.js";
 import { BodyTooLarge, readBody, sendFetchResponse, toFetchRequest } from "./fetch-bridge.js";
-import { bearerToken, contentSecurityPolicy, hostName, hostPort, isAllowedHost, isSameOrigin, newNonce, readCookie, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
+import { allowedHostNames, bearerToken, checkHost, contentSecurityPolicy, isSameOrigin, newNonce, type ParsedHost, readCookie, requestTarget, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
 import { SecretSet } from "./sessions.js";
 import { safeNext, SIGNIN_HTML, SIGNIN_JS } from "./signin.js";
 import { listenPrivateSocket } from "./unix-socket.js";
@@ -82,6 +82,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const codes = new SecretSet(24);
   const consoleHost = (opts.consoleHost ?? `bootc-${randomBytes(4).toString("hex")}.localhost`).toLowerCase();
   const signinHosts = new Set([consoleHost, ...opts.allowHosts.map((h) => h.toLowerCase())]);
+  const allowedHosts = allowedHostNames(consoleHost, opts.allowHosts);
   const engine = opts.engine ?? new Engine();
   const jobs = new Jobs();
   const autoRebuild = new AutoRebuild(engine, jobs);
@@ -112,7 +113,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   /** The console's own origin, on the port the browser used (an SSH tunnel may map it). */
-  const consoleOrigin = (req: IncomingMessage) => `http://${consoleHost}:${hostPort(req.headers.host) ?? port}`;
+  const consoleOrigin = (host: ParsedHost) => `http://${consoleHost}:${host.port ?? port}`;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, viaSocket = false) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
@@ -120,23 +121,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const nonce = newNonce();
     const csp = contentSecurityPolicy(nonce);
     res.setHeader("Content-Security-Policy", csp);
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = requestTarget(req.url);
+    if (!url) return deny(res, 400, "the request target must be a path");
     if (viaSocket) {
       if (!url.pathname.startsWith("/api/trpc")) return deny(res, 404, "the unix socket serves the API (/api/trpc) and terminals only");
-      return serveApi(req, res);
+      return serveApi(req, res, url);
     }
-    if (!isAllowedHost(req.headers.host, opts.allowHosts)) return deny(res, 403, "host not allowed (bootc serve --allow-host NAME adds one)");
+    const hostCheck = checkHost(req.headers.host, allowedHosts);
+    if (!hostCheck.ok) return deny(res, hostCheck.status, hostCheck.message);
+    const host = hostCheck.host;
 
     // An old-style ?token= link: on to the sign-in page with a one-time code in its place.
     const given = url.searchParams.get("token");
     if (given !== null) {
       if (!tokensEqual(given, token)) return deny(res, 401, "invalid token: open the URL printed by bootc serve");
       url.searchParams.delete("token");
-      return redirect(res, `${consoleOrigin(req)}/signin?next=${encodeURIComponent(url.pathname + url.search)}#code=${codes.create()}`);
+      return redirect(res, `${consoleOrigin(host)}/signin?next=${encodeURIComponent(url.pathname + url.search)}#code=${codes.create()}`);
     }
     if (req.method === "GET" && url.pathname === "/signin") {
       // Signing in happens only on the console's own name, so its cookie stays there.
-      if (!signinHosts.has(hostName(req.headers.host ?? ""))) return redirect(res, `${consoleOrigin(req)}/signin${url.search}`);
+      if (!signinHosts.has(host.name)) return redirect(res, `${consoleOrigin(host)}/signin${url.search}`);
       res.setHeader("Content-Type", "text/html; charset=utf-8");
       res.setHeader("Cache-Control", "no-store");
       return res.end(SIGNIN_HTML);
@@ -145,14 +149,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       res.setHeader("Content-Type", "text/javascript; charset=utf-8");
       return res.end(SIGNIN_JS);
     }
-    if (url.pathname === "/api/session" && req.method === "POST") return signIn(req, res);
+    if (url.pathname === "/api/session" && req.method === "POST") return signIn(req, res, host);
 
     const auth = authOf(req);
     if (!auth) return deny(res, 401, "not signed in: open the URL printed by bootc serve, or send Authorization: Bearer <token>");
     const mutating = req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS";
     if (mutating && !originOk(req, auth)) return deny(res, 403, "cross-origin request refused");
 
-    if (url.pathname.startsWith("/api/trpc/") || url.pathname === "/api/trpc") return serveApi(req, res);
+    if (url.pathname.startsWith("/api/trpc/") || url.pathname === "/api/trpc") return serveApi(req, res, url);
     if (url.pathname.startsWith("/api/")) return deny(res, 404, "no such API route");
     if (!nextHandle) return deny(res, 404, "the web UI is not served by this server (API only)");
     // Next reads the nonce from the request's CSP header and puts it on its inline scripts.
@@ -160,12 +164,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return nextHandle(req, res);
   };
 
-  const serveApi = async (req: IncomingMessage, res: ServerResponse) => {
+  const serveApi = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const abort = new AbortController();
     res.once("close", () => abort.abort());
     let request: Request;
     try {
-      request = await toFetchRequest(req, abort.signal);
+      request = await toFetchRequest(req, url, abort.signal);
     } catch (e) {
       if (e instanceof BodyTooLarge) return deny(res, 413, "request body too large");
       throw e;
@@ -181,8 +185,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   /** POST /api/session {code | token, next}: a one-time code or the token for a session cookie, on the console's name only. */
-  const signIn = async (req: IncomingMessage, res: ServerResponse) => {
-    if (!signinHosts.has(hostName(req.headers.host ?? ""))) return deny(res, 403, `sign in at ${consoleOrigin(req)}/signin`);
+  const signIn = async (req: IncomingMessage, res: ServerResponse, host: ParsedHost) => {
+    if (!signinHosts.has(host.name)) return deny(res, 403, `sign in at ${consoleOrigin(host)}/signin`);
     if (!isSameOrigin(req.headers.origin, req.headers.host)) return deny(res, 403, "cross-origin request refused");
     let body: { token?: unknown; code?: unknown; next?: unknown };
     try {
@@ -209,10 +213,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       socket.on("error", () => undefined);
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
     };
-    if (!viaSocket && !isAllowedHost(req.headers.host, opts.allowHosts)) return refuse("403 Forbidden");
+    const url = requestTarget(req.url);
+    if (!url) return refuse("400 Bad Request");
+    if (!viaSocket) {
+      const hostCheck = checkHost(req.headers.host, allowedHosts);
+      if (!hostCheck.ok) return refuse(hostCheck.status === 400 ? "400 Bad Request" : "421 Misdirected Request");
+    }
     const auth = viaSocket ? "socket" : authOf(req);
     if (!auth) return refuse("401 Unauthorized");
-    const url = new URL(req.url ?? "/", "http://localhost");
     const m = /^\/api\/term\/(serial|ssh)\/([^/]+)$/.exec(url.pathname);
     if (!m) {
       // Next's own upgrades (hot reload) exist only in dev mode.
