@@ -5,7 +5,7 @@
  * Every case must be refused with one sentence, leave nothing written, and signal nobody.
  * The counts are printed for docs/reliability.md.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { execa } from "execa";
@@ -81,6 +81,23 @@ describe("bad options through the library", () => {
       tally.refused++;
     }
     expect(vmDirs()).toEqual([]);
+  });
+});
+
+describe("a runtime directory that is not private, or cannot be made", () => {
+  it("bootc serve exits 1 with one sentence before it listens (it used to report the error and go on serving)", async () => {
+    const cases: Array<[string, (run: string) => void, RegExp]> = [
+      ["writable by others", (run) => (mkdirSync(run), chmodSync(run, 0o777)), /the runtime directory .*\/run is writable by others \(mode 777\)/],
+      ["a file in its place", (run) => writeFileSync(run, ""), /cannot make the runtime directory .*\/run: /],
+    ];
+    for (const [what, spoil, message] of cases) {
+      const h = makeHome();
+      spoil(path.join(h, "run"));
+      const r = await bootc(h, ["serve", "--api-only", "--port", "0", "--no-open"], { timeout: 60_000 });
+      expect(r.timedOut, `${what}: still serving`).toBe(false);
+      refusedCleanly(r, message);
+      expect(String(r.stdout), what).not.toMatch(/listening/);
+    }
   });
 });
 
