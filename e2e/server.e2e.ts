@@ -211,6 +211,15 @@ describe("the request gate", () => {
     expect(after).toBeLessThanOrEqual(before + 10);
   });
 
+  it("prints only its own lines on stdout, none of Next's, also once pages were served", async () => {
+    expect((await get("/", bearer())).status).toBe(200);
+    expect((await get("/vms", bearer())).status).toBe(200);
+    const lines = server.output().trimEnd().split("\n");
+    const ours = [/^bootc-console is listening on port \d+$/, /^Open: http:\/\/bootc-[0-9a-f]+\.localhost:\d+\/signin#code=\S+$/, /^ {6}\(the link signs one browser in; /, /^Token: \S+$/, /^API: http:\/\/127\.0\.0\.1:\d+\/api\/trpc with the header /, /^Stop with Ctrl\+C \(VMs keep running\)\.$/];
+    expect(lines.length, server.output()).toBe(ours.length);
+    lines.forEach((line, i) => expect(line).toMatch(ours[i]!));
+  });
+
   it("sends a CSP that forbids framing", async () => {
     const r = await get("/", bearer());
     expect(r.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");

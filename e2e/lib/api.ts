@@ -18,6 +18,8 @@ export interface Served {
   token: string;
   port: number;
   process: ResultPromise;
+  /** Everything the server printed on stdout so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -27,8 +29,8 @@ const asThisUser = (home: string): Launch => (args) => execa(process.execPath, [
 
 export async function serve(home: string, extra: string[] = [], launch: Launch = asThisUser(home)): Promise<Served> {
   const child = launch(["serve", "--port", "0", "--no-open", ...extra]);
+  let out = "";
   const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
-    let out = "";
     child.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
       const open = /Open: (\S+)/.exec(out)?.[1];
@@ -47,6 +49,7 @@ export async function serve(home: string, extra: string[] = [], launch: Launch =
     token,
     port: Number(u.port),
     process: child,
+    output: () => out,
     stop: async () => {
       child.kill("SIGTERM");
       await child;

@@ -76,6 +76,22 @@ type Auth = "cookie" | "bearer" | "socket" | undefined;
 
 type CreateNext = typeof import("next/dist/server/next.js").default;
 
+/**
+ * Runs `fn` with console.log and console.info muted. Next announces itself while it
+ * prepares ("✓ Running next.config.js took …", "▲ Next.js …") even when told to be quiet;
+ * `bootc serve`'s output is its own. Warnings and errors still reach stderr.
+ */
+async function withoutStdoutLogs<T>(fn: () => Promise<T>): Promise<T> {
+  const { log, info } = console;
+  console.log = console.info = () => undefined;
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+    console.info = info;
+  }
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let token = opts.token ?? randomBytes(32).toString("base64url");
   const sessions = new SecretSet(32);
@@ -274,7 +290,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // next is CommonJS: depending on the loader, its factory is `default` or `default.default`.
     const next = typeof mod.default === "function" ? mod.default : mod.default.default;
     const app = next({ dev: opts.dev, dir: ROOT, hostname: "127.0.0.1", port, quiet: true });
-    await app.prepare();
+    await withoutStdoutLogs(() => app.prepare());
     nextHandle = app.getRequestHandler() as typeof nextHandle;
     nextUpgrade = app.getUpgradeHandler() as typeof nextUpgrade;
   }
