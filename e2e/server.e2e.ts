@@ -10,7 +10,7 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, DEMO_IMAGE, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
-import { api, ApiError, serve, Terminal, type Served } from "./lib/api.js";
+import { api, ApiError, rawRequest, serve, signIn as signInAs, Terminal, type Served } from "./lib/api.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("server.e2e.ts");
@@ -31,25 +31,8 @@ afterAll(async () => {
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${server.origin}${path}`, { headers, redirect: "manual" });
 const consoleHost = () => new URL(server.consoleOrigin).host;
 
-/** A request with the headers a browser would send (fetch() cannot set Host). */
-function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string }, port = server.port) {
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers ?? {} }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    req.end(opts.body);
-  });
-}
-
-/** Signs in as the sign-in page does; returns the session cookie ("name=value"). */
-async function signIn(): Promise<string> {
-  const r = await raw("/api/session", { method: "POST", body: JSON.stringify({ token: server.token }), headers: { Host: consoleHost(), Origin: server.consoleOrigin, "Content-Type": "application/json" } });
-  if (r.status !== 200) throw new Error(`sign-in failed: ${r.status} ${r.body}`);
-  return String(r.headers["set-cookie"]).split(";")[0]!;
-}
+const raw = (path: string, opts: Parameters<typeof rawRequest>[2], port = server.port) => rawRequest(port, path, opts);
+const signIn = async () => (await signInAs(server)).cookie;
 const bearer = () => ({ Authorization: `Bearer ${server.token}` });
 
 describe("the request gate", () => {

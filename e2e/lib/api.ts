@@ -3,6 +3,7 @@
  * `bootc serve`, call tRPC procedures with the bearer token, read server-sent-event
  * subscriptions, and open terminal websockets. docs/api.md shows the same calls.
  */
+import http from "node:http";
 import { execa, type ResultPromise } from "execa";
 import WebSocket from "ws";
 import { decodeServerFrame, encodeAck, encodeInput, encodeResize, type Control } from "../../server/protocol/frames.js";
@@ -73,6 +74,27 @@ export async function signInWithToken(page: import("@playwright/test").Page, s: 
   await page.getByLabel("Token").fill(s.token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(`${s.consoleOrigin}/`, { waitUntil: "load" });
+}
+
+/** A request with the headers a browser would send (fetch() cannot set Host or Cookie). */
+export function rawRequest(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers ?? {} }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+/** Signs in with the token as the sign-in page does; returns the session cookie ("name=value"). */
+export async function signIn(s: Pick<Served, "port" | "consoleOrigin" | "token">): Promise<{ cookie: string }> {
+  const headers = { Host: new URL(s.consoleOrigin).host, Origin: s.consoleOrigin, "Content-Type": "application/json" };
+  const r = await rawRequest(s.port, "/api/session", { method: "POST", body: JSON.stringify({ token: s.token }), headers });
+  if (r.status !== 200) throw new Error(`sign-in failed: ${r.status} ${r.body}`);
+  return { cookie: String(r.headers["set-cookie"]).split(";")[0]! };
 }
 
 export class ApiError extends Error {

@@ -9,6 +9,7 @@ import { findOnPath } from "../../engine/host/tools.js";
 import { enginePaths, ensureRuntimeDir, serverFile, serverOpenPage, serversDir } from "../../engine/paths.js";
 import { processStartId, signalIfSame } from "../../engine/proc.js";
 import { parseCommand } from "./output.js";
+import type { Deadlines } from "../http/limits.js";
 
 const HELP = `Usage: bootc serve [--port N] [--host ADDR] [--allow-host NAME]... [--no-open] [--api-only]
                    [--socket PATH] [--token-file PATH]
@@ -94,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
   if (consoleHost !== undefined && !/^[a-z0-9.-]{1,253}$/i.test(consoleHost)) {
     throw new BootcError("INVALID_ARGUMENT", `--console-host "${consoleHost}" is not a host name`, "use a name such as mybox.localhost");
   }
+  const deadlines = deadlinesFromEnv(process.env.BOOTC_SERVE_DEADLINE_MS);
   const ui = !values["api-only"];
   const { ROOT, startServer } = await import("../http/server.js");
   if (ui && !values.dev && !existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
@@ -106,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
   await prepareServersDir();
   const token = randomBytes(32).toString("base64url");
   if (tokenFile) await writeTokenFile(tokenFile, token);
-  const server = await startServer({ port, host, token, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev, ...(consoleHost ? { consoleHost } : {}), ...(socket ? { socket } : {}) }).catch(async (e: unknown) => {
+  const server = await startServer({ port, host, token, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev, ...(consoleHost ? { consoleHost } : {}), ...(socket ? { socket } : {}), ...(deadlines ? { deadlines } : {}) }).catch(async (e: unknown) => {
     if (tokenFile) await rm(tokenFile, { force: true });
     throw e;
   });
@@ -138,6 +140,16 @@ export async function main(argv: string[]): Promise<number> {
   // A stopped server's token opens nothing: the file goes with it.
   if (tokenFile) await rm(tokenFile, { force: true });
   return 0;
+}
+
+/** BOOTC_SERVE_DEADLINE_MS: one deadline for request headers and whole requests, for tests that must see it pass. */
+function deadlinesFromEnv(value: string | undefined): Deadlines | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) {
+    throw new BootcError("INVALID_ARGUMENT", `BOOTC_SERVE_DEADLINE_MS "${value}" is not a number of milliseconds from 100 to 600000`, "unset it: the defaults are 10 s for request headers and 30 s for a whole request");
+  }
+  return { headersMs: ms, requestMs: ms };
 }
 
 /** The token, for scripts, through a temp file and a rename: never half a token, never readable by others. */

@@ -4,7 +4,8 @@
  * Every request passes the same gate: allowed Host, then authentication (session cookie
  * or bearer token), then — for anything that changes state, and every websocket — an
  * exact same-Origin check. Nothing is parsed or served for an unauthenticated request
- * beyond the sign-in page and its POST.
+ * beyond the sign-in page and its POST, and such requests cannot hold the server: deadlines,
+ * a small in-flight limit and closed connections (limits.ts).
  *
  * Browsers sign in on the console's own host name, bootc-<random>.localhost:PORT, which
  * browsers resolve to loopback: its host-only session cookie is never sent to another
@@ -31,6 +32,7 @@ import { allowedHostNames, bearerToken, checkHost, contentSecurityPolicy, isSame
 import { SecretSet } from "./sessions.js";
 import { safeNext, SIGNIN_HTML, SIGNIN_JS } from "./signin.js";
 import { listenPrivateSocket } from "./unix-socket.js";
+import { DEFAULT_DEADLINES, deadlineOptions, type Deadlines, limitSilentConnections, UnauthenticatedLimit } from "./limits.js";
 
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -56,6 +58,8 @@ export interface ServerOptions {
    * cannot reach a unix socket). For local tools such as the Podman Desktop extension.
    */
   socket?: string;
+  /** Header and request deadlines (limits.ts); shorter ones let tests see them pass. */
+  deadlines?: Deadlines;
 }
 
 export interface RunningServer {
@@ -122,8 +126,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return isSameOrigin(origin, req.headers.host);
   };
 
+  const unauthenticated = new UnauthenticatedLimit();
+
+  /** A refusal at the gate; its connection closes after it (an unread body may still be arriving). */
   const deny = (res: ServerResponse, status: number, message: string) => {
     res.statusCode = status;
+    res.setHeader("Connection", "close");
     res.setHeader("Content-Type", "application/json");
     res.end(JSON.stringify({ error: { message } }));
   };
@@ -146,6 +154,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const hostCheck = checkHost(req.headers.host, allowedHosts);
     if (!hostCheck.ok) return deny(res, hostCheck.status, hostCheck.message);
     const host = hostCheck.host;
+    const auth = authOf(req);
+    if (!auth && !unauthenticated.admit(res)) return deny(res, 503, "too many requests without a session or token at once: try again in a moment");
 
     // An old-style ?token= link: on to the sign-in page with a one-time code in its place.
     const given = url.searchParams.get("token");
@@ -167,7 +177,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     if (url.pathname === "/api/session" && req.method === "POST") return signIn(req, res, host);
 
-    const auth = authOf(req);
     if (!auth) return deny(res, 401, "not signed in: open the URL printed by bootc serve, or send Authorization: Bearer <token>");
     const mutating = req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS";
     if (mutating && !originOk(req, auth)) return deny(res, 403, "cross-origin request refused");
@@ -255,15 +264,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   };
 
-  const server = http.createServer((req, res) => {
+  const limits = deadlineOptions(opts.deadlines ?? DEFAULT_DEADLINES);
+  const server = http.createServer(limits, (req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) deny(res, 500, "internal error");
       else res.destroy();
     });
   });
   server.on("upgrade", onUpgrade);
-  server.requestTimeout = 0; // SSE streams stay open
-  server.headersTimeout = 30_000;
+  limitSilentConnections(server);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -272,10 +281,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const addr = server.address();
   port = typeof addr === "object" && addr ? addr.port : opts.port;
 
-  const local = opts.socket ? http.createServer((req, res) => void handle(req, res, true).catch(() => (res.headersSent ? res.destroy() : deny(res, 500, "internal error")))) : undefined;
+  const local = opts.socket ? http.createServer(limits, (req, res) => void handle(req, res, true).catch(() => (res.headersSent ? res.destroy() : deny(res, 500, "internal error")))) : undefined;
   if (local && opts.socket) {
     local.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(req, socket, head, true));
-    local.requestTimeout = 0;
     try {
       await listenPrivateSocket(local, opts.socket);
     } catch (e) {
