@@ -124,7 +124,7 @@ describe("a flood of slow requests against a real bootc serve", () => {
     try {
       const fds = () => readdirSync(`/proc/${s.process.pid}/fd`).length;
       const consoleHost = new URL(s.consoleOrigin).host;
-      const { cookie } = await signIn(s);
+      const session = await signIn(s);
       const before = fds();
       const apiPost = `POST /api/trpc/vms.run HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{`;
       // API requests without a token whose bodies trickle in: refused at once, and closed though the body is still coming.
@@ -143,7 +143,7 @@ describe("a flood of slow requests against a real bootc serve", () => {
       await Promise.all([...trickled, ...silent].map((c) => c.connected));
 
       const asToken = await rawRequest(s.port, "/api/trpc/vms.list", { headers: { Authorization: `Bearer ${s.token}` } });
-      const asSession = await rawRequest(s.port, "/api/trpc/vms.list", { headers: { Host: consoleHost, Cookie: cookie } });
+      const asSession = await rawRequest(s.port, "/api/trpc/vms.list", { headers: session.headers });
       const held = signIns.filter((c) => !c.closed).length;
       expect(asToken.status, asToken.body).toBe(200);
       expect(asSession.status, asSession.body).toBe(200);

@@ -89,12 +89,18 @@ export function rawRequest(port: number, path: string, opts: { method?: string; 
   });
 }
 
-/** Signs in with the token as the sign-in page does; returns the session cookie ("name=value"). */
-export async function signIn(s: Pick<Served, "port" | "consoleOrigin" | "token">): Promise<{ cookie: string }> {
-  const headers = { Host: new URL(s.consoleOrigin).host, Origin: s.consoleOrigin, "Content-Type": "application/json" };
-  const r = await rawRequest(s.port, "/api/session", { method: "POST", body: JSON.stringify({ token: s.token }), headers });
+/**
+ * Signs in with the token as the sign-in page does; returns the session cookie ("name=value")
+ * and the session key the page keeps, and `headers`: what a browser's API call on the
+ * console's origin carries (the key as the page's fetches send it).
+ */
+export async function signIn(s: Pick<Served, "port" | "consoleOrigin" | "token">): Promise<{ cookie: string; key: string; headers: Record<string, string> }> {
+  const host = new URL(s.consoleOrigin).host;
+  const r = await rawRequest(s.port, "/api/session", { method: "POST", body: JSON.stringify({ token: s.token }), headers: { Host: host, Origin: s.consoleOrigin, "Content-Type": "application/json" } });
   if (r.status !== 200) throw new Error(`sign-in failed: ${r.status} ${r.body}`);
-  return { cookie: String(r.headers["set-cookie"]).split(";")[0]! };
+  const cookie = String(r.headers["set-cookie"]).split(";")[0]!;
+  const { key } = JSON.parse(r.body) as { key: string };
+  return { cookie, key, headers: { Host: host, Origin: s.consoleOrigin, Cookie: cookie, "X-Bootc-Session-Key": key } };
 }
 
 export class ApiError extends Error {

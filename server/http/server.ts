@@ -1,21 +1,22 @@
 /**
  * The one HTTP server behind `bootc serve`: Next's request handler for the UI, tRPC at
  * /api/trpc, and the terminal websockets at /api/term/{serial,ssh}/<vm>, all on one port.
- * Every request passes the same gate: allowed Host, then authentication (session cookie
- * or bearer token), then — for anything that changes state, and every websocket — an
- * exact same-Origin check. Nothing is parsed or served for an unauthenticated request
+ * Every request passes the same gate: allowed Host, then authentication (a bearer token, or
+ * a browser session: its cookie, and for the API and terminals also its page's key —
+ * auth.ts), then — for anything that changes state, and every websocket — an exact
+ * same-Origin check. Nothing is parsed or served for an unauthenticated request
  * beyond the sign-in page and its POST, and such requests cannot hold the server: deadlines,
  * a small in-flight limit and closed connections (limits.ts).
  *
  * Browsers sign in on the console's own host name, bootc-<random>.localhost:PORT, which
  * browsers resolve to loopback: its host-only session cookie is never sent to another
- * server on 127.0.0.1 or localhost, whatever the port (a guest's forwarded web server, a
- * dev server). The cookie holds a session id, never the token. See docs/api.md.
+ * server on 127.0.0.1 or localhost. Cookies ignore ports, though, so a server on another
+ * port of that name gets it: alone it opens no API. The cookie holds a session id, never
+ * the token. See docs/api.md.
  */
 import { randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { WebSocketServer } from "ws";
 import { Engine } from "../../engine/vm/manager.js";
@@ -28,13 +29,14 @@ import { serveSerial } from "../terminal/serial.js";
 import { serveSsh } from "../terminal/ssh.js";
 import { vmNameSchema } from "../../engine/schema.js";
 import { BodyTooLarge, readBody, sendFetchResponse, toFetchRequest } from "./fetch-bridge.js";
-import { allowedHostNames, bearerToken, checkHost, contentSecurityPolicy, isSameOrigin, newNonce, type ParsedHost, readCookie, requestTarget, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
-import { SecretSet } from "./sessions.js";
+import { allowedHostNames, checkHost, contentSecurityPolicy, isSameOrigin, newNonce, type ParsedHost, requestTarget, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
+import { type Auth, Credentials } from "./auth.js";
 import { safeNext, SIGNIN_HTML, SIGNIN_JS } from "./signin.js";
 import { listenPrivateSocket } from "./unix-socket.js";
+import { loadNext, type NextApp } from "./next-app.js";
 import { DEFAULT_DEADLINES, deadlineOptions, type Deadlines, limitSilentConnections, UnauthenticatedLimit } from "./limits.js";
 
-export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+export { ROOT } from "./next-app.js";
 
 export interface ServerOptions {
   port: number;
@@ -74,32 +76,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** How a request proved it may come in: a browser session, the token, or the private unix socket. */
-type Auth = "cookie" | "bearer" | "socket" | undefined;
-
-
-type CreateNext = typeof import("next/dist/server/next.js").default;
-
-/**
- * Runs `fn` with console.log and console.info muted. Next announces itself while it
- * prepares ("✓ Running next.config.js took …", "▲ Next.js …") even when told to be quiet;
- * `bootc serve`'s output is its own. Warnings and errors still reach stderr.
- */
-async function withoutStdoutLogs<T>(fn: () => Promise<T>): Promise<T> {
-  const { log, info } = console;
-  console.log = console.info = () => undefined;
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-    console.info = info;
-  }
-}
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  let token = opts.token ?? randomBytes(32).toString("base64url");
-  const sessions = new SecretSet(32);
-  const codes = new SecretSet(24);
   const consoleHost = (opts.consoleHost ?? `bootc-${randomBytes(4).toString("hex")}.localhost`).toLowerCase();
   const signinHosts = new Set([consoleHost, ...opts.allowHosts.map((h) => h.toLowerCase())]);
   const allowedHosts = allowedHostNames(consoleHost, opts.allowHosts);
@@ -108,18 +86,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const autoRebuild = new AutoRebuild(engine, jobs);
   let port = opts.port;
   const cookieName = () => sessionCookieName(port);
+  const creds = new Credentials(opts.token ?? randomBytes(32).toString("base64url"), cookieName);
 
-  let nextHandle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
-  let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
-
-  const authOf = (req: IncomingMessage): Auth => {
-    if (sessions.has(readCookie(req.headers.cookie, cookieName()))) return "cookie";
-    if (tokensEqual(bearerToken(req.headers.authorization), token)) return "bearer";
-    return undefined;
-  };
+  let ui: NextApp | undefined;
 
   /** Browsers always send Origin on websocket upgrades and POSTs; scripts with a bearer token may omit it. */
-  const originOk = (req: IncomingMessage, auth: Auth) => {
+  const originOk = (req: IncomingMessage, auth: Auth | undefined) => {
     const origin = req.headers.origin;
     if (auth === "socket") return true;
     if (origin === undefined) return auth === "bearer";
@@ -154,15 +126,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const hostCheck = checkHost(req.headers.host, allowedHosts);
     if (!hostCheck.ok) return deny(res, hostCheck.status, hostCheck.message);
     const host = hostCheck.host;
-    const auth = authOf(req);
+    const auth = creds.authOf(req, url, url.pathname.startsWith("/api/"));
     if (!auth && !unauthenticated.admit(res)) return deny(res, 503, "too many requests without a session or token at once: try again in a moment");
 
     // An old-style ?token= link: on to the sign-in page with a one-time code in its place.
     const given = url.searchParams.get("token");
     if (given !== null) {
-      if (!tokensEqual(given, token)) return deny(res, 401, "invalid token: open the URL printed by bootc serve");
+      if (!tokensEqual(given, creds.token)) return deny(res, 401, "invalid token: open the URL printed by bootc serve");
       url.searchParams.delete("token");
-      return redirect(res, `${consoleOrigin(host)}/signin?next=${encodeURIComponent(url.pathname + url.search)}#code=${codes.create()}`);
+      return redirect(res, `${consoleOrigin(host)}/signin?next=${encodeURIComponent(url.pathname + url.search)}#code=${creds.codes.create()}`);
     }
     if (req.method === "GET" && url.pathname === "/signin") {
       // Signing in happens only on the console's own name, so its cookie stays there.
@@ -177,16 +149,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     if (url.pathname === "/api/session" && req.method === "POST") return signIn(req, res, host);
 
-    if (!auth) return deny(res, 401, "not signed in: open the URL printed by bootc serve, or send Authorization: Bearer <token>");
+    if (!auth) return deny(res, 401, "not signed in: open the URL printed by bootc serve, or send Authorization: Bearer <token> (a browser's session cookie alone opens no API: its page sends the session key too)");
     const mutating = req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS";
     if (mutating && !originOk(req, auth)) return deny(res, 403, "cross-origin request refused");
 
     if (url.pathname.startsWith("/api/trpc/") || url.pathname === "/api/trpc") return serveApi(req, res, url);
     if (url.pathname.startsWith("/api/")) return deny(res, 404, "no such API route");
-    if (!nextHandle) return deny(res, 404, "the web UI is not served by this server (API only)");
+    if (!ui) return deny(res, 404, "the web UI is not served by this server (API only)");
     // Next reads the nonce from the request's CSP header and puts it on its inline scripts.
     req.headers["content-security-policy"] = csp;
-    return nextHandle(req, res);
+    return ui.handle(req, res);
   };
 
   const serveApi = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -199,7 +171,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (e instanceof BodyTooLarge) return deny(res, 413, "request body too large");
       throw e;
     }
-    const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => sessions.clear() }) });
+    const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => creds.sessions.clear() }) });
     return sendFetchResponse(response, res);
   };
 
@@ -219,14 +191,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch {
       return deny(res, 400, "send JSON: {\"token\": \"…\"}");
     }
-    if (typeof body.code === "string") {
-      if (!codes.use(body.code)) return deny(res, 401, "this sign-in link was used already (each works once): paste the token bootc serve printed");
-    } else if (typeof body.token !== "string" || !tokensEqual(body.token, token)) {
-      return deny(res, 401, "invalid token: paste the token bootc serve printed");
-    }
-    res.setHeader("Set-Cookie", `${cookieName()}=${sessions.create()}; HttpOnly; SameSite=Strict; Path=/`);
+    const session = creds.signIn(body);
+    if ("error" in session) return deny(res, 401, session.error);
+    res.setHeader("Set-Cookie", `${cookieName()}=${session.id}; HttpOnly; SameSite=Strict; Path=/`);
     res.setHeader("Content-Type", "application/json");
-    res.end(JSON.stringify({ next: safeNext(typeof body.next === "string" ? body.next : null) }));
+    // The key goes to the page alone: it keeps it where only this origin reads it (signin.ts).
+    res.end(JSON.stringify({ next: safeNext(typeof body.next === "string" ? body.next : null), key: session.key }));
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
@@ -244,12 +214,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const hostCheck = checkHost(req.headers.host, allowedHosts);
       if (!hostCheck.ok) return refuse(hostCheck.status === 400 ? "400 Bad Request" : "421 Misdirected Request");
     }
-    const auth = viaSocket ? "socket" : authOf(req);
-    if (!auth) return refuse("401 Unauthorized");
     const m = /^\/api\/term\/(serial|ssh)\/([^/]+)$/.exec(url.pathname);
+    const auth = viaSocket ? "socket" : creds.authOf(req, url, !!m);
+    if (!auth) return refuse("401 Unauthorized");
     if (!m) {
       // Next's own upgrades (hot reload) exist only in dev mode.
-      if (opts.dev && nextUpgrade && originOk(req, auth)) return void nextUpgrade(req, socket, head);
+      if (opts.dev && ui && originOk(req, auth)) return void ui.upgrade(req, socket, head);
       return refuse("404 Not Found");
     }
     if (!originOk(req, auth)) return refuse("403 Forbidden");
@@ -292,19 +262,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   }
 
-  if (opts.ui) {
-    // Loaded only here, so the CLI's other commands never load Next or React.
-    const mod = (await import("next")) as unknown as { default: CreateNext | { default: CreateNext } };
-    // next is CommonJS: depending on the loader, its factory is `default` or `default.default`.
-    const next = typeof mod.default === "function" ? mod.default : mod.default.default;
-    const app = next({ dev: opts.dev, dir: ROOT, hostname: "127.0.0.1", port, quiet: true });
-    await withoutStdoutLogs(() => app.prepare());
-    nextHandle = app.getRequestHandler() as typeof nextHandle;
-    nextUpgrade = app.getUpgradeHandler() as typeof nextUpgrade;
-  }
+  if (opts.ui) ui = await loadNext({ dev: opts.dev, port });
 
   const shownHost = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host.includes(":") ? `[${opts.host}]` : opts.host;
-  const signinUrl = () => `http://${consoleHost}:${port}/signin#code=${codes.create()}`;
+  const signinUrl = () => `http://${consoleHost}:${port}/signin#code=${creds.codes.create()}`;
   return {
     get url() {
       return signinUrl();
@@ -312,12 +273,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     apiOrigin: `http://${shownHost}:${port}`,
     port,
     get token() {
-      return token;
+      return creds.token;
     },
     rotate: () => {
-      token = randomBytes(32).toString("base64url");
-      sessions.clear();
-      codes.clear();
+      creds.rotate();
       return signinUrl();
     },
     close: async () => {
