@@ -5,14 +5,16 @@
  * Every case must be refused with one sentence, leave nothing written, and signal nobody.
  * The counts are printed for docs/reliability.md.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
+import net from "node:net";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { Engine } from "../engine/vm/manager.js";
 import { enginePaths } from "../engine/core/paths.js";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing } from "./lib/harness.js";
+import { bootc, bootcJson, CLI, DEMO_IMAGE, makeHome, processesUsing, waitUntil } from "./lib/harness.js";
+import { rawRequest, serve, signIn } from "./lib/api.js";
 
 const home = makeHome();
 const vmsDir = path.join(home, "state/vms");
@@ -81,6 +83,86 @@ describe("bad options through the library", () => {
       tally.refused++;
     }
     expect(vmDirs()).toEqual([]);
+  });
+});
+
+describe("a runtime directory that is not private, or cannot be made", () => {
+  it("bootc serve exits 1 with one sentence before it listens (it used to report the error and go on serving)", async () => {
+    const cases: Array<[string, (run: string) => void, RegExp]> = [
+      ["writable by others", (run) => (mkdirSync(run), chmodSync(run, 0o777)), /the runtime directory .*\/run is writable by others \(mode 777\)/],
+      ["a file in its place", (run) => writeFileSync(run, ""), /cannot make the runtime directory .*\/run: /],
+    ];
+    for (const [what, spoil, message] of cases) {
+      const h = makeHome();
+      spoil(path.join(h, "run"));
+      const r = await bootc(h, ["serve", "--api-only", "--port", "0", "--no-open"], { timeout: 60_000 });
+      expect(r.timedOut, `${what}: still serving`).toBe(false);
+      refusedCleanly(r, message);
+      expect(String(r.stdout), what).not.toMatch(/listening/);
+    }
+  });
+});
+
+describe("a flood of slow requests against a real bootc serve", () => {
+  /** A raw connection: what the server answered (0: nothing) and whether it closed the connection. */
+  const open = (port: number, head: string, trickle = false) => {
+    const c = net.connect(port, "127.0.0.1");
+    const conn = { got: "", closed: false, status: () => Number(/^HTTP\/1\.1 (\d{3})/.exec(conn.got)?.[1] ?? 0), connected: new Promise<void>((r) => c.once("connect", () => r())) };
+    // A body byte every half second, the way a slowloris client keeps a request alive.
+    const timer = trickle ? setInterval(() => c.writable && c.write("x"), 500) : undefined;
+    c.on("data", (d: Buffer) => (conn.got += d.toString("latin1")));
+    c.on("error", () => undefined);
+    c.on("close", () => ((conn.closed = true), clearInterval(timer)));
+    if (head) c.write(head);
+    return conn;
+  };
+
+  it("slow bodies time out or get 503, trickled API bodies are refused and closed, the token holder and a signed-in session are served throughout, descriptors come back", async () => {
+    // Short deadlines (8 s instead of 10 s for headers and 30 s for a request), so the test sees them pass.
+    const env = { ...process.env, BOOTC_HOME: home, BOOTC_SERVE_DEADLINE_MS: "8000" };
+    const s = await serve(home, ["--api-only"], (args) => execa(process.execPath, [CLI, ...args], { env, reject: false, buffer: false }));
+    try {
+      const fds = () => readdirSync(`/proc/${s.process.pid}/fd`).length;
+      const consoleHost = new URL(s.consoleOrigin).host;
+      const session = await signIn(s);
+      const before = fds();
+      const apiPost = `POST /api/trpc/vms.run HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{`;
+      // API requests without a token whose bodies trickle in: refused at once, and closed though the body is still coming.
+      const refused = Array.from({ length: 5 }, () => open(s.port, apiPost, true));
+      await waitUntil("the unauthenticated API requests to be refused and closed", () => refused.every((c) => c.closed) || undefined, 30_000, 100);
+      expect(refused.map((c) => c.status())).toEqual([401, 401, 401, 401, 401]);
+      // 300 sign-ins that announce a 4000-byte body and send one byte, 50 connections at a time.
+      const signIns = [];
+      for (let batch = 0; batch < 6; batch++) {
+        const conns = Array.from({ length: 50 }, () => open(s.port, `POST /api/session HTTP/1.1\r\nHost: ${consoleHost}\r\nOrigin: ${s.consoleOrigin}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{`));
+        await Promise.all(conns.map((c) => c.connected));
+        signIns.push(...conns);
+      }
+      const trickled = Array.from({ length: 20 }, () => open(s.port, apiPost, true));
+      const silent = Array.from({ length: 50 }, () => open(s.port, ""));
+      await Promise.all([...trickled, ...silent].map((c) => c.connected));
+
+      const asToken = await rawRequest(s.port, "/api/trpc/vms.list", { headers: { Authorization: `Bearer ${s.token}` } });
+      const asSession = await rawRequest(s.port, "/api/trpc/vms.list", { headers: session.headers });
+      const held = signIns.filter((c) => !c.closed).length;
+      expect(asToken.status, asToken.body).toBe(200);
+      expect(asSession.status, asSession.body).toBe(200);
+      expect(held, "the flood was over before the token holder asked: lengthen the deadline").toBeGreaterThan(0);
+
+      const all = [...refused, ...signIns, ...trickled, ...silent];
+      await waitUntil("the server to close every slow connection", () => all.every((c) => c.closed) || undefined, 60_000, 200);
+      const statuses = (conns: typeof all) => [...new Set(conns.map((c) => c.status()))].sort();
+      // 503 past the in-flight limit, 408 at the deadline for the rest; 0: dropped as the oldest silent connection before its head was read.
+      expect(statuses(signIns).filter((x) => ![0, 408, 503].includes(x))).toEqual([]);
+      expect(statuses(signIns)).toContain(503);
+      expect(statuses(trickled).filter((x) => ![401, 503].includes(x))).toEqual([]);
+      expect(statuses(silent).filter((x) => ![0, 408].includes(x))).toEqual([]);
+      const after = await waitUntil("descriptors to be released", () => (fds() <= before + 5 ? fds() : undefined), 30_000, 200);
+      console.log(`slow-request flood: ${all.length} connections (${held} sign-ins still held when the token holder was served), statuses ${JSON.stringify(statuses(all))}; server fds ${before} before, ${after} after`);
+      expect((await rawRequest(s.port, "/api/trpc/vms.list", { headers: { Authorization: `Bearer ${s.token}` } })).status).toBe(200);
+    } finally {
+      await s.stop();
+    }
   });
 });
 

@@ -7,9 +7,10 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import http from "node:http";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, DEMO_IMAGE, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
-import { api, ApiError, serve, Terminal, type Served } from "./lib/api.js";
+import { api, ApiError, rawRequest, serve, signIn as signInAs, Terminal, type Served } from "./lib/api.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("server.e2e.ts");
@@ -30,25 +31,32 @@ afterAll(async () => {
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${server.origin}${path}`, { headers, redirect: "manual" });
 const consoleHost = () => new URL(server.consoleOrigin).host;
 
-/** A request with the headers a browser would send (fetch() cannot set Host). */
-function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string }, port = server.port) {
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers ?? {} }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+const raw = (path: string, opts: Parameters<typeof rawRequest>[2], port = server.port) => rawRequest(port, path, opts);
+
+/** The status a websocket upgrade gets (101: accepted, then closed here). */
+const upgrade = (path: string, headers: Record<string, string> = {}) =>
+  new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port: server.port, path, headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", ...headers } });
+    req.on("response", (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
     });
     req.on("error", reject);
-    req.end(opts.body);
+    req.end();
   });
-}
 
-/** Signs in as the sign-in page does; returns the session cookie ("name=value"). */
-async function signIn(): Promise<string> {
-  const r = await raw("/api/session", { method: "POST", body: JSON.stringify({ token: server.token }), headers: { Host: consoleHost(), Origin: server.consoleOrigin, "Content-Type": "application/json" } });
-  if (r.status !== 200) throw new Error(`sign-in failed: ${r.status} ${r.body}`);
-  return String(r.headers["set-cookie"]).split(";")[0]!;
-}
+/** The status of a response that may stream for ever (server-sent events): read the head, then hang up. */
+const statusOf = (path: string, headers: Record<string, string>) =>
+  new Promise<number>((resolve, reject) => {
+    http.get({ host: "127.0.0.1", port: server.port, path, headers }, (res) => {
+      resolve(res.statusCode ?? 0);
+      res.destroy();
+    }).on("error", reject);
+  });
 const bearer = () => ({ Authorization: `Bearer ${server.token}` });
 
 describe("the request gate", () => {
@@ -69,18 +77,42 @@ describe("the request gate", () => {
           resolve(res.statusCode ?? 0);
         }).on("error", reject);
       });
-    for (const path of routes) expect(await status(path), path).toBe(403);
+    for (const path of routes) expect(await status(path), path).toBe(421);
     expect(await status("/api/trpc/vms.list").then(() => get("/api/trpc/vms.list", bearer())).then((r) => r.status)).toBe(200);
   });
 
-  it("refuses mutations from a foreign Origin (CSRF), with cookie or bearer", async () => {
-    const cookie = await signIn();
-    for (const auth of [{ Cookie: cookie }, bearer()]) {
+  it("parses Host strictly: a hostile one gets 400 or 421, never 500 and never the API, on requests and websocket upgrades", async () => {
+    /** The status line of a request sent byte for byte (no client library would send these Hosts). */
+    const rawStatus = (host: string, asUpgrade: boolean) =>
+      new Promise<number>((resolve, reject) => {
+        const c = net.connect(server.port, "127.0.0.1");
+        let got = "";
+        c.on("data", (d: Buffer) => (got += d.toString("latin1")));
+        c.on("close", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0)));
+        c.on("error", reject);
+        const ws = asUpgrade ? "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" : "Connection: close\r\n";
+        c.write(`GET ${asUpgrade ? "/api/term/serial/x" : "/api/trpc/vms.list"} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${server.token}\r\nOrigin: http://${host}\r\n${ws}\r\n`);
+      });
+    const hostile: Array<[string, number]> = [
+      ["evil.com#.localhost", 400], [`evil.com#.localhost:${server.port}`, 400], ["evil.com\\.localhost", 400], [`localhost:${server.port}@evil.example`, 400],
+      ["localhost:abc", 400], ["localhost:99999", 400], ["localhost:1:2", 400], ["a b.localhost", 400], ["[::1", 400], ["localhost.", 400], ["", 400],
+      [`x.localhost/evil:${server.port}`, 400], [`evil.example:${server.port}`, 421], ["[::2]:1", 421], [`other.localhost:${server.port}`, 421],
+    ];
+    for (const [host, expected] of hostile) {
+      expect(await rawStatus(host, false), `${JSON.stringify(host)} request`).toBe(expected);
+      expect(await rawStatus(host, true), `${JSON.stringify(host)} upgrade`).toBe(expected);
+    }
+    expect(await rawStatus(`LOCALHOST:${server.port}`, false)).toBe(200);
+  });
+
+  it("refuses mutations from a foreign Origin (CSRF), with a session or bearer", async () => {
+    const { cookie, key } = await signInAs(server);
+    for (const auth of [{ Cookie: cookie, "X-Bootc-Session-Key": key }, bearer()]) {
       const r = await raw("/api/trpc/vms.stop", { method: "POST", body: JSON.stringify({ name: "x" }), headers: { ...auth, Host: consoleHost(), Origin: "http://evil.example", "Content-Type": "application/json" } });
       expect(r.status).toBe(403);
     }
-    // A cookie alone, without any Origin, is not enough for a mutation either.
-    const noOrigin = await raw("/api/trpc/vms.stop", { method: "POST", body: "{}", headers: { Cookie: cookie, Host: consoleHost() } });
+    // A session without any Origin is not enough for a mutation either.
+    const noOrigin = await raw("/api/trpc/vms.stop", { method: "POST", body: "{}", headers: { Cookie: cookie, "X-Bootc-Session-Key": key, Host: consoleHost() } });
     expect(noOrigin.status).toBe(403);
   });
 
@@ -110,7 +142,7 @@ describe("the request gate", () => {
       raw("/api/session", { method: "POST", body: JSON.stringify({ token, next: "/vms" }), headers: { "Content-Type": "application/json", ...headers } });
     const ok = await post({ Host: consoleHost(), Origin: server.consoleOrigin });
     expect(ok.status).toBe(200);
-    expect(JSON.parse(ok.body)).toEqual({ next: "/vms" });
+    expect(JSON.parse(ok.body)).toEqual({ next: "/vms", key: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
     const setCookie = String(ok.headers["set-cookie"]);
     expect(setCookie).toMatch(new RegExp(`^bootc_session_${server.port}=[^;]+; HttpOnly; SameSite=Strict; Path=/$`));
     expect(setCookie).not.toContain(server.token);
@@ -119,6 +151,27 @@ describe("the request gate", () => {
     expect((await post({ Host: `127.0.0.1:${server.port}`, Origin: server.origin })).status).toBe(403);
     expect((await post({ Host: consoleHost(), Origin: "http://evil.example" })).status).toBe(403);
     expect((await post({ Host: consoleHost(), Origin: server.consoleOrigin }, "wrong")).status).toBe(401);
+  });
+
+  it("a session cookie alone opens no API call, event stream or terminal: they need the page's key too (cookies reach every port of the console's name)", async () => {
+    const { cookie, key, headers } = await signInAs(server);
+    // All a browser would send from the console's page, and a replay could forge — but the key.
+    const cookieOnly = { Host: consoleHost(), Origin: server.consoleOrigin, Cookie: cookie, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors" };
+    const stop = (h: Record<string, string>, query = "") => raw(`/api/trpc/vms.stop${query}`, { method: "POST", body: JSON.stringify({ name: "no-such-vm" }), headers: { ...h, "Content-Type": "application/json" } });
+    expect((await raw("/", { headers: cookieOnly })).status).toBe(200); // pages: they carry no data
+    expect((await raw("/api/trpc/vms.list", { headers: cookieOnly })).status).toBe(401);
+    expect(await statusOf("/api/trpc/vms.changes", cookieOnly)).toBe(401);
+    expect((await stop(cookieOnly)).status).toBe(401);
+    expect(await upgrade("/api/term/serial/no-such-vm", cookieOnly)).toBe(401);
+    // Another session's key, or this key on a POST's query (only EventSource and WebSocket need it there), open nothing either.
+    const other = await signInAs(server);
+    expect((await raw("/api/trpc/vms.list", { headers: { ...cookieOnly, "X-Bootc-Session-Key": other.key } })).status).toBe(401);
+    expect((await stop(cookieOnly, `?sessionKey=${key}`)).status).toBe(401);
+    // With its key, as the console's pages send it: a header on fetches, the query for event streams and terminals.
+    expect((await raw("/api/trpc/vms.list", { headers })).status).toBe(200);
+    expect((await stop(headers)).status).toBe(404); // through the gate: the VM does not exist
+    expect(await statusOf(`/api/trpc/vms.changes?sessionKey=${key}`, cookieOnly)).toBe(200);
+    expect(await upgrade(`/api/term/serial/no-such-vm?sessionKey=${key}`, cookieOnly)).toBe(101);
   });
 
   it("ignores a cookie that does not decode, before and after authentication (it used to answer 500, or end an --api-only server)", async () => {
@@ -158,20 +211,6 @@ describe("the request gate", () => {
   it("answers and closes unauthenticated websocket upgrades at once: thousands leave no descriptors behind", async () => {
     const fds = () => readdirSync(`/proc/${server.process.pid}/fd`).length;
     const before = fds();
-    const upgrade = (path: string, headers: Record<string, string> = {}) =>
-      new Promise<number>((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port: server.port, path, headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", ...headers } });
-        req.on("response", (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on("upgrade", (res, socket) => {
-          socket.destroy();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on("error", reject);
-        req.end();
-      });
     expect(await upgrade("/_next/webpack-hmr")).toBe(401);
     expect(await upgrade("/anything")).toBe(401);
     expect(await upgrade("/anything", bearer())).toBe(404);
@@ -184,6 +223,15 @@ describe("the request gate", () => {
     expect((await get("/api/trpc/vms.list", bearer())).status).toBe(200);
     const after = await waitUntil("descriptors to be released", () => (fds() <= before + 10 ? fds() : undefined), 10_000, 200);
     expect(after).toBeLessThanOrEqual(before + 10);
+  });
+
+  it("prints only its own lines on stdout, none of Next's, also once pages were served", async () => {
+    expect((await get("/", bearer())).status).toBe(200);
+    expect((await get("/vms", bearer())).status).toBe(200);
+    const lines = server.output().trimEnd().split("\n");
+    const ours = [/^bootc-console is listening on port \d+$/, /^Open: http:\/\/bootc-[0-9a-f]+\.localhost:\d+\/signin#code=\S+$/, /^ {6}\(the link signs one browser in; /, /^Token: \S+$/, /^API: http:\/\/127\.0\.0\.1:\d+\/api\/trpc with the header /, /^Stop with Ctrl\+C \(VMs keep running\)\.$/];
+    expect(lines.length, server.output()).toBe(ours.length);
+    lines.forEach((line, i) => expect(line).toMatch(ours[i]!));
   });
 
   it("sends a CSP that forbids framing", async () => {

@@ -6,6 +6,7 @@
  * xterm is imported dynamically: it touches `window` and must never run on the server.
  */
 import { decodeServerFrame, encodeAck, encodeInput, encodeResize, HEARTBEAT_DEADLINE_MS, type Control } from "../../server/protocol/frames";
+import { withSessionKey } from "./session";
 
 type XTerm = import("@xterm/xterm").Terminal;
 
@@ -99,7 +100,7 @@ export class ConsoleSession {
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
     this.setState({ kind: "connecting" });
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${proto}://${location.host}/api/term/${this.kind}/${encodeURIComponent(this.vm)}?cols=${term.cols}&rows=${term.rows}`);
+    const ws = new WebSocket(withSessionKey(`${proto}://${location.host}/api/term/${this.kind}/${encodeURIComponent(this.vm)}?cols=${term.cols}&rows=${term.rows}`));
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     let closedReason: string | undefined;

@@ -3,6 +3,7 @@
  * `bootc serve`, call tRPC procedures with the bearer token, read server-sent-event
  * subscriptions, and open terminal websockets. docs/api.md shows the same calls.
  */
+import http from "node:http";
 import { execa, type ResultPromise } from "execa";
 import WebSocket from "ws";
 import { decodeServerFrame, encodeAck, encodeInput, encodeResize, type Control } from "../../server/protocol/frames.js";
@@ -18,6 +19,8 @@ export interface Served {
   token: string;
   port: number;
   process: ResultPromise;
+  /** Everything the server printed on stdout so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -27,8 +30,8 @@ const asThisUser = (home: string): Launch => (args) => execa(process.execPath, [
 
 export async function serve(home: string, extra: string[] = [], launch: Launch = asThisUser(home)): Promise<Served> {
   const child = launch(["serve", "--port", "0", "--no-open", ...extra]);
+  let out = "";
   const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
-    let out = "";
     child.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
       const open = /Open: (\S+)/.exec(out)?.[1];
@@ -47,6 +50,7 @@ export async function serve(home: string, extra: string[] = [], launch: Launch =
     token,
     port: Number(u.port),
     process: child,
+    output: () => out,
     stop: async () => {
       child.kill("SIGTERM");
       await child;
@@ -70,6 +74,33 @@ export async function signInWithToken(page: import("@playwright/test").Page, s: 
   await page.getByLabel("Token").fill(s.token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(`${s.consoleOrigin}/`, { waitUntil: "load" });
+}
+
+/** A request with the headers a browser would send (fetch() cannot set Host or Cookie). */
+export function rawRequest(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers ?? {} }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+/**
+ * Signs in with the token as the sign-in page does; returns the session cookie ("name=value")
+ * and the session key the page keeps, and `headers`: what a browser's API call on the
+ * console's origin carries (the key as the page's fetches send it).
+ */
+export async function signIn(s: Pick<Served, "port" | "consoleOrigin" | "token">): Promise<{ cookie: string; key: string; headers: Record<string, string> }> {
+  const host = new URL(s.consoleOrigin).host;
+  const r = await rawRequest(s.port, "/api/session", { method: "POST", body: JSON.stringify({ token: s.token }), headers: { Host: host, Origin: s.consoleOrigin, "Content-Type": "application/json" } });
+  if (r.status !== 200) throw new Error(`sign-in failed: ${r.status} ${r.body}`);
+  const cookie = String(r.headers["set-cookie"]).split(";")[0]!;
+  const { key } = JSON.parse(r.body) as { key: string };
+  return { cookie, key, headers: { Host: host, Origin: s.consoleOrigin, Cookie: cookie, "X-Bootc-Session-Key": key } };
 }
 
 export class ApiError extends Error {

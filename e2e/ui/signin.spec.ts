@@ -2,7 +2,9 @@
  * Signing in, as a browser does it, and what the session may reach (no guest needed):
  * the printed link signs Chromium in on the console's own host name, once; the token is in
  * no URL the browser keeps (its history database is read); the session cookie never reaches another local server
- * (another port of 127.0.0.1 or localhost, as a guest's forwarded web server would be);
+ * (another port of 127.0.0.1 or localhost, as a guest's forwarded web server would be), and
+ * the one that does (another port of the console's own name: cookies ignore ports) opens
+ * nothing with it — the console's pages send the session's key, which no other port sees;
  * an SSH-tunnelled port works; the pages run under a CSP without 'unsafe-inline' scripts;
  * revoking sessions signs the browser out.
  */
@@ -12,7 +14,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { chromium, expect, test } from "@playwright/test";
 import { makeHome, removeTempDirs, tempDir } from "../lib/harness.js";
-import { serve, signInWithToken, type Served } from "../lib/api.js";
+import { rawRequest, serve, signInWithToken, type Served } from "../lib/api.js";
 
 let server: Served;
 test.describe.configure({ mode: "serial" });
@@ -43,7 +45,10 @@ test("the printed link signs in on the console's own name; the token is in no UR
     expect(first?.headers()["content-security-policy"]).not.toMatch(/script-src[^;]*unsafe-inline/);
     await expect(page).toHaveURL(`${server.consoleOrigin}/`);
     await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
-    await expect(page.getByRole("link", { name: "Virtual machines" })).toBeVisible();
+    // The pages' API calls get through: a query (the images) and a subscription (the VM list, over server-sent events).
+    await expect(page.getByRole("grid", { name: "Images" }).or(page.getByRole("heading", { name: "No bootable image yet" }))).toBeVisible();
+    await page.getByRole("link", { name: "Virtual machines" }).click();
+    await expect(page.getByRole("heading", { name: "No virtual machines" })).toBeVisible();
     expect(violations).toEqual([]);
     // An old-style ?token= link still signs in, through a one-time code of its own.
     await page.goto(`${server.origin}/vms?token=${server.token}`);
@@ -91,6 +96,50 @@ test("the session cookie reaches no other local server, on any port or loopback 
     expect(r?.status()).toBe(401);
   } finally {
     other.close();
+  }
+});
+
+test("a server on another port of the console's own name gets the cookie (cookies ignore ports), and the cookie alone opens nothing", async ({ page }) => {
+  const seen: string[] = [];
+  const guest = http.createServer((req, res) => {
+    if (req.url === "/") seen.push(req.headers.cookie ?? "");
+    res.end("<html><body>a guest's web server</body></html>");
+  });
+  const port = await listen(guest);
+  try {
+    await signInWithToken(page, server);
+    await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
+    // The user edits only the port, to look at a guest's web server forwarded there.
+    const consoleHost = new URL(server.consoleOrigin).hostname;
+    await page.goto(`http://${consoleHost}:${port}/`);
+    await expect(page.getByText("a guest's web server")).toBeVisible();
+    const cookie = /bootc_session_\d+=[^;\s]+/.exec(seen.join("; "))?.[0];
+    expect(cookie, "the browser sent the console's cookie to the other port").toBeTruthy();
+    // What that server can do with it: replay it with every header a browser would send.
+    const replay = { Host: new URL(server.consoleOrigin).host, Origin: server.consoleOrigin, Cookie: cookie!, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors" };
+    expect((await rawRequest(server.port, "/api/trpc/vms.list", { headers: replay })).status).toBe(401);
+    expect((await rawRequest(server.port, "/api/trpc/vms.stop", { method: "POST", body: "{\"name\":\"x\"}", headers: { ...replay, "Content-Type": "application/json" } })).status).toBe(401);
+    const upgrade = await rawRequest(server.port, "/api/term/serial/x", { headers: { ...replay, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" } });
+    expect(upgrade.status).toBe(401);
+    // The console itself still works in that browser: its pages' calls carry the key.
+    await page.goto(`${server.consoleOrigin}/vms`);
+    await expect(page.getByRole("heading", { name: "No virtual machines" })).toBeVisible();
+    // A terminal socket from the console's page opens with the key the page keeps, not without it.
+    const terminal = (withKey: boolean) =>
+      page.evaluate(
+        (withKey) =>
+          new Promise<string>((resolve) => {
+            const key = encodeURIComponent(localStorage.getItem("bootc-session-key") ?? "");
+            const ws = new WebSocket(`ws://${location.host}/api/term/serial/no-such-vm${withKey ? `?sessionKey=${key}` : ""}`);
+            ws.onopen = () => (resolve("opened"), ws.close());
+            ws.onerror = () => resolve("refused");
+          }),
+        withKey,
+      );
+    expect(await terminal(false)).toBe("refused");
+    expect(await terminal(true)).toBe("opened");
+  } finally {
+    guest.close();
   }
 });
 

@@ -4,11 +4,12 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { writePrivateFile } from "../../engine/core/private-file.js";
 import path from "node:path";
 import { execa } from "execa";
-import { BootcError } from "../../engine/core/errors.js";
+import { BootcError, isBootcError } from "../../engine/core/errors.js";
 import { findOnPath } from "../../engine/host/tools.js";
-import { ensureRuntimeDir, serverFile, serverOpenPage, serversDir } from "../../engine/core/paths.js";
+import { enginePaths, ensureRuntimeDir, serverFile, serverOpenPage, serversDir } from "../../engine/core/paths.js";
 import { processStartId, signalIfSame } from "../../engine/core/proc.js";
 import { parseCommand } from "./output.js";
+import type { Deadlines } from "../http/limits.js";
 
 const HELP = `Usage: bootc serve [--port N] [--host ADDR] [--allow-host NAME]... [--no-open] [--api-only]
                    [--socket PATH] [--token-file PATH]
@@ -94,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
   if (consoleHost !== undefined && !/^[a-z0-9.-]{1,253}$/i.test(consoleHost)) {
     throw new BootcError("INVALID_ARGUMENT", `--console-host "${consoleHost}" is not a host name`, "use a name such as mybox.localhost");
   }
+  const deadlines = deadlinesFromEnv(process.env.BOOTC_SERVE_DEADLINE_MS);
   const ui = !values["api-only"];
   const { ROOT, startServer } = await import("../http/server.js");
   if (ui && !values.dev && !existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
@@ -101,14 +103,21 @@ export async function main(argv: string[]): Promise<number> {
   }
   const socket = values.socket === undefined ? undefined : path.resolve(values.socket);
   const tokenFile = values["token-file"] === undefined ? undefined : path.resolve(values["token-file"]);
-  // Made here so that a token file that cannot be written stops us before anything listens.
+  // A runtime directory that is not private, and a token file that cannot be written, stop
+  // us before anything listens.
+  await prepareServersDir();
   const token = randomBytes(32).toString("base64url");
   if (tokenFile) await writeTokenFile(tokenFile, token);
-  const server = await startServer({ port, host, token, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev, ...(consoleHost ? { consoleHost } : {}), ...(socket ? { socket } : {}) }).catch(async (e: unknown) => {
+  const server = await startServer({ port, host, token, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev, ...(consoleHost ? { consoleHost } : {}), ...(socket ? { socket } : {}), ...(deadlines ? { deadlines } : {}) }).catch(async (e: unknown) => {
     if (tokenFile) await rm(tokenFile, { force: true });
     throw e;
   });
-  await register(server.port);
+  // A server that cannot leave its note is stopped, not left listening after the error.
+  await register(server.port).catch(async (e: unknown) => {
+    await server.close();
+    if (tokenFile) await rm(tokenFile, { force: true });
+    throw e;
+  });
   console.log(`bootc-console is listening on port ${server.port}`);
   printSignin(server.url, server.token, server.apiOrigin);
   if (socket) console.log(`API: also on the unix socket ${socket} (mode 0600, no token): http://localhost/api/trpc through it`);
@@ -133,6 +142,16 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** BOOTC_SERVE_DEADLINE_MS: one deadline for request headers and whole requests, for tests that must see it pass. */
+function deadlinesFromEnv(value: string | undefined): Deadlines | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) {
+    throw new BootcError("INVALID_ARGUMENT", `BOOTC_SERVE_DEADLINE_MS "${value}" is not a number of milliseconds from 100 to 600000`, "unset it: the defaults are 10 s for request headers and 30 s for a whole request");
+  }
+  return { headersMs: ms, requestMs: ms };
+}
+
 /** The token, for scripts, through a temp file and a rename: never half a token, never readable by others. */
 async function writeTokenFile(file: string, token: string): Promise<void> {
   try {
@@ -149,10 +168,20 @@ function printSignin(url: string, token: string, apiOrigin: string): void {
   console.log(`API: ${apiOrigin}/api/trpc with the header "Authorization: Bearer <token>"`);
 }
 
+/** The runtime directory (checked private) and the servers' notes in it; an error says which directory and what to do. */
+async function prepareServersDir(): Promise<void> {
+  try {
+    await ensureRuntimeDir();
+    await mkdir(serversDir(), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    if (isBootcError(e)) throw e;
+    throw new BootcError("INVALID_ARGUMENT", `cannot make the runtime directory ${enginePaths().runtime}: ${(e as Error).message}`, "set XDG_RUNTIME_DIR to a private directory of yours, then try again");
+  }
+}
+
 /** Leaves a note (pid + start identity) so `serve --rotate` can find this server and prove it is still this one. */
 async function register(port: number): Promise<void> {
-  await ensureRuntimeDir();
-  await mkdir(serversDir(), { recursive: true, mode: 0o700 });
+  await prepareServersDir();
   await writePrivateFile(serverFile(port), JSON.stringify({ pid: process.pid, startId: processStartId(process.pid), port }));
 }
 

@@ -21,7 +21,8 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
-export async function toFetchRequest(req: IncomingMessage, signal: AbortSignal): Promise<Request> {
+/** `url` is the request target as the gate parsed it; the Host header plays no part (it was checked, and tRPC needs only the path). */
+export async function toFetchRequest(req: IncomingMessage, url: URL, signal: AbortSignal): Promise<Request> {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined) continue;
@@ -29,7 +30,7 @@ export async function toFetchRequest(req: IncomingMessage, signal: AbortSignal):
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const body = hasBody ? await readBody(req, MAX_BODY_BYTES) : undefined;
-  return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body: body ? new Uint8Array(body) : undefined, signal });
+  return new Request(url, { method: req.method, headers, body: body ? new Uint8Array(body) : undefined, signal });
 }
 
 export async function sendFetchResponse(response: Response, res: ServerResponse): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * Request safety rules, as pure functions (unit-tested one by one):
- *  - Host allowlist: loopback names on any port plus configured names (DNS rebinding).
+ *  - Host allowlist: exactly hostname[:port], the name being loopback, the console's own or
+ *    a configured one, any port (DNS rebinding); the request target must be a path.
  *  - Same-origin check: Origin must be exactly http://<Host> (CSRF, websocket hijacking).
  *  - Constant-time token comparison.
  *  - A session cookie per port (cookies ignore ports, two servers must not clash), read
@@ -10,25 +11,52 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { parse as parseCookieHeader } from "cookie";
 
-const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+/** hostname[:port]: a DNS name or IPv4 address, or a bracketed IPv6 address; nothing else (no "#", "@", "/", spaces, empty port). */
+const HOST_RE = new RegExp(`^(${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\])(?::(\\d{1,5}))?$`, "i");
 
-/** Splits "name:port" / "[v6]:port" and lower-cases the name. */
-export function hostName(host: string): string {
-  const h = host.trim().toLowerCase();
-  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
-  return h.split(":")[0] ?? "";
+export interface ParsedHost {
+  /** Lower-cased; an IPv6 address keeps its brackets. */
+  name: string;
+  port?: number;
 }
 
-/** The port of a Host header ("name:port", "[v6]:port"), if it names one. */
-export function hostPort(host: string | undefined): number | undefined {
-  const m = /:(\d{1,5})$/.exec((host ?? "").trim());
-  return m ? Number(m[1]) : undefined;
+/** A Host header parsed strictly — exactly hostname[:port] — or undefined. */
+export function parseHost(header: string | undefined): ParsedHost | undefined {
+  if (!header || header.length > 260) return undefined;
+  const m = HOST_RE.exec(header);
+  if (!m?.[1]) return undefined;
+  const port = m[2] === undefined ? undefined : Number(m[2]);
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  return { name: m[1].toLowerCase(), ...(port === undefined ? {} : { port }) };
 }
 
-export function isAllowedHost(host: string | undefined, extra: readonly string[] = []): boolean {
-  if (!host) return false;
-  const name = hostName(host);
-  return LOOPBACK_NAMES.has(name) || name.endsWith(".localhost") || extra.map((e) => e.toLowerCase()).includes(name);
+/** The names a request may be addressed to: loopback, the console's own name, and --allow-host names. */
+export function allowedHostNames(consoleHost: string, extra: readonly string[] = []): ReadonlySet<string> {
+  return new Set(["localhost", "127.0.0.1", "[::1]", consoleHost, ...extra].map((h) => h.toLowerCase()));
+}
+
+export type HostCheck = { ok: true; host: ParsedHost } | { ok: false; status: 400 | 421; message: string };
+
+/**
+ * The Host allow-list (DNS rebinding): a malformed Host is a 400, a well-formed name this
+ * server does not answer to a 421 (Misdirected Request).
+ */
+export function checkHost(header: string | undefined, allowed: ReadonlySet<string>): HostCheck {
+  const host = parseHost(header);
+  if (!host) return { ok: false, status: 400, message: "the Host header is not a host name with an optional port" };
+  if (!allowed.has(host.name)) return { ok: false, status: 421, message: "host not allowed (bootc serve --allow-host NAME adds one)" };
+  return { ok: true, host };
+}
+
+/** The request target as a URL; undefined unless it is a path (origin-form), so no request can name another authority. */
+export function requestTarget(target: string | undefined): URL | undefined {
+  if (!target?.startsWith("/")) return undefined;
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Browsers send Origin on every websocket upgrade and POST; it must be this very origin. */

@@ -1,20 +1,22 @@
 /**
  * The one HTTP server behind `bootc serve`: Next's request handler for the UI, tRPC at
  * /api/trpc, and the terminal websockets at /api/term/{serial,ssh}/<vm>, all on one port.
- * Every request passes the same gate: allowed Host, then authentication (session cookie
- * or bearer token), then — for anything that changes state, and every websocket — an
- * exact same-Origin check. Nothing is parsed or served for an unauthenticated request
- * beyond the sign-in page and its POST.
+ * Every request passes the same gate: allowed Host, then authentication (a bearer token, or
+ * a browser session: its cookie, and for the API and terminals also its page's key —
+ * auth.ts), then — for anything that changes state, and every websocket — an exact
+ * same-Origin check. Nothing is parsed or served for an unauthenticated request
+ * beyond the sign-in page and its POST, and such requests cannot hold the server: deadlines,
+ * a small in-flight limit and closed connections (limits.ts).
  *
  * Browsers sign in on the console's own host name, bootc-<random>.localhost:PORT, which
  * browsers resolve to loopback: its host-only session cookie is never sent to another
- * server on 127.0.0.1 or localhost, whatever the port (a guest's forwarded web server, a
- * dev server). The cookie holds a session id, never the token. See docs/api.md.
+ * server on 127.0.0.1 or localhost. Cookies ignore ports, though, so a server on another
+ * port of that name gets it: alone it opens no API. The cookie holds a session id, never
+ * the token. See docs/api.md.
  */
 import { randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { WebSocketServer } from "ws";
 import { Engine } from "../../engine/vm/manager.js";
@@ -27,12 +29,14 @@ import { serveSerial } from "../terminal/serial.js";
 import { serveSsh } from "../terminal/ssh.js";
 import { vmNameSchema } from "../../engine/core/schema.js";
 import { BodyTooLarge, readBody, sendFetchResponse, toFetchRequest } from "./fetch-bridge.js";
-import { bearerToken, contentSecurityPolicy, hostName, hostPort, isAllowedHost, isSameOrigin, newNonce, readCookie, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
-import { SecretSet } from "./sessions.js";
+import { allowedHostNames, checkHost, contentSecurityPolicy, isSameOrigin, newNonce, type ParsedHost, requestTarget, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
+import { type Auth, Credentials } from "./auth.js";
 import { safeNext, SIGNIN_HTML, SIGNIN_JS } from "./signin.js";
 import { listenPrivateSocket } from "./unix-socket.js";
+import { loadNext, type NextApp } from "./next-app.js";
+import { DEFAULT_DEADLINES, deadlineOptions, type Deadlines, limitSilentConnections, UnauthenticatedLimit } from "./limits.js";
 
-export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+export { ROOT } from "./next-app.js";
 
 export interface ServerOptions {
   port: number;
@@ -56,6 +60,8 @@ export interface ServerOptions {
    * cannot reach a unix socket). For local tools such as the Podman Desktop extension.
    */
   socket?: string;
+  /** Header and request deadlines (limits.ts); shorter ones let tests see them pass. */
+  deadlines?: Deadlines;
 }
 
 export interface RunningServer {
@@ -70,49 +76,40 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** How a request proved it may come in: a browser session, the token, or the private unix socket. */
-type Auth = "cookie" | "bearer" | "socket" | undefined;
-
-
-type CreateNext = typeof import("next/dist/server/next.js").default;
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  let token = opts.token ?? randomBytes(32).toString("base64url");
-  const sessions = new SecretSet(32);
-  const codes = new SecretSet(24);
   const consoleHost = (opts.consoleHost ?? `bootc-${randomBytes(4).toString("hex")}.localhost`).toLowerCase();
   const signinHosts = new Set([consoleHost, ...opts.allowHosts.map((h) => h.toLowerCase())]);
+  const allowedHosts = allowedHostNames(consoleHost, opts.allowHosts);
   const engine = opts.engine ?? new Engine();
   const jobs = new Jobs();
   const autoRebuild = new AutoRebuild(engine, jobs);
   let port = opts.port;
   const cookieName = () => sessionCookieName(port);
+  const creds = new Credentials(opts.token ?? randomBytes(32).toString("base64url"), cookieName);
 
-  let nextHandle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
-  let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
-
-  const authOf = (req: IncomingMessage): Auth => {
-    if (sessions.has(readCookie(req.headers.cookie, cookieName()))) return "cookie";
-    if (tokensEqual(bearerToken(req.headers.authorization), token)) return "bearer";
-    return undefined;
-  };
+  let ui: NextApp | undefined;
 
   /** Browsers always send Origin on websocket upgrades and POSTs; scripts with a bearer token may omit it. */
-  const originOk = (req: IncomingMessage, auth: Auth) => {
+  const originOk = (req: IncomingMessage, auth: Auth | undefined) => {
     const origin = req.headers.origin;
     if (auth === "socket") return true;
     if (origin === undefined) return auth === "bearer";
     return isSameOrigin(origin, req.headers.host);
   };
 
+  const unauthenticated = new UnauthenticatedLimit();
+
+  /** A refusal at the gate; its connection closes after it (an unread body may still be arriving). */
   const deny = (res: ServerResponse, status: number, message: string) => {
     res.statusCode = status;
+    res.setHeader("Connection", "close");
     res.setHeader("Content-Type", "application/json");
     res.end(JSON.stringify({ error: { message } }));
   };
 
   /** The console's own origin, on the port the browser used (an SSH tunnel may map it). */
-  const consoleOrigin = (req: IncomingMessage) => `http://${consoleHost}:${hostPort(req.headers.host) ?? port}`;
+  const consoleOrigin = (host: ParsedHost) => `http://${consoleHost}:${host.port ?? port}`;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, viaSocket = false) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
@@ -120,23 +117,28 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const nonce = newNonce();
     const csp = contentSecurityPolicy(nonce);
     res.setHeader("Content-Security-Policy", csp);
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = requestTarget(req.url);
+    if (!url) return deny(res, 400, "the request target must be a path");
     if (viaSocket) {
       if (!url.pathname.startsWith("/api/trpc")) return deny(res, 404, "the unix socket serves the API (/api/trpc) and terminals only");
-      return serveApi(req, res);
+      return serveApi(req, res, url);
     }
-    if (!isAllowedHost(req.headers.host, opts.allowHosts)) return deny(res, 403, "host not allowed (bootc serve --allow-host NAME adds one)");
+    const hostCheck = checkHost(req.headers.host, allowedHosts);
+    if (!hostCheck.ok) return deny(res, hostCheck.status, hostCheck.message);
+    const host = hostCheck.host;
+    const auth = creds.authOf(req, url, url.pathname.startsWith("/api/"));
+    if (!auth && !unauthenticated.admit(res)) return deny(res, 503, "too many requests without a session or token at once: try again in a moment");
 
     // An old-style ?token= link: on to the sign-in page with a one-time code in its place.
     const given = url.searchParams.get("token");
     if (given !== null) {
-      if (!tokensEqual(given, token)) return deny(res, 401, "invalid token: open the URL printed by bootc serve");
+      if (!tokensEqual(given, creds.token)) return deny(res, 401, "invalid token: open the URL printed by bootc serve");
       url.searchParams.delete("token");
-      return redirect(res, `${consoleOrigin(req)}/signin?next=${encodeURIComponent(url.pathname + url.search)}#code=${codes.create()}`);
+      return redirect(res, `${consoleOrigin(host)}/signin?next=${encodeURIComponent(url.pathname + url.search)}#code=${creds.codes.create()}`);
     }
     if (req.method === "GET" && url.pathname === "/signin") {
       // Signing in happens only on the console's own name, so its cookie stays there.
-      if (!signinHosts.has(hostName(req.headers.host ?? ""))) return redirect(res, `${consoleOrigin(req)}/signin${url.search}`);
+      if (!signinHosts.has(host.name)) return redirect(res, `${consoleOrigin(host)}/signin${url.search}`);
       res.setHeader("Content-Type", "text/html; charset=utf-8");
       res.setHeader("Cache-Control", "no-store");
       return res.end(SIGNIN_HTML);
@@ -145,32 +147,31 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       res.setHeader("Content-Type", "text/javascript; charset=utf-8");
       return res.end(SIGNIN_JS);
     }
-    if (url.pathname === "/api/session" && req.method === "POST") return signIn(req, res);
+    if (url.pathname === "/api/session" && req.method === "POST") return signIn(req, res, host);
 
-    const auth = authOf(req);
-    if (!auth) return deny(res, 401, "not signed in: open the URL printed by bootc serve, or send Authorization: Bearer <token>");
+    if (!auth) return deny(res, 401, "not signed in: open the URL printed by bootc serve, or send Authorization: Bearer <token> (a browser's session cookie alone opens no API: its page sends the session key too)");
     const mutating = req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS";
     if (mutating && !originOk(req, auth)) return deny(res, 403, "cross-origin request refused");
 
-    if (url.pathname.startsWith("/api/trpc/") || url.pathname === "/api/trpc") return serveApi(req, res);
+    if (url.pathname.startsWith("/api/trpc/") || url.pathname === "/api/trpc") return serveApi(req, res, url);
     if (url.pathname.startsWith("/api/")) return deny(res, 404, "no such API route");
-    if (!nextHandle) return deny(res, 404, "the web UI is not served by this server (API only)");
+    if (!ui) return deny(res, 404, "the web UI is not served by this server (API only)");
     // Next reads the nonce from the request's CSP header and puts it on its inline scripts.
     req.headers["content-security-policy"] = csp;
-    return nextHandle(req, res);
+    return ui.handle(req, res);
   };
 
-  const serveApi = async (req: IncomingMessage, res: ServerResponse) => {
+  const serveApi = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const abort = new AbortController();
     res.once("close", () => abort.abort());
     let request: Request;
     try {
-      request = await toFetchRequest(req, abort.signal);
+      request = await toFetchRequest(req, url, abort.signal);
     } catch (e) {
       if (e instanceof BodyTooLarge) return deny(res, 413, "request body too large");
       throw e;
     }
-    const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => sessions.clear() }) });
+    const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => creds.sessions.clear() }) });
     return sendFetchResponse(response, res);
   };
 
@@ -181,8 +182,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   /** POST /api/session {code | token, next}: a one-time code or the token for a session cookie, on the console's name only. */
-  const signIn = async (req: IncomingMessage, res: ServerResponse) => {
-    if (!signinHosts.has(hostName(req.headers.host ?? ""))) return deny(res, 403, `sign in at ${consoleOrigin(req)}/signin`);
+  const signIn = async (req: IncomingMessage, res: ServerResponse, host: ParsedHost) => {
+    if (!signinHosts.has(host.name)) return deny(res, 403, `sign in at ${consoleOrigin(host)}/signin`);
     if (!isSameOrigin(req.headers.origin, req.headers.host)) return deny(res, 403, "cross-origin request refused");
     let body: { token?: unknown; code?: unknown; next?: unknown };
     try {
@@ -190,14 +191,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch {
       return deny(res, 400, "send JSON: {\"token\": \"…\"}");
     }
-    if (typeof body.code === "string") {
-      if (!codes.use(body.code)) return deny(res, 401, "this sign-in link was used already (each works once): paste the token bootc serve printed");
-    } else if (typeof body.token !== "string" || !tokensEqual(body.token, token)) {
-      return deny(res, 401, "invalid token: paste the token bootc serve printed");
-    }
-    res.setHeader("Set-Cookie", `${cookieName()}=${sessions.create()}; HttpOnly; SameSite=Strict; Path=/`);
+    const session = creds.signIn(body);
+    if ("error" in session) return deny(res, 401, session.error);
+    res.setHeader("Set-Cookie", `${cookieName()}=${session.id}; HttpOnly; SameSite=Strict; Path=/`);
     res.setHeader("Content-Type", "application/json");
-    res.end(JSON.stringify({ next: safeNext(typeof body.next === "string" ? body.next : null) }));
+    // The key goes to the page alone: it keeps it where only this origin reads it (signin.ts).
+    res.end(JSON.stringify({ next: safeNext(typeof body.next === "string" ? body.next : null), key: session.key }));
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
@@ -209,14 +208,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       socket.on("error", () => undefined);
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
     };
-    if (!viaSocket && !isAllowedHost(req.headers.host, opts.allowHosts)) return refuse("403 Forbidden");
-    const auth = viaSocket ? "socket" : authOf(req);
-    if (!auth) return refuse("401 Unauthorized");
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = requestTarget(req.url);
+    if (!url) return refuse("400 Bad Request");
+    if (!viaSocket) {
+      const hostCheck = checkHost(req.headers.host, allowedHosts);
+      if (!hostCheck.ok) return refuse(hostCheck.status === 400 ? "400 Bad Request" : "421 Misdirected Request");
+    }
     const m = /^\/api\/term\/(serial|ssh)\/([^/]+)$/.exec(url.pathname);
+    const auth = viaSocket ? "socket" : creds.authOf(req, url, !!m);
+    if (!auth) return refuse("401 Unauthorized");
     if (!m) {
       // Next's own upgrades (hot reload) exist only in dev mode.
-      if (opts.dev && nextUpgrade && originOk(req, auth)) return void nextUpgrade(req, socket, head);
+      if (opts.dev && ui && originOk(req, auth)) return void ui.upgrade(req, socket, head);
       return refuse("404 Not Found");
     }
     if (!originOk(req, auth)) return refuse("403 Forbidden");
@@ -231,15 +234,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   };
 
-  const server = http.createServer((req, res) => {
+  const limits = deadlineOptions(opts.deadlines ?? DEFAULT_DEADLINES);
+  const server = http.createServer(limits, (req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) deny(res, 500, "internal error");
       else res.destroy();
     });
   });
   server.on("upgrade", onUpgrade);
-  server.requestTimeout = 0; // SSE streams stay open
-  server.headersTimeout = 30_000;
+  limitSilentConnections(server);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -248,10 +251,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const addr = server.address();
   port = typeof addr === "object" && addr ? addr.port : opts.port;
 
-  const local = opts.socket ? http.createServer((req, res) => void handle(req, res, true).catch(() => (res.headersSent ? res.destroy() : deny(res, 500, "internal error")))) : undefined;
+  const local = opts.socket ? http.createServer(limits, (req, res) => void handle(req, res, true).catch(() => (res.headersSent ? res.destroy() : deny(res, 500, "internal error")))) : undefined;
   if (local && opts.socket) {
     local.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(req, socket, head, true));
-    local.requestTimeout = 0;
     try {
       await listenPrivateSocket(local, opts.socket);
     } catch (e) {
@@ -260,19 +262,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   }
 
-  if (opts.ui) {
-    // Loaded only here, so the CLI's other commands never load Next or React.
-    const mod = (await import("next")) as unknown as { default: CreateNext | { default: CreateNext } };
-    // next is CommonJS: depending on the loader, its factory is `default` or `default.default`.
-    const next = typeof mod.default === "function" ? mod.default : mod.default.default;
-    const app = next({ dev: opts.dev, dir: ROOT, hostname: "127.0.0.1", port, quiet: true });
-    await app.prepare();
-    nextHandle = app.getRequestHandler() as typeof nextHandle;
-    nextUpgrade = app.getUpgradeHandler() as typeof nextUpgrade;
-  }
+  if (opts.ui) ui = await loadNext({ dev: opts.dev, port });
 
   const shownHost = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host.includes(":") ? `[${opts.host}]` : opts.host;
-  const signinUrl = () => `http://${consoleHost}:${port}/signin#code=${codes.create()}`;
+  const signinUrl = () => `http://${consoleHost}:${port}/signin#code=${creds.codes.create()}`;
   return {
     get url() {
       return signinUrl();
@@ -280,12 +273,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     apiOrigin: `http://${shownHost}:${port}`,
     port,
     get token() {
-      return token;
+      return creds.token;
     },
     rotate: () => {
-      token = randomBytes(32).toString("base64url");
-      sessions.clear();
-      codes.clear();
+      creds.rotate();
       return signinUrl();
     },
     close: async () => {

@@ -5,10 +5,13 @@
  * token — browsers keep every visited URL, fragment included, in their history database.
  * The fragment is never sent over the network; the page removes it from the address bar,
  * posts the code to /api/session, which answers with a session cookie (a session id, not
- * the token), and replaces itself with the console. Without a code, or with a used one, it
+ * the token) and, in its body, the session's key: the page keeps that in localStorage —
+ * this origin's alone, port included — for the console's API calls and terminals (cookies
+ * ignore ports; see server/protocol/session-key.ts). Then it replaces itself with the console. Without a code, or with a used one, it
  * offers a field to paste the token (a POST: it appears in no URL).
  * Its script is a file of this origin, so the CSP needs no inline script for it.
  */
+import { SESSION_KEY_STORAGE } from "../protocol/session-key.js";
 
 /** Where to go after signing in: a path on this origin, nothing else. */
 export function safeNext(next: string | null): string {
@@ -58,7 +61,11 @@ export const SIGNIN_JS = `"use strict";
     fetch("/api/session", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(Object.assign({ next: next }, secret)) })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (r) {
-        if (r.ok) { location.replace(r.body.next); return; }
+        if (r.ok) {
+          localStorage.setItem(${JSON.stringify(SESSION_KEY_STORAGE)}, r.body.key);
+          location.replace(r.body.next);
+          return;
+        }
         if (error) error.textContent = (r.body && r.body.error && r.body.error.message) || "Sign-in failed.";
       })
       .catch(function () { if (error) error.textContent = "The server did not answer: is bootc serve still running?"; });
