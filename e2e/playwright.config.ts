@@ -1,10 +1,11 @@
 import { defineConfig } from "@playwright/test";
 
 // Browser tests against the real server and a real guest, in Debian's Chromium
-// (browsers cannot be downloaded here). One worker: the guest is shared.
+// (browsers cannot be downloaded here). Two spec files at a time, each with its own server,
+// state directory and guest (a guest runs single-threaded TCG: two fit two cores).
 export default defineConfig({
   testDir: "./ui",
-  workers: 1,
+  workers: 2,
   timeout: 15 * 60_000,
   expect: { timeout: 30_000 },
   reporter: [["list"]],

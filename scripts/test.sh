@@ -19,15 +19,20 @@ check() {
   echo "== $name"
   if "$@"; then checks_passed=$((checks_passed + 1)); else checks_failed=$((checks_failed + 1)); echo "FAILED: $name"; fi
 }
+# Minutes since the suite started, printed as each part ends (bash's SECONDS counts them).
+took() { echo "== $1 done at minute $((SECONDS / 60)).$((SECONDS % 60 / 6))"; }
 
 check "lint (eslint, including import boundaries)" npx eslint .
 check "typecheck (tsc --noEmit)" npx tsc -p tsconfig.json --noEmit
 echo "== unit tests"
 npx vitest run --reporter=default --reporter=json --outputFile="$results/unit.json"
-echo "== end-to-end tests (real podman, qemu, virtiofsd, systemd guest)"
+took "set-up, lint, typecheck and unit tests"
+echo "== end-to-end tests (real podman, qemu, virtiofsd, systemd guest), two files at a time"
 npx vitest run -c e2e/vitest.config.ts --reporter=default --reporter=json --outputFile="$results/e2e.json"
+took "end-to-end tests"
 
-echo "== browser tests (Playwright, Debian's Chromium, real server and guest)"
+echo "== browser tests (Playwright, Debian's Chromium, real server and guest), two files at a time"
 PLAYWRIGHT_JSON_OUTPUT_NAME="$results/ui.json" npx playwright test -c e2e/playwright.config.ts --reporter=list,json
+took "browser tests"
 
 node scripts/summarize.mjs "$checks_passed" "$checks_failed" "$results/unit.json" "$results/e2e.json" "$results/ui.json"

@@ -1,9 +1,10 @@
 /**
  * Shared helpers for the end-to-end tests: run the real `bootc` CLI against an isolated
  * state directory (BOOTC_HOME), and check that nothing is left behind — no process
- * started for that state directory, no image mounted by it.
+ * started for that state directory, no image mounted by it. Two test files run at once
+ * (e2e/vitest.config.ts), so every check looks at the file's own homes only.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +21,8 @@ export const DEMO_IMAGE = "localhost/bootc-demo:latest";
 export const DEMO_BANNER = "Debian GNU/Linux";
 
 const made: string[] = [];
+/** Every state directory this test file made (kept after removeTempDirs, for the mount ledger). */
+const homes = new Set<string>();
 
 // Also when the process ends: a file whose tests were all skipped never runs its afterAll,
 // and Playwright's main process imports the specs (making their homes) without running them.
@@ -34,7 +37,9 @@ export function tempDir(prefix = "bce-"): string {
 
 /** A short state root: runtime socket paths live below it and must stay < 108 bytes. */
 export function makeHome(): string {
-  return tempDir("bce-");
+  const home = tempDir("bce-");
+  homes.add(home);
+  return home;
 }
 
 /**
@@ -84,25 +89,31 @@ export function processesUsing(home: string): Array<{ pid: number; cmd: string }
   return found;
 }
 
-/** Images podman has mounted (rootful `podman image mount` listing), one "ID PATH" line each. */
-async function imageMounts(): Promise<string[]> {
-  const r = await execa("podman", ["image", "mount"], { reject: false });
-  return String(r.stdout).split("\n").map((l) => l.trim()).filter(Boolean);
-}
-
 /**
- * A test file's view of image mounts: `left()` lists mounts that were not there when the
- * file started, i.e. what the file's own VMs and builds left behind. Comparing with a baseline keeps a
- * mount someone else holds on this host (another run, a manual `podman image mount`) from
- * failing every test; it is reported once so the cause is visible.
+ * A test file's view of image mounts. The test process puts e2e/lib/podman-shim first on
+ * PATH (vitest-cleanup.ts): it runs the real podman and writes every image mount and
+ * unmount that succeeded to this file's ledger, with the BOOTC_HOME it was made for.
+ * `left()` lists, per home this file made, the images mounted more often than unmounted:
+ * what its VMs and builds left behind. Only this file's homes count, so the mounts of files
+ * running alongside, or of anything else on the host, are not blamed on it.
  */
 export async function watchImageMounts(file: string): Promise<{ left: () => Promise<string[]> }> {
-  const initial = await imageMounts();
-  // Keyed by mount point (the image's top layer): images that share a layer share its mount.
-  const mountPoint = (line: string) => line.split(/\s+/).pop() ?? line;
-  const before = new Set(initial.map(mountPoint));
-  if (before.size) console.warn(`${file}: podman already had images mounted before these tests (their checks ignore these):\n${initial.join("\n")}`);
-  return { left: async () => (await imageMounts()).filter((m) => !before.has(mountPoint(m))) };
+  const ledger = process.env.BCE_MOUNT_LEDGER;
+  if (!ledger) throw new Error(`${file}: no mount ledger; run the end-to-end tests with -c e2e/vitest.config.ts`);
+  return { left: async () => unbalancedMounts(ledger) };
+}
+
+function unbalancedMounts(ledger: string): string[] {
+  const count = new Map<string, number>();
+  const text = existsSync(ledger) ? readFileSync(ledger, "utf8") : "";
+  for (const line of text.split("\n").filter(Boolean)) {
+    const [verb, image, ...rest] = line.split(" ");
+    const home = rest.join(" ");
+    if (!homes.has(home)) continue; // the test's own mounts, made without a home
+    const key = `${image} for ${home}`;
+    count.set(key, (count.get(key) ?? 0) + (verb === "mount" ? 1 : -1));
+  }
+  return [...count].filter(([, n]) => n > 0).map(([key, n]) => `${key}: mounted ${n} more time(s) than unmounted`);
 }
 
 /**

@@ -5,12 +5,19 @@
  * of the test's own, and an OpenSSH server on 127.0.0.1 with a throwaway host key that
  * makes the same machine a "remote" libvirt host over qemu+ssh.
  * A libvirtd that already runs (a developer's) is used and left running.
+ * Test files run side by side (e2e/vitest.config.ts, and the browser tests beside them):
+ * the libvirt tests take turns through a lock file, held from startLibvirt() to stop(), as
+ * the daemon they start, restart and stop is this machine's one qemu:///system.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
+import { tryLock, unlock } from "../../engine/lockfile.js";
 import { freePort, tempDir, waitUntil } from "./harness.js";
+
+/** Held by the test process using this machine's libvirt; stale (and taken over) once that process is gone. */
+const LOCK = "/tmp/bootc-e2e-libvirt.lock";
 
 const virsh = (args: string[]) => execa("virsh", ["-q", "-c", "qemu:///system", ...args], { reject: false });
 
@@ -60,6 +67,16 @@ export interface LibvirtHost {
 }
 
 export async function startLibvirt(): Promise<LibvirtHost> {
+  await waitUntil(`the other libvirt tests to finish (lock file ${LOCK})`, async () => ((await tryLock(LOCK)) ? true : undefined), 14 * 60_000, 1000);
+  try {
+    return await startLocked();
+  } catch (e) {
+    await unlock(LOCK);
+    throw e;
+  }
+}
+
+async function startLocked(): Promise<LibvirtHost> {
   giveKvmToGroup();
   let virtlogd: ChildProcess | undefined;
   let libvirtd: ChildProcess | undefined;
@@ -95,6 +112,7 @@ export async function startLibvirt(): Promise<LibvirtHost> {
         await stopChild(libvirtd);
         await stopChild(virtlogd);
       }
+      await unlock(LOCK);
     },
   };
 }
