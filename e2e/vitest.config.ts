@@ -8,12 +8,12 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * here follow, in vitest's own order.
  */
 const SLOWEST_FIRST = [
+  "libvirt.e2e.ts",
   "provision.e2e.ts",
   "disk.e2e.ts",
   "faults.e2e.ts",
   "oneshot.e2e.ts",
   "engine.e2e.ts",
-  "libvirt.e2e.ts",
   "server.e2e.ts",
   "rootless.e2e.ts",
   "watch.e2e.ts",
