@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // and run through scripts/test.sh with real podman, qemu, virtiofsd and Chromium.
 export default defineConfig({
   test: {
-    include: ["engine/**/*.test.ts", "server/**/*.test.ts", "scripts/**/*.test.ts"],
+    include: ["engine/**/*.test.ts", "server/**/*.test.ts", "app/**/*.test.ts", "scripts/**/*.test.ts"],
     exclude: ["node_modules", "dist", "e2e"],
     testTimeout: 30_000,
   },

@@ -72,7 +72,7 @@ describe("bad options through the library", () => {
       [{ image: DEMO_IMAGE, binds: [{ host: home, guest: "/mnt/x\n/dev/sda /mnt ext4", readOnly: false }] }, /invalid binds\.0\.guest/],
       [{ image: DEMO_IMAGE, forwards: [{ host: 0, guest: 22 }] }, /invalid forwards\.0\.host/],
       [{ image: DEMO_IMAGE, kargs: ["init=/bin/sh console=ttyS1"] }, /invalid kargs\.0/],
-      [{ image: DEMO_IMAGE, cpus: 1000 }, /--cpus 1000 is out of range/],
+      [{ image: DEMO_IMAGE, cpus: 1000 }, /invalid cpus: use 1–64 vCPUs/],
       [{ image: "--rm" }, /invalid image/],
     ];
     for (const [input, message] of bad) {

@@ -1,7 +1,7 @@
 /**
  * Shell completion as a user gets it: the script `bootc completion bash` prints, sourced in
- * a real bash, completing commands, a command's options (read from its --help) and VM names
- * (from `bootc list`).
+ * a real bash, completing commands, a command's options and their values (read from its
+ * --help) and VM names (from `bootc list`).
  */
 import { mkdirSync, symlinkSync } from "node:fs";
 import path from "node:path";
@@ -40,6 +40,13 @@ describe("bootc completion bash", () => {
     expect(await complete("bootc", "rm", "--a")).toEqual(["--all"]);
   });
 
+  it("completes an option's values, which --help lists from the engine's schema", async () => {
+    expect(await complete("bootc", "run", "--mode", "")).toEqual(["disk", "ephemeral"]);
+    expect(await complete("bootc", "run", "--pull", "n")).toEqual(["never"]);
+    expect(await complete("bootc", "to-disk", "--builder", "d")).toEqual(["direct"]);
+    expect(await complete("bootc", "test", "--pull", "")).toEqual(["always", "missing", "never"]);
+  });
+
   it("completes VM names for the commands that take one", async () => {
     for (const name of ["alpha", "beta"]) {
       mkdirSync(path.join(home, "state/vms", name), { recursive: true });
@@ -62,5 +69,7 @@ describe("bootc completion fish", () => {
     expect(await completeFish("bootc st")).toEqual(["start", "stop"]);
     expect(await completeFish("bootc run --inj")).toEqual(["--inj-ssh-identity"]);
     expect(await completeFish("bootc ssh al")).toEqual(["alpha"]);
+    expect(await completeFish("bootc run --accel ")).toEqual(["hvf", "kvm", "tcg"]);
+    expect(await completeFish("bootc run --filesystem x")).toEqual(["xfs"]);
   });
 });

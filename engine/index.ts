@@ -5,14 +5,14 @@
 export { BootcError, isBootcError, type ErrorCode } from "./core/errors.js";
 export { enginePaths, vmPaths, type EnginePaths } from "./core/paths.js";
 export { Engine } from "./vm/manager.js";
-export { DEFAULTS } from "./vm/new-vm.js";
 export type { VmInfo, VmEvent, ConsoleAttachment } from "./core/vm.js";
 export type { VmRuntime, CreateRequest, StopOptions, Listing } from "./runtime/runtime.js";
 export { VM_STATES, ACTIVE_STATES, type VmRecord, type VmState } from "./core/record.js";
 export { parseBind, parseCloudInit, parseMemory, parsePortForward } from "./core/options.js";
-export { validateName, type RunOptions } from "./core/schema.js";
+export { CREDENTIAL_TRANSPORTS, RunOptionsSchema, validateName, type RunOptions } from "./core/schema.js";
+export { runOptionFacts, type OptionFacts } from "./core/option-facts.js";
 export { translateKickstart } from "./provision/kickstart.js";
-export { CREDENTIAL_TRANSPORTS, type CredentialTransport } from "./provision/transport.js";
+export type { CredentialTransport } from "./provision/transport.js";
 export { listImages, inspectImage, type ImageSummary, type ImageDetails } from "./images/images.js";
 export { buildImage, type BuildOptions } from "./images/build.js";
 export { WatchLoop, type WatchEvent, type WatchOptions } from "./vm/watch.js";

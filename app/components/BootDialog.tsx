@@ -1,52 +1,44 @@
 "use client";
 import {
-  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, Grid, GridItem, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, NumberInput, Radio, TextInput,
+  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, Grid, GridItem, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, NumberInput, Radio, Spinner, TextInput,
 } from "@patternfly/react-core";
 import { useEffect, useState } from "react";
+import { defaultChoices, GiB, hasSavedChoices, loadChoices, saveChoices, type Choices } from "../lib/boot-choices";
+import { fieldIssues, useRunOptions, type FieldIssue, type RunOptionFacts } from "../lib/run-options";
 import { errorText, trpc } from "../lib/trpc";
-import { FIRST_BOOT_DEFAULTS, FirstBootFields, firstBootInput, type FirstBootChoices } from "./FirstBootFields";
-
-interface Choices extends FirstBootChoices {
-  name: string;
-  pull: "missing" | "always" | "never";
-  cpus: number;
-  memoryMiB: number;
-  forwards: Array<{ host: string; guest: string }>;
-  shares: Array<{ host: string; guest: string; readOnly: boolean }>;
-  kargs: string;
-  removeOnStop: boolean;
-  mode: "ephemeral" | "disk";
-  diskSizeGiB: number;
-  /** A premade disk file on the server's host (the dialog without an image). */
-  diskFile: string;
-  /** Where the VM runs: "" for bootc's own runtime, else a saved libvirt host's name. */
-  host: string;
-  autostart: boolean;
-}
+import { FieldHelp } from "./FieldHelp";
+import { FirstBootFields, firstBootInput } from "./FirstBootFields";
+import { ForwardRows, ShareRows } from "./BootRows";
 
 type Hosts = Awaited<ReturnType<typeof trpc.host.hosts.query>>;
 
-const DEFAULTS: Choices = { ...FIRST_BOOT_DEFAULTS, name: "", pull: "missing", cpus: 2, memoryMiB: 2048, forwards: [], shares: [], kargs: "", removeOnStop: false, mode: "ephemeral", diskSizeGiB: 10, diskFile: "", host: "", autostart: false };
 const PREMADE = "premade disk";
-const storageKey = (image: string) => `bootc-boot-choices:${image}`;
-
-function loadChoices(image: string): Choices {
-  try {
-    const saved = JSON.parse(localStorage.getItem(storageKey(image)) ?? "null") as Partial<Choices> | null;
-    return { ...DEFAULTS, ...(saved ?? {}), name: "", password: "" }; // a name is per VM; a password is never stored
-  } catch {
-    return DEFAULTS;
-  }
-}
+/** The words for each pull policy; a policy the server adds later shows as its name. */
+const PULL_LABELS: Record<string, string> = { missing: "If it is not local", always: "Always, before booting", never: "Never" };
 
 /**
  * Boot an image as a VM (ephemeral or disk mode), or without an image a premade disk file
- * (`bootc run --disk`): the options of `bootc run`, remembered per image.
+ * (`bootc run --disk`): the options of `bootc run`, remembered per image. Defaults, limits
+ * and hints are the server's (meta.runOptions); so are the errors, each under its field.
  */
 export function BootDialog({ image, onClose, onBooted }: { image?: string; onClose: () => void; onBooted: (name: string) => void }) {
+  const { facts, error } = useRunOptions();
+  return (
+    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="boot-title">
+      {image
+        ? <ModalHeader title={`Boot ${image}`} labelId="boot-title" description="Nothing is ever written to the image: an ephemeral VM boots its root filesystem directly; a disk VM writes to its own disk." />
+        : <ModalHeader title="Boot a disk file" labelId="boot-title" description="A .qcow2 or .raw disk you already have, booted with UEFI. The VM writes to an overlay of its own: your file is never written." />}
+      {facts
+        ? <BootForm image={image} facts={facts} onClose={onClose} onBooted={onBooted} />
+        : <ModalBody>{error ? <Alert variant="danger" isInline title="Cannot load the boot options" role="alert">{errorText(error)}</Alert> : <Spinner size="lg" aria-label="Loading the boot options" />}</ModalBody>}
+    </Modal>
+  );
+}
+
+function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: RunOptionFacts; onClose: () => void; onBooted: (name: string) => void }) {
   const choicesKey = image ?? PREMADE;
-  const [c, setC] = useState<Choices>(() => loadChoices(choicesKey));
-  const [error, setError] = useState<string>();
+  const [c, setC] = useState<Choices>(() => loadChoices(choicesKey, defaultChoices(facts)));
+  const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const set = <K extends keyof Choices>(k: K, v: Choices[K]) => setC((old) => ({ ...old, [k]: v }));
   const [hosts, setHosts] = useState<Hosts>();
@@ -54,7 +46,7 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
     void trpc.host.hosts.query().then((h) => {
       setHosts(h);
       // A remembered host that was since forgotten falls back to the server's default.
-      const remembered = localStorage.getItem(storageKey(choicesKey)) !== null;
+      const remembered = hasSavedChoices(choicesKey);
       setC((old) => ((!remembered || old.host) && !h.hosts.some((x) => x.name === old.host) ? { ...old, host: h.default } : old));
     }, () => setHosts({ hosts: [], default: "" }));
   }, [choicesKey]);
@@ -62,15 +54,27 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
   const libvirt = !!c.host;
   const sharesOk = !libvirt || !!hosts?.hosts.find((h) => h.name === c.host)?.local;
   const mode = libvirt ? "disk" : c.mode;
+  // The dialog counts the disk in whole GiB.
+  const diskMin = Math.max(1, Math.ceil((facts.diskSizeBytes.min ?? 0) / GiB));
+
+  // The options this dialog shows a field for: an error about any other goes in the alert.
+  const shown = new Set(["name", "cpus", "memoryMiB", "forwards", "user", "password", ...(image ? ["pull", "kargs"] : ["disk"]),
+    ...(image && !libvirt ? ["cloudInit"] : []), ...(image && mode === "disk" ? ["diskSizeBytes"] : []), ...(sharesOk ? ["binds"] : [])]);
+  const issues: FieldIssue[] = fieldIssues(failure);
+  const error = (path: string, exact = false) => issues.find((i) => i.path === path || (!exact && i.path.startsWith(`${path}.`)))?.message;
+  const elsewhere = issues.filter((i) => !shown.has(i.path.split(".")[0]!));
+  const alert = failure === undefined ? undefined
+    : !issues.length ? errorText(failure)
+    : elsewhere.map((i) => `${i.path}: ${i.message}`).join("; ") || "Check the fields marked below.";
 
   const submit = async () => {
     setBusy(true);
-    setError(undefined);
+    setFailure(undefined);
     try {
       const forwards = c.forwards.filter((f) => f.host || f.guest).map((f) => ({ host: Number(f.host), guest: Number(f.guest) }));
       const vm = await trpc.vms.run.mutate({
         ...(image ? { image, pull: c.pull, mode, kargs: c.kargs.split(/\s+/).filter(Boolean) } : { disk: c.diskFile.trim() }),
-        ...(image && mode === "disk" ? { diskSizeBytes: c.diskSizeGiB * 1024 ** 3 } : {}),
+        ...(image && mode === "disk" ? { diskSizeBytes: c.diskSizeGiB * GiB } : {}),
         connect: image ? c.host : "",
         ...(libvirt ? { autostart: c.autostart } : {}),
         name: c.name.trim() || undefined,
@@ -81,30 +85,41 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
         ...firstBootInput(image && !libvirt ? c : { ...c, cloudInitDir: "" }),
         removeOnStop: c.removeOnStop,
       });
-      localStorage.setItem(storageKey(choicesKey), JSON.stringify({ ...c, name: "", password: "" }));
+      saveChoices(choicesKey, c);
       onBooted(vm.name);
     } catch (e) {
-      setError(errorText(e));
+      setFailure(e);
       setBusy(false);
     }
   };
 
+  const numberField = (key: "cpus" | "memoryMiB", label: string, step: number) => {
+    const { min, max } = facts[key];
+    const clamp = (n: number) => Math.min(max ?? n, Math.max(min ?? n, n));
+    return (
+      <FormGroup label={label} fieldId={`vm-${key}`}>
+        <NumberInput id={`vm-${key}`} inputName={label} inputAriaLabel={label} value={c[key]} min={min} max={max} validated={error(key) ? "error" : "default"}
+          inputProps={{ "aria-describedby": `vm-${key}-help` }}
+          onMinus={() => set(key, clamp(c[key] - step))} onPlus={() => set(key, clamp(c[key] + step))}
+          onChange={(e) => set(key, Number((e.target as HTMLInputElement).value) || 0)} />
+        <FieldHelp id={`vm-${key}-help`} hint={facts[key].help} error={error(key)} />
+      </FormGroup>
+    );
+  };
+
   return (
-    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="boot-title">
-      {image
-        ? <ModalHeader title={`Boot ${image}`} labelId="boot-title" description="Nothing is ever written to the image: an ephemeral VM boots its root filesystem directly; a disk VM writes to its own disk." />
-        : <ModalHeader title="Boot a disk file" labelId="boot-title" description="A .qcow2 or .raw disk you already have, booted with UEFI. The VM writes to an overlay of its own: your file is never written." />}
+    <>
       <ModalBody>
-        {error && <Alert variant="danger" isInline title="Cannot boot" role="alert" style={{ marginBottom: 16 }}>{error}</Alert>}
+        {alert && <Alert variant="danger" isInline title="Cannot boot" role="alert" style={{ marginBottom: 16 }}>{alert}</Alert>}
         <Form id="boot-form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
           <FormGroup label="Name" fieldId="vm-name">
-            <TextInput id="vm-name" value={c.name} onChange={(_e, v) => set("name", v)} placeholder="generated if empty" />
-            <FormHelperText><HelperText><HelperTextItem>a–z, 0–9, “-”, “_”, “.”; up to 40 characters</HelperTextItem></HelperText></FormHelperText>
+            <TextInput id="vm-name" value={c.name} onChange={(_e, v) => set("name", v)} placeholder="generated if empty" validated={error("name") ? "error" : "default"} aria-describedby="vm-name-help" />
+            <FieldHelp id="vm-name-help" hint={facts.name.help} error={error("name")} />
           </FormGroup>
           {!image && (
             <FormGroup label="Disk file" fieldId="vm-disk-file" isRequired>
-              <TextInput id="vm-disk-file" isRequired value={c.diskFile} onChange={(_e, v) => set("diskFile", v)} placeholder="/path/to/disk.qcow2" />
-              <FormHelperText><HelperText><HelperTextItem>An absolute path on the host running bootc serve.</HelperTextItem></HelperText></FormHelperText>
+              <TextInput id="vm-disk-file" isRequired value={c.diskFile} onChange={(_e, v) => set("diskFile", v)} placeholder="/path/to/disk.qcow2" validated={error("disk") ? "error" : "default"} aria-describedby="vm-disk-file-help" />
+              <FieldHelp id="vm-disk-file-help" hint={`${facts.disk.help}. An absolute path on the host running bootc serve.`} error={error("disk")} />
             </FormGroup>
           )}
           {image && hosts && hosts.hosts.length > 0 && (
@@ -127,82 +142,34 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
           </FormGroup>}
           {image && mode === "disk" && (
             <FormGroup label="Disk size (GiB)" fieldId="vm-disk-size">
-              <NumberInput id="vm-disk-size" inputName="Disk size (GiB)" inputAriaLabel="Disk size (GiB)" value={c.diskSizeGiB} min={1}
-                onMinus={() => set("diskSizeGiB", Math.max(1, c.diskSizeGiB - 1))} onPlus={() => set("diskSizeGiB", c.diskSizeGiB + 1)}
+              <NumberInput id="vm-disk-size" inputName="Disk size (GiB)" inputAriaLabel="Disk size (GiB)" value={c.diskSizeGiB} min={diskMin} max={Math.floor((facts.diskSizeBytes.max ?? Infinity) / GiB)}
+                validated={error("diskSizeBytes") ? "error" : "default"} inputProps={{ "aria-describedby": "vm-disk-size-help" }}
+                onMinus={() => set("diskSizeGiB", Math.max(diskMin, c.diskSizeGiB - 1))} onPlus={() => set("diskSizeGiB", c.diskSizeGiB + 1)}
                 onChange={(e) => set("diskSizeGiB", Number((e.target as HTMLInputElement).value) || 0)} />
+              <FieldHelp id="vm-disk-size-help" hint={facts.diskSizeBytes.help} error={error("diskSizeBytes")} />
             </FormGroup>
           )}
           <Grid hasGutter>
-            <GridItem span={6}>
-              <FormGroup label="vCPUs" fieldId="vm-cpus">
-                <NumberInput id="vm-cpus" inputName="vCPUs" inputAriaLabel="vCPUs" value={c.cpus} min={1} max={64}
-                  onMinus={() => set("cpus", Math.max(1, c.cpus - 1))} onPlus={() => set("cpus", c.cpus + 1)}
-                  onChange={(e) => set("cpus", Number((e.target as HTMLInputElement).value) || 1)} />
-              </FormGroup>
-            </GridItem>
-            <GridItem span={6}>
-              <FormGroup label="Memory (MiB)" fieldId="vm-memory">
-                <NumberInput id="vm-memory" inputName="Memory (MiB)" inputAriaLabel="Memory (MiB)" value={c.memoryMiB} min={256}
-                  onMinus={() => set("memoryMiB", Math.max(256, c.memoryMiB - 512))} onPlus={() => set("memoryMiB", c.memoryMiB + 512)}
-                  onChange={(e) => set("memoryMiB", Number((e.target as HTMLInputElement).value) || 0)} />
-              </FormGroup>
-            </GridItem>
+            <GridItem span={6}>{numberField("cpus", "vCPUs", 1)}</GridItem>
+            <GridItem span={6}>{numberField("memoryMiB", "Memory (MiB)", 512)}</GridItem>
           </Grid>
-          {sharesOk && <FormGroup label="Shared folders" fieldId="vm-shares" role="group">
-            {c.shares.map((s, i) => (
-              <Grid hasGutter key={i} style={{ marginBottom: 8 }}>
-                <GridItem span={5}>
-                  <TextInput aria-label={`Host folder ${i + 1}`} placeholder="/path/on/host" value={s.host}
-                    onChange={(_e, v) => set("shares", c.shares.map((x, j) => (j === i ? { ...x, host: v } : x)))} />
-                </GridItem>
-                <GridItem span={4}>
-                  <TextInput aria-label={`Guest folder ${i + 1}`} placeholder="/mnt/in/guest" value={s.guest}
-                    onChange={(_e, v) => set("shares", c.shares.map((x, j) => (j === i ? { ...x, guest: v } : x)))} />
-                </GridItem>
-                <GridItem span={2}>
-                  <Checkbox id={`share-ro-${i}`} label="Read-only" isChecked={s.readOnly}
-                    onChange={(_e, v) => set("shares", c.shares.map((x, j) => (j === i ? { ...x, readOnly: v } : x)))} />
-                </GridItem>
-                <GridItem span={1}>
-                  <Button variant="plain" aria-label={`Remove shared folder ${i + 1}`} onClick={() => set("shares", c.shares.filter((_, j) => j !== i))}>✕</Button>
-                </GridItem>
-              </Grid>
-            ))}
-            <Button variant="link" isInline onClick={() => set("shares", [...c.shares, { host: "", guest: "", readOnly: false }])}>Add shared folder</Button>
-          </FormGroup>}
-          <FormGroup label="Port forwards" fieldId="vm-ports" role="group">
-            {c.forwards.map((f, i) => (
-              <Grid hasGutter key={i} style={{ marginBottom: 8 }}>
-                <GridItem span={5}>
-                  <TextInput aria-label={`Host port ${i + 1}`} placeholder="host port" value={f.host}
-                    onChange={(_e, v) => set("forwards", c.forwards.map((x, j) => (j === i ? { ...x, host: v } : x)))} />
-                </GridItem>
-                <GridItem span={5}>
-                  <TextInput aria-label={`Guest port ${i + 1}`} placeholder="guest port" value={f.guest}
-                    onChange={(_e, v) => set("forwards", c.forwards.map((x, j) => (j === i ? { ...x, guest: v } : x)))} />
-                </GridItem>
-                <GridItem span={2}>
-                  <Button variant="plain" aria-label={`Remove port forward ${i + 1}`} onClick={() => set("forwards", c.forwards.filter((_, j) => j !== i))}>✕</Button>
-                </GridItem>
-              </Grid>
-            ))}
-            <Button variant="link" isInline onClick={() => set("forwards", [...c.forwards, { host: "", guest: "" }])}>Add port forward</Button>
-          </FormGroup>
-          <FirstBootFields c={c} set={(k, v) => setC((old) => ({ ...old, [k]: v }))} withImage={!!image && !libvirt} />
+          {sharesOk && <ShareRows shares={c.shares} set={(v) => set("shares", v)} facts={facts} error={error} />}
+          <ForwardRows forwards={c.forwards} set={(v) => set("forwards", v)} facts={facts} error={error} />
+          <FirstBootFields c={c} set={(k, v) => setC((old) => ({ ...old, [k]: v }))} withImage={!!image && !libvirt} facts={facts} error={error} />
           {image && (
             <Grid hasGutter>
               <GridItem span={6}>
                 <FormGroup label="Kernel arguments" fieldId="vm-kargs">
-                  <TextInput id="vm-kargs" value={c.kargs} onChange={(_e, v) => set("kargs", v)} placeholder="e.g. systemd.log_level=debug" />
+                  <TextInput id="vm-kargs" value={c.kargs} onChange={(_e, v) => set("kargs", v)} placeholder="e.g. systemd.log_level=debug" validated={error("kargs") ? "error" : "default"} aria-describedby="vm-kargs-help" />
+                  <FieldHelp id="vm-kargs-help" hint={facts.kargs.help} error={error("kargs")} />
                 </FormGroup>
               </GridItem>
               <GridItem span={6}>
                 <FormGroup label="Pull the image" fieldId="vm-pull">
-                  <FormSelect id="vm-pull" value={c.pull} onChange={(_e, v) => set("pull", v as Choices["pull"])}>
-                    <FormSelectOption value="missing" label="If it is not local" />
-                    <FormSelectOption value="always" label="Always, before booting" />
-                    <FormSelectOption value="never" label="Never" />
+                  <FormSelect id="vm-pull" value={c.pull} onChange={(_e, v) => set("pull", v as Choices["pull"])} aria-describedby="vm-pull-help">
+                    {facts.pull.values?.map((p) => <FormSelectOption key={p} value={p} label={PULL_LABELS[p] ?? p} />)}
                   </FormSelect>
+                  <FieldHelp id="vm-pull-help" hint={facts.pull.help} error={error("pull")} />
                 </FormGroup>
               </GridItem>
             </Grid>
@@ -214,6 +181,6 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
         <Button type="submit" form="boot-form" isLoading={busy} isDisabled={busy}>Boot</Button>
         <Button variant="link" onClick={onClose}>Cancel</Button>
       </ModalFooter>
-    </Modal>
+    </>
   );
 }

@@ -1,7 +1,8 @@
 /**
  * The web console as a user drives it, against the real server and a real guest (TCG):
  * sign in, boot the demo image with a shared folder, watch the serial console, use SSH,
- * write into the shared folder, stop and remove from the VM list.
+ * write into the shared folder, stop and remove from the VM list. Then the boot dialog's
+ * defaults, hints and per-field errors (no guest).
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import http from "node:http";
@@ -9,7 +10,8 @@ import net from "node:net";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { DEMO_IMAGE, makeHome, ROOT, removeTempDirs } from "../lib/harness.js";
-import { serve, type Served, openPrintedLink } from "../lib/api.js";
+import { api, serve, type Served, openPrintedLink, signInWithToken } from "../lib/api.js";
+import { RunOptionsSchema } from "../../engine/core/schema.js";
 
 const home = makeHome();
 const shareDir = path.join(home, "share");
@@ -202,4 +204,38 @@ test("sign in, boot the demo image, use its consoles and shared folder, stop and
   await expect(page.getByText("No virtual machines")).toBeVisible();
   await shoot(page, "vms-empty");
   void browser;
+});
+
+test("the boot dialog takes its defaults and hints from the engine's schema, and shows a bad value's error under its field", async ({ page }) => {
+  await signInWithToken(page, server);
+  await page.getByRole("button", { name: `Boot ${DEMO_IMAGE}` }).click();
+  const dialog = page.getByRole("dialog", { name: `Boot ${DEMO_IMAGE}` });
+  const defaults = RunOptionsSchema.parse({});
+  // This browser's first boot dialog for the image: nothing remembered, the schema's defaults.
+  await expect(dialog.getByLabel("vCPUs")).toHaveValue(String(defaults.cpus));
+  await expect(dialog.getByLabel("Memory (MiB)")).toHaveValue(String(defaults.memoryMiB));
+  await expect(dialog.getByLabel("User")).toHaveValue(defaults.user);
+  await expect(dialog.getByLabel("Pull the image")).toHaveValue(defaults.pull);
+  const help = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+  await expect(dialog.getByLabel("Name")).toHaveAccessibleDescription(help(RunOptionsSchema.shape.name.description!));
+
+  await dialog.getByLabel("Name").fill("Bad Name");
+  await dialog.getByLabel("Memory (MiB)").fill("100");
+  await dialog.getByRole("button", { name: "Add port forward" }).click();
+  await dialog.getByLabel("Host port 1").fill("99999");
+  await dialog.getByLabel("Guest port 1").fill("80");
+  await dialog.getByRole("button", { name: "Boot" }).click();
+
+  // Each message under its own field, read with it; the dialog stays open and no VM is made.
+  await expect(dialog.getByLabel("Name")).toHaveAccessibleDescription(/use 1–40 characters: lower-case letters/);
+  await expect(dialog.getByLabel("Name")).toHaveAttribute("aria-invalid", "true");
+  await expect(dialog.getByLabel("Memory (MiB)")).toHaveAccessibleDescription(/use 256 MiB to 1 TiB/);
+  await expect(dialog.getByLabel("Host port 1")).toHaveAccessibleDescription(/ports are 1–65535/);
+  await expect(dialog.getByLabel("Host port 1")).toHaveAttribute("aria-invalid", "true");
+  await expect(dialog.getByLabel("Guest port 1")).toHaveAttribute("aria-invalid", "false");
+  await expect(dialog.getByLabel("vCPUs")).toHaveAccessibleDescription(help(RunOptionsSchema.shape.cpus.description!));
+  await expect(dialog.getByRole("alert")).toHaveText(/Check the fields marked below/);
+  await shoot(page, "boot-dialog-errors");
+  expect(await api(server).query<unknown[]>("vms.list")).toEqual([]);
+  await dialog.getByRole("button", { name: "Cancel" }).click();
 });

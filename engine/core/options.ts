@@ -7,17 +7,6 @@ import net from "node:net";
 import path from "node:path";
 import { BootcError } from "./errors.js";
 
-export const LIMITS = { cpus: { min: 1, max: 64 }, memoryMiB: { min: 256, max: 1024 * 1024 } };
-
-export function checkResources(cpus: number, memoryMiB: number): void {
-  if (!Number.isInteger(cpus) || cpus < LIMITS.cpus.min || cpus > LIMITS.cpus.max) {
-    throw new BootcError("INVALID_ARGUMENT", `--cpus ${cpus} is out of range`, `use ${LIMITS.cpus.min}–${LIMITS.cpus.max}`);
-  }
-  if (!Number.isInteger(memoryMiB) || memoryMiB < LIMITS.memoryMiB.min || memoryMiB > LIMITS.memoryMiB.max) {
-    throw new BootcError("INVALID_ARGUMENT", `--memory ${memoryMiB}M is out of range`, `use at least ${LIMITS.memoryMiB.min}M (e.g. --memory 2G)`);
-  }
-}
-
 /** "2G", "1536M", "1024" (MiB) → MiB */
 export function parseMemory(text: string): number {
   const m = /^(\d+)([MmGg]i?[Bb]?)?$/.exec(text.trim());

@@ -8,6 +8,7 @@ import { writePrivateFile } from "./private-file.js";
 import { z } from "zod";
 import { BootcError } from "./errors.js";
 import { vmPaths, type EnginePaths } from "./paths.js";
+import { ACCELS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES } from "./schema.js";
 
 export const VM_STATES = ["creating", "booting", "running", "ssh-ready", "stopping", "stopped", "failed"] as const;
 export type VmState = (typeof VM_STATES)[number];
@@ -39,13 +40,13 @@ export const VmSpecSchema = z.object({
   name: z.string(),
   image: z.string(),
   imageId: z.string(),
-  mode: z.enum(["ephemeral", "disk"]),
+  mode: z.enum(MODES),
   /** Disk mode: how the base disk is made and which one the VM's overlay uses. */
   disk: VmDiskSchema.optional(),
   createdAt: z.string(),
   cpus: z.number().int(),
   memoryMiB: z.number().int(),
-  accel: z.enum(["kvm", "hvf", "tcg"]),
+  accel: z.enum(ACCELS),
   accelReason: z.string(),
   sshUser: z.string(),
   sshPort: z.number().int().optional(),
@@ -57,9 +58,9 @@ export const VmSpecSchema = z.object({
   /** --ks: the file given (a copy made at \`run\` is what boots). */
   kickstart: z.string().optional(),
   /** --cloudinit: how, and the directory given (a copy made at \`run\` is what boots). */
-  cloudInit: z.object({ transport: z.enum(["cdrom", "imds"]), dir: z.string() }).optional(),
+  cloudInit: z.object({ transport: z.enum(CLOUD_INIT_TRANSPORTS), dir: z.string() }).optional(),
   /** A forced credential transport (credentialsVia is the one the last boot used). */
-  credentialTransport: z.enum(["smbios", "fw_cfg", "cmdline"]).optional(),
+  credentialTransport: z.enum(CREDENTIAL_TRANSPORTS).optional(),
   forwards: z.array(PortForwardSchema),
   binds: z.array(BindSchema),
   kargs: z.array(z.string()),

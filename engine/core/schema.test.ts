@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { vmPaths } from "./paths.js";
-import { fuseOptionValue, parseRunOptions, qemuOptionValue, validateName } from "./schema.js";
+import { DEFAULT_DISK_SIZE, fuseOptionValue, parseRunOptions, qemuOptionValue, RunOptionsSchema, validateName } from "./schema.js";
+import { runOptionFacts } from "./option-facts.js";
 import { virtiofsdCommand } from "../host/virtiofsd.js";
 
 const paths = { state: "/s", cache: "/c", runtime: "/r" };
@@ -26,6 +27,42 @@ describe("the engine's input rules", () => {
     ];
     for (const [input, message] of bad) expect(() => parseRunOptions(input), JSON.stringify(input)).toThrow(message);
     expect(parseRunOptions({ image: "i", binds: [{ host: "/h", guest: "/mnt/x/../y", readOnly: true }] }).binds[0]!.guest).toBe("/mnt/y");
+  });
+
+  it("holds each option's limits and default, so that every caller gets them", () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ cpus: 0 }, /^invalid cpus: use 1–64 vCPUs$/],
+      [{ cpus: 65 }, /^invalid cpus: use 1–64 vCPUs$/],
+      [{ memoryMiB: 255 }, /^invalid memoryMiB: use 256 MiB to 1 TiB$/],
+      [{ readyTimeoutSec: 5 }, /^invalid readyTimeoutSec: wait 10 s to 24 h$/],
+      [{ diskSizeBytes: 1024 }, /^invalid diskSizeBytes: disk sizes start at 64M$/],
+      [{ accel: "xen" }, /^invalid accel: /],
+      [{ kargs: Array(33).fill("quiet") }, /^invalid kargs: at most 32 kernel arguments$/],
+      // Host paths are the caller's to resolve: a relative one would mean the server's directory.
+      [{ identity: "id_ed25519" }, /^invalid identity: must be an absolute path$/],
+      [{ disk: "disk.qcow2" }, /^invalid disk: must be an absolute path$/],
+      [{ binds: [{ host: "src", guest: "/mnt", readOnly: false }] }, /^invalid binds\.0\.host: must be an absolute path$/],
+    ];
+    for (const [input, message] of bad) expect(() => parseRunOptions({ image: "i", ...input }), JSON.stringify(input)).toThrow(message);
+    expect(parseRunOptions({ image: "i" })).toMatchObject({ cpus: 2, memoryMiB: 2048, readyTimeoutSec: 600, user: "root", pull: "missing" });
+    // "" is bootc's own runtime, said explicitly (left out, the CLI and the server pick a default).
+    expect(parseRunOptions({ image: "i", connect: "" }).connect).toBe("");
+  });
+
+  it("gives every option a help text, and says its default, limits and values as data", () => {
+    const facts = runOptionFacts();
+    expect(Object.keys(facts)).toEqual(Object.keys(RunOptionsSchema.shape));
+    for (const [key, f] of Object.entries(facts)) expect(f.help, key).toMatch(/^[a-z].{10,}[^.]$/);
+    // Each default is the one parsing fills in; the disk size's is what an image's disk gets.
+    const parsed: Record<string, unknown> = RunOptionsSchema.parse({});
+    for (const [key, f] of Object.entries(facts)) if (key !== "diskSizeBytes") expect(f.default, key).toEqual(parsed[key]);
+    expect(facts.diskSizeBytes).toMatchObject({ default: DEFAULT_DISK_SIZE, min: 64 * 1024 ** 2, max: 16 * 1024 ** 4, type: "integer" });
+    expect(facts.cpus).toMatchObject({ default: 2, min: 1, max: 64, type: "integer" });
+    expect(facts.memoryMiB).toMatchObject({ default: 2048, min: 256, max: 1024 * 1024 });
+    expect(facts.pull).toMatchObject({ default: "missing", values: ["missing", "always", "never"] });
+    expect(facts.binds).toMatchObject({ type: "array", maxItems: 16, default: [] });
+    expect(facts.cloudInit.fields?.transport).toMatchObject({ default: "cdrom", values: ["cdrom", "imds"] });
+    expect(facts.name.min).toBeUndefined(); // no limit is made up where the schema has none
   });
 
   it("escapes values that go into other programs' option strings", () => {

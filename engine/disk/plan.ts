@@ -6,14 +6,13 @@
 import path from "node:path";
 import { access } from "node:fs/promises";
 import { BootcError } from "../core/errors.js";
+import { DEFAULT_DISK_SIZE } from "../core/schema.js";
 import { requireFirmware } from "../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { isRootless } from "../host/userns.js";
 import type { VmDisk } from "../core/record.js";
 import { checkDiskSize, contentSize } from "./direct.js";
 import { inspectDisk } from "./overlay.js";
-
-export const DEFAULT_DISK_SIZE = 10 * 1024 ** 3;
 
 export interface DiskRequest {
   builder: "auto" | "direct" | "install";

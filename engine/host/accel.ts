@@ -7,9 +7,9 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
+import { ACCELS } from "../core/schema.js";
 
-export type Accel = "kvm" | "hvf" | "tcg";
-export const ACCELS: readonly Accel[] = ["kvm", "hvf", "tcg"];
+export type Accel = (typeof ACCELS)[number];
 
 export interface AccelFacts {
   platform: NodeJS.Platform;

@@ -11,6 +11,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
+import type { PULL_POLICIES } from "../core/schema.js";
 import { spawnOwned, waitForFile } from "../host/spawn.js";
 import { ensureRuntimeDir, enginePaths, pullSocket, type EnginePaths } from "../core/paths.js";
 import { podman, podmanPath } from "../host/podman.js";
@@ -23,8 +24,7 @@ export interface PullProgress {
   totalBytes: number;
 }
 
-export type PullPolicy = "missing" | "always" | "never";
-export const PULL_POLICIES: readonly PullPolicy[] = ["missing", "always", "never"];
+export type PullPolicy = (typeof PULL_POLICIES)[number];
 
 export interface PullHooks {
   /** podman's own words, one line per step (not per progress tick). */

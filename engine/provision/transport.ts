@@ -15,9 +15,8 @@
  */
 import path from "node:path";
 import type { HostArch } from "../host/tools.js";
-import { qemuOptionValue as q } from "../core/schema.js";
+import { CREDENTIAL_TRANSPORTS, qemuOptionValue as q } from "../core/schema.js";
 
-export const CREDENTIAL_TRANSPORTS = ["smbios", "fw_cfg", "cmdline"] as const;
 export type CredentialTransport = (typeof CREDENTIAL_TRANSPORTS)[number];
 
 export interface Credential {

@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import { BootcError } from "../core/errors.js";
-import { checkBindSources, checkPorts, checkResources, generateName } from "../core/options.js";
+import { checkBindSources, checkPorts, generateName } from "../core/options.js";
 import type { EnginePaths } from "../core/paths.js";
 import type { VmRecord } from "../core/record.js";
 import { validateName, type ParsedRunOptions } from "../core/schema.js";
@@ -18,8 +18,6 @@ import { hashPassword } from "../provision/password.js";
 import { publicKeyOf } from "../ssh/keys.js";
 import type { VmRuntime } from "../runtime/runtime.js";
 import { planTarget, type BootTarget } from "./target.js";
-
-export const DEFAULTS = { cpus: 2, memoryMiB: 2048 };
 
 export interface CheckedVm {
   name: string;
@@ -41,9 +39,6 @@ export async function checkNewVm(parsed: ParsedRunOptions, o: { runtime: VmRunti
   const name = opts.name !== undefined ? validateName(opts.name) : generateName(new Set(o.localNames));
   const exists = opts.name !== undefined && (await o.taken(name));
   if (exists && !opts.replace) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, replace it (--replace), or remove it first: bootc rm ${name}`);
-  const cpus = opts.cpus ?? DEFAULTS.cpus;
-  const memoryMiB = opts.memoryMiB ?? DEFAULTS.memoryMiB;
-  checkResources(cpus, memoryMiB);
   const accel = await detectAccel(opts.accel);
   await checkBindSources(opts.binds);
   await checkPorts(opts.forwards);
@@ -62,7 +57,7 @@ export async function checkNewVm(parsed: ParsedRunOptions, o: { runtime: VmRunti
   // Everything the user typed is checked before a pull that may take minutes.
   if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
   const target = await planTarget(opts);
-  const record = newRecord({ name, target, cpus, memoryMiB, accel, identity: identity && path.resolve(identity), passwordSet: !!passwordHash, opts });
+  const record = newRecord({ name, target, cpus: opts.cpus, memoryMiB: opts.memoryMiB, accel, identity: identity && path.resolve(identity), passwordSet: !!passwordHash, opts });
   return { name, opts, replaces: exists, passwordHash, kickstart, record };
 }
 

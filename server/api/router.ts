@@ -11,64 +11,30 @@ import { inspectImage, listImages } from "../../engine/images/images.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
 import { buildImage } from "../../engine/images/build.js";
 import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
-import { absHostPathSchema, guestPathSchema, imageRefSchema, kargSchema, portSchema, RunOptionsSchema, userSchema, vmNameSchema } from "../../engine/core/schema.js";
+import { absHostPathSchema, imageRefSchema, RunOptionsSchema, vmNameSchema } from "../../engine/core/schema.js";
+import { runOptionFacts } from "../../engine/core/option-facts.js";
 import type { VmEvent } from "../../engine/core/vm.js";
 import { procedure, router } from "./trpc.js";
 import { addHost, HOST_NAME_RE, knownHosts, removeHost } from "../../engine/runtime/libvirt/hosts.js";
 import { vmChanges } from "./vm-changes.js";
 import { API_VERSION, describeProcedures, STABLE_PROCEDURES } from "./meta.js";
 
-const SERVER_VERSION = (createRequire(import.meta.url)("../../../package.json") as { version: string }).version;
+// Read when asked: the path holds from dist/server/api/, where the server runs (unit tests import the source).
+const serverVersion = () => (createRequire(import.meta.url)("../../../package.json") as { version: string }).version;
 
-// The engine's own rules (engine/schema.ts), reused here so a form shows the same message
+// The engine's own rules (engine/core/schema.ts), reused here so a form shows the same message
 // in place; the engine checks them again whoever calls it.
 const imageRef = imageRefSchema;
 const vmName = vmNameSchema;
-const port = portSchema;
 const absPath = absHostPathSchema;
 
-export const RunInput = z.object({
-  /** The image to boot; leave out with `disk` (a premade disk file). */
-  image: imageRef.optional(),
-  /** missing (default): pull the image first when it is not local; always; never. */
-  pull: z.enum(["missing", "always", "never"]).default("missing"),
-  name: vmName.optional(),
-  cpus: z.number().int().min(1).max(64).optional(),
-  memoryMiB: z.number().int().min(256).max(1024 * 1024).optional(),
-  forwards: z.array(z.object({ host: port, guest: port })).max(32).default([]),
-  binds: z.array(z.object({ host: absPath, guest: guestPathSchema, readOnly: z.boolean() })).max(16).default([]),
-  kargs: z.array(kargSchema).max(32).default([]),
-  user: userSchema.default("root"),
-  identity: absPath.optional(),
-  /** Inject the server user's own key (~/.ssh/id_ed25519, else id_rsa) instead of a new one. */
-  injectUserKey: z.boolean().default(false),
-  /** A password for `user` (the serial console); the engine keeps only its hash. */
-  password: RunOptionsSchema.shape.password,
-  autologin: z.boolean().default(false),
-  /** A kickstart file on the server's host: users, settings and %post applied at first boot. */
-  kickstart: absPath.optional(),
-  /** A cloud-init NoCloud directory on the server's host, as a seed ISO (cdrom) or over HTTP (imds). */
-  cloudInit: z.object({ transport: z.enum(["cdrom", "imds"]).default("cdrom"), dir: absPath }).optional(),
-  removeOnStop: z.boolean().default(false),
-  /** Stop and remove a VM of this name first (after the rest of the input is checked). */
-  replace: z.boolean().default(false),
-  accel: z.enum(["kvm", "hvf", "tcg"]).optional(),
-  readyTimeoutSec: z.number().int().min(10).max(3600).optional(),
-  mode: z.enum(["ephemeral", "disk"]).default("ephemeral"),
-  builder: z.enum(["auto", "direct", "install"]).default("auto"),
-  diskSizeBytes: z.number().int().min(64 * 1024 * 1024).max(16 * 1024 ** 4).optional(),
-  filesystem: z.enum(["ext4", "xfs", "btrfs"]).default("ext4"),
-  /** Boot this .qcow2/.raw file on the server's host (never written: the VM gets an overlay). */
-  disk: absPath.optional(),
-  /**
-   * Where the VM runs: "" is bootc's own runtime on the server's host; a saved host's name
-   * or a libvirt URI runs it as a libvirt domain (disk mode). Left out: the server's
-   * default (bootc serve --connect, or BOOTC_CONNECT).
-   */
-  connect: z.string().max(1024).optional(),
-  /** A libvirt VM: libvirt starts it when its host boots. */
-  autostart: z.boolean().default(false),
-}).refine((r) => !!r.image !== !!r.disk, { message: "give either an image or a disk file", path: ["image"] });
+/**
+ * vms.run's input is the engine's own schema, field for field (its help texts are in
+ * meta.describe; its defaults, limits and hints for forms in meta.runOptions). Host paths
+ * are absolute paths on the server's host. What the server adds: `connect` left out means
+ * the server's default (bootc serve --connect, or BOOTC_CONNECT); "" is bootc's own runtime.
+ */
+export const RunInput = RunOptionsSchema;
 
 const images = router({
   list: procedure.input(z.object({ all: z.boolean().default(false) }).default({ all: false })).query(({ input }) => listImages(input)),
@@ -109,10 +75,7 @@ const vms = router({
   list: procedure.query(({ ctx }) => ctx.engine.listVms()),
   get: procedure.input(z.object({ name: vmName })).query(({ input, ctx }) => ctx.engine.getVm(input.name)),
   /** Creates the VM and starts booting it; follow vms.watch for progress. */
-  run: procedure.input(RunInput).mutation(({ input, ctx }) => {
-    const connect = input.connect ?? process.env.BOOTC_CONNECT;
-    return ctx.engine.createVm({ ...input, connect: connect || undefined });
-  }),
+  run: procedure.input(RunInput).mutation(({ input, ctx }) => ctx.engine.createVm({ ...input, connect: input.connect ?? process.env.BOOTC_CONNECT })),
   start: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.engine.startVm(input.name)),
   stop: procedure
     .input(z.object({ name: vmName, force: z.boolean().default(false), timeoutSec: z.number().int().min(0).max(3600).default(60) }))
@@ -174,7 +137,7 @@ const disks = router({
   }),
   /** `bootc to-disk` as a job: a bootable disk image of `image` written to `file` on the server's host. */
   export: procedure
-    .input(z.object({ image: imageRef, file: absPath, format: z.enum(EXPORT_FORMATS).default("qcow2"), builder: z.enum(["auto", "direct", "install"]).default("auto"), diskSizeBytes: z.number().int().min(64 * 1024 * 1024).max(16 * 1024 ** 4).optional() }))
+    .input(z.object({ image: imageRef, file: absPath, format: z.enum(EXPORT_FORMATS).default("qcow2"), builder: RunOptionsSchema.shape.builder, diskSizeBytes: RunOptionsSchema.shape.diskSizeBytes }))
     .mutation(async ({ input, ctx }) => {
       // A bad path is answered here, in the dialog, not as a failed job.
       await checkExportTarget(input.file);
@@ -234,9 +197,11 @@ const session = router({
 let allProcedures: Record<string, unknown> = {};
 const meta = router({
   /** The API version and this server's; a client checks `api` before relying on stable calls. */
-  version: procedure.query(() => ({ api: API_VERSION, server: SERVER_VERSION, stable: STABLE_PROCEDURES })),
+  version: procedure.query(() => ({ api: API_VERSION, server: serverVersion(), stable: STABLE_PROCEDURES })),
   /** Every procedure: kind, stability, and the JSON Schema of its input. */
   describe: procedure.query(() => ({ api: API_VERSION, procedures: describeProcedures(allProcedures) })),
+  /** Each vms.run option's help text, default, limits and allowed values: what a form shows. */
+  runOptions: procedure.query(() => runOptionFacts()),
 });
 
 export const appRouter = router({ images, vms, disks, jobs, host, session, meta });

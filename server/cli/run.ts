@@ -1,17 +1,25 @@
 import { Engine } from "../../engine/vm/manager.js";
 import { ACTIVE_STATES } from "../../engine/core/record.js";
 import { BOOTC_FAILED, runInGuest } from "./run-command.js";
-import { PULL_POLICIES } from "../../engine/images/pull.js";
-import { parseBind, parseCloudInit, parseMemory, parsePortForward, parseSize } from "../../engine/core/options.js";
-import { CREDENTIAL_TRANSPORTS } from "../../engine/provision/transport.js";
+import { formatOptions, runFlagOptions, runFlagRows, runOptionsFromFlags, type FlagValues } from "./run-flags.js";
 import { markBarePassword, promptPassword, readPasswordFile } from "./password.js";
 import { formatProgress, formatPullProgress } from "./progress.js";
 import type { VmEvent, VmInfo } from "../../engine/core/vm.js";
 import { remoteCommand } from "../../engine/ssh/command.js";
 import { BootcError } from "../../engine/core/errors.js";
-import { int, oneOf, parseCommand, printError, printJson, progressLine } from "./output.js";
+import { parseCommand, printError, printJson, progressLine } from "./output.js";
 import { interactiveConsole } from "./console.js";
 import { interactiveSsh } from "./ssh.js";
+
+/** The flags that are about the command rather than the VM. */
+const COMMAND_ROWS: Array<[string, string]> = [
+  ["-- CMD [ARGS…]", "run CMD in the guest once it answers SSH, with its output streamed here, then stop the VM (--rm: and remove it); bootc exits with CMD's exit code (128+N if signal N killed it; 0 if the guest powered itself off; 125 if bootc itself failed)"],
+  ["--execute 'CMD'", "the same for a shell command line"],
+  ["-i, --interactive", "attach: SSH once ready (serial console if no sshd); with --rm, \"bootc run -i --rm IMAGE\" is boot, work, exit, gone"],
+  ["--json", "print the VM record as JSON when ready (no progress text); with --watch, every event of the loop as one JSON line"],
+  ["--watch DIR", "build DIR's Containerfile, boot it, and on every change under DIR rebuild; a new image reboots the VM into it (same name, ports, shares, key); a failed build leaves the VM running. Ctrl+C stops."],
+  ["-t, --tag TAG", "with --watch: the image name (default localhost/<dir>:latest)"],
+];
 
 const HELP = `Usage: bootc run [options] IMAGE
        bootc run [--rm] [options] IMAGE -- CMD [ARGS…]     (or --execute 'CMD')
@@ -31,131 +39,44 @@ guest answers SSH (or has booted, for an image without sshd) and leaves the VM r
 -i attaches to it instead.
 
 Options:
-  --pull POLICY          missing (default): pull the image first when it is not in local
-                         storage, with progress; always: pull every time; never: only use
-                         local storage
-  --name NAME            VM name (default: a generated one)
-  --replace              with --name: stop and remove a VM of that name first (only once
-                         everything else has been checked)
-  --cpus N               virtual CPUs (default 2)
-  --memory SIZE          memory, e.g. 2G or 1536M (default 2G)
-  -p, --publish H:G      forward host port H (on 127.0.0.1) to guest port G; repeatable
-  --bind HOST:GUEST[:ro] share a host directory (virtiofs), mounted in the guest at GUEST;
-                         read-write unless :ro; repeatable
-  --karg ARG             extra kernel argument; repeatable (ephemeral and direct-built
-                         disks; a UEFI boot takes its arguments from the disk)
-  -u, --user USER        the user to log in as over SSH and on the console (default
-                         root); created at boot with a home and sudo rights when the
-                         image lacks it
-  --gen-ssh-identity     make a new key pair for this VM and inject it (the default)
-  --inj-ssh-identity     inject your own key (~/.ssh/id_ed25519, else ~/.ssh/id_rsa) so
-                         plain ssh -p PORT USER@localhost works too
-  --ssh-identity FILE    use and inject this private key (FILE.pub or derived)
-  --password             ask for a password for USER (for the serial console when the
-                         image has no sshd); only its hash is kept. --password=VALUE
-                         takes it from the command line (visible to ps: avoid)
-  --password-file FILE   the password is the first line of FILE
-  --autologin            log USER in on the serial console without a password
-  --ks FILE              apply a kickstart's users, rootpw, sshkey, timezone, keyboard,
-                         lang, network --hostname and %post at first boot (guest
-                         systemd >= 256); disk layout and packages are refused
-  --cloudinit [cdrom:|imds:]DIR
-                         hand DIR (user-data, meta-data, network-config) to cloud-init:
-                         as a "cidata" seed ISO (cdrom, the default) or over HTTP from
-                         the host (imds)
-  --accel kvm|hvf|tcg    override the accelerator (default: detected; env BOOTC_ACCEL)
-  --timeout SECONDS      how long to wait for SSH before failing (default 600)
-  --mode ephemeral|disk  ephemeral (default) or a persistent disk
-  --builder B            disk mode: auto (default: install if the image has bootc and
-                         you are root, else direct), direct (mkfs.ext4 -d + the image's
-                         kernel; no loop devices, works rootless), install (bootc install
-                         to-disk in a privileged container; root only)
-  --disk-size SIZE       disk mode: size of the VM's disk, e.g. 20G (default 10G)
-  --filesystem FS        disk mode with --builder install: ext4 (default), xfs or btrfs
-  --disk FILE            boot an existing .qcow2 or .raw disk (UEFI) under an overlay
-  --connect HOST|URI     run the VM as a libvirt domain (disk mode): a saved host
-                         (bootc hosts) or a URI, qemu:///system on this machine or
-                         qemu+ssh://USER@HOST[:PORT]/system on another (the disk is made
-                         here and uploaded there once per image). Default: BOOTC_CONNECT
-                         if set, else bootc's own runtime (no daemon)
-  --autostart            with --connect: libvirt starts the VM when its host boots
-  --rm                   remove the VM when it stops
-  --rmi                  like --rm, and also remove the image and its cached base disks
-                         (unless another VM uses them)
-  -- CMD [ARGS…]          run CMD in the guest once it answers SSH, with its output
-                         streamed here, then stop the VM (--rm: and remove it); bootc
-                         exits with CMD's exit code (128+N if signal N killed it; 0 if
-                         the guest powered itself off; 125 if bootc itself failed)
-  --execute 'CMD'        the same for a shell command line
-  -i, --interactive      attach: SSH once ready (serial console if no sshd); with
-                         --rm, "bootc run -i --rm IMAGE" is boot, work, exit, gone
-  --json                 print the VM record as JSON when ready (no progress text); with
-                         --watch, every event of the loop as one JSON line
-  --watch DIR            build DIR's Containerfile, boot it, and on every change under DIR
-                         rebuild; a new image reboots the VM into it (same name, ports,
-                         shares, key); a failed build leaves the VM running. Ctrl+C stops.
-  -t, --tag TAG          with --watch: the image name (default localhost/<dir>:latest)
+${formatOptions([...runFlagRows(), ...COMMAND_ROWS])}
 
 Examples:
   bootc run localhost/bootc-demo
   bootc run -i --rm --bind ./src:/mnt/src:ro localhost/bootc-demo`;
 
-type RunFlags = {
-  name?: string; cpus?: string; memory?: string; publish?: string[]; bind?: string[]; karg?: string[]; user?: string;
-  "ssh-identity"?: string; "gen-ssh-identity"?: boolean; "inj-ssh-identity"?: boolean; password?: string; "password-prompt"?: boolean;
-  "password-file"?: string; autologin?: boolean; ks?: string; cloudinit?: string; "credentials-via"?: string; accel?: string; timeout?: string; rm?: boolean; rmi?: boolean; pull?: string; replace?: boolean;
-  mode?: string; builder?: string; "disk-size"?: string; filesystem?: string; disk?: string; connect?: string; autostart?: boolean;
-};
+/** The command's own flags (the VM's come from run-flags.ts). */
+const COMMAND_FLAGS = {
+  interactive: { type: "boolean", short: "i" },
+  execute: { type: "string" },
+  json: { type: "boolean" },
+  watch: { type: "string" },
+  tag: { type: "string", short: "t" },
+} as const;
 
 /** The password flags, read once: asking twice (run, then --watch's reboot) would be wrong. */
-async function passwordOf(values: RunFlags): Promise<string | undefined> {
-  const given = [values.password !== undefined, !!values["password-prompt"], values["password-file"] !== undefined].filter(Boolean).length;
+async function passwordOf(values: FlagValues, password: string | undefined): Promise<string | undefined> {
+  const given = [password !== undefined, !!values["password-prompt"], values["password-file"] !== undefined].filter(Boolean).length;
   if (given > 1) throw new BootcError("INVALID_ARGUMENT", "give one of --password, --password=VALUE and --password-file", "pick one way to give the password");
   if (values["password-prompt"]) return promptPassword();
-  if (values["password-file"] !== undefined) return readPasswordFile(values["password-file"]);
-  return values.password;
-}
-
-/** --connect, else BOOTC_CONNECT; an empty --connect= means this host's own runtime. */
-function connectOf(values: RunFlags): string | undefined {
-  const c = values.connect ?? process.env.BOOTC_CONNECT;
-  return c ? c : undefined;
+  if (typeof values["password-file"] === "string") return readPasswordFile(values["password-file"]);
+  return password;
 }
 
 /** The VM options shared by `run IMAGE` and `run --watch DIR`. */
-async function vmOptions(values: RunFlags) {
-  if (values["gen-ssh-identity"] && (values["inj-ssh-identity"] || values["ssh-identity"])) {
+async function vmOptions(values: FlagValues) {
+  const opts = runOptionsFromFlags(values);
+  if (values["gen-ssh-identity"] && (opts.injectUserKey || opts.identity)) {
     throw new BootcError("INVALID_ARGUMENT", "--gen-ssh-identity makes a new key: it cannot be combined with --inj-ssh-identity or --ssh-identity", "pick one");
   }
+  // --connect, else BOOTC_CONNECT; an empty --connect= means this host's own runtime.
+  const connect = opts.connect ?? process.env.BOOTC_CONNECT;
   return {
-    name: values.name,
-    cpus: int("cpus", values.cpus),
-    memoryMiB: values.memory === undefined ? undefined : parseMemory(values.memory),
-    forwards: (values.publish ?? []).map(parsePortForward),
-    binds: (values.bind ?? []).map(parseBind),
-    kargs: values.karg ?? [],
-    user: values.user,
-    identity: values["ssh-identity"],
-    injectUserKey: !!values["inj-ssh-identity"],
-    password: await passwordOf(values),
-    autologin: !!values.autologin,
-    kickstart: values.ks,
-    cloudInit: values.cloudinit === undefined ? undefined : parseCloudInit(values.cloudinit),
-    credentialTransport: oneOf("credentials-via", values["credentials-via"], CREDENTIAL_TRANSPORTS),
-    removeOnStop: !!values.rm,
-    removeImageOnStop: !!values.rmi,
+    ...opts,
+    password: await passwordOf(values, opts.password),
+    connect,
     // A libvirt VM is a disk-mode VM: with a connection, disk mode goes without saying.
-    mode: values.disk ? ("disk" as const) : (oneOf("mode", values.mode, ["ephemeral", "disk"] as const) ?? (connectOf(values) ? ("disk" as const) : undefined)),
-    connect: connectOf(values),
-    autostart: !!values.autostart,
-    builder: oneOf("builder", values.builder, ["auto", "direct", "install"] as const),
-    diskSizeBytes: values["disk-size"] === undefined ? undefined : parseSize(values["disk-size"]),
-    filesystem: oneOf("filesystem", values.filesystem, ["ext4", "xfs", "btrfs"] as const),
-    disk: values.disk,
-    accel: values.accel,
-    readyTimeoutSec: int("timeout", values.timeout),
-    pull: oneOf("pull", values.pull, PULL_POLICIES),
-    replace: !!values.replace,
+    mode: opts.disk ? ("disk" as const) : (opts.mode ?? (connect ? ("disk" as const) : undefined)),
   };
 }
 
@@ -165,7 +86,7 @@ function sshWhere(vm: VmInfo): string {
 }
 
 /** `bootc run --watch DIR`: runs in the foreground until Ctrl+C (or SIGTERM), then stops the VM. */
-async function watchMain(dir: string, tag: string | undefined, extra: string[], values: RunFlags, json = false): Promise<number> {
+async function watchMain(dir: string, tag: string | undefined, extra: string[], values: FlagValues, json = false): Promise<number> {
   if (extra.length) throw new BootcError("INVALID_ARGUMENT", `with --watch, give no IMAGE (got ${extra.join(" ")})`, "the image is built from DIR; name it with -t TAG");
   const { WatchLoop } = await import("../../engine/vm/watch.js");
   const { defaultTag } = await import("./build.js");
@@ -210,51 +131,16 @@ export async function main(argv: string[]): Promise<number> {
   // Everything after "--" is the command to run in the guest.
   const dash = argv.indexOf("--");
   const command = dash >= 0 ? argv.slice(dash + 1) : [];
-  const { values, positionals } = parseCommand(
+  const parsed = parseCommand(
     {
       args: markBarePassword(dash >= 0 ? argv.slice(0, dash) : argv),
       allowPositionals: true,
-      options: {
-        pull: { type: "string" },
-        name: { type: "string" },
-        replace: { type: "boolean" },
-        cpus: { type: "string" },
-        memory: { type: "string" },
-        publish: { type: "string", short: "p", multiple: true },
-        bind: { type: "string", multiple: true },
-        karg: { type: "string", multiple: true },
-        user: { type: "string", short: "u" },
-        "ssh-identity": { type: "string" },
-        "gen-ssh-identity": { type: "boolean" },
-        "inj-ssh-identity": { type: "boolean" },
-        password: { type: "string" },
-        "password-prompt": { type: "boolean" },
-        "password-file": { type: "string" },
-        autologin: { type: "boolean" },
-        ks: { type: "string" },
-        cloudinit: { type: "string" },
-        // Not in --help: forces how credentials reach the guest (tests, odd firmware).
-        "credentials-via": { type: "string" },
-        accel: { type: "string" },
-        timeout: { type: "string" },
-        rm: { type: "boolean" },
-        rmi: { type: "boolean" },
-        mode: { type: "string" },
-        builder: { type: "string" },
-        "disk-size": { type: "string" },
-        filesystem: { type: "string" },
-        disk: { type: "string" },
-        connect: { type: "string" },
-        autostart: { type: "boolean" },
-        interactive: { type: "boolean", short: "i" },
-        execute: { type: "string" },
-        json: { type: "boolean" },
-        watch: { type: "string" },
-        tag: { type: "string", short: "t" },
-      },
+      options: { ...runFlagOptions(), ...COMMAND_FLAGS },
     },
     HELP,
   );
+  const { positionals } = parsed;
+  const values: FlagValues & typeof parsed.values = parsed.values;
   if (values.watch !== undefined) return watchMain(values.watch, values.tag, positionals, values, !!values.json);
   if (command.length && values.execute !== undefined) throw new BootcError("INVALID_ARGUMENT", "give the command after -- or with --execute, not both", "bootc run IMAGE -- CMD ARGS…, or bootc run IMAGE --execute 'CMD'");
   if (dash >= 0 && !command.length) throw new BootcError("INVALID_ARGUMENT", "no command after --", "bootc run IMAGE -- CMD ARGS…");
@@ -273,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** Boots IMAGE and waits until it is ready; then attaches, prints, or runs the one-shot command. */
-async function bootImage(image: string, values: RunFlags & { interactive?: boolean; json?: boolean }, oneShot: string | undefined): Promise<number> {
+async function bootImage(image: string, values: FlagValues, oneShot: string | undefined): Promise<number> {
   const engine = new Engine();
   const quiet = !!values.json;
   const say = (s: string) => quiet || console.error(s);

@@ -2,9 +2,11 @@ import { randomBytes } from "node:crypto";
 import type { VmInfo } from "../../engine/core/vm.js";
 import { Engine } from "../../engine/vm/manager.js";
 import { BootcError, isBootcError } from "../../engine/core/errors.js";
-import { parseMemory } from "../../engine/core/options.js";
-import { PULL_POLICIES } from "../../engine/images/pull.js";
-import { int, oneOf, parseCommand, printJson } from "./output.js";
+import { parseCommand, printJson } from "./output.js";
+import { formatOptions, runFlagOptions, runFlagRows, runOptionsFromFlags, type RunOptionKey } from "./run-flags.js";
+
+/** The run options a smoke test takes; --timeout also bounds systemd's start. */
+const TEST_OPTIONS: RunOptionKey[] = ["pull", "kargs", "memoryMiB", "cpus", "readyTimeoutSec"];
 
 const HELP = `Usage: bootc test [options] IMAGE
 
@@ -13,14 +15,8 @@ A smoke test for CI: boots IMAGE in a throwaway VM, waits for systemd to finish 
 each failed unit with its last journal lines. It prints the boot timeline, removes the VM,
 and exits 0 only when the system is running (1 otherwise: degraded, or the boot failed).
 
-Options:
-  --pull POLICY     missing (default), always or never, as for bootc run
-  --karg ARG        extra kernel argument; repeatable
-  --memory SIZE     memory (default 2G)
-  --cpus N          virtual CPUs (default 2)
-  --timeout SECONDS how long the boot and systemd may take (default 600)
-  --json            a machine-readable report: state, failed units with journal lines,
-                    timings`;
+Options (as for bootc run; --timeout also bounds systemd's start):
+${formatOptions([...runFlagRows(TEST_OPTIONS), ["--json", "a machine-readable report: state, failed units with journal lines, timings"]])}`;
 
 interface FailedUnit {
   unit: string;
@@ -76,15 +72,12 @@ export async function main(argv: string[]): Promise<number> {
     {
       args: argv,
       allowPositionals: true,
-      options: { pull: { type: "string" }, karg: { type: "string", multiple: true }, memory: { type: "string" }, cpus: { type: "string" }, timeout: { type: "string" }, json: { type: "boolean" } },
+      options: { ...runFlagOptions(TEST_OPTIONS), json: { type: "boolean" } },
     },
     HELP,
   );
   const [image, ...extra] = positionals;
   if (!image || extra.length) throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc test [options] IMAGE");
-  const cpus = int("cpus", values.cpus);
-  const pull = oneOf("pull", values.pull, PULL_POLICIES);
-  const timeoutSec = int("timeout", values.timeout) ?? 600;
   const engine = new Engine();
   const say = (s: string) => values.json || console.error(s);
   const vm = await engine.createVm(
@@ -92,11 +85,7 @@ export async function main(argv: string[]): Promise<number> {
       image,
       name: `test-${randomBytes(3).toString("hex")}`,
       removeOnStop: true,
-      kargs: values.karg ?? [],
-      readyTimeoutSec: timeoutSec,
-      ...(pull ? { pull } : {}),
-      ...(values.memory ? { memoryMiB: parseMemory(values.memory) } : {}),
-      ...(cpus ? { cpus } : {}),
+      ...runOptionsFromFlags(values, TEST_OPTIONS),
     },
     { pull: { onLine: (l) => (l.startsWith("pulling ") ? say(l) : undefined) } },
   );
@@ -105,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const ready = await engine.waitFor(vm.name, "ssh-ready");
     if (ready.effectiveState !== "ssh-ready") throw new BootcError("SSH_FAILED", "the image has no sshd: bootc test needs SSH to ask systemd", "add openssh-server to the image");
-    const guest = await inspectGuest(engine, vm.name, timeoutSec);
+    const guest = await inspectGuest(engine, vm.name, vm.readyTimeoutSec);
     report = { image, ...guest, passed: guest.state === "running", timeline: timelineOf(await engine.getVm(vm.name)) };
   } catch (e) {
     const last = await engine.getVm(vm.name).catch(() => undefined);

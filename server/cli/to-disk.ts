@@ -1,10 +1,12 @@
 import { EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
 import { BootcError } from "../../engine/core/errors.js";
-import { PULL_POLICIES } from "../../engine/images/pull.js";
 import { enginePaths } from "../../engine/core/paths.js";
-import { parseSize } from "../../engine/core/options.js";
 import { oneOf, parseCommand, printJson, progressLine } from "./output.js";
+import { formatOptions, runFlagOptions, runFlagRows, runOptionsFromFlags, type RunOptionKey } from "./run-flags.js";
 import { formatProgress, formatPullProgress } from "./progress.js";
+
+/** The run options that say how a disk is made. */
+const DISK_OPTIONS: RunOptionKey[] = ["diskSizeBytes", "builder", "filesystem", "pull"];
 
 const HELP = `Usage: bootc to-disk [options] IMAGE FILE
 
@@ -16,15 +18,8 @@ uses, from the cache or built now — so a second export of the same image is qu
   systemd-boot, the image's kernel and initramfs: it boots with any UEFI firmware.
 FILE appears only when complete (written under a temporary name, then renamed).
 
-Options:
-  --format raw|qcow2|vmdk   the file's format (default qcow2)
-  --disk-size SIZE          the root filesystem's size, e.g. 20G (default 10G)
-  --builder auto|direct|install
-                            how the base disk is made (default auto: install if the
-                            image has bootc, else direct)
-  --filesystem FS           with --builder install: ext4 (default), xfs or btrfs
-  --pull POLICY             missing (default), always, never
-  --json                    print the result as JSON (no progress)
+Options (as for bootc run):
+${formatOptions([["--format raw|qcow2|vmdk", "the file's format (default qcow2)"], ...runFlagRows(DISK_OPTIONS, false), ["--json", "print the result as JSON (no progress)"]])}
 
 Example:
   bootc to-disk localhost/bootc-demo ./demo.qcow2
@@ -35,14 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     {
       args: argv,
       allowPositionals: true,
-      options: {
-        format: { type: "string" },
-        "disk-size": { type: "string" },
-        builder: { type: "string" },
-        filesystem: { type: "string" },
-        pull: { type: "string" },
-        json: { type: "boolean" },
-      },
+      options: { format: { type: "string" }, ...runFlagOptions(DISK_OPTIONS), json: { type: "boolean" } },
     },
     HELP,
   );
@@ -51,14 +39,13 @@ export async function main(argv: string[]): Promise<number> {
   const quiet = !!values.json;
   const bar = progressLine(quiet);
   const t0 = Date.now();
+  const { diskSizeBytes, ...disk } = runOptionsFromFlags(values, DISK_OPTIONS);
   const result = await exportImageDisk(enginePaths(), {
     image,
     file,
-    format: oneOf("format", values.format, EXPORT_FORMATS),
-    builder: oneOf("builder", values.builder, ["auto", "direct", "install"] as const),
-    sizeBytes: values["disk-size"] === undefined ? undefined : parseSize(values["disk-size"]),
-    filesystem: oneOf("filesystem", values.filesystem, ["ext4", "xfs", "btrfs"] as const),
-    pull: oneOf("pull", values.pull, PULL_POLICIES),
+    format: oneOf("format", typeof values.format === "string" ? values.format : undefined, EXPORT_FORMATS),
+    ...disk,
+    sizeBytes: diskSizeBytes,
     pullHooks: { onProgress: (p) => bar.show(`  pulling ${formatPullProgress(p)}`) },
     onProgress: (p) => bar.show(`  ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s  ${formatProgress(p)}`),
   });
