@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { tryLock, unlock } from "../../engine/lockfile.js";
+import { tryLock, unlock } from "../../engine/core/lockfile.js";
 import { freePort, tempDir, waitUntil } from "./harness.js";
 
 /** Held by the test process using this machine's libvirt; stale (and taken over) once that process is gone. */
