@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { writePrivateFile } from "../../engine/core/private-file.js";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../../engine/core/errors.js";
 import { findOnPath } from "../../engine/host/tools.js";
-import { ensureRuntimeDir, serverFile, serverOpenPage, serversDir } from "../../engine/core/paths.js";
+import { enginePaths, serverFile, serverOpenPage, serversDir } from "../../engine/core/paths.js";
+import { ensurePrivateDir } from "../../engine/core/private-dir.js";
 import { processStartId, signalIfSame } from "../../engine/core/proc.js";
 import { parseCommand } from "./output.js";
 
@@ -151,8 +152,7 @@ function printSignin(url: string, token: string, apiOrigin: string): void {
 
 /** Leaves a note (pid + start identity) so `serve --rotate` can find this server and prove it is still this one. */
 async function register(port: number): Promise<void> {
-  await ensureRuntimeDir();
-  await mkdir(serversDir(), { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(serversDir(), enginePaths());
   await writePrivateFile(serverFile(port), JSON.stringify({ pid: process.pid, startId: processStartId(process.pid), port }));
 }
 

@@ -3,12 +3,13 @@
  * the VM's overlay volume, its credentials as SMBIOS OEM strings, and the domain, defined
  * and started. Whatever fails on the way leaves nothing but the cached base.
  */
-import { mkdir, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../../core/errors.js";
 import { freePort } from "../../core/options.js";
 import { libvirtVmDir, type EnginePaths } from "../../core/paths.js";
 import { writePrivateFile } from "../../core/private-file.js";
+import { ensurePrivateDir } from "../../core/private-dir.js";
 import { newBoot, type VmRecord } from "../../core/record.js";
 import type { ParsedRunOptions } from "../../core/schema.js";
 import type { VmEvent } from "../../core/vm.js";
@@ -71,7 +72,7 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: CreateRe
   const firstBoot = o.kickstart !== undefined ? translateKickstart(o.kickstart, "the kickstart") : undefined;
   const existing = await virshMaybe(c, ["dominfo", record.name]);
   if (existing !== undefined) throw new BootcError("VM_EXISTS", `a libvirt domain named "${record.name}" already exists on ${host.name}`, `pick another --name, or remove it first: bootc rm ${record.name}`);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(dir, paths);
   const timeline = (event: string) => o.onEvent({ type: "timeline", event, at: new Date().toISOString() } as VmEvent);
   const progress = (step: string) => o.onEvent({ type: "progress", step } as VmEvent);
   let defined = false;
