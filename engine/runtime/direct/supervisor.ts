@@ -16,7 +16,7 @@ import { mountImage, readGuestFacts, unmountImage } from "../../images/rootfs.js
 import { inNamespace, isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
 import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
 import { ensurePrivateDir } from "../../core/private-dir.js";
-import { buildQemuArgs, ephemeralKernelArgs } from "./qemu-args.js";
+import { buildQemuArgs, ephemeralKernelArgs, type QemuDisk } from "./qemu-args.js";
 import { prepareDiskBoot } from "../../disk/boot.js";
 import { releaseImage } from "../../disk/disks.js";
 import { Qmp } from "./qmp.js";
@@ -43,7 +43,7 @@ interface BootPlan {
   initrd?: string;
   cmdline: string[];
   firmware?: { code: string; vars: string };
-  disks: Array<{ file: string; format: "qcow2" | "raw" }>;
+  disks: QemuDisk[];
   systemd?: number;
   sshd: boolean;
   /** The image's users; undefined when unknown (a premade disk). */
