@@ -284,7 +284,7 @@ describe("disk mode: bad input and faults", () => {
 
   it("a full cache filesystem: a clear error and no partial entry", async () => {
     const small = makeHome();
-    const mounted = await execa("mkdir", ["-p", path.join(small, "cache")]).then(() => execa("mount", ["-t", "tmpfs", "-o", "size=128m", "tmpfs", path.join(small, "cache")], { reject: false }));
+    const mounted = await execa("mkdir", ["-p", path.join(small, "cache")]).then(() => execa("mount", ["-t", "tmpfs", "-o", "size=128m,mode=0700", "tmpfs", path.join(small, "cache")], { reject: false }));
     expect(mounted.exitCode, String(mounted.stderr)).toBe(0);
     try {
       const r = await bootc(small, ["run", "--mode", "disk", "--builder", "direct", "--disk-size", "2G", "--name", "full", DEMO_IMAGE]);
