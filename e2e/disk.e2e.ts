@@ -147,9 +147,28 @@ describe("disk mode", () => {
   });
 });
 
+/**
+ * The host files qemu opens for `args` (paused, no machine: nothing runs): its protocol
+ * nodes. (Other nodes also report what an image's header names, opened or not.)
+ */
+async function openedFiles(args: string[]): Promise<string[]> {
+  const qmp = ['{"execute":"qmp_capabilities"}', '{"execute":"query-named-block-nodes"}', '{"execute":"quit"}'].join("\n") + "\n";
+  const r = await execa("qemu-system-x86_64", ["-machine", "none", "-nodefaults", "-display", "none", "-S", "-qmp", "stdio", ...args], { input: qmp, reject: false, timeout: 60_000 });
+  const reply = String(r.stdout).split("\n").map((l) => (l ? (JSON.parse(l) as { return?: unknown }) : {})).find((m) => Array.isArray(m.return));
+  if (!reply) throw new Error(`qemu answered no block nodes: ${r.stderr}`);
+  return (reply.return as Array<{ drv: string; file: string }>).filter((n) => n.drv === "file").map((n) => n.file).sort();
+}
+
 describe("premade disks", () => {
-  it("boots a premade disk through UEFI under an overlay, never writing the user's file; refuses --karg", async () => {
-    const file = await makePremadeDisk(path.join(disksDir, base));
+  let file = "";
+  const overlay = path.join(home, "state/vms/pm/disk.qcow2");
+  let diskArgs: string[] = [];
+
+  it("boots a premade qcow2 disk through UEFI under an overlay, never writing the user's file; refuses --karg", async () => {
+    const raw = await makePremadeDisk(path.join(disksDir, base));
+    // qcow2: the format whose header can name other files (the next test).
+    file = raw.replace(/\.raw$/, ".qcow2");
+    await execa("qemu-img", ["convert", "-O", "qcow2", raw, file]);
     const digest = async () => String((await execa("sha256sum", [file])).stdout).split(" ")[0];
     const before = await digest();
 
@@ -160,9 +179,15 @@ describe("premade disks", () => {
     expect(vm.disk?.builder).toBe("premade");
     expect(vm.qemuArgs?.join(" ")).toMatch(/if=pflash,format=raw,unit=0,readonly=on/);
     expect(vm.qemuArgs).not.toContain("-kernel");
-    const overlay = JSON.parse(String((await execa("qemu-img", ["info", "-U", "--output=json", path.join(home, "state/vms/pm/disk.qcow2")])).stdout));
-    expect(overlay["backing-filename"]).toBe(file);
-    await engine.removeVm("pm", { force: true });
+    // The user's file is a node of its own that follows no backing file; the overlay's backing is that node.
+    diskArgs = (vm.qemuArgs ?? []).flatMap((a: string, i: number, all: string[]) => (all[i - 1] === "-blockdev" ? ["-blockdev", a] : []));
+    expect(diskArgs.filter((a) => a !== "-blockdev").map((j) => JSON.parse(j) as unknown)).toEqual([
+      expect.objectContaining({ "node-name": "disk0-base", driver: "qcow2", backing: null, file: expect.objectContaining({ filename: file }) }),
+      expect.objectContaining({ "node-name": "disk0", driver: "qcow2", backing: "disk0-base", file: expect.objectContaining({ filename: overlay }) }),
+    ]);
+    const info = JSON.parse(String((await execa("qemu-img", ["info", "-U", "--output=json", overlay])).stdout));
+    expect(info["backing-filename"]).toBe(file);
+    await engine.stopVm("pm", { force: true });
     expect(await digest()).toBe(before);
 
     // Kernel arguments cannot reach a kernel that the disk's own boot loader starts: refused.
@@ -170,6 +195,23 @@ describe("premade disks", () => {
     expect(r.exitCode).toBe(1);
     expect(String(r.stderr)).toMatch(/kernel arguments \(quiet\) cannot be passed to a premade disk/);
     expect(vmDirs()).not.toContain("pmk");
+  });
+
+  it("a premade disk rewritten to name a host file as its backing is refused at the next start, and qemu would not follow it anyway", async () => {
+    const secret = path.join(tempDir("bce-secret-"), "shadow");
+    writeFileSync(secret, "root:$6$host-secret:19000:0:99999:7:::\n");
+    // What anyone who can write the user's file can do between two boots.
+    await execa("qemu-img", ["rebase", "-u", "-b", secret, "-F", "raw", file]);
+
+    const r = await bootc(home, ["start", "pm"]);
+    expect(r.exitCode, String(r.all)).toBe(1);
+    expect(String(r.stderr)).toMatch(/names a backing file \(.*shadow\), which qemu would open as part of the guest's disk: refused/);
+
+    // Had the check been passed, the nodes the VM boots with still open only its two files…
+    expect(await openedFiles(diskArgs)).toEqual([file, overlay].sort());
+    // …where opening the overlay by what its headers say would have read the host's file.
+    expect(await openedFiles(["-drive", `file=${overlay},format=qcow2,if=none`])).toEqual([file, overlay, secret].sort());
+    await engine.removeVm("pm", { force: true });
   });
 });
 
@@ -242,7 +284,7 @@ describe("disk mode: bad input and faults", () => {
 
   it("a full cache filesystem: a clear error and no partial entry", async () => {
     const small = makeHome();
-    const mounted = await execa("mkdir", ["-p", path.join(small, "cache")]).then(() => execa("mount", ["-t", "tmpfs", "-o", "size=128m", "tmpfs", path.join(small, "cache")], { reject: false }));
+    const mounted = await execa("mkdir", ["-p", path.join(small, "cache")]).then(() => execa("mount", ["-t", "tmpfs", "-o", "size=128m,mode=0700", "tmpfs", path.join(small, "cache")], { reject: false }));
     expect(mounted.exitCode, String(mounted.stderr)).toBe(0);
     try {
       const r = await bootc(small, ["run", "--mode", "disk", "--builder", "direct", "--disk-size", "2G", "--name", "full", DEMO_IMAGE]);

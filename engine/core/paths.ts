@@ -6,10 +6,8 @@
  * Runtime paths must stay under the 108-byte unix socket limit, which is why VM names
  * are short and sockets have short names. BOOTC_HOME moves everything (tests use it).
  */
-import { lstat, mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { BootcError } from "./errors.js";
 import { validateName } from "./schema.js";
 
 export interface EnginePaths {
@@ -26,7 +24,7 @@ export function enginePaths(env: NodeJS.ProcessEnv = process.env): EnginePaths {
   }
   const uid = process.getuid?.() ?? 0;
   // Without XDG_RUNTIME_DIR a user's sockets go under /tmp, where another user could create
-  // the directory first: ensureRuntimeDir() checks who owns it before anything is put there.
+  // the directory first: ensurePrivateDir() (private-dir.ts) checks who owns it before anything is put there.
   const runtimeBase = env.XDG_RUNTIME_DIR ?? (uid === 0 ? "/run" : fallbackRuntimeBase(uid));
   return {
     state: path.join(env.XDG_STATE_HOME ?? path.join(home, ".local", "state"), "bootc-console"),
@@ -97,26 +95,8 @@ export const serverOpenPage = (port: number, paths: EnginePaths = enginePaths())
  */
 export const pullSocket = (paths: EnginePaths, id: string) => path.join(paths.runtime, "_pulls", `${id}.sock`);
 
-const fallbackRuntimeBase = (uid: number) => path.join(os.tmpdir(), `bootc-console-${uid}`);
-
-/**
- * Makes the runtime directory (sockets live there) and proves it is private: a directory,
- * not a symlink, owned by this user, writable by nobody else. Under /tmp, the fallback
- * when XDG_RUNTIME_DIR is unset, its parent is checked the same way.
- */
-export async function ensureRuntimeDir(paths: EnginePaths = enginePaths()): Promise<void> {
-  const uid = process.getuid?.();
-  const dirs = [paths.runtime];
-  if (uid !== undefined && path.dirname(paths.runtime) === fallbackRuntimeBase(uid)) dirs.unshift(path.dirname(paths.runtime));
-  for (const dir of dirs) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const st = await lstat(dir);
-    const why = !st.isDirectory() ? "is not a directory" : uid !== undefined && st.uid !== uid ? `belongs to uid ${st.uid}` : st.mode & 0o022 ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})` : undefined;
-    if (why) {
-      throw new BootcError("INVALID_ARGUMENT", `the runtime directory ${dir} ${why}: another user may have made it, and VM sockets must not go there`, "set XDG_RUNTIME_DIR to a private directory of yours (or remove that one), then try again");
-    }
-  }
-}
+/** Where the runtime root goes without XDG_RUNTIME_DIR; core/private-dir.ts checks it too. */
+export const fallbackRuntimeBase = (uid: number) => path.join(os.tmpdir(), `bootc-console-${uid}`);
 
 export interface VmPaths {
   dir: string;

@@ -6,14 +6,15 @@
  * a failed build never leaves a half-made image under the final name.
  */
 import { createHash } from "node:crypto";
-import { readFile, mkdtemp, mkdir } from "node:fs/promises";
+import { readFile, mkdtemp } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
 import { findOnPath, hostArch } from "../host/tools.js";
 import { podman, podmanJson, podmanPath } from "../host/podman.js";
-import { demoWorkRoot } from "../core/paths.js";
+import { demoWorkRoot, enginePaths } from "../core/paths.js";
+import { ensurePrivateDir } from "../core/private-dir.js";
 
 export const DEMO_IMAGE = "localhost/bootc-demo:latest";
 /** base: the demo; cloud: the same with cloud-init (NoCloud), for --cloudinit. */
@@ -73,7 +74,7 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
 
   // Not under /tmp: it may be a small tmpfs, and the tree is a few hundred MB.
   const workRoot = demoWorkRoot();
-  await mkdir(workRoot, { recursive: true });
+  await ensurePrivateDir(workRoot, enginePaths());
   const work = await mkdtemp(path.join(workRoot, "demo-"));
   const rootfs = path.join(work, "rootfs");
   try {

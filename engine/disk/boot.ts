@@ -3,7 +3,7 @@
  * the cache, or built now), give the VM its own qcow2 overlay on it, and say how qemu
  * boots it: the image's kernel for direct-built disks, UEFI firmware otherwise.
  */
-import { copyFile, rm, access } from "node:fs/promises";
+import { copyFile, rm, access, stat } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../core/errors.js";
 import { requireFirmware } from "../host/tools.js";
@@ -13,7 +13,7 @@ import type { VmRecord } from "../core/record.js";
 import { diskFile, ensureEntry, entryDir, type DiskEntry } from "./cache.js";
 import { buildDirectDisk, directDiskKernelArgs } from "./direct.js";
 import { buildInstallDisk } from "./install.js";
-import { createOverlay, inspectDisk } from "./overlay.js";
+import { createOverlay, inspectDisk, type DiskFormat } from "./overlay.js";
 import type { DiskProgress } from "./progress.js";
 
 export interface DiskBoot {
@@ -21,7 +21,8 @@ export interface DiskBoot {
   initrd?: string;
   cmdline: string[];
   firmware?: { code: string; vars: string };
-  disk: { file: string; format: "qcow2" };
+  /** The VM's overlay, and the base under it: qemu opens the base with no backing of its own. */
+  disk: { file: string; format: "qcow2"; backing: { file: string; format: DiskFormat } };
   systemd?: number;
   sshd: boolean;
   /** The image's users; undefined for a premade disk (unknown). */
@@ -65,17 +66,19 @@ export async function ensureBaseDisk(
 export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPaths, onProgress: (p: DiskProgress) => void, signal?: AbortSignal): Promise<DiskBoot> {
   const d = r.disk;
   if (!d) throw new BootcError("INVALID_ARGUMENT", `VM "${r.name}" is in disk mode but has no disk settings`, `remove it: bootc rm ${r.name}`);
-  const disk = { file: vp.overlay, format: "qcow2" as const };
+  const overlayOn = (file: string, format: DiskFormat) => ({ file: vp.overlay, format: "qcow2" as const, backing: { file, format } });
 
   if (d.builder === "premade") {
     if (!d.premade || !d.premadeFormat) throw new BootcError("DISK_INVALID", `VM "${r.name}" has no premade disk recorded`);
     if (!(await exists(d.premade))) throw new BootcError("DISK_INVALID", `the VM's disk file ${d.premade} is gone`, `restore it, or remove the VM: bootc rm ${r.name}`);
-    if (!(await exists(vp.overlay))) {
-      // Checked again at the boot that layers on it: the file may have changed since `run`.
-      await inspectDisk(d.premade);
-      await createOverlay(d.premade, d.premadeFormat, vp.overlay, d.sizeBytes || undefined);
+    // Checked at every start, not only the first: the user's file may have been rewritten
+    // since (a backing file named with `qemu-img rebase -u`, another format).
+    const info = await inspectDisk(d.premade);
+    if (info.format !== d.premadeFormat) {
+      throw new BootcError("DISK_INVALID", `${d.premade} is now a ${info.format} image; the VM was made on a ${d.premadeFormat} one`, `restore the file, or remove the VM (bootc rm ${r.name}) and run it again`);
     }
-    return { firmware: await uefi(vp), cmdline: [], disk, sshd: true };
+    if (!(await exists(vp.overlay))) await createOverlay(d.premade, d.premadeFormat, vp.overlay, d.sizeBytes || info.virtualSize);
+    return { firmware: await uefi(vp), cmdline: [], disk: overlayOn(d.premade, d.premadeFormat), sshd: true };
   }
 
   const { entry, reused } = await ensureBaseDisk(paths, { image: r.image, imageId: r.imageId, builder: d.builder, sizeBytes: d.sizeBytes, filesystem: d.filesystem }, onProgress, signal);
@@ -83,9 +86,10 @@ export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPat
   // A new base (the image changed: rebuild & reboot) starts a new overlay; the same base
   // keeps the overlay, and with it everything the guest wrote.
   if (d.base !== entry.key) await rm(vp.overlay, { force: true });
-  if (!(await exists(vp.overlay))) await createOverlay(diskFile(entryDir(paths, entry.key)), "raw", vp.overlay);
+  const baseFile = diskFile(entryDir(paths, entry.key));
+  if (!(await exists(vp.overlay))) await createOverlay(baseFile, "raw", vp.overlay, (await stat(baseFile)).size);
 
-  const base = { base: entry.key, reused, systemd: entry.guestSystemd, sshd: entry.sshd, users: entry.users, disk };
+  const base = { base: entry.key, reused, systemd: entry.guestSystemd, sshd: entry.sshd, users: entry.users, disk: overlayOn(baseFile, "raw") };
   if (entry.builder === "direct") {
     const dir = entryDir(paths, entry.key);
     return { ...base, kernel: path.join(dir, entry.kernel ?? "vmlinuz"), initrd: path.join(dir, entry.initrd ?? "initramfs.img"), cmdline: directDiskKernelArgs(r.kargs) };

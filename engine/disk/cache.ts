@@ -15,6 +15,7 @@ import { BootcError } from "../core/errors.js";
 import { isAlive } from "../core/proc.js";
 import { tryLock, unlock } from "../core/lockfile.js";
 import { diskBuildLock, diskEntryDir, diskPartialDir, disksDir, type EnginePaths } from "../core/paths.js";
+import { ensurePrivateDir } from "../core/private-dir.js";
 
 export const BUILDERS = ["direct", "install"] as const;
 export type Builder = (typeof BUILDERS)[number];
@@ -101,7 +102,7 @@ export type BuildFn = (dir: string, key: string) => Promise<DiskEntry>;
  */
 export async function ensureEntry(paths: EnginePaths, spec: DiskSpec, build: BuildFn, onWait: () => void = () => undefined): Promise<{ entry: DiskEntry; reused: boolean }> {
   const key = diskKey(spec);
-  await mkdir(disksDir(paths), { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(disksDir(paths), paths);
   const lock = diskBuildLock(paths, key);
   let waited = false;
   for (;;) {

@@ -46,8 +46,8 @@ describe("the direct builder", () => {
 });
 
 describe("overlays", () => {
-  it("are qcow2 files backed by the base, grown only when a size is given", () => {
-    expect(overlayArgs("/c/disk.raw", "raw", "/s/vm/disk.qcow2")).toEqual(["create", "-q", "-f", "qcow2", "-b", "/c/disk.raw", "-F", "raw", "/s/vm/disk.qcow2"]);
-    expect(overlayArgs("/u/my.qcow2", "qcow2", "/s/vm/disk.qcow2", 1024)).toEqual(["create", "-q", "-f", "qcow2", "-b", "/u/my.qcow2", "-F", "qcow2", "/s/vm/disk.qcow2", "1024"]);
+  it("are qcow2 files backed by the base, made without qemu-img opening the base (-u, the size given)", () => {
+    expect(overlayArgs("/c/disk.raw", "raw", "/s/vm/disk.qcow2", 2048)).toEqual(["create", "-q", "-f", "qcow2", "-u", "-b", "/c/disk.raw", "-F", "raw", "/s/vm/disk.qcow2", "2048"]);
+    expect(overlayArgs("/u/my.qcow2", "qcow2", "/s/vm/disk.qcow2", 1024)).toEqual(["create", "-q", "-f", "qcow2", "-u", "-b", "/u/my.qcow2", "-F", "qcow2", "/s/vm/disk.qcow2", "1024"]);
   });
 });

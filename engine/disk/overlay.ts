@@ -73,12 +73,16 @@ async function looksLikeDisk(file: string): Promise<boolean> {
   }
 }
 
-/** qemu-img arguments for an overlay of `base`; `sizeBytes` grows the virtual disk. */
-export function overlayArgs(base: string, baseFormat: DiskFormat, overlay: string, sizeBytes?: number): string[] {
-  return ["create", "-q", "-f", "qcow2", "-b", base, "-F", baseFormat, overlay, ...(sizeBytes ? [String(sizeBytes)] : [])];
+/**
+ * qemu-img arguments for an overlay of `base`, `sizeBytes` large (at least the base's size).
+ * `-u`: qemu-img does not open the base, so it follows none of the files a user's disk may
+ * name; the size is given instead of read from it.
+ */
+export function overlayArgs(base: string, baseFormat: DiskFormat, overlay: string, sizeBytes: number): string[] {
+  return ["create", "-q", "-f", "qcow2", "-u", "-b", base, "-F", baseFormat, overlay, String(sizeBytes)];
 }
 
-export async function createOverlay(base: string, baseFormat: DiskFormat, overlay: string, sizeBytes?: number): Promise<void> {
+export async function createOverlay(base: string, baseFormat: DiskFormat, overlay: string, sizeBytes: number): Promise<void> {
   const r = await execa(qemuImg(), overlayArgs(base, baseFormat, overlay, sizeBytes), { reject: false });
   if (r.exitCode !== 0) throw new BootcError("DISK_BUILD_FAILED", `qemu-img could not create the overlay: ${String(r.stderr).trim()}`);
 }

@@ -2,12 +2,13 @@
  * `bootc doctor`: one row per requirement, each saying what was found and, when something
  * is wrong, how to fix it. Hard requirements make the report fail (CLI exit 1).
  */
-import { readFile, stat, statfs, mkdir } from "node:fs/promises";
+import { readFile, stat, statfs } from "node:fs/promises";
 import os from "node:os";
 import { execa } from "execa";
 import { detectAccel } from "../host/accel.js";
 import { findFirmware, findOnPath, findQemu, findVirtiofsd, hostArch, INSTALL_HINT } from "../host/tools.js";
 import { enginePaths } from "../core/paths.js";
+import { ensurePrivateDir } from "../core/private-dir.js";
 import { PROBE_IMAGE } from "../images/probe.js";
 import { isRootless } from "../host/userns.js";
 import { libvirtRows } from "../runtime/libvirt/doctor.js";
@@ -153,7 +154,7 @@ const checkDisk: Check = async (env) => {
   const base = { id: "disk", name: "free disk (cache)", required: false };
   const dir = enginePaths(env).cache;
   try {
-    await mkdir(dir, { recursive: true });
+    await ensurePrivateDir(dir, enginePaths(env));
     const s = await statfs(dir);
     const freeGiB = (s.bavail * s.bsize) / 2 ** 30;
     const detail = `${freeGiB.toFixed(1)} GiB free in ${dir}`;

@@ -7,13 +7,14 @@
  */
 import { randomBytes } from "node:crypto";
 import http from "node:http";
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
 import type { PULL_POLICIES } from "../core/schema.js";
 import { spawnOwned, waitForFile } from "../host/spawn.js";
-import { ensureRuntimeDir, enginePaths, pullSocket, type EnginePaths } from "../core/paths.js";
+import { enginePaths, pullSocket, type EnginePaths } from "../core/paths.js";
+import { ensurePrivateDir } from "../core/private-dir.js";
 import { podman, podmanPath } from "../host/podman.js";
 
 /** Where a pull is: layers known and finished, and bytes (of the layers whose size is known). */
@@ -112,9 +113,8 @@ export class LayerTally {
 }
 
 async function pullThroughApi(ref: string, h: PullHooks, paths: EnginePaths): Promise<void> {
-  await ensureRuntimeDir(paths);
   const socket = pullSocket(paths, randomBytes(8).toString("hex"));
-  await mkdir(path.dirname(socket), { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(path.dirname(socket), paths);
   // Owned like the monitor's children: it dies with this process, and is ended below.
   const service = spawnOwned(podmanPath(), ["system", "service", "--time=0", `unix://${socket}`], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   let alive = true;

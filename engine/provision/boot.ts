@@ -4,10 +4,11 @@
  * kickstart) over the chosen transport, and the cloud-init seed. Returns qemu and kernel
  * arguments, and a close() for what lives as long as the VM (the IMDS server).
  */
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { BootcError } from "../core/errors.js";
 import type { HostArch } from "../host/tools.js";
-import type { VmPaths } from "../core/paths.js";
+import type { EnginePaths, VmPaths } from "../core/paths.js";
+import { ensurePrivateDir } from "../core/private-dir.js";
 import { consoleDevice } from "../host/machine.js";
 import type { VmRecord } from "../core/record.js";
 import { imdsArgs, makeSeedIso, seedIsoArgs, startImds } from "./cloudinit.js";
@@ -33,7 +34,7 @@ export interface Provisioning {
   close(): Promise<void>;
 }
 
-export async function prepareProvisioning(o: { record: VmRecord; vp: VmPaths; arch: HostArch; facts: GuestFactsForBoot; publicKey?: string; shares: GuestShare[] }): Promise<Provisioning> {
+export async function prepareProvisioning(o: { record: VmRecord; paths: EnginePaths; vp: VmPaths; arch: HostArch; facts: GuestFactsForBoot; publicKey?: string; shares: GuestShare[] }): Promise<Provisioning> {
   const r = o.record;
   const via = r.credentialTransport ?? defaultTransport(o.arch, o.facts.firmware);
   const passwordHash = r.passwordSet ? (await readFile(o.vp.passwordHash, "utf8")).trim() : undefined;
@@ -57,7 +58,7 @@ export async function prepareProvisioning(o: { record: VmRecord; vp: VmPaths; ar
     throw e;
   }
   await rm(o.vp.credentialsDir, { recursive: true, force: true });
-  await mkdir(o.vp.credentialsDir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(o.vp.credentialsDir, o.paths);
   for (const f of plan.files) await writePrivateFile(f.path, f.content);
 
   const qemuArgs = [...plan.qemuArgs];

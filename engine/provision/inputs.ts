@@ -3,7 +3,8 @@
  * anything else is made — and copied into the VM's directory, so that what boots later
  * is what was checked, whatever happens to the originals.
  */
-import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { BootcError } from "../core/errors.js";
@@ -12,18 +13,33 @@ import { KICKSTART_MAX_BYTES, translateKickstart } from "./kickstart.js";
 export const CLOUD_INIT_FILES = ["meta-data", "user-data", "vendor-data", "network-config"] as const;
 const CLOUD_INIT_MAX_BYTES = 1024 * 1024;
 
-async function regularFile(file: string, what: string, hint: string): Promise<{ size: number }> {
-  const s = await stat(file).catch(() => undefined);
-  if (!s) throw new BootcError("INVALID_ARGUMENT", `${what} ${file} does not exist`, hint);
-  if (!s.isFile()) throw new BootcError("INVALID_ARGUMENT", `${what} ${file} is not a regular file`, hint);
-  return s;
-}
-
-/** Reads and translates a kickstart (so a bad one fails `run`), and returns its text. */
+/**
+ * Reads and translates a kickstart (so a bad one fails `run`), and returns its text.
+ * Only an ordinary text file is read: not a device or FIFO (opening one can block or do
+ * something), nor a /proc or /sys file (stat calls them regular, with size 0, whatever they
+ * hold), nor a binary file. Errors never quote what it holds (kickstart.ts).
+ */
 export async function readKickstart(file: string): Promise<string> {
-  const s = await regularFile(file, "kickstart", "give the path of a kickstart file, e.g. --ks ./dev.ks");
+  const hint = "give the path of a kickstart file, e.g. --ks ./dev.ks";
+  const refuse = (why: string) => new BootcError("INVALID_ARGUMENT", `kickstart ${file} ${why}`, hint);
+  const s = await stat(file).catch(() => undefined);
+  if (!s) throw refuse("does not exist");
+  if (!s.isFile()) throw refuse("is not a regular file");
   if (s.size > KICKSTART_MAX_BYTES) throw new BootcError("INVALID_ARGUMENT", `kickstart ${file} is larger than ${KICKSTART_MAX_BYTES / 1024} KiB`, "a kickstart for bootc-console holds users, settings and %post scripts only");
-  const text = await readFile(file, "utf8");
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  let buf: Buffer;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.ino !== s.ino || st.dev !== s.dev) throw refuse("changed while it was opened");
+    buf = Buffer.alloc(KICKSTART_MAX_BYTES + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    buf = buf.subarray(0, bytesRead);
+    if (bytesRead !== st.size) throw refuse("is not an ordinary file (it reads other than its size says: a /proc or /sys file?)");
+  } finally {
+    await fh.close();
+  }
+  if (buf.includes(0)) throw refuse("is not a text file");
+  const text = buf.toString("utf8");
   translateKickstart(text, path.basename(file));
   return text;
 }

@@ -4,7 +4,13 @@
  * backslash escapes, `#` starting a comment at the start of a word), a backslash at the
  * end of a line continuing it, and sections from `%name [options]` to `%end` whose body is
  * kept verbatim. It knows nothing of what commands mean: kickstart.ts does.
+ *
+ * Errors never quote the file: the caller may have named something that is not a
+ * kickstart at all (/etc/shadow), whose first line must not end up in an error message.
  */
+
+/** pykickstart's section names; any other `%word` line is not a kickstart. */
+const SECTIONS = new Set(["pre", "pre-install", "post", "packages", "onerror", "traceback", "addon", "anaconda", "include", "ksappend"]);
 
 export interface KsCommand {
   kind: "command";
@@ -105,6 +111,7 @@ export function parseKickstart(text: string): KsItem[] {
     if (first.startsWith("%")) {
       const name = first.slice(1);
       if (name === "end") throw new KickstartSyntaxError(start, "%end without a section to close");
+      if (!SECTIONS.has(name)) throw new KickstartSyntaxError(start, "this % line opens no kickstart section");
       // %include and %ksappend name another file: they have no body.
       if (name === "include" || name === "ksappend") {
         items.push({ kind: "section", name, args, body: "", line: start });

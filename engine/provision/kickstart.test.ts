@@ -111,6 +111,15 @@ describe("translateKickstart", () => {
     expect(refusal("network --hostname='bad host'\n")).toMatch(/is not a host name/);
   });
 
+  it("never quotes a file that is not a kickstart: only known command and section names come back", () => {
+    const shadow = "root:$y$j9T$SECRETSALT$SECRETHASH:19700:0:99999:7:::\ndaemon:*:19700:0:99999:7:::\n";
+    expect(refusal(shadow)).toBe("my.ks line 1: this is not a kickstart command");
+    expect(refusal("SECRET_TOKEN=hunter2 PATH=/usr/bin\n")).toBe("my.ks line 1: this is not a kickstart command");
+    expect(refusal("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n")).not.toMatch(/BEGIN|b3Bl/);
+    expect(refusal("%PDF-1.7 SECRET\n")).toBe("my.ks line 1: this % line opens no kickstart section");
+    expect(refusal("firewall --enabled\n")).toMatch(/"firewall" is not applied by bootc-console/);
+  });
+
   it("applies nothing for an empty kickstart", () => {
     expect(translateKickstart("# nothing\n\n")).toEqual({ steps: [], files: [] });
   });

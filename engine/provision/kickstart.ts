@@ -20,6 +20,16 @@ const DISK_LAYOUT = new Set([
   "liveimg", "url", "cdrom", "harddrive", "nfs", "install", "upgrade",
 ]);
 const APPLIED = "rootpw, user, sshkey, timezone, keyboard, lang, network --hostname and %post";
+/**
+ * pykickstart's other commands. Only a word from a list is ever quoted back: a file that is
+ * not a kickstart (/etc/shadow, /proc/self/environ) must not have its first line printed.
+ */
+const OTHER_COMMANDS = new Set([
+  "auth", "authconfig", "authselect", "autostep", "cmdline", "device", "deviceprobe", "dmraid", "driverdisk", "eula", "firewall",
+  "firstboot", "graphical", "group", "halt", "hmc", "interactive", "langsupport", "lilo", "lilocheck", "logging", "mediacheck",
+  "method", "module", "monitor", "mouse", "multipath", "poweroff", "realm", "reboot", "repo", "rescue", "rhsm", "selinux",
+  "services", "shutdown", "skipx", "sshpw", "syspurpose", "text", "timesource", "updates", "vnc", "xconfig",
+]);
 
 const SPECS: Record<string, OptionSpec> = {
   rootpw: { flags: ["--iscrypted", "--plaintext", "--lock", "--allow-ssh"] },
@@ -77,7 +87,8 @@ function command(cmd: KsCommand, t: Translation): void {
   const spec = SPECS[cmd.name];
   if (!spec) {
     if (DISK_LAYOUT.has(cmd.name)) throw new Refused(cmd.line, `the kickstart command "${cmd.name}" is not supported: disk layout and installation source come from bootc install (or the image itself in ephemeral mode)`, `remove the ${cmd.name} line`);
-    throw new Refused(cmd.line, `the kickstart command "${cmd.name}" is not applied by bootc-console, which applies ${APPLIED}`, `remove the ${cmd.name} line`);
+    if (OTHER_COMMANDS.has(cmd.name)) throw new Refused(cmd.line, `the kickstart command "${cmd.name}" is not applied by bootc-console, which applies ${APPLIED}`, `remove the ${cmd.name} line`);
+    throw new Refused(cmd.line, "this is not a kickstart command", "check that the file is a kickstart; bootc-console applies " + APPLIED);
   }
   const o = parseOptions(cmd.name, cmd.args, spec, cmd.line);
   switch (cmd.name) {

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { writePrivateFile } from "../../engine/core/private-file.js";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError, isBootcError } from "../../engine/core/errors.js";
 import { findOnPath } from "../../engine/host/tools.js";
-import { enginePaths, ensureRuntimeDir, serverFile, serverOpenPage, serversDir } from "../../engine/core/paths.js";
+import { enginePaths, serverFile, serverOpenPage, serversDir } from "../../engine/core/paths.js";
+import { ensurePrivateDir } from "../../engine/core/private-dir.js";
 import { processStartId, signalIfSame } from "../../engine/core/proc.js";
 import { parseCommand } from "./output.js";
 import type { Deadlines } from "../http/limits.js";
@@ -171,8 +172,7 @@ function printSignin(url: string, token: string, apiOrigin: string): void {
 /** The runtime directory (checked private) and the servers' notes in it; an error says which directory and what to do. */
 async function prepareServersDir(): Promise<void> {
   try {
-    await ensureRuntimeDir();
-    await mkdir(serversDir(), { recursive: true, mode: 0o700 });
+    await ensurePrivateDir(serversDir(), enginePaths());
   } catch (e) {
     if (isBootcError(e)) throw e;
     throw new BootcError("INVALID_ARGUMENT", `cannot make the runtime directory ${enginePaths().runtime}: ${(e as Error).message}`, "set XDG_RUNTIME_DIR to a private directory of yours, then try again");

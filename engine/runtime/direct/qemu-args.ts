@@ -16,6 +16,17 @@ export interface FsShare {
   tag: string;
 }
 
+/**
+ * A disk image attached as a virtio disk. A qcow2 overlay names its base here, not in its
+ * header: qemu opens exactly these files (see diskArgs).
+ */
+export interface QemuDisk {
+  file: string;
+  format: "qcow2" | "raw";
+  /** The overlay's base disk (a cache entry, or the user's premade file), opened with no backing of its own. */
+  backing?: { file: string; format: "qcow2" | "raw" };
+}
+
 export interface QemuSpec {
   arch: HostArch;
   platform: NodeJS.Platform;
@@ -31,7 +42,7 @@ export interface QemuSpec {
   /** UEFI firmware (code read-only, a per-VM copy of the variable store). */
   firmware?: { code: string; vars: string };
   /** Disk images attached as virtio disks, in order (/dev/vda first). */
-  disks: Array<{ file: string; format: "qcow2" | "raw" }>;
+  disks: QemuDisk[];
   /** The root filesystem share (tag "rootfs", ephemeral mode) and host directory shares. */
   shares: FsShare[];
   sshPort?: number;
@@ -84,6 +95,26 @@ function shareArgs(s: QemuSpec): string[] {
   ]);
 }
 
+/**
+ * A disk as explicit -blockdev nodes. A qcow2 header can name a backing file (and an
+ * external data file, which boot.ts refuses at every start): qemu, as root, would open any
+ * host file it names — /etc/shadow — as part of the guest's disk, and the user's file can
+ * be rewritten between boots (`qemu-img rebase -u`). So the overlay's backing is a node
+ * given here, and every qcow2 node gets `"backing": null`: qemu follows nothing a header
+ * says. JSON, not an option string: a path cannot add options.
+ */
+function diskArgs(d: QemuDisk, i: number): string[] {
+  const id = `disk${i}`;
+  const noBacking = (format: string) => (format === "qcow2" ? { backing: null } : {});
+  const nodes: object[] = [];
+  if (d.backing) {
+    const b = d.backing;
+    nodes.push({ "node-name": `${id}-base`, driver: b.format, "read-only": true, ...noBacking(b.format), file: { driver: "file", filename: b.file, "read-only": true } });
+  }
+  nodes.push({ "node-name": id, driver: d.format, discard: "unmap", ...noBacking(d.format), ...(d.backing ? { backing: `${id}-base` } : {}), file: { driver: "file", filename: d.file, discard: "unmap" } });
+  return [...nodes.flatMap((n) => ["-blockdev", JSON.stringify(n)]), "-device", `virtio-blk-pci,drive=${id}`];
+}
+
 function bootArgs(s: QemuSpec): string[] {
   const firmware = s.firmware
     ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${q(s.firmware.code)}`, "-drive", `if=pflash,format=raw,unit=1,file=${q(s.firmware.vars)}`]
@@ -91,8 +122,7 @@ function bootArgs(s: QemuSpec): string[] {
   const kernel = s.kernel
     ? ["-kernel", s.kernel, ...(s.initrd ? ["-initrd", s.initrd] : []), "-append", [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel, s.arch), ...s.cmdline].join(" ")]
     : [];
-  const disks = s.disks.flatMap((d, i) => ["-drive", `file=${q(d.file)},format=${d.format},if=virtio,index=${i},cache=writeback,discard=unmap`]);
-  return [...firmware, ...kernel, ...disks];
+  return [...firmware, ...kernel, ...s.disks.flatMap(diskArgs)];
 }
 
 export function buildQemuArgs(s: QemuSpec): string[] {

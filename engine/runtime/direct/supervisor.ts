@@ -5,7 +5,7 @@
  * of why the VM ended. The CLI and the server are clients over its unix socket, so either
  * can come and go without losing the VM.
  */
-import { mkdir, rm, unlink } from "node:fs/promises";
+import { rm, unlink } from "node:fs/promises";
 import net from "node:net";
 import type { ResultPromise } from "execa";
 import { prepareProvisioning, type Provisioning } from "../../provision/boot.js";
@@ -14,8 +14,9 @@ import { BootcError } from "../../core/errors.js";
 import { findQemu, findVirtiofsd, hostArch } from "../../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../../images/rootfs.js";
 import { inNamespace, isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
-import { enginePaths, ensureRuntimeDir, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
-import { buildQemuArgs, ephemeralKernelArgs } from "./qemu-args.js";
+import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
+import { ensurePrivateDir } from "../../core/private-dir.js";
+import { buildQemuArgs, ephemeralKernelArgs, type QemuDisk } from "./qemu-args.js";
 import { prepareDiskBoot } from "../../disk/boot.js";
 import { releaseImage } from "../../disk/disks.js";
 import { Qmp } from "./qmp.js";
@@ -42,7 +43,7 @@ interface BootPlan {
   initrd?: string;
   cmdline: string[];
   firmware?: { code: string; vars: string };
-  disks: Array<{ file: string; format: "qcow2" | "raw" }>;
+  disks: QemuDisk[];
   systemd?: number;
   sshd: boolean;
   /** The image's users; undefined when unknown (a premade disk). */
@@ -144,6 +145,7 @@ export class Supervisor {
     const shares = shareTags(r.binds);
     const provision = await prepareProvisioning({
       record: r,
+      paths: this.paths,
       vp: this.p,
       arch: hostArch(),
       facts: { systemd: plan.systemd, users: plan.users, directKernel: !!plan.kernel, firmware: !!plan.firmware },
@@ -371,8 +373,7 @@ export class Supervisor {
   }
 
   private async listen(): Promise<void> {
-    await ensureRuntimeDir(this.paths);
-    await mkdir(this.p.runDir, { recursive: true, mode: 0o700 });
+    await ensurePrivateDir(this.p.runDir, this.paths);
     this.server = await listenMonitorSocket(this.p.monitorSock, (req, sock, rest) => this.handle(req, sock, rest));
   }
 

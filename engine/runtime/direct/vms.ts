@@ -13,6 +13,7 @@ import { withVmLock } from "../../core/lock.js";
 import { checkBindSources, checkPorts, freePort } from "../../core/options.js";
 import { vmPaths, vmsDir, type EnginePaths } from "../../core/paths.js";
 import { writePrivateFile } from "../../core/private-file.js";
+import { ensurePrivateDir } from "../../core/private-dir.js";
 import { signalIfSame } from "../../core/proc.js";
 import { ACTIVE_STATES, newBoot, writeRecord, type VmRecord } from "../../core/record.js";
 import type { ParsedRunOptions } from "../../core/schema.js";
@@ -64,7 +65,7 @@ export class DirectRuntime implements VmRuntime {
     const { record } = req;
     const name = record.name;
     const p = vmPaths(name, this.paths);
-    await mkdir(vmsDir(this.paths), { recursive: true, mode: 0o700 });
+    await ensurePrivateDir(vmsDir(this.paths), this.paths);
     try {
       await mkdir(p.dir, { mode: 0o700 }); // atomic: of two racing runs, one wins
     } catch (e) {

@@ -27,6 +27,12 @@ describe("parseConnection", () => {
     ["qemu+ssh://-oProxyCommand=x/system", /names no valid host|not a libvirt connection/],
     ["qemu://h/system", /a local connection has no host/],
     ["not a uri", /it is not a URI/],
+    // bootc reads the first of a repeated parameter, libvirt the last: each may be given once.
+    ["qemu+ssh://h/system?no_verify=0&no_verify=1", /the parameter no_verify is given more than once/],
+    ["qemu+ssh://h/system?keyfile=/a&keyfile=/b", /the parameter keyfile is given more than once/],
+    ["qemu+ssh://h/system?no%5Fverify=0&no_verify=1", /the parameter no_verify is given more than once/],
+    // libvirt also splits parameters at ";", which URLSearchParams does not.
+    ["qemu+ssh://h/system?known_hosts=/k;no_verify=1", /separated by ";"/],
   ])("refuses %s", (uri, why) => {
     expect(() => parseConnection(uri)).toThrow(why);
   });

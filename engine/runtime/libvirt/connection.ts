@@ -42,8 +42,14 @@ export function parseConnection(uri: string): Connection {
   if (scheme !== "qemu" && scheme !== "qemu+ssh") throw bad(uri, `the ${scheme} driver or transport is not supported (only qemu, locally or over ssh)`);
   const instance = u.pathname === "/system" ? "system" : u.pathname === "/session" ? "session" : undefined;
   if (!instance) throw bad(uri, `the path must be /system or /session (got ${JSON.stringify(u.pathname)})`);
+  // libvirt splits parameters at ";" as well as "&", and of a repeated one it keeps the last
+  // (URLSearchParams.get, the first): either way bootc and libvirt would read different URIs.
+  if (u.search.includes(";")) throw bad(uri, 'its parameters are separated by ";", which libvirt and bootc read differently', "separate parameters with &");
+  const seen = new Set<string>();
   for (const key of u.searchParams.keys()) {
     if (!PARAMS.has(key)) throw bad(uri, `the parameter ${key} is not supported`, "bootc understands keyfile=, known_hosts= and no_verify=1");
+    if (seen.has(key)) throw bad(uri, `the parameter ${key} is given more than once`, "give each parameter once");
+    seen.add(key);
   }
   if (u.hash) throw bad(uri, "it has a #fragment");
   if (scheme === "qemu") {

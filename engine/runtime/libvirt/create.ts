@@ -4,12 +4,13 @@
  * and started. Whatever fails on the way leaves nothing but the cached base.
  */
 import { createHash } from "node:crypto";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../../core/errors.js";
 import { freePort } from "../../core/options.js";
 import { libvirtVmPaths, type EnginePaths } from "../../core/paths.js";
 import { writePrivateFile } from "../../core/private-file.js";
+import { ensurePrivateDir } from "../../core/private-dir.js";
 import { newBoot, type VmRecord } from "../../core/record.js";
 import type { ParsedRunOptions } from "../../core/schema.js";
 import type { VmEvent } from "../../core/vm.js";
@@ -75,7 +76,7 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<Cre
   const disk = record.disk;
   if (!disk) throw new BootcError("INVALID_ARGUMENT", "libvirt runs disk-mode VMs", "add --mode disk");
   const firstBoot = o.kickstart !== undefined ? translateKickstart(o.kickstart, "the kickstart") : undefined;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(dir, paths);
   const timeline = (event: string) => o.onEvent({ type: "timeline", event, at: new Date().toISOString() } as VmEvent);
   let defined = false;
   try {

@@ -5,12 +5,12 @@
  * saved yet saves it under its label.
  */
 import { readFile } from "node:fs/promises";
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { BootcError } from "../../core/errors.js";
 import { hostsFile, type EnginePaths } from "../../core/paths.js";
 import { writePrivateFile } from "../../core/private-file.js";
+import { ensurePrivateDir } from "../../core/private-dir.js";
 import { parseConnection, type Connection } from "./connection.js";
 import { DEFAULT_POOL } from "./volumes.js";
 
@@ -38,7 +38,7 @@ export async function readHosts(paths: EnginePaths): Promise<SavedHost[]> {
 }
 
 async function writeHosts(paths: EnginePaths, hosts: SavedHost[]): Promise<void> {
-  await mkdir(path.dirname(hostsFile(paths)), { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(path.dirname(hostsFile(paths)), paths);
   await writePrivateFile(hostsFile(paths), JSON.stringify({ hosts }, null, 2) + "\n");
 }
 

@@ -35,7 +35,7 @@ export async function sshTargetOf(paths: EnginePaths, host: Host, vm: VmInfo, op
     ...(c.local
       ? {}
       : {
-          openStream: () => openForward(c, libvirtRunDir(paths), port),
+          openStream: () => openForward(c, { dir: libvirtRunDir(paths), paths }, port),
         }),
   };
   // Nothing watches a libvirt VM's boot to pin its host key (bootc run and start do, as they
@@ -54,7 +54,7 @@ export async function attachSerial(paths: EnginePaths, host: Host, vm: VmInfo): 
   if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
   const c = host.connection;
   const files = await existingHostFiles(host, name);
-  const tunnel = c.local ? undefined : await openTunnel(c, libvirtRunDir(paths), { socket: files.serialSocket });
+  const tunnel = c.local ? undefined : await openTunnel(c, { dir: libvirtRunDir(paths), paths }, { socket: files.serialSocket });
   const socket = net.connect(tunnel?.path ?? files.serialSocket);
   socket.once("close", () => tunnel?.close());
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", (e) => reject(new BootcError("VM_NOT_RUNNING", `the serial console of "${name}" cannot be reached: ${e.message}`))));
@@ -66,7 +66,7 @@ export async function readSerialLog(paths: EnginePaths, host: Host, name: string
   const c = host.connection;
   const files = await existingHostFiles(host, name);
   if (!c.local) {
-    const r = await hostExec(c, libvirtRunDir(paths), `tail -c ${maxBytes + 1} ${files.serialLog} 2>/dev/null || true`);
+    const r = await hostExec(c, { dir: libvirtRunDir(paths), paths }, `tail -c ${maxBytes + 1} ${files.serialLog} 2>/dev/null || true`);
     return { text: r.stdout.length > maxBytes ? r.stdout.slice(1) : r.stdout, truncated: r.stdout.length > maxBytes };
   }
   return readTail(files.serialLog, maxBytes);
@@ -82,7 +82,7 @@ export async function followSerialLog(paths: EnginePaths, host: Host, name: stri
   }
   let offset = 0;
   for (;;) {
-    const r = await hostExec(c, libvirtRunDir(paths), `tail -c +${offset + 1} ${files.serialLog} 2>/dev/null || true`);
+    const r = await hostExec(c, { dir: libvirtRunDir(paths), paths }, `tail -c +${offset + 1} ${files.serialLog} 2>/dev/null || true`);
     out.write(r.stdout);
     offset += Buffer.byteLength(r.stdout);
     if (signal?.aborted || !(await running())) return;

@@ -9,7 +9,7 @@
  * a remote call costs an SSH handshake (~0.2 s on loopback): bootc makes few.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,6 +17,8 @@ import { execa } from "execa";
 import { BootcError } from "../../core/errors.js";
 import { findOnPath } from "../../host/tools.js";
 import { writePrivateFile } from "../../core/private-file.js";
+import { ensurePrivateDir } from "../../core/private-dir.js";
+import type { EnginePaths } from "../../core/paths.js";
 import { HOST_ALIAS, sshConfig, type Connection } from "./connection.js";
 
 export const LIBVIRT_HINT = "install libvirt's client (Debian/Ubuntu: libvirt-clients; Fedora: libvirt-client; macOS: brew install libvirt)";
@@ -55,19 +57,26 @@ export async function virshMaybe(c: Connection, args: string[]): Promise<string 
   }
 }
 
-/** The SSH configuration for a remote host, written (private) under `dir`; returns `ssh -F FILE` arguments. */
-export async function hostSshArgs(c: Connection, dir: string): Promise<string[]> {
-  const file = path.join(dir, "libvirt-host.ssh_config");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+/** Where the SSH configuration and tunnel sockets for libvirt hosts go (paths.libvirtRunDir), and the roots it is checked against. */
+export interface RunDir {
+  dir: string;
+  paths: EnginePaths;
+}
+
+/** The SSH configuration for a remote host, written (private) under `run.dir`; returns `ssh -F FILE` arguments. */
+export async function hostSshArgs(c: Connection, run: RunDir): Promise<string[]> {
+  const file = path.join(run.dir, "libvirt-host.ssh_config");
+  // Its ProxyCommand runs as this user: nobody else may reach the file or its directory.
+  await ensurePrivateDir(run.dir, run.paths);
   await writePrivateFile(file, sshConfig(c));
   return ["-F", file];
 }
 
 /** Runs a command on a remote libvirt host (its shell gets one line: callers pass only checked values). */
-export async function hostExec(c: Connection, dir: string, command: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function hostExec(c: Connection, run: RunDir, command: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const ssh = findOnPath("ssh");
   if (!ssh) throw new BootcError("MISSING_TOOL", "ssh was not found on PATH", "install the OpenSSH client");
-  const r = await execa(ssh, [...(await hostSshArgs(c, dir)), HOST_ALIAS, "--", command], { reject: false, timeout: 60_000, stdin: "ignore", encoding: "utf8" });
+  const r = await execa(ssh, [...(await hostSshArgs(c, run)), HOST_ALIAS, "--", command], { reject: false, timeout: 60_000, stdin: "ignore", encoding: "utf8" });
   return { code: r.exitCode ?? 255, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -76,10 +85,10 @@ export async function hostExec(c: Connection, dir: string, command: string): Pro
  * are the connection. The ssh process ends with close(), or by itself when this process
  * dies (its stdin closes).
  */
-export async function openForward(c: Connection, dir: string, port: number): Promise<{ stream: Duplex; close: () => void }> {
+export async function openForward(c: Connection, run: RunDir, port: number): Promise<{ stream: Duplex; close: () => void }> {
   const ssh = findOnPath("ssh");
   if (!ssh) throw new BootcError("MISSING_TOOL", "ssh was not found on PATH", "install the OpenSSH client");
-  const child = spawn(ssh, [...(await hostSshArgs(c, dir)), "-W", `127.0.0.1:${port}`, HOST_ALIAS], { stdio: ["pipe", "pipe", "ignore"] });
+  const child = spawn(ssh, [...(await hostSshArgs(c, run)), "-W", `127.0.0.1:${port}`, HOST_ALIAS], { stdio: ["pipe", "pipe", "ignore"] });
   child.on("error", () => undefined);
   const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
   return { stream, close: () => (child.exitCode === null && child.signalCode === null ? void child.kill("SIGTERM") : undefined) };
@@ -90,12 +99,12 @@ export async function openForward(c: Connection, dir: string, port: number): Pro
  * host's loopback, through `ssh -L`. The ssh process belongs to the returned tunnel: it
  * ends with close(), or when its parent dies (it is not detached).
  */
-export async function openTunnel(c: Connection, dir: string, target: { port: number } | { socket: string }): Promise<{ path: string; close: () => void }> {
+export async function openTunnel(c: Connection, run: RunDir, target: { port: number } | { socket: string }): Promise<{ path: string; close: () => void }> {
   const ssh = findOnPath("ssh");
   if (!ssh) throw new BootcError("MISSING_TOOL", "ssh was not found on PATH", "install the OpenSSH client");
-  const local = path.join(dir, `tunnel-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
+  const local = path.join(run.dir, `tunnel-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
   const remote = "port" in target ? `127.0.0.1:${target.port}` : target.socket;
-  const child: ChildProcess = spawn(ssh, [...(await hostSshArgs(c, dir)), "-N", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes", "-L", `${local}:${remote}`, HOST_ALIAS], {
+  const child: ChildProcess = spawn(ssh, [...(await hostSshArgs(c, run)), "-N", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes", "-L", `${local}:${remote}`, HOST_ALIAS], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";

@@ -56,7 +56,7 @@ export class LibvirtRuntime implements VmRuntime {
     this.listed = undefined;
   }
 
-  private runDir = () => libvirtRunDir(this.paths);
+  private runDir = () => ({ dir: libvirtRunDir(this.paths), paths: this.paths });
 
   /** Whether a known host runs a bootc VM of that name (asks libvirt: the registry asks this runtime last). */
   async has(name: string): Promise<boolean> {

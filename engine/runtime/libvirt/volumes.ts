@@ -9,13 +9,13 @@
  * a base without one is the remains of an interrupted upload and is replaced.
  */
 import { createHash } from "node:crypto";
-import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError } from "../../core/errors.js";
 import { tryLock, unlock } from "../../core/lockfile.js";
 import { uploadLock, type EnginePaths } from "../../core/paths.js";
+import { ensurePrivateDir } from "../../core/private-dir.js";
 import type { Connection } from "./connection.js";
 import { poolDirectory } from "./domain.js";
 import { virsh, virshMaybe } from "./virsh.js";
@@ -96,7 +96,7 @@ export async function ensureBase(paths: EnginePaths, c: Connection, pool: string
   const v = baseVolumes(base.key);
   if (await volumeExists(c, pool, v.ready)) return { reused: true };
   const lock = uploadLock(paths, createHash("sha256").update(`${c.uri}\0${pool}\0${base.key}`).digest("hex").slice(0, 24));
-  await mkdir(path.dirname(lock), { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(path.dirname(lock), paths);
   const deadline = Date.now() + 60 * 60_000;
   while (!(await tryLock(lock))) {
     if (Date.now() > deadline) throw new BootcError("VM_BUSY", `another upload of the same base disk to ${c.label} is still running`, "wait for it, then try again");
