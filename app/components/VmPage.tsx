@@ -66,7 +66,8 @@ export function VmPage({ name }: { name: string }) {
       </Flex>
       {error && <Alert variant="danger" isInline title={error} role="alert" style={{ marginBottom: 16 }} />}
       {vm && !active && (
-        <Alert variant={vm.effectiveState === "failed" ? "danger" : "info"} isInline title={`${name} is ${vm.effectiveState}`} style={{ marginBottom: 16 }}>
+        // A guest that powered itself off did what it was booted for (a boot-and-power-off check).
+        <Alert variant={vm.effectiveState === "failed" ? "danger" : vm.guestPoweredOff ? "success" : "info"} isInline title={`${name} is ${vm.effectiveState}`} style={{ marginBottom: 16 }}>
           {vm.reason}
         </Alert>
       )}

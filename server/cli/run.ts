@@ -8,7 +8,7 @@ import { markBarePassword, promptPassword, readPasswordFile } from "./password.j
 import { formatProgress, formatPullProgress } from "./progress.js";
 import type { VmEvent, VmInfo } from "../../engine/core/vm.js";
 import { remoteCommand } from "../../engine/ssh/command.js";
-import { BootcError } from "../../engine/core/errors.js";
+import { BootcError, isBootcError } from "../../engine/core/errors.js";
 import { int, oneOf, parseCommand, printError, printJson, progressLine } from "./output.js";
 import { interactiveConsole } from "./console.js";
 import { interactiveSsh } from "./ssh.js";
@@ -302,6 +302,12 @@ async function bootImage(image: string, values: RunFlags & { interactive?: boole
   let ready;
   try {
     ready = await engine.waitFor(vm.name, "ssh-ready", progress);
+  } catch (e) {
+    // A boot-and-power-off check (--karg systemd.unit=poweroff.target): the guest did what it was booted for.
+    if (!isBootcError(e) || e.code !== "GUEST_POWERED_OFF") throw e;
+    if (values.json) printJson(await engine.getVm(vm.name).catch(() => ({ name: vm.name, guestPoweredOff: true })));
+    say(`${vm.name}: the guest powered itself off`);
+    return 0;
   } finally {
     process.off("SIGINT", onInt);
   }

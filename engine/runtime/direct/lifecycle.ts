@@ -11,6 +11,7 @@
  *   any of them ──qemu gone / boot failed / cleaned up──▶ stopped | failed   (final)
  */
 import type { VmState } from "../../core/record.js";
+import type { QmpShutdown } from "./qmp.js";
 
 const NEXT: Record<VmState, readonly VmState[]> = {
   creating: ["booting", "stopping", "stopped", "failed"],
@@ -47,6 +48,14 @@ export type StopAction =
   | { kind: "wait"; escalate: boolean }
   /** The VM has already ended. */
   | { kind: "done" };
+
+/** How the VM ended: its final state, why in words, and whether the guest powered itself off cleanly. */
+export interface Ending {
+  state: "stopped" | "failed";
+  reason: string;
+  /** Nothing asked it to: the guest shut down on its own, cleanly (a boot-and-power-off check). */
+  guestPoweredOff?: true;
+}
 
 /** Thrown at a boot checkpoint when a stop arrived meanwhile. */
 export class StopDuringBoot extends Error {}
@@ -121,13 +130,23 @@ export class Lifecycle {
     this.current = state;
   }
 
-  /** What qemu's exit means: the requested stop's outcome, or how the guest or qemu ended by itself. */
-  qemuExited(code: number | undefined, signal: string | null, stderrTail: string): { state: "stopped" | "failed"; reason: string } {
+  /**
+   * What qemu's exit means: the requested stop's outcome, or how the guest or qemu ended by
+   * itself. qemu exits 0 whenever it shuts down, so its SHUTDOWN event (`shutdown`, from
+   * QMP) says whether the guest powered itself off or something outside ended it.
+   */
+  qemuExited(code: number | undefined, signal: string | null, stderrTail: string, shutdown?: QmpShutdown): Ending {
     this.qemuRunning = false;
     if (this.stopAsked) return { state: this.stopAsked.finalState, reason: this.stopAsked.reason };
     if (signal) return { state: "failed", reason: `qemu was killed by ${signal}` };
-    if (code === 0) return { state: "stopped", reason: "the guest powered off" };
-    const tail = stderrTail.trim().split("\n").slice(-3).join(" ");
-    return { state: "failed", reason: `qemu exited with code ${code}: ${tail || "no error output"}` };
+    if (code !== 0) {
+      const tail = stderrTail.trim().split("\n").slice(-3).join(" ");
+      return { state: "failed", reason: `qemu exited with code ${code}: ${tail || "no error output"}` };
+    }
+    if (!shutdown) return { state: "stopped", reason: "qemu exited without saying why (no shutdown event)" };
+    if (shutdown.guest && shutdown.reason === "guest-shutdown") return { state: "stopped", reason: "the guest powered itself off", guestPoweredOff: true };
+    if (shutdown.reason === "guest-panic") return { state: "failed", reason: "the guest kernel panicked" };
+    if (shutdown.reason === "host-signal") return { state: "failed", reason: "qemu was stopped by a signal from outside bootc" };
+    return { state: "failed", reason: `qemu shut down (${shutdown.reason})` };
   }
 }

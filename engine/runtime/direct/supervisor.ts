@@ -30,7 +30,7 @@ import type { VmEvent } from "../../core/vm.js";
 import { kernelPanicked } from "../../host/machine.js";
 import { listenMonitorSocket } from "./socket-server.js";
 import { SerialFanout } from "./serial.js";
-import { Lifecycle, StopDuringBoot } from "./lifecycle.js";
+import { Lifecycle, StopDuringBoot, type Ending } from "./lifecycle.js";
 
 const now = () => new Date().toISOString();
 
@@ -92,9 +92,9 @@ export class Supervisor {
     } catch (e) {
       // A stop that came during the boot ends it as asked, whatever step it cut short.
       const stop = this.life.stop;
-      if (e instanceof StopDuringBoot || stop) await this.finish(stop?.finalState ?? "stopped", stop?.reason ?? "stopped while booting");
+      if (e instanceof StopDuringBoot || stop) await this.finish({ state: stop?.finalState ?? "stopped", reason: stop?.reason ?? "stopped while booting" });
       // The reason is all a user sees of a failed boot: keep the error's hint in it.
-      else await this.finish("failed", e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e));
+      else await this.finish({ state: "failed", reason: e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e) });
     }
   }
 
@@ -301,19 +301,22 @@ export class Supervisor {
   }
 
   private async onQemuExit(code: number | undefined, signal: string | null): Promise<void> {
-    const { state, reason } = this.life.qemuExited(code, signal, this.qemuStderr);
+    // qemu sends its SHUTDOWN event just before it exits: read all it said before judging
+    // the exit (bounded, for a connection that does not close).
+    if (this.qmp) await Promise.race([this.qmp.closed, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    const ending = this.life.qemuExited(code, signal, this.qemuStderr, this.qmp?.shutdown);
     this.update({ exitCode: code ?? null, exitSignal: signal });
-    await this.finish(state, reason);
+    await this.finish(ending);
   }
 
   /** The last resort for a bug in the monitor itself: end the VM cleanly and say why, rather than die silently. */
   async crash(error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
-    await this.finish("failed", `the monitor stopped on an internal error: ${message}`);
+    await this.finish({ state: "failed", reason: `the monitor stopped on an internal error: ${message}` });
   }
 
   /** Ends everything the monitor owns, records the outcome, and exits. */
-  private async finish(state: "stopped" | "failed", reason: string): Promise<void> {
+  private async finish({ state, reason, guestPoweredOff }: Ending): Promise<void> {
     if (!this.life.beginFinish()) return;
     this.qemu?.kill("SIGKILL");
     for (const d of this.daemons) d.kill("SIGTERM");
@@ -324,7 +327,7 @@ export class Supervisor {
     this.life.finished(state);
     this.mark(state);
     const rebooting = this.life.stop?.reboot ? true : undefined;
-    this.update({ state, reason, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
+    this.update({ state, reason, guestPoweredOff, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
     await this.writes;
     // Console viewers are let go only now, so whoever sees the console close can read why.
     await this.serial?.close();
@@ -353,7 +356,7 @@ export class Supervisor {
     const stateChanged = patch.state && patch.state !== this.record.state;
     this.record = { ...this.record, ...patch };
     const r = this.record;
-    this.persist(stateChanged ? { type: "state", state: r.state, at: now(), ...(r.reason ? { reason: r.reason } : {}) } : undefined);
+    this.persist(stateChanged ? { type: "state", state: r.state, at: now(), ...(r.reason ? { reason: r.reason } : {}), ...(r.guestPoweredOff ? { guestPoweredOff: true } : {}) } : undefined);
   }
 
   /** Writes the record, then tells clients: whoever hears an event can read it on disk. */

@@ -34,6 +34,9 @@ async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">,
   while (monitorAlive(rec) && Date.now() < deadline) await sleep(50);
 }
 
+/** What a wait for readiness ends with when the guest shut itself down cleanly: not a failed boot (see GUEST_POWERED_OFF). */
+const poweredOffError = (name: string) => new BootcError("GUEST_POWERED_OFF", `VM "${name}" powered itself off before it was ready`, `its serial log: bootc logs ${name}`);
+
 const notRunning = (vm: VmInfo) =>
   new BootcError("VM_NOT_RUNNING", `VM "${vm.name}" is not running (${vm.effectiveState})`, vm.effectiveState === "failed" ? `remove it with: bootc rm ${vm.name}` : undefined);
 
@@ -242,7 +245,10 @@ export class DirectRuntime implements VmRuntime {
       watcher.onEvent((e) => {
         const state = e.type === "snapshot" ? e.record.state : e.type === "state" ? e.state : undefined;
         if (!state) return;
-        if (state === target) {
+        const poweredOff = e.type === "snapshot" ? e.record.guestPoweredOff : e.type === "state" && e.guestPoweredOff;
+        if (state === "stopped" && poweredOff) {
+          settle(() => reject(poweredOffError(name)));
+        } else if (state === target) {
           void this.get(name).then((vm) => settle(() => resolve(vm)), (err: unknown) => settle(() => reject(err)));
         } else if (target === "ssh-ready" && state === "running") {
           // Whether the guest has sshd is known only once the monitor has looked into the
@@ -255,7 +261,7 @@ export class DirectRuntime implements VmRuntime {
       });
       void watcher.closed.then(() =>
         settle(() => {
-          void this.get(name).then((vm) => reject(failed(vm.reason ?? vm.effectiveState)), reject);
+          void this.get(name).then((vm) => reject(vm.guestPoweredOff ? poweredOffError(name) : failed(vm.reason ?? vm.effectiveState)), reject);
         }),
       );
     });
