@@ -219,6 +219,27 @@ describe("faults while a guest runs", () => {
     expect(String(other.stderr)).toMatch(new RegExp(`host port ${port} is already in use`));
   });
 
+  it("a guest whose SSH never answers runs on for its serial console: run says how to reach it, quoting the serial log", async () => {
+    // sshd masked: the guest comes up to its login prompt, but nothing answers SSH.
+    const r = await bootc(home, ["run", "--name", "nossh", "--memory", "1G", "--timeout", "10", "--karg", "systemd.mask=ssh.service", DEMO_IMAGE]);
+    expect(r.exitCode, String(r.all)).toBe(1);
+    expect(String(r.stderr)).toMatch(/^error: VM "nossh": SSH did not answer within 10 s; /m);
+    expect(String(r.stderr)).toMatch(/^hint: .*bootc console nossh.*bootc logs nossh/m);
+    expect(String((await bootc(home, ["list"])).stdout)).toMatch(/nossh\s+\S+\s+ephemeral\s+(booting|running)\s+no answer/); // a 10 s timeout can come before the first serial byte
+    // The serial console reaches it: replay, then the getty's banner and login prompt.
+    const console_ = bootc(home, ["console", "nossh"], { stdin: "pipe" });
+    let seen = "";
+    console_.stdout!.on("data", (d: Buffer) => (seen += d.toString()));
+    await waitUntil("the login prompt on the serial console", () => /login:/.test(seen) || undefined, 600_000, 1000);
+    console_.stdin!.write("\x1d"); // Ctrl+] detaches
+    expect((await console_).exitCode).toBe(0);
+    // Asked again, the wait says why at once, quoting what the serial log really ends with.
+    await expect(engine.waitFor("nossh", "ssh-ready")).rejects.toMatchObject({ code: "BOOT_TIMEOUT", message: expect.stringMatching(/last serial lines:\n[\s\S]*login:/) });
+    expect(await engine.getVm("nossh")).toMatchObject({ effectiveState: "running", sshFailed: "SSH did not answer within 10 s" });
+    expect(String((await bootc(home, ["list"])).stdout)).toMatch(/nossh\s+\S+\s+ephemeral\s+running\s+no answer/);
+    expect(String((await bootc(home, ["ssh", "nossh", "--", "true"])).stderr)).toMatch(/VM "nossh" does not answer SSH[\s\S]*bootc console nossh/);
+  });
+
   it("--rm removes the VM when it stops", async () => {
     const vm = await engine.createVm({ image: DEMO_IMAGE, name: "gone", memoryMiB: 1024, removeOnStop: true });
     await engine.waitFor(vm.name, "running");

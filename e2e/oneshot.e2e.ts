@@ -37,6 +37,15 @@ describe("bootc run --rm IMAGE -- CMD", () => {
     expect(vmDirs()).toEqual([]);
   });
 
+  it("a guest whose SSH never answers: 125 with why, and the VM goes with its failed boot", async () => {
+    const r = await bootc(home, ["run", "--rm", "--memory", "1G", "--timeout", "10", "--karg", "systemd.mask=ssh.service", DEMO_IMAGE, "--", "true"]);
+    expect(r.exitCode, String(r.all)).toBe(125);
+    expect(String(r.stderr)).toMatch(/: SSH did not answer within 10 s; /);
+    expect(String(r.stderr)).toMatch(/^hint: it was removed \(--rm\)/m);
+    expect(vmDirs()).toEqual([]);
+    expect(processesUsing(home)).toEqual([]);
+  });
+
   it("bad combinations are refused before anything boots", async () => {
     const both = await bootc(home, ["run", DEMO_IMAGE, "--execute", "true", "--", "true"]);
     expect(both.exitCode).toBe(1);

@@ -64,7 +64,8 @@ Options:
                          as a "cidata" seed ISO (cdrom, the default) or over HTTP from
                          the host (imds)
   --accel kvm|hvf|tcg    override the accelerator (default: detected; env BOOTC_ACCEL)
-  --timeout SECONDS      how long to wait for SSH before failing (default 600)
+  --timeout SECONDS      how long to wait for SSH (default 600); then bootc exits 1 and
+                         the VM runs on for bootc console (with --rm or a command: it goes)
   --mode ephemeral|disk  ephemeral (default) or a persistent disk
   --builder B            disk mode: auto (default: install if the image has bootc and
                          you are root, else direct), direct (mkfs.ext4 -d + the image's
@@ -304,10 +305,17 @@ async function bootImage(image: string, values: RunFlags & { interactive?: boole
     ready = await engine.waitFor(vm.name, "ssh-ready", progress);
   } catch (e) {
     // A boot-and-power-off check (--karg systemd.unit=poweroff.target): the guest did what it was booted for.
-    if (!isBootcError(e) || e.code !== "GUEST_POWERED_OFF") throw e;
-    if (values.json) printJson(await engine.getVm(vm.name).catch(() => ({ name: vm.name, guestPoweredOff: true })));
-    say(`${vm.name}: the guest powered itself off`);
-    return 0;
+    if (isBootcError(e) && e.code === "GUEST_POWERED_OFF") {
+      if (values.json) printJson(await engine.getVm(vm.name).catch(() => ({ name: vm.name, guestPoweredOff: true })));
+      say(`${vm.name}: the guest powered itself off`);
+      return 0;
+    }
+    // A VM whose SSH never answered runs on for its serial console, unless it was booted for
+    // one command or to go when done: then it goes with its failed boot.
+    if (oneShot === undefined && !values.rm && !values.rmi) throw e;
+    const stopped = await engine.stopVm(vm.name, { force: true }).then(() => true, () => false);
+    if (!stopped || !isBootcError(e)) throw e;
+    throw new BootcError(e.code, e.message, values.rm || values.rmi ? "it was removed (--rm); to look at it on its serial console, boot it without --rm" : `it was stopped; its serial log: bootc logs ${vm.name}`);
   } finally {
     process.off("SIGINT", onInt);
   }

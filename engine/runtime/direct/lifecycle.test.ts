@@ -58,8 +58,8 @@ describe("the monitor's state machine", () => {
   it("qemu's exit means the requested outcome, or says how the guest or qemu ended", () => {
     const asked = new Lifecycle();
     asked.qemuSpawned();
-    asked.requestStop(stop({ finalState: "failed", reason: "the guest did not become ssh-ready within 5s" }));
-    expect(asked.qemuExited(undefined, "SIGKILL", "")).toEqual({ state: "failed", reason: "the guest did not become ssh-ready within 5s" });
+    asked.requestStop(stop({ finalState: "failed", reason: "the guest kernel panicked" }));
+    expect(asked.qemuExited(undefined, "SIGKILL", "")).toEqual({ state: "failed", reason: "the guest kernel panicked" });
 
     const life = () => {
       const l = new Lifecycle();
@@ -88,6 +88,38 @@ describe("the monitor's state machine", () => {
     const asked = life();
     asked.requestStop(stop());
     expect(asked.qemuExited(0, null, "", { guest: true, reason: "guest-shutdown" })).toEqual({ state: "stopped", reason: "stopped by the user" });
+  });
+
+  it("SSH that never answers ends nothing: the VM runs on marked no-SSH, can still become ssh-ready, and stops as usual", () => {
+    const life = new Lifecycle();
+    life.qemuSpawned();
+    life.move("booting");
+    life.move("running");
+    expect(life.sshTimedOut()).toBe(true);
+    expect(life.state).toBe("running");
+    expect(life.noSsh).toBe(true);
+    expect(life.ending).toBe(false);
+    // sshd fixed on the serial console, answering later
+    expect(life.move("ssh-ready")).toBe(true);
+    expect(life.noSsh).toBe(false);
+    expect(life.sshTimedOut()).toBe(false); // a late timeout after an answer marks nothing
+
+    const broken = new Lifecycle();
+    broken.qemuSpawned();
+    broken.move("booting");
+    broken.move("running");
+    broken.sshTimedOut();
+    expect(broken.requestStop(stop())).toEqual({ kind: "power-down" });
+    expect(broken.state).toBe("stopping");
+    expect(broken.qemuExited(0, null, "", { guest: true, reason: "guest-shutdown" })).toEqual({ state: "stopped", reason: "stopped by the user" });
+
+    // A timeout while the VM is being stopped is no news.
+    const ending = new Lifecycle();
+    ending.qemuSpawned();
+    ending.move("booting");
+    ending.requestStop(stop());
+    expect(ending.sshTimedOut()).toBe(false);
+    expect(ending.noSsh).toBe(false);
   });
 
   it("an ignored ACPI power-down becomes a kill whose reason says so", () => {

@@ -9,6 +9,10 @@
  *      │                          │                             │                        │
  *      └──────────── stop asked ──┴─────────────▶ stopping ◀────┴────────────────────────┘
  *   any of them ──qemu gone / boot failed / cleaned up──▶ stopped | failed   (final)
+ *
+ * SSH that does not answer within the ready timeout ends nothing: the VM stays `running`,
+ * marked "no SSH" (a broken sshd is exactly when its serial console is needed), and still
+ * becomes ssh-ready should SSH answer later.
  */
 import type { VmState } from "../../core/record.js";
 import type { QmpShutdown } from "./qmp.js";
@@ -65,6 +69,7 @@ export class Lifecycle {
   private stopAsked?: StopRequest;
   private finishing = false;
   private qemuRunning = false;
+  private sshGaveUp = false;
 
   get state(): VmState {
     return this.current;
@@ -72,6 +77,11 @@ export class Lifecycle {
 
   get stop(): StopRequest | undefined {
     return this.stopAsked;
+  }
+
+  /** SSH did not answer within the ready timeout, and has not since. */
+  get noSsh(): boolean {
+    return this.sshGaveUp;
   }
 
   /** True once the end has begun: nothing may start or move the VM forward any more. */
@@ -85,6 +95,17 @@ export class Lifecycle {
     // Forward progress (booting, running, ssh-ready) is not for a VM being stopped.
     if (this.stopAsked && to !== "stopping" && to !== "stopped" && to !== "failed") return false;
     this.current = to;
+    if (to === "ssh-ready") this.sshGaveUp = false;
+    return true;
+  }
+
+  /**
+   * The ready timeout passed without an SSH answer. The VM runs on, marked "no SSH", rather
+   * than being torn down; false (nothing to mark) when it is ending anyway or SSH answered.
+   */
+  sshTimedOut(): boolean {
+    if (this.ending || (this.current !== "booting" && this.current !== "running")) return false;
+    this.sshGaveUp = true;
     return true;
   }
 

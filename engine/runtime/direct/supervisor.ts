@@ -49,6 +49,8 @@ interface BootPlan {
   users?: string[];
 }
 const STOP_TIMEOUT_SEC = 60;
+/** After the ready timeout, SSH is still tried this often: a guest whose sshd is fixed on the console becomes ssh-ready. */
+const LATE_SSH_PROBE_MS = 10_000;
 
 export class Supervisor {
   private readonly p: VmPaths;
@@ -246,16 +248,18 @@ export class Supervisor {
 
   private async waitForSsh(port: number): Promise<void> {
     const target = { vmName: this.record.name, port, user: this.record.sshUser, identity: this.record.identity, knownHosts: this.p.knownHosts };
-    const outcome = await waitForSsh(target, {
-      timeoutMs: this.record.readyTimeoutSec * 1000,
-      check: () => (this.life.ending ? "stop" : this.life.state === "running" ? "probe" : "wait"),
-    });
-    if (outcome === "ready") {
+    const check = () => (this.life.ending ? "stop" : this.life.state === "running" ? "probe" : "wait");
+    let outcome = await waitForSsh(target, { timeoutMs: this.record.readyTimeoutSec * 1000, check });
+    if (outcome === "timeout" && this.life.sshTimedOut()) {
+      // A broken sshd is exactly when the serial console is needed: the VM runs on, and says
+      // why it is not ssh-ready (waiters hear "ssh-timeout" and read it).
+      this.update({ sshFailed: `SSH did not answer within ${this.record.readyTimeoutSec} s` });
+      this.mark("ssh-timeout");
+      outcome = await waitForSsh(target, { timeoutMs: Infinity, intervalMs: LATE_SSH_PROBE_MS, check });
+    }
+    if (outcome === "ready" && this.life.move("ssh-ready")) {
       this.mark("ssh-ready");
-      this.enter("ssh-ready");
-    } else if (outcome === "timeout" && !this.life.ending) {
-      const lines = this.serial?.lastLines(10).join("\n") ?? "";
-      await this.stop(true, 0, `the guest did not become ssh-ready within ${this.record.readyTimeoutSec}s; last serial lines:\n${lines}`, "failed");
+      this.update({ state: "ssh-ready", sshFailed: undefined });
     }
   }
 
