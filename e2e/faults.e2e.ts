@@ -7,7 +7,7 @@ import { existsSync, readdirSync, symlinkSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { bootc, DEMO_IMAGE, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
+import { bootc, DEMO_IMAGE, freePort, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
 import { api, serve, Terminal } from "./lib/api.js";
 
 const home = makeHome();
@@ -198,19 +198,46 @@ describe("faults while a guest runs", () => {
     expect(vmDirs()).toEqual([]);
   });
 
-  it("run --replace replaces a VM of that name, but only once the new input has been checked", async () => {
-    const old = await engine.createVm({ image: DEMO_IMAGE, name: "rep", memoryMiB: 1024 });
-    await engine.stopVm("rep", { force: true });
+  it("run --replace replaces a running VM of that name with the same ports, but only once the new input has been checked", async () => {
+    const port = await freePort();
+    const forwards = [{ host: port, guest: 80 }];
+    const old = await engine.createVm({ image: DEMO_IMAGE, name: "rep", memoryMiB: 1024, forwards });
+    await engine.waitFor("rep", "running"); // qemu listens on the port now
     // A typo in the new run must not cost the old VM.
-    const typo = await bootc(home, ["run", "--replace", "--name", "rep", "--memory", "64M", DEMO_IMAGE]);
+    const typo = await bootc(home, ["run", "--replace", "--name", "rep", "-p", `${port}:80`, "--memory", "64M", DEMO_IMAGE]);
     expect(typo.exitCode).toBe(1);
     expect(String(typo.stderr)).toMatch(/--memory 64M is out of range/);
-    expect((await engine.getVm("rep")).createdAt).toBe(old.createdAt);
+    expect(await engine.getVm("rep")).toMatchObject({ createdAt: old.createdAt, effectiveState: "running" });
     const plain = await bootc(home, ["run", "--name", "rep", DEMO_IMAGE]);
     expect(String(plain.stderr)).toMatch(/already exists[\s\S]*--replace/);
-    const fresh = await engine.createVm({ image: DEMO_IMAGE, name: "rep", memoryMiB: 1024, replace: true });
+    // The port the old VM holds is not "in use" for the VM that replaces it; anyone else's is.
+    const fresh = await engine.createVm({ image: DEMO_IMAGE, name: "rep", memoryMiB: 1024, forwards, replace: true });
     expect(fresh.createdAt).not.toBe(old.createdAt);
     expect(["creating", "booting", "running"]).toContain((await engine.getVm("rep")).effectiveState);
+    await engine.waitFor("rep", "running");
+    const other = await bootc(home, ["run", "--name", "rep2", "-p", `${port}:80`, DEMO_IMAGE]);
+    expect(String(other.stderr)).toMatch(new RegExp(`host port ${port} is already in use`));
+  });
+
+  it("a guest whose SSH never answers runs on for its serial console: run says how to reach it, quoting the serial log", async () => {
+    // sshd masked: the guest comes up to its login prompt, but nothing answers SSH.
+    const r = await bootc(home, ["run", "--name", "nossh", "--memory", "1G", "--timeout", "10", "--karg", "systemd.mask=ssh.service", DEMO_IMAGE]);
+    expect(r.exitCode, String(r.all)).toBe(1);
+    expect(String(r.stderr)).toMatch(/^error: VM "nossh": SSH did not answer within 10 s; /m);
+    expect(String(r.stderr)).toMatch(/^hint: .*bootc console nossh.*bootc logs nossh/m);
+    expect(String((await bootc(home, ["list"])).stdout)).toMatch(/nossh\s+\S+\s+ephemeral\s+(booting|running)\s+no answer/); // a 10 s timeout can come before the first serial byte
+    // The serial console reaches it: replay, then the getty's banner and login prompt.
+    const console_ = bootc(home, ["console", "nossh"], { stdin: "pipe" });
+    let seen = "";
+    console_.stdout!.on("data", (d: Buffer) => (seen += d.toString()));
+    await waitUntil("the login prompt on the serial console", () => /login:/.test(seen) || undefined, 600_000, 1000);
+    console_.stdin!.write("\x1d"); // Ctrl+] detaches
+    expect((await console_).exitCode).toBe(0);
+    // Asked again, the wait says why at once, quoting what the serial log really ends with.
+    await expect(engine.waitFor("nossh", "ssh-ready")).rejects.toMatchObject({ code: "BOOT_TIMEOUT", message: expect.stringMatching(/last serial lines:\n[\s\S]*login:/) });
+    expect(await engine.getVm("nossh")).toMatchObject({ effectiveState: "running", sshFailed: "SSH did not answer within 10 s" });
+    expect(String((await bootc(home, ["list"])).stdout)).toMatch(/nossh\s+\S+\s+ephemeral\s+running\s+no answer/);
+    expect(String((await bootc(home, ["ssh", "nossh", "--", "true"])).stderr)).toMatch(/VM "nossh" does not answer SSH[\s\S]*bootc console nossh/);
   });
 
   it("--rm removes the VM when it stops", async () => {

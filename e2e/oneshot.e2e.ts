@@ -6,7 +6,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { bootc, DEMO_IMAGE, makeHome, processesUsing, watchImageMounts } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, watchImageMounts } from "./lib/harness.js";
+import { api, serve } from "./lib/api.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("oneshot.e2e.ts");
@@ -32,8 +33,17 @@ describe("bootc run --rm IMAGE -- CMD", () => {
   it("a guest that powers itself off is not a failure: exit 0, and it says so", async () => {
     const r = await bootc(home, ["run", "--rm", "--memory", "1G", DEMO_IMAGE, "--execute", "systemctl poweroff && sleep 600"]);
     expect(r.exitCode, String(r.all)).toBe(0);
-    expect(String(r.stderr)).toMatch(/the guest powered off/);
+    expect(String(r.stderr)).toMatch(/the guest powered itself off/);
     expect(vmDirs()).toEqual([]);
+  });
+
+  it("a guest whose SSH never answers: 125 with why, and the VM goes with its failed boot", async () => {
+    const r = await bootc(home, ["run", "--rm", "--memory", "1G", "--timeout", "10", "--karg", "systemd.mask=ssh.service", DEMO_IMAGE, "--", "true"]);
+    expect(r.exitCode, String(r.all)).toBe(125);
+    expect(String(r.stderr)).toMatch(/: SSH did not answer within 10 s; /);
+    expect(String(r.stderr)).toMatch(/^hint: it was removed \(--rm\)/m);
+    expect(vmDirs()).toEqual([]);
+    expect(processesUsing(home)).toEqual([]);
   });
 
   it("bad combinations are refused before anything boots", async () => {
@@ -43,6 +53,23 @@ describe("bootc run --rm IMAGE -- CMD", () => {
     const empty = await bootc(home, ["run", DEMO_IMAGE, "--"]);
     expect(String(empty.stderr)).toContain("no command after --");
     expect(vmDirs()).toEqual([]);
+  });
+});
+
+describe("bootc run IMAGE (no command)", () => {
+  it("a boot-and-power-off check (poweroff.target) is a success: exit 0, and the CLI and the web console say the guest powered itself off", async () => {
+    const r = await bootc(home, ["run", "--name", "offcheck", "--memory", "1G", "--karg", "systemd.unit=poweroff.target", DEMO_IMAGE]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(String(r.stderr)).toContain("offcheck: the guest powered itself off");
+    const said = { effectiveState: "stopped", reason: "the guest powered itself off", guestPoweredOff: true };
+    expect((await bootcJson<Array<{ name: string }>>(home, ["list"])).find((v) => v.name === "offcheck")).toMatchObject(said);
+    const server = await serve(home);
+    try {
+      expect(await api(server).query("vms.get", { name: "offcheck" })).toMatchObject(said);
+    } finally {
+      await server.stop();
+    }
+    expect((await bootc(home, ["rm", "offcheck"])).exitCode).toBe(0);
   });
 });
 

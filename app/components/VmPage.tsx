@@ -47,7 +47,7 @@ export function VmPage({ name }: { name: string }) {
     <PageSection>
       <Flex alignItems={{ default: "alignItemsCenter" }} style={{ marginBottom: 16 }}>
         <FlexItem><Title headingLevel="h1">{name}</Title></FlexItem>
-        {vm && <FlexItem aria-label="State"><StateLabel state={vm.effectiveState} /></FlexItem>}
+        {vm && <FlexItem aria-label="State"><StateLabel state={vm.effectiveState} noSsh={!!vm.sshFailed} /></FlexItem>}
         {vm && !active && <FlexItem><Button onClick={() => void actions.start(vm)}>Start</Button></FlexItem>}
         {vm?.source && (
           <>
@@ -66,8 +66,14 @@ export function VmPage({ name }: { name: string }) {
       </Flex>
       {error && <Alert variant="danger" isInline title={error} role="alert" style={{ marginBottom: 16 }} />}
       {vm && !active && (
-        <Alert variant={vm.effectiveState === "failed" ? "danger" : "info"} isInline title={`${name} is ${vm.effectiveState}`} style={{ marginBottom: 16 }}>
+        // A guest that powered itself off did what it was booted for (a boot-and-power-off check).
+        <Alert variant={vm.effectiveState === "failed" ? "danger" : vm.guestPoweredOff ? "success" : "info"} isInline title={`${name} is ${vm.effectiveState}`} style={{ marginBottom: 16 }}>
           {vm.reason}
+        </Alert>
+      )}
+      {vm && active && vm.sshFailed && (
+        <Alert variant="warning" isInline title={`${name} does not answer SSH`} style={{ marginBottom: 16 }}>
+          {vm.sshFailed}. The guest keeps running: its serial console reaches it, and SSH opens here once it answers.
         </Alert>
       )}
       {jobs.map((j) => <JobProgress key={j.id} id={j.id} title={j.title} />)}

@@ -62,7 +62,7 @@ export function VmsPage() {
             {shown.map((vm) => (
               <Tr key={vm.name} aria-label={`VM ${vm.name}`}>
                 <Td dataLabel="Name"><Link href={`/vms/${vm.name}`}>{vm.name}</Link></Td>
-                <Td dataLabel="State"><StateLabel state={vm.effectiveState} /></Td>
+                <Td dataLabel="State"><StateLabel state={vm.effectiveState} noSsh={!!vm.sshFailed} /></Td>
                 <Td dataLabel="Image" className="bootc-mono">{vm.image}</Td>
                 <Td dataLabel="Mode">{vm.mode}</Td>
                 <Td dataLabel="SSH">{vm.sshPort && (vm.effectiveState === "ssh-ready" || (vm.connection && vm.effectiveState === "running")) ? `${vm.connection ? vm.hostName : "127.0.0.1"}:${vm.sshPort}` : "—"}</Td>

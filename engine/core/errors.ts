@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   "SHARE_PATH",
   "BOOT_FAILED",
   "BOOT_TIMEOUT",
+  /** Waiting for a VM that powered itself off cleanly instead: no failure, but it is not ready either. */
+  "GUEST_POWERED_OFF",
   "SSH_FAILED",
   "NEEDS_ROOT",
   "DEMO_BUILD_FAILED",

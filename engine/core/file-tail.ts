@@ -1,4 +1,4 @@
-/** The last bytes of a log file, for showing a log that may be large. */
+/** The last bytes of a log file, for showing a log that may be large, and its last lines for a message. */
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,6 +16,16 @@ export async function readTail(file: string, maxBytes: number): Promise<{ text: 
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The last `n` non-blank lines of console output, without terminal escape sequences (CSI
+ * and OSC as ECMA-48 has them, and the two-byte ones) or carriage returns.
+ */
+export function consoleLines(text: string, n: number): string[] {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()#][0-9A-Za-z]|\x1b[0-9A-Za-z=>]|\r/g, "");
+  return clean.split("\n").filter((l) => l.trim()).slice(-n);
 }
 
 /**

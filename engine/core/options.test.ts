@@ -50,6 +50,19 @@ describe("VM options", () => {
       srv.close();
     }
   });
+
+  it("counts a port held by the VM being replaced as free, and only that one", async () => {
+    const srv = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => srv.once("listening", r));
+    const port = (srv.address() as net.AddressInfo).port;
+    try {
+      await expect(checkPorts([{ host: port }], [port])).resolves.toBeUndefined();
+      await expect(checkPorts([{ host: port }], [port + 1])).rejects.toMatchObject({ code: "PORT_IN_USE" });
+      await expect(checkPorts([{ host: port }, { host: port }], [port])).rejects.toThrow(/forwarded twice/);
+    } finally {
+      srv.close();
+    }
+  });
 });
 
 describe("parseSize", () => {

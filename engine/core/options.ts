@@ -77,12 +77,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function checkPorts(forwards: Array<{ host: number }>): Promise<void> {
+/**
+ * Checks that each forwarded host port is given once and free. `held` are ports that count
+ * as free all the same: the VM that --replace removes holds them until it is removed.
+ */
+export async function checkPorts(forwards: Array<{ host: number }>, held: readonly number[] = []): Promise<void> {
   const seen = new Set<number>();
   for (const f of forwards) {
     if (seen.has(f.host)) throw new BootcError("INVALID_ARGUMENT", `host port ${f.host} is forwarded twice`, "give each -p a different host port");
     seen.add(f.host);
-    if (!(await portIsFree(f.host))) {
+    if (!held.includes(f.host) && !(await portIsFree(f.host))) {
       throw new BootcError("PORT_IN_USE", `host port ${f.host} is already in use`, "pick another host port for -p, or stop what listens there");
     }
   }

@@ -90,6 +90,13 @@ export const VmBootSchema = z.object({
   stoppedAt: z.string().optional(),
   /** Why the VM stopped or failed, in words a user understands. */
   reason: z.string().optional(),
+  /**
+   * SSH did not answer within the ready timeout (says so in words): the VM runs on without
+   * it, reached on its serial console, until SSH answers after all (then ssh-ready) or it stops.
+   */
+  sshFailed: z.string().optional(),
+  /** The guest shut itself down cleanly, nothing asked it to: a boot that ended as it meant to (systemctl poweroff, poweroff.target). */
+  guestPoweredOff: z.boolean().optional(),
   /** Stopped in order to boot again at once (restart, rebuild): console viewers wait for the new boot. */
   rebooting: z.boolean().optional(),
   exitCode: z.number().int().nullable().optional(),

@@ -118,7 +118,7 @@ export const RunOptionsSchema = z.strictObject({
   replace: z.boolean().default(false).describe("stop and remove a VM of the same name first, once everything else has been checked"),
   accel: z.enum(ACCELS).optional().describe("the accelerator, instead of the detected one"),
   readyTimeoutSec: z.number().int().min(10, "wait 10 s to 24 h").max(24 * 3600, "wait 10 s to 24 h").default(600)
-    .describe("how long to wait for SSH, in seconds, before the boot counts as failed"),
+    .describe("how long to wait for SSH, in seconds; then bootc run exits 1 and the VM runs on for its serial console (with --rm or a command it goes)"),
   connect: z.string().max(1024).refine((s) => !CONTROL.test(s), "must not contain control characters").optional()
     .describe("run the VM as a persistent libvirt domain (disk mode) on this connection: a saved host's name, or a URI (qemu:///system on this machine, qemu+ssh://USER@HOST[:PORT]/system on another); empty: bootc's own runtime"),
   autostart: z.boolean().default(false).describe("for a libvirt VM: libvirt starts it when its host boots"),

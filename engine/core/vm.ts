@@ -16,7 +16,7 @@ export interface VmInfo extends VmRecord {
 /** What a boot reports as it goes (the direct runtime's monitor streams these; libvirt's runtime emits them while it waits). */
 export type VmEvent =
   | { type: "snapshot"; record: VmRecord }
-  | { type: "state"; state: VmState; at: string; reason?: string }
+  | { type: "state"; state: VmState; at: string; reason?: string; guestPoweredOff?: boolean }
   | { type: "timeline"; event: string; at: string }
   | { type: "warning"; message: string }
   /** Disk mode: building the base disk (steps; bytes written when known). */

@@ -45,7 +45,11 @@ export class Engine {
     const runtime = this.runtimes.forNew(parsed);
     const vm = await checkNewVm(parsed, {
       runtime,
-      taken: async (name) => (await this.runtimes.find(name).catch(() => undefined)) !== undefined,
+      existing: async (name) => {
+        const runtime = await this.runtimes.find(name).catch(() => undefined);
+        // A VM whose record cannot be read still has the name; it holds no port anyone can tell.
+        return runtime?.get(name).catch(() => ({ forwards: [], effectiveState: "failed" as const }));
+      },
       localNames: await this.runtimes.local.names(),
       paths: this.paths,
       pull: hooks.pull,

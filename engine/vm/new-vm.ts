@@ -8,8 +8,9 @@ import path from "node:path";
 import { BootcError } from "../core/errors.js";
 import { checkBindSources, checkPorts, generateName } from "../core/options.js";
 import type { EnginePaths } from "../core/paths.js";
-import type { VmRecord } from "../core/record.js";
+import { ACTIVE_STATES, type VmRecord } from "../core/record.js";
 import { validateName, type ParsedRunOptions } from "../core/schema.js";
+import type { VmInfo } from "../core/vm.js";
 import { detectAccel, type AccelChoice } from "../host/accel.js";
 import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { ensureImage, type PullHooks } from "../images/pull.js";
@@ -18,6 +19,9 @@ import { hashPassword } from "../provision/password.js";
 import { publicKeyOf } from "../ssh/keys.js";
 import type { VmRuntime } from "../runtime/runtime.js";
 import { planTarget, type BootTarget } from "./target.js";
+
+/** What is needed of a VM that has the new VM's name. */
+type OldVm = Pick<VmInfo, "forwards" | "effectiveState" | "connection">;
 
 export interface CheckedVm {
   name: string;
@@ -31,17 +35,17 @@ export interface CheckedVm {
 
 /**
  * Checks a new VM's parsed options. `runtime` is where it will run (it settles them),
- * `taken` says whether a VM of a name exists, `localNames` are avoided by a generated name.
+ * `existing` finds a VM of a name in any runtime, `localNames` are avoided by a generated name.
  */
-export async function checkNewVm(parsed: ParsedRunOptions, o: { runtime: VmRuntime; taken: (name: string) => Promise<boolean>; localNames: string[]; paths: EnginePaths; pull?: PullHooks }): Promise<CheckedVm> {
+export async function checkNewVm(parsed: ParsedRunOptions, o: { runtime: VmRuntime; existing: (name: string) => Promise<OldVm | undefined>; localNames: string[]; paths: EnginePaths; pull?: PullHooks }): Promise<CheckedVm> {
   const opts = await o.runtime.settle(parsed);
   if (opts.replace && opts.name === undefined) throw new BootcError("INVALID_ARGUMENT", "--replace needs the name of the VM to replace", "add --name NAME");
   const name = opts.name !== undefined ? validateName(opts.name) : generateName(new Set(o.localNames));
-  const exists = opts.name !== undefined && (await o.taken(name));
-  if (exists && !opts.replace) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, replace it (--replace), or remove it first: bootc rm ${name}`);
+  const old = opts.name !== undefined ? await o.existing(name) : undefined;
+  if (old && !opts.replace) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, replace it (--replace), or remove it first: bootc rm ${name}`);
   const accel = await detectAccel(opts.accel);
   await checkBindSources(opts.binds);
-  await checkPorts(opts.forwards);
+  await checkPorts(opts.forwards, old ? portsHeldBy(old) : []);
   findQemu();
   if ((opts.mode === "ephemeral" && !opts.disk) || opts.binds.length) await findVirtiofsd(); // disk mode needs it for --bind only
   requireTool("ssh-keygen");
@@ -58,7 +62,16 @@ export async function checkNewVm(parsed: ParsedRunOptions, o: { runtime: VmRunti
   if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
   const target = await planTarget(opts);
   const record = newRecord({ name, target, cpus: opts.cpus, memoryMiB: opts.memoryMiB, accel, identity: identity && path.resolve(identity), passwordSet: !!passwordHash, opts });
-  return { name, opts, replaces: exists, passwordHash, kickstart, record };
+  return { name, opts, replaces: !!old, passwordHash, kickstart, record };
+}
+
+/**
+ * The host ports on this machine that a VM holds now: its forwards while it runs here
+ * (bootc's own runtime, or libvirt on this machine), none for a VM on another host.
+ */
+function portsHeldBy(vm: OldVm): number[] {
+  const here = !vm.connection || vm.connection.startsWith("qemu:///");
+  return here && ACTIVE_STATES.includes(vm.effectiveState) ? vm.forwards.map((f) => f.host) : [];
 }
 
 /** The record of a new VM, before anything runs it; a runtime fills in its key's path (generatedKey) and SSH port. */

@@ -85,7 +85,11 @@ export class WatchLoop {
       await this.engine.stopVm(vm.name, { force: true }).catch(() => undefined);
       throw new Error("stopped before the VM was ready");
     }
-    const ready = await this.engine.waitFor(vm.name, "ssh-ready");
+    const ready = await this.engine.waitFor(vm.name, "ssh-ready").catch(async (e: unknown) => {
+      // The loop ends here, so its VM does too (one whose SSH never answered would run on).
+      await this.engine.stopVm(vm.name, { force: true }).catch(() => undefined);
+      throw e;
+    });
     this.o.onEvent({ type: "ready", vm: ready });
     await this.watch();
     return ready;

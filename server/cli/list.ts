@@ -6,7 +6,9 @@ import { formatDuration, parseCommand, printJson, table } from "./output.js";
 const HELP = `Usage: bootc list [--json]
 
 Lists VMs with their state: creating, booting, running (guest up), ssh-ready (an SSH
-round trip succeeded), stopping, stopped, failed (with the reason in --json).
+round trip succeeded), stopping, stopped, failed (with the reason in --json). SSH says
+"no answer" for a VM whose SSH did not answer within its ready timeout: it runs on
+(bootc console NAME reaches it; sshFailed in --json says why).
 VMs that libvirt runs (bootc run --connect) are listed from every saved host (bootc
 hosts) and BOOTC_CONNECT's, read from libvirt itself; HOST says where each VM runs
 ("local" for bootc's own runtime). A host that does not answer is named on stderr.`;
@@ -34,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log("No VMs. Boot one with: bootc run IMAGE   (images: bootc images)");
     return 0;
   }
-  const ssh = (v: VmInfo) => (!v.sshPort ? "-" : v.effectiveState === "ssh-ready" ? `127.0.0.1:${v.sshPort}` : v.connection && v.effectiveState === "running" ? `${v.hostName}:${v.sshPort}` : "-");
+  const ssh = (v: VmInfo) => (!v.sshPort ? "-" : v.sshFailed && (v.effectiveState === "booting" || v.effectiveState === "running") ? "no answer" : v.effectiveState === "ssh-ready" ? `127.0.0.1:${v.sshPort}` : v.connection && v.effectiveState === "running" ? `${v.hostName}:${v.sshPort}` : "-");
   console.log(
     table(
       ["NAME", "IMAGE", "MODE", "STATE", "SSH", "UPTIME", "HOST"],

@@ -21,7 +21,7 @@ export function exitCodeOf(r: { code: number | null; signal?: string }): number 
   return n ? 128 + n : 255;
 }
 
-type Ending = { state: "stopped" | "failed"; reason?: string };
+type Ending = { state: "stopped" | "failed"; reason?: string; guestPoweredOff?: boolean };
 
 /**
  * After the connection was lost, or the command was killed by a signal: is the guest going
@@ -35,7 +35,7 @@ async function settle(engine: Engine, name: string, ended: () => Ending | undefi
     const end = ended();
     if (end) return end;
     const vm = await engine.getVm(name).catch(() => undefined);
-    if (vm && (vm.effectiveState === "stopped" || vm.effectiveState === "failed")) return { state: vm.effectiveState, reason: vm.reason };
+    if (vm && (vm.effectiveState === "stopped" || vm.effectiveState === "failed")) return { state: vm.effectiveState, reason: vm.reason, guestPoweredOff: vm.guestPoweredOff };
     if (vm?.effectiveState === "ssh-ready" && (await engine.exec(name, "true", 5_000).then((r) => r.code === 0, () => false))) return "up";
     await sleep(500);
   }
@@ -48,7 +48,7 @@ export async function runInGuest(engine: Engine, vm: VmInfo, command: string, sa
   }
   let ending: Ending | undefined;
   const watch = await engine.events(vm.name, (e) => {
-    if (e.type === "state" && (e.state === "stopped" || e.state === "failed")) ending = { state: e.state, reason: e.reason };
+    if (e.type === "state" && (e.state === "stopped" || e.state === "failed")) ending = { state: e.state, reason: e.reason, guestPoweredOff: e.guestPoweredOff };
   });
   try {
     const r = await engine.runCommand(vm.name, command, process.stdout, process.stderr);
@@ -58,8 +58,8 @@ export async function runInGuest(engine: Engine, vm: VmInfo, command: string, sa
       if (!r.lost) return exitCodeOf(r);
       throw new BootcError("SSH_FAILED", `lost the SSH connection to ${vm.name} before the command ended`, `see bootc logs ${vm.name}`);
     }
-    if (after.state === "stopped" && after.reason === "the guest powered off") {
-      say(`${vm.name}: the guest powered off`);
+    if (after.guestPoweredOff) {
+      say(`${vm.name}: the guest powered itself off`);
       return 0;
     }
     throw new BootcError("BOOT_FAILED", `${vm.name} ended while the command ran: ${after.reason ?? after.state}`, `see bootc logs ${vm.name}`);

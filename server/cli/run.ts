@@ -6,7 +6,7 @@ import { markBarePassword, promptPassword, readPasswordFile } from "./password.j
 import { formatProgress, formatPullProgress } from "./progress.js";
 import type { VmEvent, VmInfo } from "../../engine/core/vm.js";
 import { remoteCommand } from "../../engine/ssh/command.js";
-import { BootcError } from "../../engine/core/errors.js";
+import { BootcError, isBootcError } from "../../engine/core/errors.js";
 import { parseCommand, printError, printJson, progressLine } from "./output.js";
 import { interactiveConsole } from "./console.js";
 import { interactiveSsh } from "./ssh.js";
@@ -192,6 +192,19 @@ async function bootImage(image: string, values: FlagValues, oneShot: string | un
   let ready;
   try {
     ready = await engine.waitFor(vm.name, "ssh-ready", progress);
+  } catch (e) {
+    // A boot-and-power-off check (--karg systemd.unit=poweroff.target): the guest did what it was booted for.
+    if (isBootcError(e) && e.code === "GUEST_POWERED_OFF") {
+      if (values.json) printJson(await engine.getVm(vm.name).catch(() => ({ name: vm.name, guestPoweredOff: true })));
+      say(`${vm.name}: the guest powered itself off`);
+      return 0;
+    }
+    // A VM whose SSH never answered runs on for its serial console, unless it was booted for
+    // one command or to go when done: then it goes with its failed boot.
+    if (oneShot === undefined && !values.rm && !values.rmi) throw e;
+    const stopped = await engine.stopVm(vm.name, { force: true }).then(() => true, () => false);
+    if (!stopped || !isBootcError(e)) throw e;
+    throw new BootcError(e.code, e.message, values.rm || values.rmi ? "it was removed (--rm); to look at it on its serial console, boot it without --rm" : `it was stopped; its serial log: bootc logs ${vm.name}`);
   } finally {
     process.off("SIGINT", onInt);
   }

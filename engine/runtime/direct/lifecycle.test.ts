@@ -58,17 +58,68 @@ describe("the monitor's state machine", () => {
   it("qemu's exit means the requested outcome, or says how the guest or qemu ended", () => {
     const asked = new Lifecycle();
     asked.qemuSpawned();
-    asked.requestStop(stop({ finalState: "failed", reason: "the guest did not become ssh-ready within 5s" }));
-    expect(asked.qemuExited(undefined, "SIGKILL", "")).toEqual({ state: "failed", reason: "the guest did not become ssh-ready within 5s" });
+    asked.requestStop(stop({ finalState: "failed", reason: "the guest kernel panicked" }));
+    expect(asked.qemuExited(undefined, "SIGKILL", "")).toEqual({ state: "failed", reason: "the guest kernel panicked" });
 
     const life = () => {
       const l = new Lifecycle();
       l.qemuSpawned();
       return l;
     };
-    expect(life().qemuExited(0, null, "")).toEqual({ state: "stopped", reason: "the guest powered off" });
     expect(life().qemuExited(undefined, "SIGKILL", "")).toEqual({ state: "failed", reason: "qemu was killed by SIGKILL" });
     expect(life().qemuExited(1, null, "a\nb\nc\nqemu: could not open disk\n")).toEqual({ state: "failed", reason: "qemu exited with code 1: b c qemu: could not open disk" });
+  });
+
+  it("qemu's clean exit is a success only when the guest powered itself off; its SHUTDOWN event says who ended it", () => {
+    const life = () => {
+      const l = new Lifecycle();
+      l.qemuSpawned();
+      return l;
+    };
+    // systemctl poweroff, or booting into poweroff.target: the boot-and-power-off check.
+    expect(life().qemuExited(0, null, "", { guest: true, reason: "guest-shutdown" })).toEqual({ state: "stopped", reason: "the guest powered itself off", guestPoweredOff: true });
+    // qemu also exits 0 on SIGTERM from someone else, and on a panic it was told of: not the guest's own power-off.
+    expect(life().qemuExited(0, null, "", { guest: false, reason: "host-signal" })).toEqual({ state: "failed", reason: "qemu was stopped by a signal from outside bootc" });
+    expect(life().qemuExited(0, null, "", { guest: true, reason: "guest-panic" })).toEqual({ state: "failed", reason: "the guest kernel panicked" });
+    expect(life().qemuExited(0, null, "", { guest: false, reason: "host-qmp-quit" })).toEqual({ state: "failed", reason: "qemu shut down (host-qmp-quit)" });
+    // No event heard (QMP never connected): stopped, but nothing says the guest did it.
+    expect(life().qemuExited(0, null, "")).toEqual({ state: "stopped", reason: "qemu exited without saying why (no shutdown event)" });
+    // A power-off that bootc asked for is the stop's outcome, not the guest's own.
+    const asked = life();
+    asked.requestStop(stop());
+    expect(asked.qemuExited(0, null, "", { guest: true, reason: "guest-shutdown" })).toEqual({ state: "stopped", reason: "stopped by the user" });
+  });
+
+  it("SSH that never answers ends nothing: the VM runs on marked no-SSH, can still become ssh-ready, and stops as usual", () => {
+    const life = new Lifecycle();
+    life.qemuSpawned();
+    life.move("booting");
+    life.move("running");
+    expect(life.sshTimedOut()).toBe(true);
+    expect(life.state).toBe("running");
+    expect(life.noSsh).toBe(true);
+    expect(life.ending).toBe(false);
+    // sshd fixed on the serial console, answering later
+    expect(life.move("ssh-ready")).toBe(true);
+    expect(life.noSsh).toBe(false);
+    expect(life.sshTimedOut()).toBe(false); // a late timeout after an answer marks nothing
+
+    const broken = new Lifecycle();
+    broken.qemuSpawned();
+    broken.move("booting");
+    broken.move("running");
+    broken.sshTimedOut();
+    expect(broken.requestStop(stop())).toEqual({ kind: "power-down" });
+    expect(broken.state).toBe("stopping");
+    expect(broken.qemuExited(0, null, "", { guest: true, reason: "guest-shutdown" })).toEqual({ state: "stopped", reason: "stopped by the user" });
+
+    // A timeout while the VM is being stopped is no news.
+    const ending = new Lifecycle();
+    ending.qemuSpawned();
+    ending.move("booting");
+    ending.requestStop(stop());
+    expect(ending.sshTimedOut()).toBe(false);
+    expect(ending.noSsh).toBe(false);
   });
 
   it("an ignored ACPI power-down becomes a kill whose reason says so", () => {

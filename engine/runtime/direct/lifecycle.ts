@@ -9,8 +9,13 @@
  *      │                          │                             │                        │
  *      └──────────── stop asked ──┴─────────────▶ stopping ◀────┴────────────────────────┘
  *   any of them ──qemu gone / boot failed / cleaned up──▶ stopped | failed   (final)
+ *
+ * SSH that does not answer within the ready timeout ends nothing: the VM stays `running`,
+ * marked "no SSH" (a broken sshd is exactly when its serial console is needed), and still
+ * becomes ssh-ready should SSH answer later.
  */
 import type { VmState } from "../../core/record.js";
+import type { QmpShutdown } from "./qmp.js";
 
 const NEXT: Record<VmState, readonly VmState[]> = {
   creating: ["booting", "stopping", "stopped", "failed"],
@@ -48,6 +53,14 @@ export type StopAction =
   /** The VM has already ended. */
   | { kind: "done" };
 
+/** How the VM ended: its final state, why in words, and whether the guest powered itself off cleanly. */
+export interface Ending {
+  state: "stopped" | "failed";
+  reason: string;
+  /** Nothing asked it to: the guest shut down on its own, cleanly (a boot-and-power-off check). */
+  guestPoweredOff?: true;
+}
+
 /** Thrown at a boot checkpoint when a stop arrived meanwhile. */
 export class StopDuringBoot extends Error {}
 
@@ -56,6 +69,7 @@ export class Lifecycle {
   private stopAsked?: StopRequest;
   private finishing = false;
   private qemuRunning = false;
+  private sshGaveUp = false;
 
   get state(): VmState {
     return this.current;
@@ -63,6 +77,11 @@ export class Lifecycle {
 
   get stop(): StopRequest | undefined {
     return this.stopAsked;
+  }
+
+  /** SSH did not answer within the ready timeout, and has not since. */
+  get noSsh(): boolean {
+    return this.sshGaveUp;
   }
 
   /** True once the end has begun: nothing may start or move the VM forward any more. */
@@ -76,6 +95,17 @@ export class Lifecycle {
     // Forward progress (booting, running, ssh-ready) is not for a VM being stopped.
     if (this.stopAsked && to !== "stopping" && to !== "stopped" && to !== "failed") return false;
     this.current = to;
+    if (to === "ssh-ready") this.sshGaveUp = false;
+    return true;
+  }
+
+  /**
+   * The ready timeout passed without an SSH answer. The VM runs on, marked "no SSH", rather
+   * than being torn down; false (nothing to mark) when it is ending anyway or SSH answered.
+   */
+  sshTimedOut(): boolean {
+    if (this.ending || (this.current !== "booting" && this.current !== "running")) return false;
+    this.sshGaveUp = true;
     return true;
   }
 
@@ -121,13 +151,23 @@ export class Lifecycle {
     this.current = state;
   }
 
-  /** What qemu's exit means: the requested stop's outcome, or how the guest or qemu ended by itself. */
-  qemuExited(code: number | undefined, signal: string | null, stderrTail: string): { state: "stopped" | "failed"; reason: string } {
+  /**
+   * What qemu's exit means: the requested stop's outcome, or how the guest or qemu ended by
+   * itself. qemu exits 0 whenever it shuts down, so its SHUTDOWN event (`shutdown`, from
+   * QMP) says whether the guest powered itself off or something outside ended it.
+   */
+  qemuExited(code: number | undefined, signal: string | null, stderrTail: string, shutdown?: QmpShutdown): Ending {
     this.qemuRunning = false;
     if (this.stopAsked) return { state: this.stopAsked.finalState, reason: this.stopAsked.reason };
     if (signal) return { state: "failed", reason: `qemu was killed by ${signal}` };
-    if (code === 0) return { state: "stopped", reason: "the guest powered off" };
-    const tail = stderrTail.trim().split("\n").slice(-3).join(" ");
-    return { state: "failed", reason: `qemu exited with code ${code}: ${tail || "no error output"}` };
+    if (code !== 0) {
+      const tail = stderrTail.trim().split("\n").slice(-3).join(" ");
+      return { state: "failed", reason: `qemu exited with code ${code}: ${tail || "no error output"}` };
+    }
+    if (!shutdown) return { state: "stopped", reason: "qemu exited without saying why (no shutdown event)" };
+    if (shutdown.guest && shutdown.reason === "guest-shutdown") return { state: "stopped", reason: "the guest powered itself off", guestPoweredOff: true };
+    if (shutdown.reason === "guest-panic") return { state: "failed", reason: "the guest kernel panicked" };
+    if (shutdown.reason === "host-signal") return { state: "failed", reason: "qemu was stopped by a signal from outside bootc" };
+    return { state: "failed", reason: `qemu shut down (${shutdown.reason})` };
   }
 }

@@ -1,17 +1,27 @@
 /**
  * A minimal QMP client: connect to qemu's unix socket, negotiate capabilities, send
- * commands. Used for graceful shutdown (system_powerdown) and quit.
+ * commands, and hear why qemu shut down. Used for graceful shutdown (system_powerdown) and
+ * to tell a guest that powered itself off from one that crashed or was killed.
  */
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
+/** qemu's SHUTDOWN event: whether the guest asked for it, and why ("guest-shutdown", "host-signal", "guest-panic", …). */
+export interface QmpShutdown {
+  guest: boolean;
+  reason: string;
+}
+
 export class Qmp {
   private buffer = "";
   private pending: Array<(reply: Record<string, unknown>) => void> = [];
-  /** Called for each asynchronous event qemu sends (SHUTDOWN, RESET, …); none is kept. */
-  onEvent?: (e: { event: string; data?: Record<string, unknown> }) => void;
+  /** The SHUTDOWN event, once qemu has sent it (just before it exits). */
+  shutdown?: QmpShutdown;
+  /** Settles when qemu has closed the connection: everything it sent has been read. */
+  readonly closed: Promise<void>;
 
   private constructor(private readonly socket: net.Socket) {
+    this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
     socket.setEncoding("utf8");
     socket.on("data", (d: string) => {
       this.buffer += d;
@@ -21,8 +31,10 @@ export class Qmp {
         this.buffer = this.buffer.slice(nl + 1);
         if (!line) continue;
         const msg = JSON.parse(line) as Record<string, unknown>;
-        if ("event" in msg) this.onEvent?.(msg as { event: string; data?: Record<string, unknown> });
-        else if ("return" in msg || "error" in msg) this.pending.shift()?.(msg);
+        if (msg.event === "SHUTDOWN") {
+          const data = msg.data as Partial<QmpShutdown> | undefined;
+          this.shutdown = { guest: data?.guest === true, reason: String(data?.reason ?? "unknown") };
+        } else if ("return" in msg || "error" in msg) this.pending.shift()?.(msg);
       }
     });
     socket.on("error", () => undefined);

@@ -15,6 +15,7 @@
  */
 import { closeSync, fstatSync, openSync, renameSync, writeSync } from "node:fs";
 import type { Writable } from "node:stream";
+import { consoleLines } from "../../core/file-tail.js";
 
 export const REPLAY_BYTES = 256 * 1024;
 export const VIEWER_BACKLOG_BYTES = 4 * 1024 * 1024;
@@ -129,11 +130,9 @@ export class SerialFanout {
     client.once("close", () => this.clients.delete(client));
   }
 
-  /** The last `n` lines of output, with escape sequences removed, for error messages. */
+  /** The last `n` lines of recent output, with escape sequences removed (for spotting a panic as it happens). */
   lastLines(n: number): string[] {
-    // eslint-disable-next-line no-control-regex
-    const clean = this.replay.contents(4096).toString("utf8").replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g, "");
-    return clean.split("\n").filter((l) => l.trim()).slice(-n);
+    return consoleLines(this.replay.contents(4096).toString("utf8"), n);
   }
 
   replaySize(): number {

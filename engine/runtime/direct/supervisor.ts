@@ -31,7 +31,7 @@ import type { VmEvent } from "../../core/vm.js";
 import { kernelPanicked } from "../../host/machine.js";
 import { listenMonitorSocket } from "./socket-server.js";
 import { SerialFanout } from "./serial.js";
-import { Lifecycle, StopDuringBoot } from "./lifecycle.js";
+import { Lifecycle, StopDuringBoot, type Ending } from "./lifecycle.js";
 
 const now = () => new Date().toISOString();
 
@@ -50,6 +50,8 @@ interface BootPlan {
   users?: string[];
 }
 const STOP_TIMEOUT_SEC = 60;
+/** After the ready timeout, SSH is still tried this often: a guest whose sshd is fixed on the console becomes ssh-ready. */
+const LATE_SSH_PROBE_MS = 10_000;
 
 export class Supervisor {
   private readonly p: VmPaths;
@@ -93,9 +95,9 @@ export class Supervisor {
     } catch (e) {
       // A stop that came during the boot ends it as asked, whatever step it cut short.
       const stop = this.life.stop;
-      if (e instanceof StopDuringBoot || stop) await this.finish(stop?.finalState ?? "stopped", stop?.reason ?? "stopped while booting");
+      if (e instanceof StopDuringBoot || stop) await this.finish({ state: stop?.finalState ?? "stopped", reason: stop?.reason ?? "stopped while booting" });
       // The reason is all a user sees of a failed boot: keep the error's hint in it.
-      else await this.finish("failed", e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e));
+      else await this.finish({ state: "failed", reason: e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e) });
     }
   }
 
@@ -248,16 +250,18 @@ export class Supervisor {
 
   private async waitForSsh(port: number): Promise<void> {
     const target = { vmName: this.record.name, port, user: this.record.sshUser, identity: this.record.identity, knownHosts: this.p.knownHosts };
-    const outcome = await waitForSsh(target, {
-      timeoutMs: this.record.readyTimeoutSec * 1000,
-      check: () => (this.life.ending ? "stop" : this.life.state === "running" ? "probe" : "wait"),
-    });
-    if (outcome === "ready") {
+    const check = () => (this.life.ending ? "stop" : this.life.state === "running" ? "probe" : "wait");
+    let outcome = await waitForSsh(target, { timeoutMs: this.record.readyTimeoutSec * 1000, check });
+    if (outcome === "timeout" && this.life.sshTimedOut()) {
+      // A broken sshd is exactly when the serial console is needed: the VM runs on, and says
+      // why it is not ssh-ready (waiters hear "ssh-timeout" and read it).
+      this.update({ sshFailed: `SSH did not answer within ${this.record.readyTimeoutSec} s` });
+      this.mark("ssh-timeout");
+      outcome = await waitForSsh(target, { timeoutMs: Infinity, intervalMs: LATE_SSH_PROBE_MS, check });
+    }
+    if (outcome === "ready" && this.life.move("ssh-ready")) {
       this.mark("ssh-ready");
-      this.enter("ssh-ready");
-    } else if (outcome === "timeout" && !this.life.ending) {
-      const lines = this.serial?.lastLines(10).join("\n") ?? "";
-      await this.stop(true, 0, `the guest did not become ssh-ready within ${this.record.readyTimeoutSec}s; last serial lines:\n${lines}`, "failed");
+      this.update({ state: "ssh-ready", sshFailed: undefined });
     }
   }
 
@@ -303,19 +307,22 @@ export class Supervisor {
   }
 
   private async onQemuExit(code: number | undefined, signal: string | null): Promise<void> {
-    const { state, reason } = this.life.qemuExited(code, signal, this.qemuStderr);
+    // qemu sends its SHUTDOWN event just before it exits: read all it said before judging
+    // the exit (bounded, for a connection that does not close).
+    if (this.qmp) await Promise.race([this.qmp.closed, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    const ending = this.life.qemuExited(code, signal, this.qemuStderr, this.qmp?.shutdown);
     this.update({ exitCode: code ?? null, exitSignal: signal });
-    await this.finish(state, reason);
+    await this.finish(ending);
   }
 
   /** The last resort for a bug in the monitor itself: end the VM cleanly and say why, rather than die silently. */
   async crash(error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
-    await this.finish("failed", `the monitor stopped on an internal error: ${message}`);
+    await this.finish({ state: "failed", reason: `the monitor stopped on an internal error: ${message}` });
   }
 
   /** Ends everything the monitor owns, records the outcome, and exits. */
-  private async finish(state: "stopped" | "failed", reason: string): Promise<void> {
+  private async finish({ state, reason, guestPoweredOff }: Ending): Promise<void> {
     if (!this.life.beginFinish()) return;
     this.qemu?.kill("SIGKILL");
     for (const d of this.daemons) d.kill("SIGTERM");
@@ -326,7 +333,7 @@ export class Supervisor {
     this.life.finished(state);
     this.mark(state);
     const rebooting = this.life.stop?.reboot ? true : undefined;
-    this.update({ state, reason, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
+    this.update({ state, reason, guestPoweredOff, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
     await this.writes;
     // Console viewers are let go only now, so whoever sees the console close can read why.
     await this.serial?.close();
@@ -355,7 +362,7 @@ export class Supervisor {
     const stateChanged = patch.state && patch.state !== this.record.state;
     this.record = { ...this.record, ...patch };
     const r = this.record;
-    this.persist(stateChanged ? { type: "state", state: r.state, at: now(), ...(r.reason ? { reason: r.reason } : {}) } : undefined);
+    this.persist(stateChanged ? { type: "state", state: r.state, at: now(), ...(r.reason ? { reason: r.reason } : {}), ...(r.guestPoweredOff ? { guestPoweredOff: true } : {}) } : undefined);
   }
 
   /** Writes the record, then tells clients: whoever hears an event can read it on disk. */

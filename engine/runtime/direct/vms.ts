@@ -8,7 +8,7 @@ import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError, isBootcError } from "../../core/errors.js";
-import { followFile, readTail } from "../../core/file-tail.js";
+import { consoleLines, followFile, readTail } from "../../core/file-tail.js";
 import { withVmLock } from "../../core/lock.js";
 import { checkBindSources, checkPorts, freePort } from "../../core/options.js";
 import { vmPaths, vmsDir, type EnginePaths } from "../../core/paths.js";
@@ -34,6 +34,9 @@ async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">,
   const deadline = Date.now() + timeoutMs;
   while (monitorAlive(rec) && Date.now() < deadline) await sleep(50);
 }
+
+/** What a wait for readiness ends with when the guest shut itself down cleanly: not a failed boot (see GUEST_POWERED_OFF). */
+const poweredOffError = (name: string) => new BootcError("GUEST_POWERED_OFF", `VM "${name}" powered itself off before it was ready`, `its serial log: bootc logs ${name}`);
 
 const notRunning = (vm: VmInfo) =>
   new BootcError("VM_NOT_RUNNING", `VM "${vm.name}" is not running (${vm.effectiveState})`, vm.effectiveState === "failed" ? `remove it with: bootc rm ${vm.name}` : undefined);
@@ -242,9 +245,18 @@ export class DirectRuntime implements VmRuntime {
       };
       const failed = (why: string) => new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${why}`, `see the serial log: bootc logs ${name}`);
       watcher.onEvent((e) => {
+        if (target === "ssh-ready" && e.type === "timeline" && e.event === "ssh-timeout") {
+          void this.get(name).then((vm) => this.noSshError(name, vm.sshFailed ?? "SSH did not answer"), (err: unknown) => err).then((err) => settle(() => reject(err)));
+          return;
+        }
         const state = e.type === "snapshot" ? e.record.state : e.type === "state" ? e.state : undefined;
         if (!state) return;
-        if (state === target) {
+        const poweredOff = e.type === "snapshot" ? e.record.guestPoweredOff : e.type === "state" && e.guestPoweredOff;
+        if (state === "stopped" && poweredOff) {
+          settle(() => reject(poweredOffError(name)));
+        } else if (target === "ssh-ready" && e.type === "snapshot" && e.record.sshFailed && ACTIVE_STATES.includes(state)) {
+          void this.noSshError(name, e.record.sshFailed).then((err) => settle(() => reject(err)));
+        } else if (state === target) {
           void this.get(name).then((vm) => settle(() => resolve(vm)), (err: unknown) => settle(() => reject(err)));
         } else if (target === "ssh-ready" && state === "running") {
           // Whether the guest has sshd is known only once the monitor has looked into the
@@ -257,7 +269,7 @@ export class DirectRuntime implements VmRuntime {
       });
       void watcher.closed.then(() =>
         settle(() => {
-          void this.get(name).then((vm) => reject(failed(vm.reason ?? vm.effectiveState)), reject);
+          void this.get(name).then((vm) => reject(vm.guestPoweredOff ? poweredOffError(name) : failed(vm.reason ?? vm.effectiveState)), reject);
         }),
       );
     });
@@ -289,11 +301,24 @@ export class DirectRuntime implements VmRuntime {
     }
   }
 
+  /**
+   * Why a waiter gives up on a VM whose SSH did not answer in time, though it runs on: with
+   * the last lines its serial console printed (read from the log: they are what a user
+   * needs to see) and the commands that reach it now.
+   */
+  private async noSshError(name: string, why: string): Promise<BootcError> {
+    const log = await this.readLog(name, "serial", 64 * 1024).catch(() => ({ text: "" }));
+    const lines = consoleLines(log.text, 10);
+    const printed = lines.length ? `last serial lines:\n${lines.join("\n")}` : "its serial console has printed nothing yet";
+    return new BootcError("BOOT_TIMEOUT", `VM "${name}": ${why}; ${printed}`, `it keeps running without SSH: reach it with bootc console ${name} (its log: bootc logs ${name}), stop it with bootc stop ${name}`);
+  }
+
   /** The VM, if SSH can reach it now; otherwise an error saying why not and what to do. */
   private async requireSsh(name: string): Promise<VmInfo> {
     const vm = await this.get(name);
     if (vm.effectiveState !== "ssh-ready") {
       if (vm.sshPort === undefined) throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
+      if (vm.sshFailed && (vm.effectiveState === "booting" || vm.effectiveState === "running")) throw new BootcError("SSH_FAILED", `VM "${name}" does not answer SSH (${vm.sshFailed})`, `reach it on its serial console: bootc console ${name}`);
       throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not ready for SSH (${vm.effectiveState})`, vm.effectiveState === "stopped" ? undefined : `wait for it: bootc list shows ssh-ready when it is`);
     }
     return vm;
