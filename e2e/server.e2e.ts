@@ -151,6 +151,11 @@ describe("the request gate", () => {
     expect((await post({ Host: `127.0.0.1:${server.port}`, Origin: server.origin })).status).toBe(403);
     expect((await post({ Host: consoleHost(), Origin: "http://evil.example" })).status).toBe(403);
     expect((await post({ Host: consoleHost(), Origin: server.consoleOrigin }, "wrong")).status).toBe(401);
+    // A body that is JSON but not an object is a 400, as one that is not JSON (null used to give 500).
+    for (const body of ["null", "42", '"x"', "{", ""]) {
+      const r = await raw("/api/session", { method: "POST", body, headers: { "Content-Type": "application/json", Host: consoleHost(), Origin: server.consoleOrigin } });
+      expect(r.status, body).toBe(400);
+    }
   });
 
   it("a session cookie alone opens no API call, event stream or terminal: they need the page's key too (cookies reach every port of the console's name)", async () => {

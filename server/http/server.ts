@@ -185,12 +185,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const signIn = async (req: IncomingMessage, res: ServerResponse, host: ParsedHost) => {
     if (!signinHosts.has(host.name)) return deny(res, 403, `sign in at ${consoleOrigin(host)}/signin`);
     if (!isSameOrigin(req.headers.origin, req.headers.host)) return deny(res, 403, "cross-origin request refused");
-    let body: { token?: unknown; code?: unknown; next?: unknown };
+    let body: { token?: unknown; code?: unknown; next?: unknown } | null;
     try {
       body = JSON.parse((await readBody(req, 4096)).toString()) as typeof body;
     } catch {
-      return deny(res, 400, "send JSON: {\"token\": \"…\"}");
+      body = null;
     }
+    if (typeof body !== "object" || body === null) return deny(res, 400, "send JSON: {\"token\": \"…\"}");
     const session = creds.signIn(body);
     if ("error" in session) return deny(res, 401, session.error);
     res.setHeader("Set-Cookie", `${cookieName()}=${session.id}; HttpOnly; SameSite=Strict; Path=/`);
