@@ -8,7 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { bootc, DEMO_IMAGE, freePort, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
-import { api, serve, Terminal } from "./lib/api.js";
+import { client, serve, Terminal } from "./lib/api.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("faults.e2e.ts");
@@ -159,9 +159,9 @@ describe("faults while a guest runs", () => {
       await server.process;
       server = await serve(home);
     };
-    const state = async () => (await api(server).query<Array<{ name: string; effectiveState: string }>>("vms.list")).find((v) => v.name === "srvkill")?.effectiveState;
+    const state = async () => (await client(server).vms.list.query()).find((v) => v.name === "srvkill")?.effectiveState;
     try {
-      await api(server).mutate("vms.run", { image: DEMO_IMAGE, name: "srvkill", memoryMiB: 1024 });
+      await client(server).vms.run.mutate({ image: DEMO_IMAGE, name: "srvkill", memoryMiB: 1024 });
       const killedAt = [await state()]; // creating, or booting already
       await killServer();
       await waitUntil("the guest's first output", async () => ((await state()) === "running" ? true : undefined), 300_000, 250);
@@ -175,7 +175,7 @@ describe("faults while a guest runs", () => {
       const serial = await Terminal.open(server, "/api/term/serial/srvkill");
       await serial.waitFor(/login:/);
       serial.close();
-      await api(server).mutate("vms.stop", { name: "srvkill" });
+      await client(server).vms.stop.mutate({ name: "srvkill" });
       expect(await state()).toBe("stopped");
     } finally {
       await server.stop();

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, watchImageMounts } from "./lib/harness.js";
-import { api, serve } from "./lib/api.js";
+import { client, serve } from "./lib/api.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("oneshot.e2e.ts");
@@ -65,7 +65,7 @@ describe("bootc run IMAGE (no command)", () => {
     expect((await bootcJson<Array<{ name: string }>>(home, ["list"])).find((v) => v.name === "offcheck")).toMatchObject(said);
     const server = await serve(home);
     try {
-      expect(await api(server).query("vms.get", { name: "offcheck" })).toMatchObject(said);
+      expect(await client(server).vms.get.query({ name: "offcheck" })).toMatchObject(said);
     } finally {
       await server.stop();
     }

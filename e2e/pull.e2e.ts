@@ -10,7 +10,7 @@ import net from "node:net";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, serve } from "./lib/api.js";
+import { api, client, serve } from "./lib/api.js";
 import { bootc, DEMO_IMAGE, freePort, makeHome, processesUsing, tempDir, waitUntil, watchImageMounts } from "./lib/harness.js";
 
 const home = makeHome();
@@ -133,7 +133,7 @@ describe("pulling an image that is not local", () => {
     await forget();
     const server = await serve(home);
     try {
-      const job = await api(server).mutate<{ id: string }>("images.pull", { ref: REF });
+      const job = await client(server).images.pull.mutate({ ref: REF });
       const percents: number[] = [];
       let outcome: { ok: boolean; error?: string } | undefined;
       await api(server).subscribe<{ type: string; percent?: number; ok?: boolean; error?: string }>("jobs.follow", { id: job.id }, (e) => {

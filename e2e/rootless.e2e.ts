@@ -13,7 +13,7 @@ import { execa, type Options, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, DEMO_BANNER, DEMO_IMAGE, freePort, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
 import { account, asUser, giveUserDemoImage, USER, userProcesses, useStorageDriver } from "./lib/rootless-user.js";
-import { api, serve, Terminal, type Served } from "./lib/api.js";
+import { api, client, serve, Terminal, type Served } from "./lib/api.js";
 
 const home = tempDir("bce-rl-");
 chownSync(home, account.uid, account.gid);
@@ -131,7 +131,7 @@ describe("as a regular user with rootless podman", () => {
     afterAll(() => server?.stop());
 
     it("boots disk mode with the direct builder, whose disk keeps the in-image owners", async () => {
-      await api(server).mutate("vms.run", { image: DEMO_IMAGE, name: "rld", memoryMiB: 1024, mode: "disk" });
+      await client(server).vms.run.mutate({ image: DEMO_IMAGE, name: "rld", memoryMiB: 1024, mode: "disk" });
       await api(server).subscribe<{ type: string; state?: string; record?: { state: string } }>("vms.watch", { name: "rld" }, (e) => {
         if (e.type === "state" && e.state === "failed") throw new Error(`boot failed: ${JSON.stringify(e)}`);
         return (e.type === "state" && e.state === "ssh-ready") || (e.type === "snapshot" && e.record?.state === "ssh-ready");
@@ -155,7 +155,7 @@ describe("as a regular user with rootless podman", () => {
     });
 
     it("removes it", async () => {
-      await api(server).mutate("vms.remove", { name: "rld", force: true });
+      await client(server).vms.remove.mutate({ name: "rld", force: true });
       expect(JSON.parse(String((await bootcAs(["list", "--json"])).stdout))).toEqual([]);
     });
 

@@ -10,7 +10,7 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, DEMO_IMAGE, makeHome, tempDir, watchImageMounts, processesUsing, waitUntil } from "./lib/harness.js";
-import { api, ApiError, rawRequest, serve, signIn as signInAs, Terminal, type Served } from "./lib/api.js";
+import { api, ApiError, client, rawRequest, serve, signIn as signInAs, Terminal, type Served } from "./lib/api.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("server.e2e.ts");
@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await api(server).mutate("vms.remove", { name: "api", force: true }).catch(() => undefined);
+  await client(server).vms.remove.mutate({ name: "api", force: true }).catch(() => undefined);
   await server.stop();
 });
 

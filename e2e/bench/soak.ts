@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { api, serve, Terminal, type Served } from "../lib/api.js";
+import { api, client, serve, Terminal, type Served } from "../lib/api.js";
 import { bootc, DEMO_IMAGE, makeHome, processesUsing } from "../lib/harness.js";
 
 const args = process.argv.slice(2);
@@ -41,18 +41,18 @@ const sample = (label: string, server: Served) => {
 /** One VM's life through the API: boot, ready, SSH, serial console, stop, rm. */
 async function cycle(server: Served, i: number): Promise<number> {
   const t0 = Date.now();
-  const c = api(server);
+  const c = client(server);
   const name = `soak${i}`;
-  await c.mutate("vms.run", { image: DEMO_IMAGE, name, memoryMiB: 1024 });
-  await c.subscribe<{ type: string; state?: string; record?: { state: string } }>("vms.watch", { name }, (e) => e.state === "ssh-ready" || e.record?.state === "ssh-ready" || e.state === "failed");
+  await c.vms.run.mutate({ image: DEMO_IMAGE, name, memoryMiB: 1024 });
+  await api(server).subscribe<{ type: string; state?: string; record?: { state: string } }>("vms.watch", { name }, (e) => e.state === "ssh-ready" || e.record?.state === "ssh-ready" || e.state === "failed");
   const ssh = await bootc(home, ["ssh", name, "--", "uname -n"]);
   if (ssh.exitCode !== 0) throw new Error(`ssh failed: ${ssh.all}`);
   const serial = await Terminal.open(server, `/api/term/serial/${name}`);
   serial.send("\r");
   await serial.waitFor(/login:/, 60_000);
   serial.close();
-  await c.mutate("vms.stop", { name });
-  await c.mutate("vms.remove", { name });
+  await c.vms.stop.mutate({ name });
+  await c.vms.remove.mutate({ name });
   return Date.now() - t0;
 }
 

@@ -4,7 +4,9 @@
  * subscriptions, and open terminal websockets. docs/api.md shows the same calls.
  */
 import http from "node:http";
+import { createTRPCClient, httpLink } from "@trpc/client";
 import { execa, type ResultPromise } from "execa";
+import type { AppRouter } from "../../server/api/router.js";
 import WebSocket from "ws";
 import { decodeServerFrame, encodeAck, encodeInput, encodeResize, type Control } from "../../server/protocol/frames.js";
 import { CLI } from "./harness.js";
@@ -103,6 +105,16 @@ export async function signIn(s: Pick<Served, "port" | "consoleOrigin" | "token">
   return { cookie, key, headers: { Host: host, Origin: s.consoleOrigin, Cookie: cookie, "X-Bootc-Session-Key": key } };
 }
 
+/**
+ * The API as a script in TypeScript would call it: a tRPC client typed by the router, so a
+ * wrong procedure name or input fails to compile. Bearer token; queries and mutations (the
+ * server-sent-event subscriptions are read by api().subscribe: Node has no EventSource).
+ */
+export function client(s: Pick<Served, "origin" | "token">) {
+  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${s.origin}/api/trpc`, headers: { Authorization: `Bearer ${s.token}` } })] });
+}
+
+/** Raw HTTP calls of procedures by name, for tests of the HTTP surface itself (status codes, error bodies). */
 export class ApiError extends Error {
   constructor(readonly status: number, readonly body: unknown) {
     super(`HTTP ${status}: ${JSON.stringify(body)}`);

@@ -10,7 +10,7 @@ import net from "node:net";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { DEMO_IMAGE, makeHome, ROOT, removeTempDirs } from "../lib/harness.js";
-import { api, serve, type Served, openPrintedLink, signInWithToken } from "../lib/api.js";
+import { client, serve, type Served, openPrintedLink, signInWithToken } from "../lib/api.js";
 import { RunOptionsSchema } from "../../engine/core/schema.js";
 
 const home = makeHome();
@@ -236,6 +236,6 @@ test("the boot dialog takes its defaults and hints from the engine's schema, and
   await expect(dialog.getByLabel("vCPUs")).toHaveAccessibleDescription(help(RunOptionsSchema.shape.cpus.description!));
   await expect(dialog.getByRole("alert")).toHaveText(/Check the fields marked below/);
   await shoot(page, "boot-dialog-errors");
-  expect(await api(server).query<unknown[]>("vms.list")).toEqual([]);
+  expect(await client(server).vms.list.query()).toEqual([]);
   await dialog.getByRole("button", { name: "Cancel" }).click();
 });
