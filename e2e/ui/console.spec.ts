@@ -227,10 +227,10 @@ test("the boot dialog takes its defaults and hints from the engine's schema, and
   await dialog.getByRole("button", { name: "Boot" }).click();
 
   // Each message under its own field, read with it; the dialog stays open and no VM is made.
-  await expect(dialog.getByLabel("Name")).toHaveAccessibleDescription(/use 1–40 characters: lower-case letters/);
+  await expect(dialog.getByLabel("Name")).toHaveAccessibleDescription(/Use 1–40 characters: lower-case letters/);
   await expect(dialog.getByLabel("Name")).toHaveAttribute("aria-invalid", "true");
-  await expect(dialog.getByLabel("Memory (MiB)")).toHaveAccessibleDescription(/use 256 MiB to 1 TiB/);
-  await expect(dialog.getByLabel("Host port 1")).toHaveAccessibleDescription(/ports are 1–65535/);
+  await expect(dialog.getByLabel("Memory (MiB)")).toHaveAccessibleDescription(/Use 256 MiB to 1 TiB/);
+  await expect(dialog.getByLabel("Host port 1")).toHaveAccessibleDescription(/Ports are 1–65535/);
   await expect(dialog.getByLabel("Host port 1")).toHaveAttribute("aria-invalid", "true");
   await expect(dialog.getByLabel("Guest port 1")).toHaveAttribute("aria-invalid", "false");
   await expect(dialog.getByLabel("vCPUs")).toHaveAccessibleDescription(help(RunOptionsSchema.shape.cpus.description!));
