@@ -66,7 +66,10 @@ export interface VmRuntime {
   reboot(name: string, o?: { image?: { ref: string; id: string }; timelinePrefix?: Array<{ event: string; at: string }> }): Promise<VmRecord>;
   /**
    * Follows the boot until the VM reaches `target` ("ssh-ready": SSH answered, or the guest
-   * runs and has no sshd; "running": the guest runs); rejects with why it did not boot.
+   * runs and has no sshd; "running": the guest runs). Rejects with BOOT_FAILED and why it
+   * did not boot, GUEST_POWERED_OFF when the guest shut itself down cleanly (not a failure
+   * for a boot-and-power-off check), or BOOT_TIMEOUT when SSH never answered — the VM then
+   * runs on for its serial console.
    */
   waitFor(name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo>;
   /** Follows a VM's events: a snapshot first, then what happens, until it ends or `close`. */

@@ -206,13 +206,19 @@ export class LibvirtRuntime implements VmRuntime {
       intervalMs: 2000,
       check: async (): Promise<"probe"> => {
         now = await this.readVm(host, name);
+        if (now?.effectiveState === "stopped" && /\(shutdown\)/.test(await virsh(host.connection, ["domstate", "--reason", name]).catch(() => ""))) {
+          // A guest that shut itself down (a boot-and-power-off check): not a failed boot.
+          throw new BootcError("GUEST_POWERED_OFF", `VM "${name}" powered itself off before it was ready`, `its serial log: bootc logs ${name}`);
+        }
         if (!now || now.effectiveState !== "running") throw failed(`the domain is ${now ? now.effectiveState : "gone"}`);
         const tail = await this.readLog(name, "serial", 4096);
         if (kernelPanicked(tail.text.split("\n").slice(-4))) throw failed(`the guest kernel panicked; last serial lines:\n${tail.text.split("\n").slice(-12).join("\n")}`);
         return "probe";
       },
     });
-    if (outcome !== "ready") throw new BootcError("BOOT_TIMEOUT", `VM "${name}" did not answer SSH within ${vm.readyTimeoutSec} s`, `see the serial log: bootc logs ${name}`);
+    if (outcome !== "ready") {
+      throw new BootcError("BOOT_TIMEOUT", `VM "${name}" did not answer SSH within ${vm.readyTimeoutSec} s`, `it keeps running without SSH: reach it with bootc console ${name} (its log: bootc logs ${name}), stop it with bootc stop ${name}`);
+    }
     onEvent({ type: "timeline", event: "ssh-ready", at: new Date().toISOString() });
     return { ...now!, effectiveState: "ssh-ready" };
   }
