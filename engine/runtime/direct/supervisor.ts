@@ -23,11 +23,11 @@ import { Qmp } from "./qmp.js";
 import { publicKeyOf } from "../../ssh/keys.js";
 import { waitForSsh } from "../../ssh/ready.js";
 import { virtiofsdCommand } from "../../host/virtiofsd.js";
-import { readRecord, writeRecord, type VmRecord, type VmState } from "../../core/record.js";
+import { readRecord, type VmRecord, type VmState } from "../../core/record.js";
+import { RecordLog } from "./record-log.js";
 import { processStartId } from "../../core/proc.js";
 import { spawnOwned, waitForFile } from "../../host/spawn.js";
 import type { MonitorRequest, StopReply } from "./protocol.js";
-import type { VmEvent } from "../../core/vm.js";
 import { kernelPanicked } from "../../host/machine.js";
 import { listenMonitorSocket } from "./socket-server.js";
 import { SerialFanout } from "./serial.js";
@@ -56,7 +56,6 @@ const LATE_SSH_PROBE_MS = 10_000;
 export class Supervisor {
   private readonly p: VmPaths;
   private server?: net.Server;
-  private readonly eventClients = new Set<net.Socket>();
   private readonly stopWaiters: Array<(r: StopReply) => void> = [];
   private serial?: SerialFanout;
   private qemu?: ResultPromise;
@@ -71,13 +70,19 @@ export class Supervisor {
   private readonly life = new Lifecycle();
   /** Set when the VM has ended and every waiter was answered. */
   private outcome?: StopReply;
-  private writes: Promise<void> = Promise.resolve();
   private qemuStderr = "";
   /** Ends a base-disk build in progress when a force stop comes before qemu runs. */
   private readonly buildAbort = new AbortController();
 
-  constructor(private record: VmRecord, private readonly paths: EnginePaths = enginePaths()) {
+  private readonly log: RecordLog;
+
+  constructor(record: VmRecord, private readonly paths: EnginePaths = enginePaths()) {
     this.p = vmPaths(record.name, paths);
+    this.log = new RecordLog(record, paths);
+  }
+
+  private get record(): VmRecord {
+    return this.log.record;
   }
 
   static async load(name: string): Promise<Supervisor> {
@@ -89,7 +94,7 @@ export class Supervisor {
     await this.listen();
     process.on("SIGTERM", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was asked to stop (SIGTERM)"));
     process.on("SIGINT", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was interrupted"));
-    this.update({ monitorPid: process.pid, monitorStartId: processStartId(process.pid), startedAt: now(), state: "creating", reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined });
+    this.log.update({ monitorPid: process.pid, monitorStartId: processStartId(process.pid), startedAt: now(), state: "creating", reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined });
     try {
       await this.boot();
     } catch (e) {
@@ -108,7 +113,7 @@ export class Supervisor {
 
   /** Moves the VM to `state` if the state machine allows it now, and records it. */
   private enter(state: VmState): void {
-    if (this.life.move(state)) this.update({ state });
+    if (this.life.move(state)) this.log.update({ state });
   }
 
   /** Ephemeral mode: the image's root filesystem, mounted from podman storage, is the root share. */
@@ -118,11 +123,11 @@ export class Supervisor {
     this.mounted = true;
     this.userns = root.userns;
     // Recorded at once: if this monitor dies, the clean-up knows this mount is its to undo.
-    this.mark("image-mounted");
+    this.log.mark("image-mounted");
     this.checkpoint();
     // A UKI-only image: its kernel and initramfs are taken out into the runtime directory.
     const facts = await readGuestFacts(root.view, r.image, this.p.runDir);
-    this.update({ kernel: facts.uki ? `${facts.uki.file.slice(root.view.length)} (unified kernel image)` : facts.kernel.slice(root.view.length) });
+    this.log.update({ kernel: facts.uki ? `${facts.uki.file.slice(root.view.length)} (unified kernel image)` : facts.kernel.slice(root.view.length) });
     // qemu, run by the user, reads them through `view`: rootless, the files the image's root
     // owns are the user's own on the host.
     return { rootShare: root.path, kernel: facts.kernel, initrd: facts.initrd, cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)], disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
@@ -131,11 +136,11 @@ export class Supervisor {
   /** Disk mode: the base disk from the cache (or built now) under this VM's overlay. */
   private async diskBoot(): Promise<BootPlan> {
     const r = this.record;
-    const plan = await prepareDiskBoot(r, this.paths, this.p, (p) => this.broadcast({ type: "progress", ...p }), this.buildAbort.signal);
+    const plan = await prepareDiskBoot(r, this.paths, this.p, (p) => this.log.broadcast({ type: "progress", ...p }), this.buildAbort.signal);
     this.checkpoint();
-    if (plan.base && r.disk) this.update({ disk: { ...r.disk, base: plan.base } });
-    this.mark(plan.reused === false ? "disk-built" : plan.reused ? "disk-reused" : "disk-ready");
-    if (plan.kernel) this.update({ kernel: plan.kernel });
+    if (plan.base && r.disk) this.log.update({ disk: { ...r.disk, base: plan.base } });
+    this.log.mark(plan.reused === false ? "disk-built" : plan.reused ? "disk-reused" : "disk-ready");
+    if (plan.kernel) this.log.update({ kernel: plan.kernel });
     return { ...plan, disks: [plan.disk] };
   }
 
@@ -155,8 +160,8 @@ export class Supervisor {
       shares,
     });
     this.provision = provision;
-    for (const w of provision.warnings) this.broadcast({ type: "warning", message: w });
-    this.update({ guestSystemd: plan.systemd, warnings: provision.warnings, credentialsVia: provision.via, ...(plan.sshd ? {} : { sshPort: undefined }) });
+    for (const w of provision.warnings) this.log.broadcast({ type: "warning", message: w });
+    this.log.update({ guestSystemd: plan.systemd, warnings: provision.warnings, credentialsVia: provision.via, ...(plan.sshd ? {} : { sshPort: undefined }) });
 
     const sources = [
       // The image root never changes under the guest: its cache may trust itself.
@@ -190,7 +195,7 @@ export class Supervisor {
       }
       this.checkpoint();
     }
-    if (sources.length) this.mark("virtiofsd-ready");
+    if (sources.length) this.log.mark("virtiofsd-ready");
 
     const args = buildQemuArgs({
       arch: hostArch(),
@@ -217,16 +222,16 @@ export class Supervisor {
     const qemu = spawnOwned(findQemu(), args, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     this.qemu = qemu;
     this.life.qemuSpawned();
-    this.update({ qemuPid: qemu.pid, qemuStartId: processStartId(qemu.pid), qemuArgs: args });
+    this.log.update({ qemuPid: qemu.pid, qemuStartId: processStartId(qemu.pid), qemuArgs: args });
     this.enter("booting");
-    this.mark("qemu-started");
+    this.log.mark("qemu-started");
     qemu.stderr?.on("data", (d: Buffer) => (this.qemuStderr = (this.qemuStderr + d.toString()).slice(-4000)));
     let first = true;
     let userspace = false;
     qemu.stdout?.on("data", (d: Buffer) => {
       if (first) {
         first = false;
-        this.mark("first-serial-byte");
+        this.log.mark("first-serial-byte");
         this.enter("running");
       }
       this.serial?.push(d);
@@ -236,7 +241,7 @@ export class Supervisor {
       // Checked on whole lines: the message can arrive split across two reads.
       if (!userspace && (text.includes("Run /init as init process") || this.serial?.lastLines(3).some((l) => l.includes("Run /init as init process")))) {
         userspace = true;
-        this.mark("kernel-to-userspace");
+        this.log.mark("kernel-to-userspace");
       }
       // A panicked guest never comes up: say so now rather than at the readiness timeout.
       if (this.serial && kernelPanicked(this.serial.lastLines(3))) {
@@ -255,13 +260,13 @@ export class Supervisor {
     if (outcome === "timeout" && this.life.sshTimedOut()) {
       // A broken sshd is exactly when the serial console is needed: the VM runs on, and says
       // why it is not ssh-ready (waiters hear "ssh-timeout" and read it).
-      this.update({ sshFailed: `SSH did not answer within ${this.record.readyTimeoutSec} s` });
-      this.mark("ssh-timeout");
+      this.log.update({ sshFailed: `SSH did not answer within ${this.record.readyTimeoutSec} s` });
+      this.log.mark("ssh-timeout");
       outcome = await waitForSsh(target, { timeoutMs: Infinity, intervalMs: LATE_SSH_PROBE_MS, check });
     }
     if (outcome === "ready" && this.life.move("ssh-ready")) {
-      this.mark("ssh-ready");
-      this.update({ state: "ssh-ready", sshFailed: undefined });
+      this.log.mark("ssh-ready");
+      this.log.update({ state: "ssh-ready", sshFailed: undefined });
     }
   }
 
@@ -270,7 +275,7 @@ export class Supervisor {
     if (this.outcome) return this.outcome;
     const reply = new Promise<StopReply>((resolve) => this.stopWaiters.push(resolve));
     const action = this.life.requestStop({ force, reason, reboot, finalState });
-    if (this.life.state !== this.record.state && this.life.state === "stopping") this.update({ state: "stopping" });
+    if (this.life.state !== this.record.state && this.life.state === "stopping") this.log.update({ state: "stopping" });
     switch (action.kind) {
       case "cancel-boot":
         // boot() stops at its next checkpoint and finishes; a force stop does not wait
@@ -311,7 +316,7 @@ export class Supervisor {
     // the exit (bounded, for a connection that does not close).
     if (this.qmp) await Promise.race([this.qmp.closed, new Promise((r) => setTimeout(r, 2_000).unref())]);
     const ending = this.life.qemuExited(code, signal, this.qemuStderr, this.qmp?.shutdown);
-    this.update({ exitCode: code ?? null, exitSignal: signal });
+    this.log.update({ exitCode: code ?? null, exitSignal: signal });
     await this.finish(ending);
   }
 
@@ -331,16 +336,16 @@ export class Supervisor {
     await this.provision?.close();
     if (this.mounted) await unmountImage(this.record.imageId);
     this.life.finished(state);
-    this.mark(state);
+    this.log.mark(state);
     const rebooting = this.life.stop?.reboot ? true : undefined;
-    this.update({ state, reason, guestPoweredOff, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
-    await this.writes;
+    this.log.update({ state, reason, guestPoweredOff, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
+    await this.log.flushed();
     // Console viewers are let go only now, so whoever sees the console close can read why.
     await this.serial?.close();
     const reply: StopReply = { ok: true, state, reason };
     this.outcome = reply;
     for (const w of this.stopWaiters.splice(0)) w(reply);
-    for (const c of this.eventClients) c.end();
+    this.log.endFollowers();
     this.server?.close();
     await rm(this.p.runDir, { recursive: true, force: true });
     // --rm (and --rmi) remove the VM when it stops, but not when it stops to boot again.
@@ -352,33 +357,6 @@ export class Supervisor {
     setTimeout(() => process.exit(state === "failed" ? 1 : 0), 200).unref();
   }
 
-  private mark(event: string): void {
-    const entry = { event, at: now() };
-    this.record = { ...this.record, timeline: [...this.record.timeline, entry] };
-    this.persist({ type: "timeline", ...entry });
-  }
-
-  private update(patch: Partial<VmRecord>): void {
-    const stateChanged = patch.state && patch.state !== this.record.state;
-    this.record = { ...this.record, ...patch };
-    const r = this.record;
-    this.persist(stateChanged ? { type: "state", state: r.state, at: now(), ...(r.reason ? { reason: r.reason } : {}), ...(r.guestPoweredOff ? { guestPoweredOff: true } : {}) } : undefined);
-  }
-
-  /** Writes the record, then tells clients: whoever hears an event can read it on disk. */
-  private persist(event?: VmEvent): void {
-    const snapshot = this.record;
-    this.writes = this.writes
-      .then(() => writeRecord(snapshot, this.paths))
-      .catch(() => undefined)
-      .then(() => event && this.broadcast(event));
-  }
-
-  private broadcast(event: VmEvent): void {
-    const line = JSON.stringify(event) + "\n";
-    for (const c of this.eventClients) c.write(line);
-  }
-
   private async listen(): Promise<void> {
     await ensurePrivateDir(this.p.runDir, this.paths);
     this.server = await listenMonitorSocket(this.p.monitorSock, (req, sock, rest) => this.handle(req, sock, rest));
@@ -387,9 +365,7 @@ export class Supervisor {
   private handle(req: MonitorRequest, sock: net.Socket, rest: Buffer): void {
     switch (req.op) {
       case "events":
-        sock.write(JSON.stringify({ type: "snapshot", record: this.record } satisfies VmEvent) + "\n");
-        this.eventClients.add(sock);
-        sock.once("close", () => this.eventClients.delete(sock));
+        this.log.follow(sock);
         return;
       case "console": {
         if (!this.serial || !this.qemu?.stdin) {
