@@ -79,7 +79,7 @@ describe("scripts/setup.sh on a fresh Debian root", () => {
     const second = section(lines, "bash scripts/setup.sh again: it must find nothing to change");
     expect(second).toContain("setup: OS packages: all present");
     expect(second.at(-1)).toBe("setup: nothing to change");
-  });
+  }, 30 * 60_000); // two set-ups and an npm install -g: beyond the suite's 15 minutes on a busy 2-core host
 
   it("Debian 13 (trixie): installs the Rust virtiofsd package, builds; a second run changes nothing", async () => {
     const r = await freshRoot("trixie");
