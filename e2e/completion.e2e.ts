@@ -33,11 +33,13 @@ describe("bootc completion bash", () => {
   it("completes commands, including podman-bootc's `boot`", async () => {
     expect(await complete("bootc", "st")).toEqual(["start", "stop"]);
     expect(await complete("bootc", "bo")).toEqual(["boot"]);
+    expect(await complete("bootc", "se")).toEqual(["serve", "setup"]);
   });
 
   it("completes a command's options from its own --help", async () => {
     expect(await complete("bootc", "run", "--rep")).toEqual(["--replace"]);
     expect(await complete("bootc", "rm", "--a")).toEqual(["--all"]);
+    expect(await complete("bootc", "setup", "--")).toEqual(["--check", "--dry-run"]);
   });
 
   it("completes an option's values, which --help lists from the engine's schema", async () => {

@@ -1,29 +1,45 @@
 /**
- * The engine as other tools consume it (the Podman Desktop extension): the package that
- * `npm pack` makes, installed into a consumer project, imports and type-checks through its
- * exports map; and the monitor runs under the Node binary a host application names.
+ * The package as users and other tools get it. Packed by `npm pack`, it carries the CLI, the
+ * built web console and the engine's typed exports, and nothing of the sources or tests.
+ * Installed as a user does (`npm install -g`, into an empty prefix, dependencies from the
+ * registry or npm's cache), it runs `bootc setup` from its own copy of scripts/setup.sh and
+ * serves the console with no build step: Chromium signs in and sees the Images page. In a
+ * consumer project (the Podman Desktop extension), its exports map imports and
+ * type-checks. And the monitor runs under the Node binary a host application names.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import path from "node:path";
+import { chromium } from "@playwright/test";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
-import { ROOT, tempDir } from "./lib/harness.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { makeHome, processesUsing, ROOT, tempDir } from "./lib/harness.js";
+import { openPrintedLink, serve } from "./lib/api.js";
+
+const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string>; devDependencies: Record<string, string> };
+let tarball = "";
+beforeAll(async () => {
+  const dir = tempDir("bce-pack-");
+  const r = await execa("npm", ["pack", "--json", "--pack-destination", dir], { cwd: ROOT });
+  tarball = path.join(dir, (JSON.parse(r.stdout) as Array<{ filename: string }>)[0]!.filename);
+});
+
+/** The files a tarball holds, without the leading "package/". */
+const tarFiles = () => execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n").filter((f) => f && !f.endsWith("/")).map((f) => f.replace(/^package\//, ""));
 
 describe("the npm package", () => {
   const consumer = tempDir("bce-consumer-");
 
-  it("packs dist/ with its type declarations, the CLI and the docs, and no tests", async () => {
-    const r = await execa("npm", ["pack", "--dry-run", "--json"], { cwd: ROOT });
-    const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(["bin/bootc", "dist/engine/index.js", "dist/engine/index.d.ts", "dist/server/api/router.d.ts", "dist/engine/demo/recipe.sh", "docs/api.md"]));
-    expect(files.filter((f) => /\.test\.|^e2e\/|^app\//.test(f))).toEqual([]);
+  it("packs the CLI, dist/ with its type declarations, the built console without Next's cache, setup.sh and the docs; no sources, tests or install scripts", () => {
+    const files = tarFiles();
+    expect(files).toEqual(expect.arrayContaining(["bin/bootc", "dist/engine/index.js", "dist/engine/index.d.ts", "dist/server/api/router.d.ts", "dist/server/cli/setup.js", "dist/engine/demo/recipe.sh", "docs/api.md", ".next/BUILD_ID", "next.config.js", "scripts/setup.sh", "README.md", "CHANGELOG.md", "LICENSE"]));
+    expect(files.some((f) => f.startsWith(".next/static/"))).toBe(true);
+    expect(files.some((f) => f.startsWith(".next/server/app/"))).toBe(true);
+    expect(files.filter((f) => /\.test\.|^e2e\/|^app\/|^engine\/|^server\/|^\.next\/(cache|types|diagnostics|trace)|^\.next\/.*\.map$|^package-lock\.json$|^scripts\/test\.sh$/.test(f))).toEqual([]);
+    expect(Object.keys(pkg.scripts).filter((s) => /^(pre|post)?install$|^prepare$/.test(s))).toEqual([]);
   });
 
   it("installs into a consumer project whose imports of bootc-console/engine and …/server/api/router work and type-check", async () => {
-    const packDir = tempDir("bce-pack-");
-    const r = await execa("npm", ["pack", "--json", "--pack-destination", packDir], { cwd: ROOT });
-    const tarball = path.join(packDir, (JSON.parse(r.stdout) as Array<{ filename: string }>)[0]!.filename);
     const modules = path.join(consumer, "node_modules");
     mkdirSync(path.join(modules, "bootc-console"), { recursive: true });
     execFileSync("tar", ["-xzf", tarball, "-C", path.join(modules, "bootc-console"), "--strip-components=1"]);
@@ -52,6 +68,82 @@ describe("the npm package", () => {
     expect(tsc.exitCode, tsc.stdout).toBe(0);
     const run = await execa(process.execPath, ["--input-type=module", "-e", 'const e = await import("bootc-console/engine"); const r = await import("bootc-console/server/api/router"); console.log(typeof e.Engine, typeof e.WatchLoop, typeof e.buildImage, Object.keys(r.appRouter._def.procedures).includes("meta.version"))'], { cwd: consumer, reject: false });
     expect(run.stdout, run.stderr).toBe("function function function true");
+  });
+});
+
+describe("installed as a user installs it: npm install -g into an empty prefix", () => {
+  const prefix = tempDir("bce-prefix-");
+  const bin = path.join(prefix, "bin/bootc");
+  const installed = path.join(prefix, "lib/node_modules/bootc-console");
+  const env = { ...process.env, PATH: `${path.join(prefix, "bin")}:${process.env.PATH}` };
+  let installedBytes = 0;
+
+  beforeAll(async () => {
+    // Dependencies as a user gets them, from npm's cache where `npm ci` left them (the
+    // registry only for what the cache lacks: npm ci stores no package metadata).
+    const r = await execa("npm", ["install", "-g", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", tarball], { all: true, reject: false });
+    expect(r.exitCode, r.all).toBe(0);
+    const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+    installedBytes = Number(execFileSync("du", ["-sb", installed], { encoding: "utf8" }).split("\t")[0]);
+    console.log(`package: ${mib(statSync(tarball).size)} packed; installed with its dependencies: ${mib(installedBytes)}`);
+  });
+
+  it("holds no dev dependency (typescript aside: @trpc/server asks for it as a peer, and npm installs peers), not the UI's libraries (they are in the build), and has a reasonable size", () => {
+    const present = (name: string) => existsSync(path.join(installed, "node_modules", name));
+    expect(Object.keys(pkg.devDependencies).filter((d) => d !== "typescript" && present(d))).toEqual([]);
+    expect(["@patternfly/react-core", "@xterm/xterm", "@trpc/client"].filter(present)).toEqual([]);
+    expect(present("next") && present("react") && present("react-dom")).toBe(true);
+    expect(statSync(tarball).size).toBeLessThan(5 * 2 ** 20);
+    // Next.js with its native builds is most of it (about 300 MiB); the UI's libraries would add 250.
+    expect(installedBytes).toBeLessThan(450 * 2 ** 20);
+  });
+
+  it("bootc setup --check passes on this set-up host", async () => {
+    const r = await execa(bin, ["setup", "--check"], { env, all: true, reject: false });
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toContain("setup: OS packages: all present");
+    expect(r.all).toContain("setup: bootc-console: an installed package, its web console prebuilt: nothing to build");
+    expect(String(r.all).split("\n").at(-1)).toBe("setup: nothing missing");
+  });
+
+  it("bootc setup --check with a PATH lacking qemu fails and names what is missing", async () => {
+    // Every program on PATH but qemu's, through a directory of links.
+    const dir = tempDir("bce-noqemu-");
+    for (const d of (env.PATH ?? "").split(":")) {
+      for (const name of existsSync(d) ? readdirSync(d) : []) {
+        if (!name.startsWith("qemu-") && !existsSync(path.join(dir, name))) symlinkSync(path.join(d, name), path.join(dir, name));
+      }
+    }
+    const r = await execa(bin, ["setup", "--check"], { env: { ...env, PATH: dir }, all: true, reject: false });
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.stderr).toContain("setup: missing:");
+    expect(r.stderr).toMatch(/^setup: {3}- programs not found, although their packages are installed: qemu-system-\S+ qemu-img$/m);
+  });
+
+  it("bootc setup --dry-run finds nothing to do on this set-up host", async () => {
+    const r = await execa(bin, ["setup", "--dry-run"], { env, all: true, reject: false });
+    expect(r.exitCode, r.all).toBe(0);
+    expect(String(r.all).split("\n").at(-1)).toBe("setup: nothing to change");
+  });
+
+  it("bootc serve serves the console with no build step: Chromium signs in and sees the Images page; nothing is written into the package", async () => {
+    // Everything of the package's own (its dependencies aside), with sizes and times.
+    const listing = () => execFileSync("find", [installed, "-path", `${installed}/node_modules`, "-prune", "-o", "-printf", "%p %s %T@\\n"], { encoding: "utf8" }).split("\n").sort();
+    const before = listing();
+    const home = makeHome();
+    const served = await serve(home, [], (args) => execa(bin, args, { env: { ...env, BOOTC_HOME: home }, reject: false, buffer: false }));
+    const browser = await chromium.launch({ executablePath: process.env.BOOTC_CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    try {
+      const page = await browser.newPage();
+      await openPrintedLink(page, served);
+      await page.getByRole("heading", { name: "Images" }).waitFor();
+      await page.getByRole("link", { name: "Virtual machines" }).waitFor();
+    } finally {
+      await browser.close();
+      await served.stop();
+    }
+    expect(processesUsing(home)).toEqual([]);
+    expect(listing()).toEqual(before);
   });
 });
 

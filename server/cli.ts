@@ -29,6 +29,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   hosts: { summary: "save libvirt hosts (this machine's libvirt, or another over SSH) for run --connect", load: () => import("./cli/hosts.js") },
   images: { summary: "list local container images, bootc ones marked", load: () => import("./cli/images.js") },
   demo: { summary: "build the offline demo image (localhost/bootc-demo)", load: () => import("./cli/demo.js") },
+  setup: { summary: "install and configure what this host needs (--check: list what is missing; --dry-run)", load: () => import("./cli/setup.js") },
   doctor: { summary: "check this host's podman, qemu, virtiofsd, firmware, accelerator", load: () => import("./cli/doctor.js") },
   completion: { summary: "print a bash, zsh or fish completion script (source <(bootc completion bash))", load: () => import("./cli/completion.js") },
 };

@@ -61,7 +61,7 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
     throw new BootcError("NEEDS_ROOT", "building the demo image needs root (debootstrap, chroot and podman import of a full OS)", "run it as root: sudo bootc demo build");
   }
   if (!findOnPath("debootstrap")) {
-    throw new BootcError("MISSING_TOOL", "debootstrap was not found on PATH", "install it (apt-get install debootstrap; dnf install debootstrap), or run scripts/setup.sh");
+    throw new BootcError("MISSING_TOOL", "debootstrap was not found on PATH", "install it (apt-get install debootstrap; dnf install debootstrap), or run bootc setup");
   }
   podmanPath();
   const variant = opts.variant ?? "base";

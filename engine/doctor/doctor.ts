@@ -32,7 +32,7 @@ const checkPodman: Check = async (env) => {
   if (!bin) return row({ ...base, status: "fail", detail: "not found on PATH", fix: INSTALL_HINT.podman });
   const info = await execa(bin, ["info", "--format", "json"], { reject: false, env, timeout: 60_000 });
   if (info.exitCode !== 0) {
-    return row({ ...base, status: "fail", detail: `podman info failed: ${info.stderr.trim()}`, fix: "run scripts/setup.sh to configure podman" });
+    return row({ ...base, status: "fail", detail: `podman info failed: ${info.stderr.trim()}`, fix: "run bootc setup to configure podman" });
   }
   const i = JSON.parse(info.stdout) as {
     host?: { security?: { rootless?: boolean }; ociRuntime?: { name?: string } };
@@ -43,11 +43,11 @@ const checkPodman: Check = async (env) => {
   const facts = `${i.version?.Version ?? "?"}, ${mode}, storage ${i.store?.graphDriverName ?? "?"}, runtime ${i.host?.ociRuntime?.name ?? "?"}`;
   const probe = await execa(bin, ["image", "exists", PROBE_IMAGE], { reject: false, env });
   if (probe.exitCode !== 0) {
-    return row({ ...base, status: "warn", detail: `${facts}; running a container not tested (no ${PROBE_IMAGE} image)`, fix: "run scripts/setup.sh, which creates the probe image and configures podman" });
+    return row({ ...base, status: "warn", detail: `${facts}; running a container not tested (no ${PROBE_IMAGE} image)`, fix: "run bootc setup, which creates the probe image and configures podman" });
   }
   const run = await execa(bin, ["run", "--rm", "--network=none", PROBE_IMAGE, "/bin/busybox", "true"], { reject: false, env, timeout: 120_000 });
   if (run.exitCode !== 0) {
-    return row({ ...base, status: "fail", detail: `${facts}; cannot run a container: ${run.stderr.trim().split("\n").pop()}`, fix: "run scripts/setup.sh: it configures the runc runtime and low ulimits where crun cannot run" });
+    return row({ ...base, status: "fail", detail: `${facts}; cannot run a container: ${run.stderr.trim().split("\n").pop()}`, fix: "run bootc setup: it configures the runc runtime and low ulimits where crun cannot run" });
   }
   return row({ ...base, status: "ok", detail: `${facts}; runs containers` });
 };

@@ -33,8 +33,8 @@ export const qemuBinaryName = (arch: HostArch) => `qemu-system-${arch}`;
 
 /** Installation hint per tool, shown with every "missing" error. */
 export const INSTALL_HINT: Record<string, string> = {
-  podman: "install podman (Debian/Ubuntu: apt-get install podman runc; Fedora: dnf install podman; macOS: brew install podman), or run scripts/setup.sh",
-  qemu: "install QEMU (Debian/Ubuntu: apt-get install qemu-system-x86 qemu-utils; Fedora: dnf install qemu-kvm qemu-img; macOS: brew install qemu), or run scripts/setup.sh",
+  podman: "install podman (Debian/Ubuntu: apt-get install podman runc; Fedora: dnf install podman; macOS: brew install podman), or run bootc setup",
+  qemu: "install QEMU (Debian/Ubuntu: apt-get install qemu-system-x86 qemu-utils; Fedora: dnf install qemu-kvm qemu-img; macOS: brew install qemu), or run bootc setup",
   "qemu-img": "install qemu-img (Debian/Ubuntu: qemu-utils; Fedora: qemu-img; macOS: part of brew's qemu)",
   virtiofsd: "install virtiofsd (Debian 12: qemu-system-common ships /usr/lib/qemu/virtiofsd; Debian 13/Ubuntu/Fedora: package virtiofsd), or set BOOTC_VIRTIOFSD=/path/to/virtiofsd",
   firmware: "install UEFI firmware (Debian/Ubuntu: ovmf; Fedora: edk2-ovmf; macOS: part of brew's qemu)",

@@ -100,7 +100,9 @@ export async function main(argv: string[]): Promise<number> {
   const ui = !values["api-only"];
   const { ROOT, startServer } = await import("../http/server.js");
   if (ui && !values.dev && !existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
-    throw new BootcError("INVALID_ARGUMENT", "the web UI is not built", `run \`npm run build\` in ${ROOT} (or use --api-only)`);
+    // A clone builds it; an installed package carries it, so one without it is damaged.
+    const hint = existsSync(path.join(ROOT, "app")) ? `run \`npm run build\` in ${ROOT}` : `reinstall bootc-console (npm install -g bootc-console)`;
+    throw new BootcError("INVALID_ARGUMENT", "the web UI is not built", `${hint} (or use --api-only)`);
   }
   const socket = values.socket === undefined ? undefined : path.resolve(values.socket);
   const tokenFile = values["token-file"] === undefined ? undefined : path.resolve(values["token-file"]);
