@@ -1,11 +1,11 @@
 import { defineConfig } from "@playwright/test";
 
 // Browser tests against the real server and a real guest, in Debian's Chromium
-// (browsers cannot be downloaded here). Two spec files at a time, each with its own server,
-// state directory and guest (a guest runs single-threaded TCG: two fit two cores).
+// (browsers cannot be downloaded here). BOOTC_E2E_WORKERS spec files at a time (1 unless
+// set, as for the e2e files), each with its own server, state directory and guest.
 export default defineConfig({
   testDir: "./ui",
-  workers: 2,
+  workers: Math.max(1, Number(process.env.BOOTC_E2E_WORKERS ?? 1) || 1),
   timeout: 15 * 60_000,
   expect: { timeout: 30_000 },
   reporter: [["list"]],
