@@ -345,6 +345,8 @@ export class LibvirtRuntime implements VmRuntime {
     const kickstart = vm.kickstart ? await readKickstart(vm.kickstart) : undefined;
     if (kickstart !== undefined) refuseKickstartSecrets(kickstart);
     await undefine(host, vm);
+    // A new disk has new host keys: the next wait pins the new one (as each direct boot does).
+    await rm(libvirtVmPaths(this.paths, name).knownHosts, { force: true });
     try {
       await defineAndStart(this.paths, host, { record, kickstart, cloudInitDir: vm.cloudInit?.dir, onEvent: () => undefined });
     } catch (e) {
