@@ -139,7 +139,7 @@ describe("faults while a guest runs", () => {
     const lost = results.find((r): r is PromiseRejectedResult => r.status === "rejected")!;
     expect(["VM_BUSY", "VM_RUNNING"]).toContain(lost.reason.code);
     await engine.waitFor(vm.name, "running");
-    const monitors = processesUsing(home).filter((p) => p.cmd.includes("monitor/main.js twostart"));
+    const monitors = processesUsing(home).filter((p) => p.cmd.includes("direct/main.js twostart"));
     expect(monitors).toHaveLength(1);
   });
 

@@ -1,5 +1,5 @@
 /**
- * Entry point of the per-VM monitor process: `node dist/engine/monitor/main.js NAME`.
+ * Entry point of the per-VM monitor process: `node dist/engine/runtime/direct/main.js NAME`.
  * Started detached by the engine; see supervisor.ts.
  */
 import { Supervisor } from "./supervisor.js";
