@@ -142,7 +142,11 @@ test("sign in, boot the demo image, use its consoles and shared folder, stop and
   // goes silent is noticed by the heartbeat, without waiting for TCP.
   const relay = await startRelay(server.port);
   try {
-    await page.goto(`http://${new URL(server.consoleOrigin).hostname}:${relay.port}/vms/ui`);
+    // The relay is another origin (another port): the page there signs in on its own, since
+    // the session key lives in each origin's storage.
+    const relayOrigin = `http://${new URL(server.consoleOrigin).hostname}:${relay.port}`;
+    await signInWithToken(page, { consoleOrigin: relayOrigin, token: server.token });
+    await page.goto(`${relayOrigin}/vms/ui`);
     const badge = page.getByLabel("Serial console connection");
     await expect(badge).toHaveText("Connected");
     for (let i = 0; i < 2; i++) {

@@ -174,7 +174,9 @@ test("revoking sessions signs the browser out", async ({ browser }) => {
     await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
     const revoked = await fetch(`${server.origin}/api/trpc/session.revokeAll`, { method: "POST", headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json" } });
     expect(revoked.status, await revoked.clone().text()).toBe(200);
-    expect((await page.goto(`${server.consoleOrigin}/`))?.status()).toBe(401);
+    // The open page notices at its next API call and goes to sign-in; the cookie opens nothing now.
+    await expect(page).toHaveURL(/\/signin\?next=/, { timeout: 15_000 });
+    expect((await page.request.get(`${server.consoleOrigin}/`)).status()).toBe(401);
   } finally {
     await context.close();
   }
