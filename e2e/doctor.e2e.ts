@@ -55,6 +55,7 @@ describe("bootc doctor", () => {
     }
     expect(row(report, "ssh")).toMatchObject({ status: "ok", detail: path.join(bin, "ssh") });
     expect(row(report, "xorriso")).toMatchObject({ status: "warn", required: false });
+    expect(row(report, "passt")).toMatchObject({ status: "warn", required: false, fix: expect.stringMatching(/install passt/) });
   });
 
   it("prints a table with fixes by default", async () => {

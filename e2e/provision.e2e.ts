@@ -7,6 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,6 +69,7 @@ describe("bad first-boot input is refused with one sentence, before anything is 
   it.each([
     [["--ks", "KS"], /^error: bad\.ks line 2: the kickstart command "autopart" is not supported: disk layout and installation source come from bootc install/m],
     [["--cloudinit", "imds:/nonexistent/seed"], /^error: cloud-init directory \/nonexistent\/seed does not exist/m],
+    [["--cloudinit", "imds:SEED"], /^error: --cloudinit imds serves the seed on the host's loopback, which a guest cannot reach unless --allow-host-loopback is given/m],
     [["--gen-ssh-identity", "--inj-ssh-identity"], /^error: --gen-ssh-identity makes a new key: it cannot be combined with --inj-ssh-identity/m],
     [["--password-file", "/nonexistent/pw"], /^error: cannot read the password file \/nonexistent\/pw/m],
     [["--password"], /^error: --password without a value asks on a terminal, and there is none/m],
@@ -75,7 +77,9 @@ describe("bad first-boot input is refused with one sentence, before anything is 
   ])("bootc run %j", async (flags, message) => {
     const ks = path.join(tempDir("bce-badks-"), "bad.ks");
     writeFileSync(ks, "lang C\nautopart --type=plain\n");
-    const r = await bootc(home, ["run", "--name", "bad", ...flags.map((f) => (f === "KS" ? ks : f)), DEMO_IMAGE], { stdin: "pipe" });
+    const seed = tempDir("bce-badseed-");
+    writeFileSync(path.join(seed, "user-data"), "#cloud-config\n");
+    const r = await bootc(home, ["run", "--name", "bad", ...flags.map((f) => f.replace(/^KS$/, ks).replace(/SEED$/, seed)), DEMO_IMAGE], { stdin: "pipe" });
     expect(r.exitCode).toBe(1);
     expect(String(r.stderr)).toMatch(message);
     expect(String(r.stderr)).not.toMatch(/\n\s+at /); // no stack trace
@@ -203,25 +207,61 @@ describe("--cloudinit over both transports, with --autologin and credentials on 
     );
   });
 
+  /**
+   * A TCP listener on the host's 127.0.0.1, as `bootc serve` and every local-only service
+   * is, and what a guest gets when it tries the addresses that lead to the host's loopback
+   * under qemu's user network (10.0.2.2) or passt (its gateway, unless --no-map-gw).
+   */
+  const probeHostLoopback = async (name: string) => {
+    const seen: string[] = [];
+    const server = net.createServer((s) => {
+      seen.push("connection");
+      s.on("data", (d) => seen.push(d.toString().trim()));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const r = await ssh(name, `gw=$(ip -4 route show default | awk '{print $3; exit}'); for a in $(printf '%s\\n' 10.0.2.2 $gw | sort -u); do if timeout 10 bash -c "echo from-guest-via-$a >/dev/tcp/$a/${port}" 2>/dev/null; then echo "reached $a"; else echo "not reached $a"; fi; done`);
+      expect(r.exitCode, String(r.all)).toBe(0);
+      // A connection that got through was accepted before the guest's attempt returned; its line may still be on the way.
+      if (seen.length) await waitUntil("the guest's line", () => seen.length > 1 || undefined, 10_000, 100);
+      return { guest: String(r.stdout), seen };
+    } finally {
+      server.close();
+    }
+  };
+
   const checkSeeded = async (name: string) => {
     const r = await ssh(name, "cloud-init status --wait >/dev/null; getent passwd cloudy | cut -d: -f5; cat /var/tmp/from-cloud-init");
     expect(r.exitCode, String(r.all)).toBe(0);
     expect(String(r.stdout)).toBe("From cloud-init\nseeded-by-user-data");
   };
 
-  it("cdrom: a cidata seed ISO", async () => {
+  it("cdrom: a cidata seed ISO; by default the guest's network reaches out but not the host's loopback", async () => {
     const r = await bootc(home, ["run", "--name", "cdrom", "--memory", "1G", "--cloudinit", seed, DEMO_CLOUD_IMAGE]);
     expect(r.exitCode, String(r.all)).toBe(0);
     await checkSeeded("cdrom");
     const vm = await bootcJson<Vm>(home, ["inspect", "cdrom"]);
     expect(vm.qemuArgs).toEqual(expect.arrayContaining([expect.stringMatching(/id=cidata,format=raw,readonly=on$/)]));
+    expect(vm.qemuArgs).toEqual(expect.arrayContaining([expect.stringMatching(/^stream,id=net0,/)])); // passt
+
+    const probe = await probeHostLoopback("cdrom");
+    expect(probe.guest).toMatch(/^not reached 10\.0\.2\.2\nnot reached \d+\.\d+\.\d+\.\d+\n?$/);
+    expect(probe.seen).toEqual([]);
+    // DHCP gave it an address and a DNS server, and it reaches that server: out is open.
+    const out = await ssh("cdrom", "dns=$(grep -h '^DNS=' /run/systemd/netif/leases/* | head -1 | cut -d= -f2 | cut -d' ' -f1); echo \"dns $dns\"; timeout 10 bash -c \"echo >/dev/tcp/$dns/53\" && echo outbound-ok");
+    expect(String(out.stdout), String(out.all)).toMatch(/^dns \d+\.\d+\.\d+\.\d+\noutbound-ok$/);
     await bootc(home, ["rm", "--force", "cdrom"]);
   }, 900_000);
 
   it("imds: served from the host, announced in the SMBIOS serial; autologin; the key on the kernel command line", async () => {
-    const r = await bootc(home, ["run", "--name", "imds", "--memory", "1G", "--cloudinit", `imds:${seed}`, "--autologin", "--credentials-via", "cmdline", DEMO_CLOUD_IMAGE]);
+    const r = await bootc(home, ["run", "--name", "imds", "--memory", "1G", "--cloudinit", `imds:${seed}`, "--allow-host-loopback", "--autologin", "--credentials-via", "cmdline", DEMO_CLOUD_IMAGE]);
     expect(r.exitCode, String(r.all)).toBe(0);
     await checkSeeded("imds");
+    // --allow-host-loopback: qemu's user network, where 10.0.2.2 is the host's 127.0.0.1.
+    const probe = await probeHostLoopback("imds");
+    expect(probe.guest).toBe("reached 10.0.2.2");
+    expect(probe.seen).toEqual(["connection", "from-guest-via-10.0.2.2"]);
     const vm = await bootcJson<Vm>(home, ["inspect", "imds"]);
     expect(vm.credentialsVia).toBe("cmdline");
     expect(vm.qemuArgs?.join(" ")).toMatch(/type=1,serial=ds=nocloud;s=http:\/\/10\.0\.2\.2:\d+\/[0-9a-f]{32}\//);

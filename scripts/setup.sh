@@ -86,7 +86,7 @@ find_bin() {
 check_binaries() {
   local qemu=qemu-system-x86_64 lacking=() b
   [[ $arch == aarch64 ]] && qemu=qemu-system-aarch64
-  for b in podman "$qemu" qemu-img virtiofsd xorriso ssh ssh-keygen debootstrap mkfs.ext4; do
+  for b in podman "$qemu" qemu-img virtiofsd passt xorriso ssh ssh-keygen debootstrap mkfs.ext4; do
     find_bin "$b" >/dev/null || lacking+=("$b")
   done
   compgen -G '/usr/share/OVMF/OVMF_CODE*.fd' >/dev/null || compgen -G '/usr/share/edk2/*/*CODE*' >/dev/null ||
@@ -121,7 +121,7 @@ install_apt() {
   # fdisk (sfdisk), dosfstools, mtools and systemd-boot-efi: bootc to-disk gives a
   # direct-built disk a GPT and an EFI system partition with systemd-boot.
   # uidmap (newuidmap, newgidmap): rootless podman's user namespace, for regular users.
-  local want=(podman runc uidmap "$qemu_pkg" qemu-utils "$fw" xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs fdisk dosfstools mtools systemd-boot-efi)
+  local want=(podman runc uidmap "$qemu_pkg" qemu-utils "$fw" passt xorriso openssh-client debootstrap busybox-static util-linux tar e2fsprogs fdisk dosfstools mtools systemd-boot-efi)
   # Tests: the browser, a container registry the pull tests start on loopback (nothing is
   # pulled from outside), fish for the completion test, and objcopy (binutils) for the UKI
   # fixture. libvirt's daemon and client and an OpenSSH server for the libvirt runtime's
@@ -168,7 +168,7 @@ install_apt() {
 
 install_dnf() {
   # Fedora ships the Rust virtiofsd as its own package; qemu-kvm does not pull it in.
-  local want=(podman shadow-utils qemu-kvm qemu-img virtiofsd edk2-ovmf xorriso openssh-clients debootstrap busybox e2fsprogs util-linux dosfstools mtools systemd-boot-unsigned)
+  local want=(podman shadow-utils qemu-kvm qemu-img virtiofsd edk2-ovmf passt xorriso openssh-clients debootstrap busybox e2fsprogs util-linux dosfstools mtools systemd-boot-unsigned)
   ((with_tests)) && want+=(chromium docker-distribution fish binutils libvirt-daemon-driver-qemu libvirt-client openssh-server)
   local lacking=() p
   for p in "${want[@]}"; do rpm -q "$p" >/dev/null 2>&1 || lacking+=("$p"); done
@@ -187,7 +187,7 @@ install_dnf() {
 case " $ID ${ID_LIKE:-} " in
   *" debian "*|*" ubuntu "*) install_apt ;;
   *" fedora "*|*" rhel "*|*" centos "*) install_dnf ;;
-  *) echo "setup: unsupported distribution '$ID': install podman, qemu, qemu-img, virtiofsd, OVMF, xorriso, openssh and debootstrap yourself" >&2; exit 1 ;;
+  *) echo "setup: unsupported distribution '$ID': install podman, qemu, qemu-img, virtiofsd, passt, OVMF, xorriso, openssh and debootstrap yourself" >&2; exit 1 ;;
 esac
 check_binaries
 

@@ -84,6 +84,7 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
         binds: !sharesOk ? [] : c.shares.filter((s) => s.host || s.guest).map((s) => ({ host: s.host.trim(), guest: s.guest.trim(), readOnly: s.readOnly })),
         ...firstBootInput(image && !libvirt ? c : { ...c, cloudInitDir: "" }),
         removeOnStop: c.removeOnStop,
+        allowHostLoopback: c.allowHostLoopback,
       });
       saveChoices(choicesKey, c);
       onBooted(vm.name);
@@ -174,6 +175,8 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
               </GridItem>
             </Grid>
           )}
+          <Checkbox id="vm-host-loopback" label="Let the guest reach this host's loopback (127.0.0.1)" isChecked={c.allowHostLoopback} onChange={(_e, v) => set("allowHostLoopback", v)}
+            description="The guest can then talk to this console and every other service that listens only on the host's 127.0.0.1. Needed for cloud-init over HTTP." />
           <Checkbox id="vm-rm" label="Remove the VM when it stops" isChecked={c.removeOnStop} onChange={(_e, v) => set("removeOnStop", v)} />
         </Form>
       </ModalBody>

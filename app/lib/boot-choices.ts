@@ -23,6 +23,8 @@ export interface Choices {
   /** Where the VM runs: "" for bootc's own runtime, else a saved libvirt host's name. */
   host: string;
   autostart: boolean;
+  /** The guest may reach the host's 127.0.0.1; never remembered between dialogs. */
+  allowHostLoopback: boolean;
   user: string;
   sshKey: "generate" | "inject";
   /** Never remembered between dialogs. */
@@ -50,6 +52,7 @@ export function defaultChoices(f: RunOptionFacts): Choices {
     diskFile: "",
     host: "",
     autostart: f.autostart.default!,
+    allowHostLoopback: f.allowHostLoopback.default!,
     user: f.user.default!,
     sshKey: f.injectUserKey.default ? "inject" : "generate",
     password: "",
@@ -65,7 +68,7 @@ const storageKey = (key: string) => `bootc-boot-choices:${key}`;
 export function loadChoices(key: string, defaults: Choices): Choices {
   try {
     const saved = JSON.parse(localStorage.getItem(storageKey(key)) ?? "null") as Partial<Choices> | null;
-    return { ...defaults, ...(saved ?? {}), name: "", password: "" };
+    return { ...defaults, ...(saved ?? {}), name: "", password: "", allowHostLoopback: defaults.allowHostLoopback };
   } catch {
     return defaults;
   }
@@ -74,5 +77,5 @@ export function loadChoices(key: string, defaults: Choices): Choices {
 export const hasSavedChoices = (key: string) => localStorage.getItem(storageKey(key)) !== null;
 
 export function saveChoices(key: string, c: Choices): void {
-  localStorage.setItem(storageKey(key), JSON.stringify({ ...c, name: "", password: "" }));
+  localStorage.setItem(storageKey(key), JSON.stringify({ ...c, name: "", password: "", allowHostLoopback: undefined }));
 }

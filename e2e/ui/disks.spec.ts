@@ -32,8 +32,13 @@ test("boot with a persistent disk; its base disk shows on the Disks page, in use
   await dialog.getByLabel("Persistent disk").check();
   await dialog.getByLabel("Disk size (GiB)").fill("3");
   await dialog.getByLabel("Name").fill("uid");
+  // The host-loopback opt-in is off unless ticked, and reaches the engine when it is.
+  const loopback = dialog.getByLabel("Let the guest reach this host's loopback (127.0.0.1)");
+  await expect(loopback).not.toBeChecked();
+  await loopback.check();
   await dialog.getByRole("button", { name: "Boot" }).click();
   await expect(page).toHaveURL(/\/vms\/uid$/);
+  expect(JSON.parse(String((await bootc(home, ["inspect", "uid"])).stdout))).toMatchObject({ allowHostLoopback: true });
   await expect(page.getByLabel("Boot timeline")).toContainText("disk built", { timeout: 300_000 });
   await page.getByRole("tab", { name: "Details" }).click();
   await expect(page.getByText(/disk \(direct builder, 3 GiB, base disk [0-9a-f]{12}\)/)).toBeVisible();

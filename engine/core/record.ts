@@ -62,6 +62,8 @@ export const VmSpecSchema = z.object({
   /** A forced credential transport (credentialsVia is the one the last boot used). */
   credentialTransport: z.enum(CREDENTIAL_TRANSPORTS).optional(),
   forwards: z.array(PortForwardSchema),
+  /** --allow-host-loopback: the guest may reach the host's 127.0.0.1 (otherwise it cannot). */
+  allowHostLoopback: z.boolean().optional(),
   binds: z.array(BindSchema),
   kargs: z.array(z.string()),
   removeOnStop: z.boolean(),

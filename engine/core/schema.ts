@@ -112,6 +112,9 @@ export const RunOptionsSchema = z.strictObject({
   }).optional().describe("a cloud-init NoCloud directory (user-data, meta-data, network-config), as a \"cidata\" seed ISO (cdrom) or over HTTP from the host (imds)"),
   credentialTransport: z.enum(CREDENTIAL_TRANSPORTS).optional()
     .describe("force how credentials reach the guest, normally chosen by machine; for tests and odd firmware"),
+  // Off, the guest's network reaches the outside but not the host itself (runtime/direct/network.ts).
+  allowHostLoopback: z.boolean().default(false)
+    .describe("let the guest reach the host's 127.0.0.1 at 10.0.2.2 (qemu's user network): bootc serve and every local-only service become reachable from the guest; off, the guest's network (passt) reaches the outside but not the host itself"),
   removeOnStop: z.boolean().default(false).describe("remove the VM when it stops"),
   removeImageOnStop: z.boolean().default(false)
     .describe("remove the VM when it stops, and its image and cached base disks too, unless another VM uses them"),

@@ -175,6 +175,7 @@ export const CHECKS: Check[] = [
   checkAccel,
   simpleTool("ssh", "ssh client", true, "bootc ssh"),
   simpleTool("ssh-keygen", "ssh-keygen", true, "per-VM SSH keys"),
+  simpleTool("passt", "passt", false, "guests' outbound network that does not reach the host's loopback; without it they get none unless --allow-host-loopback"),
   simpleTool("xorriso", "xorriso", false, "cloud-init seed ISOs"),
   checkDisk,
 ];

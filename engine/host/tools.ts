@@ -38,6 +38,7 @@ export const INSTALL_HINT: Record<string, string> = {
   "qemu-img": "install qemu-img (Debian/Ubuntu: qemu-utils; Fedora: qemu-img; macOS: part of brew's qemu)",
   virtiofsd: "install virtiofsd (Debian 12: qemu-system-common ships /usr/lib/qemu/virtiofsd; Debian 13/Ubuntu/Fedora: package virtiofsd), or set BOOTC_VIRTIOFSD=/path/to/virtiofsd",
   firmware: "install UEFI firmware (Debian/Ubuntu: ovmf; Fedora: edk2-ovmf; macOS: part of brew's qemu)",
+  passt: "install passt (Debian/Ubuntu/Fedora: apt-get/dnf install passt): it gives guests an outbound network that does not reach the host's loopback; without it they get none, unless --allow-host-loopback",
   xorriso: "install xorriso (used to build cloud-init seed ISOs): apt-get/dnf install xorriso, brew install xorriso",
   ssh: "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",
   "ssh-keygen": "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",

@@ -54,6 +54,13 @@ export async function checkNewVm(parsed: ParsedRunOptions, o: { runtime: VmRunti
   const kickstart = opts.kickstart ? await readKickstart(opts.kickstart) : undefined;
   if (opts.cloudInit) await checkCloudInitDir(opts.cloudInit.dir);
   if (opts.cloudInit?.transport === "cdrom") requireTool("xorriso");
+  if (opts.cloudInit?.transport === "imds" && !opts.allowHostLoopback) {
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      "--cloudinit imds serves the seed on the host's loopback, which a guest cannot reach unless --allow-host-loopback is given",
+      "use --cloudinit cdrom:DIR, or add --allow-host-loopback (the guest can then reach every service on the host's 127.0.0.1)",
+    );
+  }
   if (opts.credentialTransport === "cmdline" && (opts.disk || (opts.mode === "disk" && opts.builder === "install"))) {
     throw new BootcError("INVALID_ARGUMENT", "credentials cannot go on the kernel command line of a disk that boots through UEFI", "use --mode ephemeral or --builder direct, or another credential transport");
   }
@@ -99,6 +106,7 @@ function newRecord(o: { name: string; target: BootTarget; cpus: number; memoryMi
     ...(opts.credentialTransport ? { credentialTransport: opts.credentialTransport } : {}),
     ...(opts.autostart ? { autostart: true } : {}),
     forwards: opts.forwards,
+    ...(opts.allowHostLoopback ? { allowHostLoopback: true } : {}),
     binds: opts.binds,
     kargs: opts.kargs,
     removeOnStop: opts.removeOnStop || opts.removeImageOnStop,

@@ -13,6 +13,7 @@ const SAMPLES: { [K in RunOptionKey]?: [string[], unknown] } = {
   pull: [["--pull", "never"], "never"],
   name: [["--name", "web-1"], "web-1"],
   replace: [["--replace"], true],
+  allowHostLoopback: [["--allow-host-loopback"], true],
   cpus: [["--cpus", "4"], 4],
   memoryMiB: [["--memory", "3G"], 3072],
   forwards: [["-p", "8080:80", "--publish", "2222:22"], [{ host: 8080, guest: 80 }, { host: 2222, guest: 22 }]],

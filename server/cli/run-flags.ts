@@ -89,6 +89,7 @@ export const RUN_FLAGS: { [K in RunOptionKey]-?: Flag | "positional" } = {
   disk: { flag: "disk", arg: "FILE", parse: absolute },
   connect: { flag: "connect", arg: "HOST|URI", note: "default: env BOOTC_CONNECT if set" },
   autostart: { flag: "autostart", note: "needs --connect" },
+  allowHostLoopback: { flag: "allow-host-loopback" },
   removeOnStop: { flag: "rm" },
   removeImageOnStop: { flag: "rmi" },
 };

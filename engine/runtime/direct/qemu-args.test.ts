@@ -16,6 +16,7 @@ const base: QemuSpec = {
   shares: [{ socket: "/run/b/web/fs0.sock", tag: "rootfs" }, { socket: "/run/b/web/fs1.sock", tag: "bind1" }],
   sshPort: 2222,
   forwards: [{ host: 8080, guest: 80 }],
+  network: { kind: "user", restrict: false },
   qmpSocket: "/run/b/web/qmp.sock",
   provisionArgs: ["-smbios", "type=11,path=/s/vms/web/credential-0"],
 };
@@ -57,6 +58,18 @@ describe("buildQemuArgs", () => {
   it("forwards SSH and user ports on loopback only", () => {
     const [netdev] = after(buildQemuArgs(base), "-netdev");
     expect(netdev).toBe("user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80");
+  });
+
+  it("backs the network device by passt on a socket pair by default, which forwards the ports itself", () => {
+    const args = buildQemuArgs({ ...base, network: { kind: "stream", fd: 3 } });
+    expect(after(args, "-netdev")).toEqual(["stream,id=net0,server=off,addr.type=fd,addr.str=3"]);
+    expect(args.join(" ")).not.toContain("hostfwd");
+    expect(after(args, "-device")).toContain("virtio-net-pci,netdev=net0");
+  });
+
+  it("without passt, restricts qemu's user network to the forwarded ports: no host loopback, no outbound", () => {
+    const [netdev] = after(buildQemuArgs({ ...base, network: { kind: "user", restrict: true } }), "-netdev");
+    expect(netdev).toBe("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80");
   });
 
   it("ends with the first-boot configuration it is given", () => {

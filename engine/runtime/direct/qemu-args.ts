@@ -7,6 +7,7 @@ import type { Accel } from "../../host/accel.js";
 import type { HostArch } from "../../host/tools.js";
 import { qemuOptionValue as q } from "../../core/schema.js";
 import { consoleDevice, emulationKernelArgs, type PortForward } from "../../host/machine.js";
+import type { QemuNetwork } from "./network.js";
 
 
 export interface FsShare {
@@ -47,6 +48,8 @@ export interface QemuSpec {
   shares: FsShare[];
   sshPort?: number;
   forwards: PortForward[];
+  /** qemu's user network (forwarding the ports itself), or passt on a socket (which forwards them): network.ts. */
+  network: QemuNetwork;
   qmpSocket: string;
   /** First-boot configuration (engine/provision): systemd credentials, a cloud-init seed. */
   provisionArgs: string[];
@@ -80,12 +83,16 @@ function memoryArgs(s: QemuSpec): string[] {
   return ["-m", `${s.memoryMiB}M`, "-object", backend, "-numa", "node,memdev=mem"];
 }
 
+/** Every port forwarded to the guest, SSH first. */
+export const guestForwards = (s: { sshPort?: number; forwards: PortForward[] }): PortForward[] => [...(s.sshPort ? [{ host: s.sshPort, guest: 22 }] : []), ...s.forwards];
+
 function netArgs(s: QemuSpec): string[] {
-  const forwards = [
-    ...(s.sshPort ? [{ host: s.sshPort, guest: 22 }] : []),
-    ...s.forwards,
-  ].map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`);
-  return ["-netdev", `user,id=net0${forwards.join("")}`, "-device", "virtio-net-pci,netdev=net0"];
+  const device = ["-device", "virtio-net-pci,netdev=net0"];
+  if (s.network.kind === "stream") return ["-netdev", `stream,id=net0,server=off,addr.type=fd,addr.str=${s.network.fd}`, ...device];
+  // restrict=on: the guest reaches nothing but the forwarded ports (and DHCP); hostfwd still works.
+  const restrict = s.network.restrict ? ",restrict=on" : "";
+  const forwards = guestForwards(s).map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`);
+  return ["-netdev", `user,id=net0${restrict}${forwards.join("")}`, ...device];
 }
 
 function shareArgs(s: QemuSpec): string[] {

@@ -16,7 +16,8 @@ import { mountImage, readGuestFacts, unmountImage } from "../../images/rootfs.js
 import { inNamespace, isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
 import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
 import { ensurePrivateDir } from "../../core/private-dir.js";
-import { buildQemuArgs, ephemeralKernelArgs, type QemuDisk } from "./qemu-args.js";
+import { buildQemuArgs, ephemeralKernelArgs, guestForwards, type QemuDisk } from "./qemu-args.js";
+import { findPasst, LINK_FD, planNetwork, startPasst } from "./network.js";
 import { prepareDiskBoot } from "../../disk/boot.js";
 import { releaseImage } from "../../disk/disks.js";
 import { Qmp } from "./qmp.js";
@@ -160,8 +161,10 @@ export class Supervisor {
       shares,
     });
     this.provision = provision;
-    for (const w of provision.warnings) this.log.broadcast({ type: "warning", message: w });
-    this.log.update({ guestSystemd: plan.systemd, warnings: provision.warnings, credentialsVia: provision.via, ...(plan.sshd ? {} : { sshPort: undefined }) });
+    const network = planNetwork({ allowHostLoopback: !!r.allowHostLoopback, platform: process.platform, passt: findPasst() });
+    const warnings = [...provision.warnings, ...(network.kind === "user" && network.warning ? [network.warning] : [])];
+    for (const w of warnings) this.log.broadcast({ type: "warning", message: w });
+    this.log.update({ guestSystemd: plan.systemd, warnings, credentialsVia: provision.via, ...(plan.sshd ? {} : { sshPort: undefined }) });
 
     const sources = [
       // The image root never changes under the guest: its cache may trust itself.
@@ -197,6 +200,9 @@ export class Supervisor {
     }
     if (sources.length) this.log.mark("virtiofsd-ready");
 
+    const sshPort = plan.sshd ? r.sshPort : undefined;
+    const passt = network.kind === "passt" ? await startPasst(network.binary, guestForwards({ sshPort, forwards: r.forwards })) : undefined;
+    if (passt) this.daemons.push(passt.child);
     const args = buildQemuArgs({
       arch: hostArch(),
       platform: process.platform,
@@ -211,15 +217,18 @@ export class Supervisor {
       disks: plan.disks,
       // Bind shares are tagged bind1, bind2… whether or not a root share comes first.
       shares: sources.map((_, i) => ({ socket: this.p.fsSock(i), tag: plan.rootShare ? (i === 0 ? "rootfs" : shareTag(i - 1)) : shareTag(i) })),
-      sshPort: plan.sshd ? r.sshPort : undefined,
+      sshPort,
       forwards: r.forwards,
+      network: network.kind === "passt" ? { kind: "stream", fd: LINK_FD } : network,
       qmpSocket: this.p.qmpSock,
       provisionArgs: provision.qemuArgs,
     });
     // The last moment a stop that came in during the awaits above can still prevent qemu.
     this.checkpoint();
     this.serial = new SerialFanout(this.p.serialLog);
-    const qemu = spawnOwned(findQemu(), args, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const qemu = spawnOwned(findQemu(), args, { stdio: ["pipe", "pipe", "pipe", ...(passt ? [passt.link] : [])] });
+    // qemu has its own copy of the socket pair's end now: with ours closed, passt ends with qemu.
+    passt?.link.destroy();
     this.qemu = qemu;
     this.life.qemuSpawned();
     this.log.update({ qemuPid: qemu.pid, qemuStartId: processStartId(qemu.pid), qemuArgs: args });

@@ -125,7 +125,7 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<Cre
       const xml = domainXml({
         name: record.name, arch, accel: record.accel, cpus, memoryMiB: record.memoryMiB,
         pool: host.pool, overlayVolume: overlayVolume(record.name), seedVolume: seed, kernel, ...files,
-        sshPort, forwards: record.forwards, oemStrings, metadata: domainMetadata(meta),
+        sshPort, forwards: record.forwards, allowHostLoopback: !!record.allowHostLoopback, oemStrings, metadata: domainMetadata(meta),
         shares: record.binds.map((b, i) => ({ dir: b.host, tag: shares[i]!.tag, readOnly: b.readOnly })), virtiofsd,
       });
       const xmlFile = local.domainXml;

@@ -14,6 +14,7 @@ const spec: DomainSpec = {
   serialLog: "/var/log/libvirt/qemu/bootc-web-serial.log",
   sshPort: 40022,
   forwards: [{ host: 8080, guest: 80 }],
+  allowHostLoopback: false,
   oemStrings: ["io.systemd.credential.binary:tmpfiles.extra=ZCAvcm9vdA=="],
   shares: [],
   metadata: { name: "web", image: "localhost/x:latest", note: `a <b> & "c"` },
@@ -43,8 +44,9 @@ describe("domainXml", () => {
     expect(() => domainXml({ ...spec, shares: [{ dir: "/a", tag: "bind1", readOnly: false }] })).toThrow(/path of virtiofsd/);
   });
 
-  it("forwards SSH and the user's ports on the host's loopback only", () => {
-    expect(domainXml(spec)).toContain("<qemu:arg value='user,id=bootcnet,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:8080-:80'/>");
+  it("forwards SSH and the user's ports on the host's loopback only, and keeps the guest off the host's loopback", () => {
+    expect(domainXml(spec)).toContain("<qemu:arg value='user,id=bootcnet,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:8080-:80'/>");
+    expect(domainXml({ ...spec, allowHostLoopback: true })).toContain("<qemu:arg value='user,id=bootcnet,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:8080-:80'/>");
   });
 
   it("boots UEFI when there is no kernel to load, and uses the host CPU under KVM", () => {

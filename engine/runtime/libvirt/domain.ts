@@ -7,6 +7,11 @@
  *   127.0.0.1 (qemu:commandline). libvirt 9's own `<interface type='user'>` forwards ports
  *   only with passt, which many hosts lack; slirp is in every qemu build the direct runtime
  *   already relies on, and it needs no bridge, no root on the guest network, no firewall.
+ *   slirp maps 10.0.2.2 to the host's 127.0.0.1, and QEMU 7.2 cannot turn that off; the
+ *   direct runtime's answer, its own passt beside qemu, has no place in a libvirt domain
+ *   (libvirt 9's passt backend maps the gateway to the host all the same). So unless
+ *   --allow-host-loopback, the network is restrict=on: DHCP and the forwarded ports only,
+ *   no outbound connections, no host loopback.
  * - The serial console is a unix socket on the libvirt host with a libvirt-managed log:
  *   bootc reaches it over the same SSH connection as everything else (libvirt's own
  *   console streams need a terminal on the client, which scripts and the web console lack).
@@ -39,6 +44,8 @@ export interface DomainSpec {
   serialLog: string;
   sshPort: number;
   forwards: PortForward[];
+  /** --allow-host-loopback: full user networking, the libvirt host's 127.0.0.1 included; otherwise restrict=on. */
+  allowHostLoopback: boolean;
   /**
    * Host directories shared with the guest through virtiofs (a local libvirt host only:
    * libvirt starts `virtiofsd`, the given binary, per share). Guest memory is then shared.
@@ -79,7 +86,8 @@ function netArgs(s: DomainSpec): string[] {
   const forwards = [{ host: s.sshPort, guest: 22 }, ...s.forwards].map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`);
   // A fixed PCI slot: libvirt places its own devices from slot 1 up and does not know of this one.
   const device = s.arch === "aarch64" ? "virtio-net-pci,netdev=bootcnet" : "virtio-net-pci,netdev=bootcnet,bus=pcie.0,addr=0x10";
-  return ["-netdev", `user,id=bootcnet${forwards.join("")}`, "-device", device];
+  const restrict = s.allowHostLoopback ? "" : ",restrict=on";
+  return ["-netdev", `user,id=bootcnet${restrict}${forwards.join("")}`, "-device", device];
 }
 
 /** virtiofs shares; vhost-user needs guest memory that virtiofsd can map (memfd, shared). */
