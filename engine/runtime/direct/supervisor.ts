@@ -11,9 +11,9 @@ import type { ResultPromise } from "execa";
 import { prepareProvisioning, type Provisioning } from "../../provision/boot.js";
 import { shareTag, shareTags } from "../../provision/credentials.js";
 import { BootcError } from "../../core/errors.js";
-import { findQemu, findVirtiofsd, hostArch } from "../../host/tools.js";
+import { findQemu, hostArch } from "../../host/tools.js";
 import { mountImage, readGuestFacts, unmountImage } from "../../images/rootfs.js";
-import { inNamespace, isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
+import { isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
 import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
 import { ensurePrivateDir } from "../../core/private-dir.js";
 import { buildQemuArgs, ephemeralKernelArgs, guestForwards, type QemuDisk } from "./qemu-args.js";
@@ -23,13 +23,13 @@ import { releaseImage } from "../../disk/disks.js";
 import { Qmp } from "./qmp.js";
 import { publicKeyOf } from "../../ssh/keys.js";
 import { waitForSsh } from "../../ssh/ready.js";
-import { virtiofsdCommand } from "../../host/virtiofsd.js";
+import { startShareDaemons, type ShareSource } from "./shares.js";
 import { readRecord, type VmRecord, type VmState } from "../../core/record.js";
 import { RecordLog } from "./record-log.js";
 import { processStartId } from "../../core/proc.js";
-import { spawnOwned, waitForFile } from "../../host/spawn.js";
+import { spawnOwned } from "../../host/spawn.js";
 import type { MonitorRequest, StopReply } from "./protocol.js";
-import { kernelPanicked } from "../../host/machine.js";
+import { watchBootOutput } from "./boot-output.js";
 import { listenMonitorSocket } from "./socket-server.js";
 import { SerialFanout } from "./serial.js";
 import { Lifecycle, StopDuringBoot, type Ending } from "./lifecycle.js";
@@ -166,38 +166,24 @@ export class Supervisor {
     for (const w of warnings) this.log.broadcast({ type: "warning", message: w });
     this.log.update({ guestSystemd: plan.systemd, warnings, credentialsVia: provision.via, ...(plan.sshd ? {} : { sshPort: undefined }) });
 
-    const sources = [
+    const sources: ShareSource[] = [
       // The image root never changes under the guest: its cache may trust itself.
       ...(plan.rootShare ? [{ source: plan.rootShare, readOnly: true, cache: "always" as const }] : []),
       ...r.binds.map((b) => ({ source: b.host, readOnly: b.readOnly })),
     ];
-    const virtiofsd = sources.length ? await findVirtiofsd() : undefined;
-    // Rootless, every share is served from podman's namespace, where virtiofsd is root and
-    // the files keep their owners: the image's as in the image, the user's own as root.
+    // Rootless, the shares are served from podman's namespace (shares.ts).
     const userns = sources.length && isRootless() ? (this.userns ?? (await podmanNamespace())) : undefined;
-    for (const [i, s] of sources.entries()) {
-      const plain = virtiofsdCommand({ binary: virtiofsd!.path, flavour: virtiofsd!.flavour, socket: this.p.fsSock(i), rootless: !!userns, ...s });
-      const cmd = userns ? await inNamespace(userns, plain) : plain;
-      const child = spawnOwned(cmd.file, cmd.args, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-      let err = "";
-      child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
-      this.daemons.push(child);
-      let alive = true;
-      void child.then((r) => {
-        alive = false;
-        // Once the guest runs, its filesystem is gone with the daemon: end the VM and say why,
-        // rather than leave a guest whose root hangs on every read. A clean exit (code 0) is
-        // the guest powering off: it let go of the filesystem, and qemu is about to exit.
-        if (this.qemu && !this.life.ending && (r.signal || r.exitCode !== 0)) {
-          const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
-          void this.stop(true, 0, `virtiofsd serving ${s.source} ${how}; the guest lost that filesystem`, "failed");
-        }
-      });
-      if (!(await waitForFile(this.p.fsSock(i), 15_000, () => alive))) {
-        throw new Error(`virtiofsd for ${s.source} did not start: ${err.trim() || "no output"}`);
-      }
-      this.checkpoint();
-    }
+    await startShareDaemons(sources, {
+      socketOf: (i) => this.p.fsSock(i),
+      userns,
+      started: (child) => this.daemons.push(child),
+      checkpoint: () => this.checkpoint(),
+      // Once the guest runs, its filesystem is gone with the daemon: end the VM and say why,
+      // rather than leave a guest whose root hangs on every read.
+      onLost: (source, how) => {
+        if (this.qemu && !this.life.ending) void this.stop(true, 0, `virtiofsd serving ${source} ${how}; the guest lost that filesystem`, "failed");
+      },
+    });
     if (sources.length) this.log.mark("virtiofsd-ready");
 
     const sshPort = plan.sshd ? r.sshPort : undefined;
@@ -235,28 +221,17 @@ export class Supervisor {
     this.enter("booting");
     this.log.mark("qemu-started");
     qemu.stderr?.on("data", (d: Buffer) => (this.qemuStderr = (this.qemuStderr + d.toString()).slice(-4000)));
-    let first = true;
-    let userspace = false;
-    qemu.stdout?.on("data", (d: Buffer) => {
-      if (first) {
-        first = false;
-        this.log.mark("first-serial-byte");
-        this.enter("running");
-      }
-      this.serial?.push(d);
-      // Lines are only checked when one ends: a flood arrives a few bytes per read.
-      if (!d.includes(10)) return;
-      const text = d.toString();
-      // Checked on whole lines: the message can arrive split across two reads.
-      if (!userspace && (text.includes("Run /init as init process") || this.serial?.lastLines(3).some((l) => l.includes("Run /init as init process")))) {
-        userspace = true;
-        this.log.mark("kernel-to-userspace");
-      }
-      // A panicked guest never comes up: say so now rather than at the readiness timeout.
-      if (this.serial && kernelPanicked(this.serial.lastLines(3))) {
-        void this.stop(true, 0, `the guest kernel panicked; last serial lines:\n${this.serial.lastLines(12).join("\n")}`, "failed");
-      }
-    });
+    const serial = this.serial;
+    if (qemu.stdout) {
+      watchBootOutput(qemu.stdout, serial, {
+        firstByte: () => {
+          this.log.mark("first-serial-byte");
+          this.enter("running");
+        },
+        userspace: () => this.log.mark("kernel-to-userspace"),
+        panicked: (lines) => void this.stop(true, 0, `the guest kernel panicked; last serial lines:\n${lines.join("\n")}`, "failed"),
+      });
+    }
     void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
     this.qmp = await Qmp.connect(this.p.qmpSock).catch(() => undefined);
     if (plan.sshd && r.sshPort) void this.waitForSsh(r.sshPort);

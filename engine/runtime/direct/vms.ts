@@ -4,11 +4,11 @@
  * its state directory, its sockets in the runtime directory. No daemon: every command is a
  * client of the record and of the monitor's socket.
  */
-import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError, isBootcError } from "../../core/errors.js";
-import { consoleLines, followFile, readTail } from "../../core/file-tail.js";
+import { followFile, readTail } from "../../core/file-tail.js";
 import { withVmLock } from "../../core/lock.js";
 import { checkBindSources, checkPorts, freePort } from "../../core/options.js";
 import { vmPaths, vmsDir, type EnginePaths } from "../../core/paths.js";
@@ -24,10 +24,11 @@ import { sshArgv } from "../../ssh/command.js";
 import { sshExec, type SshTarget } from "../../ssh/exec.js";
 import { generateKey } from "../../ssh/keys.js";
 import type { CreateRequest, Listing, StopOptions, VmRuntime } from "../runtime.js";
-import { attachConsole, requestStop, watchEvents } from "./client.js";
+import { attachConsole, requestStop } from "./client.js";
 import { startMonitor } from "./launch.js";
 import type { StopReply } from "./protocol.js";
-import { listVmStatus, MONITOR_DIED, monitorAlive, vmNames, vmStatus } from "./status.js";
+import { listVmStatus, monitorAlive, vmNames, vmStatus } from "./status.js";
+import { connectEvents, waitForVm, type WaitContext } from "./wait.js";
 
 /** A stop is complete when the monitor has exited (its children die with it). */
 async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">, timeoutMs = 15_000): Promise<void> {
@@ -36,7 +37,6 @@ async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">,
 }
 
 /** What a wait for readiness ends with when the guest shut itself down cleanly: not a failed boot (see GUEST_POWERED_OFF). */
-const poweredOffError = (name: string) => new BootcError("GUEST_POWERED_OFF", `VM "${name}" powered itself off before it was ready`, `its serial log: bootc logs ${name}`);
 
 const notRunning = (vm: VmInfo) =>
   new BootcError("VM_NOT_RUNNING", `VM "${vm.name}" is not running (${vm.effectiveState})`, vm.effectiveState === "failed" ? `remove it with: bootc rm ${vm.name}` : undefined);
@@ -233,84 +233,17 @@ export class DirectRuntime implements VmRuntime {
     await this.stop(vm.name, { timeoutSec: 60, reboot: true });
   }
 
-  async waitFor(name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo> {
-    const watcher = await this.connectEvents(name, onEvent);
-    return new Promise<VmInfo>((resolve, reject) => {
-      let settled = false;
-      const settle = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        watcher.close();
-        fn();
-      };
-      const failed = (why: string) => new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${why}`, `see the serial log: bootc logs ${name}`);
-      watcher.onEvent((e) => {
-        if (target === "ssh-ready" && e.type === "timeline" && e.event === "ssh-timeout") {
-          void this.get(name).then((vm) => this.noSshError(name, vm.sshFailed ?? "SSH did not answer"), (err: unknown) => err).then((err) => settle(() => reject(err)));
-          return;
-        }
-        const state = e.type === "snapshot" ? e.record.state : e.type === "state" ? e.state : undefined;
-        if (!state) return;
-        const poweredOff = e.type === "snapshot" ? e.record.guestPoweredOff : e.type === "state" && e.guestPoweredOff;
-        if (state === "stopped" && poweredOff) {
-          settle(() => reject(poweredOffError(name)));
-        } else if (target === "ssh-ready" && e.type === "snapshot" && e.record.sshFailed && ACTIVE_STATES.includes(state)) {
-          void this.noSshError(name, e.record.sshFailed).then((err) => settle(() => reject(err)));
-        } else if (state === target) {
-          void this.get(name).then((vm) => settle(() => resolve(vm)), (err: unknown) => settle(() => reject(err)));
-        } else if (target === "ssh-ready" && state === "running") {
-          // Whether the guest has sshd is known only once the monitor has looked into the
-          // image, after the first snapshot: the record says it (no SSH port) by now.
-          void this.get(name).then((vm) => vm.sshPort === undefined && settle(() => resolve(vm)), () => undefined);
-        } else if (state === "failed" || state === "stopped") {
-          const reason = e.type === "state" ? e.reason : e.type === "snapshot" ? e.record.reason : undefined;
-          settle(() => reject(failed(reason ?? state)));
-        }
-      });
-      void watcher.closed.then(() =>
-        settle(() => {
-          void this.get(name).then((vm) => reject(vm.guestPoweredOff ? poweredOffError(name) : failed(vm.reason ?? vm.effectiveState)), reject);
-        }),
-      );
-    });
+  waitFor(name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo> {
+    return waitForVm(this.waitContext(), name, target, onEvent);
   }
 
   async events(name: string, onEvent: (e: VmEvent) => void): Promise<{ close: () => void; closed: Promise<void> }> {
-    const { close, closed } = await this.connectEvents(name, onEvent);
+    const { close, closed } = await connectEvents(this.waitContext(), name, onEvent);
     return { close, closed };
   }
 
-  /** Connects to a monitor's event stream, waiting briefly for a just-started monitor. */
-  private async connectEvents(name: string, first: (e: VmEvent) => void) {
-    const handlers: Array<(e: VmEvent) => void> = [first];
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      try {
-        const w = await watchEvents(name, (e) => handlers.forEach((h) => h(e)), this.paths);
-        return { ...w, onEvent: (h: (e: VmEvent) => void) => handlers.push(h) };
-      } catch (e) {
-        const vm = await this.get(name);
-        if (!ACTIVE_STATES.includes(vm.effectiveState) || Date.now() > deadline) {
-          // A monitor that died at start-up says why in its own log.
-          const monitorLog = (await readFile(vmPaths(name, this.paths).monitorLog, "utf8").catch(() => "")).trim().split("\n").slice(-3).join(" ");
-          const why = vm.reason && vm.reason !== MONITOR_DIED ? vm.reason : monitorLog || vm.reason || (e as Error).message;
-          throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState}): ${why}`, `see bootc logs ${name}`);
-        }
-        await sleep(100);
-      }
-    }
-  }
-
-  /**
-   * Why a waiter gives up on a VM whose SSH did not answer in time, though it runs on: with
-   * the last lines its serial console printed (read from the log: they are what a user
-   * needs to see) and the commands that reach it now.
-   */
-  private async noSshError(name: string, why: string): Promise<BootcError> {
-    const log = await this.readLog(name, "serial", 64 * 1024).catch(() => ({ text: "" }));
-    const lines = consoleLines(log.text, 10);
-    const printed = lines.length ? `last serial lines:\n${lines.join("\n")}` : "its serial console has printed nothing yet";
-    return new BootcError("BOOT_TIMEOUT", `VM "${name}": ${why}; ${printed}`, `it keeps running without SSH: reach it with bootc console ${name} (its log: bootc logs ${name}), stop it with bootc stop ${name}`);
+  private waitContext(): WaitContext {
+    return { paths: this.paths, get: (n) => this.get(n), readLog: (n, max) => this.readLog(n, "serial", max) };
   }
 
   /** The VM, if SSH can reach it now; otherwise an error saying why not and what to do. */

@@ -18,16 +18,15 @@ import { newBoot, VmRecordSchema, type VmRecord, type VmState } from "../../core
 import type { ParsedRunOptions } from "../../core/schema.js";
 import type { ConsoleAttachment, VmEvent, VmInfo } from "../../core/vm.js";
 import { releaseImage } from "../../disk/disks.js";
-import { kernelPanicked } from "../../host/machine.js";
 import { readKickstart } from "../../provision/inputs.js";
 import { sshArgv } from "../../ssh/command.js";
 import type { SshTarget } from "../../ssh/exec.js";
-import { waitForSsh } from "../../ssh/ready.js";
 import type { CreateRequest, Listing, StopOptions, VmRuntime } from "../runtime.js";
 import { HOST_ALIAS } from "./connection.js";
 import { defineAndStart, refuseKickstartSecrets, settleForLibvirt } from "./create.js";
 import { readDomainMetadata } from "./domain.js";
 import { existingHostFiles } from "./host-files.js";
+import { waitForDomainSsh } from "./wait.js";
 import { knownHosts, rememberHost, resolveHost, type Host } from "./hosts.js";
 import { PendingVms } from "./pending.js";
 import { attachSerial, followSerialLog, readSerialLog, sshTargetOf } from "./reach.js";
@@ -197,30 +196,10 @@ export class LibvirtRuntime implements VmRuntime {
       unfollow?.();
     }
     const { host, vm } = await this.locate(name);
-    const failed = (why: string) => new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${why}`, `see the serial log: bootc logs ${name}`);
     if (target === "running" || vm.sshPort === undefined) return vm;
-    const target_ = await sshTargetOf(this.paths, host, vm, { pin: false });
-    let now: VmInfo | undefined = vm;
-    const outcome = await waitForSsh(target_, {
-      timeoutMs: vm.readyTimeoutSec * 1000,
-      intervalMs: 2000,
-      check: async (): Promise<"probe"> => {
-        now = await this.readVm(host, name);
-        if (now?.effectiveState === "stopped" && /\(shutdown\)/.test(await virsh(host.connection, ["domstate", "--reason", name]).catch(() => ""))) {
-          // A guest that shut itself down (a boot-and-power-off check): not a failed boot.
-          throw new BootcError("GUEST_POWERED_OFF", `VM "${name}" powered itself off before it was ready`, `its serial log: bootc logs ${name}`);
-        }
-        if (!now || now.effectiveState !== "running") throw failed(`the domain is ${now ? now.effectiveState : "gone"}`);
-        const tail = await this.readLog(name, "serial", 4096);
-        if (kernelPanicked(tail.text.split("\n").slice(-4))) throw failed(`the guest kernel panicked; last serial lines:\n${tail.text.split("\n").slice(-12).join("\n")}`);
-        return "probe";
-      },
-    });
-    if (outcome !== "ready") {
-      throw new BootcError("BOOT_TIMEOUT", `VM "${name}" did not answer SSH within ${vm.readyTimeoutSec} s`, `it keeps running without SSH: reach it with bootc console ${name} (its log: bootc logs ${name}), stop it with bootc stop ${name}`);
-    }
+    const ready = await waitForDomainSsh({ paths: this.paths, read: (n) => this.readVm(host, n), readLog: (n, max) => this.readLog(n, "serial", max) }, host, vm);
     onEvent({ type: "timeline", event: "ssh-ready", at: new Date().toISOString() });
-    return { ...now!, effectiveState: "ssh-ready" };
+    return ready;
   }
 
   /** Nothing watches a libvirt domain: a follower gets its current state once, and the stream stays open until closed. */
