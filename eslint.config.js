@@ -23,8 +23,10 @@ export default tseslint.config(
   },
   {
     files: ["engine/**/*.ts"],
-    rules: boundary(["**/server/**", "**/app/**", "next", "next/*", "react", "react-dom"],
-      "engine/ is a plain library: it must not import server/, app/, Next or React."),
+    rules: boundary(
+      ["**/server/**", "**/app/**", "next", "next/*", "react", "react-dom"],
+      "engine/ is a plain library: it must not import server/, app/, Next or React.",
+    ),
   },
   {
     // Inside engine/: each folder imports only from lower floors (eslint/engine-floors.js).
@@ -40,16 +42,19 @@ export default tseslint.config(
   {
     files: ["app/**/*.ts", "app/**/*.tsx"],
     rules: {
-      "@typescript-eslint/no-restricted-imports": ["error", {
-        patterns: [
-          { regex: "(^|/)engine/", message: "app/ never imports the engine: it talks to the server over HTTP." },
-          {
-            regex: "(^|/)server/(?!protocol/)",
-            allowTypeImports: true,
-            message: "app/ imports only types and server/protocol/ from the server.",
-          },
-        ],
-      }],
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "(^|/)engine/", message: "app/ never imports the engine: it talks to the server over HTTP." },
+            {
+              regex: "(^|/)server/(?!protocol/)",
+              allowTypeImports: true,
+              message: "app/ imports only types and server/protocol/ from the server.",
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -41,7 +41,17 @@ describe("names that climb out of the state directory", () => {
     mkdirSync(victim);
     writeFileSync(path.join(victim, "keep.txt"), "precious");
     const name = "../../victim";
-    for (const args of [["rm", name], ["rm", "--force", name], ["logs", name], ["inspect", name], ["start", name], ["stop", name], ["stop", "--force", name], ["ssh", name, "--", "true"], ["console", name]]) {
+    for (const args of [
+      ["rm", name],
+      ["rm", "--force", name],
+      ["logs", name],
+      ["inspect", name],
+      ["start", name],
+      ["stop", name],
+      ["stop", "--force", name],
+      ["ssh", name, "--", "true"],
+      ["console", name],
+    ]) {
       refusedCleanly(await bootc(home, args), /is not a valid VM name/);
       expect(existsSync(path.join(victim, "keep.txt")), args.join(" ")).toBe(true);
     }
@@ -77,7 +87,10 @@ describe("bad options through the library", () => {
     ];
     for (const [input, message] of bad) {
       tally.tried++;
-      const e = await engine.createVm(input as never).then(() => undefined, (err: unknown) => err as { code?: string; message: string });
+      const e = await engine.createVm(input as never).then(
+        () => undefined,
+        (err: unknown) => err as { code?: string; message: string },
+      );
       expect(e?.code, JSON.stringify(input)).toBe("INVALID_ARGUMENT");
       expect(e?.message).toMatch(message);
       tally.refused++;
@@ -107,7 +120,12 @@ describe("a flood of slow requests against a real bootc serve", () => {
   /** A raw connection: what the server answered (0: nothing) and whether it closed the connection. */
   const open = (port: number, head: string, trickle = false) => {
     const c = net.connect(port, "127.0.0.1");
-    const conn = { got: "", closed: false, status: () => Number(/^HTTP\/1\.1 (\d{3})/.exec(conn.got)?.[1] ?? 0), connected: new Promise<void>((r) => c.once("connect", () => r())) };
+    const conn = {
+      got: "",
+      closed: false,
+      status: () => Number(/^HTTP\/1\.1 (\d{3})/.exec(conn.got)?.[1] ?? 0),
+      connected: new Promise<void>((r) => c.once("connect", () => r())),
+    };
     // A body byte every half second, the way a slowloris client keeps a request alive.
     const timer = trickle ? setInterval(() => c.writable && c.write("x"), 500) : undefined;
     c.on("data", (d: Buffer) => (conn.got += d.toString("latin1")));
@@ -134,7 +152,12 @@ describe("a flood of slow requests against a real bootc serve", () => {
       // 300 sign-ins that announce a 4000-byte body and send one byte, 50 connections at a time.
       const signIns = [];
       for (let batch = 0; batch < 6; batch++) {
-        const conns = Array.from({ length: 50 }, () => open(s.port, `POST /api/session HTTP/1.1\r\nHost: ${consoleHost}\r\nOrigin: ${s.consoleOrigin}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{`));
+        const conns = Array.from({ length: 50 }, () =>
+          open(
+            s.port,
+            `POST /api/session HTTP/1.1\r\nHost: ${consoleHost}\r\nOrigin: ${s.consoleOrigin}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{`,
+          ),
+        );
         await Promise.all(conns.map((c) => c.connected));
         signIns.push(...conns);
       }
@@ -158,7 +181,9 @@ describe("a flood of slow requests against a real bootc serve", () => {
       expect(statuses(trickled).filter((x) => ![401, 503].includes(x))).toEqual([]);
       expect(statuses(silent).filter((x) => ![0, 408].includes(x))).toEqual([]);
       const after = await waitUntil("descriptors to be released", () => (fds() <= before + 5 ? fds() : undefined), 30_000, 200);
-      console.log(`slow-request flood: ${all.length} connections (${held} sign-ins still held when the token holder was served), statuses ${JSON.stringify(statuses(all))}; server fds ${before} before, ${after} after`);
+      console.log(
+        `slow-request flood: ${all.length} connections (${held} sign-ins still held when the token holder was served), statuses ${JSON.stringify(statuses(all))}; server fds ${before} before, ${after} after`,
+      );
       expect((await rawRequest(s.port, "/api/trpc/vms.list", { headers: { Authorization: `Bearer ${s.token}` } })).status).toBe(200);
     } finally {
       await s.stop();
@@ -168,10 +193,31 @@ describe("a flood of slow requests against a real bootc serve", () => {
 
 describe("stale state", () => {
   const record = (name: string, pid: number, startId?: string) => ({
-    version: 1, name, image: DEMO_IMAGE, imageId: "0".repeat(64), mode: "ephemeral", createdAt: new Date().toISOString(), cpus: 1, memoryMiB: 512,
-    accel: "tcg", accelReason: "test", sshUser: "root", sshPort: 1, identity: "/nonexistent", generatedKey: true, forwards: [], binds: [], kargs: [],
-    removeOnStop: false, readyTimeoutSec: 60, state: "ssh-ready", monitorPid: pid, qemuPid: pid, ...(startId ? { monitorStartId: startId, qemuStartId: startId } : {}),
-    warnings: [], timeline: [],
+    version: 1,
+    name,
+    image: DEMO_IMAGE,
+    imageId: "0".repeat(64),
+    mode: "ephemeral",
+    createdAt: new Date().toISOString(),
+    cpus: 1,
+    memoryMiB: 512,
+    accel: "tcg",
+    accelReason: "test",
+    sshUser: "root",
+    sshPort: 1,
+    identity: "/nonexistent",
+    generatedKey: true,
+    forwards: [],
+    binds: [],
+    kargs: [],
+    removeOnStop: false,
+    readyTimeoutSec: 60,
+    state: "ssh-ready",
+    monitorPid: pid,
+    qemuPid: pid,
+    ...(startId ? { monitorStartId: startId, qemuStartId: startId } : {}),
+    warnings: [],
+    timeline: [],
   });
 
   it("after a reboot the recorded pids belong to other processes: they are never signalled", async () => {
@@ -203,7 +249,10 @@ describe("stale state", () => {
     mkdirSync(path.join(vmsDir, "odd"), { recursive: true });
     writeFileSync(path.join(vmsDir, "odd/vm.json"), JSON.stringify({ version: 1, name: "odd" }));
     const list = await bootcJson<Array<{ name: string; effectiveState: string; broken?: boolean; reason?: string }>>(home, ["list"]);
-    expect(list.map((v) => [v.name, v.effectiveState, v.broken])).toEqual([["odd", "failed", true], ["torn", "failed", true]]);
+    expect(list.map((v) => [v.name, v.effectiveState, v.broken])).toEqual([
+      ["odd", "failed", true],
+      ["torn", "failed", true],
+    ]);
     expect(list.find((v) => v.name === "torn")!.reason).toMatch(/^the record of VM "torn" \(vm\.json\) is damaged: it is not JSON; .*bootc rm --force torn$/);
     expect(list.find((v) => v.name === "odd")!.reason).toMatch(/is damaged: image /);
     refusedCleanly(await bootc(home, ["inspect", "odd"]), /the record of VM "odd" \(vm\.json\) is damaged/);

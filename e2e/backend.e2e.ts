@@ -64,7 +64,10 @@ describe("bootc serve --socket and --token-file", () => {
 
   it("describes every procedure: kind, stability, and the JSON Schema of its input", async () => {
     const r = await fetch(`${server.origin}/api/trpc/meta.describe`, { headers: { Authorization: `Bearer ${server.token}` } });
-    const d = (await r.json()).result.data as { api: number; procedures: Array<{ path: string; kind: string; stable: boolean; input?: { properties?: Record<string, unknown> } }> };
+    const d = (await r.json()).result.data as {
+      api: number;
+      procedures: Array<{ path: string; kind: string; stable: boolean; input?: { properties?: Record<string, unknown> } }>;
+    };
     expect(d.api).toBe(1);
     const run = d.procedures.find((p) => p.path === "vms.run")!;
     expect(run).toMatchObject({ kind: "mutation", stable: true });
@@ -89,11 +92,18 @@ describe("bootc serve --socket and --token-file", () => {
 
   it("rewrites the token file when the token is rotated, and removes it and the socket when the server stops", async () => {
     const before = readFileSync(tokenFile, "utf8");
-    await execa(process.execPath, [path.join(import.meta.dirname, "../dist/server/cli.js"), "serve", "--rotate"], { env: { ...process.env, BOOTC_HOME: home } });
-    const after = await waitUntil("a new token in the file", () => {
-      const now = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8") : before;
-      return now !== before ? now : undefined;
-    }, 10_000, 100);
+    await execa(process.execPath, [path.join(import.meta.dirname, "../dist/server/cli.js"), "serve", "--rotate"], {
+      env: { ...process.env, BOOTC_HOME: home },
+    });
+    const after = await waitUntil(
+      "a new token in the file",
+      () => {
+        const now = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8") : before;
+        return now !== before ? now : undefined;
+      },
+      10_000,
+      100,
+    );
     expect(after.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await server.stop();
     expect(existsSync(tokenFile)).toBe(false);

@@ -25,8 +25,14 @@ async function complete(...words: string[]): Promise<string[]> {
 
 /** What fish offers for the command line `line` (completing its last word). */
 async function completeFish(line: string): Promise<string[]> {
-  const r = await execa("fish", ["--no-config", "-c", `bootc completion fish | source; complete -C ${JSON.stringify(line)}`], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BOOTC_HOME: home } });
-  return r.stdout.split("\n").filter(Boolean).map((l) => l.split("\t")[0]!).sort();
+  const r = await execa("fish", ["--no-config", "-c", `bootc completion fish | source; complete -C ${JSON.stringify(line)}`], {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BOOTC_HOME: home },
+  });
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t")[0]!)
+    .sort();
 }
 
 describe("bootc completion bash", () => {
@@ -54,9 +60,27 @@ describe("bootc completion bash", () => {
       mkdirSync(path.join(home, "state/vms", name), { recursive: true });
       await writeRecord(
         {
-          version: 1, name, image: "localhost/bootc-demo:latest", imageId: "0".repeat(64), mode: "ephemeral", createdAt: new Date().toISOString(), cpus: 1, memoryMiB: 512,
-          accel: "tcg", accelReason: "test", sshUser: "root", identity: "/nonexistent", generatedKey: true, forwards: [], binds: [], kargs: [], removeOnStop: false,
-          readyTimeoutSec: 60, state: "stopped", warnings: [], timeline: [],
+          version: 1,
+          name,
+          image: "localhost/bootc-demo:latest",
+          imageId: "0".repeat(64),
+          mode: "ephemeral",
+          createdAt: new Date().toISOString(),
+          cpus: 1,
+          memoryMiB: 512,
+          accel: "tcg",
+          accelReason: "test",
+          sshUser: "root",
+          identity: "/nonexistent",
+          generatedKey: true,
+          forwards: [],
+          binds: [],
+          kargs: [],
+          removeOnStop: false,
+          readyTimeoutSec: 60,
+          state: "stopped",
+          warnings: [],
+          timeline: [],
         },
         enginePaths(),
       );

@@ -20,20 +20,35 @@ const disksDir = path.join(home, "cache/disks");
 const cacheFiles = () => (existsSync(disksDir) ? readdirSync(disksDir) : []);
 const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
 /** Finished base-disk entries in the cache. */
-const entries = () => cacheFiles().filter((f) => /^[0-9a-f]{24}$/.test(f)).sort();
+const entries = () =>
+  cacheFiles()
+    .filter((f) => /^[0-9a-f]{24}$/.test(f))
+    .sort();
 /** The middle of a build: mkfs.ext4 is writing a partial entry's disk file. */
-const writing = () => cacheFiles().filter((f) => f.includes(".partial-")).some((f) => existsSync(path.join(disksDir, f, "disk.raw")));
+const writing = () =>
+  cacheFiles()
+    .filter((f) => f.includes(".partial-"))
+    .some((f) => existsSync(path.join(disksDir, f, "disk.raw")));
 const events = async (name: string) => (await engine.getVm(name)).timeline.map((t: { event: string }) => t.event);
 type Disk = { key: string; imageId: string; usedBy: string[]; imageCurrent: boolean };
 
 /** Creates a disk VM through the engine and waits until its base disk is built or reused. */
-async function diskStep(name: string, image: string, diskSizeBytes = 2 * GiB, extra: { removeOnStop?: boolean; removeImageOnStop?: boolean } = {}): Promise<"disk-built" | "disk-reused"> {
+async function diskStep(
+  name: string,
+  image: string,
+  diskSizeBytes = 2 * GiB,
+  extra: { removeOnStop?: boolean; removeImageOnStop?: boolean } = {},
+): Promise<"disk-built" | "disk-reused"> {
   await engine.createVm({ image, name, mode: "disk", builder: "direct", diskSizeBytes, memoryMiB: 1024, ...extra });
-  return waitUntil(`${name}'s base disk`, async () => {
-    const vm = await engine.getVm(name);
-    if (vm.effectiveState === "failed") throw new Error(`${name} failed: ${vm.reason}`);
-    return vm.timeline.map((t: { event: string }) => t.event).find((e: string) => e === "disk-built" || e === "disk-reused");
-  }, 300_000);
+  return waitUntil(
+    `${name}'s base disk`,
+    async () => {
+      const vm = await engine.getVm(name);
+      if (vm.effectiveState === "failed") throw new Error(`${name} failed: ${vm.reason}`);
+      return vm.timeline.map((t: { event: string }) => t.event).find((e: string) => e === "disk-built" || e === "disk-reused");
+    },
+    300_000,
+  );
 }
 
 const FAKE_INSTALL_IMAGE = "localhost/bootc-fake-install:latest";
@@ -43,7 +58,8 @@ const untaggedBuilds: string[] = [];
 
 afterAll(async () => {
   for (const name of await engine.names()) await engine.removeVm(name, { force: true }).catch(() => undefined);
-  for (const image of ["localhost/bootc-disk-e2e:latest", FAKE_INSTALL_IMAGE, ...untaggedBuilds]) await execa("podman", ["rmi", "-f", image], { reject: false });
+  for (const image of ["localhost/bootc-disk-e2e:latest", FAKE_INSTALL_IMAGE, ...untaggedBuilds])
+    await execa("podman", ["rmi", "-f", image], { reject: false });
 });
 
 /** The demo image's base disk, built by the first test and used by dk1 throughout. */
@@ -153,10 +169,20 @@ describe("disk mode", () => {
  */
 async function openedFiles(args: string[]): Promise<string[]> {
   const qmp = ['{"execute":"qmp_capabilities"}', '{"execute":"query-named-block-nodes"}', '{"execute":"quit"}'].join("\n") + "\n";
-  const r = await execa("qemu-system-x86_64", ["-machine", "none", "-nodefaults", "-display", "none", "-S", "-qmp", "stdio", ...args], { input: qmp, reject: false, timeout: 60_000 });
-  const reply = String(r.stdout).split("\n").map((l) => (l ? (JSON.parse(l) as { return?: unknown }) : {})).find((m) => Array.isArray(m.return));
+  const r = await execa("qemu-system-x86_64", ["-machine", "none", "-nodefaults", "-display", "none", "-S", "-qmp", "stdio", ...args], {
+    input: qmp,
+    reject: false,
+    timeout: 60_000,
+  });
+  const reply = String(r.stdout)
+    .split("\n")
+    .map((l) => (l ? (JSON.parse(l) as { return?: unknown }) : {}))
+    .find((m) => Array.isArray(m.return));
   if (!reply) throw new Error(`qemu answered no block nodes: ${r.stderr}`);
-  return (reply.return as Array<{ drv: string; file: string }>).filter((n) => n.drv === "file").map((n) => n.file).sort();
+  return (reply.return as Array<{ drv: string; file: string }>)
+    .filter((n) => n.drv === "file")
+    .map((n) => n.file)
+    .sort();
 }
 
 describe("premade disks", () => {
@@ -174,7 +200,12 @@ describe("premade disks", () => {
 
     await engine.createVm({ disk: file, name: "pm", memoryMiB: 1024 });
     // UEFI firmware → systemd-boot → the disk's kernel and initramfs → userspace.
-    await waitUntil("the premade disk's kernel to reach userspace", async () => (await events("pm")).includes("kernel-to-userspace") || undefined, 600_000, 1000);
+    await waitUntil(
+      "the premade disk's kernel to reach userspace",
+      async () => (await events("pm")).includes("kernel-to-userspace") || undefined,
+      600_000,
+      1000,
+    );
     const vm = await engine.getVm("pm");
     expect(vm.disk?.builder).toBe("premade");
     expect(vm.qemuArgs?.join(" ")).toMatch(/if=pflash,format=raw,unit=0,readonly=on/);
@@ -224,7 +255,8 @@ describe("disk mode: bad input and faults", () => {
     expect(vmDirs()).not.toContain("bad");
   }
 
-  it("a --disk file that does not exist", () => expectRefused(["--name", "bad", "--disk", "/nonexistent/disk.qcow2"], /disk file \/nonexistent\/disk.qcow2 does not exist/));
+  it("a --disk file that does not exist", () =>
+    expectRefused(["--name", "bad", "--disk", "/nonexistent/disk.qcow2"], /disk file \/nonexistent\/disk.qcow2 does not exist/));
 
   it("a --disk file that is not a disk image", async () => {
     const file = path.join(tempDir("bce-notdisk-"), "notes.txt");
@@ -232,7 +264,8 @@ describe("disk mode: bad input and faults", () => {
     await expectRefused(["--name", "bad", "--disk", file], /is not a disk image/);
   });
 
-  it("a --disk-size smaller than the image", () => expectRefused(["--name", "bad", "--mode", "disk", "--builder", "direct", "--disk-size", "200M", DEMO_IMAGE], /cannot hold .* \(it needs at least/));
+  it("a --disk-size smaller than the image", () =>
+    expectRefused(["--name", "bad", "--mode", "disk", "--builder", "direct", "--disk-size", "200M", DEMO_IMAGE], /cannot hold .* \(it needs at least/));
 
   it("kill -9 in the middle of a build: the next run rebuilds cleanly", async () => {
     const before = entries();
@@ -269,7 +302,8 @@ describe("disk mode: bad input and faults", () => {
     writeFileSync(path.join(ctx, "Containerfile"), `FROM ${DEMO_IMAGE}\nCOPY bootc /usr/bin/bootc\n`);
     const built = await execa("podman", ["build", "-q", "-t", FAKE_INSTALL_IMAGE, ctx], { reject: false, all: true });
     expect(built.exitCode, String(built.all)).toBe(0);
-    const installers = async () => (await execa("podman", ["ps", "--filter", `ancestor=${FAKE_INSTALL_IMAGE}`, "--format", "{{.Names}}"])).stdout.split("\n").filter(Boolean);
+    const installers = async () =>
+      (await execa("podman", ["ps", "--filter", `ancestor=${FAKE_INSTALL_IMAGE}`, "--format", "{{.Names}}"])).stdout.split("\n").filter(Boolean);
     const before = entries();
     await engine.createVm({ image: FAKE_INSTALL_IMAGE, name: "dk11", mode: "disk", builder: "install", diskSizeBytes: 4 * GiB, memoryMiB: 1024 });
     await waitUntil("the install container to run", async () => ((await installers()).length ? true : undefined), 120_000, 250);
@@ -284,7 +318,9 @@ describe("disk mode: bad input and faults", () => {
 
   it("a full cache filesystem: a clear error and no partial entry", async () => {
     const small = makeHome();
-    const mounted = await execa("mkdir", ["-p", path.join(small, "cache")]).then(() => execa("mount", ["-t", "tmpfs", "-o", "size=128m,mode=0700", "tmpfs", path.join(small, "cache")], { reject: false }));
+    const mounted = await execa("mkdir", ["-p", path.join(small, "cache")]).then(() =>
+      execa("mount", ["-t", "tmpfs", "-o", "size=128m,mode=0700", "tmpfs", path.join(small, "cache")], { reject: false }),
+    );
     expect(mounted.exitCode, String(mounted.stderr)).toBe(0);
     try {
       const r = await bootc(small, ["run", "--mode", "disk", "--builder", "direct", "--disk-size", "2G", "--name", "full", DEMO_IMAGE]);

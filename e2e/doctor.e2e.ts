@@ -5,8 +5,17 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { CLI, ROOT, tempDir } from "./lib/harness.js";
 
-interface Row { id: string; status: "ok" | "warn" | "fail"; required: boolean; detail: string; fix?: string }
-interface Report { ok: boolean; rows: Row[] }
+interface Row {
+  id: string;
+  status: "ok" | "warn" | "fail";
+  required: boolean;
+  detail: string;
+  fix?: string;
+}
+interface Report {
+  ok: boolean;
+  rows: Row[];
+}
 
 const doctor = (env: Record<string, string> = {}) => execa(process.execPath, [CLI, "doctor", "--json"], { reject: false, env: { ...process.env, ...env } });
 const canOpen = (file: string) => {

@@ -150,7 +150,9 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     const kh = path.join(home, "state/vms", NAME, "known_hosts");
     const pinned = readFileSync(kh, "utf8");
     expect(pinned).toMatch(/^bootc-shared ssh-ed25519 /);
-    const other = (await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(home, "other")])).exitCode === 0 && readFileSync(path.join(home, "other.pub"), "utf8");
+    const other =
+      (await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(home, "other")])).exitCode === 0 &&
+      readFileSync(path.join(home, "other.pub"), "utf8");
     writeFileSync(kh, `bootc-shared ${String(other).split(" ").slice(0, 2).join(" ")}\n`);
     try {
       const r = await bootc(home, ["ssh", NAME, "--", "true"]);
@@ -167,7 +169,9 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     con.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     // The replay ends with the getty's prompt; Enter makes it print a fresh one.
     const prompts = () => out.slice(out.indexOf(DEMO_BANNER)).match(/login:/g)?.length ?? 0;
-    await waitUntil("the boot log replayed up to the login prompt", () => (out.includes(DEMO_BANNER) && prompts() >= 1) || undefined, 30_000, 200).catch(() => undefined);
+    await waitUntil("the boot log replayed up to the login prompt", () => (out.includes(DEMO_BANNER) && prompts() >= 1) || undefined, 30_000, 200).catch(
+      () => undefined,
+    );
     con.stdin?.write("\r");
     await waitUntil("a fresh login prompt after Enter", () => prompts() >= 2 || undefined, 60_000, 200).catch(() => undefined);
     con.stdin?.write(Buffer.from([0x1d]));

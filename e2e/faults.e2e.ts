@@ -26,7 +26,7 @@ async function expectRefused(args: string[], message: RegExp, env?: Record<strin
 }
 
 describe("bad input is refused with a clear error and leaves nothing behind", () => {
-  it("unknown image", () => expectRefused([ "no-such-image:1"], /image "no-such-image:1" is not in local storage/));
+  it("unknown image", () => expectRefused(["no-such-image:1"], /image "no-such-image:1" is not in local storage/));
   it("image without a kernel", () => expectRefused(["localhost/bootc-probe"], /has no kernel: expected \/usr\/lib\/modules/));
   it("invalid VM name", () => expectRefused(["--name", "Bad Name", DEMO_IMAGE], /"Bad Name" is not a valid VM name/));
   it("memory out of range", () => expectRefused(["--memory", "64M", DEMO_IMAGE], /--memory 64M is out of range/));
@@ -62,7 +62,8 @@ describe("bad input is refused with a clear error and leaves nothing behind", ()
     await expectRefused([DEMO_IMAGE], /qemu-system-x86_64 was not found on PATH/, { PATH: bin });
   });
 
-  it("missing virtiofsd", () => expectRefused([DEMO_IMAGE], /virtiofsd was not found at \/nonexistent\/virtiofsd/, { BOOTC_VIRTIOFSD: "/nonexistent/virtiofsd" }));
+  it("missing virtiofsd", () =>
+    expectRefused([DEMO_IMAGE], /virtiofsd was not found at \/nonexistent\/virtiofsd/, { BOOTC_VIRTIOFSD: "/nonexistent/virtiofsd" }));
 });
 
 describe("faults while a guest runs", () => {
@@ -107,10 +108,14 @@ describe("faults while a guest runs", () => {
     const vm = await engine.createVm({ image: DEMO_IMAGE, name: "qemukill", memoryMiB: 1024 });
     const running = await engine.waitFor(vm.name, "running");
     process.kill(running.qemuPid!, "SIGKILL");
-    const after = await waitUntil("the monitor to record the failure", async () => {
-      const v = await engine.getVm(vm.name);
-      return v.state === "failed" ? v : undefined;
-    }, 30_000);
+    const after = await waitUntil(
+      "the monitor to record the failure",
+      async () => {
+        const v = await engine.getVm(vm.name);
+        return v.state === "failed" ? v : undefined;
+      },
+      30_000,
+    );
     expect(after.reason).toBe("qemu was killed by SIGKILL");
     const list = await bootc(home, ["list"]);
     expect(list.stdout).toMatch(/qemukill\s+\S+\s+ephemeral\s+failed/);
@@ -122,10 +127,14 @@ describe("faults while a guest runs", () => {
     const virtiofsd = processesUsing(home).find((p) => p.cmd.includes("virtiofsd") && !p.cmd.startsWith("setpriv"));
     expect(virtiofsd).toBeDefined();
     process.kill(virtiofsd!.pid, "SIGKILL");
-    const after = await waitUntil("the monitor to end the VM", async () => {
-      const v = await engine.getVm(vm.name);
-      return v.state === "failed" ? v : undefined;
-    }, 30_000);
+    const after = await waitUntil(
+      "the monitor to end the VM",
+      async () => {
+        const v = await engine.getVm(vm.name);
+        return v.state === "failed" ? v : undefined;
+      },
+      30_000,
+    );
     expect(after.reason).toMatch(/^virtiofsd serving .* was killed by SIGKILL; the guest lost that filesystem$/);
     await waitUntil("its processes to end", () => processesUsing(home).length === 0 || undefined, 30_000);
   });
@@ -187,7 +196,13 @@ describe("faults while a guest runs", () => {
     for (const name of ["ra1", "ra2"]) expect((await engine.stopVm(name, { force: true })).effectiveState).toBe("stopped");
     const first = await bootc(home, ["rm", "--all", "--json"]);
     expect(first.exitCode, String(first.all)).toBe(0);
-    expect(JSON.parse(String(first.stdout))).toEqual({ removed: [{ name: "ra1", notes: [] }, { name: "ra2", notes: [] }], running: ["ra3"] });
+    expect(JSON.parse(String(first.stdout))).toEqual({
+      removed: [
+        { name: "ra1", notes: [] },
+        { name: "ra2", notes: [] },
+      ],
+      running: ["ra3"],
+    });
     expect(vmDirs()).toEqual(["ra3"]);
     const forced = await bootc(home, ["rm", "--all", "--force"]);
     expect(forced.exitCode, String(forced.all)).toBe(0);
@@ -234,7 +249,10 @@ describe("faults while a guest runs", () => {
     console_.stdin!.write("\x1d"); // Ctrl+] detaches
     expect((await console_).exitCode).toBe(0);
     // Asked again, the wait says why at once, quoting what the serial log really ends with.
-    await expect(engine.waitFor("nossh", "ssh-ready")).rejects.toMatchObject({ code: "BOOT_TIMEOUT", message: expect.stringMatching(/last serial lines:\n[\s\S]*login:/) });
+    await expect(engine.waitFor("nossh", "ssh-ready")).rejects.toMatchObject({
+      code: "BOOT_TIMEOUT",
+      message: expect.stringMatching(/last serial lines:\n[\s\S]*login:/),
+    });
     expect(await engine.getVm("nossh")).toMatchObject({ effectiveState: "running", sshFailed: "SSH did not answer within 10 s" });
     expect(String((await bootc(home, ["list"])).stdout)).toMatch(/nossh\s+\S+\s+ephemeral\s+running\s+no answer/);
     expect(String((await bootc(home, ["ssh", "nossh", "--", "true"])).stderr)).toMatch(/VM "nossh" does not answer SSH[\s\S]*bootc console nossh/);

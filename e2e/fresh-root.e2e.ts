@@ -15,7 +15,10 @@ import { ROOT, tempDir } from "./lib/harness.js";
 
 const SCRIPT = path.join(ROOT, "e2e/fixtures/fresh-root.sh");
 const roots = () => readdirSync("/var/tmp").filter((f) => f.startsWith("bootc-fresh-"));
-const mountsUnderRoots = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes("/var/tmp/bootc-fresh-"));
+const mountsUnderRoots = () =>
+  readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((l) => l.includes("/var/tmp/bootc-fresh-"));
 const before = roots();
 
 const freshRoot = (release: string, tarball?: string) =>
@@ -45,41 +48,45 @@ describe("scripts/setup.sh on a fresh Debian root", () => {
     expect(mountsUnderRoots()).toEqual([]);
   });
 
-  it("Debian 12 (bookworm): the installed package's bootc setup --check lists what is missing, --dry-run changes nothing, bootc setup installs the packages and finds the C virtiofsd inside qemu-system-common; then the clone's set-up builds; a second run changes nothing", async () => {
-    const r = await freshRoot("bookworm", await pack());
-    const lines = setupLines(String(r.all));
-    expect(r.exitCode, String(r.all).slice(-4000)).toBe(0);
+  it(
+    "Debian 12 (bookworm): the installed package's bootc setup --check lists what is missing, --dry-run changes nothing, bootc setup installs the packages and finds the C virtiofsd inside qemu-system-common; then the clone's set-up builds; a second run changes nothing",
+    async () => {
+      const r = await freshRoot("bookworm", await pack());
+      const lines = setupLines(String(r.all));
+      expect(r.exitCode, String(r.all).slice(-4000)).toBe(0);
 
-    const check = section(lines, "bootc setup --check (from the installed package)");
-    expect(check).toContain("setup: missing:");
-    expect(check.find((l) => l.startsWith("setup:   - OS packages:"))).toMatch(/podman .*qemu-system-x86 .*ovmf/);
-    expect(check.find((l) => l.startsWith("setup:   - programs not found:"))).toMatch(/\bpodman\b.*\bqemu-system-x86_64\b/);
-    expect(lines).toContain("==> bootc setup --check exited 1");
-    const dry = section(lines, "bootc setup --dry-run (from the installed package)");
-    expect(dry).toContain("setup: would (dry run, nothing was changed):");
-    expect(dry.find((l) => l.includes("install with apt:"))).toMatch(/podman .*qemu-system-x86 .*ovmf/);
-    expect(lines).toContain("==> bootc setup --dry-run exited 0");
+      const check = section(lines, "bootc setup --check (from the installed package)");
+      expect(check).toContain("setup: missing:");
+      expect(check.find((l) => l.startsWith("setup:   - OS packages:"))).toMatch(/podman .*qemu-system-x86 .*ovmf/);
+      expect(check.find((l) => l.startsWith("setup:   - programs not found:"))).toMatch(/\bpodman\b.*\bqemu-system-x86_64\b/);
+      expect(lines).toContain("==> bootc setup --check exited 1");
+      const dry = section(lines, "bootc setup --dry-run (from the installed package)");
+      expect(dry).toContain("setup: would (dry run, nothing was changed):");
+      expect(dry.find((l) => l.includes("install with apt:"))).toMatch(/podman .*qemu-system-x86 .*ovmf/);
+      expect(lines).toContain("==> bootc setup --dry-run exited 0");
 
-    // The dry run installed nothing: the real run finds the same packages missing.
-    const real = section(lines, "bootc setup (from the installed package)");
-    const install = real.find((l) => l.startsWith("setup: installing with apt:"));
-    expect(install).toMatch(/podman .*qemu-system-x86 .*ovmf/);
-    expect(install).not.toMatch(/\bvirtiofsd\b/); // there is no such package in Debian 12
-    expect(real).toContain("setup: host programs: all found (virtiofsd: /usr/lib/qemu/virtiofsd)");
-    expect(real).toContain("setup: bootc-console: an installed package, its web console prebuilt: nothing to build");
-    expect(real).toContain("setup:   - created the probe image localhost/bootc-probe:latest");
-    expect(lines).toContain("==> bootc setup --check exited 0");
-    expect(lines.at(lines.lastIndexOf("==> bootc setup --check exited 0") - 1)).toBe("setup: nothing missing");
+      // The dry run installed nothing: the real run finds the same packages missing.
+      const real = section(lines, "bootc setup (from the installed package)");
+      const install = real.find((l) => l.startsWith("setup: installing with apt:"));
+      expect(install).toMatch(/podman .*qemu-system-x86 .*ovmf/);
+      expect(install).not.toMatch(/\bvirtiofsd\b/); // there is no such package in Debian 12
+      expect(real).toContain("setup: host programs: all found (virtiofsd: /usr/lib/qemu/virtiofsd)");
+      expect(real).toContain("setup: bootc-console: an installed package, its web console prebuilt: nothing to build");
+      expect(real).toContain("setup:   - created the probe image localhost/bootc-probe:latest");
+      expect(lines).toContain("==> bootc setup --check exited 0");
+      expect(lines.at(lines.lastIndexOf("==> bootc setup --check exited 0") - 1)).toBe("setup: nothing missing");
 
-    // The clone's way on the same root: packages present, npm ci and the build.
-    const clone = section(lines, "bash scripts/setup.sh (the README's set-up command), in the root");
-    expect(clone).toContain("setup: OS packages: all present");
-    expect(clone).toContain("setup: building (npm run build)");
-    expect(lines).toContain("==> set-up completed in a fresh bookworm root");
-    const second = section(lines, "bash scripts/setup.sh again: it must find nothing to change");
-    expect(second).toContain("setup: OS packages: all present");
-    expect(second.at(-1)).toBe("setup: nothing to change");
-  }, 30 * 60_000); // two set-ups and an npm install -g: beyond the suite's 15 minutes on a busy 2-core host
+      // The clone's way on the same root: packages present, npm ci and the build.
+      const clone = section(lines, "bash scripts/setup.sh (the README's set-up command), in the root");
+      expect(clone).toContain("setup: OS packages: all present");
+      expect(clone).toContain("setup: building (npm run build)");
+      expect(lines).toContain("==> set-up completed in a fresh bookworm root");
+      const second = section(lines, "bash scripts/setup.sh again: it must find nothing to change");
+      expect(second).toContain("setup: OS packages: all present");
+      expect(second.at(-1)).toBe("setup: nothing to change");
+    },
+    30 * 60_000,
+  ); // two set-ups and an npm install -g: beyond the suite's 15 minutes on a busy 2-core host
 
   it("Debian 13 (trixie): installs the Rust virtiofsd package, builds; a second run changes nothing", async () => {
     const r = await freshRoot("trixie");

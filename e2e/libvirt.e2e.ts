@@ -120,7 +120,10 @@ describe("bad libvirt input is refused with one sentence, before anything is mad
 describe("bootc doctor with libvirt hosts saved", () => {
   it("checks each one: daemon, qemu driver, storage pool", async () => {
     const report = await bootcJson<{ rows: Array<{ id: string; status: string; detail: string }> }>(home, ["doctor"]);
-    expect(report.rows.find((r) => r.id === "libvirt:here")).toMatchObject({ status: "ok", detail: expect.stringMatching(/^qemu:\/\/\/system: QEMU [\d.]+, virtiofs, pool bce-test-\d+ active$/) });
+    expect(report.rows.find((r) => r.id === "libvirt:here")).toMatchObject({
+      status: "ok",
+      detail: expect.stringMatching(/^qemu:\/\/\/system: QEMU [\d.]+, virtiofs, pool bce-test-\d+ active$/),
+    });
     expect(report.rows.find((r) => r.id === "libvirt:far")).toMatchObject({ status: "ok", detail: expect.stringMatching(/^qemu\+ssh:.*: QEMU/) });
   });
 });
@@ -129,7 +132,19 @@ describe("a VM on this host's libvirt (qemu:///system)", () => {
   it("boots as a persistent libvirt domain, listed by bootc and virsh", async () => {
     mkdirSync(shareDir);
     writeFileSync(path.join(shareDir, "from-host.txt"), "shared\n");
-    const r = await bootc(home, ["run", "--connect", "here", "--autostart", "--bind", `${shareDir}:/mnt/share`, "--cloudinit", cloudSeed("seeded-here"), "--name", "lvl", DEMO_CLOUD_IMAGE]);
+    const r = await bootc(home, [
+      "run",
+      "--connect",
+      "here",
+      "--autostart",
+      "--bind",
+      `${shareDir}:/mnt/share`,
+      "--cloudinit",
+      cloudSeed("seeded-here"),
+      "--name",
+      "lvl",
+      DEMO_CLOUD_IMAGE,
+    ]);
     expect(r.exitCode, String(r.all)).toBe(0);
     expect(r.stderr).toMatch(/base-volume-uploaded/);
     expect(r.stdout).toMatch(/lvl is ready/);
@@ -208,7 +223,10 @@ describe("a VM on a remote libvirt host (qemu+ssh through an SSH server on loopb
   it("builds the directory and boots it there from BOOTC_CONNECT, with a cloud-init seed on that host", async () => {
     writeFileSync(path.join(src, "motd"), "version 1\n");
     writeFileSync(path.join(src, "Containerfile"), `FROM ${DEMO_CLOUD_IMAGE}\nCOPY motd /etc/motd\n`);
-    watcher = bootc(home, ["run", "--watch", src, "-t", WATCH_TAG, "--rmi", "--cloudinit", cloudSeed("seeded-far"), "--name", "lvr"], { buffer: false, env: { BOOTC_CONNECT: "far" } });
+    watcher = bootc(home, ["run", "--watch", src, "-t", WATCH_TAG, "--rmi", "--cloudinit", cloudSeed("seeded-far"), "--name", "lvr"], {
+      buffer: false,
+      env: { BOOTC_CONNECT: "far" },
+    });
     watcher.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     watcher.stderr?.on("data", (d: Buffer) => (out += d.toString()));
     await waitUntil("the first boot", () => readyCount() >= 1 || undefined, 900_000, 1000);
@@ -234,7 +252,9 @@ describe("a VM on a remote libvirt host (qemu+ssh through an SSH server on loopb
     expect(now.imageId).not.toBe(first);
     expect(now.connection).toBe(sshd.uri);
     // The new disk is a new instance for cloud-init: it seeds it again from the same volume.
-    expect(String((await bootc(home, ["ssh", "lvr", "--", "cloud-init status --wait >/dev/null; cat /etc/motd /var/tmp/from-cloud-init"])).stdout)).toBe("version 2\nseeded-far");
+    expect(String((await bootc(home, ["ssh", "lvr", "--", "cloud-init status --wait >/dev/null; cat /etc/motd /var/tmp/from-cloud-init"])).stdout)).toBe(
+      "version 2\nseeded-far",
+    );
   });
 
   it("Ctrl+C stops it, and --rmi removes it there with its image, leaving no tunnel behind", async () => {

@@ -25,17 +25,43 @@ beforeAll(async () => {
 });
 
 /** The files a tarball holds, without the leading "package/". */
-const tarFiles = () => execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n").filter((f) => f && !f.endsWith("/")).map((f) => f.replace(/^package\//, ""));
+const tarFiles = () =>
+  execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" })
+    .split("\n")
+    .filter((f) => f && !f.endsWith("/"))
+    .map((f) => f.replace(/^package\//, ""));
 
 describe("the npm package", () => {
   const consumer = tempDir("bce-consumer-");
 
   it("packs the CLI, dist/ with its type declarations, the built console without Next's cache, setup.sh and the docs; no sources, tests or install scripts", () => {
     const files = tarFiles();
-    expect(files).toEqual(expect.arrayContaining(["bin/bootc", "dist/engine/index.js", "dist/engine/index.d.ts", "dist/server/api/router.d.ts", "dist/server/cli/setup.js", "dist/engine/demo/recipe.sh", "docs/api.md", ".next/BUILD_ID", "next.config.js", "scripts/setup.sh", "README.md", "CHANGELOG.md", "LICENSE"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "bin/bootc",
+        "dist/engine/index.js",
+        "dist/engine/index.d.ts",
+        "dist/server/api/router.d.ts",
+        "dist/server/cli/setup.js",
+        "dist/engine/demo/recipe.sh",
+        "docs/api.md",
+        ".next/BUILD_ID",
+        "next.config.js",
+        "scripts/setup.sh",
+        "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
+      ]),
+    );
     expect(files.some((f) => f.startsWith(".next/static/"))).toBe(true);
     expect(files.some((f) => f.startsWith(".next/server/app/"))).toBe(true);
-    expect(files.filter((f) => /\.test\.|^e2e\/|^app\/|^engine\/|^server\/|^\.next\/(cache|types|diagnostics|trace)|^\.next\/.*\.map$|^package-lock\.json$|^scripts\/test\.sh$/.test(f))).toEqual([]);
+    expect(
+      files.filter((f) =>
+        /\.test\.|^e2e\/|^app\/|^engine\/|^server\/|^\.next\/(cache|types|diagnostics|trace)|^\.next\/.*\.map$|^package-lock\.json$|^scripts\/test\.sh$/.test(
+          f,
+        ),
+      ),
+    ).toEqual([]);
     expect(Object.keys(pkg.scripts).filter((s) => /^(pre|post)?install$|^prepare$/.test(s))).toEqual([]);
   });
 
@@ -57,16 +83,29 @@ describe("the npm package", () => {
         'const engine = new Engine(paths, { node: "/usr/bin/node" });',
         'const options: RunOptions = { image: "localhost/bootc-demo", cloudInit: { transport: "imds", dir: "/seed" } };',
         "const disks: DiskInfo[] = await listDisks(paths);",
-        "type Run = AppRouter[\"vms\"][\"run\"];",
+        'type Run = AppRouter["vms"]["run"];',
         "export const used = [engine, options, disks, WatchLoop, buildImage, translateKickstart, BootcError] as const;",
         "export type Used = [Run, VmRecord];",
         "",
       ].join("\n"),
     );
-    writeFileSync(path.join(consumer, "tsconfig.json"), JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: true } }));
+    writeFileSync(
+      path.join(consumer, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: true },
+      }),
+    );
     const tsc = await execa(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", consumer], { reject: false });
     expect(tsc.exitCode, tsc.stdout).toBe(0);
-    const run = await execa(process.execPath, ["--input-type=module", "-e", 'const e = await import("bootc-console/engine"); const r = await import("bootc-console/server/api/router"); console.log(typeof e.Engine, typeof e.WatchLoop, typeof e.buildImage, Object.keys(r.appRouter._def.procedures).includes("meta.version"))'], { cwd: consumer, reject: false });
+    const run = await execa(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        'const e = await import("bootc-console/engine"); const r = await import("bootc-console/server/api/router"); console.log(typeof e.Engine, typeof e.WatchLoop, typeof e.buildImage, Object.keys(r.appRouter._def.procedures).includes("meta.version"))',
+      ],
+      { cwd: consumer, reject: false },
+    );
     expect(run.stdout, run.stderr).toBe("function function function true");
   });
 });
@@ -128,11 +167,17 @@ describe("installed as a user installs it: npm install -g into an empty prefix",
 
   it("bootc serve serves the console with no build step: Chromium signs in and sees the Images page; nothing is written into the package", async () => {
     // Everything of the package's own (its dependencies aside), with sizes and times.
-    const listing = () => execFileSync("find", [installed, "-path", `${installed}/node_modules`, "-prune", "-o", "-printf", "%p %s %T@\\n"], { encoding: "utf8" }).split("\n").sort();
+    const listing = () =>
+      execFileSync("find", [installed, "-path", `${installed}/node_modules`, "-prune", "-o", "-printf", "%p %s %T@\\n"], { encoding: "utf8" })
+        .split("\n")
+        .sort();
     const before = listing();
     const home = makeHome();
     const served = await serve(home, [], (args) => execa(bin, args, { env: { ...env, BOOTC_HOME: home }, reject: false, buffer: false }));
-    const browser = await chromium.launch({ executablePath: process.env.BOOTC_CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    const browser = await chromium.launch({
+      executablePath: process.env.BOOTC_CHROMIUM ?? "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
     try {
       const page = await browser.newPage();
       await openPrintedLink(page, served);

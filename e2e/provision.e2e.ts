@@ -69,7 +69,10 @@ describe("bad first-boot input is refused with one sentence, before anything is 
   it.each([
     [["--ks", "KS"], /^error: bad\.ks line 2: the kickstart command "autopart" is not supported: disk layout and installation source come from bootc install/m],
     [["--cloudinit", "imds:/nonexistent/seed"], /^error: cloud-init directory \/nonexistent\/seed does not exist/m],
-    [["--cloudinit", "imds:SEED"], /^error: --cloudinit imds serves the seed on the host's loopback, which a guest cannot reach unless --allow-host-loopback is given/m],
+    [
+      ["--cloudinit", "imds:SEED"],
+      /^error: --cloudinit imds serves the seed on the host's loopback, which a guest cannot reach unless --allow-host-loopback is given/m,
+    ],
     [["--gen-ssh-identity", "--inj-ssh-identity"], /^error: --gen-ssh-identity makes a new key: it cannot be combined with --inj-ssh-identity/m],
     [["--password-file", "/nonexistent/pw"], /^error: cannot read the password file \/nonexistent\/pw/m],
     [["--password"], /^error: --password without a value asks on a terminal, and there is none/m],
@@ -117,7 +120,11 @@ describe("-u, --inj-ssh-identity and --ks, credentials through fw_cfg (unit cred
         "%end",
       ].join("\n") + "\n",
     );
-    const r = await bootc(home, ["run", "--name", "ks", "--memory", "1G", "-u", "alice", "--inj-ssh-identity", "--ks", ks, "--credentials-via", "fw_cfg", DEMO_IMAGE], { env: { HOME: userHome } });
+    const r = await bootc(
+      home,
+      ["run", "--name", "ks", "--memory", "1G", "-u", "alice", "--inj-ssh-identity", "--ks", ks, "--credentials-via", "fw_cfg", DEMO_IMAGE],
+      { env: { HOME: userHome } },
+    );
     expect(r.exitCode, String(r.all)).toBe(0);
   }, 600_000);
 
@@ -127,7 +134,24 @@ describe("-u, --inj-ssh-identity and --ks, credentials through fw_cfg (unit cred
     expect(String(r.stdout).trim().split("\n")).toEqual(["alice", "/home/alice", "root"]);
     // --inj-ssh-identity: plain ssh with the user's own key works, no bootc in between.
     const vm = await bootcJson<Vm>(home, ["inspect", "ks"]);
-    const plain = await execa("ssh", ["-i", path.join(userHome, ".ssh/id_ed25519"), "-p", String(vm.sshPort), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "alice@127.0.0.1", "id -un"], { reject: false });
+    const plain = await execa(
+      "ssh",
+      [
+        "-i",
+        path.join(userHome, ".ssh/id_ed25519"),
+        "-p",
+        String(vm.sshPort),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "alice@127.0.0.1",
+        "id -un",
+      ],
+      { reject: false },
+    );
     expect(plain.stdout.trim(), plain.stderr).toBe("alice");
     expect(vm.credentialsVia).toBe("fw_cfg");
     expect(vm.qemuArgs?.join(" ")).toMatch(/-fw_cfg name=opt\/io\.systemd\.credentials\/tmpfiles\.extra,file=/);
@@ -203,7 +227,17 @@ describe("--cloudinit over both transports, with --autologin and credentials on 
     writeFileSync(path.join(seed, "meta-data"), "instance-id: bootc-e2e\nlocal-hostname: cloudy\n");
     writeFileSync(
       path.join(seed, "user-data"),
-      ["#cloud-config", "users:", "  - name: cloudy", "    gecos: From cloud-init", "    shell: /bin/bash", "write_files:", "  - path: /var/tmp/from-cloud-init", "    content: seeded-by-user-data", ""].join("\n"),
+      [
+        "#cloud-config",
+        "users:",
+        "  - name: cloudy",
+        "    gecos: From cloud-init",
+        "    shell: /bin/bash",
+        "write_files:",
+        "  - path: /var/tmp/from-cloud-init",
+        "    content: seeded-by-user-data",
+        "",
+      ].join("\n"),
     );
   });
 
@@ -221,7 +255,10 @@ describe("--cloudinit over both transports, with --autologin and credentials on 
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as net.AddressInfo).port;
     try {
-      const r = await ssh(name, `gw=$(ip -4 route show default | awk '{print $3; exit}'); for a in $(printf '%s\\n' 10.0.2.2 $gw | sort -u); do if timeout 10 bash -c "echo from-guest-via-$a >/dev/tcp/$a/${port}" 2>/dev/null; then echo "reached $a"; else echo "not reached $a"; fi; done`);
+      const r = await ssh(
+        name,
+        `gw=$(ip -4 route show default | awk '{print $3; exit}'); for a in $(printf '%s\\n' 10.0.2.2 $gw | sort -u); do if timeout 10 bash -c "echo from-guest-via-$a >/dev/tcp/$a/${port}" 2>/dev/null; then echo "reached $a"; else echo "not reached $a"; fi; done`,
+      );
       expect(r.exitCode, String(r.all)).toBe(0);
       // A connection that got through was accepted before the guest's attempt returned; its line may still be on the way.
       if (seen.length) await waitUntil("the guest's line", () => seen.length > 1 || undefined, 10_000, 100);
@@ -249,13 +286,29 @@ describe("--cloudinit over both transports, with --autologin and credentials on 
     expect(probe.guest).toMatch(/^not reached 10\.0\.2\.2\nnot reached \d+\.\d+\.\d+\.\d+\n?$/);
     expect(probe.seen).toEqual([]);
     // DHCP gave it an address and a DNS server, and it reaches that server: out is open.
-    const out = await ssh("cdrom", "dns=$(grep -h '^DNS=' /run/systemd/netif/leases/* | head -1 | cut -d= -f2 | cut -d' ' -f1); echo \"dns $dns\"; timeout 10 bash -c \"echo >/dev/tcp/$dns/53\" && echo outbound-ok");
+    const out = await ssh(
+      "cdrom",
+      "dns=$(grep -h '^DNS=' /run/systemd/netif/leases/* | head -1 | cut -d= -f2 | cut -d' ' -f1); echo \"dns $dns\"; timeout 10 bash -c \"echo >/dev/tcp/$dns/53\" && echo outbound-ok",
+    );
     expect(String(out.stdout), String(out.all)).toMatch(/^dns \d+\.\d+\.\d+\.\d+\noutbound-ok$/);
     await bootc(home, ["rm", "--force", "cdrom"]);
   }, 900_000);
 
   it("imds: served from the host, announced in the SMBIOS serial; autologin; the key on the kernel command line", async () => {
-    const r = await bootc(home, ["run", "--name", "imds", "--memory", "1G", "--cloudinit", `imds:${seed}`, "--allow-host-loopback", "--autologin", "--credentials-via", "cmdline", DEMO_CLOUD_IMAGE]);
+    const r = await bootc(home, [
+      "run",
+      "--name",
+      "imds",
+      "--memory",
+      "1G",
+      "--cloudinit",
+      `imds:${seed}`,
+      "--allow-host-loopback",
+      "--autologin",
+      "--credentials-via",
+      "cmdline",
+      DEMO_CLOUD_IMAGE,
+    ]);
     expect(r.exitCode, String(r.all)).toBe(0);
     await checkSeeded("imds");
     // --allow-host-loopback: qemu's user network, where 10.0.2.2 is the host's 127.0.0.1.
@@ -276,6 +329,11 @@ describe("--cloudinit over both transports, with --autologin and credentials on 
     expect((await con.detach()).exitCode).toBe(0);
     await bootc(home, ["rm", "--force", "imds"]);
     // The IMDS server ends with the VM.
-    expect(await fetch(`http://127.0.0.1:${port}/`).then(() => "answered", () => "refused")).toBe("refused");
+    expect(
+      await fetch(`http://127.0.0.1:${port}/`).then(
+        () => "answered",
+        () => "refused",
+      ),
+    ).toBe("refused");
   }, 900_000);
 });

@@ -61,7 +61,16 @@ beforeAll(async () => {
   const binary = ["/usr/bin/docker-registry", "/usr/bin/registry"].find((b) => existsSync(b));
   if (!binary) throw new Error("no container registry binary (docker-registry): run scripts/setup.sh --tests");
   registry = execa(binary, ["serve", path.join(dir, "config.yml")], { reject: false, stdio: "ignore" });
-  await waitUntil("the registry to answer", async () => (await fetch(`http://127.0.0.1:${PORT}/v2/`).then((r) => r.ok, () => false)) || undefined, 30_000, 200);
+  await waitUntil(
+    "the registry to answer",
+    async () =>
+      (await fetch(`http://127.0.0.1:${PORT}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      )) || undefined,
+    30_000,
+    200,
+  );
   // This registry speaks plain HTTP on loopback: podman (and so bootc) must be told so.
   writeFileSync(path.join(dir, "registries.conf"), `[[registry]]\nlocation = "127.0.0.1:${PORT}"\ninsecure = true\n`);
   slowLink = await throttledForwarder(PORT, 6_000_000);

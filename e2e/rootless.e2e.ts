@@ -55,7 +55,9 @@ describe("as a regular user with rootless podman", () => {
     const vm = JSON.parse(String((await bootcXdg(["inspect", NAME, "--json"])).stdout));
     expect(vm.state).toBe("ssh-ready");
     // Everything runs as the user: the monitor, qemu and virtiofsd, none of them root's.
-    expect(userProcesses().map((p) => p.cmd)).toEqual(expect.arrayContaining([expect.stringMatching(/direct\/main\.js rl$/), expect.stringMatching(/^\S*qemu-system/), expect.stringMatching(/virtiofsd/)]));
+    expect(userProcesses().map((p) => p.cmd)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/direct\/main\.js rl$/), expect.stringMatching(/^\S*qemu-system/), expect.stringMatching(/virtiofsd/)]),
+    );
     expect(processesUsing(runtime).filter((p) => statSync(`/proc/${p.pid}`).uid !== account.uid)).toEqual([]);
   }, 900_000);
 

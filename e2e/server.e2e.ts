@@ -24,7 +24,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client(server).vms.remove.mutate({ name: "api", force: true }).catch(() => undefined);
+  await client(server)
+    .vms.remove.mutate({ name: "api", force: true })
+    .catch(() => undefined);
   await server.stop();
 });
 
@@ -36,7 +38,12 @@ const raw = (path: string, opts: Parameters<typeof rawRequest>[2], port = server
 /** The status a websocket upgrade gets (101: accepted, then closed here). */
 const upgrade = (path: string, headers: Record<string, string> = {}) =>
   new Promise<number>((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: server.port, path, headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", ...headers } });
+    const req = http.request({
+      host: "127.0.0.1",
+      port: server.port,
+      path,
+      headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", ...headers },
+    });
     req.on("response", (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
@@ -52,10 +59,12 @@ const upgrade = (path: string, headers: Record<string, string> = {}) =>
 /** The status of a response that may stream for ever (server-sent events): read the head, then hang up. */
 const statusOf = (path: string, headers: Record<string, string>) =>
   new Promise<number>((resolve, reject) => {
-    http.get({ host: "127.0.0.1", port: server.port, path, headers }, (res) => {
-      resolve(res.statusCode ?? 0);
-      res.destroy();
-    }).on("error", reject);
+    http
+      .get({ host: "127.0.0.1", port: server.port, path, headers }, (res) => {
+        resolve(res.statusCode ?? 0);
+        res.destroy();
+      })
+      .on("error", reject);
   });
 const bearer = () => ({ Authorization: `Bearer ${server.token}` });
 
@@ -64,7 +73,11 @@ describe("the request gate", () => {
 
   it("refuses every route without a token", async () => {
     for (const path of routes) expect((await get(path)).status, path).toBe(401);
-    const post = await fetch(`${server.origin}/api/trpc/vms.run`, { method: "POST", body: JSON.stringify({ image: DEMO_IMAGE }), headers: { "Content-Type": "application/json" } });
+    const post = await fetch(`${server.origin}/api/trpc/vms.run`, {
+      method: "POST",
+      body: JSON.stringify({ image: DEMO_IMAGE }),
+      headers: { "Content-Type": "application/json" },
+    });
     expect(post.status).toBe(401);
   });
 
@@ -72,13 +85,19 @@ describe("the request gate", () => {
     // fetch() may not set Host; a raw request can, as a rebinding browser's would carry it.
     const status = (path: string) =>
       new Promise<number>((resolve, reject) => {
-        http.get({ host: "127.0.0.1", port: server.port, path, headers: { ...bearer(), Host: `evil.example:${server.port}` } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        }).on("error", reject);
+        http
+          .get({ host: "127.0.0.1", port: server.port, path, headers: { ...bearer(), Host: `evil.example:${server.port}` } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on("error", reject);
       });
     for (const path of routes) expect(await status(path), path).toBe(421);
-    expect(await status("/api/trpc/vms.list").then(() => get("/api/trpc/vms.list", bearer())).then((r) => r.status)).toBe(200);
+    expect(
+      await status("/api/trpc/vms.list")
+        .then(() => get("/api/trpc/vms.list", bearer()))
+        .then((r) => r.status),
+    ).toBe(200);
   });
 
   it("parses Host strictly: a hostile one gets 400 or 421, never 500 and never the API, on requests and websocket upgrades", async () => {
@@ -90,13 +109,29 @@ describe("the request gate", () => {
         c.on("data", (d: Buffer) => (got += d.toString("latin1")));
         c.on("close", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0)));
         c.on("error", reject);
-        const ws = asUpgrade ? "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" : "Connection: close\r\n";
-        c.write(`GET ${asUpgrade ? "/api/term/serial/x" : "/api/trpc/vms.list"} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${server.token}\r\nOrigin: http://${host}\r\n${ws}\r\n`);
+        const ws = asUpgrade
+          ? "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          : "Connection: close\r\n";
+        c.write(
+          `GET ${asUpgrade ? "/api/term/serial/x" : "/api/trpc/vms.list"} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${server.token}\r\nOrigin: http://${host}\r\n${ws}\r\n`,
+        );
       });
     const hostile: Array<[string, number]> = [
-      ["evil.com#.localhost", 400], [`evil.com#.localhost:${server.port}`, 400], ["evil.com\\.localhost", 400], [`localhost:${server.port}@evil.example`, 400],
-      ["localhost:abc", 400], ["localhost:99999", 400], ["localhost:1:2", 400], ["a b.localhost", 400], ["[::1", 400], ["localhost.", 400], ["", 400],
-      [`x.localhost/evil:${server.port}`, 400], [`evil.example:${server.port}`, 421], ["[::2]:1", 421], [`other.localhost:${server.port}`, 421],
+      ["evil.com#.localhost", 400],
+      [`evil.com#.localhost:${server.port}`, 400],
+      ["evil.com\\.localhost", 400],
+      [`localhost:${server.port}@evil.example`, 400],
+      ["localhost:abc", 400],
+      ["localhost:99999", 400],
+      ["localhost:1:2", 400],
+      ["a b.localhost", 400],
+      ["[::1", 400],
+      ["localhost.", 400],
+      ["", 400],
+      [`x.localhost/evil:${server.port}`, 400],
+      [`evil.example:${server.port}`, 421],
+      ["[::2]:1", 421],
+      [`other.localhost:${server.port}`, 421],
     ];
     for (const [host, expected] of hostile) {
       expect(await rawStatus(host, false), `${JSON.stringify(host)} request`).toBe(expected);
@@ -108,11 +143,19 @@ describe("the request gate", () => {
   it("refuses mutations from a foreign Origin (CSRF), with a session or bearer", async () => {
     const { cookie, key } = await signInAs(server);
     for (const auth of [{ Cookie: cookie, "X-Bootc-Session-Key": key }, bearer()]) {
-      const r = await raw("/api/trpc/vms.stop", { method: "POST", body: JSON.stringify({ name: "x" }), headers: { ...auth, Host: consoleHost(), Origin: "http://evil.example", "Content-Type": "application/json" } });
+      const r = await raw("/api/trpc/vms.stop", {
+        method: "POST",
+        body: JSON.stringify({ name: "x" }),
+        headers: { ...auth, Host: consoleHost(), Origin: "http://evil.example", "Content-Type": "application/json" },
+      });
       expect(r.status).toBe(403);
     }
     // A session without any Origin is not enough for a mutation either.
-    const noOrigin = await raw("/api/trpc/vms.stop", { method: "POST", body: "{}", headers: { Cookie: cookie, "X-Bootc-Session-Key": key, Host: consoleHost() } });
+    const noOrigin = await raw("/api/trpc/vms.stop", {
+      method: "POST",
+      body: "{}",
+      headers: { Cookie: cookie, "X-Bootc-Session-Key": key, Host: consoleHost() },
+    });
     expect(noOrigin.status).toBe(403);
   });
 
@@ -125,7 +168,12 @@ describe("the request gate", () => {
     expect(r.headers.get("set-cookie")).toBeNull();
     // The code signs in once.
     const code = location.split("#code=")[1]!;
-    const post = () => raw("/api/session", { method: "POST", body: JSON.stringify({ code }), headers: { Host: consoleHost(), Origin: server.consoleOrigin, "Content-Type": "application/json" } });
+    const post = () =>
+      raw("/api/session", {
+        method: "POST",
+        body: JSON.stringify({ code }),
+        headers: { Host: consoleHost(), Origin: server.consoleOrigin, "Content-Type": "application/json" },
+      });
     expect((await post()).status).toBe(200);
     const again = await post();
     expect(again.status).toBe(401);
@@ -153,7 +201,11 @@ describe("the request gate", () => {
     expect((await post({ Host: consoleHost(), Origin: server.consoleOrigin }, "wrong")).status).toBe(401);
     // A body that is JSON but not an object is a 400, as one that is not JSON (null used to give 500).
     for (const body of ["null", "42", '"x"', "{", ""]) {
-      const r = await raw("/api/session", { method: "POST", body, headers: { "Content-Type": "application/json", Host: consoleHost(), Origin: server.consoleOrigin } });
+      const r = await raw("/api/session", {
+        method: "POST",
+        body,
+        headers: { "Content-Type": "application/json", Host: consoleHost(), Origin: server.consoleOrigin },
+      });
       expect(r.status, body).toBe(400);
     }
   });
@@ -162,7 +214,12 @@ describe("the request gate", () => {
     const { cookie, key, headers } = await signInAs(server);
     // All a browser would send from the console's page, and a replay could forge — but the key.
     const cookieOnly = { Host: consoleHost(), Origin: server.consoleOrigin, Cookie: cookie, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors" };
-    const stop = (h: Record<string, string>, query = "") => raw(`/api/trpc/vms.stop${query}`, { method: "POST", body: JSON.stringify({ name: "no-such-vm" }), headers: { ...h, "Content-Type": "application/json" } });
+    const stop = (h: Record<string, string>, query = "") =>
+      raw(`/api/trpc/vms.stop${query}`, {
+        method: "POST",
+        body: JSON.stringify({ name: "no-such-vm" }),
+        headers: { ...h, "Content-Type": "application/json" },
+      });
     expect((await raw("/", { headers: cookieOnly })).status).toBe(200); // pages: they carry no data
     expect((await raw("/api/trpc/vms.list", { headers: cookieOnly })).status).toBe(401);
     expect(await statusOf("/api/trpc/vms.changes", cookieOnly)).toBe(401);
@@ -197,8 +254,14 @@ describe("the request gate", () => {
     // A stand-in for xdg-open that records what it was given.
     const bin = tempDir("bce-opener-");
     const seen = path.join(bin, "seen");
-    writeFileSync(path.join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${seen}.args\ncp "$1" ${seen}.page\nstat -c %a "$1" > ${seen}.mode\n`, { mode: 0o755 });
-    const child = execa(process.execPath, [CLI, "serve", "--port", "0", "--api-only"], { env: { ...process.env, BOOTC_HOME: home, DISPLAY: ":99", PATH: `${bin}:${process.env.PATH}` }, reject: false, buffer: false });
+    writeFileSync(path.join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${seen}.args\ncp "$1" ${seen}.page\nstat -c %a "$1" > ${seen}.mode\n`, {
+      mode: 0o755,
+    });
+    const child = execa(process.execPath, [CLI, "serve", "--port", "0", "--api-only"], {
+      env: { ...process.env, BOOTC_HOME: home, DISPLAY: ":99", PATH: `${bin}:${process.env.PATH}` },
+      reject: false,
+      buffer: false,
+    });
     try {
       let out = "";
       child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
@@ -234,7 +297,14 @@ describe("the request gate", () => {
     expect((await get("/", bearer())).status).toBe(200);
     expect((await get("/vms", bearer())).status).toBe(200);
     const lines = server.output().trimEnd().split("\n");
-    const ours = [/^bootc-console is listening on port \d+$/, /^Open: http:\/\/bootc-[0-9a-f]+\.localhost:\d+\/signin#code=\S+$/, /^ {6}\(the link signs one browser in; /, /^Token: \S+$/, /^API: http:\/\/127\.0\.0\.1:\d+\/api\/trpc with the header /, /^Stop with Ctrl\+C \(VMs keep running\)\.$/];
+    const ours = [
+      /^bootc-console is listening on port \d+$/,
+      /^Open: http:\/\/bootc-[0-9a-f]+\.localhost:\d+\/signin#code=\S+$/,
+      /^ {6}\(the link signs one browser in; /,
+      /^Token: \S+$/,
+      /^API: http:\/\/127\.0\.0\.1:\d+\/api\/trpc with the header /,
+      /^Stop with Ctrl\+C \(VMs keep running\)\.$/,
+    ];
     expect(lines.length, server.output()).toBe(ours.length);
     lines.forEach((line, i) => expect(line).toMatch(ours[i]!));
   });
@@ -246,7 +316,11 @@ describe("the request gate", () => {
   });
 
   it("refuses oversized request bodies", async () => {
-    const r = await fetch(`${server.origin}/api/trpc/vms.run`, { method: "POST", body: "x".repeat(2 * 1024 * 1024), headers: { ...bearer(), "Content-Type": "application/json" } });
+    const r = await fetch(`${server.origin}/api/trpc/vms.run`, {
+      method: "POST",
+      body: "x".repeat(2 * 1024 * 1024),
+      headers: { ...bearer(), "Content-Type": "application/json" },
+    });
     expect(r.status).toBe(413);
   });
 
@@ -256,10 +330,14 @@ describe("the request gate", () => {
   });
 
   it("validates input at the edge and maps engine errors with their message and hint", async () => {
-    const bad = await api(server).mutate("vms.run", { image: DEMO_IMAGE, name: "Bad Name" }).catch((e: ApiError) => e);
+    const bad = await api(server)
+      .mutate("vms.run", { image: DEMO_IMAGE, name: "Bad Name" })
+      .catch((e: ApiError) => e);
     expect(bad).toBeInstanceOf(ApiError);
     expect((bad as ApiError).status).toBe(400);
-    const unknown = await api(server).mutate("vms.run", { image: "no-such-image:1" }).catch((e: ApiError) => e);
+    const unknown = await api(server)
+      .mutate("vms.run", { image: "no-such-image:1" })
+      .catch((e: ApiError) => e);
     expect((unknown as ApiError).status).toBe(404);
     expect(JSON.stringify((unknown as ApiError).body)).toContain('image \\"no-such-image:1\\" is not in local storage');
     expect(JSON.stringify((unknown as ApiError).body)).toContain("IMAGE_NOT_FOUND");

@@ -25,20 +25,42 @@ describe("bootc to-disk", () => {
 
     const vars = path.join(out, "vars.fd");
     copyFileSync("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
-    const qemu = execa("qemu-system-x86_64", [
-      "-machine", "q35", "-accel", "tcg,thread=single", "-m", "1024", "-nodefaults", "-display", "none", "-serial", "stdio",
-      "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
-      "-drive", `if=pflash,format=raw,unit=1,file=${vars}`,
-      "-drive", `file=${file},format=qcow2,if=virtio,snapshot=on`,
-    ], { reject: false, buffer: false, stdin: "ignore" });
+    const qemu = execa(
+      "qemu-system-x86_64",
+      [
+        "-machine",
+        "q35",
+        "-accel",
+        "tcg,thread=single",
+        "-m",
+        "1024",
+        "-nodefaults",
+        "-display",
+        "none",
+        "-serial",
+        "stdio",
+        "-drive",
+        "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+        "-drive",
+        `if=pflash,format=raw,unit=1,file=${vars}`,
+        "-drive",
+        `file=${file},format=qcow2,if=virtio,snapshot=on`,
+      ],
+      { reject: false, buffer: false, stdin: "ignore" },
+    );
     let serial = "";
     qemu.stdout?.on("data", (d: Buffer) => (serial += d.toString()));
     try {
-      await waitUntil("the exported disk to boot to a login prompt", () => {
-        // The prompt, after the banner; kernel messages may follow it on the same line.
-        const banner = serial.indexOf(DEMO_BANNER);
-        return (banner >= 0 && serial.includes(" login:", banner)) || undefined;
-      }, 600_000, 1000).catch(() => {
+      await waitUntil(
+        "the exported disk to boot to a login prompt",
+        () => {
+          // The prompt, after the banner; kernel messages may follow it on the same line.
+          const banner = serial.indexOf(DEMO_BANNER);
+          return (banner >= 0 && serial.includes(" login:", banner)) || undefined;
+        },
+        600_000,
+        1000,
+      ).catch(() => {
         throw new Error(`the exported disk did not reach a login prompt; serial:\n${serial.slice(-2000)}`);
       });
     } finally {

@@ -24,15 +24,28 @@ beforeAll(async () => {
     // The command line a distribution's UKI would carry: its root is not the VM's.
     writeFileSync(path.join(ctx, "cmdline"), "root=UUID=00000000-dead-beef-0000-000000000000 ro console=ttyS0\0");
     await execa("objcopy", [
-      "--add-section", `.cmdline=${path.join(ctx, "cmdline")}`, "--change-section-vma", ".cmdline=0x30000",
-      "--add-section", `.linux=${path.join(mod, "vmlinuz")}`, "--change-section-vma", ".linux=0x2000000",
-      "--add-section", `.initrd=${path.join(mod, "initramfs.img")}`, "--change-section-vma", ".initrd=0x4000000",
-      "/usr/lib/systemd/boot/efi/linuxx64.efi.stub", path.join(ctx, "uki.efi"),
+      "--add-section",
+      `.cmdline=${path.join(ctx, "cmdline")}`,
+      "--change-section-vma",
+      ".cmdline=0x30000",
+      "--add-section",
+      `.linux=${path.join(mod, "vmlinuz")}`,
+      "--change-section-vma",
+      ".linux=0x2000000",
+      "--add-section",
+      `.initrd=${path.join(mod, "initramfs.img")}`,
+      "--change-section-vma",
+      ".initrd=0x4000000",
+      "/usr/lib/systemd/boot/efi/linuxx64.efi.stub",
+      path.join(ctx, "uki.efi"),
     ]);
   } finally {
     await execa("podman", ["image", "unmount", DEMO_IMAGE], { reject: false });
   }
-  writeFileSync(path.join(ctx, "Containerfile"), `FROM ${DEMO_IMAGE}\nCOPY uki.efi /usr/lib/modules/${kver}/${kver}.efi\nRUN rm /usr/lib/modules/${kver}/vmlinuz /usr/lib/modules/${kver}/initramfs.img\n`);
+  writeFileSync(
+    path.join(ctx, "Containerfile"),
+    `FROM ${DEMO_IMAGE}\nCOPY uki.efi /usr/lib/modules/${kver}/${kver}.efi\nRUN rm /usr/lib/modules/${kver}/vmlinuz /usr/lib/modules/${kver}/initramfs.img\n`,
+  );
   await execa("podman", ["build", "--network=none", "-q", "-t", UKI_IMAGE, ctx]);
 }, 300_000);
 
@@ -59,7 +72,11 @@ describe("a UKI-only image", () => {
   it("boots in disk mode: the direct builder takes the kernel and initramfs out of the UKI", async () => {
     const r = await bootc(home, ["run", "--name", "ukidisk", "--mode", "disk", "--disk-size", "2G", "--memory", "1G", UKI_IMAGE]);
     expect(r.exitCode, String(r.all)).toBe(0);
-    expect(String((await bootc(home, ["ssh", "ukidisk", "--", "uname -r; findmnt -no SOURCE /"])).stdout).trim().split("\n")).toEqual([kver, "/dev/vda"]);
+    expect(
+      String((await bootc(home, ["ssh", "ukidisk", "--", "uname -r; findmnt -no SOURCE /"])).stdout)
+        .trim()
+        .split("\n"),
+    ).toEqual([kver, "/dev/vda"]);
     await bootc(home, ["rm", "--force", "ukidisk"]);
   }, 900_000);
 });

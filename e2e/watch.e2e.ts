@@ -32,7 +32,10 @@ describe("bootc run --watch", () => {
     writeFileSync(path.join(broken, "Containerfile"), `FROM ${DEMO_IMAGE}\nNOTANINSTRUCTION\n`);
     const r = await bootc(home, ["run", "--watch", broken, "-t", "localhost/bootc-watch-broken:latest", "--json"]);
     expect(r.exitCode).toBe(1);
-    const events = String(r.stdout).split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; at: string });
+    const events = String(r.stdout)
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; at: string });
     expect(events[0]).toMatchObject({ type: "build-started", reason: "initial build" });
     expect(events.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
     expect(events.some((e) => e.type === "build-log")).toBe(true);

@@ -38,7 +38,10 @@ export const engineFloors = {
   },
   create(context) {
     const file = context.filename ?? context.getFilename();
-    const rel = path.relative(path.join(context.cwd ?? process.cwd(), "engine"), file).split(path.sep).join("/");
+    const rel = path
+      .relative(path.join(context.cwd ?? process.cwd(), "engine"), file)
+      .split(path.sep)
+      .join("/");
     if (rel.startsWith("..")) return {};
     const from = unitOf(rel);
     if (from === undefined) return {};

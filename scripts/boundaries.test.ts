@@ -48,7 +48,9 @@ describe("engine floors", () => {
   it("a lower floor may not import a higher one", async () => {
     const errors = await floorErrors("engine/core/bad.ts", 'import { Engine } from "../vm/manager.js";\nexport const x = Engine;\n');
     expect(errors[0]).toMatch(/engine\/core must not import engine\/vm: that folder is on a higher floor/);
-    expect(await floorErrors("engine/disk/bad.ts", 'import { DirectRuntime } from "../runtime/direct/vms.js";\nexport const x = DirectRuntime;\n')).toHaveLength(1);
+    expect(
+      await floorErrors("engine/disk/bad.ts", 'import { DirectRuntime } from "../runtime/direct/vms.js";\nexport const x = DirectRuntime;\n'),
+    ).toHaveLength(1);
   });
 
   it("folders on one floor are independent: the runtimes never import each other", async () => {
@@ -58,7 +60,12 @@ describe("engine floors", () => {
   });
 
   it("importing downward, or within a folder, is fine", async () => {
-    expect(await floorErrors("engine/runtime/libvirt/ok.ts", 'import type { VmRuntime } from "../runtime.js";\nimport { BootcError } from "../../core/errors.js";\nimport { virsh } from "./virsh.js";\nexport type X = VmRuntime;\nexport const x = [BootcError, virsh];\n')).toHaveLength(0);
+    expect(
+      await floorErrors(
+        "engine/runtime/libvirt/ok.ts",
+        'import type { VmRuntime } from "../runtime.js";\nimport { BootcError } from "../../core/errors.js";\nimport { virsh } from "./virsh.js";\nexport type X = VmRuntime;\nexport const x = [BootcError, virsh];\n',
+      ),
+    ).toHaveLength(0);
     expect(await floorErrors("engine/index.ts", 'export { Engine } from "./vm/manager.js";\n')).toHaveLength(0);
   });
 });

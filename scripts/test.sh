@@ -23,6 +23,7 @@ check() {
 took() { echo "== $1 done at minute $((SECONDS / 60)).$((SECONDS % 60 / 6))"; }
 
 check "lint (eslint, including import boundaries)" npx eslint .
+check "format (prettier --check; npm run format fixes it)" npx prettier --check "**/*.{ts,tsx,js,mjs}"
 check "typecheck (tsc --noEmit)" npx tsc -p tsconfig.json --noEmit
 echo "== unit tests"
 npx vitest run --reporter=default --reporter=json --outputFile="$results/unit.json"

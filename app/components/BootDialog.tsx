@@ -1,6 +1,25 @@
 "use client";
 import {
-  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, Grid, GridItem, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, NumberInput, Radio, Spinner, TextInput,
+  Alert,
+  Button,
+  Checkbox,
+  Form,
+  FormGroup,
+  FormHelperText,
+  FormSelect,
+  FormSelectOption,
+  Grid,
+  GridItem,
+  HelperText,
+  HelperTextItem,
+  Modal,
+  ModalBody,
+  ModalFooter,
+  ModalHeader,
+  NumberInput,
+  Radio,
+  Spinner,
+  TextInput,
 } from "@patternfly/react-core";
 import { useEffect, useState } from "react";
 import { defaultChoices, GiB, hasSavedChoices, loadChoices, saveChoices, type Choices } from "../lib/boot-choices";
@@ -25,12 +44,32 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
   const { facts, error } = useRunOptions();
   return (
     <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="boot-title">
-      {image
-        ? <ModalHeader title={`Boot ${image}`} labelId="boot-title" description="Nothing is ever written to the image: an ephemeral VM boots its root filesystem directly; a disk VM writes to its own disk." />
-        : <ModalHeader title="Boot a disk file" labelId="boot-title" description="A .qcow2 or .raw disk you already have, booted with UEFI. The VM writes to an overlay of its own: your file is never written." />}
-      {facts
-        ? <BootForm image={image} facts={facts} onClose={onClose} onBooted={onBooted} />
-        : <ModalBody>{error ? <Alert variant="danger" isInline title="Cannot load the boot options" role="alert">{errorText(error)}</Alert> : <Spinner size="lg" aria-label="Loading the boot options" />}</ModalBody>}
+      {image ? (
+        <ModalHeader
+          title={`Boot ${image}`}
+          labelId="boot-title"
+          description="Nothing is ever written to the image: an ephemeral VM boots its root filesystem directly; a disk VM writes to its own disk."
+        />
+      ) : (
+        <ModalHeader
+          title="Boot a disk file"
+          labelId="boot-title"
+          description="A .qcow2 or .raw disk you already have, booted with UEFI. The VM writes to an overlay of its own: your file is never written."
+        />
+      )}
+      {facts ? (
+        <BootForm image={image} facts={facts} onClose={onClose} onBooted={onBooted} />
+      ) : (
+        <ModalBody>
+          {error ? (
+            <Alert variant="danger" isInline title="Cannot load the boot options" role="alert">
+              {errorText(error)}
+            </Alert>
+          ) : (
+            <Spinner size="lg" aria-label="Loading the boot options" />
+          )}
+        </ModalBody>
+      )}
     </Modal>
   );
 }
@@ -43,12 +82,15 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
   const set = <K extends keyof Choices>(k: K, v: Choices[K]) => setC((old) => ({ ...old, [k]: v }));
   const [hosts, setHosts] = useState<Hosts>();
   useEffect(() => {
-    void trpc.host.hosts.query().then((h) => {
-      setHosts(h);
-      // A remembered host that was since forgotten falls back to the server's default.
-      const remembered = hasSavedChoices(choicesKey);
-      setC((old) => ((!remembered || old.host) && !h.hosts.some((x) => x.name === old.host) ? { ...old, host: h.default } : old));
-    }, () => setHosts({ hosts: [], default: "" }));
+    void trpc.host.hosts.query().then(
+      (h) => {
+        setHosts(h);
+        // A remembered host that was since forgotten falls back to the server's default.
+        const remembered = hasSavedChoices(choicesKey);
+        setC((old) => ((!remembered || old.host) && !h.hosts.some((x) => x.name === old.host) ? { ...old, host: h.default } : old));
+      },
+      () => setHosts({ hosts: [], default: "" }),
+    );
   }, [choicesKey]);
   // A libvirt VM is a disk-mode VM of an image; shared folders only on this machine's libvirt.
   const libvirt = !!c.host;
@@ -58,14 +100,27 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
   const diskMin = Math.max(1, Math.ceil((facts.diskSizeBytes.min ?? 0) / GiB));
 
   // The options this dialog shows a field for: an error about any other goes in the alert.
-  const shown = new Set(["name", "cpus", "memoryMiB", "forwards", "user", "password", ...(image ? ["pull", "kargs"] : ["disk"]),
-    ...(image && !libvirt ? ["cloudInit"] : []), ...(image && mode === "disk" ? ["diskSizeBytes"] : []), ...(sharesOk ? ["binds"] : [])]);
+  const shown = new Set([
+    "name",
+    "cpus",
+    "memoryMiB",
+    "forwards",
+    "user",
+    "password",
+    ...(image ? ["pull", "kargs"] : ["disk"]),
+    ...(image && !libvirt ? ["cloudInit"] : []),
+    ...(image && mode === "disk" ? ["diskSizeBytes"] : []),
+    ...(sharesOk ? ["binds"] : []),
+  ]);
   const issues: FieldIssue[] = fieldIssues(failure);
   const error = (path: string, exact = false) => issues.find((i) => i.path === path || (!exact && i.path.startsWith(`${path}.`)))?.message;
   const elsewhere = issues.filter((i) => !shown.has(i.path.split(".")[0]!));
-  const alert = failure === undefined ? undefined
-    : !issues.length ? errorText(failure)
-    : elsewhere.map((i) => `${i.path}: ${i.message}`).join("; ") || "Check the fields marked below.";
+  const alert =
+    failure === undefined
+      ? undefined
+      : !issues.length
+        ? errorText(failure)
+        : elsewhere.map((i) => `${i.path}: ${i.message}`).join("; ") || "Check the fields marked below.";
 
   const submit = async () => {
     setBusy(true);
@@ -99,10 +154,19 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
     const clamp = (n: number) => Math.min(max ?? n, Math.max(min ?? n, n));
     return (
       <FormGroup label={label} fieldId={`vm-${key}`}>
-        <NumberInput id={`vm-${key}`} inputName={label} inputAriaLabel={label} value={c[key]} min={min} max={max} validated={error(key) ? "error" : "default"}
+        <NumberInput
+          id={`vm-${key}`}
+          inputName={label}
+          inputAriaLabel={label}
+          value={c[key]}
+          min={min}
+          max={max}
+          validated={error(key) ? "error" : "default"}
           inputProps={{ "aria-describedby": `vm-${key}-help` }}
-          onMinus={() => set(key, clamp(c[key] - step))} onPlus={() => set(key, clamp(c[key] + step))}
-          onChange={(e) => set(key, Number((e.target as HTMLInputElement).value) || 0)} />
+          onMinus={() => set(key, clamp(c[key] - step))}
+          onPlus={() => set(key, clamp(c[key] + step))}
+          onChange={(e) => set(key, Number((e.target as HTMLInputElement).value) || 0)}
+        />
         <FieldHelp id={`vm-${key}-help`} hint={facts[key].help} error={error(key)} />
       </FormGroup>
     );
@@ -111,15 +175,40 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
   return (
     <>
       <ModalBody>
-        {alert && <Alert variant="danger" isInline title="Cannot boot" role="alert" style={{ marginBottom: 16 }}>{alert}</Alert>}
-        <Form id="boot-form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
+        {alert && (
+          <Alert variant="danger" isInline title="Cannot boot" role="alert" style={{ marginBottom: 16 }}>
+            {alert}
+          </Alert>
+        )}
+        <Form
+          id="boot-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void submit();
+          }}
+        >
           <FormGroup label="Name" fieldId="vm-name">
-            <TextInput id="vm-name" value={c.name} onChange={(_e, v) => set("name", v)} placeholder="generated if empty" validated={error("name") ? "error" : "default"} aria-describedby="vm-name-help" />
+            <TextInput
+              id="vm-name"
+              value={c.name}
+              onChange={(_e, v) => set("name", v)}
+              placeholder="generated if empty"
+              validated={error("name") ? "error" : "default"}
+              aria-describedby="vm-name-help"
+            />
             <FieldHelp id="vm-name-help" hint={facts.name.help} error={error("name")} />
           </FormGroup>
           {!image && (
             <FormGroup label="Disk file" fieldId="vm-disk-file" isRequired>
-              <TextInput id="vm-disk-file" isRequired value={c.diskFile} onChange={(_e, v) => set("diskFile", v)} placeholder="/path/to/disk.qcow2" validated={error("disk") ? "error" : "default"} aria-describedby="vm-disk-file-help" />
+              <TextInput
+                id="vm-disk-file"
+                isRequired
+                value={c.diskFile}
+                onChange={(_e, v) => set("diskFile", v)}
+                placeholder="/path/to/disk.qcow2"
+                validated={error("disk") ? "error" : "default"}
+                aria-describedby="vm-disk-file-help"
+              />
               <FieldHelp id="vm-disk-file-help" hint={`${facts.disk.help}. An absolute path on the host running bootc serve.`} error={error("disk")} />
             </FormGroup>
           )}
@@ -127,26 +216,59 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
             <FormGroup label="Host" fieldId="vm-host">
               <FormSelect id="vm-host" value={c.host} onChange={(_e, v) => set("host", v)}>
                 <FormSelectOption value="" label="This machine (bootc's own runtime)" />
-                {hosts.hosts.map((h) => <FormSelectOption key={h.name} value={h.name} label={`${h.name} — libvirt${h.local ? "" : ` on ${h.label}`}`} />)}
+                {hosts.hosts.map((h) => (
+                  <FormSelectOption key={h.name} value={h.name} label={`${h.name} — libvirt${h.local ? "" : ` on ${h.label}`}`} />
+                ))}
               </FormSelect>
-              <FormHelperText><HelperText><HelperTextItem>
-                {libvirt ? "A persistent libvirt domain (disk mode): virsh sees it, and it outlives bootc. Its disk is made here and uploaded once per image." : "Saved libvirt hosts are managed on the Hosts page."}
-              </HelperTextItem></HelperText></FormHelperText>
+              <FormHelperText>
+                <HelperText>
+                  <HelperTextItem>
+                    {libvirt
+                      ? "A persistent libvirt domain (disk mode): virsh sees it, and it outlives bootc. Its disk is made here and uploaded once per image."
+                      : "Saved libvirt hosts are managed on the Hosts page."}
+                  </HelperTextItem>
+                </HelperText>
+              </FormHelperText>
             </FormGroup>
           )}
-          {image && libvirt && <Checkbox id="vm-autostart" label="Start with the host (libvirt autostart)" isChecked={c.autostart} onChange={(_e, v) => set("autostart", v)} />}
-          {image && !libvirt && <FormGroup label="Mode" fieldId="vm-mode" role="radiogroup" isInline>
-            <Radio id="vm-mode-ephemeral" name="vm-mode" label="Ephemeral" description="Boots in seconds; nothing the guest writes is kept."
-              isChecked={c.mode === "ephemeral"} onChange={() => set("mode", "ephemeral")} />
-            <Radio id="vm-mode-disk" name="vm-mode" label="Persistent disk" description="A disk made once per image (cached); stop and start keep what the guest wrote."
-              isChecked={c.mode === "disk"} onChange={() => set("mode", "disk")} />
-          </FormGroup>}
+          {image && libvirt && (
+            <Checkbox id="vm-autostart" label="Start with the host (libvirt autostart)" isChecked={c.autostart} onChange={(_e, v) => set("autostart", v)} />
+          )}
+          {image && !libvirt && (
+            <FormGroup label="Mode" fieldId="vm-mode" role="radiogroup" isInline>
+              <Radio
+                id="vm-mode-ephemeral"
+                name="vm-mode"
+                label="Ephemeral"
+                description="Boots in seconds; nothing the guest writes is kept."
+                isChecked={c.mode === "ephemeral"}
+                onChange={() => set("mode", "ephemeral")}
+              />
+              <Radio
+                id="vm-mode-disk"
+                name="vm-mode"
+                label="Persistent disk"
+                description="A disk made once per image (cached); stop and start keep what the guest wrote."
+                isChecked={c.mode === "disk"}
+                onChange={() => set("mode", "disk")}
+              />
+            </FormGroup>
+          )}
           {image && mode === "disk" && (
             <FormGroup label="Disk size (GiB)" fieldId="vm-disk-size">
-              <NumberInput id="vm-disk-size" inputName="Disk size (GiB)" inputAriaLabel="Disk size (GiB)" value={c.diskSizeGiB} min={diskMin} max={Math.floor((facts.diskSizeBytes.max ?? Infinity) / GiB)}
-                validated={error("diskSizeBytes") ? "error" : "default"} inputProps={{ "aria-describedby": "vm-disk-size-help" }}
-                onMinus={() => set("diskSizeGiB", Math.max(diskMin, c.diskSizeGiB - 1))} onPlus={() => set("diskSizeGiB", c.diskSizeGiB + 1)}
-                onChange={(e) => set("diskSizeGiB", Number((e.target as HTMLInputElement).value) || 0)} />
+              <NumberInput
+                id="vm-disk-size"
+                inputName="Disk size (GiB)"
+                inputAriaLabel="Disk size (GiB)"
+                value={c.diskSizeGiB}
+                min={diskMin}
+                max={Math.floor((facts.diskSizeBytes.max ?? Infinity) / GiB)}
+                validated={error("diskSizeBytes") ? "error" : "default"}
+                inputProps={{ "aria-describedby": "vm-disk-size-help" }}
+                onMinus={() => set("diskSizeGiB", Math.max(diskMin, c.diskSizeGiB - 1))}
+                onPlus={() => set("diskSizeGiB", c.diskSizeGiB + 1)}
+                onChange={(e) => set("diskSizeGiB", Number((e.target as HTMLInputElement).value) || 0)}
+              />
               <FieldHelp id="vm-disk-size-help" hint={facts.diskSizeBytes.help} error={error("diskSizeBytes")} />
             </FormGroup>
           )}
@@ -161,28 +283,46 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
             <Grid hasGutter>
               <GridItem span={6}>
                 <FormGroup label="Kernel arguments" fieldId="vm-kargs">
-                  <TextInput id="vm-kargs" value={c.kargs} onChange={(_e, v) => set("kargs", v)} placeholder="e.g. systemd.log_level=debug" validated={error("kargs") ? "error" : "default"} aria-describedby="vm-kargs-help" />
+                  <TextInput
+                    id="vm-kargs"
+                    value={c.kargs}
+                    onChange={(_e, v) => set("kargs", v)}
+                    placeholder="e.g. systemd.log_level=debug"
+                    validated={error("kargs") ? "error" : "default"}
+                    aria-describedby="vm-kargs-help"
+                  />
                   <FieldHelp id="vm-kargs-help" hint={facts.kargs.help} error={error("kargs")} />
                 </FormGroup>
               </GridItem>
               <GridItem span={6}>
                 <FormGroup label="Pull the image" fieldId="vm-pull">
                   <FormSelect id="vm-pull" value={c.pull} onChange={(_e, v) => set("pull", v as Choices["pull"])} aria-describedby="vm-pull-help">
-                    {facts.pull.values?.map((p) => <FormSelectOption key={p} value={p} label={PULL_LABELS[p] ?? p} />)}
+                    {facts.pull.values?.map((p) => (
+                      <FormSelectOption key={p} value={p} label={PULL_LABELS[p] ?? p} />
+                    ))}
                   </FormSelect>
                   <FieldHelp id="vm-pull-help" hint={facts.pull.help} error={error("pull")} />
                 </FormGroup>
               </GridItem>
             </Grid>
           )}
-          <Checkbox id="vm-host-loopback" label="Let the guest reach this host's loopback (127.0.0.1)" isChecked={c.allowHostLoopback} onChange={(_e, v) => set("allowHostLoopback", v)}
-            description="The guest can then talk to this console and every other service that listens only on the host's 127.0.0.1. Needed for cloud-init over HTTP." />
+          <Checkbox
+            id="vm-host-loopback"
+            label="Let the guest reach this host's loopback (127.0.0.1)"
+            isChecked={c.allowHostLoopback}
+            onChange={(_e, v) => set("allowHostLoopback", v)}
+            description="The guest can then talk to this console and every other service that listens only on the host's 127.0.0.1. Needed for cloud-init over HTTP."
+          />
           <Checkbox id="vm-rm" label="Remove the VM when it stops" isChecked={c.removeOnStop} onChange={(_e, v) => set("removeOnStop", v)} />
         </Form>
       </ModalBody>
       <ModalFooter>
-        <Button type="submit" form="boot-form" isLoading={busy} isDisabled={busy}>Boot</Button>
-        <Button variant="link" onClick={onClose}>Cancel</Button>
+        <Button type="submit" form="boot-form" isLoading={busy} isDisabled={busy}>
+          Boot
+        </Button>
+        <Button variant="link" onClick={onClose}>
+          Cancel
+        </Button>
       </ModalFooter>
     </>
   );

@@ -3,7 +3,14 @@ import { Button, Modal, ModalBody, ModalFooter, ModalHeader } from "@patternfly/
 import { useState, type ReactNode } from "react";
 
 /** A destructive action asks first, naming what it acts on and what goes away. */
-export function ConfirmDialog(props: { title: string; body: ReactNode; confirm: string; danger?: boolean; onConfirm: () => Promise<void>; onClose: () => void }) {
+export function ConfirmDialog(props: {
+  title: string;
+  body: ReactNode;
+  confirm: string;
+  danger?: boolean;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   return (
@@ -11,7 +18,11 @@ export function ConfirmDialog(props: { title: string; body: ReactNode; confirm: 
       <ModalHeader title={props.title} labelId="confirm-title" titleIconVariant={props.danger ? "warning" : undefined} />
       <ModalBody>
         {props.body}
-        {error && <p role="alert" style={{ color: "var(--pf-t--global--text--color--status--danger--default)", marginTop: 8 }}>{error}</p>}
+        {error && (
+          <p role="alert" style={{ color: "var(--pf-t--global--text--color--status--danger--default)", marginTop: 8 }}>
+            {error}
+          </p>
+        )}
       </ModalBody>
       <ModalFooter>
         <Button
@@ -31,7 +42,9 @@ export function ConfirmDialog(props: { title: string; body: ReactNode; confirm: 
         >
           {props.confirm}
         </Button>
-        <Button variant="link" onClick={props.onClose}>Cancel</Button>
+        <Button variant="link" onClick={props.onClose}>
+          Cancel
+        </Button>
       </ModalFooter>
     </Modal>
   );

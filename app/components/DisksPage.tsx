@@ -25,29 +25,68 @@ export function DisksPage() {
   const load = useCallback(() => trpc.disks.list.query().then(setDisks, (e: unknown) => setError(errorText(e))), []);
   useEffect(() => void load(), [load]);
 
-  const prune = (all: boolean) => trpc.disks.prune.mutate({ all, dryRun: true }).then((doomed) => {
-    if (!doomed.length) return setError(all ? "Nothing to prune: every cached disk is used by a VM." : "Nothing outdated to prune (use “Prune all unused” to remove every unused disk).");
-    setConfirm({
-      title: all ? "Remove every unused base disk?" : "Remove outdated base disks?",
-      body: `${doomed.length} disk(s), ${formatBytes(doomed.reduce((n, d) => n + d.usageBytes, 0))} on the host: ${doomed.map((d) => d.image).join(", ")}. VMs booting these images later rebuild them.`,
-      run: async () => {
-        await trpc.disks.prune.mutate({ all, dryRun: false });
-        await load();
+  const prune = (all: boolean) =>
+    trpc.disks.prune.mutate({ all, dryRun: true }).then(
+      (doomed) => {
+        if (!doomed.length)
+          return setError(
+            all ? "Nothing to prune: every cached disk is used by a VM." : "Nothing outdated to prune (use “Prune all unused” to remove every unused disk).",
+          );
+        setConfirm({
+          title: all ? "Remove every unused base disk?" : "Remove outdated base disks?",
+          body: `${doomed.length} disk(s), ${formatBytes(doomed.reduce((n, d) => n + d.usageBytes, 0))} on the host: ${doomed.map((d) => d.image).join(", ")}. VMs booting these images later rebuild them.`,
+          run: async () => {
+            await trpc.disks.prune.mutate({ all, dryRun: false });
+            await load();
+          },
+        });
       },
-    });
-  }, (e: unknown) => setError(errorText(e)));
+      (e: unknown) => setError(errorText(e)),
+    );
 
   return (
     <PageSection>
       <Flex alignItems={{ default: "alignItemsCenter" }} style={{ marginBottom: 16 }}>
-        <FlexItem><Title headingLevel="h1">Disks</Title></FlexItem>
-        <FlexItem align={{ default: "alignRight" }}><Button variant="primary" onClick={() => setBootingFile(true)}>Boot a disk file…</Button></FlexItem>
-        <FlexItem><Button variant="secondary" onClick={() => setExporting({})}>Export…</Button></FlexItem>
-        <FlexItem><Button variant="secondary" onClick={() => void prune(false)}>Prune outdated</Button></FlexItem>
-        <FlexItem><Button variant="secondary" onClick={() => void prune(true)}>Prune all unused</Button></FlexItem>
+        <FlexItem>
+          <Title headingLevel="h1">Disks</Title>
+        </FlexItem>
+        <FlexItem align={{ default: "alignRight" }}>
+          <Button variant="primary" onClick={() => setBootingFile(true)}>
+            Boot a disk file…
+          </Button>
+        </FlexItem>
+        <FlexItem>
+          <Button variant="secondary" onClick={() => setExporting({})}>
+            Export…
+          </Button>
+        </FlexItem>
+        <FlexItem>
+          <Button variant="secondary" onClick={() => void prune(false)}>
+            Prune outdated
+          </Button>
+        </FlexItem>
+        <FlexItem>
+          <Button variant="secondary" onClick={() => void prune(true)}>
+            Prune all unused
+          </Button>
+        </FlexItem>
       </Flex>
-      {jobs.map((j) => <JobProgress key={j.id} id={j.id} title={j.title} onDone={() => void load()} />)}
-      {error && <Alert variant="info" isInline title={error} actionClose={<Button variant="plain" onClick={() => setError(undefined)}>Dismiss</Button>} style={{ marginBottom: 16 }} />}
+      {jobs.map((j) => (
+        <JobProgress key={j.id} id={j.id} title={j.title} onDone={() => void load()} />
+      ))}
+      {error && (
+        <Alert
+          variant="info"
+          isInline
+          title={error}
+          actionClose={
+            <Button variant="plain" onClick={() => setError(undefined)}>
+              Dismiss
+            </Button>
+          }
+          style={{ marginBottom: 16 }}
+        />
+      )}
       {disks && disks.length === 0 && (
         <EmptyState titleText="No cached disks" headingLevel="h2">
           <EmptyStateBody>Boot an image with “Persistent disk”: its base disk is made once and shared by every VM of that image.</EmptyStateBody>
@@ -55,20 +94,58 @@ export function DisksPage() {
       )}
       {disks && disks.length > 0 && (
         <Table aria-label="Cached base disks" variant="compact">
-          <Thead><Tr><Th>Image</Th><Th>Builder</Th><Th>Disk size</Th><Th>On host</Th><Th>Made</Th><Th>Used by</Th><Th screenReaderText="Actions" /></Tr></Thead>
+          <Thead>
+            <Tr>
+              <Th>Image</Th>
+              <Th>Builder</Th>
+              <Th>Disk size</Th>
+              <Th>On host</Th>
+              <Th>Made</Th>
+              <Th>Used by</Th>
+              <Th screenReaderText="Actions" />
+            </Tr>
+          </Thead>
           <Tbody>
             {disks.map((d) => (
               <Tr key={d.key}>
-                <Td dataLabel="Image" className="bootc-mono">{d.image}{d.imageCurrent ? "" : " (outdated)"}</Td>
+                <Td dataLabel="Image" className="bootc-mono">
+                  {d.image}
+                  {d.imageCurrent ? "" : " (outdated)"}
+                </Td>
                 <Td dataLabel="Builder">{d.builder}</Td>
                 <Td dataLabel="Disk size">{formatBytes(d.sizeBytes)}</Td>
                 <Td dataLabel="On host">{formatBytes(d.usageBytes)}</Td>
                 <Td dataLabel="Made">{formatAge(d.createdAt)} ago</Td>
-                <Td dataLabel="Used by">{d.usedBy.length ? d.usedBy.map((n, i) => <span key={n}>{i > 0 && ", "}<Link href={`/vms/${n}`}>{n}</Link></span>) : "—"}</Td>
+                <Td dataLabel="Used by">
+                  {d.usedBy.length
+                    ? d.usedBy.map((n, i) => (
+                        <span key={n}>
+                          {i > 0 && ", "}
+                          <Link href={`/vms/${n}`}>{n}</Link>
+                        </span>
+                      ))
+                    : "—"}
+                </Td>
                 <Td isActionCell>
-                  <Button variant="link" aria-label={`Export ${d.image}`} onClick={() => setExporting({ image: d.image })}>Export…</Button>
-                  <Button variant="link" isDanger isDisabled={d.usedBy.length > 0} aria-label={`Remove base disk of ${d.image}`}
-                    onClick={() => setConfirm({ title: `Remove the base disk of ${d.image}?`, body: `${formatBytes(d.usageBytes)} on the host. A VM booting this image later rebuilds it.`, run: async () => { await trpc.disks.remove.mutate({ key: d.key }); await load(); } })}>
+                  <Button variant="link" aria-label={`Export ${d.image}`} onClick={() => setExporting({ image: d.image })}>
+                    Export…
+                  </Button>
+                  <Button
+                    variant="link"
+                    isDanger
+                    isDisabled={d.usedBy.length > 0}
+                    aria-label={`Remove base disk of ${d.image}`}
+                    onClick={() =>
+                      setConfirm({
+                        title: `Remove the base disk of ${d.image}?`,
+                        body: `${formatBytes(d.usageBytes)} on the host. A VM booting this image later rebuilds it.`,
+                        run: async () => {
+                          await trpc.disks.remove.mutate({ key: d.key });
+                          await load();
+                        },
+                      })
+                    }
+                  >
                     Remove
                   </Button>
                 </Td>
@@ -78,8 +155,19 @@ export function DisksPage() {
         </Table>
       )}
       {bootingFile && <BootDialog onClose={() => setBootingFile(false)} onBooted={(vm) => router.push(`/vms/${vm}`)} />}
-      {exporting && <ExportDialog image={exporting.image} onClose={() => setExporting(undefined)} onStarted={(job) => { setExporting(undefined); setJobs((j) => [job, ...j]); }} />}
-      {confirm && <ConfirmDialog title={confirm.title} body={confirm.body} confirm="Remove" danger onConfirm={confirm.run} onClose={() => setConfirm(undefined)} />}
+      {exporting && (
+        <ExportDialog
+          image={exporting.image}
+          onClose={() => setExporting(undefined)}
+          onStarted={(job) => {
+            setExporting(undefined);
+            setJobs((j) => [job, ...j]);
+          }}
+        />
+      )}
+      {confirm && (
+        <ConfirmDialog title={confirm.title} body={confirm.body} confirm="Remove" danger onConfirm={confirm.run} onClose={() => setConfirm(undefined)} />
+      )}
     </PageSection>
   );
 }

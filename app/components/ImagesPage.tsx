@@ -1,6 +1,18 @@
 "use client";
 import {
-  Alert, Button, EmptyState, EmptyStateActions, EmptyStateBody, EmptyStateFooter, Label, PageSection, TextInput, Title, Toolbar, ToolbarContent, ToolbarItem,
+  Alert,
+  Button,
+  EmptyState,
+  EmptyStateActions,
+  EmptyStateBody,
+  EmptyStateFooter,
+  Label,
+  PageSection,
+  TextInput,
+  Title,
+  Toolbar,
+  ToolbarContent,
+  ToolbarItem,
 } from "@patternfly/react-core";
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import { RowActions } from "./RowActions";
@@ -24,10 +36,13 @@ export function ImagesPage() {
   const [jobs, setJobs] = useState<Array<{ id: string; title: string }>>([]);
 
   const refresh = useCallback(() => {
-    trpc.images.list.query({ all: false }).then((list) => {
-      setImages(list);
-      setError(undefined);
-    }, (e: unknown) => setError(errorText(e)));
+    trpc.images.list.query({ all: false }).then(
+      (list) => {
+        setImages(list);
+        setError(undefined);
+      },
+      (e: unknown) => setError(errorText(e)),
+    );
   }, []);
   useEffect(() => {
     refresh();
@@ -48,45 +63,72 @@ export function ImagesPage() {
 
   return (
     <PageSection>
-      <Title headingLevel="h1" style={{ marginBottom: 16 }}>Images</Title>
+      <Title headingLevel="h1" style={{ marginBottom: 16 }}>
+        Images
+      </Title>
       <Toolbar>
         <ToolbarContent>
           <ToolbarItem>
-            <TextInput aria-label="Image to pull" placeholder="quay.io/fedora/fedora-bootc:42" value={pullRef} onChange={(_e, v) => setPullRef(v)} style={{ minWidth: 320 }} />
+            <TextInput
+              aria-label="Image to pull"
+              placeholder="quay.io/fedora/fedora-bootc:42"
+              value={pullRef}
+              onChange={(_e, v) => setPullRef(v)}
+              style={{ minWidth: 320 }}
+            />
           </ToolbarItem>
           <ToolbarItem>
-            <Button variant="secondary" isDisabled={!pullRef.trim()} onClick={() => void startJob(() => trpc.images.pull.mutate({ ref: pullRef.trim() }))}>Pull</Button>
+            <Button variant="secondary" isDisabled={!pullRef.trim()} onClick={() => void startJob(() => trpc.images.pull.mutate({ ref: pullRef.trim() }))}>
+              Pull
+            </Button>
           </ToolbarItem>
           <ToolbarItem>
-            <Button variant="secondary" onClick={() => void buildDemo()}>Build the demo image</Button>
+            <Button variant="secondary" onClick={() => void buildDemo()}>
+              Build the demo image
+            </Button>
           </ToolbarItem>
         </ToolbarContent>
       </Toolbar>
       <Toolbar>
         <ToolbarContent>
           <ToolbarItem>
-            <TextInput aria-label="Containerfile directory" placeholder="/path/to/dir/with/Containerfile" value={buildDir} onChange={(_e, v) => setBuildDir(v)} style={{ minWidth: 320 }} />
+            <TextInput
+              aria-label="Containerfile directory"
+              placeholder="/path/to/dir/with/Containerfile"
+              value={buildDir}
+              onChange={(_e, v) => setBuildDir(v)}
+              style={{ minWidth: 320 }}
+            />
           </ToolbarItem>
           <ToolbarItem>
             <TextInput aria-label="Image name" placeholder="localhost/my-image:latest" value={buildTag} onChange={(_e, v) => setBuildTag(v)} />
           </ToolbarItem>
           <ToolbarItem>
-            <Button variant="secondary" isDisabled={!buildDir.trim() || !buildTag.trim()} onClick={() => void startJob(() => trpc.images.build.mutate({ dir: buildDir.trim(), tag: buildTag.trim() }))}>
+            <Button
+              variant="secondary"
+              isDisabled={!buildDir.trim() || !buildTag.trim()}
+              onClick={() => void startJob(() => trpc.images.build.mutate({ dir: buildDir.trim(), tag: buildTag.trim() }))}
+            >
               Build
             </Button>
           </ToolbarItem>
         </ToolbarContent>
       </Toolbar>
       {error && <Alert variant="danger" isInline title={error} role="alert" style={{ marginBottom: 16 }} />}
-      {jobs.map((j) => <JobProgress key={j.id} id={j.id} title={j.title} onDone={refresh} />)}
+      {jobs.map((j) => (
+        <JobProgress key={j.id} id={j.id} title={j.title} onDone={refresh} />
+      ))}
       {images && !hasBootc && (
         <EmptyState titleText="No bootable image yet" headingLevel="h2">
           <EmptyStateBody>
-            A bootc image carries a kernel and the label containers.bootc=1. Build the offline demo image (Debian, about two minutes), pull one, or build your own with podman.
+            A bootc image carries a kernel and the label containers.bootc=1. Build the offline demo image (Debian, about two minutes), pull one, or build your
+            own with podman.
           </EmptyStateBody>
           <EmptyStateFooter>
             <EmptyStateActions>
-              <Button variant="primary" onClick={() => void buildDemo()}>Build the demo image</Button>
+              <Button variant="primary" onClick={() => void buildDemo()}>
+                Build the demo image
+              </Button>
             </EmptyStateActions>
           </EmptyStateFooter>
         </EmptyState>
@@ -109,13 +151,21 @@ export function ImagesPage() {
               const name = imageName(i);
               return (
                 <Tr key={i.id + name}>
-                  <Td dataLabel="Image" className="bootc-mono">{name}</Td>
+                  <Td dataLabel="Image" className="bootc-mono">
+                    {name}
+                  </Td>
                   <Td dataLabel="Type">{i.bootc ? <Label color="blue">bootc</Label> : <Label variant="outline">container</Label>}</Td>
-                  <Td dataLabel="ID" className="bootc-mono" title={i.digest}>{i.id.slice(0, 12)}</Td>
+                  <Td dataLabel="ID" className="bootc-mono" title={i.digest}>
+                    {i.id.slice(0, 12)}
+                  </Td>
                   <Td dataLabel="Size">{formatBytes(i.sizeBytes)}</Td>
                   <Td dataLabel="Created">{i.createdAt ? `${formatAge(i.createdAt)} ago` : "—"}</Td>
                   <Td dataLabel="Boot">
-                    {i.bootc && <Button variant="primary" size="sm" aria-label={`Boot ${name}`} onClick={() => setBooting(name)}>Boot</Button>}
+                    {i.bootc && (
+                      <Button variant="primary" size="sm" aria-label={`Boot ${name}`} onClick={() => setBooting(name)}>
+                        Boot
+                      </Button>
+                    )}
                   </Td>
                   <Td isActionCell>
                     <RowActions label={`Actions for ${name}`} items={[{ title: "Remove", onClick: () => setRemoving(name) }]} />
@@ -134,7 +184,9 @@ export function ImagesPage() {
           confirm="Remove"
           danger
           onConfirm={async () => {
-            await trpc.images.remove.mutate({ ref: removing }).catch((e: unknown) => { throw new Error(errorText(e)); });
+            await trpc.images.remove.mutate({ ref: removing }).catch((e: unknown) => {
+              throw new Error(errorText(e));
+            });
             refresh();
           }}
           onClose={() => setRemoving(undefined)}

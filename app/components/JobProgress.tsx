@@ -29,7 +29,10 @@ export function JobProgress({ id, title, onDone }: { id: string; title: string; 
   useEffect(() => {
     logRef.current?.scrollTo(0, logRef.current.scrollHeight);
   }, [lines]);
-  const step = [...lines].reverse().find((l) => l.startsWith("==>"))?.slice(4);
+  const step = [...lines]
+    .reverse()
+    .find((l) => l.startsWith("==>"))
+    ?.slice(4);
   return (
     <section aria-label={`Progress: ${title}`} style={{ marginBottom: 16 }}>
       {done?.ok && <Alert variant="success" isInline title={`${title}: done`} />}
@@ -49,7 +52,9 @@ export function JobProgress({ id, title, onDone }: { id: string; title: string; 
         />
       )}
       <ExpandableSection toggleText={showLog ? "Hide log" : "Show log"} isExpanded={showLog} onToggle={(_e, v) => setShowLog(v)}>
-        <pre ref={logRef} className="bootc-log" aria-label={`Log: ${title}`}>{lines.join("\n")}</pre>
+        <pre ref={logRef} className="bootc-log" aria-label={`Log: ${title}`}>
+          {lines.join("\n")}
+        </pre>
       </ExpandableSection>
     </section>
   );

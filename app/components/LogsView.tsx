@@ -32,11 +32,21 @@ export function LogsView({ vm }: { vm: string }) {
               <ToggleGroupItem text="Monitor log" isSelected={which === "monitor"} onChange={() => setWhich("monitor")} />
             </ToggleGroup>
           </ToolbarItem>
-          <ToolbarItem><Button variant="secondary" size="sm" onClick={load}>Refresh</Button></ToolbarItem>
-          {note && <ToolbarItem><small>{note}</small></ToolbarItem>}
+          <ToolbarItem>
+            <Button variant="secondary" size="sm" onClick={load}>
+              Refresh
+            </Button>
+          </ToolbarItem>
+          {note && (
+            <ToolbarItem>
+              <small>{note}</small>
+            </ToolbarItem>
+          )}
         </ToolbarContent>
       </Toolbar>
-      <pre className="bootc-log" style={{ maxHeight: "60vh" }} aria-label={which === "serial" ? "Serial log" : "Monitor log"}>{text || "(empty)"}</pre>
+      <pre className="bootc-log" style={{ maxHeight: "60vh" }} aria-label={which === "serial" ? "Serial log" : "Monitor log"}>
+        {text || "(empty)"}
+      </pre>
     </div>
   );
 }

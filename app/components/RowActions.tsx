@@ -9,7 +9,15 @@ export function RowActions({ label, items }: { label: string; items: IAction[] }
     <ActionsColumn
       items={items}
       actionsToggle={({ onToggle, isOpen, isDisabled, toggleRef }) => (
-        <MenuToggle ref={toggleRef} aria-label={label} variant="plain" onClick={onToggle} isExpanded={isOpen} isDisabled={isDisabled} icon={<EllipsisVIcon />} />
+        <MenuToggle
+          ref={toggleRef}
+          aria-label={label}
+          variant="plain"
+          onClick={onToggle}
+          isExpanded={isOpen}
+          isDisabled={isDisabled}
+          icon={<EllipsisVIcon />}
+        />
       )}
     />
   );

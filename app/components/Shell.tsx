@@ -3,7 +3,18 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useEffect, useState, type ReactNode } from "react";
 import {
-  Masthead, MastheadBrand, MastheadContent, MastheadMain, Nav, NavItem, NavList, Page, Switch, Toolbar, ToolbarContent, ToolbarItem,
+  Masthead,
+  MastheadBrand,
+  MastheadContent,
+  MastheadMain,
+  Nav,
+  NavItem,
+  NavList,
+  Page,
+  Switch,
+  Toolbar,
+  ToolbarContent,
+  ToolbarItem,
 } from "@patternfly/react-core";
 
 export function Shell({ children }: { children: ReactNode }) {
@@ -19,7 +30,9 @@ export function Shell({ children }: { children: ReactNode }) {
     <Masthead>
       <MastheadMain>
         <MastheadBrand>
-          <Link href="/" style={{ fontWeight: 600, fontSize: "1.2rem", color: "inherit", textDecoration: "none" }}>bootc console</Link>
+          <Link href="/" style={{ fontWeight: 600, fontSize: "1.2rem", color: "inherit", textDecoration: "none" }}>
+            bootc console
+          </Link>
         </MastheadBrand>
       </MastheadMain>
       <MastheadContent>
@@ -28,10 +41,18 @@ export function Shell({ children }: { children: ReactNode }) {
             <ToolbarItem>
               <Nav variant="horizontal" aria-label="Main">
                 <NavList>
-                  <NavItem isActive={path === "/"}><Link href="/">Images</Link></NavItem>
-                  <NavItem isActive={path.startsWith("/vms")}><Link href="/vms">Virtual machines</Link></NavItem>
-                  <NavItem isActive={path.startsWith("/disks")}><Link href="/disks">Disks</Link></NavItem>
-                  <NavItem isActive={path.startsWith("/hosts")}><Link href="/hosts">Hosts</Link></NavItem>
+                  <NavItem isActive={path === "/"}>
+                    <Link href="/">Images</Link>
+                  </NavItem>
+                  <NavItem isActive={path.startsWith("/vms")}>
+                    <Link href="/vms">Virtual machines</Link>
+                  </NavItem>
+                  <NavItem isActive={path.startsWith("/disks")}>
+                    <Link href="/disks">Disks</Link>
+                  </NavItem>
+                  <NavItem isActive={path.startsWith("/hosts")}>
+                    <Link href="/hosts">Hosts</Link>
+                  </NavItem>
                 </NavList>
               </Nav>
             </ToolbarItem>

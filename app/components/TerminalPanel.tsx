@@ -59,19 +59,43 @@ export function TerminalPanel({ vm, kind, active, bootId }: { vm: string; kind: 
     <div>
       <Toolbar>
         <ToolbarContent>
-          <ToolbarItem><span aria-label={`${label} connection`}><Badge state={state} /></span></ToolbarItem>
+          <ToolbarItem>
+            <span aria-label={`${label} connection`}>
+              <Badge state={state} />
+            </span>
+          </ToolbarItem>
           {session?.reattachedAt && (
-            <ToolbarItem><small aria-label={`${label} reattached`}>Followed the VM into a new boot at {session.reattachedAt.toLocaleTimeString()}</small></ToolbarItem>
+            <ToolbarItem>
+              <small aria-label={`${label} reattached`}>Followed the VM into a new boot at {session.reattachedAt.toLocaleTimeString()}</small>
+            </ToolbarItem>
           )}
           {(state.kind === "dropped" || (state.kind === "ended" && active)) && (
-            <ToolbarItem><Button variant="secondary" size="sm" onClick={() => session?.connect()}>Reconnect</Button></ToolbarItem>
+            <ToolbarItem>
+              <Button variant="secondary" size="sm" onClick={() => session?.connect()}>
+                Reconnect
+              </Button>
+            </ToolbarItem>
           )}
           <ToolbarItem>
-            <SearchInput aria-label={`Search the ${label.toLowerCase()}`} placeholder="Search" value={query}
-              onChange={(_e, v) => setQuery(v)} onSearch={(_e, v) => session?.search?.findNext(v)} onClear={() => setQuery("")} />
+            <SearchInput
+              aria-label={`Search the ${label.toLowerCase()}`}
+              placeholder="Search"
+              value={query}
+              onChange={(_e, v) => setQuery(v)}
+              onSearch={(_e, v) => session?.search?.findNext(v)}
+              onClear={() => setQuery("")}
+            />
           </ToolbarItem>
           <ToolbarItem>
-            <Checkbox id={`${kind}-reader`} label="Screen reader mode" isChecked={reader} onChange={(_e, v) => { setReader(v); session?.setScreenReaderMode(v); }} />
+            <Checkbox
+              id={`${kind}-reader`}
+              label="Screen reader mode"
+              isChecked={reader}
+              onChange={(_e, v) => {
+                setReader(v);
+                session?.setScreenReaderMode(v);
+              }}
+            />
           </ToolbarItem>
           <ToolbarItem align={{ default: "alignEnd" }}>
             <small>Copy: Ctrl+Shift+C · Paste: Ctrl+Shift+V · Ctrl+C goes to the guest</small>

@@ -30,12 +30,18 @@ export function useVmActions(onError: (message: string) => void, afterRemove?: (
   const dialog = pending && (
     <ConfirmDialog
       danger={pending.kind !== "stop"}
-      title={pending.kind === "remove" ? `Remove VM ${pending.vm.name}?` : pending.kind === "force" ? `Force stop VM ${pending.vm.name}?` : `Stop VM ${pending.vm.name}?`}
+      title={
+        pending.kind === "remove"
+          ? `Remove VM ${pending.vm.name}?`
+          : pending.kind === "force"
+            ? `Force stop VM ${pending.vm.name}?`
+            : `Stop VM ${pending.vm.name}?`
+      }
       body={
         pending.kind === "remove" ? (
           <p>
-            Removes {pending.vm.name}: its record, SSH key, serial log{isActive(pending.vm) ? ", and the running guest (killed first)" : ""}. What the guest wrote is
-            lost (ephemeral VMs keep nothing). The image {pending.vm.image} stays.
+            Removes {pending.vm.name}: its record, SSH key, serial log{isActive(pending.vm) ? ", and the running guest (killed first)" : ""}. What the guest
+            wrote is lost (ephemeral VMs keep nothing). The image {pending.vm.image} stays.
           </p>
         ) : pending.kind === "force" ? (
           <p>Kills {pending.vm.name} at once, like pulling the power cord. Unsaved guest data is lost.</p>

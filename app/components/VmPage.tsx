@@ -1,6 +1,19 @@
 "use client";
 import {
-  Alert, Button, Switch, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Flex, FlexItem, PageSection, Tab, Tabs, TabTitleText, Title,
+  Alert,
+  Button,
+  Switch,
+  DescriptionList,
+  DescriptionListDescription,
+  DescriptionListGroup,
+  DescriptionListTerm,
+  Flex,
+  FlexItem,
+  PageSection,
+  Tab,
+  Tabs,
+  TabTitleText,
+  Title,
 } from "@patternfly/react-core";
 import { RowActions } from "./RowActions";
 import { useRouter } from "next/navigation";
@@ -22,7 +35,10 @@ export function VmPage({ name }: { name: string }) {
   const [jobs, setJobs] = useState<Array<{ id: string; title: string }>>([]);
   const [auto, setAuto] = useState(false);
   useEffect(() => {
-    trpc.vms.autoRebuildList.query().then((names) => setAuto(names.includes(name)), () => undefined);
+    trpc.vms.autoRebuildList.query().then(
+      (names) => setAuto(names.includes(name)),
+      () => undefined,
+    );
   }, [name]);
   const actions = useVmActions(setError, () => router.push("/vms"));
   useEffect(() => {
@@ -46,28 +62,64 @@ export function VmPage({ name }: { name: string }) {
   return (
     <PageSection>
       <Flex alignItems={{ default: "alignItemsCenter" }} style={{ marginBottom: 16 }}>
-        <FlexItem><Title headingLevel="h1">{name}</Title></FlexItem>
-        {vm && <FlexItem aria-label="State"><StateLabel state={vm.effectiveState} noSsh={!!vm.sshFailed} /></FlexItem>}
-        {vm && !active && <FlexItem><Button onClick={() => void actions.start(vm)}>Start</Button></FlexItem>}
+        <FlexItem>
+          <Title headingLevel="h1">{name}</Title>
+        </FlexItem>
+        {vm && (
+          <FlexItem aria-label="State">
+            <StateLabel state={vm.effectiveState} noSsh={!!vm.sshFailed} />
+          </FlexItem>
+        )}
+        {vm && !active && (
+          <FlexItem>
+            <Button onClick={() => void actions.start(vm)}>Start</Button>
+          </FlexItem>
+        )}
         {vm?.source && (
           <>
             <FlexItem>
-              <Button variant="secondary" onClick={() => trpc.vms.rebuild.mutate({ name }).then((j) => setJobs((js) => [j, ...js]), (e: unknown) => setError(errorText(e)))}>
+              <Button
+                variant="secondary"
+                onClick={() =>
+                  trpc.vms.rebuild.mutate({ name }).then(
+                    (j) => setJobs((js) => [j, ...js]),
+                    (e: unknown) => setError(errorText(e)),
+                  )
+                }
+              >
                 Rebuild &amp; reboot
               </Button>
             </FlexItem>
             <FlexItem>
-              <Switch id="auto-rebuild" label="Rebuild on change" isChecked={auto}
-                onChange={(_e, on) => trpc.vms.autoRebuild.mutate({ name, enabled: on }).then((r) => setAuto(r.enabled), (e: unknown) => setError(errorText(e)))} />
+              <Switch
+                id="auto-rebuild"
+                label="Rebuild on change"
+                isChecked={auto}
+                onChange={(_e, on) =>
+                  trpc.vms.autoRebuild.mutate({ name, enabled: on }).then(
+                    (r) => setAuto(r.enabled),
+                    (e: unknown) => setError(errorText(e)),
+                  )
+                }
+              />
             </FlexItem>
           </>
         )}
-        {vm && <FlexItem align={{ default: "alignRight" }}><RowActions label={`Actions for ${name}`} items={actions.items(vm)} /></FlexItem>}
+        {vm && (
+          <FlexItem align={{ default: "alignRight" }}>
+            <RowActions label={`Actions for ${name}`} items={actions.items(vm)} />
+          </FlexItem>
+        )}
       </Flex>
       {error && <Alert variant="danger" isInline title={error} role="alert" style={{ marginBottom: 16 }} />}
       {vm && !active && (
         // A guest that powered itself off did what it was booted for (a boot-and-power-off check).
-        <Alert variant={vm.effectiveState === "failed" ? "danger" : vm.guestPoweredOff ? "success" : "info"} isInline title={`${name} is ${vm.effectiveState}`} style={{ marginBottom: 16 }}>
+        <Alert
+          variant={vm.effectiveState === "failed" ? "danger" : vm.guestPoweredOff ? "success" : "info"}
+          isInline
+          title={`${name} is ${vm.effectiveState}`}
+          style={{ marginBottom: 16 }}
+        >
           {vm.reason}
         </Alert>
       )}
@@ -76,7 +128,9 @@ export function VmPage({ name }: { name: string }) {
           {vm.sshFailed}. The guest keeps running: its serial console reaches it, and SSH opens here once it answers.
         </Alert>
       )}
-      {jobs.map((j) => <JobProgress key={j.id} id={j.id} title={j.title} />)}
+      {jobs.map((j) => (
+        <JobProgress key={j.id} id={j.id} title={j.title} />
+      ))}
       {vm && <BootTimeline vm={vm} />}
       <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k)} aria-label="VM views" mountOnEnter>
         <Tab eventKey="serial" title={<TabTitleText>Serial console</TabTitleText>}>
@@ -91,17 +145,71 @@ export function VmPage({ name }: { name: string }) {
         <Tab eventKey="details" title={<TabTitleText>Details</TabTitleText>}>
           {vm && (
             <DescriptionList isHorizontal style={{ marginTop: 16 }}>
-              <DescriptionListGroup><DescriptionListTerm>Image</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.image}</DescriptionListDescription></DescriptionListGroup>
-              {vm.source && <DescriptionListGroup><DescriptionListTerm>Built from</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.source}</DescriptionListDescription></DescriptionListGroup>}
-              <DescriptionListGroup><DescriptionListTerm>Mode</DescriptionListTerm><DescriptionListDescription>{vm.mode}{vm.disk ? ` (${vm.disk.builder} builder${vm.disk.sizeBytes ? `, ${Math.round(vm.disk.sizeBytes / 1024 ** 3)} GiB` : ""}${vm.disk.base ? `, base disk ${vm.disk.base.slice(0, 12)}` : ""})` : ""}</DescriptionListDescription></DescriptionListGroup>
-              <DescriptionListGroup><DescriptionListTerm>Resources</DescriptionListTerm><DescriptionListDescription>{vm.cpus} vCPU, {vm.memoryMiB} MiB, {vm.accel.toUpperCase()} ({vm.accelReason})</DescriptionListDescription></DescriptionListGroup>
-              <DescriptionListGroup><DescriptionListTerm>Uptime</DescriptionListTerm><DescriptionListDescription>{formatUptime(vm.uptimeSec)}</DescriptionListDescription></DescriptionListGroup>
-              <DescriptionListGroup><DescriptionListTerm>SSH</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.sshPort ? `bootc ssh ${vm.name}   (${vm.sshUser}@127.0.0.1:${vm.sshPort}${vm.connection ? ` on ${vm.hostName}` : ""})` : "no sshd in the image"}</DescriptionListDescription></DescriptionListGroup>
-              <DescriptionListGroup><DescriptionListTerm>Ports</DescriptionListTerm><DescriptionListDescription>{vm.forwards.length ? vm.forwards.map((f) => `127.0.0.1:${f.host} → ${f.guest}`).join(", ") : "none"}</DescriptionListDescription></DescriptionListGroup>
-              <DescriptionListGroup><DescriptionListTerm>Shared folders</DescriptionListTerm><DescriptionListDescription>{vm.binds.length ? vm.binds.map((b) => `${b.host} → ${b.guest}${b.readOnly ? " (read-only)" : ""}`).join(", ") : "none"}</DescriptionListDescription></DescriptionListGroup>
-              <DescriptionListGroup><DescriptionListTerm>Kernel</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.kernel ?? "—"} {vm.kargs.join(" ")}</DescriptionListDescription></DescriptionListGroup>
-              <DescriptionListGroup><DescriptionListTerm>qemu command line</DescriptionListTerm><DescriptionListDescription className="bootc-mono">{vm.qemuArgs?.join(" ") ?? "—"}</DescriptionListDescription></DescriptionListGroup>
-              {vm.warnings.length > 0 && <DescriptionListGroup><DescriptionListTerm>Warnings</DescriptionListTerm><DescriptionListDescription>{vm.warnings.join(" · ")}</DescriptionListDescription></DescriptionListGroup>}
+              <DescriptionListGroup>
+                <DescriptionListTerm>Image</DescriptionListTerm>
+                <DescriptionListDescription className="bootc-mono">{vm.image}</DescriptionListDescription>
+              </DescriptionListGroup>
+              {vm.source && (
+                <DescriptionListGroup>
+                  <DescriptionListTerm>Built from</DescriptionListTerm>
+                  <DescriptionListDescription className="bootc-mono">{vm.source}</DescriptionListDescription>
+                </DescriptionListGroup>
+              )}
+              <DescriptionListGroup>
+                <DescriptionListTerm>Mode</DescriptionListTerm>
+                <DescriptionListDescription>
+                  {vm.mode}
+                  {vm.disk
+                    ? ` (${vm.disk.builder} builder${vm.disk.sizeBytes ? `, ${Math.round(vm.disk.sizeBytes / 1024 ** 3)} GiB` : ""}${vm.disk.base ? `, base disk ${vm.disk.base.slice(0, 12)}` : ""})`
+                    : ""}
+                </DescriptionListDescription>
+              </DescriptionListGroup>
+              <DescriptionListGroup>
+                <DescriptionListTerm>Resources</DescriptionListTerm>
+                <DescriptionListDescription>
+                  {vm.cpus} vCPU, {vm.memoryMiB} MiB, {vm.accel.toUpperCase()} ({vm.accelReason})
+                </DescriptionListDescription>
+              </DescriptionListGroup>
+              <DescriptionListGroup>
+                <DescriptionListTerm>Uptime</DescriptionListTerm>
+                <DescriptionListDescription>{formatUptime(vm.uptimeSec)}</DescriptionListDescription>
+              </DescriptionListGroup>
+              <DescriptionListGroup>
+                <DescriptionListTerm>SSH</DescriptionListTerm>
+                <DescriptionListDescription className="bootc-mono">
+                  {vm.sshPort
+                    ? `bootc ssh ${vm.name}   (${vm.sshUser}@127.0.0.1:${vm.sshPort}${vm.connection ? ` on ${vm.hostName}` : ""})`
+                    : "no sshd in the image"}
+                </DescriptionListDescription>
+              </DescriptionListGroup>
+              <DescriptionListGroup>
+                <DescriptionListTerm>Ports</DescriptionListTerm>
+                <DescriptionListDescription>
+                  {vm.forwards.length ? vm.forwards.map((f) => `127.0.0.1:${f.host} → ${f.guest}`).join(", ") : "none"}
+                </DescriptionListDescription>
+              </DescriptionListGroup>
+              <DescriptionListGroup>
+                <DescriptionListTerm>Shared folders</DescriptionListTerm>
+                <DescriptionListDescription>
+                  {vm.binds.length ? vm.binds.map((b) => `${b.host} → ${b.guest}${b.readOnly ? " (read-only)" : ""}`).join(", ") : "none"}
+                </DescriptionListDescription>
+              </DescriptionListGroup>
+              <DescriptionListGroup>
+                <DescriptionListTerm>Kernel</DescriptionListTerm>
+                <DescriptionListDescription className="bootc-mono">
+                  {vm.kernel ?? "—"} {vm.kargs.join(" ")}
+                </DescriptionListDescription>
+              </DescriptionListGroup>
+              <DescriptionListGroup>
+                <DescriptionListTerm>qemu command line</DescriptionListTerm>
+                <DescriptionListDescription className="bootc-mono">{vm.qemuArgs?.join(" ") ?? "—"}</DescriptionListDescription>
+              </DescriptionListGroup>
+              {vm.warnings.length > 0 && (
+                <DescriptionListGroup>
+                  <DescriptionListTerm>Warnings</DescriptionListTerm>
+                  <DescriptionListDescription>{vm.warnings.join(" · ")}</DescriptionListDescription>
+                </DescriptionListGroup>
+              )}
             </DescriptionList>
           )}
         </Tab>

@@ -24,8 +24,26 @@ describe("the boot dialog's choices", () => {
 
   it("start from the server's defaults, in the dialog's units", () => {
     expect(defaultChoices(facts)).toEqual({
-      name: "", pull: "never", cpus: 7, memoryMiB: 3072, forwards: [], shares: [], kargs: "quiet splash", removeOnStop: true, mode: "disk",
-      diskSizeGiB: 5, diskFile: "", host: "", autostart: true, allowHostLoopback: true, user: "alice", sshKey: "inject", password: "", autologin: true, cloudInitDir: "", cloudInitTransport: "imds",
+      name: "",
+      pull: "never",
+      cpus: 7,
+      memoryMiB: 3072,
+      forwards: [],
+      shares: [],
+      kargs: "quiet splash",
+      removeOnStop: true,
+      mode: "disk",
+      diskSizeGiB: 5,
+      diskFile: "",
+      host: "",
+      autostart: true,
+      allowHostLoopback: true,
+      user: "alice",
+      sshKey: "inject",
+      password: "",
+      autologin: true,
+      cloudInitDir: "",
+      cloudInitTransport: "imds",
     });
   });
 

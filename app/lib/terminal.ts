@@ -19,11 +19,7 @@ type XTerm = import("@xterm/xterm").Terminal;
  *                                    a new boot of the VM is followed by itself (the panel)
  *   dropped | ended → connecting     Reconnect, or following a new boot
  */
-export type ConnectionState =
-  | { kind: "connecting" }
-  | { kind: "connected" }
-  | { kind: "dropped"; reason: string }
-  | { kind: "ended"; reason: string };
+export type ConnectionState = { kind: "connecting" } | { kind: "connected" } | { kind: "dropped"; reason: string } | { kind: "ended"; reason: string };
 
 export class ConsoleSession {
   readonly element: HTMLDivElement;
@@ -43,7 +39,10 @@ export class ConsoleSession {
   screenReaderMode = false;
   private ready: Promise<void>;
 
-  constructor(readonly vm: string, readonly kind: "serial" | "ssh") {
+  constructor(
+    readonly vm: string,
+    readonly kind: "serial" | "ssh",
+  ) {
     this.element = document.createElement("div");
     this.element.className = "bootc-terminal";
     this.ready = this.init();
@@ -56,7 +55,14 @@ export class ConsoleSession {
       import("@xterm/addon-search"),
       import("@xterm/addon-web-links"),
     ]);
-    const term = new Terminal({ cursorBlink: true, convertEol: this.kind === "serial", scrollback: 5000, fontSize: 14, allowProposedApi: true, screenReaderMode: this.screenReaderMode });
+    const term = new Terminal({
+      cursorBlink: true,
+      convertEol: this.kind === "serial",
+      scrollback: 5000,
+      fontSize: 14,
+      allowProposedApi: true,
+      screenReaderMode: this.screenReaderMode,
+    });
     this.term = term;
     this.fit = new FitAddon();
     this.search = new SearchAddon();
@@ -100,7 +106,9 @@ export class ConsoleSession {
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
     this.setState({ kind: "connecting" });
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(withSessionKey(`${proto}://${location.host}/api/term/${this.kind}/${encodeURIComponent(this.vm)}?cols=${term.cols}&rows=${term.rows}`));
+    const ws = new WebSocket(
+      withSessionKey(`${proto}://${location.host}/api/term/${this.kind}/${encodeURIComponent(this.vm)}?cols=${term.cols}&rows=${term.rows}`),
+    );
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     let closedReason: string | undefined;
@@ -151,8 +159,7 @@ export class ConsoleSession {
         this.term?.reset(); // same boot: the replay repeats what the screen has
       }
       this.vmEnded = false;
-    }
-    else if (c.type === "exit") {
+    } else if (c.type === "exit") {
       this.vmEnded = true;
       setReason(c.reason, true);
       this.term?.write(`\r\n\x1b[2m[${c.reason}]\x1b[0m\r\n`);

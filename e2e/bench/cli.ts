@@ -29,11 +29,30 @@ for (let i = 0; i < 10; i++) {
   const live = i === 0;
   await writeRecord(
     {
-      version: 1, name, image: "localhost/bootc-demo:latest", imageId: "0".repeat(64), mode: "ephemeral", createdAt: new Date().toISOString(),
-      cpus: 2, memoryMiB: 2048, accel: "tcg", accelReason: "bench", sshUser: "root", sshPort: 2222, identity: path.join(home, "key"), generatedKey: true,
-      forwards: [], binds: [], kargs: [], removeOnStop: false, readyTimeoutSec: 600, warnings: [],
+      version: 1,
+      name,
+      image: "localhost/bootc-demo:latest",
+      imageId: "0".repeat(64),
+      mode: "ephemeral",
+      createdAt: new Date().toISOString(),
+      cpus: 2,
+      memoryMiB: 2048,
+      accel: "tcg",
+      accelReason: "bench",
+      sshUser: "root",
+      sshPort: 2222,
+      identity: path.join(home, "key"),
+      generatedKey: true,
+      forwards: [],
+      binds: [],
+      kargs: [],
+      removeOnStop: false,
+      readyTimeoutSec: 600,
+      warnings: [],
       timeline: [{ event: "created", at: new Date().toISOString() }],
-      ...(live ? { state: "ssh-ready", monitorPid: process.pid, monitorStartId: processStartId(process.pid), startedAt: new Date().toISOString() } : { state: "stopped", reason: "stopped by the user" }),
+      ...(live
+        ? { state: "ssh-ready", monitorPid: process.pid, monitorStartId: processStartId(process.pid), startedAt: new Date().toISOString() }
+        : { state: "stopped", reason: "stopped by the user" }),
     },
     paths,
   );

@@ -83,4 +83,6 @@ async function bootcPath(): Promise<{ mbps: number; rttMs: number }> {
 const raw = await rawBaseline();
 console.log(`raw ws echo (baseline): ${raw.mbps.toFixed(0)} MB/s, round trip ${raw.rttMs.toFixed(2)} ms (median of 200)`);
 const ours = await bootcPath();
-console.log(`bootc SSH console path: ${ours.mbps.toFixed(1)} MB/s, keystroke round trip ${ours.rttMs.toFixed(1)} ms (median of 50; guest under ${process.env.BOOTC_ACCEL ?? "detected accel"})`);
+console.log(
+  `bootc SSH console path: ${ours.mbps.toFixed(1)} MB/s, keystroke round trip ${ours.rttMs.toFixed(1)} ms (median of 50; guest under ${process.env.BOOTC_ACCEL ?? "detected accel"})`,
+);

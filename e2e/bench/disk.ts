@@ -30,7 +30,10 @@ try {
   await boot("first");
   await boot("cached");
   const [disk] = await engine.listDisks();
-  if (disk) console.log(`base disk: ${(disk.sizeBytes / 1024 ** 3).toFixed(0)} GiB virtual, ${(disk.usageBytes / 1024 ** 2).toFixed(0)} MiB on the host, used by ${disk.usedBy.join(", ")}`);
+  if (disk)
+    console.log(
+      `base disk: ${(disk.sizeBytes / 1024 ** 3).toFixed(0)} GiB virtual, ${(disk.usageBytes / 1024 ** 2).toFixed(0)} MiB on the host, used by ${disk.usedBy.join(", ")}`,
+    );
 } finally {
   for (const n of ["first", "cached"]) await engine.removeVm(n, { force: true }).catch(() => undefined);
   rmSync(home, { recursive: true, force: true });

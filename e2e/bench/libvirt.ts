@@ -20,7 +20,8 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const home = makeHome();
-const cli = (a: string[], env: Record<string, string> = {}) => execa(process.execPath, [CLI, ...a], { reject: false, all: true, env: { ...process.env, BOOTC_HOME: home, ...env } });
+const cli = (a: string[], env: Record<string, string> = {}) =>
+  execa(process.execPath, [CLI, ...a], { reject: false, all: true, env: { ...process.env, BOOTC_HOME: home, ...env } });
 async function timed(a: string[], env: Record<string, string> = {}): Promise<number> {
   const t0 = Date.now();
   const r = await cli(a, env);

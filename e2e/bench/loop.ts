@@ -41,7 +41,9 @@ try {
   const t0 = Date.now();
   await engine.stopVm("loop", { timeoutSec: 60 });
   const acpi = Date.now() - t0;
-  console.log(`ending the old boot: ${(ended / 1000).toFixed(1)} s (flush + kill); an ACPI stop of the same VM (baseline): ${(acpi / 1000).toFixed(1)} s; ratio ${(ended / acpi).toFixed(2)}`);
+  console.log(
+    `ending the old boot: ${(ended / 1000).toFixed(1)} s (flush + kill); an ACPI stop of the same VM (baseline): ${(acpi / 1000).toFixed(1)} s; ratio ${(ended / acpi).toFixed(2)}`,
+  );
 } finally {
   await engine.removeVm("loop", { force: true }).catch(() => undefined);
   await execa("podman", ["rmi", "-f", TAG], { reject: false });

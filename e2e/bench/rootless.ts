@@ -29,7 +29,9 @@ chownSync(userHome, account.uid, account.gid);
 async function boot(rootless: boolean, name: string): Promise<{ total: number; guest: number; host: number }> {
   const home = rootless ? userHome : rootHome;
   const cli = (a: string[]) =>
-    rootless ? asUser(["env", `BOOTC_HOME=${home}`, process.execPath, CLI, ...a]) : execa(process.execPath, [CLI, ...a], { reject: false, all: true, env: { ...process.env, BOOTC_HOME: home } });
+    rootless
+      ? asUser(["env", `BOOTC_HOME=${home}`, process.execPath, CLI, ...a])
+      : execa(process.execPath, [CLI, ...a], { reject: false, all: true, env: { ...process.env, BOOTC_HOME: home } });
   const t0 = Date.now();
   const r = await cli(["run", "--name", name, "--memory", "1G", DEMO_IMAGE]);
   const total = Date.now() - t0;
@@ -47,7 +49,9 @@ console.log(`image: ${DEMO_IMAGE}, ${runs} boots each, alternating`);
 for (let i = 1; i <= runs; i++) {
   rootful.push(await boot(false, `rf${i}`));
   rootless.push(await boot(true, `rl${i}`));
-  console.log(`  run ${i}: rootful ${s(rootful.at(-1)!.total)} (guest ${s(rootful.at(-1)!.guest)}), rootless ${s(rootless.at(-1)!.total)} (guest ${s(rootless.at(-1)!.guest)})`);
+  console.log(
+    `  run ${i}: rootful ${s(rootful.at(-1)!.total)} (guest ${s(rootful.at(-1)!.guest)}), rootless ${s(rootless.at(-1)!.total)} (guest ${s(rootless.at(-1)!.guest)})`,
+  );
 }
 const label = { total: "command → ssh-ready", guest: "qemu → ssh-ready   ", host: "created → qemu     " };
 for (const key of ["total", "guest", "host"] as const) {

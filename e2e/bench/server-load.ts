@@ -17,7 +17,9 @@ const rssMiB = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/
 
 function request(path: string, headers: Record<string, string>, upgrade = false): Promise<number> {
   return new Promise((resolve) => {
-    const extra = upgrade ? { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" } : {};
+    const extra = upgrade
+      ? { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" }
+      : {};
     const req = http.request({ host: "127.0.0.1", port: server.port, path, headers: { ...extra, ...headers } });
     req.on("response", (res) => {
       res.resume();

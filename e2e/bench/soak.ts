@@ -21,8 +21,14 @@ const home = makeHome();
 
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-const monitors = () => processesUsing(home).filter((p) => /runtime\/direct\/main\.js/.test(p.cmd)).map((p) => p.pid);
-const mounts = async () => String((await execa("podman", ["image", "mount"], { reject: false })).stdout).split("\n").filter(Boolean).length;
+const monitors = () =>
+  processesUsing(home)
+    .filter((p) => /runtime\/direct\/main\.js/.test(p.cmd))
+    .map((p) => p.pid);
+const mounts = async () =>
+  String((await execa("podman", ["image", "mount"], { reject: false })).stdout)
+    .split("\n")
+    .filter(Boolean).length;
 const listDir = (dir: string) => {
   try {
     return readdirSync(dir);
@@ -44,7 +50,11 @@ async function cycle(server: Served, i: number): Promise<number> {
   const c = client(server);
   const name = `soak${i}`;
   await c.vms.run.mutate({ image: DEMO_IMAGE, name, memoryMiB: 1024 });
-  await api(server).subscribe<{ type: string; state?: string; record?: { state: string } }>("vms.watch", { name }, (e) => e.state === "ssh-ready" || e.record?.state === "ssh-ready" || e.state === "failed");
+  await api(server).subscribe<{ type: string; state?: string; record?: { state: string } }>(
+    "vms.watch",
+    { name },
+    (e) => e.state === "ssh-ready" || e.record?.state === "ssh-ready" || e.state === "failed",
+  );
   const ssh = await bootc(home, ["ssh", name, "--", "uname -n"]);
   if (ssh.exitCode !== 0) throw new Error(`ssh failed: ${ssh.all}`);
   const serial = await Terminal.open(server, `/api/term/serial/${name}`);
@@ -58,7 +68,10 @@ async function cycle(server: Served, i: number): Promise<number> {
 
 let server = await serve(home);
 // An SSE client on the VM list for the whole run (reconnected after the restart).
-const follow = (s: Served) => void api(s).subscribe("vms.changes", undefined, () => false, minutes * 60_000).catch(() => undefined);
+const follow = (s: Served) =>
+  void api(s)
+    .subscribe("vms.changes", undefined, () => false, minutes * 60_000)
+    .catch(() => undefined);
 follow(server);
 const start = sample("start", server);
 const mountsBefore = await mounts();
@@ -81,5 +94,9 @@ while (Date.now() < deadline) {
 }
 const end = sample("end", server);
 await server.stop();
-console.log(`${cycles} cycles in ${minutes} min; ${restarted ? "second" : "the"} server process: fds ${afterRestart.fds} → ${end.fds}, RSS ${afterRestart.rss.toFixed(0)} → ${end.rss.toFixed(0)} MiB`);
-console.log(`left: processes ${JSON.stringify(processesUsing(home))}, image mounts ${mountsBefore} → ${await mounts()}, runtime dir [${listDir(path.join(home, "run")).join(", ")}], VMs [${listDir(path.join(home, "state/vms")).join(", ")}]`);
+console.log(
+  `${cycles} cycles in ${minutes} min; ${restarted ? "second" : "the"} server process: fds ${afterRestart.fds} → ${end.fds}, RSS ${afterRestart.rss.toFixed(0)} → ${end.rss.toFixed(0)} MiB`,
+);
+console.log(
+  `left: processes ${JSON.stringify(processesUsing(home))}, image mounts ${mountsBefore} → ${await mounts()}, runtime dir [${listDir(path.join(home, "run")).join(", ")}], VMs [${listDir(path.join(home, "state/vms")).join(", ")}]`,
+);

@@ -10,7 +10,10 @@ import { makeHome } from "../lib/harness.js";
 
 const home = makeHome();
 const server = await serve(home);
-const browser = await chromium.launch({ executablePath: process.env.BOOTC_CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+const browser = await chromium.launch({
+  executablePath: process.env.BOOTC_CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+});
 try {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -25,7 +28,9 @@ try {
     const tti = Date.now() - t0;
     const m = await page.evaluate(() => {
       const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
-      const js = (performance.getEntriesByType("resource") as PerformanceResourceTiming[]).filter((r) => r.initiatorType === "script" || r.name.endsWith(".js"));
+      const js = (performance.getEntriesByType("resource") as PerformanceResourceTiming[]).filter(
+        (r) => r.initiatorType === "script" || r.name.endsWith(".js"),
+      );
       return { dcl: nav.domContentLoadedEventEnd, jsBytes: js.reduce((n, r) => n + (r.decodedBodySize || 0), 0), jsFiles: js.length };
     });
     runs.push({ tti, dcl: m.dcl, jsKB: m.jsBytes / 1024, jsFiles: m.jsFiles });

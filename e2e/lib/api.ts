@@ -28,7 +28,10 @@ export interface Served {
 
 /** How to start a `bootc` command (the rootless tests start it as another user). */
 export type Launch = (args: string[]) => ResultPromise;
-const asThisUser = (home: string): Launch => (args) => execa(process.execPath, [CLI, ...args], { env: { ...process.env, BOOTC_HOME: home }, reject: false, buffer: false });
+const asThisUser =
+  (home: string): Launch =>
+  (args) =>
+    execa(process.execPath, [CLI, ...args], { env: { ...process.env, BOOTC_HOME: home }, reject: false, buffer: false });
 
 export async function serve(home: string, extra: string[] = [], launch: Launch = asThisUser(home)): Promise<Served> {
   const child = launch(["serve", "--port", "0", "--no-open", ...extra]);
@@ -98,7 +101,11 @@ export function rawRequest(port: number, path: string, opts: { method?: string; 
  */
 export async function signIn(s: Pick<Served, "port" | "consoleOrigin" | "token">): Promise<{ cookie: string; key: string; headers: Record<string, string> }> {
   const host = new URL(s.consoleOrigin).host;
-  const r = await rawRequest(s.port, "/api/session", { method: "POST", body: JSON.stringify({ token: s.token }), headers: { Host: host, Origin: s.consoleOrigin, "Content-Type": "application/json" } });
+  const r = await rawRequest(s.port, "/api/session", {
+    method: "POST",
+    body: JSON.stringify({ token: s.token }),
+    headers: { Host: host, Origin: s.consoleOrigin, "Content-Type": "application/json" },
+  });
   if (r.status !== 200) throw new Error(`sign-in failed: ${r.status} ${r.body}`);
   const cookie = String(r.headers["set-cookie"]).split(";")[0]!;
   const { key } = JSON.parse(r.body) as { key: string };
@@ -116,7 +123,10 @@ export function client(s: Pick<Served, "origin" | "token">) {
 
 /** Raw HTTP calls of procedures by name, for tests of the HTTP surface itself (status codes, error bodies). */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     super(`HTTP ${status}: ${JSON.stringify(body)}`);
   }
 }
@@ -132,7 +142,11 @@ export function api(s: Pick<Served, "origin" | "token">) {
       return body.result!.data;
     },
     async mutate<T>(path: string, input?: unknown): Promise<T> {
-      const r = await fetch(`${s.origin}/api/trpc/${path}`, { method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(input ?? null) });
+      const r = await fetch(`${s.origin}/api/trpc/${path}`, {
+        method: "POST",
+        headers: { ...headers, "Content-Type": "application/json" },
+        body: JSON.stringify(input ?? null),
+      });
       const body = (await r.json()) as { result?: { data: T }; error?: unknown };
       if (!r.ok) throw new ApiError(r.status, body.error);
       return body.result!.data;
@@ -153,7 +167,11 @@ export function api(s: Pick<Served, "origin" | "token">) {
             const block = buf.slice(0, sep);
             buf = buf.slice(sep + 2);
             const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+            const data = block
+              .split("\n")
+              .filter((l) => l.startsWith("data: "))
+              .map((l) => l.slice(6))
+              .join("\n");
             if (event === "serialized-error") throw new Error(`subscription ${path} failed: ${data}`);
             if (event || !data) continue; // connected, ping, return
             if (onData(JSON.parse(data) as T)) return;
@@ -172,7 +190,10 @@ export class Terminal {
   output = Buffer.alloc(0);
   controls: Control[] = [];
   closed = false;
-  private constructor(readonly ws: WebSocket, private autoAck: boolean) {
+  private constructor(
+    readonly ws: WebSocket,
+    private autoAck: boolean,
+  ) {
     ws.on("message", (data: Buffer) => {
       const f = decodeServerFrame(new Uint8Array(data));
       if (f?.type === "output") {

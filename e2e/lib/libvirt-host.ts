@@ -46,7 +46,9 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
  * group kvm, mode 0660; the same here.
  */
 function groupId(name: string): number | undefined {
-  const line = readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync("/etc/group", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${name}:`));
   return line ? Number(line.split(":")[2]) : undefined;
 }
 
@@ -103,7 +105,10 @@ async function startLocked(): Promise<LibvirtHost> {
       await startLibvirtd();
     },
     async stop() {
-      const vols = (await virsh(["vol-list", pool])).stdout.split("\n").map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
+      const vols = (await virsh(["vol-list", pool])).stdout
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[0])
+        .filter(Boolean);
       for (const v of vols) await virsh(["vol-delete", "--pool", pool, v!]);
       await virsh(["pool-destroy", pool]);
       await virsh(["pool-delete", pool]);
@@ -158,7 +163,16 @@ export async function startSshServer(): Promise<SshServer> {
   mkdirSync(path.dirname(knownHosts), { recursive: true, mode: 0o700 });
   const hostKey = readFileSync(path.join(dir, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`, { flag: "a", mode: 0o600 });
-  await waitUntil("sshd answers", async () => ((await execa("ssh", ["-i", path.join(dir, "client_key"), "-p", String(port), "-o", "BatchMode=yes", "root@127.0.0.1", "true"], { reject: false })).exitCode === 0 ? true : undefined), 30_000, 300);
+  await waitUntil(
+    "sshd answers",
+    async () =>
+      (await execa("ssh", ["-i", path.join(dir, "client_key"), "-p", String(port), "-o", "BatchMode=yes", "root@127.0.0.1", "true"], { reject: false }))
+        .exitCode === 0
+        ? true
+        : undefined,
+    30_000,
+    300,
+  );
   return {
     port,
     uri: `qemu+ssh://root@127.0.0.1:${port}/system?keyfile=${dir}/client_key`,

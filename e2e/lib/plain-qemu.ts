@@ -47,7 +47,12 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
     const kver = readdirSync(path.join(rootfs, "usr/lib/modules"))[0]!;
     const mod = path.join(rootfs, "usr/lib/modules", kver);
     const sock = path.join(dir, "vfs.sock");
-    children.push(execa("/usr/lib/qemu/virtiofsd", [`--socket-path=${sock}`, "-o", `source=${rootfs}`, "-o", `cache=${opts.cache ?? "auto"}`], { reject: false, stdio: "ignore" }));
+    children.push(
+      execa("/usr/lib/qemu/virtiofsd", [`--socket-path=${sock}`, "-o", `source=${rootfs}`, "-o", `cache=${opts.cache ?? "auto"}`], {
+        reject: false,
+        stdio: "ignore",
+      }),
+    );
     for (let i = 0; i < 100 && !readdirSync(dir).includes("vfs.sock"); i++) await new Promise((r) => setTimeout(r, 50));
     const port = await freePort();
     const mem = opts.memoryMiB ?? 2048;
@@ -55,17 +60,43 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
     const qemu = execa(
       "qemu-system-x86_64",
       [
-        "-machine", "q35", "-accel", opts.accel ?? "tcg,thread=single", "-smp", String(opts.smp ?? 2), "-m", `${mem}M`,
+        "-machine",
+        "q35",
+        "-accel",
+        opts.accel ?? "tcg,thread=single",
+        "-smp",
+        String(opts.smp ?? 2),
+        "-m",
+        `${mem}M`,
         ...(opts.cpu ? ["-cpu", opts.cpu] : []),
-        "-object", `memory-backend-memfd,id=mem,size=${mem}M,share=on`, "-numa", "node,memdev=mem",
-        "-nodefaults", "-display", "none", "-no-user-config",
-        "-kernel", path.join(mod, "vmlinuz"), "-initrd", opts.initrd ?? path.join(mod, "initramfs.img"),
-        "-append", ["console=ttyS0", "root=virtiofs:rootfs", "rw", "systemd.volatile=overlay", ...(opts.append ?? [])].join(" "),
-        "-chardev", `socket,id=fs0,path=${sock}`, "-device", "vhost-user-fs-pci,chardev=fs0,tag=rootfs",
-        "-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22`, "-device", "virtio-net-pci,netdev=net0",
-        "-device", "virtio-rng-pci",
-        "-smbios", `type=11,value=io.systemd.credential.binary:tmpfiles.extra=${Buffer.from(tmpfiles).toString("base64")}`,
-        "-serial", "stdio",
+        "-object",
+        `memory-backend-memfd,id=mem,size=${mem}M,share=on`,
+        "-numa",
+        "node,memdev=mem",
+        "-nodefaults",
+        "-display",
+        "none",
+        "-no-user-config",
+        "-kernel",
+        path.join(mod, "vmlinuz"),
+        "-initrd",
+        opts.initrd ?? path.join(mod, "initramfs.img"),
+        "-append",
+        ["console=ttyS0", "root=virtiofs:rootfs", "rw", "systemd.volatile=overlay", ...(opts.append ?? [])].join(" "),
+        "-chardev",
+        `socket,id=fs0,path=${sock}`,
+        "-device",
+        "vhost-user-fs-pci,chardev=fs0,tag=rootfs",
+        "-netdev",
+        `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+        "-device",
+        "virtio-net-pci,netdev=net0",
+        "-device",
+        "virtio-rng-pci",
+        "-smbios",
+        `type=11,value=io.systemd.credential.binary:tmpfiles.extra=${Buffer.from(tmpfiles).toString("base64")}`,
+        "-serial",
+        "stdio",
       ],
       { reject: false, stdin: "ignore", buffer: false },
     );
@@ -76,10 +107,26 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
     });
     const deadline = t0 + (opts.timeoutMs ?? 600_000);
     while (Date.now() < deadline && qemu.exitCode === null) {
-        const ssh = (command: string[], timeout = 20_000) =>
+      const ssh = (command: string[], timeout = 20_000) =>
         execa(
           "ssh",
-          ["-q", "-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "root@127.0.0.1", ...command],
+          [
+            "-q",
+            "-i",
+            key,
+            "-p",
+            String(port),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "BatchMode=yes",
+            "root@127.0.0.1",
+            ...command,
+          ],
           { reject: false, timeout },
         );
       const r = await ssh(["uname", "-r"]);

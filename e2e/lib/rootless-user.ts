@@ -9,7 +9,9 @@ import { DEMO_IMAGE, tempDir } from "./harness.js";
 
 export const USER = "bootc-rootless";
 export const account = (() => {
-  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith(`${USER}:`));
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${USER}:`));
   if (!line) throw new Error(`no user ${USER}: run scripts/setup.sh --tests, which makes it`);
   const [, , uid, gid, , dir] = line.split(":");
   return { uid: Number(uid), gid: Number(gid), home: dir! };
@@ -18,7 +20,11 @@ export const account = (() => {
 /** The user's own login environment: nothing of root's (XDG_RUNTIME_DIR, HOME) leaks in. */
 export const userEnv = { HOME: account.home, USER, LOGNAME: USER, PATH: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", LANG: "C.UTF-8" };
 export const asUser = (cmd: string[], options: Options = {}) =>
-  execa("setpriv", [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "--", "env", "-i", ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), ...cmd], { reject: false, all: true, ...options });
+  execa(
+    "setpriv",
+    [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "--", "env", "-i", ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), ...cmd],
+    { reject: false, all: true, ...options },
+  );
 
 /**
  * Puts the user's podman storage on `driver` — vfs (plain directories, podman's choice on

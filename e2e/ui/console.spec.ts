@@ -26,7 +26,11 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await fetch(`${server.origin}/api/trpc/vms.remove`, { method: "POST", headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json" }, body: JSON.stringify({ name: "ui", force: true }) }).catch(() => undefined);
+  await fetch(`${server.origin}/api/trpc/vms.remove`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "ui", force: true }),
+  }).catch(() => undefined);
   await server.stop();
   removeTempDirs();
 });

@@ -61,7 +61,12 @@ test("boot a disk file from the Disks page: a missing file is refused in place, 
 
   // A GPT disk with systemd-boot, made from the base disk the first test built.
   const cache = path.join(home, "cache/disks");
-  const file = await makePremadeDisk(path.join(cache, readdirSync(cache).find((f) => /^[0-9a-f]{24}$/.test(f))!));
+  const file = await makePremadeDisk(
+    path.join(
+      cache,
+      readdirSync(cache).find((f) => /^[0-9a-f]{24}$/.test(f))!,
+    ),
+  );
   await dialog.getByLabel("Disk file").fill(file);
   await dialog.getByLabel("Name").fill("pmui");
   await dialog.getByRole("button", { name: "Boot" }).click();
@@ -74,7 +79,12 @@ test("boot a disk file from the Disks page: a missing file is refused in place, 
 test("export a bootable disk image from the Disks page: a bad path is refused in place, then the job runs to done", async ({ page }) => {
   await signInWithToken(page, server);
   await page.getByRole("link", { name: "Disks" }).click();
-  await page.getByRole("row").filter({ hasText: DEMO_IMAGE }).first().getByRole("button", { name: `Export ${DEMO_IMAGE}` }).click();
+  await page
+    .getByRole("row")
+    .filter({ hasText: DEMO_IMAGE })
+    .first()
+    .getByRole("button", { name: `Export ${DEMO_IMAGE}` })
+    .click();
   const dialog = page.getByRole("dialog", { name: "Export a disk image" });
   await expect(dialog.getByLabel("Image")).toHaveValue(DEMO_IMAGE);
   await dialog.getByLabel("File").fill("/nonexistent/dir/demo.qcow2");

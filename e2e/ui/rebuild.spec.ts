@@ -63,16 +63,21 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
 
   // "Rebuild on change": saving the file is enough; the VM reboots into the new build.
   // (Booting it to SSH again would prove no more than the reboot above: same engine path.)
-  const imageOf = async () => (await bootcJson<{ imageId: string; timeline: Array<{ event: string }> }>(home, ["inspect", "uir"]));
+  const imageOf = async () => await bootcJson<{ imageId: string; timeline: Array<{ event: string }> }>(home, ["inspect", "uir"]);
   const v2 = (await imageOf()).imageId;
   // Clicked by its label, as a user does (PatternFly draws the toggle over the input).
   await page.getByText("Rebuild on change", { exact: true }).click();
   await expect(page.getByLabel("Rebuild on change")).toBeChecked();
   writeFileSync(path.join(src, "motd"), "version 3\n");
-  await expect.poll(async () => {
-    const vm = await imageOf();
-    return vm.imageId !== v2 && vm.timeline[0]?.event === "build-started";
-  }, { timeout: 300_000, intervals: [2_000] }).toBe(true);
+  await expect
+    .poll(
+      async () => {
+        const vm = await imageOf();
+        return vm.imageId !== v2 && vm.timeline[0]?.event === "build-started";
+      },
+      { timeout: 300_000, intervals: [2_000] },
+    )
+    .toBe(true);
   await expect(page.getByLabel("State")).not.toHaveText("Ready"); // booting the new build
   await page.getByText("Rebuild on change", { exact: true }).click();
   await expect(page.getByLabel("Rebuild on change")).not.toBeChecked();

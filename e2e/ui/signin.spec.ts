@@ -31,7 +31,10 @@ const listen = (srv: net.Server) => new Promise<number>((resolve) => srv.listen(
 test("the printed link signs in on the console's own name; the token is in no URL the browser keeps; no CSP violation", async () => {
   // A profile on disk, so the browser's own history database can be read afterwards.
   const profile = tempDir("bce-profile-");
-  const context = await chromium.launchPersistentContext(profile, { executablePath: process.env.BOOTC_CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.BOOTC_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu"],
+  });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const violations: string[] = [];
@@ -116,10 +119,26 @@ test("a server on another port of the console's own name gets the cookie (cookie
     const cookie = /bootc_session_\d+=[^;\s]+/.exec(seen.join("; "))?.[0];
     expect(cookie, "the browser sent the console's cookie to the other port").toBeTruthy();
     // What that server can do with it: replay it with every header a browser would send.
-    const replay = { Host: new URL(server.consoleOrigin).host, Origin: server.consoleOrigin, Cookie: cookie!, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors" };
+    const replay = {
+      Host: new URL(server.consoleOrigin).host,
+      Origin: server.consoleOrigin,
+      Cookie: cookie!,
+      "Sec-Fetch-Site": "same-origin",
+      "Sec-Fetch-Mode": "cors",
+    };
     expect((await rawRequest(server.port, "/api/trpc/vms.list", { headers: replay })).status).toBe(401);
-    expect((await rawRequest(server.port, "/api/trpc/vms.stop", { method: "POST", body: "{\"name\":\"x\"}", headers: { ...replay, "Content-Type": "application/json" } })).status).toBe(401);
-    const upgrade = await rawRequest(server.port, "/api/term/serial/x", { headers: { ...replay, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" } });
+    expect(
+      (
+        await rawRequest(server.port, "/api/trpc/vms.stop", {
+          method: "POST",
+          body: '{"name":"x"}',
+          headers: { ...replay, "Content-Type": "application/json" },
+        })
+      ).status,
+    ).toBe(401);
+    const upgrade = await rawRequest(server.port, "/api/term/serial/x", {
+      headers: { ...replay, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" },
+    });
     expect(upgrade.status).toBe(401);
     // The console itself still works in that browser: its pages' calls carry the key.
     await page.goto(`${server.consoleOrigin}/vms`);
@@ -172,7 +191,10 @@ test("revoking sessions signs the browser out", async ({ browser }) => {
     const page = await context.newPage();
     await signInWithToken(page, server);
     await expect(page.getByRole("heading", { name: "Images" })).toBeVisible();
-    const revoked = await fetch(`${server.origin}/api/trpc/session.revokeAll`, { method: "POST", headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json" } });
+    const revoked = await fetch(`${server.origin}/api/trpc/session.revokeAll`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json" },
+    });
     expect(revoked.status, await revoked.clone().text()).toBe(200);
     // The open page notices at its next API call and goes to sign-in; the cookie opens nothing now.
     await expect(page).toHaveURL(/\/signin\?next=/, { timeout: 15_000 });

@@ -25,14 +25,21 @@ export async function readTail(file: string, maxBytes: number): Promise<{ text: 
 export function consoleLines(text: string, n: number): string[] {
   // eslint-disable-next-line no-control-regex
   const clean = text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()#][0-9A-Za-z]|\x1b[0-9A-Za-z=>]|\r/g, "");
-  return clean.split("\n").filter((l) => l.trim()).slice(-n);
+  return clean
+    .split("\n")
+    .filter((l) => l.trim())
+    .slice(-n);
 }
 
 /**
  * Copies `file` to `out` from `start`, then what is appended to it while `more()` says the
  * writer goes on (polled every 250 ms), and what was written last. Returns the end offset.
  */
-export async function followFile(file: string, out: NodeJS.WritableStream, opts: { start?: number; more: () => Promise<boolean>; signal?: AbortSignal }): Promise<number> {
+export async function followFile(
+  file: string,
+  out: NodeJS.WritableStream,
+  opts: { start?: number; more: () => Promise<boolean>; signal?: AbortSignal },
+): Promise<number> {
   let offset = await copyFrom(file, out, opts.start ?? 0);
   while (!opts.signal?.aborted && (await opts.more())) {
     await sleep(250);
@@ -45,7 +52,10 @@ async function copyFrom(file: string, out: NodeJS.WritableStream, start: number)
   const size = (await stat(file).catch(() => ({ size: 0 }))).size;
   if (size <= start) return start;
   await new Promise<void>((resolve, reject) => {
-    createReadStream(file, { start, end: size - 1 }).on("error", reject).on("end", resolve).pipe(out, { end: false });
+    createReadStream(file, { start, end: size - 1 })
+      .on("error", reject)
+      .on("end", resolve)
+      .pipe(out, { end: false });
   });
   return size;
 }

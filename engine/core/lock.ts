@@ -18,7 +18,8 @@ async function tryVmLock(file: string, name: string): Promise<boolean> {
 }
 
 export async function withVmLock<T>(file: string, name: string, fn: () => Promise<T>): Promise<T> {
-  if (!(await tryVmLock(file, name))) throw new BootcError("VM_BUSY", `VM "${name}" is busy with another command (pid ${await lockOwner(file)})`, "wait for it to finish, then try again");
+  if (!(await tryVmLock(file, name)))
+    throw new BootcError("VM_BUSY", `VM "${name}" is busy with another command (pid ${await lockOwner(file)})`, "wait for it to finish, then try again");
   try {
     return await fn();
   } finally {
@@ -31,7 +32,12 @@ export async function withRebuildLock<T>(file: string, name: string, fn: () => P
   const deadline = Date.now() + maxWaitMs;
   for (;;) {
     if (await tryVmLock(file, name)) break;
-    if (Date.now() > deadline) throw new BootcError("VM_BUSY", `VM "${name}" is still being rebuilt by another command (pid ${await lockOwner(file)})`, "wait for it to finish, then try again");
+    if (Date.now() > deadline)
+      throw new BootcError(
+        "VM_BUSY",
+        `VM "${name}" is still being rebuilt by another command (pid ${await lockOwner(file)})`,
+        "wait for it to finish, then try again",
+      );
     await sleep(500);
   }
   try {

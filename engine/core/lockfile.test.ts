@@ -36,7 +36,13 @@ describe("lock files", () => {
     expect(await lockOwner(file)).toBe(process.pid);
     expect(JSON.parse(readFileSync(file, "utf8")).startId).toMatch(/.+/);
     // A live owner keeps it, even from another process.
-    const other = await execa(process.execPath, ["--import", "tsx", "--input-type=module", "-e", `const { tryLock } = await import(${JSON.stringify(LOCKFILE)}); console.log(await tryLock(${JSON.stringify(file)}))`]);
+    const other = await execa(process.execPath, [
+      "--import",
+      "tsx",
+      "--input-type=module",
+      "-e",
+      `const { tryLock } = await import(${JSON.stringify(LOCKFILE)}); console.log(await tryLock(${JSON.stringify(file)}))`,
+    ]);
     expect(other.stdout.trim()).toBe("false");
     await unlock(file);
     expect(await tryLock(file)).toBe(true);

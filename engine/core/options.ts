@@ -43,7 +43,11 @@ export function parseBind(text: string): { host: string; guest: string; readOnly
   }
   const [host, guest] = parts;
   if (parts.length !== 2 || !host || !guest || !guest.startsWith("/")) {
-    throw new BootcError("INVALID_ARGUMENT", `--bind "${text}" is not a share`, "use HOST_DIR:GUEST_DIR[:ro], e.g. --bind ./src:/mnt/src:ro (GUEST_DIR absolute)");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `--bind "${text}" is not a share`,
+      "use HOST_DIR:GUEST_DIR[:ro], e.g. --bind ./src:/mnt/src:ro (GUEST_DIR absolute)",
+    );
   }
   return { host: path.resolve(host), guest: path.posix.normalize(guest), readOnly };
 }
@@ -52,7 +56,8 @@ export async function checkBindSources(binds: Array<{ host: string }>): Promise<
   for (const b of binds) {
     const s = await stat(b.host).catch(() => undefined);
     if (!s) throw new BootcError("SHARE_PATH", `shared folder ${b.host} does not exist`, "create it or fix the --bind path");
-    if (!s.isDirectory()) throw new BootcError("SHARE_PATH", `shared folder ${b.host} is not a directory`, "--bind shares directories; share the folder that contains the file");
+    if (!s.isDirectory())
+      throw new BootcError("SHARE_PATH", `shared folder ${b.host} is not a directory`, "--bind shares directories; share the folder that contains the file");
   }
 }
 
@@ -106,6 +111,7 @@ export function generateName(taken: Set<string>): string {
 export function parseCloudInit(text: string): { transport: "cdrom" | "imds"; dir: string } {
   const m = /^(cdrom|imds):(.*)$/.exec(text);
   const dir = m ? m[2]! : text;
-  if (!dir) throw new BootcError("INVALID_ARGUMENT", `--cloudinit "${text}" names no directory`, "use --cloudinit DIR, --cloudinit cdrom:DIR or --cloudinit imds:DIR");
+  if (!dir)
+    throw new BootcError("INVALID_ARGUMENT", `--cloudinit "${text}" names no directory`, "use --cloudinit DIR, --cloudinit cdrom:DIR or --cloudinit imds:DIR");
   return { transport: (m?.[1] as "cdrom" | "imds" | undefined) ?? "cdrom", dir: path.resolve(dir) };
 }

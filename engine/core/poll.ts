@@ -6,7 +6,10 @@ import { setTimeout as sleep } from "node:timers/promises";
  * most `timeoutMs`; returns that value, or undefined once the time is up. An attempt that
  * throws ends the wait with that error.
  */
-export async function pollUntil<T>(attempt: () => Promise<T | undefined> | T | undefined, o: { timeoutMs: number; intervalMs: number }): Promise<T | undefined> {
+export async function pollUntil<T>(
+  attempt: () => Promise<T | undefined> | T | undefined,
+  o: { timeoutMs: number; intervalMs: number },
+): Promise<T | undefined> {
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
     const value = await attempt();

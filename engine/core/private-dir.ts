@@ -39,7 +39,13 @@ export async function ensurePrivateDir(dir: string, paths: EnginePaths): Promise
       if (e.code !== "EEXIST") throw e;
     });
     const st = await lstat(d);
-    const why = !st.isDirectory() ? "is not a directory" : uid !== undefined && st.uid !== uid ? `belongs to uid ${st.uid}` : st.mode & 0o022 ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})` : undefined;
+    const why = !st.isDirectory()
+      ? "is not a directory"
+      : uid !== undefined && st.uid !== uid
+        ? `belongs to uid ${st.uid}`
+        : st.mode & 0o022
+          ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})`
+          : undefined;
     if (why) {
       throw new BootcError(
         "INVALID_ARGUMENT",

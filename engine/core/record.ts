@@ -145,7 +145,11 @@ export async function readRecord(name: string, paths?: EnginePaths): Promise<VmR
     throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
   }
   const broken = (why: string) =>
-    new BootcError("VM_BROKEN", `the record of VM "${name}" (vm.json) is damaged: ${why}`, `nothing can be done with it but removing it: bootc rm --force ${name}`);
+    new BootcError(
+      "VM_BROKEN",
+      `the record of VM "${name}" (vm.json) is damaged: ${why}`,
+      `nothing can be done with it but removing it: bootc rm --force ${name}`,
+    );
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -27,4 +27,3 @@ export interface ConsoleAttachment {
   socket: net.Socket;
   replayBytes: number;
 }
-

@@ -46,7 +46,10 @@ export async function demoRecipeHash(suite: string, mirror: string, variant: Dem
 
 /** The recipe hash the existing demo image was built from, if any. */
 export async function existingDemoHash(image = DEMO_IMAGE): Promise<string | undefined> {
-  const exists = await podman(["image", "exists", image]).then(() => true, () => false);
+  const exists = await podman(["image", "exists", image]).then(
+    () => true,
+    () => false,
+  );
   if (!exists) return undefined;
   const [i] = await podmanJson<Array<{ Labels?: Record<string, string> | null }>>(["image", "inspect", image]);
   return i?.Labels?.[RECIPE_LABEL];
@@ -58,10 +61,18 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
   const suite = opts.suite ?? process.env.BOOTC_DEMO_SUITE ?? "trixie";
   const mirror = opts.mirror ?? process.env.BOOTC_DEMO_MIRROR ?? "http://deb.debian.org/debian";
   if (process.getuid?.() !== 0) {
-    throw new BootcError("NEEDS_ROOT", "building the demo image needs root (debootstrap, chroot and podman import of a full OS)", "run it as root: sudo bootc demo build");
+    throw new BootcError(
+      "NEEDS_ROOT",
+      "building the demo image needs root (debootstrap, chroot and podman import of a full OS)",
+      "run it as root: sudo bootc demo build",
+    );
   }
   if (!findOnPath("debootstrap")) {
-    throw new BootcError("MISSING_TOOL", "debootstrap was not found on PATH", "install it (apt-get install debootstrap; dnf install debootstrap), or run bootc setup");
+    throw new BootcError(
+      "MISSING_TOOL",
+      "debootstrap was not found on PATH",
+      "install it (apt-get install debootstrap; dnf install debootstrap), or run bootc setup",
+    );
   }
   podmanPath();
   const variant = opts.variant ?? "base";
@@ -92,21 +103,30 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
     }
     const result = await recipe;
     if (result.exitCode !== 0) {
-      throw new BootcError("DEMO_BUILD_FAILED", `the demo image recipe failed (exit ${result.exitCode}):\n${lastLines.join("\n")}`, "check network access to the Debian mirror (BOOTC_DEMO_MIRROR) and free disk space, then run again");
+      throw new BootcError(
+        "DEMO_BUILD_FAILED",
+        `the demo image recipe failed (exit ${result.exitCode}):\n${lastLines.join("\n")}`,
+        "check network access to the Debian mirror (BOOTC_DEMO_MIRROR) and free disk space, then run again",
+      );
     }
     log(`==> import into podman as ${image}`);
     // Through a tarball file rather than a pipe: each step then has its own exit status
     // and error text.
     const tarball = path.join(work, "rootfs.tar");
     const tar = await execa("tar", ["-C", rootfs, "--numeric-owner", "--xattrs", "--acls", "-cf", tarball, "."], { reject: false });
-    if (tar.exitCode !== 0) throw new BootcError("DEMO_BUILD_FAILED", `packing the root filesystem failed: ${tar.stderr.trim()}`, "check free disk space in the cache directory");
+    if (tar.exitCode !== 0)
+      throw new BootcError("DEMO_BUILD_FAILED", `packing the root filesystem failed: ${tar.stderr.trim()}`, "check free disk space in the cache directory");
     await podman([
       "import",
       "--quiet",
-      "--change", "LABEL containers.bootc=1",
-      "--change", `LABEL ${RECIPE_LABEL}=${hash}`,
-      "--change", `LABEL org.opencontainers.image.title=${variant === "base" ? "bootc-demo" : `bootc-demo-${variant}`}`,
-      "--change", `LABEL org.opencontainers.image.description=Debian ${suite} bootc-layout demo image built by bootc-console`,
+      "--change",
+      "LABEL containers.bootc=1",
+      "--change",
+      `LABEL ${RECIPE_LABEL}=${hash}`,
+      "--change",
+      `LABEL org.opencontainers.image.title=${variant === "base" ? "bootc-demo" : `bootc-demo-${variant}`}`,
+      "--change",
+      `LABEL org.opencontainers.image.description=Debian ${suite} bootc-layout demo image built by bootc-console`,
       tarball,
       image,
     ]);

@@ -33,7 +33,11 @@ export interface DiskBoot {
   reused?: boolean;
 }
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 async function uefi(vp: VmPaths): Promise<{ code: string; vars: string }> {
   const fw = requireFirmware("to boot installed and premade disks");
@@ -50,38 +54,70 @@ export async function ensureBaseDisk(
   signal?: AbortSignal,
 ): Promise<{ entry: DiskEntry; reused: boolean }> {
   const spec = { imageId: o.imageId, builder: o.builder, sizeBytes: o.sizeBytes, filesystem: o.filesystem };
-  return ensureEntry(paths, spec, async (dir, key) => {
-    if (o.builder === "direct") return buildDirectDisk({ dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, onProgress, signal });
-    const { view } = await mountImage(o.imageId);
-    let facts;
-    try {
-      facts = { systemd: await guestSystemdVersion(view), sshd: await hasSshd(view), users: await imageUsers(view) };
-    } finally {
-      await unmountImage(o.imageId);
-    }
-    return buildInstallDisk({ entryDir: entryDir(paths, key), dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, filesystem: o.filesystem, facts, onProgress, signal });
-  }, () => onProgress({ step: "waiting for another build of the same base disk" }));
+  return ensureEntry(
+    paths,
+    spec,
+    async (dir, key) => {
+      if (o.builder === "direct") return buildDirectDisk({ dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, onProgress, signal });
+      const { view } = await mountImage(o.imageId);
+      let facts;
+      try {
+        facts = { systemd: await guestSystemdVersion(view), sshd: await hasSshd(view), users: await imageUsers(view) };
+      } finally {
+        await unmountImage(o.imageId);
+      }
+      return buildInstallDisk({
+        entryDir: entryDir(paths, key),
+        dir,
+        key,
+        image: o.image,
+        imageId: o.imageId,
+        sizeBytes: o.sizeBytes,
+        filesystem: o.filesystem,
+        facts,
+        onProgress,
+        signal,
+      });
+    },
+    () => onProgress({ step: "waiting for another build of the same base disk" }),
+  );
 }
 
-export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPaths, onProgress: (p: DiskProgress) => void, signal?: AbortSignal): Promise<DiskBoot> {
+export async function prepareDiskBoot(
+  r: VmRecord,
+  paths: EnginePaths,
+  vp: VmPaths,
+  onProgress: (p: DiskProgress) => void,
+  signal?: AbortSignal,
+): Promise<DiskBoot> {
   const d = r.disk;
   if (!d) throw new BootcError("INVALID_ARGUMENT", `VM "${r.name}" is in disk mode but has no disk settings`, `remove it: bootc rm ${r.name}`);
   const overlayOn = (file: string, format: DiskFormat) => ({ file: vp.overlay, format: "qcow2" as const, backing: { file, format } });
 
   if (d.builder === "premade") {
     if (!d.premade || !d.premadeFormat) throw new BootcError("DISK_INVALID", `VM "${r.name}" has no premade disk recorded`);
-    if (!(await exists(d.premade))) throw new BootcError("DISK_INVALID", `the VM's disk file ${d.premade} is gone`, `restore it, or remove the VM: bootc rm ${r.name}`);
+    if (!(await exists(d.premade)))
+      throw new BootcError("DISK_INVALID", `the VM's disk file ${d.premade} is gone`, `restore it, or remove the VM: bootc rm ${r.name}`);
     // Checked at every start, not only the first: the user's file may have been rewritten
     // since (a backing file named with `qemu-img rebase -u`, another format).
     const info = await inspectDisk(d.premade);
     if (info.format !== d.premadeFormat) {
-      throw new BootcError("DISK_INVALID", `${d.premade} is now a ${info.format} image; the VM was made on a ${d.premadeFormat} one`, `restore the file, or remove the VM (bootc rm ${r.name}) and run it again`);
+      throw new BootcError(
+        "DISK_INVALID",
+        `${d.premade} is now a ${info.format} image; the VM was made on a ${d.premadeFormat} one`,
+        `restore the file, or remove the VM (bootc rm ${r.name}) and run it again`,
+      );
     }
     if (!(await exists(vp.overlay))) await createOverlay(d.premade, d.premadeFormat, vp.overlay, d.sizeBytes || info.virtualSize);
     return { firmware: await uefi(vp), cmdline: [], disk: overlayOn(d.premade, d.premadeFormat), sshd: true };
   }
 
-  const { entry, reused } = await ensureBaseDisk(paths, { image: r.image, imageId: r.imageId, builder: d.builder, sizeBytes: d.sizeBytes, filesystem: d.filesystem }, onProgress, signal);
+  const { entry, reused } = await ensureBaseDisk(
+    paths,
+    { image: r.image, imageId: r.imageId, builder: d.builder, sizeBytes: d.sizeBytes, filesystem: d.filesystem },
+    onProgress,
+    signal,
+  );
 
   // A new base (the image changed: rebuild & reboot) starts a new overlay; the same base
   // keeps the overlay, and with it everything the guest wrote.
@@ -92,7 +128,12 @@ export async function prepareDiskBoot(r: VmRecord, paths: EnginePaths, vp: VmPat
   const base = { base: entry.key, reused, systemd: entry.guestSystemd, sshd: entry.sshd, users: entry.users, disk: overlayOn(baseFile, "raw") };
   if (entry.builder === "direct") {
     const dir = entryDir(paths, entry.key);
-    return { ...base, kernel: path.join(dir, entry.kernel ?? "vmlinuz"), initrd: path.join(dir, entry.initrd ?? "initramfs.img"), cmdline: directDiskKernelArgs(r.kargs) };
+    return {
+      ...base,
+      kernel: path.join(dir, entry.kernel ?? "vmlinuz"),
+      initrd: path.join(dir, entry.initrd ?? "initramfs.img"),
+      cmdline: directDiskKernelArgs(r.kargs),
+    };
   }
   return { ...base, firmware: await uefi(vp), cmdline: [] };
 }

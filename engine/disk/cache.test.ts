@@ -10,7 +10,15 @@ const home = () => {
   return { state: path.join(root, "state"), cache: path.join(root, "cache"), runtime: path.join(root, "run") };
 };
 const entry = (key: string): DiskEntry => ({
-  key, image: "img", imageId: spec.imageId, builder: "direct", builderVersion: 1, sizeBytes: spec.sizeBytes, filesystem: "ext4", createdAt: new Date().toISOString(), sshd: true,
+  key,
+  image: "img",
+  imageId: spec.imageId,
+  builder: "direct",
+  builderVersion: 1,
+  sizeBytes: spec.sizeBytes,
+  filesystem: "ext4",
+  createdAt: new Date().toISOString(),
+  sshd: true,
 });
 
 describe("the base-disk cache", () => {
@@ -50,10 +58,12 @@ describe("the base-disk cache", () => {
 
   it("a failed build leaves no entry and no temp directory, and the next one builds", async () => {
     const paths = home();
-    await expect(ensureEntry(paths, spec, async (dir) => {
-      writeFileSync(path.join(dir, "disk.raw"), "half");
-      throw new Error("disk full");
-    })).rejects.toThrow("disk full");
+    await expect(
+      ensureEntry(paths, spec, async (dir) => {
+        writeFileSync(path.join(dir, "disk.raw"), "half");
+        throw new Error("disk full");
+      }),
+    ).rejects.toThrow("disk full");
     expect(readdirSync(path.join(paths.cache, "disks"))).toEqual([]);
     expect((await ensureEntry(paths, spec, async (_d, key) => entry(key))).reused).toBe(false);
   });

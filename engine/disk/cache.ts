@@ -100,7 +100,12 @@ export type BuildFn = (dir: string, key: string) => Promise<DiskEntry>;
  * The cached entry for `spec`, building it with `build` (into a temp directory) when
  * missing. `reused` says whether it came from the cache.
  */
-export async function ensureEntry(paths: EnginePaths, spec: DiskSpec, build: BuildFn, onWait: () => void = () => undefined): Promise<{ entry: DiskEntry; reused: boolean }> {
+export async function ensureEntry(
+  paths: EnginePaths,
+  spec: DiskSpec,
+  build: BuildFn,
+  onWait: () => void = () => undefined,
+): Promise<{ entry: DiskEntry; reused: boolean }> {
   const key = diskKey(spec);
   await ensurePrivateDir(disksDir(paths), paths);
   const lock = diskBuildLock(paths, key);

@@ -30,7 +30,11 @@ export async function contentSize(root: ImageRoot): Promise<{ used: number; mini
 export function checkDiskSize(sizeBytes: number, minimum: number, image: string): void {
   if (sizeBytes < minimum) {
     const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
-    throw new BootcError("DISK_TOO_SMALL", `a ${gib(sizeBytes)} disk cannot hold ${image} (it needs at least ${gib(minimum)})`, `use a larger --disk-size, e.g. --disk-size ${Math.ceil(minimum / 1024 ** 3) + 1}G`);
+    throw new BootcError(
+      "DISK_TOO_SMALL",
+      `a ${gib(sizeBytes)} disk cannot hold ${image} (it needs at least ${gib(minimum)})`,
+      `use a larger --disk-size, e.g. --disk-size ${Math.ceil(minimum / 1024 ** 3) + 1}G`,
+    );
   }
 }
 
@@ -69,17 +73,30 @@ export async function buildDirectDisk(o: {
     o.signal?.throwIfAborted();
     // Rootless, mkfs runs in podman's namespace: it reads every file and keeps its in-image owner.
     const cmd = await onImageRoot(root, { file: mkfs, args: mkfsArgs(root.path, file, o.sizeBytes) });
-    const child = spawnOwned(cmd.file, cmd.args, { stdin: "ignore", stdout: "pipe", stderr: "pipe", buffer: true, ...(o.signal ? { cancelSignal: o.signal } : {}) });
+    const child = spawnOwned(cmd.file, cmd.args, {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      buffer: true,
+      ...(o.signal ? { cancelSignal: o.signal } : {}),
+    });
     // Bytes written = what the sparse file has allocated so far.
     const timer = setInterval(() => {
-      void stat(file).then((s) => o.onProgress({ step: "writing the root filesystem", bytes: s.blocks * 512, totalBytes: progressTotal(used, s.blocks * 512) }), () => undefined);
+      void stat(file).then(
+        (s) => o.onProgress({ step: "writing the root filesystem", bytes: s.blocks * 512, totalBytes: progressTotal(used, s.blocks * 512) }),
+        () => undefined,
+      );
     }, 500);
     const r = await child.finally(() => clearInterval(timer));
     if (r.isCanceled) throw new BootcError("DISK_BUILD_FAILED", "the base-disk build was stopped");
     if (r.exitCode !== 0) {
       const err = `${String(r.stderr ?? "")}${String(r.stdout ?? "")}`.trim();
       if (/No space left on device|ENOSPC/i.test(err)) {
-        throw new BootcError("NO_SPACE", `the disk cache ran out of space while writing the base disk (${path.dirname(o.dir)})`, "free space there, prune unused disks (bootc disks prune), or move the cache with XDG_CACHE_HOME");
+        throw new BootcError(
+          "NO_SPACE",
+          `the disk cache ran out of space while writing the base disk (${path.dirname(o.dir)})`,
+          "free space there, prune unused disks (bootc disks prune), or move the cache with XDG_CACHE_HOME",
+        );
       }
       throw new BootcError("DISK_BUILD_FAILED", `mkfs.ext4 failed: ${err.split("\n").slice(-3).join(" ") || `exit code ${r.exitCode}`}`);
     }

@@ -89,6 +89,14 @@ export async function releaseImage(paths: EnginePaths, imageId: string): Promise
   // Never forced: `rmi -f` would also remove every container using the image and every
   // other tag on it. podman's own refusal says what still uses it.
   const r = await execa(podmanPath(), ["rmi", imageId], { reject: false });
-  if (r.exitCode !== 0) notes.push(`kept the image ${imageId.slice(0, 12)}: ${String(r.stderr).replace(/^Error: /, "").trim().split("\n")[0]}`);
+  if (r.exitCode !== 0)
+    notes.push(
+      `kept the image ${imageId.slice(0, 12)}: ${
+        String(r.stderr)
+          .replace(/^Error: /, "")
+          .trim()
+          .split("\n")[0]
+      }`,
+    );
   return notes;
 }

@@ -57,7 +57,11 @@ export function partitionScript(rootMiB: number, rootUuid: string): string {
 async function assembleUefiDisk(entry: DiskEntry, dir: string, out: string, work: string, onProgress: (p: DiskProgress) => void): Promise<void> {
   const boot = systemdBootEfi();
   await access(boot.file).catch(() => {
-    throw new BootcError("MISSING_TOOL", `${boot.file} is missing: a direct-built disk needs the host's systemd-boot to boot elsewhere`, "apt-get install systemd-boot-efi (dnf install systemd-boot-unsigned)");
+    throw new BootcError(
+      "MISSING_TOOL",
+      `${boot.file} is missing: a direct-built disk needs the host's systemd-boot to boot elsewhere`,
+      "apt-get install systemd-boot-efi (dnf install systemd-boot-unsigned)",
+    );
   });
   const [mkfsVfat, mmd, mcopy, sfdisk] = ["mkfs.vfat", "mmd", "mcopy", "sfdisk"].map((t) => requireTool(t));
   onProgress({ step: "making the EFI system partition" });
@@ -84,7 +88,10 @@ async function assembleUefiDisk(entry: DiskEntry, dir: string, out: string, work
   await writeFile(out, "");
   await truncate(out, (1 + ESP_MIB + rootMiB + 1) * 1024 * 1024);
   await execa(sfdisk!, ["--quiet", out], { input: partitionScript(rootMiB, rootUuid) });
-  for (const [file, seekMiB] of [[esp, 1], [root, 1 + ESP_MIB]] as const) {
+  for (const [file, seekMiB] of [
+    [esp, 1],
+    [root, 1 + ESP_MIB],
+  ] as const) {
     // Sparse: the root is mostly holes, and stays so in the copy.
     await execa("dd", [`if=${file}`, `of=${out}`, "bs=1M", `seek=${seekMiB}`, "conv=notrunc,sparse", "status=none"]);
   }
@@ -115,8 +122,20 @@ export interface ExportResult {
 /** The file must not exist and its directory must: checked before any work (and again before writing). */
 export async function checkExportTarget(target: string): Promise<string> {
   const file = path.resolve(target);
-  if (await stat(file).then(() => true, () => false)) throw new BootcError("INVALID_ARGUMENT", `${file} already exists`, "remove it, or give another file name");
-  if (!(await stat(path.dirname(file)).then((s) => s.isDirectory(), () => false))) throw new BootcError("INVALID_ARGUMENT", `the directory of ${file} does not exist`, "create it, or give another path");
+  if (
+    await stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new BootcError("INVALID_ARGUMENT", `${file} already exists`, "remove it, or give another file name");
+  if (
+    !(await stat(path.dirname(file)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new BootcError("INVALID_ARGUMENT", `the directory of ${file} does not exist`, "create it, or give another path");
   return file;
 }
 
@@ -145,14 +164,25 @@ export async function exportDisk(paths: EnginePaths, o: ExportOptions): Promise<
       // The cached base stays in the cache: copied, never moved.
       await (assembled ? rename(raw, tmp) : execa("cp", ["--sparse=always", raw, tmp]));
     } else {
-      const child = spawnOwned(qemuImg, ["convert", "-p", "-f", "raw", "-O", o.format, ...(o.format === "qcow2" ? ["-c"] : []), raw, tmp], { stdin: "ignore", stdout: "pipe", stderr: "pipe", buffer: true, ...(o.signal ? { cancelSignal: o.signal } : {}) });
+      const child = spawnOwned(qemuImg, ["convert", "-p", "-f", "raw", "-O", o.format, ...(o.format === "qcow2" ? ["-c"] : []), raw, tmp], {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        buffer: true,
+        ...(o.signal ? { cancelSignal: o.signal } : {}),
+      });
       child.stdout?.on("data", (d: Buffer) => {
         const m = /\((\d+(?:\.\d+)?)\/100%\)/.exec(d.toString());
         if (m) onProgress({ step: `writing ${o.format}`, bytes: Math.round((Number(m[1]) / 100) * size), totalBytes: size });
       });
       const r = await child;
       if (r.isCanceled) throw new BootcError("DISK_BUILD_FAILED", "the export was stopped");
-      if (r.exitCode !== 0) throw new BootcError("DISK_BUILD_FAILED", `qemu-img convert failed: ${String(r.stderr).trim().split("\n").pop() ?? r.exitCode}`, "check free space where the file goes");
+      if (r.exitCode !== 0)
+        throw new BootcError(
+          "DISK_BUILD_FAILED",
+          `qemu-img convert failed: ${String(r.stderr).trim().split("\n").pop() ?? r.exitCode}`,
+          "check free space where the file goes",
+        );
     }
     await rename(tmp, file);
     onProgress({ step: "done", bytes: size, totalBytes: size });
@@ -165,14 +195,39 @@ export async function exportDisk(paths: EnginePaths, o: ExportOptions): Promise<
 /** `bootc to-disk`: the image (pulled by `pull`'s policy), its base disk planned as disk mode plans it, then exported. */
 export async function exportImageDisk(
   paths: EnginePaths,
-  o: { image: string; file: string; format?: ExportFormat; builder?: "auto" | "direct" | "install"; sizeBytes?: number; filesystem?: "ext4" | "xfs" | "btrfs"; pull?: PullPolicy; onProgress?: (p: DiskProgress) => void; pullHooks?: PullHooks; signal?: AbortSignal },
+  o: {
+    image: string;
+    file: string;
+    format?: ExportFormat;
+    builder?: "auto" | "direct" | "install";
+    sizeBytes?: number;
+    filesystem?: "ext4" | "xfs" | "btrfs";
+    pull?: PullPolicy;
+    onProgress?: (p: DiskProgress) => void;
+    pullHooks?: PullHooks;
+    signal?: AbortSignal;
+  },
 ): Promise<ExportResult> {
   const format = o.format ?? "qcow2";
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new BootcError("INVALID_ARGUMENT", `--format ${format} is not one of ${EXPORT_FORMATS.join(", ")}`, "use qcow2 (libvirt, most tools), raw, or vmdk");
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+    throw new BootcError("INVALID_ARGUMENT", `--format ${format} is not one of ${EXPORT_FORMATS.join(", ")}`, "use qcow2 (libvirt, most tools), raw, or vmdk");
   await checkExportTarget(o.file);
   await ensureImage(o.image, o.pull ?? "missing", o.pullHooks, paths);
   const image = await inspectImage(o.image);
-  const disk = await planImageDisk({ builder: o.builder ?? "auto", sizeBytes: o.sizeBytes, filesystem: o.filesystem ?? "ext4" }, { ref: o.image, id: image.id });
+  const disk = await planImageDisk(
+    { builder: o.builder ?? "auto", sizeBytes: o.sizeBytes, filesystem: o.filesystem ?? "ext4" },
+    { ref: o.image, id: image.id },
+  );
   if (disk.builder === "premade") throw new BootcError("INVALID_ARGUMENT", "a premade disk cannot be exported", "convert it with qemu-img convert");
-  return exportDisk(paths, { image: o.image, imageId: image.id, builder: disk.builder, sizeBytes: disk.sizeBytes, filesystem: disk.filesystem, file: o.file, format, onProgress: o.onProgress, signal: o.signal });
+  return exportDisk(paths, {
+    image: o.image,
+    imageId: image.id,
+    builder: disk.builder,
+    sizeBytes: disk.sizeBytes,
+    filesystem: disk.filesystem,
+    file: o.file,
+    format,
+    onProgress: o.onProgress,
+    signal: o.signal,
+  });
 }

@@ -11,11 +11,29 @@ describe("bootc install to-disk", () => {
     const mounts = args.filter((_, i) => args[i - 1] === "-v");
     expect(mounts).toEqual(["/dev:/dev", "/var/lib/containers:/var/lib/containers", "/cache/disks/k.partial-7:/output"]);
     const cmd = args.slice(args.indexOf("abc123"));
-    expect(cmd).toEqual(["abc123", "bootc", "install", "to-disk", "--via-loopback", "--generic-image", "--skip-fetch-check", "--filesystem", "ext4", "/output/disk.raw"]);
+    expect(cmd).toEqual([
+      "abc123",
+      "bootc",
+      "install",
+      "to-disk",
+      "--via-loopback",
+      "--generic-image",
+      "--skip-fetch-check",
+      "--filesystem",
+      "ext4",
+      "/output/disk.raw",
+    ]);
   });
 
   it("passes a root size, and another storage path (a podman machine on macOS)", () => {
-    const args = installToDiskArgs({ name: "n", imageId: "abc", outDir: "/Users/me/.cache/bootc-console/disks/k", filesystem: "xfs", rootSize: "8G", storage: "/var/lib/containers/storage-machine" });
+    const args = installToDiskArgs({
+      name: "n",
+      imageId: "abc",
+      outDir: "/Users/me/.cache/bootc-console/disks/k",
+      filesystem: "xfs",
+      rootSize: "8G",
+      storage: "/var/lib/containers/storage-machine",
+    });
     expect(args).toContain("/var/lib/containers/storage-machine:/var/lib/containers");
     expect(args.slice(-5)).toEqual(["--filesystem", "xfs", "--root-size", "8G", "/output/disk.raw"]);
   });
@@ -32,7 +50,20 @@ describe("bootc install to-disk", () => {
 
 describe("the direct builder", () => {
   it("populates an ext4 filesystem image from the root filesystem, owned by root", () => {
-    expect(mkfsArgs("/m/root", "/c/disk.raw", 10 * 1024 ** 3)).toEqual(["-q", "-F", "-t", "ext4", "-L", "bootc-root", "-d", "/m/root", "-E", "root_owner=0:0", "/c/disk.raw", "10485760k"]);
+    expect(mkfsArgs("/m/root", "/c/disk.raw", 10 * 1024 ** 3)).toEqual([
+      "-q",
+      "-F",
+      "-t",
+      "ext4",
+      "-L",
+      "bootc-root",
+      "-d",
+      "/m/root",
+      "-E",
+      "root_owner=0:0",
+      "/c/disk.raw",
+      "10485760k",
+    ]);
   });
 
   it("boots the whole virtio disk as the root", () => {
@@ -47,7 +78,31 @@ describe("the direct builder", () => {
 
 describe("overlays", () => {
   it("are qcow2 files backed by the base, made without qemu-img opening the base (-u, the size given)", () => {
-    expect(overlayArgs("/c/disk.raw", "raw", "/s/vm/disk.qcow2", 2048)).toEqual(["create", "-q", "-f", "qcow2", "-u", "-b", "/c/disk.raw", "-F", "raw", "/s/vm/disk.qcow2", "2048"]);
-    expect(overlayArgs("/u/my.qcow2", "qcow2", "/s/vm/disk.qcow2", 1024)).toEqual(["create", "-q", "-f", "qcow2", "-u", "-b", "/u/my.qcow2", "-F", "qcow2", "/s/vm/disk.qcow2", "1024"]);
+    expect(overlayArgs("/c/disk.raw", "raw", "/s/vm/disk.qcow2", 2048)).toEqual([
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-u",
+      "-b",
+      "/c/disk.raw",
+      "-F",
+      "raw",
+      "/s/vm/disk.qcow2",
+      "2048",
+    ]);
+    expect(overlayArgs("/u/my.qcow2", "qcow2", "/s/vm/disk.qcow2", 1024)).toEqual([
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-u",
+      "-b",
+      "/u/my.qcow2",
+      "-F",
+      "qcow2",
+      "/s/vm/disk.qcow2",
+      "1024",
+    ]);
   });
 });

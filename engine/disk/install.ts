@@ -30,15 +30,29 @@ export interface InstallSpec {
 export function installToDiskArgs(s: InstallSpec): string[] {
   const storage = s.storage ?? "/var/lib/containers";
   return [
-    "run", "--rm", "--name", s.name, "--privileged", "--pid=host",
-    "--security-opt", "label=type:unconfined_t",
-    "-v", "/dev:/dev",
-    "-v", `${storage}:/var/lib/containers`,
-    "-v", `${s.outDir}:/output`,
+    "run",
+    "--rm",
+    "--name",
+    s.name,
+    "--privileged",
+    "--pid=host",
+    "--security-opt",
+    "label=type:unconfined_t",
+    "-v",
+    "/dev:/dev",
+    "-v",
+    `${storage}:/var/lib/containers`,
+    "-v",
+    `${s.outDir}:/output`,
     s.imageId,
-    "bootc", "install", "to-disk",
-    "--via-loopback", "--generic-image", "--skip-fetch-check",
-    "--filesystem", s.filesystem,
+    "bootc",
+    "install",
+    "to-disk",
+    "--via-loopback",
+    "--generic-image",
+    "--skip-fetch-check",
+    "--filesystem",
+    s.filesystem,
     ...(s.rootSize ? ["--root-size", s.rootSize] : []),
     "/output/disk.raw",
   ];
@@ -80,7 +94,11 @@ export async function buildInstallDisk(o: {
   await fh.truncate(o.sizeBytes);
   await fh.close();
   o.onProgress({ step: "bootc install to-disk" });
-  const child = spawnOwned(podmanPath(), installToDiskArgs({ name, imageId: o.imageId, outDir: o.dir, filesystem: o.filesystem }), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const child = spawnOwned(podmanPath(), installToDiskArgs({ name, imageId: o.imageId, outDir: o.dir, filesystem: o.filesystem }), {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const abort = () => void removeContainer(name);
   o.signal?.addEventListener("abort", abort, { once: true });
   let tail = "";
@@ -94,8 +112,13 @@ export async function buildInstallDisk(o: {
   const r = await child.finally(() => o.signal?.removeEventListener("abort", abort));
   o.signal?.throwIfAborted();
   if (r.exitCode !== 0) {
-    if (/No space left on device/i.test(tail)) throw new BootcError("NO_SPACE", "the disk cache ran out of space during bootc install", "free space, or prune unused disks: bootc disks prune");
-    throw new BootcError("DISK_BUILD_FAILED", `bootc install to-disk failed: ${tail.trim().split("\n").slice(-5).join("\n")}`, "try the built-in builder: --builder direct");
+    if (/No space left on device/i.test(tail))
+      throw new BootcError("NO_SPACE", "the disk cache ran out of space during bootc install", "free space, or prune unused disks: bootc disks prune");
+    throw new BootcError(
+      "DISK_BUILD_FAILED",
+      `bootc install to-disk failed: ${tail.trim().split("\n").slice(-5).join("\n")}`,
+      "try the built-in builder: --builder direct",
+    );
   }
   return {
     key: o.key,

@@ -26,7 +26,11 @@ export async function inspectDisk(file: string): Promise<{ format: DiskFormat; v
   const format = info?.format;
   refuseExternalFiles(file, info);
   if (format !== "raw" && format !== "qcow2") {
-    throw new BootcError("DISK_INVALID", `${file} is not a disk image qemu can boot (${format ?? String(r.stderr).trim()})`, "--disk takes a .qcow2 or .raw disk image");
+    throw new BootcError(
+      "DISK_INVALID",
+      `${file} is not a disk image qemu can boot (${format ?? String(r.stderr).trim()})`,
+      "--disk takes a .qcow2 or .raw disk image",
+    );
   }
   // Anything is a "raw" disk to qemu-img: a disk has a boot sector signature (0x55AA at
   // 510, also in GPT's protective MBR) or is a bare ext filesystem (magic at 1080).

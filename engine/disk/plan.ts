@@ -25,7 +25,11 @@ export async function planPremadeDisk(req: DiskRequest): Promise<VmDisk> {
   const file = path.resolve(req.premade!);
   const info = await inspectDisk(file);
   if (req.sizeBytes !== undefined && req.sizeBytes < info.virtualSize) {
-    throw new BootcError("DISK_TOO_SMALL", `--disk-size is smaller than the disk ${file} (${info.virtualSize} bytes)`, "leave out --disk-size, or give a larger size to grow the VM's disk");
+    throw new BootcError(
+      "DISK_TOO_SMALL",
+      `--disk-size is smaller than the disk ${file} (${info.virtualSize} bytes)`,
+      "leave out --disk-size, or give a larger size to grow the VM's disk",
+    );
   }
   requireFirmware("to boot a premade disk");
   return { builder: "premade", sizeBytes: req.sizeBytes ?? 0, filesystem: "", premade: file, premadeFormat: info.format };
@@ -35,14 +39,25 @@ export async function planImageDisk(req: DiskRequest, image: { ref: string; id: 
   const sizeBytes = req.sizeBytes ?? DEFAULT_DISK_SIZE;
   const root = await mountImage(image.id);
   try {
-    const hasBootc = await access(path.join(root.view, "usr/bin/bootc")).then(() => true, () => false);
+    const hasBootc = await access(path.join(root.view, "usr/bin/bootc")).then(
+      () => true,
+      () => false,
+    );
     // `bootc install` runs in a privileged container, which rootless podman cannot start.
     const builder = req.builder === "auto" ? (hasBootc && !isRootless() ? "install" : "direct") : req.builder;
     if (builder === "install" && isRootless()) {
-      throw new BootcError("NEEDS_ROOT", "the install builder runs `bootc install` in a privileged container, which rootless podman cannot start", "use the built-in builder, which needs no privileges: --builder direct (or run as root)");
+      throw new BootcError(
+        "NEEDS_ROOT",
+        "the install builder runs `bootc install` in a privileged container, which rootless podman cannot start",
+        "use the built-in builder, which needs no privileges: --builder direct (or run as root)",
+      );
     }
     if (builder === "install" && !hasBootc) {
-      throw new BootcError("IMAGE_NOT_BOOTABLE", `image "${image.ref}" has no bootc, so it cannot install itself`, "use the built-in builder: --builder direct");
+      throw new BootcError(
+        "IMAGE_NOT_BOOTABLE",
+        `image "${image.ref}" has no bootc, so it cannot install itself`,
+        "use the built-in builder: --builder direct",
+      );
     }
     if (builder === "install") requireFirmware("to boot an installed disk; --builder direct needs none");
     if (builder === "direct") {

@@ -43,11 +43,21 @@ const checkPodman: Check = async (env) => {
   const facts = `${i.version?.Version ?? "?"}, ${mode}, storage ${i.store?.graphDriverName ?? "?"}, runtime ${i.host?.ociRuntime?.name ?? "?"}`;
   const probe = await execa(bin, ["image", "exists", PROBE_IMAGE], { reject: false, env });
   if (probe.exitCode !== 0) {
-    return row({ ...base, status: "warn", detail: `${facts}; running a container not tested (no ${PROBE_IMAGE} image)`, fix: "run bootc setup, which creates the probe image and configures podman" });
+    return row({
+      ...base,
+      status: "warn",
+      detail: `${facts}; running a container not tested (no ${PROBE_IMAGE} image)`,
+      fix: "run bootc setup, which creates the probe image and configures podman",
+    });
   }
   const run = await execa(bin, ["run", "--rm", "--network=none", PROBE_IMAGE, "/bin/busybox", "true"], { reject: false, env, timeout: 120_000 });
   if (run.exitCode !== 0) {
-    return row({ ...base, status: "fail", detail: `${facts}; cannot run a container: ${run.stderr.trim().split("\n").pop()}`, fix: "run bootc setup: it configures the runc runtime and low ulimits where crun cannot run" });
+    return row({
+      ...base,
+      status: "fail",
+      detail: `${facts}; cannot run a container: ${run.stderr.trim().split("\n").pop()}`,
+      fix: "run bootc setup: it configures the runc runtime and low ulimits where crun cannot run",
+    });
   }
   return row({ ...base, status: "ok", detail: `${facts}; runs containers` });
 };
@@ -95,8 +105,12 @@ async function kvmAccessFix(): Promise<string> {
   const user = os.userInfo().username;
   const st = await stat("/dev/kvm").catch(() => undefined);
   const groups = await readFile("/etc/group", "utf8").catch(() => "");
-  const group = groups.split("\n").find((l) => l.split(":")[2] === String(st?.gid))?.split(":")[0];
-  if (st && st.gid !== 0 && st.mode & 0o060 && group) return `add yourself to the group that owns /dev/kvm (sudo usermod -aG ${group} ${user}), then log in again`;
+  const group = groups
+    .split("\n")
+    .find((l) => l.split(":")[2] === String(st?.gid))
+    ?.split(":")[0];
+  if (st && st.gid !== 0 && st.mode & 0o060 && group)
+    return `add yourself to the group that owns /dev/kvm (sudo usermod -aG ${group} ${user}), then log in again`;
   return `/dev/kvm is root's alone (mode ${((st?.mode ?? 0) & 0o777).toString(8)}): give it to a kvm group with mode 0660 (the udev rule distributions ship: sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm), then sudo usermod -aG kvm ${user} and log in again`;
 }
 
@@ -108,10 +122,10 @@ const checkAccel: Check = async (env) => {
     choice.kvm === "no-access"
       ? await kvmAccessFix()
       : choice.kvm === "pvm-only"
-      ? "nothing to fix: guests run under TCG here (about a minute to boot a systemd guest)"
-      : choice.accel === "tcg"
-        ? "enable hardware virtualisation (KVM on Linux, HVF on macOS) for fast guests"
-        : undefined;
+        ? "nothing to fix: guests run under TCG here (about a minute to boot a systemd guest)"
+        : choice.accel === "tcg"
+          ? "enable hardware virtualisation (KVM on Linux, HVF on macOS) for fast guests"
+          : undefined;
   return row({ ...base, status, detail: `${choice.accel.toUpperCase()}: ${choice.reason}`, ...(fix ? { fix } : {}) });
 };
 
@@ -135,20 +149,37 @@ const checkRootless: Check = async (env) => {
     ...["newuidmap", "newgidmap"].filter((t) => !findOnPath(t, env)).map((t) => `${t} (package uidmap)`),
     ...(findOnPath("nsenter", env) ? [] : ["nsenter (package util-linux)"]),
   ];
-  if (missing.length) return row({ ...base, status: "fail", detail: `missing ${missing.join(", ")}`, fix: "install uidmap and util-linux (apt-get install uidmap / dnf install shadow-utils util-linux)" });
+  if (missing.length)
+    return row({
+      ...base,
+      status: "fail",
+      detail: `missing ${missing.join(", ")}`,
+      fix: "install uidmap and util-linux (apt-get install uidmap / dnf install shadow-utils util-linux)",
+    });
   const ranges = await Promise.all(["/etc/subuid", "/etc/subgid"].map(async (f) => ((await hasSubordinateRange(f, user)) ? undefined : f)));
   const lacking = ranges.filter(Boolean);
   if (lacking.length) {
-    return row({ ...base, status: "fail", detail: `no range for ${user.username} in ${lacking.join(" and ")}`, fix: `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user.username}, then podman system migrate` });
+    return row({
+      ...base,
+      status: "fail",
+      detail: `no range for ${user.username} in ${lacking.join(" and ")}`,
+      fix: `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user.username}, then podman system migrate`,
+    });
   }
-  return row({ ...base, status: "ok", detail: `subordinate ids for ${user.username}, newuidmap, nsenter; shares and the image are served as root of podman's namespace` });
+  return row({
+    ...base,
+    status: "ok",
+    detail: `subordinate ids for ${user.username}, newuidmap, nsenter; shares and the image are served as root of podman's namespace`,
+  });
 };
 
-const simpleTool = (id: string, name: string, required: boolean, use: string): Check => async (env) => {
-  const bin = findOnPath(id, env);
-  if (!bin) return row({ id, name, required, status: required ? "fail" : "warn", detail: `not found (${use})`, fix: INSTALL_HINT[id] ?? `install ${id}` });
-  return row({ id, name, required, status: "ok", detail: bin });
-};
+const simpleTool =
+  (id: string, name: string, required: boolean, use: string): Check =>
+  async (env) => {
+    const bin = findOnPath(id, env);
+    if (!bin) return row({ id, name, required, status: required ? "fail" : "warn", detail: `not found (${use})`, fix: INSTALL_HINT[id] ?? `install ${id}` });
+    return row({ id, name, required, status: "ok", detail: bin });
+  };
 
 const checkDisk: Check = async (env) => {
   const base = { id: "disk", name: "free disk (cache)", required: false };
@@ -175,7 +206,12 @@ export const CHECKS: Check[] = [
   checkAccel,
   simpleTool("ssh", "ssh client", true, "bootc ssh"),
   simpleTool("ssh-keygen", "ssh-keygen", true, "per-VM SSH keys"),
-  simpleTool("passt", "passt", false, "guests' outbound network that does not reach the host's loopback; without it they get none unless --allow-host-loopback"),
+  simpleTool(
+    "passt",
+    "passt",
+    false,
+    "guests' outbound network that does not reach the host's loopback; without it they get none unless --allow-host-loopback",
+  ),
   simpleTool("xorriso", "xorriso", false, "cloud-init seed ISOs"),
   checkDisk,
 ];

@@ -18,7 +18,13 @@ export function spawnOwned(file: string, args: string[], options: Options = {}):
 export async function waitForFile(path: string, timeoutMs: number, alive: () => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await access(path).then(() => true, () => false)) return true;
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
     if (!alive()) return false;
     await sleep(50);
   }

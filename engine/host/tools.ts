@@ -36,9 +36,11 @@ export const INSTALL_HINT: Record<string, string> = {
   podman: "install podman (Debian/Ubuntu: apt-get install podman runc; Fedora: dnf install podman; macOS: brew install podman), or run bootc setup",
   qemu: "install QEMU (Debian/Ubuntu: apt-get install qemu-system-x86 qemu-utils; Fedora: dnf install qemu-kvm qemu-img; macOS: brew install qemu), or run bootc setup",
   "qemu-img": "install qemu-img (Debian/Ubuntu: qemu-utils; Fedora: qemu-img; macOS: part of brew's qemu)",
-  virtiofsd: "install virtiofsd (Debian 12: qemu-system-common ships /usr/lib/qemu/virtiofsd; Debian 13/Ubuntu/Fedora: package virtiofsd), or set BOOTC_VIRTIOFSD=/path/to/virtiofsd",
+  virtiofsd:
+    "install virtiofsd (Debian 12: qemu-system-common ships /usr/lib/qemu/virtiofsd; Debian 13/Ubuntu/Fedora: package virtiofsd), or set BOOTC_VIRTIOFSD=/path/to/virtiofsd",
   firmware: "install UEFI firmware (Debian/Ubuntu: ovmf; Fedora: edk2-ovmf; macOS: part of brew's qemu)",
-  passt: "install passt (Debian/Ubuntu/Fedora: apt-get/dnf install passt): it gives guests an outbound network that does not reach the host's loopback; without it they get none, unless --allow-host-loopback",
+  passt:
+    "install passt (Debian/Ubuntu/Fedora: apt-get/dnf install passt): it gives guests an outbound network that does not reach the host's loopback; without it they get none, unless --allow-host-loopback",
   xorriso: "install xorriso (used to build cloud-init seed ISOs): apt-get/dnf install xorriso, brew install xorriso",
   ssh: "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",
   "ssh-keygen": "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",
@@ -76,9 +78,7 @@ export async function findVirtiofsd(env: NodeJS.ProcessEnv = process.env): Promi
   if (env.BOOTC_VIRTIOFSD && !existsSync(env.BOOTC_VIRTIOFSD)) {
     throw new BootcError("MISSING_TOOL", `virtiofsd was not found at ${env.BOOTC_VIRTIOFSD} (BOOTC_VIRTIOFSD)`, INSTALL_HINT.virtiofsd);
   }
-  const candidates = [env.BOOTC_VIRTIOFSD, findOnPath("virtiofsd", env), ...VIRTIOFSD_PLACES].filter(
-    (p): p is string => !!p && existsSync(p),
-  );
+  const candidates = [env.BOOTC_VIRTIOFSD, findOnPath("virtiofsd", env), ...VIRTIOFSD_PLACES].filter((p): p is string => !!p && existsSync(p));
   const found = candidates[0];
   if (!found) throw new BootcError("MISSING_TOOL", "virtiofsd was not found", INSTALL_HINT.virtiofsd);
   // Loaded here, not at the top: the CLI's quick commands (list, ssh) import this module.

@@ -23,8 +23,7 @@ export interface PodmanNamespace {
   mnt: string;
 }
 
-const nsLinks = async (pid: number | "self") =>
-  Promise.all([readlink(`/proc/${pid}/ns/user`), readlink(`/proc/${pid}/ns/mnt`)]).catch(() => undefined);
+const nsLinks = async (pid: number | "self") => Promise.all([readlink(`/proc/${pid}/ns/user`), readlink(`/proc/${pid}/ns/mnt`)]).catch(() => undefined);
 
 /** When a process started (clock ticks since boot), from /proc/PID/stat; the comm field may hold spaces. */
 async function startTime(pid: number): Promise<number> {
@@ -50,7 +49,11 @@ export async function podmanNamespace(): Promise<PodmanNamespace> {
     if (!best || start < best.start) best = { pid, start };
   }
   if (!best || !user || !mnt) {
-    throw new BootcError("PODMAN_FAILED", "podman's user namespace has no process to join (its pause process is missing)", "run `podman system migrate`, then try again; `bootc doctor` checks the rootless setup");
+    throw new BootcError(
+      "PODMAN_FAILED",
+      "podman's user namespace has no process to join (its pause process is missing)",
+      "run `podman system migrate`, then try again; `bootc doctor` checks the rootless setup",
+    );
   }
   return { pid: best.pid, user, mnt };
 }

@@ -34,6 +34,16 @@ describe("virtiofsdCommand", () => {
     expect(c.file).toBe("unshare");
     const script = c.args[c.args.indexOf("-c") + 1]!;
     expect(script).toMatch(/^cd "\$1" && mount -t tmpfs .* \/var\/run && shift && mount --bind "\$1"/);
-    expect(c.args.slice(c.args.indexOf("-c") + 2)).toEqual(["sh", "/run/user/1000/b/vm", "/home/u/src", "/v", "--socket-path=fs1.sock", "-o", "source=/home/u/src", "-o", "cache=auto"]);
+    expect(c.args.slice(c.args.indexOf("-c") + 2)).toEqual([
+      "sh",
+      "/run/user/1000/b/vm",
+      "/home/u/src",
+      "/v",
+      "--socket-path=fs1.sock",
+      "-o",
+      "source=/home/u/src",
+      "-o",
+      "cache=auto",
+    ]);
   });
 });

@@ -48,7 +48,13 @@ export function virtiofsdCommand(s: VirtiofsdSpec & { rootless?: boolean }): Com
   if (s.flavour === "rust") {
     return {
       file: s.binary,
-      args: [`--socket-path=${s.socket}`, `--shared-dir=${s.source}`, `--cache=${s.cache ?? "auto"}`, "--sandbox=namespace", ...(s.readOnly ? ["--readonly"] : [])],
+      args: [
+        `--socket-path=${s.socket}`,
+        `--shared-dir=${s.source}`,
+        `--cache=${s.cache ?? "auto"}`,
+        "--sandbox=namespace",
+        ...(s.readOnly ? ["--readonly"] : []),
+      ],
     };
   }
   const socket = s.rootless ? path.basename(s.socket) : s.socket;

@@ -41,7 +41,19 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
   const tmp = await mkdtemp(path.join(os.tmpdir(), "bootc-build-"));
   const iidfile = path.join(tmp, "iid");
   try {
-    const args = ["build", "-t", o.tag, "-f", file, "--iidfile", iidfile, "--label", `${SOURCE_LABEL}=${dir}`, ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), dir];
+    const args = [
+      "build",
+      "-t",
+      o.tag,
+      "-f",
+      file,
+      "--iidfile",
+      iidfile,
+      "--label",
+      `${SOURCE_LABEL}=${dir}`,
+      ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+      dir,
+    ];
     const child = execa(podmanPath(), args, { all: true, reject: false, buffer: false });
     const tail: string[] = [];
     for await (const line of child.iterable({ from: "all" })) {
@@ -52,7 +64,11 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
     }
     const r = await child;
     if (r.exitCode !== 0) {
-      throw new BootcError("BUILD_FAILED", `building ${o.tag} from ${dir} failed:\n${tail.join("\n")}`, "fix the Containerfile; the running VM (if any) was left as it was");
+      throw new BootcError(
+        "BUILD_FAILED",
+        `building ${o.tag} from ${dir} failed:\n${tail.join("\n")}`,
+        "fix the Containerfile; the running VM (if any) was left as it was",
+      );
     }
     const imageId = (await readFile(iidfile, "utf8")).trim().replace(/^sha256:/, "");
     return { imageId, tag: o.tag };

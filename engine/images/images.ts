@@ -80,13 +80,18 @@ interface PodmanInspect {
 }
 
 export async function inspectImage(ref: string): Promise<ImageDetails> {
-  if (!ref || ref.startsWith("-")) throw new BootcError("INVALID_ARGUMENT", `"${ref}" is not an image reference`, "give an image name such as localhost/bootc-demo");
+  if (!ref || ref.startsWith("-"))
+    throw new BootcError("INVALID_ARGUMENT", `"${ref}" is not an image reference`, "give an image name such as localhost/bootc-demo");
   const exists = await podman(["image", "exists", ref]).then(
     () => true,
     () => false,
   );
   if (!exists) {
-    throw new BootcError("IMAGE_NOT_FOUND", `image "${ref}" is not in local storage`, "list local images with `bootc images`; build the demo image with `bootc demo build`");
+    throw new BootcError(
+      "IMAGE_NOT_FOUND",
+      `image "${ref}" is not in local storage`,
+      "list local images with `bootc images`; build the demo image with `bootc demo build`",
+    );
   }
   const [i] = await podmanJson<PodmanInspect[]>(["image", "inspect", ref]);
   if (!i) throw new BootcError("IMAGE_NOT_FOUND", `image "${ref}" is not in local storage`);

@@ -34,7 +34,8 @@ export interface PullHooks {
 }
 
 function checkRef(ref: string): void {
-  if (!ref || ref.startsWith("-") || /\s/.test(ref)) throw new BootcError("INVALID_ARGUMENT", `"${ref}" is not an image reference`, "use a reference such as quay.io/fedora/fedora-bootc:42");
+  if (!ref || ref.startsWith("-") || /\s/.test(ref))
+    throw new BootcError("INVALID_ARGUMENT", `"${ref}" is not an image reference`, "use a reference such as quay.io/fedora/fedora-bootc:42");
 }
 
 /** registry.example/name, 127.0.0.1:5000/name: the first component names a registry. */
@@ -49,7 +50,10 @@ export function isQualified(ref: string): boolean {
 const isLocalOnly = (ref: string) => ref.startsWith("localhost/");
 
 export async function imageExists(ref: string): Promise<boolean> {
-  return podman(["image", "exists", ref]).then(() => true, () => false);
+  return podman(["image", "exists", ref]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -66,7 +70,9 @@ export async function ensureImage(ref: string, policy: PullPolicy, hooks: PullHo
     throw new BootcError(
       "IMAGE_NOT_FOUND",
       `image "${ref}" is not in local storage`,
-      isLocalOnly(ref) ? "list local images with `bootc images`; build the demo image with `bootc demo build`" : `pull it (drop --pull=never, or run podman pull ${ref})`,
+      isLocalOnly(ref)
+        ? "list local images with `bootc images`; build the demo image with `bootc demo build`"
+        : `pull it (drop --pull=never, or run podman pull ${ref})`,
     );
   }
   hooks.onLine?.(`pulling ${ref}`);
@@ -182,12 +188,20 @@ function pullError(ref: string, detail: string): BootcError {
     );
   }
   if (/manifest unknown|not found|name unknown|no such image/i.test(detail)) {
-    return new BootcError("IMAGE_NOT_FOUND", `the registry has no image ${ref}`, "check the name and tag (skopeo list-tags docker://REPOSITORY lists the tags)");
+    return new BootcError(
+      "IMAGE_NOT_FOUND",
+      `the registry has no image ${ref}`,
+      "check the name and tag (skopeo list-tags docker://REPOSITORY lists the tags)",
+    );
   }
   if (/unauthorized|authentication required|denied/i.test(detail)) {
     return new BootcError("PODMAN_FAILED", `the registry refused to give ${ref}: ${detail}`, "log in first: podman login REGISTRY");
   }
-  return new BootcError("PODMAN_FAILED", `pulling ${ref} failed: ${detail}`, "check the reference and that the registry is reachable; offline, build the demo image instead");
+  return new BootcError(
+    "PODMAN_FAILED",
+    `pulling ${ref} failed: ${detail}`,
+    "check the reference and that the registry is reachable; offline, build the demo image instead",
+  );
 }
 
 /** `podman pull` for a short name: its lines as progress (no bytes: without a terminal podman prints none). */

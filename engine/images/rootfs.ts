@@ -40,7 +40,11 @@ export async function unmountImage(imageId: string): Promise<void> {
   await podman(isRootless() ? ["unshare", "podman", ...args] : args).catch(() => undefined);
 }
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 /** `cmd`, run where the image root's `path` is: in podman's namespace for a rootless user. */
 export async function onImageRoot(root: ImageRoot, cmd: Command): Promise<Command> {

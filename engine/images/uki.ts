@@ -62,13 +62,21 @@ export async function readUki(file: string): Promise<UkiParts> {
     try {
       sections = peSections(head, size);
     } catch (e) {
-      throw new BootcError("IMAGE_NOT_BOOTABLE", `the unified kernel image ${file} is unreadable: ${(e as Error).message}`, "rebuild the UKI (ukify build), or ship vmlinuz and initramfs.img");
+      throw new BootcError(
+        "IMAGE_NOT_BOOTABLE",
+        `the unified kernel image ${file} is unreadable: ${(e as Error).message}`,
+        "rebuild the UKI (ukify build), or ship vmlinuz and initramfs.img",
+      );
     }
     const find = (name: string) => sections.find((s) => s.name === name);
     const linux = find(".linux");
     const initrd = find(".initrd");
     if (!linux || !initrd) {
-      throw new BootcError("IMAGE_NOT_BOOTABLE", `the unified kernel image ${file} has no ${linux ? ".initrd" : ".linux"} section`, "a UKI needs the kernel and an initramfs with the virtiofs module");
+      throw new BootcError(
+        "IMAGE_NOT_BOOTABLE",
+        `the unified kernel image ${file} has no ${linux ? ".initrd" : ".linux"} section`,
+        "a UKI needs the kernel and an initramfs with the virtiofs module",
+      );
     }
     const cmd = find(".cmdline");
     let cmdline: string[] = [];
@@ -89,7 +97,7 @@ export async function extractSection(file: string, section: PeSection, out: stri
   const dst = await open(out, "w", 0o600);
   try {
     const chunk = Buffer.alloc(1024 * 1024);
-    for (let done = 0; done < section.size; ) {
+    for (let done = 0; done < section.size;) {
       const n = Math.min(chunk.length, section.size - done);
       const { bytesRead } = await src.read(chunk, 0, n, section.offset + done);
       if (bytesRead === 0) throw new Error(`${file} ended inside section ${section.name}`);

@@ -34,7 +34,15 @@ export interface Provisioning {
   close(): Promise<void>;
 }
 
-export async function prepareProvisioning(o: { record: VmRecord; paths: EnginePaths; vp: VmPaths; arch: HostArch; facts: GuestFactsForBoot; publicKey?: string; shares: GuestShare[] }): Promise<Provisioning> {
+export async function prepareProvisioning(o: {
+  record: VmRecord;
+  paths: EnginePaths;
+  vp: VmPaths;
+  arch: HostArch;
+  facts: GuestFactsForBoot;
+  publicKey?: string;
+  shares: GuestShare[];
+}): Promise<Provisioning> {
   const r = o.record;
   const via = r.credentialTransport ?? defaultTransport(o.arch, o.facts.firmware);
   const passwordHash = r.passwordSet ? (await readFile(o.vp.passwordHash, "utf8")).trim() : undefined;
@@ -54,7 +62,8 @@ export async function prepareProvisioning(o: { record: VmRecord; paths: EnginePa
     });
     plan = credentialPlan(creds.credentials, via, o.vp.credentialsDir, o.facts.directKernel);
   } catch (e) {
-    if (e instanceof ProvisionError || e instanceof CredentialTransportError) throw new BootcError("BOOT_FAILED", e.message, "boot without that option, or use an image with a newer systemd");
+    if (e instanceof ProvisionError || e instanceof CredentialTransportError)
+      throw new BootcError("BOOT_FAILED", e.message, "boot without that option, or use an image with a newer systemd");
     throw e;
   }
   await rm(o.vp.credentialsDir, { recursive: true, force: true });

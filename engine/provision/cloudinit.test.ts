@@ -44,7 +44,12 @@ describe("cloud-init seeds", () => {
   });
 
   it("attaches the seed read-only and announces the IMDS in the SMBIOS serial, escaping commas", () => {
-    expect(seedIsoArgs("/run/a,b/cidata.iso")).toEqual(["-drive", "file=/run/a,,b/cidata.iso,if=none,id=cidata,format=raw,readonly=on", "-device", "virtio-blk-pci,drive=cidata"]);
+    expect(seedIsoArgs("/run/a,b/cidata.iso")).toEqual([
+      "-drive",
+      "file=/run/a,,b/cidata.iso,if=none,id=cidata,format=raw,readonly=on",
+      "-device",
+      "virtio-blk-pci,drive=cidata",
+    ]);
     expect(imdsArgs("http://10.0.2.2:8000/abc/")).toEqual(["-smbios", "type=1,serial=ds=nocloud;s=http://10.0.2.2:8000/abc/"]);
   });
 

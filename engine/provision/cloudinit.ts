@@ -23,10 +23,17 @@ export const SLIRP_HOST = "10.0.2.2";
 export async function makeSeedIso(dir: string, out: string): Promise<void> {
   const files = (await readdir(dir)).filter((f) => (CLOUD_INIT_FILES as readonly string[]).includes(f)).sort();
   const tmp = `${out}.tmp-${process.pid}`;
-  const r = await execa(requireTool("xorriso"), ["-as", "mkisofs", "-quiet", "-output", tmp, "-volid", "cidata", "-joliet", "-rock", ...files], { cwd: dir, reject: false });
+  const r = await execa(requireTool("xorriso"), ["-as", "mkisofs", "-quiet", "-output", tmp, "-volid", "cidata", "-joliet", "-rock", ...files], {
+    cwd: dir,
+    reject: false,
+  });
   if (r.exitCode !== 0) {
     await rm(tmp, { force: true });
-    throw new BootcError("BOOT_FAILED", `xorriso could not make the cloud-init seed: ${r.stderr.trim().split("\n").pop() ?? `exit code ${r.exitCode}`}`, "check that xorriso works: xorriso -version");
+    throw new BootcError(
+      "BOOT_FAILED",
+      `xorriso could not make the cloud-init seed: ${r.stderr.trim().split("\n").pop() ?? `exit code ${r.exitCode}`}`,
+      "check that xorriso works: xorriso -version",
+    );
   }
   await rename(tmp, out);
 }

@@ -21,7 +21,10 @@ describe("guest credentials", () => {
       user: "root",
       publicKey: key,
       systemd: 257,
-      shares: [{ tag: "bind1", guestPath: "/mnt/src", readOnly: true }, { tag: "bind2", guestPath: "/srv", readOnly: false }],
+      shares: [
+        { tag: "bind1", guestPath: "/mnt/src", readOnly: true },
+        { tag: "bind2", guestPath: "/srv", readOnly: false },
+      ],
     });
     expect(warnings).toEqual([]);
     expect(credentials.find((c) => c.name === "fstab.extra")?.value).toBe("bind1 /mnt/src virtiofs ro,nofail 0 0\nbind2 /srv virtiofs rw,nofail 0 0\n");
@@ -76,6 +79,8 @@ describe("users, passwords and autologin", () => {
   });
 
   it("refuses first-boot work on a guest whose systemd cannot take units as credentials", () => {
-    expect(() => guestCredentials({ user: "root", shares: [], systemd: 252, autologinTty: "ttyS0" })).toThrow(/systemd \(252\) is older than 256, which autologin needs/);
+    expect(() => guestCredentials({ user: "root", shares: [], systemd: 252, autologinTty: "ttyS0" })).toThrow(
+      /systemd \(252\) is older than 256, which autologin needs/,
+    );
   });
 });

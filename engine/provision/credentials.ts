@@ -121,7 +121,9 @@ export function guestCredentials(opts: GuestCredentialsInput): GuestCredentials 
   }
   const needs = [opts.passwordHash && "a password", opts.autologinTty && "autologin", opts.firstBoot?.steps.length && "a kickstart"].filter(Boolean);
   if (needs.length && opts.systemd !== undefined && opts.systemd < FIRSTBOOT_MIN_SYSTEMD) {
-    throw new ProvisionError(`the guest's systemd (${opts.systemd}) is older than ${FIRSTBOOT_MIN_SYSTEMD}, which ${needs.join(" and ")} need${needs.length > 1 ? "" : "s"} (units passed as credentials)`);
+    throw new ProvisionError(
+      `the guest's systemd (${opts.systemd}) is older than ${FIRSTBOOT_MIN_SYSTEMD}, which ${needs.join(" and ")} need${needs.length > 1 ? "" : "s"} (units passed as credentials)`,
+    );
   }
   credentials.push(...firstBootCredentials(firstBoot));
   if (opts.autologinTty) credentials.push(autologinCredential(user, opts.autologinTty));

@@ -4,7 +4,11 @@ import { describe, expect, it } from "vitest";
 import { tempDir } from "../../test/tmp.js";
 import { readKickstart } from "./inputs.js";
 
-const refusal = (file: string) => readKickstart(file).then(() => "read", (e: Error) => e.message);
+const refusal = (file: string) =>
+  readKickstart(file).then(
+    () => "read",
+    (e: Error) => e.message,
+  );
 
 describe("readKickstart", () => {
   it("reads a kickstart, through a symlink too", async () => {

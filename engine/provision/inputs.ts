@@ -25,7 +25,12 @@ export async function readKickstart(file: string): Promise<string> {
   const s = await stat(file).catch(() => undefined);
   if (!s) throw refuse("does not exist");
   if (!s.isFile()) throw refuse("is not a regular file");
-  if (s.size > KICKSTART_MAX_BYTES) throw new BootcError("INVALID_ARGUMENT", `kickstart ${file} is larger than ${KICKSTART_MAX_BYTES / 1024} KiB`, "a kickstart for bootc-console holds users, settings and %post scripts only");
+  if (s.size > KICKSTART_MAX_BYTES)
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `kickstart ${file} is larger than ${KICKSTART_MAX_BYTES / 1024} KiB`,
+      "a kickstart for bootc-console holds users, settings and %post scripts only",
+    );
   const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   let buf: Buffer;
   try {
@@ -55,7 +60,8 @@ export async function checkCloudInitDir(dir: string): Promise<string[]> {
     const fs = await stat(f).catch(() => undefined);
     if (!fs) continue;
     if (!fs.isFile()) throw new BootcError("INVALID_ARGUMENT", `${f} is not a regular file`, hint);
-    if (fs.size > CLOUD_INIT_MAX_BYTES) throw new BootcError("INVALID_ARGUMENT", `${f} is larger than 1 MiB`, "keep the seed small; fetch big payloads from the guest instead");
+    if (fs.size > CLOUD_INIT_MAX_BYTES)
+      throw new BootcError("INVALID_ARGUMENT", `${f} is larger than 1 MiB`, "keep the seed small; fetch big payloads from the guest instead");
     present.push(name);
   }
   if (!present.includes("user-data")) throw new BootcError("INVALID_ARGUMENT", `cloud-init directory ${dir} has no user-data file`, hint);
@@ -85,5 +91,9 @@ export async function defaultUserIdentity(home = os.homedir()): Promise<string> 
       return file;
     }
   }
-  throw new BootcError("INVALID_ARGUMENT", `no SSH key to inject: neither ${path.join(home, ".ssh/id_ed25519")} nor id_rsa exists`, "make one with ssh-keygen -t ed25519, or give another with --ssh-identity FILE");
+  throw new BootcError(
+    "INVALID_ARGUMENT",
+    `no SSH key to inject: neither ${path.join(home, ".ssh/id_ed25519")} nor id_rsa exists`,
+    "make one with ssh-keygen -t ed25519, or give another with --ssh-identity FILE",
+  );
 }

@@ -15,7 +15,10 @@ const refusal = (text: string) => {
 describe("kickstart grammar", () => {
   it("splits words like a POSIX shell: quotes, escapes, and # only at the start of a word", () => {
     expect(splitWords(`user --name=dev --gecos="Dev \\"Ops\\" Team" --password='pa ss#1' # a comment`, 1)).toEqual([
-      "user", "--name=dev", '--gecos=Dev "Ops" Team', "--password=pa ss#1",
+      "user",
+      "--name=dev",
+      '--gecos=Dev "Ops" Team',
+      "--password=pa ss#1",
     ]);
     expect(splitWords("rootpw a#b c\\ d", 1)).toEqual(["rootpw", "a#b", "c d"]);
     expect(splitWords("   # only a comment", 1)).toEqual([]);
@@ -32,8 +35,16 @@ describe("kickstart grammar", () => {
   });
 
   it("keeps a section's body verbatim, with its options, and reports an unclosed one by its line", () => {
-    const items = parseKickstart("lang en_US.UTF-8\n%post --interpreter=/usr/bin/bash --log=/root/ks-post.log\nset -x  # keep\necho \"$HOME\" \\\n  done\n%end\n");
-    expect(items[1]).toEqual({ kind: "section", name: "post", args: ["--interpreter=/usr/bin/bash", "--log=/root/ks-post.log"], body: 'set -x  # keep\necho "$HOME" \\\n  done\n', line: 2 });
+    const items = parseKickstart(
+      'lang en_US.UTF-8\n%post --interpreter=/usr/bin/bash --log=/root/ks-post.log\nset -x  # keep\necho "$HOME" \\\n  done\n%end\n',
+    );
+    expect(items[1]).toEqual({
+      kind: "section",
+      name: "post",
+      args: ["--interpreter=/usr/bin/bash", "--log=/root/ks-post.log"],
+      body: 'set -x  # keep\necho "$HOME" \\\n  done\n',
+      line: 2,
+    });
     expect(refusal("text\n%post\necho hi\n")).toMatch(/^my\.ks line 2: %post is not closed with %end/);
     expect(refusal("%end\n")).toMatch(/line 1: %end without a section/);
   });
@@ -86,7 +97,13 @@ describe("translateKickstart", () => {
 
   it("quotes what it cannot check, so a value cannot become a command", () => {
     const fb = translateKickstart(`user --name=dev --gecos="x'; touch /pwned; '"\nsshkey --username=dev "ssh-ed25519 AAAA x'\\$(reboot)"\n`);
-    const out = execFileSync("sh", ["-c", `set -- ; ${fb.steps.filter((s) => s.includes("printf")).map((s) => s.replace(/ >> .*/, "")).join("; ")}`]).toString();
+    const out = execFileSync("sh", [
+      "-c",
+      `set -- ; ${fb.steps
+        .filter((s) => s.includes("printf"))
+        .map((s) => s.replace(/ >> .*/, ""))
+        .join("; ")}`,
+    ]).toString();
     expect(out).toBe("ssh-ed25519 AAAA x'$(reboot)\n");
     expect(fb.steps.join("\n")).toContain(`-c 'x'\\''; touch /pwned; '\\'''`);
   });

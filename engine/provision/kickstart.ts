@@ -15,9 +15,35 @@ import { hashPassword, isCryptHash } from "./password.js";
 export const KICKSTART_MAX_BYTES = 256 * 1024;
 
 const DISK_LAYOUT = new Set([
-  "autopart", "bootloader", "btrfs", "clearpart", "fcoe", "ignoredisk", "iscsi", "iscsiname", "logvol", "mount", "nvdimm",
-  "ostreecontainer", "ostreesetup", "part", "partition", "raid", "reqpart", "snapshot", "volgroup", "zerombr", "zfcp", "zipl",
-  "liveimg", "url", "cdrom", "harddrive", "nfs", "install", "upgrade",
+  "autopart",
+  "bootloader",
+  "btrfs",
+  "clearpart",
+  "fcoe",
+  "ignoredisk",
+  "iscsi",
+  "iscsiname",
+  "logvol",
+  "mount",
+  "nvdimm",
+  "ostreecontainer",
+  "ostreesetup",
+  "part",
+  "partition",
+  "raid",
+  "reqpart",
+  "snapshot",
+  "volgroup",
+  "zerombr",
+  "zfcp",
+  "zipl",
+  "liveimg",
+  "url",
+  "cdrom",
+  "harddrive",
+  "nfs",
+  "install",
+  "upgrade",
 ]);
 const APPLIED = "rootpw, user, sshkey, timezone, keyboard, lang, network --hostname and %post";
 /**
@@ -25,10 +51,50 @@ const APPLIED = "rootpw, user, sshkey, timezone, keyboard, lang, network --hostn
  * not a kickstart (/etc/shadow, /proc/self/environ) must not have its first line printed.
  */
 const OTHER_COMMANDS = new Set([
-  "auth", "authconfig", "authselect", "autostep", "cmdline", "device", "deviceprobe", "dmraid", "driverdisk", "eula", "firewall",
-  "firstboot", "graphical", "group", "halt", "hmc", "interactive", "langsupport", "lilo", "lilocheck", "logging", "mediacheck",
-  "method", "module", "monitor", "mouse", "multipath", "poweroff", "realm", "reboot", "repo", "rescue", "rhsm", "selinux",
-  "services", "shutdown", "skipx", "sshpw", "syspurpose", "text", "timesource", "updates", "vnc", "xconfig",
+  "auth",
+  "authconfig",
+  "authselect",
+  "autostep",
+  "cmdline",
+  "device",
+  "deviceprobe",
+  "dmraid",
+  "driverdisk",
+  "eula",
+  "firewall",
+  "firstboot",
+  "graphical",
+  "group",
+  "halt",
+  "hmc",
+  "interactive",
+  "langsupport",
+  "lilo",
+  "lilocheck",
+  "logging",
+  "mediacheck",
+  "method",
+  "module",
+  "monitor",
+  "mouse",
+  "multipath",
+  "poweroff",
+  "realm",
+  "reboot",
+  "repo",
+  "rescue",
+  "rhsm",
+  "selinux",
+  "services",
+  "shutdown",
+  "skipx",
+  "sshpw",
+  "syspurpose",
+  "text",
+  "timesource",
+  "updates",
+  "vnc",
+  "xconfig",
 ]);
 
 const SPECS: Record<string, OptionSpec> = {
@@ -38,7 +104,10 @@ const SPECS: Record<string, OptionSpec> = {
   timezone: { values: ["--ntpservers"], flags: ["--utc", "--isUtc", "--nontp"] },
   keyboard: { values: ["--vckeymap", "--xlayouts", "--switch"] },
   lang: { values: ["--addsupport"] },
-  network: { values: ["--hostname", "--bootproto", "--device", "--onboot", "--ip", "--netmask", "--gateway", "--nameserver", "--ipv6"], flags: ["--activate", "--noipv4", "--noipv6"] },
+  network: {
+    values: ["--hostname", "--bootproto", "--device", "--onboot", "--ip", "--netmask", "--gateway", "--nameserver", "--ipv6"],
+    flags: ["--activate", "--noipv4", "--noipv6"],
+  },
   post: { values: ["--interpreter", "--log"], flags: ["--erroronfail", "--nochroot"] },
 };
 
@@ -58,19 +127,30 @@ class Refused extends Error {
 }
 
 function check(value: string, rule: RegExp, what: string, line: number): string {
-  if (!rule.test(value) || value.includes("..")) throw new Refused(line, `${JSON.stringify(value).slice(0, 80)} is not ${what}`, "fix that value in the kickstart");
+  if (!rule.test(value) || value.includes(".."))
+    throw new Refused(line, `${JSON.stringify(value).slice(0, 80)} is not ${what}`, "fix that value in the kickstart");
   return value;
 }
 
 function one(cmd: KsCommand, positionals: string[], what: string): string {
-  if (positionals.length !== 1) throw new Refused(cmd.line, `${cmd.name} takes one ${what}${positionals.length ? `, got ${positionals.length} words` : ""}`, "quote a value that has spaces");
+  if (positionals.length !== 1)
+    throw new Refused(
+      cmd.line,
+      `${cmd.name} takes one ${what}${positionals.length ? `, got ${positionals.length} words` : ""}`,
+      "quote a value that has spaces",
+    );
   return positionals[0]!;
 }
 
 /** The crypt hash for a kickstart password: as given with --iscrypted, else hashed here. */
 function passwordHash(value: string, crypted: boolean, line: number): string {
   if (!crypted) return hashPassword(value);
-  if (!isCryptHash(value)) throw new Refused(line, "the --iscrypted password is not a crypt(3) hash", "give a hash such as the output of `openssl passwd -6`, or drop --iscrypted for a plain-text password");
+  if (!isCryptHash(value))
+    throw new Refused(
+      line,
+      "the --iscrypted password is not a crypt(3) hash",
+      "give a hash such as the output of `openssl passwd -6`, or drop --iscrypted for a plain-text password",
+    );
   return value;
 }
 
@@ -86,8 +166,18 @@ interface Translation {
 function command(cmd: KsCommand, t: Translation): void {
   const spec = SPECS[cmd.name];
   if (!spec) {
-    if (DISK_LAYOUT.has(cmd.name)) throw new Refused(cmd.line, `the kickstart command "${cmd.name}" is not supported: disk layout and installation source come from bootc install (or the image itself in ephemeral mode)`, `remove the ${cmd.name} line`);
-    if (OTHER_COMMANDS.has(cmd.name)) throw new Refused(cmd.line, `the kickstart command "${cmd.name}" is not applied by bootc-console, which applies ${APPLIED}`, `remove the ${cmd.name} line`);
+    if (DISK_LAYOUT.has(cmd.name))
+      throw new Refused(
+        cmd.line,
+        `the kickstart command "${cmd.name}" is not supported: disk layout and installation source come from bootc install (or the image itself in ephemeral mode)`,
+        `remove the ${cmd.name} line`,
+      );
+    if (OTHER_COMMANDS.has(cmd.name))
+      throw new Refused(
+        cmd.line,
+        `the kickstart command "${cmd.name}" is not applied by bootc-console, which applies ${APPLIED}`,
+        `remove the ${cmd.name} line`,
+      );
     throw new Refused(cmd.line, "this is not a kickstart command", "check that the file is a kickstart; bootc-console applies " + APPLIED);
   }
   const o = parseOptions(cmd.name, cmd.args, spec, cmd.line);
@@ -130,7 +220,12 @@ function command(cmd: KsCommand, t: Translation): void {
       const user = o.values.get("--username");
       if (!user) throw new Refused(cmd.line, "sshkey needs --username", 'sshkey --username=NAME "ssh-ed25519 AAAA…"');
       check(user, USER_RE, "a user name", cmd.line);
-      const key = check(one(cmd, o.positionals, "quoted key"), /^(ssh|ecdsa|sk)-[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( [^\n]{0,256})?$/, "an SSH public key", cmd.line);
+      const key = check(
+        one(cmd, o.positionals, "quoted key"),
+        /^(ssh|ecdsa|sk)-[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( [^\n]{0,256})?$/,
+        "an SSH public key",
+        cmd.line,
+      );
       t.steps.push(
         `home=$(getent passwd ${user} | cut -d: -f6); test -n "$home" || { echo "sshkey: no user ${user}"; exit 1; }`,
         `install -d -m 0700 -o ${user} -g "$(id -g ${user})" "$home/.ssh"`,
@@ -141,7 +236,9 @@ function command(cmd: KsCommand, t: Translation): void {
     }
     case "timezone": {
       const tz = check(one(cmd, o.positionals, "time zone"), TZ_RE, "a time zone such as Europe/Prague", cmd.line);
-      t.steps.push(`if [ -e /usr/share/zoneinfo/${tz} ]; then ln -sf ../usr/share/zoneinfo/${tz} /etc/localtime; else echo "timezone: the image has no zone ${tz} (tzdata)"; fi`);
+      t.steps.push(
+        `if [ -e /usr/share/zoneinfo/${tz} ]; then ln -sf ../usr/share/zoneinfo/${tz} /etc/localtime; else echo "timezone: the image has no zone ${tz} (tzdata)"; fi`,
+      );
       return;
     }
     case "keyboard": {
@@ -163,13 +260,21 @@ function command(cmd: KsCommand, t: Translation): void {
       const bootproto = o.values.get("--bootproto");
       const static_ = ["--ip", "--netmask", "--gateway", "--nameserver", "--ipv6"].some((k) => o.values.has(k));
       if (o.positionals.length || static_ || (bootproto && bootproto !== "dhcp")) {
-        throw new Refused(cmd.line, "network settings other than --hostname are not applied: the VM's network is qemu's user network, configured by DHCP", "keep only network --hostname=NAME (and --bootproto=dhcp)");
+        throw new Refused(
+          cmd.line,
+          "network settings other than --hostname are not applied: the VM's network is qemu's user network, configured by DHCP",
+          "keep only network --hostname=NAME (and --bootproto=dhcp)",
+        );
       }
       const hostname = o.values.get("--hostname");
       if (hostname) {
         check(hostname, HOSTNAME_RE, "a host name", cmd.line);
         // As installers do: the name resolves (sudo, for one, looks it up).
-        t.steps.push(`echo ${hostname} > /etc/hostname`, `hostname ${hostname}`, `grep -q '[[:space:]]${hostname}$' /etc/hosts || echo '127.0.1.1 ${hostname}' >> /etc/hosts`);
+        t.steps.push(
+          `echo ${hostname} > /etc/hostname`,
+          `hostname ${hostname}`,
+          `grep -q '[[:space:]]${hostname}$' /etc/hosts || echo '127.0.1.1 ${hostname}' >> /etc/hosts`,
+        );
       }
       return;
     }
@@ -177,20 +282,39 @@ function command(cmd: KsCommand, t: Translation): void {
 }
 
 function section(s: KsSection, t: Translation): void {
-  if (s.name === "include" || s.name === "ksappend") throw new Refused(s.line, `%${s.name} is not supported: the kickstart would read another file`, "give one self-contained kickstart file");
-  if (s.name === "packages") throw new Refused(s.line, "%packages is not supported: packages come from the image", "install them in the image's Containerfile and remove the %packages section");
-  if (s.name !== "post") throw new Refused(s.line, `the %${s.name} section is not supported: bootc-console applies ${APPLIED}`, `remove the %${s.name} section`);
+  if (s.name === "include" || s.name === "ksappend")
+    throw new Refused(s.line, `%${s.name} is not supported: the kickstart would read another file`, "give one self-contained kickstart file");
+  if (s.name === "packages")
+    throw new Refused(
+      s.line,
+      "%packages is not supported: packages come from the image",
+      "install them in the image's Containerfile and remove the %packages section",
+    );
+  if (s.name !== "post")
+    throw new Refused(s.line, `the %${s.name} section is not supported: bootc-console applies ${APPLIED}`, `remove the %${s.name} section`);
   const o = parseOptions("%post", s.args, SPECS.post!, s.line);
-  if (o.flags.has("--nochroot")) throw new Refused(s.line, "%post --nochroot has no meaning here: there is no installer environment outside the system", "drop --nochroot; the script runs in the booted system");
-  if (o.positionals.length) throw new Refused(s.line, `%post takes no argument ${JSON.stringify(o.positionals[0])}`, "use --interpreter=PATH, --log=FILE or --erroronfail");
+  if (o.flags.has("--nochroot"))
+    throw new Refused(
+      s.line,
+      "%post --nochroot has no meaning here: there is no installer environment outside the system",
+      "drop --nochroot; the script runs in the booted system",
+    );
+  if (o.positionals.length)
+    throw new Refused(s.line, `%post takes no argument ${JSON.stringify(o.positionals[0])}`, "use --interpreter=PATH, --log=FILE or --erroronfail");
   const interpreter = check(o.values.get("--interpreter") ?? "/bin/sh", PATH_RE, "an interpreter path", s.line);
   const n = ++t.posts;
   t.files.push({ name: `post-${n}`, content: s.body });
   const log = o.values.get("--log");
-  const run = log ? `${interpreter} ${credentialFile(`post-${n}`)} >> ${sh(check(log, PATH_RE, "a log file path", s.line))} 2>&1` : `${interpreter} ${credentialFile(`post-${n}`)}`;
+  const run = log
+    ? `${interpreter} ${credentialFile(`post-${n}`)} >> ${sh(check(log, PATH_RE, "a log file path", s.line))} 2>&1`
+    : `${interpreter} ${credentialFile(`post-${n}`)}`;
   const what = `%post from line ${s.line}`;
   t.postSteps.push(`echo ${sh(`bootc-console: running ${what}`)}`);
-  t.postSteps.push(o.flags.has("--erroronfail") ? `${run} || { rc=$?; echo ${sh(`${what} failed`)} "(exit $rc); stopping"; exit $rc; }` : `${run} || echo ${sh(`${what} failed`)} "(exit $?)"`);
+  t.postSteps.push(
+    o.flags.has("--erroronfail")
+      ? `${run} || { rc=$?; echo ${sh(`${what} failed`)} "(exit $rc); stopping"; exit $rc; }`
+      : `${run} || echo ${sh(`${what} failed`)} "(exit $?)"`,
+  );
 }
 
 /**
@@ -198,7 +322,12 @@ function section(s: KsSection, t: Translation): void {
  * line and what is wrong for anything it will not apply.
  */
 export function translateKickstart(text: string, file = "kickstart"): FirstBootInput {
-  if (Buffer.byteLength(text) > KICKSTART_MAX_BYTES) throw new BootcError("INVALID_ARGUMENT", `${file} is larger than ${KICKSTART_MAX_BYTES / 1024} KiB`, "a kickstart for bootc-console holds users, settings and %post scripts only");
+  if (Buffer.byteLength(text) > KICKSTART_MAX_BYTES)
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `${file} is larger than ${KICKSTART_MAX_BYTES / 1024} KiB`,
+      "a kickstart for bootc-console holds users, settings and %post scripts only",
+    );
   const t: Translation = { steps: [], files: [], passwords: [], postSteps: [], posts: 0 };
   try {
     for (const item of parseKickstart(text)) {
@@ -207,7 +336,8 @@ export function translateKickstart(text: string, file = "kickstart"): FirstBootI
     }
   } catch (e) {
     if (e instanceof Refused) throw new BootcError("INVALID_ARGUMENT", `${file} line ${e.line}: ${e.message}`, e.hint);
-    if (e instanceof KickstartSyntaxError) throw new BootcError("INVALID_ARGUMENT", `${file} line ${e.line}: ${e.message}`, "fix the kickstart's syntax (quotes, %end)");
+    if (e instanceof KickstartSyntaxError)
+      throw new BootcError("INVALID_ARGUMENT", `${file} line ${e.line}: ${e.message}`, "fix the kickstart's syntax (quotes, %end)");
     throw e;
   }
   // Users exist before their passwords are set; passwords before any %post runs.

@@ -12,7 +12,11 @@ const CRYPT_RE = /^(\$[0-9a-z]+\$[./0-9A-Za-z$=,]+|[./0-9A-Za-z]{13})$/;
 export function hashPassword(clear: string): string {
   // eslint-disable-next-line no-control-regex -- a newline would end the line it goes into
   if (!clear || /[\u0000-\u001f\u007f]/.test(clear)) {
-    throw new BootcError("INVALID_ARGUMENT", clear ? "the password contains a control character (a newline?)" : "the password is empty", "use a password of printable characters on one line");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      clear ? "the password contains a control character (a newline?)" : "the password is empty",
+      "use a password of printable characters on one line",
+    );
   }
   if (clear.length > 1024) throw new BootcError("INVALID_ARGUMENT", "the password is longer than 1024 characters", "use a shorter password");
   return encrypt(clear);

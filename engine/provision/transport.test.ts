@@ -16,8 +16,16 @@ describe("credential transports", () => {
 
   it("puts SMBIOS strings in files, so no value (a password hash) shows in qemu's command line", () => {
     const plan = credentialPlan(creds, "smbios", "/run/b/web/credentials", true);
-    expect(plan.qemuArgs).toEqual(["-smbios", "type=11,path=/run/b/web/credentials/credential-0", "-smbios", "type=11,path=/run/b/web/credentials/credential-1"]);
-    expect(plan.files[1]).toEqual({ path: "/run/b/web/credentials/credential-1", content: `io.systemd.credential.binary:bootc-console.passwd=${b64("root:$6$x$y\n")}` });
+    expect(plan.qemuArgs).toEqual([
+      "-smbios",
+      "type=11,path=/run/b/web/credentials/credential-0",
+      "-smbios",
+      "type=11,path=/run/b/web/credentials/credential-1",
+    ]);
+    expect(plan.files[1]).toEqual({
+      path: "/run/b/web/credentials/credential-1",
+      content: `io.systemd.credential.binary:bootc-console.passwd=${b64("root:$6$x$y\n")}`,
+    });
     expect(plan.qemuArgs.join(" ")).not.toContain("$6$");
     expect(plan.kernelArgs).toEqual([]);
   });
@@ -37,7 +45,11 @@ describe("credential transports", () => {
   });
 
   it("puts credentials on the kernel command line only for direct kernel boots, and never a secret", () => {
-    expect(credentialPlan(creds.slice(0, 1), "cmdline", "/d", true)).toEqual({ qemuArgs: [], files: [], kernelArgs: [`systemd.set_credential_binary=tmpfiles.extra:${b64(creds[0]!.value)}`] });
+    expect(credentialPlan(creds.slice(0, 1), "cmdline", "/d", true)).toEqual({
+      qemuArgs: [],
+      files: [],
+      kernelArgs: [`systemd.set_credential_binary=tmpfiles.extra:${b64(creds[0]!.value)}`],
+    });
     expect(() => credentialPlan(creds, "cmdline", "/d", true)).toThrow(/is a secret/);
     expect(() => credentialPlan(creds.slice(0, 1), "cmdline", "/d", false)).toThrow(/UEFI/);
     expect(() => credentialPlan([{ name: "big", value: "x".repeat(KERNEL_CMDLINE_MAX) }], "cmdline", "/d", true)).toThrow(/bytes of kernel command line/);

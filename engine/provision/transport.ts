@@ -78,9 +78,14 @@ export function credentialPlan(credentials: Credential[], transport: CredentialT
     } else {
       // The kernel command line: asked for, or the fallback for a name fw_cfg cannot hold
       // (systemd's unit credentials, systemd.extra-unit.NAME, are longer than 55 characters).
-      const why = transport === "fw_cfg" ? `the credential ${c.name} has a name too long for fw_cfg (${FW_CFG_NAME_MAX} characters with its directory), and ` : "";
-      if (!directKernel) throw new CredentialTransportError(`${why}credentials cannot go on the kernel command line of a disk that boots through UEFI firmware (its boot loader writes the command line)`);
-      if (c.secret) throw new CredentialTransportError(`${why}the credential ${c.name} is a secret and the kernel command line is readable by every process in the guest`);
+      const why =
+        transport === "fw_cfg" ? `the credential ${c.name} has a name too long for fw_cfg (${FW_CFG_NAME_MAX} characters with its directory), and ` : "";
+      if (!directKernel)
+        throw new CredentialTransportError(
+          `${why}credentials cannot go on the kernel command line of a disk that boots through UEFI firmware (its boot loader writes the command line)`,
+        );
+      if (c.secret)
+        throw new CredentialTransportError(`${why}the credential ${c.name} is a secret and the kernel command line is readable by every process in the guest`);
       plan.kernelArgs.push(`systemd.set_credential_binary=${c.name}:${b64}`);
     }
   }

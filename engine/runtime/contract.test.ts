@@ -9,9 +9,28 @@ import { DirectRuntime } from "./direct/vms.js";
 import type { VmRuntime } from "./runtime.js";
 
 const record = (name: string, state: VmRecord["state"]): VmRecord => ({
-  version: 1, name, image: "localhost/x", imageId: "0".repeat(64), mode: "ephemeral", createdAt: new Date().toISOString(), cpus: 1, memoryMiB: 512,
-  accel: "tcg", accelReason: "", sshUser: "root", sshPort: 2222, identity: "/dev/null", generatedKey: false, forwards: [], binds: [], kargs: [],
-  removeOnStop: false, readyTimeoutSec: 60, state, warnings: [], timeline: [],
+  version: 1,
+  name,
+  image: "localhost/x",
+  imageId: "0".repeat(64),
+  mode: "ephemeral",
+  createdAt: new Date().toISOString(),
+  cpus: 1,
+  memoryMiB: 512,
+  accel: "tcg",
+  accelReason: "",
+  sshUser: "root",
+  sshPort: 2222,
+  identity: "/dev/null",
+  generatedKey: false,
+  forwards: [],
+  binds: [],
+  kargs: [],
+  removeOnStop: false,
+  readyTimeoutSec: 60,
+  state,
+  warnings: [],
+  timeline: [],
 });
 
 async function fake(): Promise<VmRuntime> {

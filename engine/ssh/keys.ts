@@ -14,13 +14,21 @@ export async function publicKeyOf(identity: string): Promise<string> {
   try {
     await access(identity);
   } catch {
-    throw new BootcError("INVALID_ARGUMENT", `SSH identity ${identity} does not exist`, "give the path of a private key, e.g. --ssh-identity ~/.ssh/id_ed25519");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `SSH identity ${identity} does not exist`,
+      "give the path of a private key, e.g. --ssh-identity ~/.ssh/id_ed25519",
+    );
   }
   const pub = await readFile(`${identity}.pub`, "utf8").catch(() => undefined);
   if (pub) return pub.trim();
   const r = await execa(requireTool("ssh-keygen"), ["-y", "-f", identity], { reject: false });
   if (r.exitCode !== 0) {
-    throw new BootcError("INVALID_ARGUMENT", `cannot read SSH identity ${identity}: ${r.stderr.trim()}`, "use an unencrypted private key, or one with a .pub file next to it");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `cannot read SSH identity ${identity}: ${r.stderr.trim()}`,
+      "use an unencrypted private key, or one with a .pub file next to it",
+    );
   }
   return r.stdout.trim();
 }

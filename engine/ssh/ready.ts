@@ -12,13 +12,19 @@ export type ReadyCheck = "probe" | "wait" | "stop";
  * ending) or `timeoutMs` passes ("timeout"). `check` runs before each probe: "wait" skips
  * the probe (the guest is not running yet); it may also throw (the boot failed).
  */
-export async function waitForSsh(target: SshTarget, o: { timeoutMs: number; intervalMs?: number; check: () => Promise<ReadyCheck> | ReadyCheck }): Promise<"ready" | "stopped" | "timeout"> {
+export async function waitForSsh(
+  target: SshTarget,
+  o: { timeoutMs: number; intervalMs?: number; check: () => Promise<ReadyCheck> | ReadyCheck },
+): Promise<"ready" | "stopped" | "timeout"> {
   const outcome = await pollUntil(
     async () => {
       const now = await o.check();
       if (now === "stop") return "stopped" as const;
       if (now === "wait") return undefined;
-      const answered = await sshExec(target, "true", { learn: true, timeoutMs: 10_000 }).then((r) => r.code === 0, () => false);
+      const answered = await sshExec(target, "true", { learn: true, timeoutMs: 10_000 }).then(
+        (r) => r.code === 0,
+        () => false,
+      );
       // An answer that comes while the VM is being stopped does not make it ready.
       if (answered) return (await o.check()) === "stop" ? ("stopped" as const) : ("ready" as const);
       return undefined;

@@ -12,7 +12,14 @@ export function ignoreMatcher(patterns: string[]): (relPath: string) => boolean 
       const body = (negate ? p.slice(1) : p).replace(/^\/+/, "").replace(/\/+$/, "");
       const re = body
         .split("/")
-        .map((seg) => (seg === "**" ? "(?:.*)" : seg.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")))
+        .map((seg) =>
+          seg === "**"
+            ? "(?:.*)"
+            : seg
+                .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+                .replace(/\*/g, "[^/]*")
+                .replace(/\?/g, "[^/]"),
+        )
         .join("/")
         .replaceAll("(?:.*)/", "(?:.*/)?"); // "**/" matches zero or more directories
       return { negate, regex: new RegExp(`^${re}(?:/.*)?$`) };

@@ -7,9 +7,27 @@ import { Engine } from "./manager.js";
 import { Runtimes } from "./runtimes.js";
 
 const record = (name: string): VmRecord => ({
-  version: 1, name, image: "localhost/x", imageId: "1".repeat(64), mode: "disk", createdAt: "", cpus: 1, memoryMiB: 512, accel: "tcg", accelReason: "",
-  sshUser: "root", identity: "/dev/null", generatedKey: false, forwards: [], binds: [], kargs: [], removeOnStop: false, readyTimeoutSec: 60,
-  state: "ssh-ready", warnings: [], timeline: [],
+  version: 1,
+  name,
+  image: "localhost/x",
+  imageId: "1".repeat(64),
+  mode: "disk",
+  createdAt: "",
+  cpus: 1,
+  memoryMiB: 512,
+  accel: "tcg",
+  accelReason: "",
+  sshUser: "root",
+  identity: "/dev/null",
+  generatedKey: false,
+  forwards: [],
+  binds: [],
+  kargs: [],
+  removeOnStop: false,
+  readyTimeoutSec: 60,
+  state: "ssh-ready",
+  warnings: [],
+  timeline: [],
 });
 
 function engineWith(): { engine: Engine; local: FakeRuntime & { names(): Promise<string[]> }; connected: FakeRuntime } {

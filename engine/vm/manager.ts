@@ -105,7 +105,10 @@ export class Engine {
    * was. The image it replaced is removed when bootc built it, nothing else names it and
    * no other VM uses it.
    */
-  async rebuildAndReboot(name: string, onLine: (line: string) => void = () => undefined): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
+  async rebuildAndReboot(
+    name: string,
+    onLine: (line: string) => void = () => undefined,
+  ): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
     // One rebuild at a time per VM, whoever asks (the watch loop, the web console, a script): the next waits.
     await this.runtimes.owner(name);
     const lock = rebuildLockFile(this.paths, name);
@@ -116,7 +119,12 @@ export class Engine {
   private async rebuildAndRebootLocked(name: string, onLine: (line: string) => void): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
     const runtime = await this.runtimes.owner(name);
     const vm = await runtime.get(name);
-    if (!vm.source) throw new BootcError("INVALID_ARGUMENT", `VM "${name}" was not booted from an image bootc built`, "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it");
+    if (!vm.source)
+      throw new BootcError(
+        "INVALID_ARGUMENT",
+        `VM "${name}" was not booted from an image bootc built`,
+        "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it",
+      );
     const buildStarted = new Date().toISOString();
     const built = await buildImage({ dir: vm.source, tag: vm.image, onLine });
     if (built.imageId === vm.imageId) return { rebooted: false, imageId: built.imageId };

@@ -37,12 +37,20 @@ export interface CheckedVm {
  * Checks a new VM's parsed options. `runtime` is where it will run (it settles them),
  * `existing` finds a VM of a name in any runtime, `localNames` are avoided by a generated name.
  */
-export async function checkNewVm(parsed: ParsedRunOptions, o: { runtime: VmRuntime; existing: (name: string) => Promise<OldVm | undefined>; localNames: string[]; paths: EnginePaths; pull?: PullHooks }): Promise<CheckedVm> {
+export async function checkNewVm(
+  parsed: ParsedRunOptions,
+  o: { runtime: VmRuntime; existing: (name: string) => Promise<OldVm | undefined>; localNames: string[]; paths: EnginePaths; pull?: PullHooks },
+): Promise<CheckedVm> {
   const opts = await o.runtime.settle(parsed);
   if (opts.replace && opts.name === undefined) throw new BootcError("INVALID_ARGUMENT", "--replace needs the name of the VM to replace", "add --name NAME");
   const name = opts.name !== undefined ? validateName(opts.name) : generateName(new Set(o.localNames));
   const old = opts.name !== undefined ? await o.existing(name) : undefined;
-  if (old && !opts.replace) throw new BootcError("VM_EXISTS", `a VM named "${name}" already exists`, `pick another --name, replace it (--replace), or remove it first: bootc rm ${name}`);
+  if (old && !opts.replace)
+    throw new BootcError(
+      "VM_EXISTS",
+      `a VM named "${name}" already exists`,
+      `pick another --name, replace it (--replace), or remove it first: bootc rm ${name}`,
+    );
   const accel = await detectAccel(opts.accel);
   await checkBindSources(opts.binds);
   await checkPorts(opts.forwards, old ? portsHeldBy(old) : []);
@@ -62,13 +70,26 @@ export async function checkNewVm(parsed: ParsedRunOptions, o: { runtime: VmRunti
     );
   }
   if (opts.credentialTransport === "cmdline" && (opts.disk || (opts.mode === "disk" && opts.builder === "install"))) {
-    throw new BootcError("INVALID_ARGUMENT", "credentials cannot go on the kernel command line of a disk that boots through UEFI", "use --mode ephemeral or --builder direct, or another credential transport");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      "credentials cannot go on the kernel command line of a disk that boots through UEFI",
+      "use --mode ephemeral or --builder direct, or another credential transport",
+    );
   }
   const passwordHash = opts.password !== undefined ? hashPassword(opts.password) : undefined;
   // Everything the user typed is checked before a pull that may take minutes.
   if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
   const target = await planTarget(opts);
-  const record = newRecord({ name, target, cpus: opts.cpus, memoryMiB: opts.memoryMiB, accel, identity: identity && path.resolve(identity), passwordSet: !!passwordHash, opts });
+  const record = newRecord({
+    name,
+    target,
+    cpus: opts.cpus,
+    memoryMiB: opts.memoryMiB,
+    accel,
+    identity: identity && path.resolve(identity),
+    passwordSet: !!passwordHash,
+    opts,
+  });
   return { name, opts, replaces: !!old, passwordHash, kickstart, record };
 }
 
@@ -82,7 +103,16 @@ function portsHeldBy(vm: OldVm): number[] {
 }
 
 /** The record of a new VM, before anything runs it; a runtime fills in its key's path (generatedKey) and SSH port. */
-function newRecord(o: { name: string; target: BootTarget; cpus: number; memoryMiB: number; accel: AccelChoice; identity?: string; passwordSet: boolean; opts: ParsedRunOptions }): VmRecord {
+function newRecord(o: {
+  name: string;
+  target: BootTarget;
+  cpus: number;
+  memoryMiB: number;
+  accel: AccelChoice;
+  identity?: string;
+  passwordSet: boolean;
+  opts: ParsedRunOptions;
+}): VmRecord {
   const { opts, target } = o;
   return {
     version: 1,

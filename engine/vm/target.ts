@@ -55,6 +55,8 @@ export function refuseKargsUnderUefi(opts: ParsedRunOptions, disk: VmDisk): void
   throw new BootcError(
     "INVALID_ARGUMENT",
     `kernel arguments (${opts.kargs.join(" ")}) cannot be passed to a ${disk.builder === "premade" ? "premade disk" : "disk made by bootc install"}: it boots through UEFI with its own boot entries`,
-    disk.builder === "premade" ? "drop --karg, or change the disk's boot entries" : "drop --karg, use --builder direct, or put the arguments in the image (/usr/lib/bootc/kargs.d)",
+    disk.builder === "premade"
+      ? "drop --karg, or change the disk's boot entries"
+      : "drop --karg, use --builder direct, or put the arguments in the image (/usr/lib/bootc/kargs.d)",
   );
 }

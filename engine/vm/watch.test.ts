@@ -12,7 +12,12 @@ describe("watchSource", () => {
   it("reports a failing watcher once and stops it, instead of letting the error end the process", async () => {
     const errors: Error[] = [];
     const changes: string[] = [];
-    await watchSource("/nonexistent-source", (p) => changes.push(p), 10, (e) => errors.push(e));
+    await watchSource(
+      "/nonexistent-source",
+      (p) => changes.push(p),
+      10,
+      (e) => errors.push(e),
+    );
     const enospc = Object.assign(new Error("ENOSPC: System limit for number of file watchers reached"), { code: "ENOSPC" });
     // Without an "error" listener, emit() would throw this error (and end a real process).
     expect(() => fakeWatcher.emit("error", enospc)).not.toThrow();

@@ -40,7 +40,12 @@ export interface SourceWatcher {
  * Calls `onChange(path)` after changes under `dir` settle (debounced), skipping paths the
  * directory's .containerignore (or .dockerignore) excludes from the build context.
  */
-export async function watchSource(dir: string, onChange: (relPath: string) => void, debounceMs = 500, onError: (e: Error) => void = () => undefined): Promise<SourceWatcher> {
+export async function watchSource(
+  dir: string,
+  onChange: (relPath: string) => void,
+  debounceMs = 500,
+  onError: (e: Error) => void = () => undefined,
+): Promise<SourceWatcher> {
   const root = path.resolve(dir);
   const patterns = await Promise.all([".containerignore", ".dockerignore"].map((f) => readFile(path.join(root, f), "utf8").catch(() => "")));
   const ignored = ignoreMatcher((patterns.find((p) => p) ?? "").split("\n"));
@@ -72,7 +77,10 @@ export class WatchLoop {
   private stopped = false;
   name = "";
 
-  constructor(private readonly engine: Engine, private readonly o: WatchOptions) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly o: WatchOptions,
+  ) {}
 
   /** Builds, boots, and starts watching. Resolves once the first boot is ready. */
   async start(): Promise<VmInfo> {
@@ -96,8 +104,11 @@ export class WatchLoop {
   }
 
   private async watch(): Promise<void> {
-    this.watcher = await watchSource(this.o.dir, (changed) => void this.rebuild(changed), this.o.debounceMs, (e) =>
-      this.o.onEvent({ type: "watch-failed", error: `watching ${this.o.dir} failed (${e.message}): changes are no longer rebuilt` }),
+    this.watcher = await watchSource(
+      this.o.dir,
+      (changed) => void this.rebuild(changed),
+      this.o.debounceMs,
+      (e) => this.o.onEvent({ type: "watch-failed", error: `watching ${this.o.dir} failed (${e.message}): changes are no longer rebuilt` }),
     );
   }
 

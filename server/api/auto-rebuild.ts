@@ -10,7 +10,10 @@ import type { Jobs } from "./jobs.js";
 export class AutoRebuild {
   private readonly watchers = new Map<string, SourceWatcher>();
 
-  constructor(private readonly engine: Engine, private readonly jobs: Jobs) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly jobs: Jobs,
+  ) {}
 
   async set(name: string, enabled: boolean): Promise<{ name: string; enabled: boolean }> {
     this.watchers.get(name)?.close();
@@ -18,11 +21,16 @@ export class AutoRebuild {
     if (enabled) {
       const vm = await this.engine.getVm(name);
       if (!vm.source) return { name, enabled: false };
-      const watcher = await watchSource(vm.source, (changed) => this.rebuild(name, `${changed} changed`), 500, (e) => {
-        // The directory went away (or the host ran out of watches): this VM is no longer watched.
-        if (this.watchers.get(name) === watcher) this.watchers.delete(name);
-        console.error(`rebuild on change for ${name} stopped: watching ${vm.source} failed (${e.message})`);
-      });
+      const watcher = await watchSource(
+        vm.source,
+        (changed) => this.rebuild(name, `${changed} changed`),
+        500,
+        (e) => {
+          // The directory went away (or the host ran out of watches): this VM is no longer watched.
+          if (this.watchers.get(name) === watcher) this.watchers.delete(name);
+          console.error(`rebuild on change for ${name} stopped: watching ${vm.source} failed (${e.message})`);
+        },
+      );
       this.watchers.set(name, watcher);
     }
     return { name, enabled };

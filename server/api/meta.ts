@@ -10,9 +10,22 @@ import { z } from "zod";
 export const API_VERSION = 1;
 
 export const STABLE_PROCEDURES = [
-  "meta.version", "meta.describe",
-  "images.list", "images.inspect", "images.pull", "images.remove",
-  "vms.list", "vms.get", "vms.run", "vms.start", "vms.stop", "vms.restart", "vms.remove", "vms.logs", "vms.watch", "vms.changes",
+  "meta.version",
+  "meta.describe",
+  "images.list",
+  "images.inspect",
+  "images.pull",
+  "images.remove",
+  "vms.list",
+  "vms.get",
+  "vms.run",
+  "vms.start",
+  "vms.stop",
+  "vms.restart",
+  "vms.remove",
+  "vms.logs",
+  "vms.watch",
+  "vms.changes",
   "jobs.follow",
   "host.doctor",
 ] as const;

@@ -43,11 +43,13 @@ const images = router({
     await removeImage(input.ref);
     return { removed: input.ref };
   }),
-  pull: procedure.input(z.object({ ref: imageRef })).mutation(({ input, ctx }) =>
-    ctx.jobs.start("pull", `Pull ${input.ref}`, (log, progress) =>
-      pullImage(input.ref, { onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) }),
+  pull: procedure
+    .input(z.object({ ref: imageRef }))
+    .mutation(({ input, ctx }) =>
+      ctx.jobs.start("pull", `Pull ${input.ref}`, (log, progress) =>
+        pullImage(input.ref, { onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) }),
+      ),
     ),
-  ),
   /** podman build of a Containerfile directory on this host; follow the job for the log. */
   build: procedure.input(z.object({ dir: absPath, tag: imageRef })).mutation(({ input, ctx }) =>
     ctx.jobs.start("build", `Build ${input.tag}`, async (log, progress) => {
@@ -82,10 +84,12 @@ const vms = router({
     .mutation(({ input, ctx }) => ctx.engine.stopVm(input.name, input)),
   restart: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.engine.restartVm(input.name)),
   /** removeImage: also the VM's image and cached base disks, unless another VM uses them. */
-  remove: procedure.input(z.object({ name: vmName, force: z.boolean().default(false), removeImage: z.boolean().default(false) })).mutation(async ({ input, ctx }) => {
-    const notes = await ctx.engine.removeVm(input.name, input);
-    return { removed: input.name, notes };
-  }),
+  remove: procedure
+    .input(z.object({ name: vmName, force: z.boolean().default(false), removeImage: z.boolean().default(false) }))
+    .mutation(async ({ input, ctx }) => {
+      const notes = await ctx.engine.removeVm(input.name, input);
+      return { removed: input.name, notes };
+    }),
   /** Rebuild the VM's image from its source directory; reboot into it if it changed. A job. */
   rebuild: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.autoRebuild.rebuild(input.name)),
   /** Turn "rebuild on change" on or off for a VM (for as long as this server runs). */
@@ -137,14 +141,26 @@ const disks = router({
   }),
   /** `bootc to-disk` as a job: a bootable disk image of `image` written to `file` on the server's host. */
   export: procedure
-    .input(z.object({ image: imageRef, file: absPath, format: z.enum(EXPORT_FORMATS).default("qcow2"), builder: RunOptionsSchema.shape.builder, diskSizeBytes: RunOptionsSchema.shape.diskSizeBytes }))
+    .input(
+      z.object({
+        image: imageRef,
+        file: absPath,
+        format: z.enum(EXPORT_FORMATS).default("qcow2"),
+        builder: RunOptionsSchema.shape.builder,
+        diskSizeBytes: RunOptionsSchema.shape.diskSizeBytes,
+      }),
+    )
     .mutation(async ({ input, ctx }) => {
       // A bad path is answered here, in the dialog, not as a failed job.
       await checkExportTarget(input.file);
       return ctx.jobs.start("export", `Export ${input.image}`, async (log, progress) => {
         let last = "";
         const r = await exportImageDisk(ctx.engine.paths, {
-          image: input.image, file: input.file, format: input.format, builder: input.builder, sizeBytes: input.diskSizeBytes,
+          image: input.image,
+          file: input.file,
+          format: input.format,
+          builder: input.builder,
+          sizeBytes: input.diskSizeBytes,
           onProgress: (p) => {
             if (p.step !== last) log(`==> ${(last = p.step)}`);
             // The bar follows the writing of the file itself (the job's progress only moves forward).
@@ -177,7 +193,16 @@ const host = router({
     };
   }),
   addHost: procedure
-    .input(z.object({ name: hostName, uri: z.string().min(1).max(1024), pool: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '.', '_' and '-'").optional() }))
+    .input(
+      z.object({
+        name: hostName,
+        uri: z.string().min(1).max(1024),
+        pool: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '.', '_' and '-'")
+          .optional(),
+      }),
+    )
     .mutation(async ({ input, ctx }) => {
       const h = await addHost(ctx.engine.paths, input);
       return { name: h.name, uri: h.uri, pool: h.pool };

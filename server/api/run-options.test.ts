@@ -13,11 +13,15 @@ function fakeContext(created: unknown[]): ApiContext {
 
 /** One call over HTTP, as a browser makes it; the JSON body back. */
 async function call(path: string, input: unknown, created: unknown[] = []) {
-  const req = input === undefined
-    ? new Request(`http://127.0.0.1/api/trpc/${path}`)
-    : new Request(`http://127.0.0.1/api/trpc/${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) });
+  const req =
+    input === undefined
+      ? new Request(`http://127.0.0.1/api/trpc/${path}`)
+      : new Request(`http://127.0.0.1/api/trpc/${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) });
   const res = await fetchRequestHandler({ endpoint: "/api/trpc", req, router: appRouter, createContext: () => fakeContext(created) });
-  return (await res.json()) as { result?: { data: unknown }; error?: { data: { code: string; fields?: Array<{ path: Array<string | number>; message: string }> } } };
+  return (await res.json()) as {
+    result?: { data: unknown };
+    error?: { data: { code: string; fields?: Array<{ path: Array<string | number>; message: string }> } };
+  };
 }
 
 describe("vms.run's input is the engine's run options", () => {
@@ -28,7 +32,11 @@ describe("vms.run's input is the engine's run options", () => {
 
   it("answers a bad value with the schema's message on that field's path, and makes nothing", async () => {
     const created: unknown[] = [];
-    const body = await call("vms.run", { image: "i", name: "Bad Name", memoryMiB: 100, forwards: [{ host: 99999, guest: 80 }], binds: [{ host: "rel", guest: "/mnt", readOnly: false }] }, created);
+    const body = await call(
+      "vms.run",
+      { image: "i", name: "Bad Name", memoryMiB: 100, forwards: [{ host: 99999, guest: 80 }], binds: [{ host: "rel", guest: "/mnt", readOnly: false }] },
+      created,
+    );
     expect(body.error?.data.code).toBe("BAD_REQUEST");
     expect(body.error?.data.fields?.map((f) => [f.path.join("."), f.message])).toEqual([
       ["name", expect.stringMatching(/^use 1–40 characters/)],
@@ -50,7 +58,10 @@ describe("vms.run's input is the engine's run options", () => {
       if (before === undefined) delete process.env.BOOTC_CONNECT;
       else process.env.BOOTC_CONNECT = before;
     }
-    expect(created).toEqual([{ ...RunOptionsSchema.parse({ image: "i" }), connect: "big" }, { ...RunOptionsSchema.parse({ image: "i" }), connect: "" }]);
+    expect(created).toEqual([
+      { ...RunOptionsSchema.parse({ image: "i" }), connect: "big" },
+      { ...RunOptionsSchema.parse({ image: "i" }), connect: "" },
+    ]);
   });
 });
 

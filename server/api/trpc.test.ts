@@ -11,7 +11,17 @@ describe("engine errors over HTTP", () => {
       expect(HTTP_CODE[code], code).toBeDefined();
       expect(status[code], code).not.toBe(500);
     }
-    expect(status).toMatchObject({ DISK_INVALID: 400, INVALID_ARGUMENT: 400, VM_NOT_FOUND: 404, VM_BUSY: 409, NEEDS_ROOT: 403, MISSING_TOOL: 503, NO_SPACE: 503, BOOT_FAILED: 502, BOOT_TIMEOUT: 504 });
+    expect(status).toMatchObject({
+      DISK_INVALID: 400,
+      INVALID_ARGUMENT: 400,
+      VM_NOT_FOUND: 404,
+      VM_BUSY: 409,
+      NEEDS_ROOT: 403,
+      MISSING_TOOL: 503,
+      NO_SPACE: 503,
+      BOOT_FAILED: 502,
+      BOOT_TIMEOUT: 504,
+    });
   });
 });
 

@@ -11,7 +11,11 @@ build log. On failure, the failing step's output is shown and the exit code is 1
   -f, --file FILE      the Containerfile to use
   --build-arg K=V      a build argument; repeatable`;
 
-export const defaultTag = (dir: string) => `localhost/${path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]/g, "-")}:latest`;
+export const defaultTag = (dir: string) =>
+  `localhost/${path
+    .basename(path.resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, "-")}:latest`;
 
 export function parseBuildArgs(list: string[] = []): Record<string, string> {
   return Object.fromEntries(
@@ -25,13 +29,28 @@ export function parseBuildArgs(list: string[] = []): Record<string, string> {
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
-    { args: argv, allowPositionals: true, options: { tag: { type: "string", short: "t" }, file: { type: "string", short: "f" }, "build-arg": { type: "string", multiple: true }, json: { type: "boolean" } } },
+    {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        tag: { type: "string", short: "t" },
+        file: { type: "string", short: "f" },
+        "build-arg": { type: "string", multiple: true },
+        json: { type: "boolean" },
+      },
+    },
     HELP,
   );
   const [dir] = positionals;
   if (!dir || positionals.length > 1) throw new BootcError("INVALID_ARGUMENT", "give one directory to build", "usage: bootc build [-t TAG] DIR");
   const tag = values.tag ?? defaultTag(dir);
-  const r = await buildImage({ dir, tag, file: values.file, buildArgs: parseBuildArgs(values["build-arg"]), onLine: values.json ? undefined : (l) => console.log(l) });
+  const r = await buildImage({
+    dir,
+    tag,
+    file: values.file,
+    buildArgs: parseBuildArgs(values["build-arg"]),
+    onLine: values.json ? undefined : (l) => console.log(l),
+  });
   if (values.json) printJson(r);
   else console.log(`built ${r.tag} (${r.imageId.slice(0, 12)})`);
   return 0;

@@ -15,11 +15,19 @@ Environment: BOOTC_DEMO_MIRROR (Debian mirror URL), BOOTC_DEMO_SUITE (default tr
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
-    { args: argv, allowPositionals: true, options: { variant: { type: "string" }, force: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, json: { type: "boolean" } } },
+    {
+      args: argv,
+      allowPositionals: true,
+      options: { variant: { type: "string" }, force: { type: "boolean" }, quiet: { type: "boolean", short: "q" }, json: { type: "boolean" } },
+    },
     HELP,
   );
   if (positionals[0] !== "build" || positionals.length > 1) {
-    throw new BootcError("INVALID_ARGUMENT", positionals[0] ? `unknown demo command "${positionals.join(" ")}"` : "no demo command given", "usage: bootc demo build");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      positionals[0] ? `unknown demo command "${positionals.join(" ")}"` : "no demo command given",
+      "usage: bootc demo build",
+    );
   }
   const result = await buildDemoImage({
     force: values.force,

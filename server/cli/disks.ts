@@ -19,7 +19,15 @@ function print(disks: DiskInfo[]): void {
   console.log(
     table(
       ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY"],
-      disks.map((d) => [d.key.slice(0, 12), `${d.image}${d.imageCurrent ? "" : " (outdated)"}`, d.builder, gib(d.sizeBytes), gib(d.usageBytes), formatDuration(d.ageSec * 1000), d.usedBy.join(",") || "-"]),
+      disks.map((d) => [
+        d.key.slice(0, 12),
+        `${d.image}${d.imageCurrent ? "" : " (outdated)"}`,
+        d.builder,
+        gib(d.sizeBytes),
+        gib(d.usageBytes),
+        formatDuration(d.ageSec * 1000),
+        d.usedBy.join(",") || "-",
+      ]),
     ),
   );
 }
@@ -41,7 +49,10 @@ export async function main(argv: string[]): Promise<number> {
   if (sub === "prune") {
     const removed = await engine.pruneDisks({ all: values.all, dryRun: values["dry-run"] });
     if (values.json) printJson({ dryRun: !!values["dry-run"], removed });
-    else if (!removed.length) console.log(values.all ? "Nothing to prune: every cached disk is in use." : "Nothing to prune (bases of current images are kept; --all removes every unused one).");
+    else if (!removed.length)
+      console.log(
+        values.all ? "Nothing to prune: every cached disk is in use." : "Nothing to prune (bases of current images are kept; --all removes every unused one).",
+      );
     else {
       console.log(values["dry-run"] ? "Would remove:" : "Removed:");
       print(removed);

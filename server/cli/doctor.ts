@@ -17,7 +17,12 @@ export async function main(argv: string[]): Promise<number> {
     printJson(report);
   } else {
     const mark = { ok: "ok", warn: "WARN", fail: "FAIL" } as const;
-    console.log(table(["CHECK", "STATUS", "DETAIL"], report.rows.map((r) => [r.name, mark[r.status], r.detail])));
+    console.log(
+      table(
+        ["CHECK", "STATUS", "DETAIL"],
+        report.rows.map((r) => [r.name, mark[r.status], r.detail]),
+      ),
+    );
     const fixes = report.rows.filter((r) => r.fix && r.status !== "ok");
     if (fixes.length) {
       console.log("\nTo fix:");

@@ -18,7 +18,8 @@ export async function main(argv: string[]): Promise<number> {
   const paths = enginePaths();
   const [verb, name, uri, ...extra] = positionals;
   if (verb === "add") {
-    if (!name || !uri || extra.length) throw new BootcError("INVALID_ARGUMENT", "bootc hosts add takes a NAME and a URI", "e.g. bootc hosts add big qemu+ssh://me@big.example/system");
+    if (!name || !uri || extra.length)
+      throw new BootcError("INVALID_ARGUMENT", "bootc hosts add takes a NAME and a URI", "e.g. bootc hosts add big qemu+ssh://me@big.example/system");
     const host = await addHost(paths, { name, uri, ...(values.pool ? { pool: values.pool } : {}) });
     if (values.json) printJson({ name: host.name, uri: host.uri, pool: host.pool });
     else console.log(`saved ${host.name} (${host.connection.label}); boot there with: bootc run --connect ${host.name} IMAGE`);
@@ -30,10 +31,21 @@ export async function main(argv: string[]): Promise<number> {
     if (!values.json) console.log(`forgot ${name}`);
     return 0;
   }
-  if (verb !== undefined) throw new BootcError("INVALID_ARGUMENT", `unknown hosts command ${JSON.stringify(verb)}`, "use bootc hosts, bootc hosts add NAME URI, or bootc hosts rm NAME");
+  if (verb !== undefined)
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `unknown hosts command ${JSON.stringify(verb)}`,
+      "use bootc hosts, bootc hosts add NAME URI, or bootc hosts rm NAME",
+    );
   const hosts = (await knownHosts(paths)).map((h) => ({ name: h.name, uri: h.uri, pool: h.pool }));
   if (values.json) printJson(hosts);
   else if (!hosts.length) console.log("No libvirt hosts saved. Add one with: bootc hosts add NAME URI");
-  else console.log(table(["NAME", "URI", "POOL"], hosts.map((h) => [h.name, h.uri, h.pool])));
+  else
+    console.log(
+      table(
+        ["NAME", "URI", "POOL"],
+        hosts.map((h) => [h.name, h.uri, h.pool]),
+      ),
+    );
   return 0;
 }

@@ -22,7 +22,13 @@ export async function main(argv: string[]): Promise<number> {
   console.log(
     table(
       ["BOOTC", "IMAGE", "ID", "SIZE", "AGE"],
-      images.map((i) => [i.bootc ? "*" : "", i.names[0] ?? "<none>", i.id.slice(0, 12), mb(i.sizeBytes), i.createdAt ? formatDuration(Date.now() - Date.parse(i.createdAt)) : "-"]),
+      images.map((i) => [
+        i.bootc ? "*" : "",
+        i.names[0] ?? "<none>",
+        i.id.slice(0, 12),
+        mb(i.sizeBytes),
+        i.createdAt ? formatDuration(Date.now() - Date.parse(i.createdAt)) : "-",
+      ]),
     ),
   );
   return 0;

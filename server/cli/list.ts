@@ -36,11 +36,28 @@ export async function main(argv: string[]): Promise<number> {
     console.log("No VMs. Boot one with: bootc run IMAGE   (images: bootc images)");
     return 0;
   }
-  const ssh = (v: VmInfo) => (!v.sshPort ? "-" : v.sshFailed && (v.effectiveState === "booting" || v.effectiveState === "running") ? "no answer" : v.effectiveState === "ssh-ready" ? `127.0.0.1:${v.sshPort}` : v.connection && v.effectiveState === "running" ? `${v.hostName}:${v.sshPort}` : "-");
+  const ssh = (v: VmInfo) =>
+    !v.sshPort
+      ? "-"
+      : v.sshFailed && (v.effectiveState === "booting" || v.effectiveState === "running")
+        ? "no answer"
+        : v.effectiveState === "ssh-ready"
+          ? `127.0.0.1:${v.sshPort}`
+          : v.connection && v.effectiveState === "running"
+            ? `${v.hostName}:${v.sshPort}`
+            : "-";
   console.log(
     table(
       ["NAME", "IMAGE", "MODE", "STATE", "SSH", "UPTIME", "HOST"],
-      vms.map((v) => [v.name, v.image, v.mode, v.effectiveState, ssh(v), v.uptimeSec !== undefined ? formatDuration(v.uptimeSec * 1000) : "-", v.hostName ?? "local"]),
+      vms.map((v) => [
+        v.name,
+        v.image,
+        v.mode,
+        v.effectiveState,
+        ssh(v),
+        v.uptimeSec !== undefined ? formatDuration(v.uptimeSec * 1000) : "-",
+        v.hostName ?? "local",
+      ]),
     ),
   );
   return 0;

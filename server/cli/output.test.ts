@@ -15,7 +15,10 @@ const failure = (args: string[]) => {
 
 describe("parseCommand's errors", () => {
   it("names an unknown option and suggests the closest real one, without Node's parser hints", () => {
-    expect(failure(["--memroy", "2G", "img"])).toEqual({ message: "unknown option --memroy", hint: "did you mean --memory? usage: bootc run [options] IMAGE (see --help)" });
+    expect(failure(["--memroy", "2G", "img"])).toEqual({
+      message: "unknown option --memroy",
+      hint: "did you mean --memory? usage: bootc run [options] IMAGE (see --help)",
+    });
     expect(failure(["--pub", "8080:80"]).hint).toMatch(/^did you mean --publish\?/);
     expect(failure(["--frobnicate"])).toEqual({ message: "unknown option --frobnicate", hint: "usage: bootc run [options] IMAGE (see --help)" });
     expect(failure(["-z"]).message).toBe("unknown option -z");

@@ -24,7 +24,8 @@ function askHidden(prompt: string): Promise<string> {
     const onData = (chunk: Buffer) => {
       for (const ch of chunk.toString("utf8")) {
         if (ch === "\r" || ch === "\n") return done(() => resolve(text));
-        if (ch === "\u0003" || ch === "\u0004") return done(() => reject(new BootcError("INVALID_ARGUMENT", "no password was entered", "run the command again and type a password")));
+        if (ch === "\u0003" || ch === "\u0004")
+          return done(() => reject(new BootcError("INVALID_ARGUMENT", "no password was entered", "run the command again and type a password")));
         if (ch === "\u007f" || ch === "\b") text = text.slice(0, -1);
         else text += ch;
       }
@@ -35,7 +36,11 @@ function askHidden(prompt: string): Promise<string> {
 
 export async function promptPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
-    throw new BootcError("INVALID_ARGUMENT", "--password without a value asks on a terminal, and there is none", "give --password-file FILE (its first line is the password)");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      "--password without a value asks on a terminal, and there is none",
+      "give --password-file FILE (its first line is the password)",
+    );
   }
   const first = await askHidden("Password for the VM's user: ");
   const again = await askHidden("Same password again: ");

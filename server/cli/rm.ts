@@ -15,10 +15,15 @@ disks, unless another VM uses them.
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
-    { args: argv, allowPositionals: true, options: { force: { type: "boolean", short: "f" }, rmi: { type: "boolean" }, all: { type: "boolean", short: "a" }, json: { type: "boolean" } } },
+    {
+      args: argv,
+      allowPositionals: true,
+      options: { force: { type: "boolean", short: "f" }, rmi: { type: "boolean" }, all: { type: "boolean", short: "a" }, json: { type: "boolean" } },
+    },
     HELP,
   );
-  if (values.all && positionals.length) throw new BootcError("INVALID_ARGUMENT", "give VM names or --all, not both", "usage: bootc rm [--force] NAME... | --all");
+  if (values.all && positionals.length)
+    throw new BootcError("INVALID_ARGUMENT", "give VM names or --all, not both", "usage: bootc rm [--force] NAME... | --all");
   if (!values.all && !positionals.length) throw new BootcError("INVALID_ARGUMENT", "no VM name given", "usage: bootc rm [--force] NAME... (or --all)");
   const engine = new Engine();
   let names = positionals;

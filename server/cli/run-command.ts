@@ -35,8 +35,16 @@ async function settle(engine: Engine, name: string, ended: () => Ending | undefi
     const end = ended();
     if (end) return end;
     const vm = await engine.getVm(name).catch(() => undefined);
-    if (vm && (vm.effectiveState === "stopped" || vm.effectiveState === "failed")) return { state: vm.effectiveState, reason: vm.reason, guestPoweredOff: vm.guestPoweredOff };
-    if (vm?.effectiveState === "ssh-ready" && (await engine.exec(name, "true", 5_000).then((r) => r.code === 0, () => false))) return "up";
+    if (vm && (vm.effectiveState === "stopped" || vm.effectiveState === "failed"))
+      return { state: vm.effectiveState, reason: vm.reason, guestPoweredOff: vm.guestPoweredOff };
+    if (
+      vm?.effectiveState === "ssh-ready" &&
+      (await engine.exec(name, "true", 5_000).then(
+        (r) => r.code === 0,
+        () => false,
+      ))
+    )
+      return "up";
     await sleep(500);
   }
   return ended() ?? { state: "failed", reason: "the VM neither answered nor ended within 60 s" };
@@ -48,7 +56,8 @@ export async function runInGuest(engine: Engine, vm: VmInfo, command: string, sa
   }
   let ending: Ending | undefined;
   const watch = await engine.events(vm.name, (e) => {
-    if (e.type === "state" && (e.state === "stopped" || e.state === "failed")) ending = { state: e.state, reason: e.reason, guestPoweredOff: e.guestPoweredOff };
+    if (e.type === "state" && (e.state === "stopped" || e.state === "failed"))
+      ending = { state: e.state, reason: e.reason, guestPoweredOff: e.guestPoweredOff };
   });
   try {
     const r = await engine.runCommand(vm.name, command, process.stdout, process.stderr);

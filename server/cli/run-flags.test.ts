@@ -16,9 +16,18 @@ const SAMPLES: { [K in RunOptionKey]?: [string[], unknown] } = {
   allowHostLoopback: [["--allow-host-loopback"], true],
   cpus: [["--cpus", "4"], 4],
   memoryMiB: [["--memory", "3G"], 3072],
-  forwards: [["-p", "8080:80", "--publish", "2222:22"], [{ host: 8080, guest: 80 }, { host: 2222, guest: 22 }]],
+  forwards: [
+    ["-p", "8080:80", "--publish", "2222:22"],
+    [
+      { host: 8080, guest: 80 },
+      { host: 2222, guest: 22 },
+    ],
+  ],
   binds: [["--bind", "src:/mnt/src:ro"], [{ host: path.resolve("src"), guest: "/mnt/src", readOnly: true }]],
-  kargs: [["--karg", "quiet", "--karg", "console=ttyS0"], ["quiet", "console=ttyS0"]],
+  kargs: [
+    ["--karg", "quiet", "--karg", "console=ttyS0"],
+    ["quiet", "console=ttyS0"],
+  ],
   user: [["-u", "dev"], "dev"],
   identity: [["--ssh-identity", "keys/id"], path.resolve("keys/id")],
   injectUserKey: [["--inj-ssh-identity"], true],

@@ -13,11 +13,17 @@ import { interactiveSsh } from "./ssh.js";
 
 /** The flags that are about the command rather than the VM. */
 const COMMAND_ROWS: Array<[string, string]> = [
-  ["-- CMD [ARGS…]", "run CMD in the guest once it answers SSH, with its output streamed here, then stop the VM (--rm: and remove it); bootc exits with CMD's exit code (128+N if signal N killed it; 0 if the guest powered itself off; 125 if bootc itself failed)"],
+  [
+    "-- CMD [ARGS…]",
+    "run CMD in the guest once it answers SSH, with its output streamed here, then stop the VM (--rm: and remove it); bootc exits with CMD's exit code (128+N if signal N killed it; 0 if the guest powered itself off; 125 if bootc itself failed)",
+  ],
   ["--execute 'CMD'", "the same for a shell command line"],
-  ["-i, --interactive", "attach: SSH once ready (serial console if no sshd); with --rm, \"bootc run -i --rm IMAGE\" is boot, work, exit, gone"],
+  ["-i, --interactive", 'attach: SSH once ready (serial console if no sshd); with --rm, "bootc run -i --rm IMAGE" is boot, work, exit, gone'],
   ["--json", "print the VM record as JSON when ready (no progress text); with --watch, every event of the loop as one JSON line"],
-  ["--watch DIR", "build DIR's Containerfile, boot it, and on every change under DIR rebuild; a new image reboots the VM into it (same name, ports, shares, key); a failed build leaves the VM running. Ctrl+C stops."],
+  [
+    "--watch DIR",
+    "build DIR's Containerfile, boot it, and on every change under DIR rebuild; a new image reboots the VM into it (same name, ports, shares, key); a failed build leaves the VM running. Ctrl+C stops.",
+  ],
   ["-t, --tag TAG", "with --watch: the image name (default localhost/<dir>:latest)"],
 ];
 
@@ -87,7 +93,8 @@ function sshWhere(vm: VmInfo): string {
 
 /** `bootc run --watch DIR`: runs in the foreground until Ctrl+C (or SIGTERM), then stops the VM. */
 async function watchMain(dir: string, tag: string | undefined, extra: string[], values: FlagValues, json = false): Promise<number> {
-  if (extra.length) throw new BootcError("INVALID_ARGUMENT", `with --watch, give no IMAGE (got ${extra.join(" ")})`, "the image is built from DIR; name it with -t TAG");
+  if (extra.length)
+    throw new BootcError("INVALID_ARGUMENT", `with --watch, give no IMAGE (got ${extra.join(" ")})`, "the image is built from DIR; name it with -t TAG");
   const { WatchLoop } = await import("../../engine/vm/watch.js");
   const { defaultTag } = await import("./build.js");
   const engine = new Engine();
@@ -104,7 +111,10 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
       else if (e.type === "build-failed") console.log(`[${t}] build failed; the VM keeps running the previous image:\n${e.error}`);
       else if (e.type === "watch-failed") console.log(`[${t}] ${e.error}`);
       else if (e.type === "image-unchanged") console.log(`[${t}] image unchanged: no reboot`);
-      else if (e.type === "rebooting") console.log(`[${t}] new image ${e.imageId.slice(0, 12)}: rebooting the VM into it${e.removedImageId ? ` (removed the image it replaced, ${e.removedImageId.slice(0, 12)})` : ""}`);
+      else if (e.type === "rebooting")
+        console.log(
+          `[${t}] new image ${e.imageId.slice(0, 12)}: rebooting the VM into it${e.removedImageId ? ` (removed the image it replaced, ${e.removedImageId.slice(0, 12)})` : ""}`,
+        );
       else console.log(`[${t}] ${e.vm.name} is ready (ssh on ${sshWhere(e.vm)}); watching ${dir} — Ctrl+C stops`);
     },
   });
@@ -118,7 +128,9 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
   } catch (e) {
     if (!json) throw e;
     // Still one JSON object per line: the error is the loop's last event.
-    console.log(JSON.stringify({ at: new Date().toISOString(), type: "failed", error: e instanceof BootcError ? e.toJSON() : { code: "INTERNAL", message: String(e) } }));
+    console.log(
+      JSON.stringify({ at: new Date().toISOString(), type: "failed", error: e instanceof BootcError ? e.toJSON() : { code: "INTERNAL", message: String(e) } }),
+    );
     return 1;
   }
   await stopped;
@@ -142,12 +154,23 @@ export async function main(argv: string[]): Promise<number> {
   const { positionals } = parsed;
   const values: FlagValues & typeof parsed.values = parsed.values;
   if (values.watch !== undefined) return watchMain(values.watch, values.tag, positionals, values, !!values.json);
-  if (command.length && values.execute !== undefined) throw new BootcError("INVALID_ARGUMENT", "give the command after -- or with --execute, not both", "bootc run IMAGE -- CMD ARGS…, or bootc run IMAGE --execute 'CMD'");
+  if (command.length && values.execute !== undefined)
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      "give the command after -- or with --execute, not both",
+      "bootc run IMAGE -- CMD ARGS…, or bootc run IMAGE --execute 'CMD'",
+    );
   if (dash >= 0 && !command.length) throw new BootcError("INVALID_ARGUMENT", "no command after --", "bootc run IMAGE -- CMD ARGS…");
   const oneShot = command.length ? remoteCommand(command) : values.execute;
-  if (oneShot !== undefined && (values.interactive || values.json)) throw new BootcError("INVALID_ARGUMENT", "a command to run cannot be combined with -i or --json", "drop -i/--json, or the command");
+  if (oneShot !== undefined && (values.interactive || values.json))
+    throw new BootcError("INVALID_ARGUMENT", "a command to run cannot be combined with -i or --json", "drop -i/--json, or the command");
   const [image = "", ...extra] = positionals;
-  if ((!image && !values.disk) || extra.length) throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc run [options] IMAGE (see bootc images), or bootc run --disk FILE");
+  if ((!image && !values.disk) || extra.length)
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      image ? `unexpected arguments: ${extra.join(" ")}` : "no image given",
+      "usage: bootc run [options] IMAGE (see bootc images), or bootc run --disk FILE",
+    );
   if (oneShot === undefined) return bootImage(image, values, undefined);
   // With a command, bootc's own failures exit 125, apart from the command's own codes.
   try {
@@ -202,9 +225,18 @@ async function bootImage(image: string, values: FlagValues, oneShot: string | un
     // A VM whose SSH never answered runs on for its serial console, unless it was booted for
     // one command or to go when done: then it goes with its failed boot.
     if (oneShot === undefined && !values.rm && !values.rmi) throw e;
-    const stopped = await engine.stopVm(vm.name, { force: true }).then(() => true, () => false);
+    const stopped = await engine.stopVm(vm.name, { force: true }).then(
+      () => true,
+      () => false,
+    );
     if (!stopped || !isBootcError(e)) throw e;
-    throw new BootcError(e.code, e.message, values.rm || values.rmi ? "it was removed (--rm); to look at it on its serial console, boot it without --rm" : `it was stopped; its serial log: bootc logs ${vm.name}`);
+    throw new BootcError(
+      e.code,
+      e.message,
+      values.rm || values.rmi
+        ? "it was removed (--rm); to look at it on its serial console, boot it without --rm"
+        : `it was stopped; its serial log: bootc logs ${vm.name}`,
+    );
   } finally {
     process.off("SIGINT", onInt);
   }
@@ -242,6 +274,7 @@ async function oneShotRun(engine: Engine, vm: VmInfo, command: string, say: (s: 
     process.off("SIGINT", onInt);
     // An ephemeral root has nothing to keep; a disk VM shuts down properly.
     const current = await engine.getVm(vm.name).catch(() => undefined);
-    if (current && ACTIVE_STATES.includes(current.effectiveState)) await engine.stopVm(vm.name, vm.mode === "disk" ? { timeoutSec: 60 } : { force: true }).catch(() => undefined);
+    if (current && ACTIVE_STATES.includes(current.effectiveState))
+      await engine.stopVm(vm.name, vm.mode === "disk" ? { timeoutSec: 60 } : { force: true }).catch(() => undefined);
   }
 }

@@ -84,11 +84,16 @@ export async function main(argv: string[]): Promise<number> {
     process.env.BOOTC_CONNECT = values.connect;
   }
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BootcError("INVALID_ARGUMENT", `--port "${values.port}" is out of range`, "use a port number from 1 to 65535, or 0 for a free one");
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new BootcError("INVALID_ARGUMENT", `--port "${values.port}" is out of range`, "use a port number from 1 to 65535, or 0 for a free one");
   const host = values.host ?? "127.0.0.1";
   if (!LOOPBACK.has(host)) {
     if (!values["allow-remote"]) {
-      throw new BootcError("INVALID_ARGUMENT", `--host ${host} would expose bootc-console (and root shells in your VMs) beyond this machine`, "prefer an SSH tunnel (see --help); to bind anyway add --allow-remote");
+      throw new BootcError(
+        "INVALID_ARGUMENT",
+        `--host ${host} would expose bootc-console (and root shells in your VMs) beyond this machine`,
+        "prefer an SSH tunnel (see --help); to bind anyway add --allow-remote",
+      );
     }
     console.error(`warning: listening on ${host}: anyone who can reach it and has the token controls your VMs`);
   }
@@ -111,7 +116,17 @@ export async function main(argv: string[]): Promise<number> {
   await prepareServersDir();
   const token = randomBytes(32).toString("base64url");
   if (tokenFile) await writeTokenFile(tokenFile, token);
-  const server = await startServer({ port, host, token, allowHosts: values["allow-host"] ?? [], ui, dev: !!values.dev, ...(consoleHost ? { consoleHost } : {}), ...(socket ? { socket } : {}), ...(deadlines ? { deadlines } : {}) }).catch(async (e: unknown) => {
+  const server = await startServer({
+    port,
+    host,
+    token,
+    allowHosts: values["allow-host"] ?? [],
+    ui,
+    dev: !!values.dev,
+    ...(consoleHost ? { consoleHost } : {}),
+    ...(socket ? { socket } : {}),
+    ...(deadlines ? { deadlines } : {}),
+  }).catch(async (e: unknown) => {
     if (tokenFile) await rm(tokenFile, { force: true });
     throw e;
   });
@@ -150,7 +165,11 @@ function deadlinesFromEnv(value: string | undefined): Deadlines | undefined {
   if (value === undefined) return undefined;
   const ms = Number(value);
   if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) {
-    throw new BootcError("INVALID_ARGUMENT", `BOOTC_SERVE_DEADLINE_MS "${value}" is not a number of milliseconds from 100 to 600000`, "unset it: the defaults are 10 s for request headers and 30 s for a whole request");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `BOOTC_SERVE_DEADLINE_MS "${value}" is not a number of milliseconds from 100 to 600000`,
+      "unset it: the defaults are 10 s for request headers and 30 s for a whole request",
+    );
   }
   return { headersMs: ms, requestMs: ms };
 }
@@ -177,7 +196,11 @@ async function prepareServersDir(): Promise<void> {
     await ensurePrivateDir(serversDir(), enginePaths());
   } catch (e) {
     if (isBootcError(e)) throw e;
-    throw new BootcError("INVALID_ARGUMENT", `cannot make the runtime directory ${enginePaths().runtime}: ${(e as Error).message}`, "set XDG_RUNTIME_DIR to a private directory of yours, then try again");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `cannot make the runtime directory ${enginePaths().runtime}: ${(e as Error).message}`,
+      "set XDG_RUNTIME_DIR to a private directory of yours, then try again",
+    );
   }
 }
 

@@ -29,10 +29,16 @@ export const SETUP_SCRIPT = fileURLToPath(new URL("../../../scripts/setup.sh", i
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseCommand({ args: argv, options: { check: { type: "boolean" }, "dry-run": { type: "boolean" } } }, HELP);
-  if (values.check && values["dry-run"]) throw new BootcError("INVALID_ARGUMENT", "--check and --dry-run cannot be given together", "use --check to list what is missing, --dry-run to see what setup would do");
+  if (values.check && values["dry-run"])
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      "--check and --dry-run cannot be given together",
+      "use --check to list what is missing, --dry-run to see what setup would do",
+    );
   const args = values.check ? ["--check"] : values["dry-run"] ? ["--dry-run"] : [];
   const r = await execa("bash", [SETUP_SCRIPT, ...args], { stdio: "inherit", reject: false });
   // Neither an exit code nor a signal: bash itself could not be started.
-  if (r.exitCode === undefined && !r.isTerminated) throw new BootcError("MISSING_TOOL", `cannot run ${SETUP_SCRIPT}: ${r.shortMessage}`, "bootc setup needs bash on PATH");
+  if (r.exitCode === undefined && !r.isTerminated)
+    throw new BootcError("MISSING_TOOL", `cannot run ${SETUP_SCRIPT}: ${r.shortMessage}`, "bootc setup needs bash on PATH");
   return r.exitCode ?? 1;
 }

@@ -14,7 +14,8 @@ export async function main(argv: string[]): Promise<number> {
   );
   const [name] = positionals;
   if (!name) throw new BootcError("INVALID_ARGUMENT", "no VM name given", "usage: bootc stop NAME");
-  if (values.timeout !== undefined && !/^\d+$/.test(values.timeout)) throw new BootcError("INVALID_ARGUMENT", `--timeout "${values.timeout}" is not a number of seconds`);
+  if (values.timeout !== undefined && !/^\d+$/.test(values.timeout))
+    throw new BootcError("INVALID_ARGUMENT", `--timeout "${values.timeout}" is not a number of seconds`);
   const vm = await new Engine().stopVm(name, { force: values.force, timeoutSec: values.timeout ? Number(values.timeout) : undefined });
   if (values.json) printJson(vm);
   else console.log(`${name}: ${vm.effectiveState}${vm.reason ? ` (${vm.reason})` : ""}`);

@@ -46,7 +46,10 @@ async function inspectGuest(engine: Engine, name: string, timeoutSec: number): P
   const state = (await sh(`timeout ${timeoutSec} systemctl is-system-running --wait`)) || "unknown";
   const failedUnits: FailedUnit[] = [];
   if (state !== "running") {
-    const units = (await sh("systemctl --failed --no-legend --plain --no-pager")).split("\n").map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
+    const units = (await sh("systemctl --failed --no-legend --plain --no-pager"))
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/)[0]!)
+      .filter(Boolean);
     for (const unit of units) {
       // Unit names come from systemd; quoted all the same.
       const journal = await sh(`journalctl -b --no-pager -o short-monotonic -n 15 -u '${unit.replaceAll("'", "")}'`);
@@ -77,7 +80,8 @@ export async function main(argv: string[]): Promise<number> {
     HELP,
   );
   const [image, ...extra] = positionals;
-  if (!image || extra.length) throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc test [options] IMAGE");
+  if (!image || extra.length)
+    throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc test [options] IMAGE");
   const engine = new Engine();
   const say = (s: string) => values.json || console.error(s);
   const vm = await engine.createVm(
@@ -93,7 +97,8 @@ export async function main(argv: string[]): Promise<number> {
   let report: TestReport;
   try {
     const ready = await engine.waitFor(vm.name, "ssh-ready");
-    if (ready.effectiveState !== "ssh-ready") throw new BootcError("SSH_FAILED", "the image has no sshd: bootc test needs SSH to ask systemd", "add openssh-server to the image");
+    if (ready.effectiveState !== "ssh-ready")
+      throw new BootcError("SSH_FAILED", "the image has no sshd: bootc test needs SSH to ask systemd", "add openssh-server to the image");
     const guest = await inspectGuest(engine, vm.name, vm.readyTimeoutSec);
     report = { image, ...guest, passed: guest.state === "running", timeline: timelineOf(await engine.getVm(vm.name)) };
   } catch (e) {

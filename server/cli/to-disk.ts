@@ -35,7 +35,12 @@ export async function main(argv: string[]): Promise<number> {
     HELP,
   );
   const [image, file, ...extra] = positionals;
-  if (!image || !file || extra.length) throw new BootcError("INVALID_ARGUMENT", extra.length ? `unexpected arguments: ${extra.join(" ")}` : "give an image and a file", "usage: bootc to-disk [options] IMAGE FILE");
+  if (!image || !file || extra.length)
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      extra.length ? `unexpected arguments: ${extra.join(" ")}` : "give an image and a file",
+      "usage: bootc to-disk [options] IMAGE FILE",
+    );
   const quiet = !!values.json;
   const bar = progressLine(quiet);
   const t0 = Date.now();
@@ -55,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const mib = Math.round(result.bytes / 1024 / 1024);
-  console.log(`wrote ${result.file} (${result.format}, ${mib} MiB on disk; ${result.builder} builder, base disk ${result.reused ? "from the cache" : "built now"})`);
+  console.log(
+    `wrote ${result.file} (${result.format}, ${mib} MiB on disk; ${result.builder} builder, base disk ${result.reused ? "from the cache" : "built now"})`,
+  );
   return 0;
 }

@@ -9,24 +9,75 @@ describe("request safety rules", () => {
   };
 
   it("allows loopback names, the console's own name and configured names, on any port", () => {
-    for (const h of ["localhost:3000", "127.0.0.1:8080", "[::1]:9", "bootc-1a2b.localhost:1", "BOOTC-1A2B.localhost", "LOCALHOST", "localhost", "devbox:8080", "127.0.0.1:65535"]) expect(status(h), h).toBe(200);
+    for (const h of [
+      "localhost:3000",
+      "127.0.0.1:8080",
+      "[::1]:9",
+      "bootc-1a2b.localhost:1",
+      "BOOTC-1A2B.localhost",
+      "LOCALHOST",
+      "localhost",
+      "devbox:8080",
+      "127.0.0.1:65535",
+    ])
+      expect(status(h), h).toBe(200);
     expect(parseHost("Bootc-1A2B.localhost:0080")).toEqual({ name: "bootc-1a2b.localhost", port: 80 });
     expect(parseHost("[::1]")).toEqual({ name: "[::1]" });
   });
 
   it("answers 421 for a well-formed name that is not this server's (DNS rebinding)", () => {
-    for (const h of ["evil.example:3000", "127.0.0.1.evil.example", "192.168.1.5:3000", "app.localhost:1", "bootc-1a2b.localhost.evil.example", "127.0.0.2", "[::2]:1", "[::ffff:127.0.0.1]", "localhost.localdomain"]) {
+    for (const h of [
+      "evil.example:3000",
+      "127.0.0.1.evil.example",
+      "192.168.1.5:3000",
+      "app.localhost:1",
+      "bootc-1a2b.localhost.evil.example",
+      "127.0.0.2",
+      "[::2]:1",
+      "[::ffff:127.0.0.1]",
+      "localhost.localdomain",
+    ]) {
       expect(status(h), h).toBe(421);
     }
   });
 
   it("answers 400 for every Host that is not exactly hostname[:port]", () => {
     const hostile = [
-      "evil.com#.localhost", "evil.com#.localhost:80", "evil.com\\.localhost", "evil.com/.localhost", "evil.com?.localhost",
-      "localhost:3000@evil", "user@localhost", "localhost:abc", "localhost:99999", "localhost:0", "localhost:", ":80",
-      "localhost:1:2", "[::1", "::1", "[::1]x", "[::1]:", "a b.localhost", " localhost", "localhost ", "localhost.",
-      ".localhost", "-x.localhost", "x-.localhost", "x..localhost", "localhost\t", "localhost%00", "lo\u0000calhost", "xn--é.localhost",
-      `${"a".repeat(64)}.localhost`, `${"a.".repeat(140)}localhost`, "http://localhost", "localhost/", "", undefined,
+      "evil.com#.localhost",
+      "evil.com#.localhost:80",
+      "evil.com\\.localhost",
+      "evil.com/.localhost",
+      "evil.com?.localhost",
+      "localhost:3000@evil",
+      "user@localhost",
+      "localhost:abc",
+      "localhost:99999",
+      "localhost:0",
+      "localhost:",
+      ":80",
+      "localhost:1:2",
+      "[::1",
+      "::1",
+      "[::1]x",
+      "[::1]:",
+      "a b.localhost",
+      " localhost",
+      "localhost ",
+      "localhost.",
+      ".localhost",
+      "-x.localhost",
+      "x-.localhost",
+      "x..localhost",
+      "localhost\t",
+      "localhost%00",
+      "lo\u0000calhost",
+      "xn--é.localhost",
+      `${"a".repeat(64)}.localhost`,
+      `${"a.".repeat(140)}localhost`,
+      "http://localhost",
+      "localhost/",
+      "",
+      undefined,
     ];
     for (const h of hostile) expect(status(h), JSON.stringify(h)).toBe(400);
   });

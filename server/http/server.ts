@@ -29,7 +29,18 @@ import { serveSerial } from "../terminal/serial.js";
 import { serveSsh } from "../terminal/ssh.js";
 import { vmNameSchema } from "../../engine/core/schema.js";
 import { BodyTooLarge, readBody, sendFetchResponse, toFetchRequest } from "./fetch-bridge.js";
-import { allowedHostNames, checkHost, contentSecurityPolicy, isSameOrigin, newNonce, type ParsedHost, requestTarget, SECURITY_HEADERS, sessionCookieName, tokensEqual } from "./security.js";
+import {
+  allowedHostNames,
+  checkHost,
+  contentSecurityPolicy,
+  isSameOrigin,
+  newNonce,
+  type ParsedHost,
+  requestTarget,
+  SECURITY_HEADERS,
+  sessionCookieName,
+  tokensEqual,
+} from "./security.js";
 import { type Auth, Credentials } from "./auth.js";
 import { safeNext, SIGNIN_HTML, SIGNIN_JS } from "./signin.js";
 import { listenPrivateSocket } from "./unix-socket.js";
@@ -75,7 +86,6 @@ export interface RunningServer {
   rotate(): string;
   close(): Promise<void>;
 }
-
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const consoleHost = (opts.consoleHost ?? `bootc-${randomBytes(4).toString("hex")}.localhost`).toLowerCase();
@@ -149,7 +159,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     if (url.pathname === "/api/session" && req.method === "POST") return signIn(req, res, host);
 
-    if (!auth) return deny(res, 401, "not signed in: open the URL printed by bootc serve, or send Authorization: Bearer <token> (a browser's session cookie alone opens no API: its page sends the session key too)");
+    if (!auth)
+      return deny(
+        res,
+        401,
+        "not signed in: open the URL printed by bootc serve, or send Authorization: Bearer <token> (a browser's session cookie alone opens no API: its page sends the session key too)",
+      );
     const mutating = req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS";
     if (mutating && !originOk(req, auth)) return deny(res, 403, "cross-origin request refused");
 
@@ -171,7 +186,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (e instanceof BodyTooLarge) return deny(res, 413, "request body too large");
       throw e;
     }
-    const response = await fetchRequestHandler({ endpoint: "/api/trpc", req: request, router: appRouter, createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => creds.sessions.clear() }) });
+    const response = await fetchRequestHandler({
+      endpoint: "/api/trpc",
+      req: request,
+      router: appRouter,
+      createContext: () => ({ engine, jobs, autoRebuild, revokeSessions: () => creds.sessions.clear() }),
+    });
     return sendFetchResponse(response, res);
   };
 
@@ -191,7 +211,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch {
       body = null;
     }
-    if (typeof body !== "object" || body === null) return deny(res, 400, "send JSON: {\"token\": \"…\"}");
+    if (typeof body !== "object" || body === null) return deny(res, 400, 'send JSON: {"token": "…"}');
     const session = creds.signIn(body);
     if ("error" in session) return deny(res, 401, session.error);
     res.setHeader("Set-Cookie", `${cookieName()}=${session.id}; HttpOnly; SameSite=Strict; Path=/`);
@@ -252,7 +272,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const addr = server.address();
   port = typeof addr === "object" && addr ? addr.port : opts.port;
 
-  const local = opts.socket ? http.createServer(limits, (req, res) => void handle(req, res, true).catch(() => (res.headersSent ? res.destroy() : deny(res, 500, "internal error")))) : undefined;
+  const local = opts.socket
+    ? http.createServer(limits, (req, res) => void handle(req, res, true).catch(() => (res.headersSent ? res.destroy() : deny(res, 500, "internal error"))))
+    : undefined;
   if (local && opts.socket) {
     local.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(req, socket, head, true));
     try {

@@ -20,7 +20,8 @@ const answers = (path: string) =>
 export async function listenPrivateSocket(server: http.Server, path: string): Promise<void> {
   const existing = await lstat(path).catch(() => undefined);
   if (existing) {
-    if (!existing.isSocket()) throw new BootcError("INVALID_ARGUMENT", `--socket ${path} exists and is not a socket`, "give a path where nothing is, e.g. $XDG_RUNTIME_DIR/bootc.sock");
+    if (!existing.isSocket())
+      throw new BootcError("INVALID_ARGUMENT", `--socket ${path} exists and is not a socket`, "give a path where nothing is, e.g. $XDG_RUNTIME_DIR/bootc.sock");
     if (await answers(path)) throw new BootcError("INVALID_ARGUMENT", `another server already listens on ${path}`, "stop it, or give another --socket path");
     await unlink(path);
   }
@@ -40,6 +41,10 @@ export async function listenPrivateSocket(server: http.Server, path: string): Pr
   const uid = process.getuid?.();
   if (!st.isSocket() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o777) !== 0o600) {
     server.close();
-    throw new BootcError("INVALID_ARGUMENT", `the socket ${path} did not come out private (mode ${(st.mode & 0o777).toString(8)})`, "give a path on a local filesystem");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `the socket ${path} did not come out private (mode ${(st.mode & 0o777).toString(8)})`,
+      "give a path on a local filesystem",
+    );
   }
 }

@@ -7,7 +7,10 @@ describe("terminal frames", () => {
     expect(decodeClientFrame(encodeResize(120, 40))).toEqual({ type: "resize", cols: 120, rows: 40 });
     expect(decodeClientFrame(encodeAck(70_000))).toEqual({ type: "ack", bytes: 70_000 });
     expect(decodeServerFrame(encodeOutput(new Uint8Array([1, 2])))).toEqual({ type: "output", data: new Uint8Array([1, 2]) });
-    expect(decodeServerFrame(encodeControl({ type: "exit", reason: "stopped by the user" }))).toEqual({ type: "control", control: { type: "exit", reason: "stopped by the user" } });
+    expect(decodeServerFrame(encodeControl({ type: "exit", reason: "stopped by the user" }))).toEqual({
+      type: "control",
+      control: { type: "exit", reason: "stopped by the user" },
+    });
   });
 
   it("drops malformed frames", () => {

@@ -27,10 +27,7 @@ export type Control =
   | { type: "error"; message: string }
   | { type: "heartbeat" };
 
-export type ClientFrame =
-  | { type: "input"; data: Uint8Array }
-  | { type: "resize"; cols: number; rows: number }
-  | { type: "ack"; bytes: number };
+export type ClientFrame = { type: "input"; data: Uint8Array } | { type: "resize"; cols: number; rows: number } | { type: "ack"; bytes: number };
 
 export type ServerFrame = { type: "output"; data: Uint8Array } | { type: "control"; control: Control };
 

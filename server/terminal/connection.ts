@@ -47,7 +47,10 @@ export class TerminalConnection {
 
   attach(source: TerminalSource): void {
     this.source = source;
-    this.flow = new FlowControl(() => source.pause(), () => source.resume());
+    this.flow = new FlowControl(
+      () => source.pause(),
+      () => source.resume(),
+    );
     if (this.ended) source.close();
   }
 

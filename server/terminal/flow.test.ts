@@ -4,7 +4,12 @@ import { FlowControl } from "./flow.js";
 describe("FlowControl", () => {
   it("pauses at the high watermark and resumes at the low one", () => {
     const calls: string[] = [];
-    const flow = new FlowControl(() => calls.push("pause"), () => calls.push("resume"), 100, 20);
+    const flow = new FlowControl(
+      () => calls.push("pause"),
+      () => calls.push("resume"),
+      100,
+      20,
+    );
     flow.sent(60);
     expect(calls).toEqual([]);
     flow.sent(60);
@@ -18,7 +23,12 @@ describe("FlowControl", () => {
   });
 
   it("never counts below zero", () => {
-    const flow = new FlowControl(() => undefined, () => undefined, 100, 20);
+    const flow = new FlowControl(
+      () => undefined,
+      () => undefined,
+      100,
+      20,
+    );
     flow.acked(1000);
     expect(flow.pending).toBe(0);
   });

@@ -14,7 +14,9 @@ export function connectMonitor(name: string, req: MonitorRequest, paths?: Engine
       resolve(sock);
     });
     sock.once("error", (e) =>
-      reject(new BootcError("MONITOR_UNREACHABLE", `cannot reach the monitor of VM "${name}": ${e.message}`, `is it running? see \`bootc list\``, { cause: e })),
+      reject(
+        new BootcError("MONITOR_UNREACHABLE", `cannot reach the monitor of VM "${name}": ${e.message}`, `is it running? see \`bootc list\``, { cause: e }),
+      ),
     );
   });
 }

@@ -67,7 +67,10 @@ describe("the monitor's state machine", () => {
       return l;
     };
     expect(life().qemuExited(undefined, "SIGKILL", "")).toEqual({ state: "failed", reason: "qemu was killed by SIGKILL" });
-    expect(life().qemuExited(1, null, "a\nb\nc\nqemu: could not open disk\n")).toEqual({ state: "failed", reason: "qemu exited with code 1: b c qemu: could not open disk" });
+    expect(life().qemuExited(1, null, "a\nb\nc\nqemu: could not open disk\n")).toEqual({
+      state: "failed",
+      reason: "qemu exited with code 1: b c qemu: could not open disk",
+    });
   });
 
   it("qemu's clean exit is a success only when the guest powered itself off; its SHUTDOWN event says who ended it", () => {
@@ -77,9 +80,16 @@ describe("the monitor's state machine", () => {
       return l;
     };
     // systemctl poweroff, or booting into poweroff.target: the boot-and-power-off check.
-    expect(life().qemuExited(0, null, "", { guest: true, reason: "guest-shutdown" })).toEqual({ state: "stopped", reason: "the guest powered itself off", guestPoweredOff: true });
+    expect(life().qemuExited(0, null, "", { guest: true, reason: "guest-shutdown" })).toEqual({
+      state: "stopped",
+      reason: "the guest powered itself off",
+      guestPoweredOff: true,
+    });
     // qemu also exits 0 on SIGTERM from someone else, and on a panic it was told of: not the guest's own power-off.
-    expect(life().qemuExited(0, null, "", { guest: false, reason: "host-signal" })).toEqual({ state: "failed", reason: "qemu was stopped by a signal from outside bootc" });
+    expect(life().qemuExited(0, null, "", { guest: false, reason: "host-signal" })).toEqual({
+      state: "failed",
+      reason: "qemu was stopped by a signal from outside bootc",
+    });
     expect(life().qemuExited(0, null, "", { guest: true, reason: "guest-panic" })).toEqual({ state: "failed", reason: "the guest kernel panicked" });
     expect(life().qemuExited(0, null, "", { guest: false, reason: "host-qmp-quit" })).toEqual({ state: "failed", reason: "qemu shut down (host-qmp-quit)" });
     // No event heard (QMP never connected): stopped, but nothing says the guest did it.

@@ -136,7 +136,11 @@ export class Lifecycle {
   /** The guest ignored ACPI power-down: the stop becomes a kill, and its reason says so. */
   powerDownTimedOut(timeoutSec: number): void {
     if (!this.stopAsked) return;
-    this.stopAsked = { ...this.stopAsked, force: true, reason: `${this.stopAsked.reason} (the guest ignored ACPI power-down for ${timeoutSec}s and was killed)` };
+    this.stopAsked = {
+      ...this.stopAsked,
+      force: true,
+      reason: `${this.stopAsked.reason} (the guest ignored ACPI power-down for ${timeoutSec}s and was killed)`,
+    };
   }
 
   /** Claims the one clean-up; false when it has begun already. */

@@ -8,15 +8,26 @@ describe("planNetwork", () => {
   });
 
   it("without passt, restricts qemu's user network and says what the guest lacks and how to get it", () => {
-    expect(planNetwork({ allowHostLoopback: false, platform: "linux" })).toEqual({ kind: "user", restrict: true, warning: expect.stringMatching(/^passt is not installed: the guest has no outbound network .*apt-get\/dnf install passt/) });
-    expect(planNetwork({ allowHostLoopback: false, platform: "darwin", passt: "/x/passt" })).toMatchObject({ kind: "user", restrict: true, warning: expect.stringMatching(/--allow-host-loopback/) });
+    expect(planNetwork({ allowHostLoopback: false, platform: "linux" })).toEqual({
+      kind: "user",
+      restrict: true,
+      warning: expect.stringMatching(/^passt is not installed: the guest has no outbound network .*apt-get\/dnf install passt/),
+    });
+    expect(planNetwork({ allowHostLoopback: false, platform: "darwin", passt: "/x/passt" })).toMatchObject({
+      kind: "user",
+      restrict: true,
+      warning: expect.stringMatching(/--allow-host-loopback/),
+    });
   });
 });
 
 describe("passtArgs", () => {
   it("maps nothing to the host and forwards each port on 127.0.0.1 only", () => {
-    expect(passtArgs([{ host: 2222, guest: 22 }, { host: 8080, guest: 80 }])).toEqual([
-      "--foreground", "--quiet", "--fd", "3", "--no-map-gw", "-t", "127.0.0.1/2222:22", "-t", "127.0.0.1/8080:80",
-    ]);
+    expect(
+      passtArgs([
+        { host: 2222, guest: 22 },
+        { host: 8080, guest: 80 },
+      ]),
+    ).toEqual(["--foreground", "--quiet", "--fd", "3", "--no-map-gw", "-t", "127.0.0.1/2222:22", "-t", "127.0.0.1/8080:80"]);
   });
 });

@@ -29,7 +29,11 @@ export function planNetwork(o: { allowHostLoopback: boolean; platform: NodeJS.Pl
   if (o.allowHostLoopback) return { kind: "user", restrict: false };
   if (o.platform === "linux" && o.passt) return { kind: "passt", binary: o.passt };
   const why = o.platform === "linux" ? "passt is not installed" : "passt does not run on this system";
-  return { kind: "user", restrict: true, warning: `${why}: the guest has no outbound network (only DHCP and the forwarded ports); ${o.platform === "linux" ? INSTALL_HINT.passt : "--allow-host-loopback gives it qemu's user network, host loopback included"}` };
+  return {
+    kind: "user",
+    restrict: true,
+    warning: `${why}: the guest has no outbound network (only DHCP and the forwarded ports); ${o.platform === "linux" ? INSTALL_HINT.passt : "--allow-host-loopback gives it qemu's user network, host loopback included"}`,
+  };
 }
 
 export const findPasst = () => findOnPath("passt");
@@ -39,18 +43,20 @@ export const LINK_FD = 3;
 
 /** passt's arguments: the socket pair on LINK_FD, nothing mapped to the host, TCP forwards on 127.0.0.1. */
 export function passtArgs(forwards: PortForward[]): string[] {
-  return [
-    "--foreground", "--quiet",
-    "--fd", String(LINK_FD),
-    "--no-map-gw",
-    ...forwards.flatMap((f) => ["-t", `127.0.0.1/${f.host}:${f.guest}`]),
-  ];
+  return ["--foreground", "--quiet", "--fd", String(LINK_FD), "--no-map-gw", ...forwards.flatMap((f) => ["-t", `127.0.0.1/${f.host}:${f.guest}`])];
 }
 
 /** Whether every port has a socket listening on 127.0.0.1 (Linux: /proc/net/tcp, state 0A). */
 async function listening(ports: number[]): Promise<boolean> {
   const table = await readFile("/proc/net/tcp", "utf8");
-  const open = new Set(table.split("\n").slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[3] === "0A" && f[1]?.startsWith("0100007F:")).map((f) => parseInt(f[1]!.slice(9), 16)));
+  const open = new Set(
+    table
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[3] === "0A" && f[1]?.startsWith("0100007F:"))
+      .map((f) => parseInt(f[1]!.slice(9), 16)),
+  );
   return ports.every((p) => open.has(p));
 }
 
@@ -71,11 +77,17 @@ export async function startPasst(binary: string, forwards: PortForward[]): Promi
   child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
   let alive = true;
   void child.then(() => (alive = false));
-  const ready = await pollUntil(async () => (!alive ? false : (await listening(forwards.map((f) => f.host))) || undefined), { timeoutMs: 15_000, intervalMs: 50 });
+  const ready = await pollUntil(async () => (!alive ? false : (await listening(forwards.map((f) => f.host))) || undefined), {
+    timeoutMs: 15_000,
+    intervalMs: 50,
+  });
   if (!ready) {
     child.kill("SIGKILL");
     // passt 2023 also prints "Failed to send … to syslog" when there is no syslog.
-    const said = err.split("\n").filter((l) => l.trim() && !/to syslog|Changing to nobody/.test(l)).pop();
+    const said = err
+      .split("\n")
+      .filter((l) => l.trim() && !/to syslog|Changing to nobody/.test(l))
+      .pop();
     throw new Error(`passt did not start${said ? `: ${said.trim()}` : ""}`);
   }
   return { child, link: child.stdio[LINK_FD] as Socket };

@@ -9,7 +9,20 @@ describe("parseMonitorRequest", () => {
   });
 
   it("refuses anything else instead of throwing", () => {
-    for (const line of ["null", "42", '"stop"', "[]", "{}", '{"op":null}', '{"op":"rm"}', '{"op":"stop","force":"yes"}', '{"op":"stop","timeoutSec":-1}', '{"op":"events","x":1}', "{", ""]) {
+    for (const line of [
+      "null",
+      "42",
+      '"stop"',
+      "[]",
+      "{}",
+      '{"op":null}',
+      '{"op":"rm"}',
+      '{"op":"stop","force":"yes"}',
+      '{"op":"stop","timeoutSec":-1}',
+      '{"op":"events","x":1}',
+      "{",
+      "",
+    ]) {
       expect(parseMonitorRequest(line), line).toBeUndefined();
     }
   });

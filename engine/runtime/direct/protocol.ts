@@ -17,7 +17,12 @@ const MonitorRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({
     op: z.literal("stop"),
     force: z.boolean().optional(),
-    timeoutSec: z.number().int().min(0).max(24 * 3600).optional(),
+    timeoutSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3600)
+      .optional(),
     reboot: z.boolean().optional(),
   }),
 ]);

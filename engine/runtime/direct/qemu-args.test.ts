@@ -13,7 +13,10 @@ const base: QemuSpec = {
   initrd: "/m/usr/lib/modules/6.1/initramfs.img",
   cmdline: ephemeralKernelArgs(["quiet"]),
   disks: [],
-  shares: [{ socket: "/run/b/web/fs0.sock", tag: "rootfs" }, { socket: "/run/b/web/fs1.sock", tag: "bind1" }],
+  shares: [
+    { socket: "/run/b/web/fs0.sock", tag: "rootfs" },
+    { socket: "/run/b/web/fs1.sock", tag: "bind1" },
+  ],
   sshPort: 2222,
   forwards: [{ host: 8080, guest: 80 }],
   network: { kind: "user", restrict: false },
@@ -26,8 +29,15 @@ const after = (args: string[], flag: string) => args.filter((_, i) => args[i - 1
 describe("buildQemuArgs", () => {
   it("doubles commas in every path it puts into an option string, and puts disk paths in JSON, so a path cannot add options", () => {
     const file = '/home/u/x,file=/etc/shadow/d","driver":"raw.qcow2';
-    const args = buildQemuArgs({ ...base, disks: [{ file, format: "qcow2" }], shares: [{ socket: "/r/a,b/fs0.sock", tag: "rootfs" }], qmpSocket: "/r/a,b/qmp.sock" });
-    expect(after(args, "-blockdev").map((j) => JSON.parse(j) as unknown)).toEqual([{ "node-name": "disk0", driver: "qcow2", discard: "unmap", backing: null, file: { driver: "file", filename: file, discard: "unmap" } }]);
+    const args = buildQemuArgs({
+      ...base,
+      disks: [{ file, format: "qcow2" }],
+      shares: [{ socket: "/r/a,b/fs0.sock", tag: "rootfs" }],
+      qmpSocket: "/r/a,b/qmp.sock",
+    });
+    expect(after(args, "-blockdev").map((j) => JSON.parse(j) as unknown)).toEqual([
+      { "node-name": "disk0", driver: "qcow2", discard: "unmap", backing: null, file: { driver: "file", filename: file, discard: "unmap" } },
+    ]);
     expect(after(args, "-chardev")[0]).toBe("socket,id=fs0,path=/r/a,,b/fs0.sock");
     expect(after(args, "-qmp")).toEqual(["unix:/r/a,,b/qmp.sock,server=on,wait=off"]);
   });
@@ -36,7 +46,9 @@ describe("buildQemuArgs", () => {
     const args = buildQemuArgs(base);
     expect(after(args, "-kernel")).toEqual([base.kernel]);
     expect(after(args, "-initrd")).toEqual([base.initrd]);
-    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=virtiofs:rootfs rw systemd.volatile=overlay quiet"]);
+    expect(after(args, "-append")).toEqual([
+      "console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=virtiofs:rootfs rw systemd.volatile=overlay quiet",
+    ]);
     expect(after(args, "-machine")).toEqual(["q35"]);
     expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
     expect(after(args, "-cpu")).toEqual([]);
@@ -124,7 +136,9 @@ describe("buildQemuArgs", () => {
   it("boots a direct-built disk with the image's kernel and the overlay as /dev/vda", () => {
     const args = buildQemuArgs({ ...base, cmdline: directDiskKernelArgs([]), shares: [], disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }] });
     expect(after(args, "-kernel")).toEqual([base.kernel]);
-    expect(after(args, "-append")).toEqual(["console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=/dev/vda rootfstype=ext4 rw"]);
+    expect(after(args, "-append")).toEqual([
+      "console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=/dev/vda rootfstype=ext4 rw",
+    ]);
     expect(after(args, "-blockdev")).toHaveLength(1);
     expect(after(args, "-device")).toContain("virtio-blk-pci,drive=disk0");
     expect(args).not.toContain("vhost-user-fs-pci");
@@ -132,7 +146,15 @@ describe("buildQemuArgs", () => {
 
   it("boots an installed or premade disk through UEFI firmware, without -kernel", () => {
     const firmware = { code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/s/vms/web/OVMF_VARS.fd" };
-    const args = buildQemuArgs({ ...base, kernel: undefined, initrd: undefined, cmdline: [], firmware, shares: [], disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }] });
+    const args = buildQemuArgs({
+      ...base,
+      kernel: undefined,
+      initrd: undefined,
+      cmdline: [],
+      firmware,
+      shares: [],
+      disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }],
+    });
     expect(args).not.toContain("-kernel");
     expect(args).not.toContain("-append");
     expect(after(args, "-drive")).toEqual([
@@ -146,18 +168,46 @@ describe("buildQemuArgs", () => {
     const disk = { file: "/s/vms/web/disk.qcow2", format: "qcow2" as const, backing: { file: "/home/u/server.qcow2", format: "qcow2" as const } };
     const args = buildQemuArgs({ ...base, disks: [disk] });
     expect(after(args, "-blockdev").map((j) => JSON.parse(j) as unknown)).toEqual([
-      { "node-name": "disk0-base", driver: "qcow2", "read-only": true, backing: null, file: { driver: "file", filename: "/home/u/server.qcow2", "read-only": true } },
-      { "node-name": "disk0", driver: "qcow2", discard: "unmap", backing: "disk0-base", file: { driver: "file", filename: "/s/vms/web/disk.qcow2", discard: "unmap" } },
+      {
+        "node-name": "disk0-base",
+        driver: "qcow2",
+        "read-only": true,
+        backing: null,
+        file: { driver: "file", filename: "/home/u/server.qcow2", "read-only": true },
+      },
+      {
+        "node-name": "disk0",
+        driver: "qcow2",
+        discard: "unmap",
+        backing: "disk0-base",
+        file: { driver: "file", filename: "/s/vms/web/disk.qcow2", discard: "unmap" },
+      },
     ]);
     // A raw base cannot name another file: it gets no backing option (raw has none).
     const raw = buildQemuArgs({ ...base, disks: [{ ...disk, backing: { file: "/c/disk.raw", format: "raw" } }] });
-    expect(JSON.parse(after(raw, "-blockdev")[0]!)).toEqual({ "node-name": "disk0-base", driver: "raw", "read-only": true, file: { driver: "file", filename: "/c/disk.raw", "read-only": true } });
+    expect(JSON.parse(after(raw, "-blockdev")[0]!)).toEqual({
+      "node-name": "disk0-base",
+      driver: "raw",
+      "read-only": true,
+      file: { driver: "file", filename: "/c/disk.raw", "read-only": true },
+    });
     expect(args.join(" ")).not.toMatch(/if=virtio/);
   });
 
   it("boots a disk on macOS (arm64, HVF) through edk2 firmware", () => {
     const firmware = { code: "/opt/homebrew/share/qemu/edk2-aarch64-code.fd", vars: "/Users/me/.local/state/bootc-console/vms/web/efi-vars.fd" };
-    const args = buildQemuArgs({ ...base, arch: "aarch64", platform: "darwin", accel: "hvf", kernel: undefined, initrd: undefined, cmdline: [], firmware, shares: [], disks: [{ file: "/Users/me/disk.qcow2", format: "qcow2" }] });
+    const args = buildQemuArgs({
+      ...base,
+      arch: "aarch64",
+      platform: "darwin",
+      accel: "hvf",
+      kernel: undefined,
+      initrd: undefined,
+      cmdline: [],
+      firmware,
+      shares: [],
+      disks: [{ file: "/Users/me/disk.qcow2", format: "qcow2" }],
+    });
     expect(after(args, "-machine")).toEqual(["virt,accel=hvf"]);
     expect(after(args, "-drive")[0]).toBe("if=pflash,format=raw,unit=0,readonly=on,file=/opt/homebrew/share/qemu/edk2-aarch64-code.fd");
     expect(JSON.parse(after(args, "-blockdev")[0]!)).toMatchObject({ file: { filename: "/Users/me/disk.qcow2" } });

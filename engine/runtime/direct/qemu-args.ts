@@ -9,7 +9,6 @@ import { qemuOptionValue as q } from "../../core/schema.js";
 import { consoleDevice, emulationKernelArgs, type PortForward } from "../../host/machine.js";
 import type { QemuNetwork } from "./network.js";
 
-
 export interface FsShare {
   /** vhost-user socket of the virtiofsd serving this share */
   socket: string;
@@ -77,14 +76,15 @@ function machineArgs(s: QemuSpec): string[] {
  */
 function memoryArgs(s: QemuSpec): string[] {
   const backend =
-    s.platform === "darwin"
-      ? `memory-backend-shm,id=mem,size=${s.memoryMiB}M,share=on`
-      : `memory-backend-memfd,id=mem,size=${s.memoryMiB}M,share=on`;
+    s.platform === "darwin" ? `memory-backend-shm,id=mem,size=${s.memoryMiB}M,share=on` : `memory-backend-memfd,id=mem,size=${s.memoryMiB}M,share=on`;
   return ["-m", `${s.memoryMiB}M`, "-object", backend, "-numa", "node,memdev=mem"];
 }
 
 /** Every port forwarded to the guest, SSH first. */
-export const guestForwards = (s: { sshPort?: number; forwards: PortForward[] }): PortForward[] => [...(s.sshPort ? [{ host: s.sshPort, guest: 22 }] : []), ...s.forwards];
+export const guestForwards = (s: { sshPort?: number; forwards: PortForward[] }): PortForward[] => [
+  ...(s.sshPort ? [{ host: s.sshPort, guest: 22 }] : []),
+  ...s.forwards,
+];
 
 function netArgs(s: QemuSpec): string[] {
   const device = ["-device", "virtio-net-pci,netdev=net0"];
@@ -97,8 +97,10 @@ function netArgs(s: QemuSpec): string[] {
 
 function shareArgs(s: QemuSpec): string[] {
   return s.shares.flatMap((share, i) => [
-    "-chardev", `socket,id=fs${i},path=${q(share.socket)}`,
-    "-device", `vhost-user-fs-pci,chardev=fs${i},tag=${q(share.tag)}`,
+    "-chardev",
+    `socket,id=fs${i},path=${q(share.socket)}`,
+    "-device",
+    `vhost-user-fs-pci,chardev=fs${i},tag=${q(share.tag)}`,
   ]);
 }
 
@@ -116,9 +118,22 @@ function diskArgs(d: QemuDisk, i: number): string[] {
   const nodes: object[] = [];
   if (d.backing) {
     const b = d.backing;
-    nodes.push({ "node-name": `${id}-base`, driver: b.format, "read-only": true, ...noBacking(b.format), file: { driver: "file", filename: b.file, "read-only": true } });
+    nodes.push({
+      "node-name": `${id}-base`,
+      driver: b.format,
+      "read-only": true,
+      ...noBacking(b.format),
+      file: { driver: "file", filename: b.file, "read-only": true },
+    });
   }
-  nodes.push({ "node-name": id, driver: d.format, discard: "unmap", ...noBacking(d.format), ...(d.backing ? { backing: `${id}-base` } : {}), file: { driver: "file", filename: d.file, discard: "unmap" } });
+  nodes.push({
+    "node-name": id,
+    driver: d.format,
+    discard: "unmap",
+    ...noBacking(d.format),
+    ...(d.backing ? { backing: `${id}-base` } : {}),
+    file: { driver: "file", filename: d.file, discard: "unmap" },
+  });
   return [...nodes.flatMap((n) => ["-blockdev", JSON.stringify(n)]), "-device", `virtio-blk-pci,drive=${id}`];
 }
 
@@ -127,28 +142,41 @@ function bootArgs(s: QemuSpec): string[] {
     ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${q(s.firmware.code)}`, "-drive", `if=pflash,format=raw,unit=1,file=${q(s.firmware.vars)}`]
     : [];
   const kernel = s.kernel
-    ? ["-kernel", s.kernel, ...(s.initrd ? ["-initrd", s.initrd] : []), "-append", [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel, s.arch), ...s.cmdline].join(" ")]
+    ? [
+        "-kernel",
+        s.kernel,
+        ...(s.initrd ? ["-initrd", s.initrd] : []),
+        "-append",
+        [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel, s.arch), ...s.cmdline].join(" "),
+      ]
     : [];
   return [...firmware, ...kernel, ...s.disks.flatMap(diskArgs)];
 }
 
 export function buildQemuArgs(s: QemuSpec): string[] {
   return [
-    "-name", `${q(s.name)},process=bootc-${q(s.name)}`,
+    "-name",
+    `${q(s.name)},process=bootc-${q(s.name)}`,
     ...machineArgs(s),
-    "-smp", String(s.cpus),
+    "-smp",
+    String(s.cpus),
     ...memoryArgs(s),
     "-nodefaults",
-    "-display", "none",
+    "-display",
+    "none",
     "-no-user-config",
     ...bootArgs(s),
     ...shareArgs(s),
     ...netArgs(s),
     // The serial console is qemu's stdio: the monitor owns both ends and fans it out.
-    "-chardev", "stdio,id=serial0,signal=off",
-    "-serial", "chardev:serial0",
-    "-qmp", `unix:${q(s.qmpSocket)},server=on,wait=off`,
-    "-device", "virtio-rng-pci",
+    "-chardev",
+    "stdio,id=serial0,signal=off",
+    "-serial",
+    "chardev:serial0",
+    "-qmp",
+    `unix:${q(s.qmpSocket)},server=on,wait=off`,
+    "-device",
+    "virtio-rng-pci",
     ...s.provisionArgs,
   ];
 }

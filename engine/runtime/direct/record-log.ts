@@ -35,7 +35,11 @@ export class RecordLog {
     const stateChanged = patch.state && patch.state !== this.current.state;
     this.current = { ...this.current, ...patch };
     const r = this.current;
-    this.persist(stateChanged ? { type: "state", state: r.state, at: now(), ...(r.reason ? { reason: r.reason } : {}), ...(r.guestPoweredOff ? { guestPoweredOff: true } : {}) } : undefined);
+    this.persist(
+      stateChanged
+        ? { type: "state", state: r.state, at: now(), ...(r.reason ? { reason: r.reason } : {}), ...(r.guestPoweredOff ? { guestPoweredOff: true } : {}) }
+        : undefined,
+    );
   }
 
   /** Tells the followers something that changes no field (a disk build's progress). */

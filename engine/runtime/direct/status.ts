@@ -20,9 +20,30 @@ export const monitorAlive = (rec: Pick<VmRecord, "monitorPid" | "monitorStartId"
 /** What `list` shows for a VM whose record is damaged: its name, "failed", and why. */
 function brokenVm(name: string, e: BootcError): VmInfo {
   return {
-    version: 1, name, image: "", imageId: "", mode: "ephemeral", createdAt: "", cpus: 0, memoryMiB: 0, accel: "tcg", accelReason: "",
-    sshUser: "", identity: "", generatedKey: false, forwards: [], binds: [], kargs: [], removeOnStop: false, readyTimeoutSec: 0,
-    state: "failed", warnings: [], timeline: [], effectiveState: "failed", broken: true, reason: `${e.message}; ${e.hint}`,
+    version: 1,
+    name,
+    image: "",
+    imageId: "",
+    mode: "ephemeral",
+    createdAt: "",
+    cpus: 0,
+    memoryMiB: 0,
+    accel: "tcg",
+    accelReason: "",
+    sshUser: "",
+    identity: "",
+    generatedKey: false,
+    forwards: [],
+    binds: [],
+    kargs: [],
+    removeOnStop: false,
+    readyTimeoutSec: 0,
+    state: "failed",
+    warnings: [],
+    timeline: [],
+    effectiveState: "failed",
+    broken: true,
+    reason: `${e.message}; ${e.hint}`,
   };
 }
 

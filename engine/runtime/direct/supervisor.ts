@@ -12,13 +12,13 @@ import { prepareProvisioning, type Provisioning } from "../../provision/boot.js"
 import { shareTag, shareTags } from "../../provision/credentials.js";
 import { BootcError } from "../../core/errors.js";
 import { findQemu, hostArch } from "../../host/tools.js";
-import { mountImage, readGuestFacts, unmountImage } from "../../images/rootfs.js";
+import { unmountImage } from "../../images/rootfs.js";
 import { isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
 import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
 import { ensurePrivateDir } from "../../core/private-dir.js";
-import { buildQemuArgs, ephemeralKernelArgs, guestForwards, type QemuDisk } from "./qemu-args.js";
+import { buildQemuArgs, guestForwards } from "./qemu-args.js";
+import { diskPlan, ephemeralPlan, type BootPlan, type PlanContext } from "./boot-plan.js";
 import { findPasst, LINK_FD, planNetwork, startPasst } from "./network.js";
-import { prepareDiskBoot } from "../../disk/boot.js";
 import { releaseImage } from "../../disk/disks.js";
 import { Qmp } from "./qmp.js";
 import { publicKeyOf } from "../../ssh/keys.js";
@@ -36,20 +36,6 @@ import { Lifecycle, StopDuringBoot, type Ending } from "./lifecycle.js";
 
 const now = () => new Date().toISOString();
 
-/** What qemu boots, whichever the mode. */
-interface BootPlan {
-  /** Ephemeral mode: the image's root filesystem, served by virtiofsd as "rootfs". */
-  rootShare?: string;
-  kernel?: string;
-  initrd?: string;
-  cmdline: string[];
-  firmware?: { code: string; vars: string };
-  disks: QemuDisk[];
-  systemd?: number;
-  sshd: boolean;
-  /** The image's users; undefined when unknown (a premade disk). */
-  users?: string[];
-}
 const STOP_TIMEOUT_SEC = 60;
 /** After the ready timeout, SSH is still tried this often: a guest whose sshd is fixed on the console becomes ssh-ready. */
 const LATE_SSH_PROBE_MS = 10_000;
@@ -77,7 +63,10 @@ export class Supervisor {
 
   private readonly log: RecordLog;
 
-  constructor(record: VmRecord, private readonly paths: EnginePaths = enginePaths()) {
+  constructor(
+    record: VmRecord,
+    private readonly paths: EnginePaths = enginePaths(),
+  ) {
     this.p = vmPaths(record.name, paths);
     this.log = new RecordLog(record, paths);
   }
@@ -95,7 +84,16 @@ export class Supervisor {
     await this.listen();
     process.on("SIGTERM", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was asked to stop (SIGTERM)"));
     process.on("SIGINT", () => void this.stop(false, STOP_TIMEOUT_SEC, "the monitor was interrupted"));
-    this.log.update({ monitorPid: process.pid, monitorStartId: processStartId(process.pid), startedAt: now(), state: "creating", reason: undefined, exitCode: undefined, exitSignal: undefined, stoppedAt: undefined });
+    this.log.update({
+      monitorPid: process.pid,
+      monitorStartId: processStartId(process.pid),
+      startedAt: now(),
+      state: "creating",
+      reason: undefined,
+      exitCode: undefined,
+      exitSignal: undefined,
+      stoppedAt: undefined,
+    });
     try {
       await this.boot();
     } catch (e) {
@@ -103,7 +101,11 @@ export class Supervisor {
       const stop = this.life.stop;
       if (e instanceof StopDuringBoot || stop) await this.finish({ state: stop?.finalState ?? "stopped", reason: stop?.reason ?? "stopped while booting" });
       // The reason is all a user sees of a failed boot: keep the error's hint in it.
-      else await this.finish({ state: "failed", reason: e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e) });
+      else
+        await this.finish({
+          state: "failed",
+          reason: e instanceof BootcError && e.hint ? `${e.message}; ${e.hint}` : e instanceof Error ? e.message : String(e),
+        });
     }
   }
 
@@ -117,37 +119,26 @@ export class Supervisor {
     if (this.life.move(state)) this.log.update({ state });
   }
 
-  /** Ephemeral mode: the image's root filesystem, mounted from podman storage, is the root share. */
-  private async ephemeralBoot(): Promise<BootPlan> {
-    const r = this.record;
-    const root = await mountImage(r.imageId);
-    this.mounted = true;
-    this.userns = root.userns;
-    // Recorded at once: if this monitor dies, the clean-up knows this mount is its to undo.
-    this.log.mark("image-mounted");
-    this.checkpoint();
-    // A UKI-only image: its kernel and initramfs are taken out into the runtime directory.
-    const facts = await readGuestFacts(root.view, r.image, this.p.runDir);
-    this.log.update({ kernel: facts.uki ? `${facts.uki.file.slice(root.view.length)} (unified kernel image)` : facts.kernel.slice(root.view.length) });
-    // qemu, run by the user, reads them through `view`: rootless, the files the image's root
-    // owns are the user's own on the host.
-    return { rootShare: root.path, kernel: facts.kernel, initrd: facts.initrd, cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)], disks: [], systemd: facts.systemd, sshd: facts.sshd, users: facts.users };
-  }
-
-  /** Disk mode: the base disk from the cache (or built now) under this VM's overlay. */
-  private async diskBoot(): Promise<BootPlan> {
-    const r = this.record;
-    const plan = await prepareDiskBoot(r, this.paths, this.p, (p) => this.log.broadcast({ type: "progress", ...p }), this.buildAbort.signal);
-    this.checkpoint();
-    if (plan.base && r.disk) this.log.update({ disk: { ...r.disk, base: plan.base } });
-    this.log.mark(plan.reused === false ? "disk-built" : plan.reused ? "disk-reused" : "disk-ready");
-    if (plan.kernel) this.log.update({ kernel: plan.kernel });
-    return { ...plan, disks: [plan.disk] };
+  /** What qemu boots (boot-plan.ts); an image mounted for it is this monitor's to unmount. */
+  private plan(): Promise<BootPlan> {
+    const ctx: PlanContext = {
+      record: this.record,
+      paths: this.paths,
+      vp: this.p,
+      log: this.log,
+      signal: this.buildAbort.signal,
+      checkpoint: () => this.checkpoint(),
+      mounted: (userns) => {
+        this.mounted = true;
+        this.userns = userns;
+      },
+    };
+    return this.record.mode === "disk" ? diskPlan(ctx) : ephemeralPlan(ctx);
   }
 
   private async boot(): Promise<void> {
     const r = this.record;
-    const plan = r.mode === "disk" ? await this.diskBoot() : await this.ephemeralBoot();
+    const plan = await this.plan();
     await unlink(this.p.knownHosts).catch(() => undefined); // a new boot may have new host keys
     const publicKey = await publicKeyOf(r.identity);
     const shares = shareTags(r.binds);
@@ -322,7 +313,17 @@ export class Supervisor {
     this.life.finished(state);
     this.log.mark(state);
     const rebooting = this.life.stop?.reboot ? true : undefined;
-    this.log.update({ state, reason, guestPoweredOff, rebooting, stoppedAt: now(), monitorPid: undefined, monitorStartId: undefined, qemuPid: undefined, qemuStartId: undefined });
+    this.log.update({
+      state,
+      reason,
+      guestPoweredOff,
+      rebooting,
+      stoppedAt: now(),
+      monitorPid: undefined,
+      monitorStartId: undefined,
+      qemuPid: undefined,
+      qemuStartId: undefined,
+    });
     await this.log.flushed();
     // Console viewers are let go only now, so whoever sees the console close can read why.
     await this.serial?.close();
@@ -365,9 +366,13 @@ export class Supervisor {
         return;
       }
       case "stop":
-        void this.stop(!!req.force, req.timeoutSec ?? STOP_TIMEOUT_SEC, req.reboot ? "stopped to boot again" : req.force ? "force-stopped by the user" : "stopped by the user", "stopped", !!req.reboot).then((reply) =>
-          sock.end(JSON.stringify(reply) + "\n"),
-        );
+        void this.stop(
+          !!req.force,
+          req.timeoutSec ?? STOP_TIMEOUT_SEC,
+          req.reboot ? "stopped to boot again" : req.force ? "force-stopped by the user" : "stopped by the user",
+          "stopped",
+          !!req.reboot,
+        ).then((reply) => sock.end(JSON.stringify(reply) + "\n"));
         return;
       default:
         sock.end(JSON.stringify({ ok: false, error: "unknown op" }) + "\n");

@@ -39,7 +39,11 @@ async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">,
 /** What a wait for readiness ends with when the guest shut itself down cleanly: not a failed boot (see GUEST_POWERED_OFF). */
 
 const notRunning = (vm: VmInfo) =>
-  new BootcError("VM_NOT_RUNNING", `VM "${vm.name}" is not running (${vm.effectiveState})`, vm.effectiveState === "failed" ? `remove it with: bootc rm ${vm.name}` : undefined);
+  new BootcError(
+    "VM_NOT_RUNNING",
+    `VM "${vm.name}" is not running (${vm.effectiveState})`,
+    vm.effectiveState === "failed" ? `remove it with: bootc rm ${vm.name}` : undefined,
+  );
 
 export class DirectRuntime implements VmRuntime {
   /**
@@ -60,7 +64,12 @@ export class DirectRuntime implements VmRuntime {
   }
 
   async settle(opts: ParsedRunOptions): Promise<ParsedRunOptions> {
-    if (opts.autostart) throw new BootcError("INVALID_ARGUMENT", "--autostart needs a libvirt VM: libvirt starts it when its host boots", "add --connect qemu:///system (or a remote host)");
+    if (opts.autostart)
+      throw new BootcError(
+        "INVALID_ARGUMENT",
+        "--autostart needs a libvirt VM: libvirt starts it when its host boots",
+        "add --connect qemu:///system (or a remote host)",
+      );
     return opts;
   }
 
@@ -194,7 +203,8 @@ export class DirectRuntime implements VmRuntime {
     signalIfSame(vm.monitorPid, vm.monitorStartId, "SIGKILL");
     // podman counts image mounts: undo only the one this VM's monitor made (an ephemeral boot
     // that got as far as mounting, or a disk build cut short), never another VM's.
-    const mountedHere = vm.mode === "ephemeral" ? vm.timeline.some((t) => t.event === "image-mounted") : !vm.timeline.some((t) => /^disk-(built|reused|ready)$/.test(t.event));
+    const mountedHere =
+      vm.mode === "ephemeral" ? vm.timeline.some((t) => t.event === "image-mounted") : !vm.timeline.some((t) => /^disk-(built|reused|ready)$/.test(t.event));
     if (vm.imageId && mountedHere) await unmountImage(vm.imageId);
     await rm(vmPaths(vm.name, this.paths).runDir, { recursive: true, force: true });
   }
@@ -224,7 +234,10 @@ export class DirectRuntime implements VmRuntime {
    */
   private async endForReboot(vm: VmInfo): Promise<void> {
     if (vm.mode === "ephemeral" && vm.effectiveState === "ssh-ready") {
-      const flushed = await sshExec(await this.sshTarget(vm.name), "sync", { timeoutMs: 60_000 }).then((r) => r.code === 0, () => false);
+      const flushed = await sshExec(await this.sshTarget(vm.name), "sync", { timeoutMs: 60_000 }).then(
+        (r) => r.code === 0,
+        () => false,
+      );
       if (flushed) {
         await this.stop(vm.name, { force: true, reboot: true });
         return;
@@ -250,9 +263,15 @@ export class DirectRuntime implements VmRuntime {
   private async requireSsh(name: string): Promise<VmInfo> {
     const vm = await this.get(name);
     if (vm.effectiveState !== "ssh-ready") {
-      if (vm.sshPort === undefined) throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
-      if (vm.sshFailed && (vm.effectiveState === "booting" || vm.effectiveState === "running")) throw new BootcError("SSH_FAILED", `VM "${name}" does not answer SSH (${vm.sshFailed})`, `reach it on its serial console: bootc console ${name}`);
-      throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not ready for SSH (${vm.effectiveState})`, vm.effectiveState === "stopped" ? undefined : `wait for it: bootc list shows ssh-ready when it is`);
+      if (vm.sshPort === undefined)
+        throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
+      if (vm.sshFailed && (vm.effectiveState === "booting" || vm.effectiveState === "running"))
+        throw new BootcError("SSH_FAILED", `VM "${name}" does not answer SSH (${vm.sshFailed})`, `reach it on its serial console: bootc console ${name}`);
+      throw new BootcError(
+        "VM_NOT_RUNNING",
+        `VM "${name}" is not ready for SSH (${vm.effectiveState})`,
+        vm.effectiveState === "stopped" ? undefined : `wait for it: bootc list shows ssh-ready when it is`,
+      );
     }
     return vm;
   }

@@ -21,7 +21,8 @@ export interface WaitContext {
   readLog: (name: string, maxBytes: number) => Promise<{ text: string }>;
 }
 
-export const poweredOffError = (name: string) => new BootcError("GUEST_POWERED_OFF", `VM "${name}" powered itself off before it was ready`, `its serial log: bootc logs ${name}`);
+export const poweredOffError = (name: string) =>
+  new BootcError("GUEST_POWERED_OFF", `VM "${name}" powered itself off before it was ready`, `its serial log: bootc logs ${name}`);
 
 /** Resolves with the VM once it reaches `target`; rejects with a BootcError saying why it never will. */
 export async function waitForVm(ctx: WaitContext, name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo> {
@@ -37,7 +38,13 @@ export async function waitForVm(ctx: WaitContext, name: string, target: "running
     const failed = (why: string) => new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${why}`, `see the serial log: bootc logs ${name}`);
     watcher.onEvent((e) => {
       if (target === "ssh-ready" && e.type === "timeline" && e.event === "ssh-timeout") {
-        void ctx.get(name).then((vm) => noSshError(ctx, name, vm.sshFailed ?? "SSH did not answer"), (err: unknown) => err).then((err) => settle(() => reject(err)));
+        void ctx
+          .get(name)
+          .then(
+            (vm) => noSshError(ctx, name, vm.sshFailed ?? "SSH did not answer"),
+            (err: unknown) => err,
+          )
+          .then((err) => settle(() => reject(err)));
         return;
       }
       const state = e.type === "snapshot" ? e.record.state : e.type === "state" ? e.state : undefined;
@@ -48,11 +55,17 @@ export async function waitForVm(ctx: WaitContext, name: string, target: "running
       } else if (target === "ssh-ready" && e.type === "snapshot" && e.record.sshFailed && ACTIVE_STATES.includes(state)) {
         void noSshError(ctx, name, e.record.sshFailed).then((err) => settle(() => reject(err)));
       } else if (state === target) {
-        void ctx.get(name).then((vm) => settle(() => resolve(vm)), (err: unknown) => settle(() => reject(err)));
+        void ctx.get(name).then(
+          (vm) => settle(() => resolve(vm)),
+          (err: unknown) => settle(() => reject(err)),
+        );
       } else if (target === "ssh-ready" && state === "running") {
         // Whether the guest has sshd is known only once the monitor has looked into the
         // image, after the first snapshot: the record says it (no SSH port) by now.
-        void ctx.get(name).then((vm) => vm.sshPort === undefined && settle(() => resolve(vm)), () => undefined);
+        void ctx.get(name).then(
+          (vm) => vm.sshPort === undefined && settle(() => resolve(vm)),
+          () => undefined,
+        );
       } else if (state === "failed" || state === "stopped") {
         const reason = e.type === "state" ? e.reason : e.type === "snapshot" ? e.record.reason : undefined;
         settle(() => reject(failed(reason ?? state)));
@@ -96,5 +109,9 @@ async function noSshError(ctx: WaitContext, name: string, why: string): Promise<
   const log = await ctx.readLog(name, 64 * 1024).catch(() => ({ text: "" }));
   const lines = consoleLines(log.text, 10);
   const printed = lines.length ? `last serial lines:\n${lines.join("\n")}` : "its serial console has printed nothing yet";
-  return new BootcError("BOOT_TIMEOUT", `VM "${name}": ${why}; ${printed}`, `it keeps running without SSH: reach it with bootc console ${name} (its log: bootc logs ${name}), stop it with bootc stop ${name}`);
+  return new BootcError(
+    "BOOT_TIMEOUT",
+    `VM "${name}": ${why}; ${printed}`,
+    `it keeps running without SSH: reach it with bootc console ${name} (its log: bootc logs ${name}), stop it with bootc stop ${name}`,
+  );
 }

@@ -10,7 +10,11 @@ describe("parseConnection", () => {
 
   it("takes a remote host over SSH with libvirt's own parameters", () => {
     const c = parseConnection("qemu+ssh://me@big.example:2222/system?keyfile=/home/me/.ssh/id_ed25519&no_verify=1");
-    expect(c).toMatchObject({ local: false, label: "me@big.example:2222", ssh: { host: "big.example", port: 2222, user: "me", keyfile: "/home/me/.ssh/id_ed25519", noVerify: true } });
+    expect(c).toMatchObject({
+      local: false,
+      label: "me@big.example:2222",
+      ssh: { host: "big.example", port: 2222, user: "me", keyfile: "/home/me/.ssh/id_ed25519", noVerify: true },
+    });
     expect(sshConfig(c)).toContain("  IdentityFile /home/me/.ssh/id_ed25519\n  IdentitiesOnly yes\n");
     expect(sshConfig(c)).toContain("  StrictHostKeyChecking no\n");
     expect(sshConfig(parseConnection("qemu+ssh://big/system"))).not.toContain("StrictHostKeyChecking");

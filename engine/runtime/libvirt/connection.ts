@@ -53,7 +53,8 @@ export function parseConnection(uri: string): Connection {
   }
   if (u.hash) throw bad(uri, "it has a #fragment");
   if (scheme === "qemu") {
-    if (u.host || u.username || u.search) throw bad(uri, "a local connection has no host, user or parameters", "use qemu:///system (or qemu+ssh://… for another host)");
+    if (u.host || u.username || u.search)
+      throw bad(uri, "a local connection has no host, user or parameters", "use qemu:///system (or qemu+ssh://… for another host)");
     return { uri, local: true, instance, label: instance === "system" ? "libvirt" : "libvirt-session" };
   }
   if (!u.hostname || !SAFE_HOST.test(u.hostname)) throw bad(uri, "it names no valid host");
@@ -62,7 +63,10 @@ export function parseConnection(uri: string): Connection {
   if (u.password) throw bad(uri, "it holds a password", "use an SSH key (keyfile=) or an agent; passwords cannot be asked for here");
   const keyfile = u.searchParams.get("keyfile") ?? undefined;
   const knownHosts = u.searchParams.get("known_hosts") ?? undefined;
-  for (const [what, p] of [["keyfile", keyfile], ["known_hosts", knownHosts]] as const) {
+  for (const [what, p] of [
+    ["keyfile", keyfile],
+    ["known_hosts", knownHosts],
+  ] as const) {
     if (p !== undefined && !SAFE_PATH.test(p)) throw bad(uri, `${what} must be an absolute path of letters, digits and ./_@+-`);
   }
   const noVerify = u.searchParams.get("no_verify");

@@ -40,7 +40,11 @@ import { hostFiles } from "./host-files.js";
  */
 export function refuseKickstartSecrets(kickstart: string): void {
   if (!translateKickstart(kickstart, "the kickstart").files.some((f) => f.secret)) return;
-  throw new BootcError("INVALID_ARGUMENT", "the kickstart sets passwords, which a libvirt VM's definition would show to every user who can read it (virsh -r dumpxml)", "drop rootpw and user --password from the kickstart (use sshkey), or run the VM without --connect");
+  throw new BootcError(
+    "INVALID_ARGUMENT",
+    "the kickstart sets passwords, which a libvirt VM's definition would show to every user who can read it (virsh -r dumpxml)",
+    "drop rootpw and user --password from the kickstart (use sshkey), or run the VM without --connect",
+  );
 }
 
 /**
@@ -52,13 +56,23 @@ export function settleForLibvirt(opts: ParsedRunOptions, local: boolean): Parsed
   const no = (what: string, hint: string) => new BootcError("INVALID_ARGUMENT", `${what} cannot be used with --connect (a libvirt VM)`, hint);
   if (opts.mode !== "disk" && !opts.disk) throw no("ephemeral mode", "libvirt runs disk-mode VMs: add --mode disk");
   if (opts.binds.length && !local) {
-    throw new BootcError("INVALID_ARGUMENT", "--bind cannot be used with a libvirt VM on another host: that host cannot reach this machine's folders", "copy the files into the image, or run the VM on qemu:///system");
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      "--bind cannot be used with a libvirt VM on another host: that host cannot reach this machine's folders",
+      "copy the files into the image, or run the VM on qemu:///system",
+    );
   }
-  if (opts.cloudInit?.transport === "imds") throw no("--cloudinit imds:", "a libvirt VM's guest cannot reach this machine's seed server; hand it a seed ISO instead: --cloudinit DIR");
-  if (opts.credentialTransport && opts.credentialTransport !== "smbios") throw no(`--credentials-via ${opts.credentialTransport}`, "libvirt VMs get their credentials over SMBIOS");
+  if (opts.cloudInit?.transport === "imds")
+    throw no("--cloudinit imds:", "a libvirt VM's guest cannot reach this machine's seed server; hand it a seed ISO instead: --cloudinit DIR");
+  if (opts.credentialTransport && opts.credentialTransport !== "smbios")
+    throw no(`--credentials-via ${opts.credentialTransport}`, "libvirt VMs get their credentials over SMBIOS");
   // The domain definition carries the credentials, and libvirt's read-only socket lets
   // every local user of the libvirt host read it (virsh -r dumpxml): no secrets there.
-  if (opts.password !== undefined) throw no("--password", "a password hash would be readable by every user who can read the domain (virsh -r dumpxml); log in with the VM's SSH key, or use --autologin");
+  if (opts.password !== undefined)
+    throw no(
+      "--password",
+      "a password hash would be readable by every user who can read the domain (virsh -r dumpxml); log in with the VM's SSH key, or use --autologin",
+    );
   // "auto" is the direct builder: its disks boot the image's own kernel, with no firmware
   // to choose on the libvirt host (--builder install asks for UEFI).
   return opts.builder === "auto" ? { ...opts, builder: "direct" } : opts;
@@ -92,7 +106,11 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<Cre
     // to ask for single-threaded TCG, under which Debian 13's kernel panicked in 2 of ~30
     // boots (docs/engine.md, "The qemu command line"). One vCPU has one thread: safe.
     const cpus = record.accel === "tcg" ? 1 : record.cpus;
-    if (cpus !== record.cpus) o.onEvent({ type: "warning", message: `emulated (TCG) libvirt VMs get 1 vCPU, not ${record.cpus}: libvirt cannot ask qemu for the single-threaded TCG that ${record.cpus} vCPUs need to boot reliably` } as VmEvent);
+    if (cpus !== record.cpus)
+      o.onEvent({
+        type: "warning",
+        message: `emulated (TCG) libvirt VMs get 1 vCPU, not ${record.cpus}: libvirt cannot ask qemu for the single-threaded TCG that ${record.cpus} vCPUs need to boot reliably`,
+      } as VmEvent);
     const shares = shareTags(record.binds);
     const virtiofsd = shares.length ? (await findVirtiofsd()).path : undefined;
     let creds;
@@ -112,7 +130,11 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<Cre
     const files = hostFiles(c, record.name, poolDir);
     const volumePath = async (vol: string) => (await virsh(c, ["vol-path", "--pool", host.pool, vol])).trim();
     const kernel = base.direct
-      ? { kernel: await volumePath(baseVolumes(base.key).kernel), initrd: await volumePath(baseVolumes(base.key).initrd), cmdline: directDiskKernelArgs(record.kargs) }
+      ? {
+          kernel: await volumePath(baseVolumes(base.key).kernel),
+          initrd: await volumePath(baseVolumes(base.key).initrd),
+          cmdline: directDiskKernelArgs(record.kargs),
+        }
       : undefined;
     const oemStrings = creds.credentials.map(smbiosCredential);
     for (const w of creds.warnings) o.onEvent({ type: "warning", message: w } as VmEvent);
@@ -121,12 +143,35 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<Cre
     // ports are free, so a taken one is noticed at start and another is tried.
     for (let attempt = 1; ; attempt++) {
       const sshPort = c.local ? await freePort() : RANDOM_PORT();
-      const meta: VmRecord = { ...record, cpus, connection: c.uri, hostName: host.name, disk: { ...disk, base: base.key }, ...(base.sshd ? { sshPort } : {}), guestSystemd: base.guestSystemd, credentialsVia: "smbios", state: "running" };
+      const meta: VmRecord = {
+        ...record,
+        cpus,
+        connection: c.uri,
+        hostName: host.name,
+        disk: { ...disk, base: base.key },
+        ...(base.sshd ? { sshPort } : {}),
+        guestSystemd: base.guestSystemd,
+        credentialsVia: "smbios",
+        state: "running",
+      };
       const xml = domainXml({
-        name: record.name, arch, accel: record.accel, cpus, memoryMiB: record.memoryMiB,
-        pool: host.pool, overlayVolume: overlayVolume(record.name), seedVolume: seed, kernel, ...files,
-        sshPort, forwards: record.forwards, allowHostLoopback: !!record.allowHostLoopback, oemStrings, metadata: domainMetadata(meta),
-        shares: record.binds.map((b, i) => ({ dir: b.host, tag: shares[i]!.tag, readOnly: b.readOnly })), virtiofsd,
+        name: record.name,
+        arch,
+        accel: record.accel,
+        cpus,
+        memoryMiB: record.memoryMiB,
+        pool: host.pool,
+        overlayVolume: overlayVolume(record.name),
+        seedVolume: seed,
+        kernel,
+        ...files,
+        sshPort,
+        forwards: record.forwards,
+        allowHostLoopback: !!record.allowHostLoopback,
+        oemStrings,
+        metadata: domainMetadata(meta),
+        shares: record.binds.map((b, i) => ({ dir: b.host, tag: shares[i]!.tag, readOnly: b.readOnly })),
+        virtiofsd,
       });
       const xmlFile = local.domainXml;
       await writePrivateFile(xmlFile, xml);
@@ -182,20 +227,32 @@ async function ensureBaseVolume(paths: EnginePaths, host: Host, record: VmRecord
     timeline(uploaded.reused ? "base-volume-reused" : "base-volume-uploaded");
     return { key, format, direct: false, sshd: true };
   }
-  const { entry, reused } = await ensureBaseDisk(paths, { image: record.image, imageId: record.imageId, builder: disk.builder, sizeBytes: disk.sizeBytes, filesystem: disk.filesystem }, (p) => progress(p.step));
+  const { entry, reused } = await ensureBaseDisk(
+    paths,
+    { image: record.image, imageId: record.imageId, builder: disk.builder, sizeBytes: disk.sizeBytes, filesystem: disk.filesystem },
+    (p) => progress(p.step),
+  );
   timeline(reused ? "disk-reused" : "disk-built");
   const edir = entryDir(paths, entry.key);
   const sizeOf = async (f: string) => (await stat(f)).size;
   const direct = entry.builder === "direct";
   const kernelFile = path.join(edir, entry.kernel ?? "vmlinuz");
   const initrdFile = path.join(edir, entry.initrd ?? "initramfs.img");
-  const uploaded = await ensureBase(paths, host.connection, host.pool, {
-    key: entry.key,
-    disk: diskFile(edir),
-    format: "raw",
-    sizeBytes: entry.sizeBytes,
-    ...(direct ? { kernel: { file: kernelFile, sizeBytes: await sizeOf(kernelFile) }, initrd: { file: initrdFile, sizeBytes: await sizeOf(initrdFile) } } : {}),
-  }, progress);
+  const uploaded = await ensureBase(
+    paths,
+    host.connection,
+    host.pool,
+    {
+      key: entry.key,
+      disk: diskFile(edir),
+      format: "raw",
+      sizeBytes: entry.sizeBytes,
+      ...(direct
+        ? { kernel: { file: kernelFile, sizeBytes: await sizeOf(kernelFile) }, initrd: { file: initrdFile, sizeBytes: await sizeOf(initrdFile) } }
+        : {}),
+    },
+    progress,
+  );
   timeline(uploaded.reused ? "base-volume-reused" : "base-volume-uploaded");
   return { key: entry.key, format: "raw", direct, sshd: entry.sshd, guestSystemd: entry.guestSystemd, users: entry.users };
 }

@@ -25,18 +25,31 @@ async function checkHost(h: Host): Promise<DoctorRow> {
   }
   const took = Date.now() - t0;
   const qemu = /Running hypervisor: (QEMU [\d.]+)/.exec(version)?.[1];
-  if (!qemu) return { ...base, status: "fail", detail: `${h.uri} runs no qemu driver`, fix: "install libvirt's qemu driver there (Debian: libvirt-daemon-driver-qemu)" };
+  if (!qemu)
+    return { ...base, status: "fail", detail: `${h.uri} runs no qemu driver`, fix: "install libvirt's qemu driver there (Debian: libvirt-daemon-driver-qemu)" };
   const caps = await virshMaybe(h.connection, ["domcapabilities", "--virttype", "qemu"]).catch(() => undefined);
   const virtiofs = caps && /<filesystem supported='yes'>[\s\S]*?<value>virtiofs<\/value>/.test(caps) ? "virtiofs" : "no virtiofs";
   const pool = await virshMaybe(h.connection, ["pool-info", h.pool]).catch(() => undefined);
-  const poolText = pool === undefined ? (h.pool === DEFAULT_POOL ? `pool ${h.pool} made on first use` : `pool ${h.pool} missing`) : `pool ${h.pool} ${/^State:\s+running/m.test(pool) ? "active" : "inactive (started on use)"}`;
+  const poolText =
+    pool === undefined
+      ? h.pool === DEFAULT_POOL
+        ? `pool ${h.pool} made on first use`
+        : `pool ${h.pool} missing`
+      : `pool ${h.pool} ${/^State:\s+running/m.test(pool) ? "active" : "inactive (started on use)"}`;
   const detail = `${h.uri}: ${qemu}, ${virtiofs}, ${poolText}`;
   if (pool === undefined && h.pool !== DEFAULT_POOL) {
-    return { ...base, status: "fail", detail, fix: `create the pool (virsh -c ${h.uri} pool-define-as ${h.pool} dir --target DIR; pool-build; pool-start) or save the host without --pool` };
+    return {
+      ...base,
+      status: "fail",
+      detail,
+      fix: `create the pool (virsh -c ${h.uri} pool-define-as ${h.pool} dir --target DIR; pool-build; pool-start) or save the host without --pool`,
+    };
   }
   if (took > SLOW_MS) {
     return {
-      ...base, status: "warn", detail: `${detail}; answering took ${(took / 1000).toFixed(1)} s`,
+      ...base,
+      status: "warn",
+      detail: `${detail}; answering took ${(took / 1000).toFixed(1)} s`,
       fix: "libvirt re-probes qemu on every call when /dev/kvm exists but its qemu user cannot open it: give /dev/kvm group kvm, mode 0660 (what udev does)",
     };
   }
@@ -46,6 +59,16 @@ async function checkHost(h: Host): Promise<DoctorRow> {
 export async function libvirtRows(paths: EnginePaths, env: NodeJS.ProcessEnv): Promise<DoctorRow[]> {
   const hosts = await knownHosts(paths, env).catch(() => []);
   if (!hosts.length) return [];
-  if (!findOnPath("virsh", env)) return [{ id: "virsh", name: "virsh (libvirt client)", required: false, status: "fail", detail: `not found, and ${hosts.length} libvirt host(s) are saved`, fix: LIBVIRT_HINT }];
+  if (!findOnPath("virsh", env))
+    return [
+      {
+        id: "virsh",
+        name: "virsh (libvirt client)",
+        required: false,
+        status: "fail",
+        detail: `not found, and ${hosts.length} libvirt host(s) are saved`,
+        fix: LIBVIRT_HINT,
+      },
+    ];
   return Promise.all(hosts.map(checkHost));
 }

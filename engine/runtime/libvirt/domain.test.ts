@@ -46,7 +46,9 @@ describe("domainXml", () => {
 
   it("forwards SSH and the user's ports on the host's loopback only, and keeps the guest off the host's loopback", () => {
     expect(domainXml(spec)).toContain("<qemu:arg value='user,id=bootcnet,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:8080-:80'/>");
-    expect(domainXml({ ...spec, allowHostLoopback: true })).toContain("<qemu:arg value='user,id=bootcnet,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:8080-:80'/>");
+    expect(domainXml({ ...spec, allowHostLoopback: true })).toContain(
+      "<qemu:arg value='user,id=bootcnet,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:8080-:80'/>",
+    );
   });
 
   it("boots UEFI when there is no kernel to load, and uses the host CPU under KVM", () => {
@@ -82,7 +84,8 @@ describe("domainXml", () => {
   });
 
   it("finds a dir pool's directory in virsh pool-dumpxml output", () => {
-    const xml = "<pool type='dir'>\n  <name>bootc</name>\n  <target>\n    <path>/var/lib/libvirt/images/bootc</path>\n    <permissions><mode>0711</mode></permissions>\n  </target>\n</pool>\n";
+    const xml =
+      "<pool type='dir'>\n  <name>bootc</name>\n  <target>\n    <path>/var/lib/libvirt/images/bootc</path>\n    <permissions><mode>0711</mode></permissions>\n  </target>\n</pool>\n";
     expect(poolDirectory(xml)).toBe("/var/lib/libvirt/images/bootc");
     expect(poolDirectory("<pool type='logical'><name>vg</name><target/></pool>")).toBeUndefined();
   });

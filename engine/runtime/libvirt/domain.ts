@@ -61,7 +61,8 @@ export interface DomainSpec {
 /** Text or attribute content: the five XML specials escaped, control characters refused. */
 export function xmlEscape(value: string): string {
   // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value)) throw new Error(`a value for the domain XML holds a control character: ${JSON.stringify(value).slice(0, 60)}`);
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value))
+    throw new Error(`a value for the domain XML holds a control character: ${JSON.stringify(value).slice(0, 60)}`);
   return value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
 }
 
@@ -113,7 +114,9 @@ export function domainXml(s: DomainSpec): string {
   const shares = shareXml(s);
   const m = machine(s);
   const cpu = s.accel === "kvm" ? ["<cpu mode='host-passthrough'/>"] : [];
-  const sysinfo = s.oemStrings.length ? ["<sysinfo type='smbios'>", "<oemStrings>", ...s.oemStrings.map((o) => el("entry", o)), "</oemStrings>", "</sysinfo>"] : [];
+  const sysinfo = s.oemStrings.length
+    ? ["<sysinfo type='smbios'>", "<oemStrings>", ...s.oemStrings.map((o) => el("entry", o)), "</oemStrings>", "</sysinfo>"]
+    : [];
   return [
     `<domain type='${m.type}' xmlns:qemu='${QEMU_NS}'>`,
     el("name", s.name),
@@ -136,7 +139,14 @@ export function domainXml(s: DomainSpec): string {
     "<target dev='vda' bus='virtio'/>",
     "</disk>",
     ...(s.seedVolume
-      ? ["<disk type='volume' device='disk'>", "<driver name='qemu' type='raw'/>", `<source pool='${xmlEscape(s.pool)}' volume='${xmlEscape(s.seedVolume)}'/>`, "<target dev='vdb' bus='virtio'/>", "<readonly/>", "</disk>"]
+      ? [
+          "<disk type='volume' device='disk'>",
+          "<driver name='qemu' type='raw'/>",
+          `<source pool='${xmlEscape(s.pool)}' volume='${xmlEscape(s.seedVolume)}'/>`,
+          "<target dev='vdb' bus='virtio'/>",
+          "<readonly/>",
+          "</disk>",
+        ]
       : []),
     "<serial type='unix'>",
     `<source mode='bind' path='${xmlEscape(s.serialSocket)}'/>`,

@@ -16,7 +16,10 @@ describe("saved libvirt hosts", () => {
     const p = paths();
     await addHost(p, { name: "big", uri: "qemu+ssh://me@big/system" });
     await addHost(p, { name: "here", uri: "qemu:///system", pool: "images" });
-    expect((await knownHosts(p, env({}))).map((h) => [h.name, h.pool, h.connection.local])).toEqual([["big", "bootc", false], ["here", "images", true]]);
+    expect((await knownHosts(p, env({}))).map((h) => [h.name, h.pool, h.connection.local])).toEqual([
+      ["big", "bootc", false],
+      ["here", "images", true],
+    ]);
     await removeHost(p, "big");
     expect((await readHosts(p)).map((h) => h.name)).toEqual(["here"]);
     await expect(removeHost(p, "big")).rejects.toThrow(/no saved host named "big"/);

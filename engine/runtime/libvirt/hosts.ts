@@ -15,7 +15,14 @@ import { parseConnection, type Connection } from "./connection.js";
 import { DEFAULT_POOL } from "./volumes.js";
 
 export const HOST_NAME_RE = /^[a-z0-9][a-z0-9_.@:-]{0,62}$/;
-const HostSchema = z.object({ name: z.string().regex(HOST_NAME_RE), uri: z.string(), pool: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional() });
+const HostSchema = z.object({
+  name: z.string().regex(HOST_NAME_RE),
+  uri: z.string(),
+  pool: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+});
 const HostsSchema = z.object({ hosts: z.array(HostSchema) });
 export type SavedHost = z.infer<typeof HostSchema>;
 
@@ -45,10 +52,16 @@ async function writeHosts(paths: EnginePaths, hosts: SavedHost[]): Promise<void>
 const toHost = (h: SavedHost): Host => ({ ...h, connection: parseConnection(h.uri), pool: h.pool ?? DEFAULT_POOL });
 
 export async function addHost(paths: EnginePaths, h: SavedHost): Promise<Host> {
-  if (!HOST_NAME_RE.test(h.name)) throw new BootcError("INVALID_ARGUMENT", `${JSON.stringify(h.name)} is not a host name`, "use letters, digits and . _ - @ :, starting with a letter or digit");
+  if (!HOST_NAME_RE.test(h.name))
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `${JSON.stringify(h.name)} is not a host name`,
+      "use letters, digits and . _ - @ :, starting with a letter or digit",
+    );
   if (h.name === "local") throw new BootcError("INVALID_ARGUMENT", `"local" names this machine's own VMs`, "pick another name");
   const host = toHost(h); // checks the URI
-  if (h.pool !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(h.pool)) throw new BootcError("INVALID_ARGUMENT", `${JSON.stringify(h.pool)} is not a storage pool name`, "use letters, digits, '.', '_' and '-'");
+  if (h.pool !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(h.pool))
+    throw new BootcError("INVALID_ARGUMENT", `${JSON.stringify(h.pool)} is not a storage pool name`, "use letters, digits, '.', '_' and '-'");
   const hosts = (await readHosts(paths)).filter((x) => x.name !== h.name);
   await writeHosts(paths, [...hosts, { name: h.name, uri: h.uri, ...(h.pool ? { pool: h.pool } : {}) }]);
   return host;
@@ -56,14 +69,21 @@ export async function addHost(paths: EnginePaths, h: SavedHost): Promise<Host> {
 
 export async function removeHost(paths: EnginePaths, name: string): Promise<void> {
   const hosts = await readHosts(paths);
-  if (!hosts.some((h) => h.name === name)) throw new BootcError("INVALID_ARGUMENT", `no saved host named ${JSON.stringify(name)}`, "list them with: bootc hosts");
-  await writeHosts(paths, hosts.filter((h) => h.name !== name));
+  if (!hosts.some((h) => h.name === name))
+    throw new BootcError("INVALID_ARGUMENT", `no saved host named ${JSON.stringify(name)}`, "list them with: bootc hosts");
+  await writeHosts(
+    paths,
+    hosts.filter((h) => h.name !== name),
+  );
 }
 
 /** Every host bootc looks at: the saved ones, and BOOTC_CONNECT's if it is not among them. */
 export async function knownHosts(paths: EnginePaths, env: NodeJS.ProcessEnv = process.env): Promise<Host[]> {
   const saved = (await readHosts(paths)).map(toHost);
-  const extra = env.BOOTC_CONNECT && !saved.some((h) => h.uri === env.BOOTC_CONNECT || h.name === env.BOOTC_CONNECT) ? [toHost({ name: parseConnection(env.BOOTC_CONNECT).label, uri: env.BOOTC_CONNECT })] : [];
+  const extra =
+    env.BOOTC_CONNECT && !saved.some((h) => h.uri === env.BOOTC_CONNECT || h.name === env.BOOTC_CONNECT)
+      ? [toHost({ name: parseConnection(env.BOOTC_CONNECT).label, uri: env.BOOTC_CONNECT })]
+      : [];
   return [...saved, ...extra];
 }
 
@@ -76,7 +96,12 @@ export async function resolveHost(paths: EnginePaths, value: string): Promise<Ho
   const saved = await readHosts(paths);
   const byName = saved.find((h) => h.name === value || h.uri === value);
   if (byName) return { ...toHost(byName), saved: true };
-  if (!value.includes(":")) throw new BootcError("INVALID_ARGUMENT", `no saved host named ${JSON.stringify(value)}`, "give a libvirt URI (qemu:///system, qemu+ssh://USER@HOST/system) or save one: bootc hosts add NAME URI");
+  if (!value.includes(":"))
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `no saved host named ${JSON.stringify(value)}`,
+      "give a libvirt URI (qemu:///system, qemu+ssh://USER@HOST/system) or save one: bootc hosts add NAME URI",
+    );
   const c = parseConnection(value);
   const name = saved.some((h) => h.name === c.label) ? `${c.label}-${saved.length}` : c.label;
   return { ...toHost({ name, uri: value }), saved: false };

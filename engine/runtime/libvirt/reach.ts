@@ -21,8 +21,10 @@ import { hostExec, openForward, openTunnel } from "./virsh.js";
  */
 export async function sshTargetOf(paths: EnginePaths, host: Host, vm: VmInfo, opts: { pin?: boolean } = {}): Promise<SshTarget> {
   const name = vm.name;
-  if (vm.sshPort === undefined) throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
-  if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
+  if (vm.sshPort === undefined)
+    throw new BootcError("SSH_FAILED", `VM "${name}" has no SSH (the image has no sshd)`, `use the serial console: bootc console ${name}`);
+  if (vm.effectiveState !== "running")
+    throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
   const c = host.connection;
   const port = vm.sshPort;
   const knownHostsFile = libvirtVmPaths(paths, name).knownHosts;
@@ -40,7 +42,13 @@ export async function sshTargetOf(paths: EnginePaths, host: Host, vm: VmInfo, op
   };
   // Nothing watches a libvirt VM's boot to pin its host key (bootc run and start do, as they
   // wait): a VM booted otherwise (the web console, virsh) is pinned at its first use.
-  if (opts.pin !== false && !(await stat(knownHostsFile).then(() => true, () => false))) {
+  if (
+    opts.pin !== false &&
+    !(await stat(knownHostsFile).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     await sshExec(target, "true", { learn: true, timeoutMs: 20_000 }).catch((e: Error) => {
       throw new BootcError("SSH_FAILED", `VM "${name}" does not answer SSH yet (${e.message})`, `wait for it to finish booting (bootc logs ${name})`);
     });
@@ -51,13 +59,18 @@ export async function sshTargetOf(paths: EnginePaths, host: Host, vm: VmInfo, op
 /** The serial console: the domain's console socket, directly or through an SSH tunnel. */
 export async function attachSerial(paths: EnginePaths, host: Host, vm: VmInfo): Promise<ConsoleAttachment> {
   const name = vm.name;
-  if (vm.effectiveState !== "running") throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
+  if (vm.effectiveState !== "running")
+    throw new BootcError("VM_NOT_RUNNING", `VM "${name}" is not running (${vm.effectiveState})`, `start it: bootc start ${name}`);
   const c = host.connection;
   const files = await existingHostFiles(host, name);
   const tunnel = c.local ? undefined : await openTunnel(c, { dir: libvirtRunDir(paths), paths }, { socket: files.serialSocket });
   const socket = net.connect(tunnel?.path ?? files.serialSocket);
   socket.once("close", () => tunnel?.close());
-  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", (e) => reject(new BootcError("VM_NOT_RUNNING", `the serial console of "${name}" cannot be reached: ${e.message}`))));
+  await new Promise<void>((resolve, reject) =>
+    socket
+      .once("connect", resolve)
+      .once("error", (e) => reject(new BootcError("VM_NOT_RUNNING", `the serial console of "${name}" cannot be reached: ${e.message}`))),
+  );
   return { socket, replayBytes: 0 };
 }
 
@@ -73,7 +86,14 @@ export async function readSerialLog(paths: EnginePaths, host: Host, name: string
 }
 
 /** Follows the serial log while `running()`: the file itself on this host, read on by `tail` through SSH on another. */
-export async function followSerialLog(paths: EnginePaths, host: Host, name: string, out: Writable, running: () => Promise<boolean>, signal?: AbortSignal): Promise<void> {
+export async function followSerialLog(
+  paths: EnginePaths,
+  host: Host,
+  name: string,
+  out: Writable,
+  running: () => Promise<boolean>,
+  signal?: AbortSignal,
+): Promise<void> {
   const c = host.connection;
   const files = await existingHostFiles(host, name);
   if (c.local) {

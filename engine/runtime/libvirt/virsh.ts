@@ -31,8 +31,15 @@ export function requireVirsh(): string {
 
 /** What a failed virsh call means for the user: an unreachable host is not a bad request. */
 export function virshError(c: Connection, args: string[], stderr: string): BootcError {
-  const text = stderr.replace(/^error: /gm, "").replace(/\s+/g, " ").trim();
-  if (/failed to connect to the hypervisor|Failed to connect socket|Cannot recv data|End of file while reading data|Connection refused|Could not resolve hostname|Permission denied \(publickey|Host key verification failed/i.test(text)) {
+  const text = stderr
+    .replace(/^error: /gm, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  if (
+    /failed to connect to the hypervisor|Failed to connect socket|Cannot recv data|End of file while reading data|Connection refused|Could not resolve hostname|Permission denied \(publickey|Host key verification failed/i.test(
+      text,
+    )
+  ) {
     const hint = c.local
       ? "start libvirt (systemctl start libvirtd, or virtqemud) and check that you may use it; bootc doctor checks it"
       : `check that ${c.label} answers SSH with your key (ssh ${c.ssh?.user ? `${c.ssh.user}@` : ""}${c.ssh?.host}${c.ssh?.port ? ` -p ${c.ssh.port}` : ""}) and runs libvirtd`;
@@ -42,7 +49,12 @@ export function virshError(c: Connection, args: string[], stderr: string): Bootc
 }
 
 export async function virsh(c: Connection, args: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
-  const r = await execa(requireVirsh(), ["-q", "-c", c.uri, ...args], { reject: false, timeout: opts.timeoutMs ?? 120_000, stdin: "ignore", env: { LC_ALL: "C" } });
+  const r = await execa(requireVirsh(), ["-q", "-c", c.uri, ...args], {
+    reject: false,
+    timeout: opts.timeoutMs ?? 120_000,
+    stdin: "ignore",
+    env: { LC_ALL: "C" },
+  });
   if (r.exitCode !== 0) throw virshError(c, args, String(r.stderr || r.stdout || (r.timedOut ? "timed out" : "")));
   return String(r.stdout);
 }
@@ -52,7 +64,12 @@ export async function virshMaybe(c: Connection, args: string[]): Promise<string 
   try {
     return await virsh(c, args);
   } catch (e) {
-    if (e instanceof BootcError && e.code === "LIBVIRT_FAILED" && /not found|no domain with|no storage (pool|vol)|failed to get (domain|pool|vol)/i.test(e.message)) return undefined;
+    if (
+      e instanceof BootcError &&
+      e.code === "LIBVIRT_FAILED" &&
+      /not found|no domain with|no storage (pool|vol)|failed to get (domain|pool|vol)/i.test(e.message)
+    )
+      return undefined;
     throw e;
   }
 }
@@ -76,7 +93,12 @@ export async function hostSshArgs(c: Connection, run: RunDir): Promise<string[]>
 export async function hostExec(c: Connection, run: RunDir, command: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const ssh = findOnPath("ssh");
   if (!ssh) throw new BootcError("MISSING_TOOL", "ssh was not found on PATH", "install the OpenSSH client");
-  const r = await execa(ssh, [...(await hostSshArgs(c, run)), HOST_ALIAS, "--", command], { reject: false, timeout: 60_000, stdin: "ignore", encoding: "utf8" });
+  const r = await execa(ssh, [...(await hostSshArgs(c, run)), HOST_ALIAS, "--", command], {
+    reject: false,
+    timeout: 60_000,
+    stdin: "ignore",
+    encoding: "utf8",
+  });
   return { code: r.exitCode ?? 255, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -104,9 +126,13 @@ export async function openTunnel(c: Connection, run: RunDir, target: { port: num
   if (!ssh) throw new BootcError("MISSING_TOOL", "ssh was not found on PATH", "install the OpenSSH client");
   const local = path.join(run.dir, `tunnel-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
   const remote = "port" in target ? `127.0.0.1:${target.port}` : target.socket;
-  const child: ChildProcess = spawn(ssh, [...(await hostSshArgs(c, run)), "-N", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes", "-L", `${local}:${remote}`, HOST_ALIAS], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    ssh,
+    [...(await hostSshArgs(c, run)), "-N", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes", "-L", `${local}:${remote}`, HOST_ALIAS],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const close = () => {
@@ -118,10 +144,20 @@ export async function openTunnel(c: Connection, run: RunDir, target: { port: num
   process.once("exit", close);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    if (await stat(local).then(() => true, () => false)) return { path: local, close };
+    if (
+      await stat(local).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { path: local, close };
     if (child.exitCode !== null) break;
     await sleep(50);
   }
   close();
-  throw new BootcError("HOST_UNREACHABLE", `no SSH tunnel to ${c.label}: ${stderr.trim() || "ssh did not open the forward in 20 s"}`, `check that ${c.label} answers SSH with your key`);
+  throw new BootcError(
+    "HOST_UNREACHABLE",
+    `no SSH tunnel to ${c.label}: ${stderr.trim() || "ssh did not open the forward in 20 s"}`,
+    `check that ${c.label} answers SSH with your key`,
+  );
 }

@@ -83,7 +83,11 @@ export class LibvirtRuntime implements VmRuntime {
     const parsed = VmRecordSchema.safeParse(readDomainMetadata(xml));
     if (!parsed.success) return undefined;
     const info = (await virsh(c, ["dominfo", name])).split("\n");
-    const field = (k: string) => info.find((l) => l.startsWith(`${k}:`))?.slice(k.length + 1).trim() ?? "";
+    const field = (k: string) =>
+      info
+        .find((l) => l.startsWith(`${k}:`))
+        ?.slice(k.length + 1)
+        .trim() ?? "";
     const state = stateOf(field("State"));
     return {
       ...parsed.data,
@@ -120,7 +124,12 @@ export class LibvirtRuntime implements VmRuntime {
   }
 
   private async locate(name: string): Promise<{ host: Host; vm: VmInfo }> {
-    if (this.pending.has(name)) throw new BootcError("VM_BUSY", `VM "${name}" is still being made (base disk, upload, definition)`, `wait for it: bootc list shows it once libvirt runs it`);
+    if (this.pending.has(name))
+      throw new BootcError(
+        "VM_BUSY",
+        `VM "${name}" is still being made (base disk, upload, definition)`,
+        `wait for it: bootc list shows it once libvirt runs it`,
+      );
     const found = await this.find(name);
     if (!found) throw new BootcError("VM_NOT_FOUND", `no VM named "${name}"`, "list VMs with `bootc list`");
     return found;
@@ -141,7 +150,10 @@ export class LibvirtRuntime implements VmRuntime {
     const uris = new Set(hosts.map((h) => h.uri));
     for (const host of hosts) {
       try {
-        const names = (await virsh(host.connection, ["list", "--all", "--name"])).split("\n").map((n) => n.trim()).filter(Boolean);
+        const names = (await virsh(host.connection, ["list", "--all", "--name"]))
+          .split("\n")
+          .map((n) => n.trim())
+          .filter(Boolean);
         const found = await Promise.all(names.map((n) => this.readVm(host, n).catch(() => undefined)));
         for (const vm of found) {
           if (!vm || (vm.madeOn && vm.madeOn !== host.uri && uris.has(vm.madeOn))) continue;
@@ -164,7 +176,11 @@ export class LibvirtRuntime implements VmRuntime {
     const host = await resolveHost(this.paths, req.opts.connect!);
     if (req.kickstart !== undefined) refuseKickstartSecrets(req.kickstart);
     if ((await virshMaybe(host.connection, ["dominfo", name])) !== undefined) {
-      throw new BootcError("VM_EXISTS", `a libvirt domain named "${name}" already exists on ${host.name}`, `pick another --name, or remove it first: bootc rm ${name}`);
+      throw new BootcError(
+        "VM_EXISTS",
+        `a libvirt domain named "${name}" already exists on ${host.name}`,
+        `pick another --name, or remove it first: bootc rm ${name}`,
+      );
     }
     if (this.pending.has(name)) throw new BootcError("VM_EXISTS", `a VM named "${name}" is being made already`, "pick another --name");
     await ensurePool(host.connection, host.pool); // a pool that does not exist is said now, not by a failed boot
@@ -191,13 +207,21 @@ export class LibvirtRuntime implements VmRuntime {
     try {
       await this.pending.settled(name);
     } catch (e) {
-      throw new BootcError("BOOT_FAILED", `VM "${name}" could not be made: ${(e as Error).message}`, isBootcError(e) && e.hint ? e.hint : `see bootc logs ${name}`);
+      throw new BootcError(
+        "BOOT_FAILED",
+        `VM "${name}" could not be made: ${(e as Error).message}`,
+        isBootcError(e) && e.hint ? e.hint : `see bootc logs ${name}`,
+      );
     } finally {
       unfollow?.();
     }
     const { host, vm } = await this.locate(name);
     if (target === "running" || vm.sshPort === undefined) return vm;
-    const ready = await waitForDomainSsh({ paths: this.paths, read: (n) => this.readVm(host, n), readLog: (n, max) => this.readLog(n, "serial", max) }, host, vm);
+    const ready = await waitForDomainSsh(
+      { paths: this.paths, read: (n) => this.readVm(host, n), readLog: (n, max) => this.readLog(n, "serial", max) },
+      host,
+      vm,
+    );
     onEvent({ type: "timeline", event: "ssh-ready", at: new Date().toISOString() });
     return ready;
   }
@@ -209,10 +233,13 @@ export class LibvirtRuntime implements VmRuntime {
     const unfollow = this.pending.follow(name, onEvent);
     if (unfollow) {
       // Once made, a follower gets the domain's state; a failure ends the stream.
-      void this.pending.settled(name).then(
-        async () => onEvent({ type: "snapshot", record: await this.get(name) }),
-        () => close(),
-      ).finally(unfollow);
+      void this.pending
+        .settled(name)
+        .then(
+          async () => onEvent({ type: "snapshot", record: await this.get(name) }),
+          () => close(),
+        )
+        .finally(unfollow);
     } else {
       onEvent({ type: "snapshot", record: await this.get(name) });
     }
@@ -251,7 +278,8 @@ export class LibvirtRuntime implements VmRuntime {
   async start(name: string): Promise<VmRecord> {
     this.changed();
     const { host, vm } = await this.locate(name);
-    if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed") throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
+    if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed")
+      throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
     await virsh(host.connection, ["start", name]);
     return (await this.readVm(host, name))!;
   }
@@ -329,7 +357,11 @@ export class LibvirtRuntime implements VmRuntime {
     try {
       await defineAndStart(this.paths, host, { record, kickstart, cloudInitDir: vm.cloudInit?.dir, onEvent: () => undefined });
     } catch (e) {
-      throw new BootcError("BOOT_FAILED", `VM "${name}" could not be defined again with the new image, and is gone from ${host.name}: ${(e as Error).message}`, `boot the image again: bootc run --connect ${host.name} --mode disk ${o.image.ref}`);
+      throw new BootcError(
+        "BOOT_FAILED",
+        `VM "${name}" could not be defined again with the new image, and is gone from ${host.name}: ${(e as Error).message}`,
+        `boot the image again: bootc run --connect ${host.name} --mode disk ${o.image.ref}`,
+      );
     }
     return (await this.readVm(host, name))!;
   }

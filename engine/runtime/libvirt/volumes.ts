@@ -47,10 +47,19 @@ export async function ensurePool(c: Connection, pool: string): Promise<string> {
   const info = await virshMaybe(c, ["pool-info", pool]);
   if (info === undefined) {
     if (pool !== DEFAULT_POOL) {
-      throw new BootcError("LIBVIRT_FAILED", `storage pool ${pool} does not exist on ${c.label}`, `create it (virsh -c ${c.uri} pool-define-as ${pool} dir --target DIR; pool-build; pool-start; pool-autostart), or leave the pool out to use bootc's own`);
+      throw new BootcError(
+        "LIBVIRT_FAILED",
+        `storage pool ${pool} does not exist on ${c.label}`,
+        `create it (virsh -c ${c.uri} pool-define-as ${pool} dir --target DIR; pool-build; pool-start; pool-autostart), or leave the pool out to use bootc's own`,
+      );
     }
     const dir = c.instance === "system" ? "/var/lib/libvirt/images/bootc" : c.local ? path.join(os.homedir(), ".local/share/libvirt/images/bootc") : undefined;
-    if (!dir) throw new BootcError("LIBVIRT_FAILED", `a session connection to ${c.label} has no pool ${pool}`, `create a dir pool named ${pool} there, or use ${c.uri.replace(/\/session/, "/system")}`);
+    if (!dir)
+      throw new BootcError(
+        "LIBVIRT_FAILED",
+        `a session connection to ${c.label} has no pool ${pool}`,
+        `create a dir pool named ${pool} there, or use ${c.uri.replace(/\/session/, "/system")}`,
+      );
     await virsh(c, ["pool-define-as", pool, "dir", "--target", dir]);
     await virsh(c, ["pool-build", pool]);
     await virsh(c, ["pool-autostart", pool]);
@@ -70,7 +79,15 @@ export async function deleteVolume(c: Connection, pool: string, vol: string): Pr
 }
 
 /** Uploads `file` as volume `vol` (replacing one of that name). */
-export async function uploadVolume(c: Connection, pool: string, vol: string, file: string, sizeBytes: number, format: "raw" | "qcow2", sparse: boolean): Promise<void> {
+export async function uploadVolume(
+  c: Connection,
+  pool: string,
+  vol: string,
+  file: string,
+  sizeBytes: number,
+  format: "raw" | "qcow2",
+  sparse: boolean,
+): Promise<void> {
   await deleteVolume(c, pool, vol);
   await virsh(c, ["vol-create-as", pool, vol, String(sizeBytes), "--format", format]);
   // --sparse sends only the written parts of a 10 GiB disk that holds 400 MiB.
@@ -92,14 +109,21 @@ export interface BaseFiles {
  * one). Returns whether it was there already. Two uploads of the same base from this
  * machine take turns; the second finds it there.
  */
-export async function ensureBase(paths: EnginePaths, c: Connection, pool: string, base: BaseFiles, onStep: (step: string) => void): Promise<{ reused: boolean }> {
+export async function ensureBase(
+  paths: EnginePaths,
+  c: Connection,
+  pool: string,
+  base: BaseFiles,
+  onStep: (step: string) => void,
+): Promise<{ reused: boolean }> {
   const v = baseVolumes(base.key);
   if (await volumeExists(c, pool, v.ready)) return { reused: true };
   const lock = uploadLock(paths, createHash("sha256").update(`${c.uri}\0${pool}\0${base.key}`).digest("hex").slice(0, 24));
   await ensurePrivateDir(path.dirname(lock), paths);
   const deadline = Date.now() + 60 * 60_000;
   while (!(await tryLock(lock))) {
-    if (Date.now() > deadline) throw new BootcError("VM_BUSY", `another upload of the same base disk to ${c.label} is still running`, "wait for it, then try again");
+    if (Date.now() > deadline)
+      throw new BootcError("VM_BUSY", `another upload of the same base disk to ${c.label} is still running`, "wait for it, then try again");
     onStep(`waiting for another upload of the base disk to ${c.label}`);
     await sleep(1000);
   }
@@ -122,5 +146,16 @@ export async function ensureOverlay(c: Connection, pool: string, vm: string, bas
   if (await volumeExists(c, pool, vol)) return;
   // A premade disk's size is its own (0: keep the base's virtual size).
   const size = sizeBytes || Number((await virsh(c, ["vol-info", "--bytes", "--pool", pool, baseVolumes(baseKey).disk])).match(/Capacity:\s+(\d+)/)?.[1] ?? 0);
-  await virsh(c, ["vol-create-as", pool, vol, String(size), "--format", "qcow2", "--backing-vol", baseVolumes(baseKey).disk, "--backing-vol-format", baseFormat]);
+  await virsh(c, [
+    "vol-create-as",
+    pool,
+    vol,
+    String(size),
+    "--format",
+    "qcow2",
+    "--backing-vol",
+    baseVolumes(baseKey).disk,
+    "--backing-vol-format",
+    baseFormat,
+  ]);
 }

@@ -37,12 +37,17 @@ export async function waitForDomainSsh(ctx: DomainWaitContext, host: Host, vm: V
       }
       if (!now || now.effectiveState !== "running") throw failed(`the domain is ${now ? now.effectiveState : "gone"}`);
       const tail = await ctx.readLog(name, 4096);
-      if (kernelPanicked(tail.text.split("\n").slice(-4))) throw failed(`the guest kernel panicked; last serial lines:\n${tail.text.split("\n").slice(-12).join("\n")}`);
+      if (kernelPanicked(tail.text.split("\n").slice(-4)))
+        throw failed(`the guest kernel panicked; last serial lines:\n${tail.text.split("\n").slice(-12).join("\n")}`);
       return "probe";
     },
   });
   if (outcome !== "ready") {
-    throw new BootcError("BOOT_TIMEOUT", `VM "${name}" did not answer SSH within ${vm.readyTimeoutSec} s`, `it keeps running without SSH: reach it with bootc console ${name} (its log: bootc logs ${name}), stop it with bootc stop ${name}`);
+    throw new BootcError(
+      "BOOT_TIMEOUT",
+      `VM "${name}" did not answer SSH within ${vm.readyTimeoutSec} s`,
+      `it keeps running without SSH: reach it with bootc console ${name} (its log: bootc logs ${name}), stop it with bootc stop ${name}`,
+    );
   }
   return { ...now!, effectiveState: "ssh-ready" };
 }
