@@ -3,14 +3,14 @@
  * guest under TCG, and a "remote" host reached over qemu+ssh through an OpenSSH server on
  * 127.0.0.1 — the whole remote flow (upload into a pool, define, boot, SSH and console
  * through the host, rm) runs over SSH. Both VMs get a cloud-init seed (a volume on their
- * host). Three boots: one local; one remote under `bootc run --watch --rmi`, and its
- * reboot into a rebuilt image.
+ * host). Four boots: one local, and a premade UEFI disk there; one remote under
+ * `bootc run --watch --rmi`, and its reboot into a rebuilt image.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, makeHome, makePremadeDisk, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
 import { startLibvirt, startSshServer, type LibvirtHost, type SshServer } from "./lib/libvirt-host.js";
 
 const home = makeHome();
@@ -50,7 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const vms = await bootcJson<Vm[]>(home, ["list"]).catch(() => [] as Vm[]);
   for (const vm of vms) await bootc(home, ["rm", "--force", vm.name]);
-  for (const name of ["lvl", "lvr"]) {
+  for (const name of ["lvl", "lvp", "lvr"]) {
     await virsh(["destroy", name]);
     await virsh(["undefine", name]);
   }
@@ -197,6 +197,26 @@ describe("a VM on this host's libvirt (qemu:///system)", () => {
     const { LibvirtRuntime } = await import("../dist/engine/runtime/libvirt/vms.js");
     const runtime = new LibvirtRuntime({ state: path.join(home, "state"), cache: path.join(home, "cache"), runtime: path.join(home, "run") });
     for (const c of RUNTIME_CONTRACT) await c.run(runtime, { unknown: "nosuchvm", stopped: "lvl" });
+  });
+
+  it("boots a premade UEFI disk there (uploaded as it is, never written), reached by SSH, and removes it", async () => {
+    // The premade disk is made from the base disk the first VM's image was built into.
+    const disks = path.join(home, "cache/disks");
+    const entry = readdirSync(disks).find((d) => existsSync(path.join(disks, d, "disk.raw")));
+    expect(entry, "a direct-built base disk in the cache").toBeDefined();
+    const raw = await makePremadeDisk(path.join(disks, entry!));
+    const file = raw.replace(/\.raw$/, ".qcow2");
+    await execa("qemu-img", ["convert", "-O", "qcow2", raw, file]);
+    const digest = async () => String((await execa("sha256sum", [file])).stdout).split(" ")[0];
+    const before = await digest();
+    const r = await bootc(home, ["run", "--connect", "here", "--disk", file, "--name", "lvp", "--memory", "1G"]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(r.stderr).toMatch(/base-volume-uploaded/);
+    expect(String((await bootc(home, ["ssh", "lvp", "--", "grep ^ID= /etc/os-release"])).stdout).trim()).toBe("ID=debian");
+    expect((await bootc(home, ["rm", "--force", "lvp"])).exitCode).toBe(0);
+    expect(await virsh(["list", "--all", "--name"])).not.toMatch(/^lvp$/m);
+    expect(await virsh(["vol-list", host.pool])).not.toMatch(/bootc-vm-lvp/);
+    expect(await digest()).toBe(before);
   });
 
   it("starts again and is removed with its overlay volume and key", async () => {
