@@ -9,7 +9,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serve, type Served } from "./lib/api.js";
-import { bootc, makeHome, tempDir, waitUntil } from "./lib/harness.js";
+import { bootc, CLI, makeHome, tempDir, waitUntil } from "./lib/harness.js";
 
 const home = makeHome();
 const dir = tempDir("bce-backend-");
@@ -92,7 +92,7 @@ describe("bootc serve --socket and --token-file", () => {
 
   it("rewrites the token file when the token is rotated, and removes it and the socket when the server stops", async () => {
     const before = readFileSync(tokenFile, "utf8");
-    await execa(process.execPath, [path.join(import.meta.dirname, "../dist/server/cli.js"), "serve", "--rotate"], {
+    await execa(process.execPath, [CLI, "serve", "--rotate"], {
       env: { ...process.env, BOOTC_HOME: home },
     });
     const after = await waitUntil(

@@ -39,6 +39,8 @@ describe("the npm package", () => {
     expect(files).toEqual(
       expect.arrayContaining([
         "bin/bootc",
+        "dist/bundle/bootc.js",
+        "dist/engine/runtime/direct/main.js",
         "dist/engine/index.js",
         "dist/engine/index.d.ts",
         "dist/server/api/router.d.ts",
@@ -135,6 +137,11 @@ describe("installed as a user installs it: npm install -g into an empty prefix",
     expect(statSync(tarball).size).toBeLessThan(5 * 2 ** 20);
     // Next.js with its native builds is most of it (about 300 MiB); the UI's libraries would add 250.
     expect(installedBytes).toBeLessThan(450 * 2 ** 20);
+  });
+
+  it("bootc --version prints the package's version: the bundled CLI finds package.json from its chunks", async () => {
+    const r = await execa(bin, ["--version"], { env, reject: false });
+    expect(r.stdout, r.stderr).toBe((JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version);
   });
 
   it("bootc setup --check passes on this set-up host", async () => {

@@ -1,21 +1,24 @@
 /**
- * CLI latency benchmark (prints figures; not a test): how long `bootc list --json`,
- * `bootc inspect` and `bootc ssh` (until it execs ssh) take with 10 VMs defined, next to
- * `podman ps --format json` and a bare `node -e ""` measured in the same run. Medians of
- * RUNS (default 9) wall-clock runs each.
+ * CLI start-up benchmark (prints figures; not a test): what `bootc list --json`,
+ * `bootc inspect` and `bootc ssh` (until it execs ssh) cost with 10 VMs defined — the
+ * bundled CLI as bin/bootc runs it (dist/bundle/) and tsc's unbundled output
+ * (dist/server/cli.js) — next to `podman ps --format json` and a bare `node -e ""`, all in
+ * the same run. Each command runs RUNS times (default 15), the commands taking turns so a
+ * busy spell of the machine falls on all of them; medians of the wall-clock time and of
+ * the CPU time (user + sys, the process and its children, from bash's `times`).
  *
  * The VMs are records only: one of them names this script's own process as its monitor,
  * so it reads as ssh-ready, and `ssh` is a stand-in that exits at once, so the `bootc ssh`
  * figure is the time to reach the exec.
- *   npx tsx e2e/bench/cli.ts [--runs N]
+ *   npx tsx e2e/bench/cli.ts [--runs N] [--before OTHER/dist/server/cli.js]     (after npm run build:cli)
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { makeHome, removeTempDirs, tempDir } from "../lib/harness.js";
 
 const runsAt = process.argv.indexOf("--runs");
-const runs = runsAt >= 0 ? Number(process.argv[runsAt + 1]) : 9;
+const runs = runsAt >= 0 ? Number(process.argv[runsAt + 1]) : 15;
 const home = makeHome();
 process.env.BOOTC_HOME = home;
 const { enginePaths } = await import("../../dist/engine/core/paths.js");
@@ -62,26 +65,58 @@ writeFileSync(path.join(fakeBin, "ssh"), "#!/bin/sh\nexit 0\n", { mode: 0o755 })
 const env = { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` };
 
 const bootc = path.resolve("bin/bootc");
-function time(file: string, args: string[]): number {
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(file, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (r.status !== 0) throw new Error(`${file} ${args.join(" ")} failed: ${r.stderr}`);
+const unbundled = path.resolve("dist/server/cli.js");
+const node = process.execPath;
+// bash runs the command and prints its wall time and its children's CPU time (`times`, 2nd line).
+const MEASURE = 's=$EPOCHREALTIME; "$@" >/dev/null; rc=$?; e=$EPOCHREALTIME; echo "$s $e"; times; exit $rc';
+const seconds = (t: string) => {
+  const [, min, sec] = /^(\d+)m([\d.]+)s$/.exec(t)!;
+  return Number(min) * 60 + Number(sec);
+};
+
+interface Row {
+  what: string;
+  argv: string[];
+  wall: number[];
+  cpu: number[];
+}
+const row = (what: string, ...argv: string[]): Row => ({ what, argv, wall: [], cpu: [] });
+// --before FILE adds another build's CLI entry (e.g. an older checkout's dist/server/cli.js) to each command.
+const beforeAt = process.argv.indexOf("--before");
+const before = beforeAt >= 0 ? path.resolve(process.argv[beforeAt + 1]!) : undefined;
+const commands: Array<[string, string[]]> = [
+  ["bootc list --json (10 VMs)", ["list", "--json"]],
+  ["bootc inspect vm3", ["inspect", "vm3"]],
+  ["bootc ssh vm0 -- true (to the exec)", ["ssh", "vm0", "--", "true"]],
+];
+const rows = [
+  row("podman ps --format json", "podman", "ps", "--format", "json"),
+  row('node -e ""', node, "-e", ""),
+  ...commands.flatMap(([what, args]) => [
+    row(what, bootc, ...args),
+    row("  unbundled", node, unbundled, ...args),
+    ...(before ? [row("  --before", node, before, ...args)] : []),
+  ]),
+];
+
+for (let i = 0; i < runs; i++) {
+  for (const r of rows) {
+    const p = spawnSync("bash", ["-c", MEASURE, "bash", ...r.argv], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    if (p.status !== 0) throw new Error(`${r.argv.join(" ")} failed: ${p.stderr}`);
+    const [span, , children] = p.stdout.trim().split("\n");
+    const [start, end] = span!.split(" ").map(Number);
+    const [user, sys] = children!.split(" ").map(seconds);
+    r.wall.push((end! - start!) * 1000);
+    r.cpu.push((user! + sys!) * 1000);
   }
-  return samples.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
 }
 
-const podman = time("podman", ["ps", "--format", "json"]);
-const node = time(process.execPath, ["-e", ""]);
-const rows: Array<[string, number]> = [
-  ["podman ps --format json (baseline)", podman],
-  ['node -e "" (Node\'s own start)', node],
-  ["bootc list --json (10 VMs)", time(bootc, ["list", "--json"])],
-  ["bootc inspect vm3", time(bootc, ["inspect", "vm3"])],
-  ["bootc ssh vm0 -- true (to the exec)", time(bootc, ["ssh", "vm0", "--", "true"])],
-];
-console.log(`median of ${runs} runs each:`);
-for (const [what, ms] of rows) console.log(`  ${what.padEnd(38)} ${ms.toFixed(0).padStart(5)} ms  ×${(ms / podman).toFixed(1)} podman ps`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const nodeCpu = median(rows[1]!.cpu);
+console.log(`medians of ${runs} runs each (CPU: user + sys); node ${process.version}, load average ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}:`);
+console.log(`  ${"".padEnd(38)} ${"wall".padStart(8)} ${"CPU".padStart(8)}   CPU ÷ node -e ""`);
+for (const r of rows) {
+  const cpu = median(r.cpu);
+  console.log(`  ${r.what.padEnd(38)} ${median(r.wall).toFixed(0).padStart(5)} ms ${cpu.toFixed(0).padStart(5)} ms   ×${(cpu / nodeCpu).toFixed(2)}`);
+}
 removeTempDirs();

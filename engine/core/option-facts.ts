@@ -4,7 +4,7 @@
  * default, limits and allowed values are read from RunOptionsSchema's JSON Schema, so none
  * of them is written down a second time.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { RunOptionsSchema, type ParsedRunOptions } from "./schema.js";
 
 export interface OptionFacts<T = unknown> {

@@ -8,7 +8,7 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { validateName } from "./schema.js";
+import { validateName } from "./names.js";
 
 export interface EnginePaths {
   state: string;

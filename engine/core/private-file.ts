@@ -8,13 +8,14 @@
  * wherever it points. So the temp name is random, it is created here or not at all (O_EXCL,
  * O_NOFOLLOW), and what was written is checked to be ours and private before it is renamed.
  */
-import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 export async function writePrivateFile(file: string, content: string): Promise<void> {
+  // node:crypto when writing only: commands that just read records (bootc list) never load it.
+  const { randomBytes } = await import("node:crypto");
   const tmp = `${file}.${randomBytes(8).toString("hex")}.tmp`;
   // Not inside the try: a name that was already there is not ours to remove.
   const fh = await open(tmp, CREATE_NEW, 0o600);

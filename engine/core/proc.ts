@@ -7,7 +7,7 @@
  * matches. On hosts without /proc (macOS) the identity is the start time `ps` reports.
  */
 import { readFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 
 /**
  * Whether `pid` is a running process. A zombie (dead, not yet reaped by its parent — a
@@ -58,6 +58,8 @@ export function processStartId(pid: number | undefined): string | undefined {
     return stat ? `${currentBootId()}:${stat.startTicks}` : undefined;
   }
   try {
+    // node:child_process here only: on Linux every command checks a process, and none needs it for that.
+    const { execFileSync } = createRequire(import.meta.url)("node:child_process") as typeof import("node:child_process");
     return execFileSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8" }).trim() || undefined;
   } catch {
     return undefined;

@@ -5,10 +5,17 @@
  */
 import { readFile } from "node:fs/promises";
 import { writePrivateFile } from "./private-file.js";
-import { z } from "zod";
+// zod/mini, not zod: every command reads records, and classic zod's schemas each carry a
+// set of bound methods, which made building this schema and the garbage it leaves about a
+// third of `bootc list`'s start (docs/benchmarks.md). The checks and messages are the same.
+import * as z from "zod/mini";
+import { en } from "zod/locales";
 import { BootcError } from "./errors.js";
 import { vmPaths, type EnginePaths } from "./paths.js";
-import { ACCELS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES } from "./schema.js";
+import { ACCELS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES } from "./names.js";
+
+// Mini has no messages of its own; English ones, as classic zod sets on import (same global config).
+z.config(en());
 
 export const VM_STATES = ["creating", "booting", "running", "ssh-ready", "stopping", "stopped", "failed"] as const;
 export type VmState = (typeof VM_STATES)[number];
@@ -16,19 +23,19 @@ export type VmState = (typeof VM_STATES)[number];
 /** States in which a live monitor is expected. */
 export const ACTIVE_STATES: readonly VmState[] = ["creating", "booting", "running", "ssh-ready", "stopping"];
 
-export const PortForwardSchema = z.object({ host: z.number().int().min(1).max(65535), guest: z.number().int().min(1).max(65535) });
+export const PortForwardSchema = z.object({ host: z.int().check(z.minimum(1), z.maximum(65535)), guest: z.int().check(z.minimum(1), z.maximum(65535)) });
 export const BindSchema = z.object({ host: z.string(), guest: z.string(), readOnly: z.boolean() });
 
 export const VmDiskSchema = z.object({
   /** direct: mkfs.ext4 -d + the image's kernel; install: bootc install to-disk + UEFI; premade: the user's file + UEFI. */
   builder: z.enum(["direct", "install", "premade"]),
-  sizeBytes: z.number().int(),
+  sizeBytes: z.int(),
   filesystem: z.string(),
   /** The cache key of the base disk the overlay sits on (set at the first boot). */
-  base: z.string().optional(),
+  base: z.optional(z.string()),
   /** --disk: the user's disk file (never written) and its format. */
-  premade: z.string().optional(),
-  premadeFormat: z.enum(["raw", "qcow2"]).optional(),
+  premade: z.optional(z.string()),
+  premadeFormat: z.optional(z.enum(["raw", "qcow2"])),
 });
 export type VmDisk = z.infer<typeof VmDiskSchema>;
 
@@ -42,70 +49,70 @@ export const VmSpecSchema = z.object({
   imageId: z.string(),
   mode: z.enum(MODES),
   /** Disk mode: how the base disk is made and which one the VM's overlay uses. */
-  disk: VmDiskSchema.optional(),
+  disk: z.optional(VmDiskSchema),
   createdAt: z.string(),
-  cpus: z.number().int(),
-  memoryMiB: z.number().int(),
+  cpus: z.int(),
+  memoryMiB: z.int(),
   accel: z.enum(ACCELS),
   accelReason: z.string(),
   sshUser: z.string(),
-  sshPort: z.number().int().optional(),
+  sshPort: z.optional(z.int()),
   identity: z.string(),
   generatedKey: z.boolean(),
   /** --password was given: its hash is in the VM's password.hash file. */
-  passwordSet: z.boolean().optional(),
-  autologin: z.boolean().optional(),
+  passwordSet: z.optional(z.boolean()),
+  autologin: z.optional(z.boolean()),
   /** --ks: the file given (a copy made at \`run\` is what boots). */
-  kickstart: z.string().optional(),
+  kickstart: z.optional(z.string()),
   /** --cloudinit: how, and the directory given (a copy made at \`run\` is what boots). */
-  cloudInit: z.object({ transport: z.enum(CLOUD_INIT_TRANSPORTS), dir: z.string() }).optional(),
+  cloudInit: z.optional(z.object({ transport: z.enum(CLOUD_INIT_TRANSPORTS), dir: z.string() })),
   /** A forced credential transport (credentialsVia is the one the last boot used). */
-  credentialTransport: z.enum(CREDENTIAL_TRANSPORTS).optional(),
+  credentialTransport: z.optional(z.enum(CREDENTIAL_TRANSPORTS)),
   forwards: z.array(PortForwardSchema),
   /** --allow-host-loopback: the guest may reach the host's 127.0.0.1 (otherwise it cannot). */
-  allowHostLoopback: z.boolean().optional(),
+  allowHostLoopback: z.optional(z.boolean()),
   binds: z.array(BindSchema),
   kargs: z.array(z.string()),
   removeOnStop: z.boolean(),
   /** --rmi: with the VM, also remove its image and cached base disks (if no other VM uses them). */
-  removeImageOnStop: z.boolean().optional(),
+  removeImageOnStop: z.optional(z.boolean()),
   /** The Containerfile directory the image was built from by bootc (its source label), if any. */
-  source: z.string().optional(),
-  readyTimeoutSec: z.number().int(),
+  source: z.optional(z.string()),
+  readyTimeoutSec: z.int(),
   /** A libvirt VM: the connection URI of its host, the host's saved name, and whether libvirt starts it with the host. */
-  connection: z.string().optional(),
-  hostName: z.string().optional(),
-  autostart: z.boolean().optional(),
+  connection: z.optional(z.string()),
+  hostName: z.optional(z.string()),
+  autostart: z.optional(z.boolean()),
 });
 
 /** What one boot of it did: made anew by every start, so no field is reset by hand. */
 export const VmBootSchema = z.object({
   /** The credential transport this boot used. */
-  credentialsVia: z.enum(["smbios", "fw_cfg", "cmdline"]).optional(),
+  credentialsVia: z.optional(z.enum(["smbios", "fw_cfg", "cmdline"])),
   state: z.enum(VM_STATES),
-  monitorPid: z.number().int().optional(),
+  monitorPid: z.optional(z.int()),
   /** The start identity of monitorPid (engine/proc.ts): a pid is signalled only while this still matches. */
-  monitorStartId: z.string().optional(),
-  qemuPid: z.number().int().optional(),
-  qemuStartId: z.string().optional(),
-  startedAt: z.string().optional(),
-  stoppedAt: z.string().optional(),
+  monitorStartId: z.optional(z.string()),
+  qemuPid: z.optional(z.int()),
+  qemuStartId: z.optional(z.string()),
+  startedAt: z.optional(z.string()),
+  stoppedAt: z.optional(z.string()),
   /** Why the VM stopped or failed, in words a user understands. */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   /**
    * SSH did not answer within the ready timeout (says so in words): the VM runs on without
    * it, reached on its serial console, until SSH answers after all (then ssh-ready) or it stops.
    */
-  sshFailed: z.string().optional(),
+  sshFailed: z.optional(z.string()),
   /** The guest shut itself down cleanly, nothing asked it to: a boot that ended as it meant to (systemctl poweroff, poweroff.target). */
-  guestPoweredOff: z.boolean().optional(),
+  guestPoweredOff: z.optional(z.boolean()),
   /** Stopped in order to boot again at once (restart, rebuild): console viewers wait for the new boot. */
-  rebooting: z.boolean().optional(),
-  exitCode: z.number().int().nullable().optional(),
-  exitSignal: z.string().nullable().optional(),
-  qemuArgs: z.array(z.string()).optional(),
-  kernel: z.string().optional(),
-  guestSystemd: z.number().int().optional(),
+  rebooting: z.optional(z.boolean()),
+  exitCode: z.optional(z.nullable(z.int())),
+  exitSignal: z.optional(z.nullable(z.string())),
+  qemuArgs: z.optional(z.array(z.string())),
+  kernel: z.optional(z.string()),
+  guestSystemd: z.optional(z.int()),
   warnings: z.array(z.string()),
   /**
    * Boot phases with timestamps: [build-started, build-finished, previous-boot-stopped] for a
@@ -116,7 +123,7 @@ export const VmBootSchema = z.object({
   timeline: z.array(TimelineEntrySchema),
 });
 
-export const VmRecordSchema = VmSpecSchema.merge(VmBootSchema);
+export const VmRecordSchema = z.extend(VmSpecSchema, VmBootSchema.shape);
 export type VmRecord = z.infer<typeof VmRecordSchema>;
 export type VmSpec = z.infer<typeof VmSpecSchema>;
 

@@ -5,21 +5,15 @@
  * program (qemu, virtiofsd, fstab) is escaped here. The API takes these schemas as its
  * input so a form shows the same rule in place; the engine never relies on that. Host paths
  * are absolute: a caller resolves a relative one against its own directory (the CLI does).
+ * The VM name rule and the lists of values are in names.ts (re-exported here), which does
+ * not load zod: paths and records need them, and building these schemas costs every command.
  */
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { BootcError } from "./errors.js";
+import { ACCELS, BUILDERS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES, NAME_RE, NAME_RULE, PULL_POLICIES, validateName } from "./names.js";
 
-export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
-const NAME_RULE = "use 1–40 characters: lower-case letters, digits, '-', '_' and '.', starting with a letter or digit";
-
-/** A VM name is a path component of the state and runtime dirs: this is what keeps `../x` out. */
-export function validateName(name: string): string {
-  if (typeof name !== "string" || !NAME_RE.test(name) || name === "." || name === "..") {
-    throw new BootcError("INVALID_ARGUMENT", `${JSON.stringify(String(name)).slice(0, 80)} is not a valid VM name`, NAME_RULE);
-  }
-  return name;
-}
+export { ACCELS, BUILDERS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES, NAME_RE, PULL_POLICIES, validateName };
 
 // POSIX portable user names (what useradd accepts by default): they go into tmpfiles lines.
 export const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -58,12 +52,6 @@ export const imageRefSchema = z
   .max(512)
   .refine((s) => !s.startsWith("-") && !/\s/.test(s), "not an image reference");
 
-export const PULL_POLICIES = ["missing", "always", "never"] as const;
-export const ACCELS = ["kvm", "hvf", "tcg"] as const;
-export const CREDENTIAL_TRANSPORTS = ["smbios", "fw_cfg", "cmdline"] as const;
-export const BUILDERS = ["auto", "direct", "install"] as const;
-export const MODES = ["ephemeral", "disk"] as const;
-export const CLOUD_INIT_TRANSPORTS = ["cdrom", "imds"] as const;
 /** The size of an image's disk when none is given; a premade disk keeps its own (engine/disk/plan.ts). */
 export const DEFAULT_DISK_SIZE = 10 * 1024 ** 3;
 

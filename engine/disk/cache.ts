@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { BootcError } from "../core/errors.js";
 import { isAlive } from "../core/proc.js";
 import { tryLock, unlock } from "../core/lockfile.js";

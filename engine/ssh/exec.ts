@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Duplex, Writable } from "node:stream";
-import { Client, type ClientChannel } from "ssh2";
+import type { ClientChannel } from "ssh2";
 import { pinHostKey, pinnedHostKey } from "./hostkey.js";
 
 export interface SshTarget {
@@ -48,6 +48,7 @@ async function withChannel<T>(
   const privateKey = await readFile(t.identity);
   const pinned = await pinnedHostKey(t.knownHosts);
   let seenKey: Buffer | undefined;
+  const { Client } = await import("ssh2");
   const conn = new Client();
   const via = t.openStream ? await t.openStream() : undefined;
   return new Promise<T>((resolve, reject) => {

@@ -4,7 +4,7 @@
  * input). Stable procedures keep their names, inputs and results within an API version;
  * the others may change with any release (docs/api.md).
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** Raised only for a change that breaks a stable procedure. */
 export const API_VERSION = 1;

@@ -4,7 +4,7 @@
  * else is the engine's.
  */
 import { createRequire } from "node:module";
-import { z } from "zod";
+import * as z from "zod";
 import { buildDemoImage, DEMO_IMAGE } from "../../engine/demo/build.js";
 import { runDoctor } from "../../engine/doctor/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";

@@ -1,4 +1,5 @@
-import { enginePaths } from "../../engine/core/paths.js";
+import { existsSync } from "node:fs";
+import { enginePaths, hostsFile } from "../../engine/core/paths.js";
 import type { VmInfo } from "../../engine/core/vm.js";
 import { listVmStatus } from "../../engine/runtime/direct/status.js";
 import { formatDuration, parseCommand, printJson, table } from "./output.js";
@@ -16,6 +17,9 @@ hosts) and BOOTC_CONNECT's, read from libvirt itself; HOST says where each VM ru
 /** libvirt VMs, if any host is known: loaded only then, so the common case stays fast. */
 async function libvirtVms(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> {
   const paths = enginePaths();
+  // Without a saved host or BOOTC_CONNECT (knownHosts' two sources), the libvirt modules
+  // (execa, an XML parser, zod schemas) are not even loaded.
+  if (!process.env.BOOTC_CONNECT && !existsSync(hostsFile(paths))) return { vms: [], unreachable: [] };
   const { knownHosts } = await import("../../engine/runtime/libvirt/hosts.js");
   if (!(await knownHosts(paths)).length) return { vms: [], unreachable: [] };
   const { LibvirtRuntime } = await import("../../engine/runtime/libvirt/vms.js");

@@ -4,7 +4,7 @@
  * — a guest presenting any other key is refused.
  */
 import { readFile } from "node:fs/promises";
-import { Client, type ClientChannel } from "ssh2";
+import type { ClientChannel } from "ssh2";
 import type { Engine } from "../../engine/vm/manager.js";
 import { pinnedHostKey } from "../../engine/ssh/hostkey.js";
 import { isBootcError } from "../../engine/core/errors.js";
@@ -28,6 +28,7 @@ export async function serveSsh(conn: TerminalConnection, engine: Engine, name: s
   } catch (e) {
     return conn.fail(isBootcError(e) ? e.message : `cannot reach ${name}'s host over SSH`);
   }
+  const { Client } = await import("ssh2");
   const client = new Client();
   client.on("close", () => via?.close());
   let channel: ClientChannel | undefined;

@@ -7,7 +7,7 @@
  *   {"op":"stop", "force"?: bool, "timeoutSec"?: n, "reboot"?: bool} → one JSON line when
  *                       qemu is gone; `reboot` records that the VM boots again right away
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { VmState } from "../../core/record.js";
 
 /** Every request is checked against this before the monitor acts on it: a client's bad input must never end the VM. */

@@ -9,7 +9,7 @@ import { BootcError, isBootcError } from "../../core/errors.js";
 import { vmsDir, type EnginePaths } from "../../core/paths.js";
 import { isSameProcess } from "../../core/proc.js";
 import { ACTIVE_STATES, readRecord, type VmRecord, type VmState } from "../../core/record.js";
-import { NAME_RE } from "../../core/schema.js";
+import { NAME_RE } from "../../core/names.js";
 import type { VmInfo } from "../../core/vm.js";
 
 export const MONITOR_DIED = "the monitor process died unexpectedly (its qemu and virtiofsd died with it); `bootc rm` cleans up";

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { BootcError } from "../../core/errors.js";
 import { hostsFile, type EnginePaths } from "../../core/paths.js";
 import { writePrivateFile } from "../../core/private-file.js";
