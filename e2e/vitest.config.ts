@@ -35,12 +35,11 @@ class SlowestFirst extends BaseSequencer {
 }
 
 /**
- * How many files run side by side: BOOTC_E2E_WORKERS, 1 unless set. Two fit two cores (each
- * guest runs single-threaded TCG) and the harness keeps files apart, but the two-at-a-time
- * layout has not yet passed a whole run on a quiet machine, so CI runs one file at a time
- * until it has (README, "Tests").
+ * How many files run side by side: BOOTC_E2E_WORKERS, 2 unless set. Two fit two cores (each
+ * guest runs single-threaded TCG) and the harness keeps files apart (README, "Tests");
+ * BOOTC_E2E_WORKERS=1 runs one file at a time.
  */
-const WORKERS = Math.max(1, Number(process.env.BOOTC_E2E_WORKERS ?? 1) || 1);
+const WORKERS = Math.max(1, Number(process.env.BOOTC_E2E_WORKERS ?? 2) || 2);
 
 // End-to-end tests: real podman, qemu (TCG here), virtiofsd and a real systemd guest.
 // Up to WORKERS files at a time, each in its own process: a guest runs single-threaded TCG, so two

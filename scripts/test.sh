@@ -28,11 +28,11 @@ check "typecheck (tsc --noEmit)" npx tsc -p tsconfig.json --noEmit
 echo "== unit tests"
 npx vitest run --reporter=default --reporter=json --outputFile="$results/unit.json"
 took "set-up, lint, typecheck and unit tests"
-echo "== end-to-end tests (real podman, qemu, virtiofsd, systemd guest), ${BOOTC_E2E_WORKERS:-1} file(s) at a time"
+echo "== end-to-end tests (real podman, qemu, virtiofsd, systemd guest), ${BOOTC_E2E_WORKERS:-2} file(s) at a time"
 npx vitest run -c e2e/vitest.config.ts --reporter=default --reporter=json --outputFile="$results/e2e.json"
 took "end-to-end tests"
 
-echo "== browser tests (Playwright, Debian's Chromium, real server and guest), ${BOOTC_E2E_WORKERS:-1} file(s) at a time"
+echo "== browser tests (Playwright, Debian's Chromium, real server and guest), ${BOOTC_E2E_WORKERS:-2} file(s) at a time"
 PLAYWRIGHT_JSON_OUTPUT_NAME="$results/ui.json" npx playwright test -c e2e/playwright.config.ts --reporter=list,json
 took "browser tests"
 
