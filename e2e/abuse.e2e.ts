@@ -103,7 +103,7 @@ describe("a runtime directory that is not private, or cannot be made", () => {
   it("bootc serve exits 1 with one sentence before it listens (it used to report the error and go on serving)", async () => {
     const cases: Array<[string, (run: string) => void, RegExp]> = [
       ["writable by others", (run) => (mkdirSync(run), chmodSync(run, 0o777)), /the directory .*\/run is writable by others \(mode 777\)/],
-      ["a file in its place", (run) => writeFileSync(run, ""), /cannot make the runtime directory .*\/run: /],
+      ["a file in its place", (run) => writeFileSync(run, ""), /the directory .*\/run is not a directory/],
     ];
     for (const [what, spoil, message] of cases) {
       const h = makeHome();

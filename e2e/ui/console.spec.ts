@@ -166,6 +166,8 @@ test("sign in, boot the demo image, use its consoles and shared folder, stop and
   } finally {
     relay.close();
   }
+  // Signing in on the relay's origin replaced the session cookie (cookies ignore ports): sign in here again.
+  await signInWithToken(page, server);
   await page.goto(`${server.consoleOrigin}/vms/ui`);
 
   // A page on another origin cannot open the console websocket, even with the cookie.

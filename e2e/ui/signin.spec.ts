@@ -198,7 +198,10 @@ test("revoking sessions signs the browser out", async ({ browser }) => {
     expect(revoked.status, await revoked.clone().text()).toBe(200);
     // The open page notices at its next API call and goes to sign-in; the cookie opens nothing now.
     await expect(page).toHaveURL(/\/signin\?next=/, { timeout: 15_000 });
-    expect((await page.request.get(`${server.consoleOrigin}/`)).status()).toBe(401);
+    const cookie = (await context.cookies(server.consoleOrigin)).map((c) => `${c.name}=${c.value}`).join("; ");
+    expect(cookie).not.toBe("");
+    const again = await rawRequest(server.port, "/", { headers: { Host: new URL(server.consoleOrigin).host, Cookie: cookie } });
+    expect(again.status).toBe(401);
   } finally {
     await context.close();
   }
