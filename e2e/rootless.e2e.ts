@@ -52,6 +52,7 @@ describe("as a regular user with rootless podman", () => {
     port = await freePort();
     const r = await bootcXdg(["run", "--name", NAME, "--memory", "1G", "--bind", `${share}:/mnt/share`, "-p", `${port}:22`, DEMO_IMAGE]);
     expect(r.exitCode, String(r.all)).toBe(0);
+    expect(String(r.all)).toMatch(/warning: -p ports go through passt, .*speaks first/);
     const vm = JSON.parse(String((await bootcXdg(["inspect", NAME, "--json"])).stdout));
     expect(vm.state).toBe("ssh-ready");
     // Everything runs as the user: the monitor, qemu and virtiofsd, none of them root's.
@@ -70,13 +71,16 @@ describe("as a regular user with rootless podman", () => {
   });
 
   it("forwards the published port to the guest", async () => {
+    // As an ssh client does, speak first: Debian 12's passt completes an inbound connection
+    // only once the client sends (docs/engine.md, "Limits"), so a server-first wait would hang.
     const banner = await new Promise<string>((resolve, reject) => {
-      const c = net.createConnection(port, "127.0.0.1");
-      c.once("data", (d) => (resolve(d.toString()), c.destroy()));
-      c.once("error", reject);
+      const c = net.createConnection(port, "127.0.0.1", () => c.write("SSH-2.0-bootc-e2e\r\n"));
+      const timer = setTimeout(() => (c.destroy(), reject(new Error(`no answer on 127.0.0.1:${port} in 60 s`))), 60_000);
+      c.once("data", (d) => (clearTimeout(timer), resolve(d.toString()), c.destroy()));
+      c.once("error", (e) => (clearTimeout(timer), reject(e)));
     });
     expect(banner).toMatch(/^SSH-2\.0-/);
-  });
+  }, 90_000);
 
   it("attaches the serial console", async () => {
     const con = bootcXdg(["console", NAME], { stdin: "pipe", buffer: false });

@@ -7,6 +7,14 @@ describe("planNetwork", () => {
     expect(planNetwork({ allowHostLoopback: true, platform: "linux", passt: "/usr/bin/passt" })).toEqual({ kind: "user", restrict: false });
   });
 
+  it("warns, only when there are -p ports, that passt waits for the client to speak first", () => {
+    expect(planNetwork({ allowHostLoopback: false, platform: "linux", passt: "/usr/bin/passt", published: 0 }).warning).toBeUndefined();
+    expect(planNetwork({ allowHostLoopback: false, platform: "linux", passt: "/usr/bin/passt", published: 1 }).warning).toMatch(
+      /speaks first .*--allow-host-loopback$/,
+    );
+    expect(planNetwork({ allowHostLoopback: true, platform: "linux", passt: "/usr/bin/passt", published: 1 }).warning).toBeUndefined();
+  });
+
   it("without passt, restricts qemu's user network and says what the guest lacks and how to get it", () => {
     expect(planNetwork({ allowHostLoopback: false, platform: "linux" })).toEqual({
       kind: "user",

@@ -23,11 +23,19 @@ import { spawnOwned } from "../../host/spawn.js";
 /** How qemu's network device is backed: qemu's user network (restricted or not), or passt on a stream socket at this fd. */
 export type QemuNetwork = { kind: "user"; restrict: boolean } | { kind: "stream"; fd: number };
 
-export type NetworkPlan = { kind: "user"; restrict: boolean; warning?: string } | { kind: "passt"; binary: string };
+export type NetworkPlan = { kind: "user"; restrict: boolean; warning?: string } | { kind: "passt"; binary: string; warning?: string };
 
-export function planNetwork(o: { allowHostLoopback: boolean; platform: NodeJS.Platform; passt?: string }): NetworkPlan {
+/**
+ * What passt does with a published port that a user would not expect: Debian 12's passt
+ * (2023-03) completes an inbound connection to the guest only once the client has sent
+ * something, so a service that speaks first (SMTP, MySQL, FTP; not HTTP or SSH) seems to hang.
+ */
+export const SERVER_FIRST_WARNING =
+  "-p ports go through passt, which passes a connection on to the guest once the client sends (Debian 12's passt): for a service that speaks first (SMTP, MySQL, FTP) boot with --allow-host-loopback";
+
+export function planNetwork(o: { allowHostLoopback: boolean; platform: NodeJS.Platform; passt?: string; published?: number }): NetworkPlan {
   if (o.allowHostLoopback) return { kind: "user", restrict: false };
-  if (o.platform === "linux" && o.passt) return { kind: "passt", binary: o.passt };
+  if (o.platform === "linux" && o.passt) return { kind: "passt", binary: o.passt, ...(o.published ? { warning: SERVER_FIRST_WARNING } : {}) };
   const why = o.platform === "linux" ? "passt is not installed" : "passt does not run on this system";
   return {
     kind: "user",

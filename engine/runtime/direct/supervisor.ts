@@ -152,8 +152,8 @@ export class Supervisor {
       shares,
     });
     this.provision = provision;
-    const network = planNetwork({ allowHostLoopback: !!r.allowHostLoopback, platform: process.platform, passt: findPasst() });
-    const warnings = [...provision.warnings, ...(network.kind === "user" && network.warning ? [network.warning] : [])];
+    const network = planNetwork({ allowHostLoopback: !!r.allowHostLoopback, platform: process.platform, passt: findPasst(), published: r.forwards.length });
+    const warnings = [...provision.warnings, ...(network.warning ? [network.warning] : [])];
     for (const w of warnings) this.log.broadcast({ type: "warning", message: w });
     this.log.update({ guestSystemd: plan.systemd, warnings, credentialsVia: provision.via, ...(plan.sshd ? {} : { sshPort: undefined }) });
 
