@@ -104,6 +104,11 @@ export const VmBootSchema = z.object({
   exitCode: z.number().int().nullable().optional(),
   exitSignal: z.string().nullable().optional(),
   qemuArgs: z.array(z.string()).optional(),
+  /**
+   * Ephemeral mode: the images this boot's monitor holds mounted, the current root last
+   * (two while a soft reboot switches roots): a clean-up after a dead monitor unmounts each.
+   */
+  mountedImages: z.array(z.string()).optional(),
   kernel: z.string().optional(),
   guestSystemd: z.number().int().optional(),
   warnings: z.array(z.string()),
