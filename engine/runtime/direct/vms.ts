@@ -217,7 +217,8 @@ export class DirectRuntime implements VmRuntime {
     const vm = await this.get(name);
     // A new image for a running ephemeral VM: keep the kernel, swap the root (soft-reboot.ts).
     // A disk VM's root is its disk: it reboots fully, as documented, without a warning.
-    if (o.image && vm.mode === "ephemeral" && ACTIVE_STATES.includes(vm.effectiveState)) {
+    // BOOTC_SOFT_REBOOT=0 turns it off (to compare, or to rule it out).
+    if (o.image && vm.mode === "ephemeral" && ACTIVE_STATES.includes(vm.effectiveState) && process.env.BOOTC_SOFT_REBOOT !== "0") {
       const reply = await requestSoftReboot(name, { image: o.image, timelinePrefix: o.timelinePrefix }, vm.readyTimeoutSec + 300, this.paths).catch(
         (e: Error) => ({ ok: false, error: e.message }) as const,
       );
