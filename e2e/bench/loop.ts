@@ -26,7 +26,11 @@ const save = () => writeFileSync(path.join(src, "motd"), `version ${++version}\n
 
 const engine = new Engine();
 const results: Record<"soft" | "full" | "cold", number[]> = { soft: [], full: [], cold: [] };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function check(): Promise<void> {
