@@ -144,9 +144,11 @@ export class SoftReboot {
       share: { chardev: `root${gen}`, device: `vroot${gen}`, bus: port, tag: `root${gen}` },
     };
     let mounted = false;
+    let chardev = false;
     let plugged = false;
     const undo = async () => {
       if (plugged) await this.unplug(next);
+      else if (chardev) await qmp.run(removeChardevCommand(next.share)).catch(() => undefined);
       next.released = true;
       next.daemon?.kill("SIGTERM");
       await next.daemon?.catch(() => undefined);
@@ -182,12 +184,15 @@ export class SoftReboot {
         checkpoint: () => undefined,
         onLost: (_source, how) => next.released || h.onLost(next, how),
       });
-      for (const c of plugCommands(next.share, socket)) await qmp.run(c);
+      const [addChardev, addDevice] = plugCommands(next.share, socket);
+      await qmp.run(addChardev!);
+      chardev = true;
+      await qmp.run(addDevice!);
       plugged = true;
-      h.consoleNote(softRebootLine(image.ref, image.id));
       const target = { vmName: record.name, port: record.sshPort ?? 0, user: record.sshUser, identity: record.identity, knownHosts: h.vp.knownHosts };
       const r = await sshExec(target, asRoot(record.sshUser, GUEST_SWITCH, [next.share.tag]), { timeoutMs: 120_000 });
       if (r.code !== 0) throw new Error((r.stderr.trim().split("\n").at(-1) ?? "") || `the guest's switch script exited with ${r.code}`);
+      h.consoleNote(softRebootLine(image.ref, image.id));
     } catch (e) {
       await undo().catch(() => undefined);
       return { soft: false, why: `a step failed: ${e instanceof Error ? e.message : String(e)}` };
