@@ -16,6 +16,7 @@ const SLOWEST_FIRST = [
   "engine.e2e.ts",
   "server.e2e.ts",
   "rootless.e2e.ts",
+  "soft-reboot.e2e.ts",
   "watch.e2e.ts",
   "fresh-root.e2e.ts",
   "uki.e2e.ts",

@@ -1,6 +1,7 @@
 /**
  * The edit → build → boot loop with a real guest: `bootc run --watch DIR` builds a
- * Containerfile FROM the demo image, boots it, reboots into each new build, keeps the VM
+ * Containerfile FROM the demo image, boots it, reboots fully into each new build (soft
+ * reboots turned off: soft-reboot.e2e.ts tests those), keeps the VM
  * running through a broken build, and stops the VM when the watch stops.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -45,7 +46,12 @@ describe("bootc run --watch", () => {
   it("builds the directory and boots the image", async () => {
     writeFileSync(path.join(dir, "motd"), "version 1\n");
     writeFileSync(path.join(dir, "Containerfile"), containerfile());
-    watcher = bootc(home, ["run", "--watch", dir, "-t", TAG, "--name", "watched", "--memory", "2G", "--bind", `${share}:/mnt/share`], { buffer: false });
+    // The full reboot (the old boot flushed and killed, the new one booted): soft reboots,
+    // the default for this VM, have their own file (soft-reboot.e2e.ts).
+    watcher = bootc(home, ["run", "--watch", dir, "-t", TAG, "--name", "watched", "--memory", "2G", "--bind", `${share}:/mnt/share`], {
+      buffer: false,
+      env: { BOOTC_SOFT_REBOOT: "0" },
+    });
     watcher.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     watcher.stderr?.on("data", (d: Buffer) => (out += d.toString()));
     await waitUntil("the first boot", () => readyCount() >= 1 || undefined, 600_000, 1000);

@@ -11,12 +11,14 @@ const PHASES = ["created", "qemu-started", "first-serial-byte", "kernel-to-users
  */
 const OPTIONAL = new Set(["build-started", "build-finished", "disk-built", "disk-reused", "disk-ready", "kernel-to-userspace"]);
 const ORDER = ["build-started", "build-finished", "created", "disk-built", "disk-reused", "disk-ready", ...PHASES.slice(1)];
+/** A soft reboot into a rebuilt image keeps the kernel: no qemu start, no first serial byte (docs/engine.md). */
+const SOFT_ORDER = ["build-started", "build-finished", "soft-reboot", "ssh-ready"];
 
 /** The current boot's phases with times relative to its start (see the engine's record). */
 export function BootTimeline({ vm }: { vm: Vm }) {
   const t0 = Date.parse(vm.timeline[0]?.at ?? "");
   const at = (e: string) => vm.timeline.find((t) => t.event === e)?.at;
-  const shown = ORDER.filter((p) => !OPTIONAL.has(p) || at(p));
+  const shown = at("soft-reboot") ? SOFT_ORDER.filter((p) => !OPTIONAL.has(p) || at(p)) : ORDER.filter((p) => !OPTIONAL.has(p) || at(p));
   return (
     <>
       <ol aria-label="Boot timeline" style={{ display: "flex", gap: 24, listStyle: "none", padding: 0, flexWrap: "wrap" }}>

@@ -125,6 +125,8 @@ export interface VmPaths {
   qmpSock: string;
   /** virtiofsd socket for share `index` (0 is the root filesystem in ephemeral mode). */
   fsSock(index: number): string;
+  /** The virtiofsd socket of the root a soft reboot plugs in (its generation: 1, 2, …). */
+  rootSock(generation: number): string;
 }
 
 /** Every path made from a VM name is made here, so the name is checked here: `../x` never reaches the filesystem. */
@@ -151,5 +153,6 @@ export function vmPaths(name: string, paths: EnginePaths = enginePaths()): VmPat
     monitorSock: path.join(runDir, "mon.sock"),
     qmpSock: path.join(runDir, "qmp.sock"),
     fsSock: (index) => path.join(runDir, `fs${index}.sock`),
+    rootSock: (generation) => path.join(runDir, `root${generation}.sock`),
   };
 }

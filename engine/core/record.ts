@@ -111,6 +111,11 @@ export const VmBootSchema = z.object({
   exitCode: z.optional(z.nullable(z.int())),
   exitSignal: z.optional(z.nullable(z.string())),
   qemuArgs: z.optional(z.array(z.string())),
+  /**
+   * Ephemeral mode: the images this boot's monitor holds mounted, the current root last
+   * (two while a soft reboot switches roots): a clean-up after a dead monitor unmounts each.
+   */
+  mountedImages: z.optional(z.array(z.string())),
   kernel: z.optional(z.string()),
   guestSystemd: z.optional(z.int()),
   warnings: z.array(z.string()),

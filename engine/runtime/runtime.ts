@@ -34,6 +34,15 @@ export interface StopOptions {
   reboot?: boolean;
 }
 
+export interface RebootOptions {
+  /** Boot this image instead (a rebuild: same name, ports, shares and key). */
+  image?: { ref: string; id: string };
+  /** Opens the new boot's timeline (a rebuild's build times). */
+  timelinePrefix?: Array<{ event: string; at: string }>;
+  /** One line a user should read: why a faster way (a soft reboot) was not taken. */
+  onWarning?: (message: string) => void;
+}
+
 export interface Listing {
   vms: VmInfo[];
   /** Hosts that did not answer (libvirt over SSH): named, never fatal to a listing. */
@@ -61,9 +70,12 @@ export interface VmRuntime {
   /**
    * Ends the current boot (if any) and boots again with the same options — into another
    * image when `image` is given (a rebuild: same name, ports, shares and key). A runtime
-   * that cannot swap the image says so before it stops anything.
+   * that cannot swap the image says so before it stops anything. A runtime may keep the
+   * kernel and swap only the root (the direct runtime's soft reboot: the new boot's
+   * timeline then starts with "soft-reboot", and it returns once that boot answers SSH);
+   * when it cannot, it says why through `onWarning` and reboots fully.
    */
-  reboot(name: string, o?: { image?: { ref: string; id: string }; timelinePrefix?: Array<{ event: string; at: string }> }): Promise<VmRecord>;
+  reboot(name: string, o?: RebootOptions): Promise<VmRecord>;
   /**
    * Follows the boot until the VM reaches `target` ("ssh-ready": SSH answered, or the guest
    * runs and has no sshd; "running": the guest runs). Rejects with BOOT_FAILED and why it

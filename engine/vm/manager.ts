@@ -21,6 +21,15 @@ import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from
 import { checkNewVm } from "./new-vm.js";
 import { Runtimes } from "./runtimes.js";
 
+/** What a rebuild did: nothing (same digest), a full reboot, or a soft reboot into the new image. */
+export interface RebuildResult {
+  rebooted: boolean;
+  soft: boolean;
+  imageId: string;
+  /** The image it replaced, removed (bootc built it and nothing else uses it). */
+  removedImageId?: string;
+}
+
 export class Engine {
   readonly runtimes: Runtimes;
 
@@ -103,20 +112,22 @@ export class Engine {
    * Rebuilds the VM's image from its source directory and, if the digest changed, reboots
    * the VM into it (same name and options). A failed build throws and leaves the VM as it
    * was. The image it replaced is removed when bootc built it, nothing else names it and
-   * no other VM uses it.
+   * no other VM uses it. `soft`: the VM kept its kernel and switched roots (a runtime's soft
+   * reboot, ready when this returns); `onWarning` hears why it could not when it did not.
    */
   async rebuildAndReboot(
     name: string,
     onLine: (line: string) => void = () => undefined,
-  ): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
+    onWarning: (message: string) => void = () => undefined,
+  ): Promise<RebuildResult> {
     // One rebuild at a time per VM, whoever asks (the watch loop, the web console, a script): the next waits.
     await this.runtimes.owner(name);
     const lock = rebuildLockFile(this.paths, name);
     await mkdir(path.dirname(lock), { recursive: true, mode: 0o700 });
-    return withRebuildLock(lock, name, () => this.rebuildAndRebootLocked(name, onLine));
+    return withRebuildLock(lock, name, () => this.rebuildAndRebootLocked(name, onLine, onWarning));
   }
 
-  private async rebuildAndRebootLocked(name: string, onLine: (line: string) => void): Promise<{ rebooted: boolean; imageId: string; removedImageId?: string }> {
+  private async rebuildAndRebootLocked(name: string, onLine: (line: string) => void, onWarning: (message: string) => void): Promise<RebuildResult> {
     const runtime = await this.runtimes.owner(name);
     const vm = await runtime.get(name);
     if (!vm.source)
@@ -127,8 +138,9 @@ export class Engine {
       );
     const buildStarted = new Date().toISOString();
     const built = await buildImage({ dir: vm.source, tag: vm.image, onLine });
-    if (built.imageId === vm.imageId) return { rebooted: false, imageId: built.imageId };
-    await runtime.reboot(name, {
+    if (built.imageId === vm.imageId) return { rebooted: false, soft: false, imageId: built.imageId };
+    const next = await runtime.reboot(name, {
+      onWarning,
       image: { ref: vm.image, id: built.imageId },
       timelinePrefix: [
         { event: "build-started", at: buildStarted },
@@ -138,7 +150,8 @@ export class Engine {
     const previous = vm.imageId;
     const stillUsed = (await this.listVms()).some((other) => other.name !== name && other.imageId === previous);
     const removed = previous && !stillUsed && (await removeSupersededBuild(previous));
-    return { rebooted: true, imageId: built.imageId, ...(removed ? { removedImageId: previous } : {}) };
+    const soft = next.timeline.some((t) => t.event === "soft-reboot");
+    return { rebooted: true, soft, imageId: built.imageId, ...(removed ? { removedImageId: previous } : {}) };
   }
 
   /**

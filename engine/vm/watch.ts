@@ -2,7 +2,8 @@
  * The edit → build → boot loop: build an image from a Containerfile directory, boot it,
  * and on every change under the directory (debounced; ignoring what .containerignore or
  * .dockerignore excludes) build again. A new image digest reboots the VM into it with the
- * same name and options; an unchanged digest does nothing; a failed build leaves the VM
+ * same name and options (an ephemeral VM soft-reboots: its kernel stays, its root is swapped);
+ * an unchanged digest does nothing; a failed build leaves the VM
  * running as it was and reports the error.
  */
 import { watch } from "node:fs";
@@ -19,7 +20,10 @@ export type WatchEvent =
   | { type: "build-log"; line: string }
   | { type: "build-failed"; error: string }
   | { type: "image-unchanged"; imageId: string }
-  | { type: "rebooting"; imageId: string; removedImageId?: string } // rebooting into this new image; the one it replaced was removed
+  /** Rebooting into this new image (`soft`: done already, the kernel kept); the one it replaced was removed. */
+  | { type: "rebooting"; imageId: string; soft: boolean; removedImageId?: string }
+  /** Why the loop did something slower than it could (a full reboot instead of a soft one). */
+  | { type: "warning"; message: string }
   | { type: "ready"; vm: VmInfo }
   /** Watching the directory failed (it was removed, or the host's watch limit was hit): no more rebuilds. */
   | { type: "watch-failed"; error: string };
@@ -121,11 +125,15 @@ export class WatchLoop {
     this.busy = true;
     try {
       this.o.onEvent({ type: "build-started", reason: `${changed} changed` });
-      const r = await this.engine.rebuildAndReboot(this.name, (line) => this.o.onEvent({ type: "build-log", line }));
+      const r = await this.engine.rebuildAndReboot(
+        this.name,
+        (line) => this.o.onEvent({ type: "build-log", line }),
+        (message) => this.o.onEvent({ type: "warning", message }),
+      );
       if (!r.rebooted) {
         this.o.onEvent({ type: "image-unchanged", imageId: r.imageId });
       } else {
-        this.o.onEvent({ type: "rebooting", imageId: r.imageId, ...(r.removedImageId ? { removedImageId: r.removedImageId } : {}) });
+        this.o.onEvent({ type: "rebooting", imageId: r.imageId, soft: r.soft, ...(r.removedImageId ? { removedImageId: r.removedImageId } : {}) });
         this.o.onEvent({ type: "ready", vm: await this.engine.waitFor(this.name, "ssh-ready") });
       }
     } catch (e) {

@@ -38,8 +38,14 @@ export class AutoRebuild {
 
   rebuild(name: string, why = "requested") {
     return this.jobs.start("rebuild", `Rebuild & reboot ${name} (${why})`, async (log) => {
-      const r = await this.engine.rebuildAndReboot(name, log);
-      log(r.rebooted ? `==> new image ${r.imageId.slice(0, 12)}: ${name} is rebooting into it` : "==> image unchanged: no reboot");
+      const r = await this.engine.rebuildAndReboot(name, log, (message) => log(`==> warning: ${message}`));
+      log(
+        !r.rebooted
+          ? "==> image unchanged: no reboot"
+          : r.soft
+            ? `==> new image ${r.imageId.slice(0, 12)}: ${name} soft-rebooted into it (same kernel, new root)`
+            : `==> new image ${r.imageId.slice(0, 12)}: ${name} is rebooting into it`,
+      );
       if (r.removedImageId) log(`==> removed the image it replaced (${r.removedImageId.slice(0, 12)}, untagged)`);
     });
   }

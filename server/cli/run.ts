@@ -111,9 +111,10 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
       else if (e.type === "build-failed") console.log(`[${t}] build failed; the VM keeps running the previous image:\n${e.error}`);
       else if (e.type === "watch-failed") console.log(`[${t}] ${e.error}`);
       else if (e.type === "image-unchanged") console.log(`[${t}] image unchanged: no reboot`);
+      else if (e.type === "warning") console.log(`[${t}] warning: ${e.message}`);
       else if (e.type === "rebooting")
         console.log(
-          `[${t}] new image ${e.imageId.slice(0, 12)}: rebooting the VM into it${e.removedImageId ? ` (removed the image it replaced, ${e.removedImageId.slice(0, 12)})` : ""}`,
+          `[${t}] new image ${e.imageId.slice(0, 12)}: ${e.soft ? "soft-rebooted the VM into it (same kernel, new root)" : "rebooting the VM into it"}${e.removedImageId ? ` (removed the image it replaced, ${e.removedImageId.slice(0, 12)})` : ""}`,
         );
       else console.log(`[${t}] ${e.vm.name} is ready (ssh on ${sshWhere(e.vm)}); watching ${dir} — Ctrl+C stops`);
     },

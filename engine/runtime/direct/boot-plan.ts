@@ -7,9 +7,12 @@
 import type { EnginePaths, VmPaths } from "../../core/paths.js";
 import type { VmRecord } from "../../core/record.js";
 import { prepareDiskBoot } from "../../disk/boot.js";
-import type { PodmanNamespace } from "../../host/userns.js";
-import { mountImage, readGuestFacts } from "../../images/rootfs.js";
-import { ephemeralKernelArgs, type QemuDisk } from "./qemu-args.js";
+import { mountImage, readGuestFacts, type ImageRoot } from "../../images/rootfs.js";
+import { shareTag } from "../../provision/credentials.js";
+import { hostArch } from "../../host/tools.js";
+import type { RootShare } from "./soft-reboot.js";
+import { LINK_FD, type NetworkPlan } from "./network.js";
+import { ephemeralKernelArgs, hotplugPortIds, type QemuDisk, type QemuSpec } from "./qemu-args.js";
 import type { RecordLog } from "./record-log.js";
 
 export interface BootPlan {
@@ -35,15 +38,15 @@ export interface PlanContext {
   signal: AbortSignal;
   /** Between steps: a stop that came meanwhile ends the boot here (it throws). */
   checkpoint: () => void;
-  /** The image is mounted (rootless: in this namespace): the monitor unmounts it when the VM ends. */
-  mounted: (userns: PodmanNamespace | undefined) => void;
+  /** The image is mounted (rootless: in podman's namespace): the monitor unmounts it when the VM ends. */
+  mounted: (root: ImageRoot) => void;
 }
 
 /** Ephemeral mode: the image's root filesystem, mounted from podman storage, is the root share. */
 export async function ephemeralPlan(ctx: PlanContext): Promise<BootPlan> {
   const r = ctx.record;
   const root = await mountImage(r.imageId);
-  ctx.mounted(root.userns);
+  ctx.mounted(root);
   // Recorded at once: if this monitor dies, the clean-up knows this mount is its to undo.
   ctx.log.mark("image-mounted");
   ctx.checkpoint();
@@ -73,4 +76,59 @@ export async function diskPlan(ctx: PlanContext): Promise<BootPlan> {
   ctx.log.mark(plan.reused === false ? "disk-built" : plan.reused ? "disk-reused" : "disk-ready");
   if (plan.kernel) ctx.log.update({ kernel: plan.kernel });
   return { ...plan, disks: [plan.disk] };
+}
+
+/** PCIe root ports of an ephemeral VM: the first root's, and two for the roots soft reboots plug in (each freed once switched away from). */
+export const ROOT_PORTS = hotplugPortIds(3);
+
+/** The image root an ephemeral VM boots from: share 0, tag "rootfs", in the first root port. */
+export function firstRoot(r: Pick<VmRecord, "image" | "imageId">, root: ImageRoot): RootShare {
+  return {
+    imageId: r.imageId,
+    image: r.image,
+    view: root.view,
+    userns: root.userns,
+    share: { chardev: "fs0", device: "vfs0", bus: ROOT_PORTS[0]!, tag: "rootfs" },
+  };
+}
+
+export interface QemuInputs {
+  record: VmRecord;
+  plan: BootPlan;
+  vp: VmPaths;
+  /** The root share (if any) and then the binds, each served on vp.fsSock(i). */
+  shareCount: number;
+  sshPort?: number;
+  network: NetworkPlan;
+  provision: { kernelArgs: string[]; qemuArgs: string[] };
+}
+
+/** The qemu spec of one boot of the VM. */
+export function qemuSpecOf({ record: r, plan, vp, shareCount, sshPort, network, provision }: QemuInputs): QemuSpec {
+  return {
+    arch: hostArch(),
+    platform: process.platform,
+    accel: r.accel,
+    name: r.name,
+    cpus: r.cpus,
+    memoryMiB: r.memoryMiB,
+    kernel: plan.kernel,
+    initrd: plan.initrd,
+    cmdline: [...plan.cmdline, ...provision.kernelArgs],
+    firmware: plan.firmware,
+    disks: plan.disks,
+    // Bind shares are tagged bind1, bind2… whether or not a root share comes first. The root
+    // share sits in a root port, so a soft reboot can unplug it once the guest has left it.
+    shares: Array.from({ length: shareCount }, (_, i) => ({
+      socket: vp.fsSock(i),
+      ...(plan.rootShare ? (i === 0 ? { tag: "rootfs", bus: ROOT_PORTS[0] } : { tag: shareTag(i - 1) }) : { tag: shareTag(i) }),
+    })),
+    sshPort,
+    forwards: r.forwards,
+    // passt is joined to qemu by a socket pair, passed as LINK_FD.
+    network: network.kind === "passt" ? { kind: "stream", fd: LINK_FD } : network,
+    qmpSocket: vp.qmpSock,
+    provisionArgs: provision.qemuArgs,
+    hotplugPorts: plan.rootShare ? ROOT_PORTS.length : 0,
+  };
 }

@@ -3,7 +3,7 @@ import net from "node:net";
 import { BootcError } from "../../core/errors.js";
 import { vmPaths, type EnginePaths } from "../../core/paths.js";
 import type { ConsoleAttachment, VmEvent } from "../../core/vm.js";
-import type { ConsoleHeader, MonitorRequest, StopReply } from "./protocol.js";
+import type { ConsoleHeader, MonitorRequest, SoftRebootReply, StopReply } from "./protocol.js";
 
 export function connectMonitor(name: string, req: MonitorRequest, paths?: EnginePaths): Promise<net.Socket> {
   const sockPath = vmPaths(name, paths).monitorSock;
@@ -62,6 +62,25 @@ export async function requestStop(name: string, req: StopRequest, paths?: Engine
   const line = text.trim().split("\n")[0];
   if (!line) return { ok: false, error: `the monitor did not confirm the stop within ${waitSec}s` };
   return JSON.parse(line) as StopReply;
+}
+
+/** Asks the monitor to soft-reboot into `image`; answers once the new root answers SSH, or says why it did nothing. */
+export async function requestSoftReboot(
+  name: string,
+  req: { image: { ref: string; id: string }; timelinePrefix?: Array<{ event: string; at: string }> },
+  waitSec: number,
+  paths?: EnginePaths,
+): Promise<SoftRebootReply> {
+  const sock = await connectMonitor(name, { op: "soft-reboot", ...req }, paths);
+  let text = "";
+  sock.setEncoding("utf8");
+  sock.on("data", (d: string) => (text += d));
+  const timer = setTimeout(() => sock.destroy(), waitSec * 1000);
+  await new Promise<void>((resolve) => sock.once("close", () => resolve()));
+  clearTimeout(timer);
+  const line = text.trim().split("\n")[0];
+  if (!line) return { ok: false, error: `the monitor did not answer the soft reboot within ${waitSec}s` };
+  return JSON.parse(line) as SoftRebootReply;
 }
 
 /** Attaches to the serial console: reads the header line, leaves the stream at the first byte of output. */

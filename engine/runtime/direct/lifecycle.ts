@@ -109,6 +109,14 @@ export class Lifecycle {
     return true;
   }
 
+  /** A soft reboot switched the guest's root: it runs, and SSH has to answer again; false when the VM is ending. */
+  softRebooted(): boolean {
+    if (this.ending || (this.current !== "ssh-ready" && this.current !== "running")) return false;
+    this.current = "running";
+    this.sshGaveUp = false;
+    return true;
+  }
+
   /** qemu has been spawned: from now on a stop powers the guest down or kills qemu. */
   qemuSpawned(): void {
     this.qemuRunning = true;

@@ -2,6 +2,13 @@ import { describe, expect, it } from "vitest";
 import { parseMonitorRequest } from "./protocol.js";
 
 describe("parseMonitorRequest", () => {
+  it("accepts a soft reboot into an image with a digest", () => {
+    const req = { op: "soft-reboot", image: { ref: "localhost/x:latest", id: "a".repeat(64) }, timelinePrefix: [{ event: "build-started", at: "t" }] };
+    expect(parseMonitorRequest(JSON.stringify(req))).toEqual(req);
+    expect(parseMonitorRequest(JSON.stringify({ ...req, image: { ref: "x", id: "not-a-digest" } }))).toBeUndefined();
+    expect(parseMonitorRequest(JSON.stringify({ op: "soft-reboot" }))).toBeUndefined();
+  });
+
   it("accepts the three requests the clients send", () => {
     expect(parseMonitorRequest('{"op":"events"}')).toEqual({ op: "events" });
     expect(parseMonitorRequest('{"op":"console"}')).toEqual({ op: "console" });

@@ -6,6 +6,10 @@
  *                       client writes goes to the guest's serial input
  *   {"op":"stop", "force"?: bool, "timeoutSec"?: n, "reboot"?: bool} → one JSON line when
  *                       qemu is gone; `reboot` records that the VM boots again right away
+ *   {"op":"soft-reboot", "image": {"ref","id"}, "timelinePrefix"?: [...]} → one JSON line
+ *                       {"ok":true,"soft":true} once the guest runs the new image's root
+ *                       and answers SSH (the old root released), or {"ok":true,"soft":false,
+ *                       "why":…} with nothing changed: the caller then reboots fully
  */
 import * as z from "zod";
 import type { VmState } from "../../core/record.js";
@@ -25,6 +29,14 @@ const MonitorRequestSchema = z.discriminatedUnion("op", [
       .optional(),
     reboot: z.boolean().optional(),
   }),
+  z.strictObject({
+    op: z.literal("soft-reboot"),
+    image: z.strictObject({ ref: z.string().min(1).max(512), id: z.string().regex(/^(sha256:)?[0-9a-f]{12,64}$/) }),
+    timelinePrefix: z
+      .array(z.strictObject({ event: z.string().max(64), at: z.string().max(64) }))
+      .max(16)
+      .optional(),
+  }),
 ]);
 export type MonitorRequest = z.infer<typeof MonitorRequestSchema>;
 
@@ -41,6 +53,8 @@ export function parseMonitorRequest(line: string): MonitorRequest | undefined {
 }
 
 export type StopReply = { ok: true; state: VmState; reason?: string } | { ok: false; error: string };
+
+export type SoftRebootReply = { ok: true; soft: true } | { ok: true; soft: false; why: string } | { ok: false; error: string };
 
 export interface ConsoleHeader {
   replayBytes: number;

@@ -54,6 +54,24 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-cpu")).toEqual([]);
   });
 
+  it("adds no root ports unless asked, and puts a share into the port it names", () => {
+    expect(buildQemuArgs(base).some((a) => a.startsWith("pcie-root-port"))).toBe(false);
+    const args = buildQemuArgs({
+      ...base,
+      hotplugPorts: 3,
+      shares: [{ socket: "/run/b/web/fs0.sock", tag: "rootfs", bus: "hp0" }, base.shares[1]!],
+    });
+    const devices = after(args, "-device");
+    expect(devices.filter((d) => d.startsWith("pcie-root-port"))).toEqual([
+      "pcie-root-port,id=hp0,chassis=1",
+      "pcie-root-port,id=hp1,chassis=2",
+      "pcie-root-port,id=hp2,chassis=3",
+    ]);
+    // A port must exist before the device that names it as its bus.
+    expect(devices.indexOf("pcie-root-port,id=hp0,chassis=1")).toBeLessThan(devices.indexOf("vhost-user-fs-pci,id=vfs0,chardev=fs0,tag=rootfs,bus=hp0"));
+    expect(devices).toContain("vhost-user-fs-pci,id=vfs1,chardev=fs1,tag=bind1");
+  });
+
   it("shares memory with virtiofsd through a memfd backend on Linux", () => {
     const args = buildQemuArgs(base);
     expect(after(args, "-object")).toEqual(["memory-backend-memfd,id=mem,size=1024M,share=on"]);
@@ -62,8 +80,8 @@ describe("buildQemuArgs", () => {
 
   it("attaches one vhost-user-fs device per share with its tag", () => {
     const args = buildQemuArgs(base);
-    expect(after(args, "-device")).toContain("vhost-user-fs-pci,chardev=fs0,tag=rootfs");
-    expect(after(args, "-device")).toContain("vhost-user-fs-pci,chardev=fs1,tag=bind1");
+    expect(after(args, "-device")).toContain("vhost-user-fs-pci,id=vfs0,chardev=fs0,tag=rootfs");
+    expect(after(args, "-device")).toContain("vhost-user-fs-pci,id=vfs1,chardev=fs1,tag=bind1");
     expect(after(args, "-chardev")).toContain("socket,id=fs1,path=/run/b/web/fs1.sock");
   });
 

@@ -14,6 +14,8 @@ export interface FsShare {
   socket: string;
   /** virtiofs tag the guest mounts */
   tag: string;
+  /** The PCIe root port it sits in (one of hotplugPortIds): a device there can be unplugged again. */
+  bus?: string;
 }
 
 /**
@@ -52,7 +54,19 @@ export interface QemuSpec {
   qmpSocket: string;
   /** First-boot configuration (engine/provision): systemd credentials, a cloud-init seed. */
   provisionArgs: string[];
+  /**
+   * PCIe root ports to add (hotplugPortIds): the root bus does not hot-plug, so a device
+   * plugged in later (the next image's root, soft-reboot.ts) or unplugged (the one it
+   * replaces) needs a port of its own.
+   */
+  hotplugPorts?: number;
 }
+
+/** The ids of `n` PCIe root ports, in the order buildQemuArgs adds them. */
+export const hotplugPortIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `hp${i}`);
+
+/** The qdev id of the `i`th share's vhost-user-fs device (its chardev is fs<i>). */
+export const shareDeviceId = (i: number) => `vfs${i}`;
 
 function machineArgs(s: QemuSpec): string[] {
   if (s.arch === "aarch64") {
@@ -100,8 +114,13 @@ function shareArgs(s: QemuSpec): string[] {
     "-chardev",
     `socket,id=fs${i},path=${q(share.socket)}`,
     "-device",
-    `vhost-user-fs-pci,chardev=fs${i},tag=${q(share.tag)}`,
+    `vhost-user-fs-pci,id=${shareDeviceId(i)},chardev=fs${i},tag=${q(share.tag)}${share.bus ? `,bus=${q(share.bus)}` : ""}`,
   ]);
+}
+
+/** Root ports on the root complex; chassis numbers must differ (qemu refuses a second port with the same chassis and slot). */
+function hotplugPortArgs(s: QemuSpec): string[] {
+  return hotplugPortIds(s.hotplugPorts ?? 0).flatMap((id, i) => ["-device", `pcie-root-port,id=${id},chassis=${i + 1}`]);
 }
 
 /**
@@ -166,6 +185,7 @@ export function buildQemuArgs(s: QemuSpec): string[] {
     "none",
     "-no-user-config",
     ...bootArgs(s),
+    ...hotplugPortArgs(s),
     ...shareArgs(s),
     ...netArgs(s),
     // The serial console is qemu's stdio: the monitor owns both ends and fans it out.

@@ -12,9 +12,16 @@ export interface QmpShutdown {
   reason: string;
 }
 
+/** A QMP command as sent: `execute` and its arguments. */
+export interface QmpCommand {
+  execute: string;
+  arguments?: Record<string, unknown>;
+}
+
 export class Qmp {
   private buffer = "";
   private pending: Array<(reply: Record<string, unknown>) => void> = [];
+  private readonly eventWaiters = new Set<(msg: Record<string, unknown>) => boolean>();
   /** The SHUTDOWN event, once qemu has sent it (just before it exits). */
   shutdown?: QmpShutdown;
   /** Settles when qemu has closed the connection: everything it sent has been read. */
@@ -35,6 +42,7 @@ export class Qmp {
           const data = msg.data as Partial<QmpShutdown> | undefined;
           this.shutdown = { guest: data?.guest === true, reason: String(data?.reason ?? "unknown") };
         } else if ("return" in msg || "error" in msg) this.pending.shift()?.(msg);
+        if (typeof msg.event === "string") for (const w of this.eventWaiters) if (w(msg)) this.eventWaiters.delete(w);
       }
     });
     socket.on("error", () => undefined);
@@ -64,6 +72,33 @@ export class Qmp {
       // The greeting arrives first and has neither return nor error, so it is skipped.
       this.pending.push(resolve);
       this.socket.write(JSON.stringify({ execute, ...(args ? { arguments: args } : {}) }) + "\n");
+    });
+  }
+
+  /** Sends `c` and returns its result; a QMP error becomes an Error with qemu's own words. */
+  async run(c: QmpCommand): Promise<unknown> {
+    const reply = await this.command(c.execute, c.arguments);
+    if ("error" in reply) {
+      const err = reply.error as { desc?: string } | undefined;
+      throw new Error(`${c.execute}: ${err?.desc ?? "failed"}`);
+    }
+    return reply.return;
+  }
+
+  /** Resolves true when an event `name` whose data passes `match` arrives, false after `timeoutMs`. Call before the command that causes it. */
+  waitEvent(name: string, match: (data: Record<string, unknown>) => boolean, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiter = (msg: Record<string, unknown>) => {
+        if (msg.event !== name || !match((msg.data ?? {}) as Record<string, unknown>)) return false;
+        clearTimeout(timer);
+        resolve(true);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.eventWaiters.delete(waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.eventWaiters.add(waiter);
     });
   }
 

@@ -14,7 +14,7 @@
  * milliseconds.
  */
 import { closeSync, fstatSync, openSync, renameSync, writeSync } from "node:fs";
-import type { Writable } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import { consoleLines } from "../../core/file-tail.js";
 
 export const REPLAY_BYTES = 256 * 1024;
@@ -146,4 +146,16 @@ export class SerialFanout {
     this.log = -1;
     return Promise.resolve();
   }
+}
+
+/** The monitor's "console" op: a header line (so a client can tell the replayed history from live output), the replay, live output; what the client writes goes to the guest. */
+export function attachViewer(serial: SerialFanout | undefined, input: Writable | undefined, sock: Duplex, rest: Buffer): void {
+  if (!serial || !input) {
+    sock.end(JSON.stringify({ replayBytes: 0, error: "the serial console is not up yet" }) + "\n");
+    return;
+  }
+  sock.write(JSON.stringify({ replayBytes: serial.replaySize() }) + "\n");
+  serial.attach(sock);
+  if (rest.length) input.write(rest);
+  sock.on("data", (d: Buffer) => input.write(d));
 }

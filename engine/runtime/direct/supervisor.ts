@@ -9,7 +9,7 @@ import { rm, unlink } from "node:fs/promises";
 import net from "node:net";
 import type { ResultPromise } from "execa";
 import { prepareProvisioning, type Provisioning } from "../../provision/boot.js";
-import { shareTag, shareTags } from "../../provision/credentials.js";
+import { shareTags } from "../../provision/credentials.js";
 import { BootcError } from "../../core/errors.js";
 import { findQemu, hostArch } from "../../host/tools.js";
 import { unmountImage } from "../../images/rootfs.js";
@@ -17,8 +17,8 @@ import { isRootless, podmanNamespace, type PodmanNamespace } from "../../host/us
 import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
 import { ensurePrivateDir } from "../../core/private-dir.js";
 import { buildQemuArgs, guestForwards } from "./qemu-args.js";
-import { diskPlan, ephemeralPlan, type BootPlan, type PlanContext } from "./boot-plan.js";
-import { findPasst, LINK_FD, planNetwork, startPasst } from "./network.js";
+import { diskPlan, ephemeralPlan, firstRoot, qemuSpecOf, type BootPlan, type PlanContext } from "./boot-plan.js";
+import { findPasst, planNetwork, startPasst } from "./network.js";
 import { releaseImage } from "../../disk/disks.js";
 import { Qmp } from "./qmp.js";
 import { publicKeyOf } from "../../ssh/keys.js";
@@ -31,7 +31,8 @@ import { spawnOwned } from "../../host/spawn.js";
 import type { MonitorRequest, StopReply } from "./protocol.js";
 import { watchBootOutput } from "./boot-output.js";
 import { listenMonitorSocket } from "./socket-server.js";
-import { SerialFanout } from "./serial.js";
+import { attachViewer, SerialFanout } from "./serial.js";
+import { SoftReboot, type RootShare } from "./soft-reboot.js";
 import { Lifecycle, StopDuringBoot, type Ending } from "./lifecycle.js";
 
 const now = () => new Date().toISOString();
@@ -48,7 +49,9 @@ export class Supervisor {
   private qemu?: ResultPromise;
   private readonly daemons: ResultPromise[] = [];
   private qmp?: Qmp;
-  private mounted = false;
+  /** Ephemeral mode: the image roots this monitor has mounted and serves, the current one last (soft-reboot.ts). */
+  private readonly roots: RootShare[] = [];
+  private readonly soft: SoftReboot;
   /** Rootless: podman's namespace, where the image is mounted and virtiofsd runs. */
   private userns: PodmanNamespace | undefined;
   /** First-boot configuration of this boot; its IMDS server lives as long as the VM. */
@@ -69,6 +72,29 @@ export class Supervisor {
   ) {
     this.p = vmPaths(record.name, paths);
     this.log = new RecordLog(record, paths);
+    this.soft = new SoftReboot({
+      record: () => this.record,
+      log: this.log,
+      vp: this.p,
+      qmp: () => this.qmp,
+      roots: this.roots,
+      sshReady: () => this.life.state === "ssh-ready",
+      consoleNote: (line) => this.serial?.push(Buffer.from(`\r\n${line}\r\n`)),
+      daemonStarted: (child) => this.daemons.push(child),
+      onLost: (root, how) => this.shareLost(`the image ${root.image}`, how, root),
+      switched: () => this.life.softRebooted() && this.log.update({ state: "running" }),
+      waitForSsh: () => this.waitForSsh(this.record.sshPort ?? 0),
+      ending: () => this.life.ending,
+    });
+  }
+
+  /**
+   * A virtiofsd ended on its own: end the VM and say why, rather than leave a guest whose root
+   * hangs on every read — unless it served a root the guest has left (soft-reboot.ts).
+   */
+  private shareLost(what: string, how: string, root?: RootShare): void {
+    if (root && (root.released || root !== this.roots.at(-1))) return;
+    if (this.qemu && !this.life.ending) void this.stop(true, 0, `virtiofsd serving ${what} ${how}; the guest lost that filesystem`, "failed");
   }
 
   private get record(): VmRecord {
@@ -128,9 +154,10 @@ export class Supervisor {
       log: this.log,
       signal: this.buildAbort.signal,
       checkpoint: () => this.checkpoint(),
-      mounted: (userns) => {
-        this.mounted = true;
-        this.userns = userns;
+      mounted: (root) => {
+        this.userns = root.userns;
+        this.roots.push(firstRoot(this.record, root));
+        this.log.update({ mountedImages: [this.record.imageId] });
       },
     };
     return this.record.mode === "disk" ? diskPlan(ctx) : ephemeralPlan(ctx);
@@ -167,39 +194,30 @@ export class Supervisor {
     await startShareDaemons(sources, {
       socketOf: (i) => this.p.fsSock(i),
       userns,
-      started: (child) => this.daemons.push(child),
-      checkpoint: () => this.checkpoint(),
-      // Once the guest runs, its filesystem is gone with the daemon: end the VM and say why,
-      // rather than leave a guest whose root hangs on every read.
-      onLost: (source, how) => {
-        if (this.qemu && !this.life.ending) void this.stop(true, 0, `virtiofsd serving ${source} ${how}; the guest lost that filesystem`, "failed");
+      started: (child) => {
+        this.daemons.push(child);
+        // The first daemon serves the image's root.
+        if (plan.rootShare && this.daemons.length === 1) this.roots[0]!.daemon = child;
       },
+      checkpoint: () => this.checkpoint(),
+      onLost: (source, how) => this.shareLost(source, how, plan.rootShare === source ? this.roots[0] : undefined),
     });
     if (sources.length) this.log.mark("virtiofsd-ready");
 
     const sshPort = plan.sshd ? r.sshPort : undefined;
     const passt = network.kind === "passt" ? await startPasst(network.binary, guestForwards({ sshPort, forwards: r.forwards })) : undefined;
     if (passt) this.daemons.push(passt.child);
-    const args = buildQemuArgs({
-      arch: hostArch(),
-      platform: process.platform,
-      accel: r.accel,
-      name: r.name,
-      cpus: r.cpus,
-      memoryMiB: r.memoryMiB,
-      kernel: plan.kernel,
-      initrd: plan.initrd,
-      cmdline: [...plan.cmdline, ...provision.kernelArgs],
-      firmware: plan.firmware,
-      disks: plan.disks,
-      // Bind shares are tagged bind1, bind2… whether or not a root share comes first.
-      shares: sources.map((_, i) => ({ socket: this.p.fsSock(i), tag: plan.rootShare ? (i === 0 ? "rootfs" : shareTag(i - 1)) : shareTag(i) })),
-      sshPort,
-      forwards: r.forwards,
-      network: network.kind === "passt" ? { kind: "stream", fd: LINK_FD } : network,
-      qmpSocket: this.p.qmpSock,
-      provisionArgs: provision.qemuArgs,
-    });
+    const args = buildQemuArgs(
+      qemuSpecOf({
+        record: r,
+        plan,
+        vp: this.p,
+        shareCount: sources.length,
+        sshPort,
+        network,
+        provision,
+      }),
+    );
     // The last moment a stop that came in during the awaits above can still prevent qemu.
     this.checkpoint();
     this.serial = new SerialFanout(this.p.serialLog);
@@ -228,7 +246,8 @@ export class Supervisor {
     if (plan.sshd && r.sshPort) void this.waitForSsh(r.sshPort);
   }
 
-  private async waitForSsh(port: number): Promise<void> {
+  /** Waits until SSH answers (then ssh-ready; true), the VM ends, or SSH is given up on after the ready timeout and a later answer. */
+  private async waitForSsh(port: number): Promise<boolean> {
     const target = { vmName: this.record.name, port, user: this.record.sshUser, identity: this.record.identity, knownHosts: this.p.knownHosts };
     const check = () => (this.life.ending ? "stop" : this.life.state === "running" ? "probe" : "wait");
     let outcome = await waitForSsh(target, { timeoutMs: this.record.readyTimeoutSec * 1000, check });
@@ -242,7 +261,9 @@ export class Supervisor {
     if (outcome === "ready" && this.life.move("ssh-ready")) {
       this.log.mark("ssh-ready");
       this.log.update({ state: "ssh-ready", sshFailed: undefined });
+      return true;
     }
+    return false;
   }
 
   /** ACPI power-down through QMP, then SIGKILL after `timeoutSec`; `force` kills at once. */
@@ -309,7 +330,8 @@ export class Supervisor {
     await Promise.allSettled([this.qemu, ...this.daemons].filter(Boolean));
     this.qmp?.close();
     await this.provision?.close();
-    if (this.mounted) await unmountImage(this.record.imageId);
+    // Every image root this monitor still holds: after a soft reboot, the record's image and any old root not yet released.
+    for (const root of this.roots.splice(0)) await unmountImage(root.imageId);
     this.life.finished(state);
     this.log.mark(state);
     const rebooting = this.life.stop?.reboot ? true : undefined;
@@ -323,6 +345,7 @@ export class Supervisor {
       monitorStartId: undefined,
       qemuPid: undefined,
       qemuStartId: undefined,
+      mountedImages: undefined,
     });
     await this.log.flushed();
     // Console viewers are let go only now, so whoever sees the console close can read why.
@@ -352,19 +375,15 @@ export class Supervisor {
       case "events":
         this.log.follow(sock);
         return;
-      case "console": {
-        if (!this.serial || !this.qemu?.stdin) {
-          sock.end(JSON.stringify({ replayBytes: 0, error: "the serial console is not up yet" }) + "\n");
-          return;
-        }
-        // A header line first, so a client can tell the replayed history from live output.
-        sock.write(JSON.stringify({ replayBytes: this.serial.replaySize() }) + "\n");
-        this.serial.attach(sock);
-        const input = this.qemu.stdin;
-        if (rest.length) input.write(rest);
-        sock.on("data", (d: Buffer) => input.write(d));
+      case "console":
+        attachViewer(this.serial, this.qemu?.stdin ?? undefined, sock, rest);
         return;
-      }
+      case "soft-reboot":
+        void this.soft.request(req.image, req.timelinePrefix ?? []).then(
+          (reply) => sock.end(JSON.stringify({ ok: true, ...reply }) + "\n"),
+          (e: Error) => sock.end(JSON.stringify({ ok: false, error: e.message }) + "\n"),
+        );
+        return;
       case "stop":
         void this.stop(
           !!req.force,

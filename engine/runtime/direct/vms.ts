@@ -15,7 +15,7 @@ import { vmPaths, vmsDir, type EnginePaths } from "../../core/paths.js";
 import { writePrivateFile } from "../../core/private-file.js";
 import { ensurePrivateDir } from "../../core/private-dir.js";
 import { signalIfSame } from "../../core/proc.js";
-import { ACTIVE_STATES, newBoot, writeRecord, type VmRecord } from "../../core/record.js";
+import { ACTIVE_STATES, newBoot, readRecord, writeRecord, type VmRecord } from "../../core/record.js";
 import type { ParsedRunOptions } from "../../core/schema.js";
 import type { ConsoleAttachment, VmEvent, VmInfo } from "../../core/vm.js";
 import { unmountImage } from "../../images/rootfs.js";
@@ -23,8 +23,8 @@ import { copyCloudInitDir } from "../../provision/inputs.js";
 import { sshArgv } from "../../ssh/command.js";
 import { sshExec, type SshTarget } from "../../ssh/exec.js";
 import { generateKey } from "../../ssh/keys.js";
-import type { CreateRequest, Listing, StopOptions, VmRuntime } from "../runtime.js";
-import { attachConsole, requestStop } from "./client.js";
+import type { CreateRequest, Listing, RebootOptions, StopOptions, VmRuntime } from "../runtime.js";
+import { attachConsole, requestSoftReboot, requestStop } from "./client.js";
 import { startMonitor } from "./launch.js";
 import type { StopReply } from "./protocol.js";
 import { listVmStatus, monitorAlive, vmNames, vmStatus } from "./status.js";
@@ -203,14 +203,30 @@ export class DirectRuntime implements VmRuntime {
     signalIfSame(vm.monitorPid, vm.monitorStartId, "SIGKILL");
     // podman counts image mounts: undo only the one this VM's monitor made (an ephemeral boot
     // that got as far as mounting, or a disk build cut short), never another VM's.
-    const mountedHere =
-      vm.mode === "ephemeral" ? vm.timeline.some((t) => t.event === "image-mounted") : !vm.timeline.some((t) => /^disk-(built|reused|ready)$/.test(t.event));
-    if (vm.imageId && mountedHere) await unmountImage(vm.imageId);
+    // After a soft reboot, the record names every image root the monitor held.
+    if (vm.mountedImages) for (const id of vm.mountedImages) await unmountImage(id);
+    else {
+      const mountedHere =
+        vm.mode === "ephemeral" ? vm.timeline.some((t) => t.event === "image-mounted") : !vm.timeline.some((t) => /^disk-(built|reused|ready)$/.test(t.event));
+      if (vm.imageId && mountedHere) await unmountImage(vm.imageId);
+    }
     await rm(vmPaths(vm.name, this.paths).runDir, { recursive: true, force: true });
   }
 
-  async reboot(name: string, o: { image?: { ref: string; id: string }; timelinePrefix?: Array<{ event: string; at: string }> } = {}): Promise<VmRecord> {
+  async reboot(name: string, o: RebootOptions = {}): Promise<VmRecord> {
     const vm = await this.get(name);
+    // A new image for a running ephemeral VM: keep the kernel, swap the root (soft-reboot.ts).
+    // A disk VM's root is its disk: it reboots fully, as documented, without a warning.
+    // BOOTC_SOFT_REBOOT=0 turns it off (to compare, or to rule it out).
+    if (o.image && vm.mode === "ephemeral" && ACTIVE_STATES.includes(vm.effectiveState) && process.env.BOOTC_SOFT_REBOOT !== "0") {
+      const reply = await requestSoftReboot(name, { image: o.image, timelinePrefix: o.timelinePrefix }, vm.readyTimeoutSec + 300, this.paths).catch(
+        (e: Error) => ({ ok: false, error: e.message }) as const,
+      );
+      if (reply.ok && reply.soft) return readRecord(name, this.paths);
+      const why = reply.ok ? reply.why : reply.error;
+      o.onWarning?.(`soft reboot not possible (${why}): rebooting fully`);
+      // A soft reboot that failed after the switch began leaves a guest to end as a full reboot does.
+    }
     // A restart shuts the guest down as a stop would; a rebuild ends the old boot fast.
     if (ACTIVE_STATES.includes(vm.effectiveState)) await (o.image ? this.endForReboot(vm) : this.stop(name, { timeoutSec: 60, reboot: true }));
     const image = o.image;

@@ -21,7 +21,7 @@ import { releaseImage } from "../../disk/disks.js";
 import { readKickstart } from "../../provision/inputs.js";
 import { sshArgv } from "../../ssh/command.js";
 import type { SshTarget } from "../../ssh/exec.js";
-import type { CreateRequest, Listing, StopOptions, VmRuntime } from "../runtime.js";
+import type { CreateRequest, Listing, RebootOptions, StopOptions, VmRuntime } from "../runtime.js";
 import { HOST_ALIAS } from "./connection.js";
 import { defineAndStart, refuseKickstartSecrets, settleForLibvirt } from "./create.js";
 import { readDomainMetadata } from "./domain.js";
@@ -342,7 +342,7 @@ export class LibvirtRuntime implements VmRuntime {
    * domain is defined anew around an overlay on the new image's base, with the same name,
    * options, key and port forwards (the kickstart and cloud-init directory are read again).
    */
-  async reboot(name: string, o: { image?: { ref: string; id: string }; timelinePrefix?: Array<{ event: string; at: string }> } = {}): Promise<VmRecord> {
+  async reboot(name: string, o: RebootOptions = {}): Promise<VmRecord> {
     this.changed();
     const { host, vm } = await this.locate(name);
     if (vm.effectiveState !== "stopped" && vm.effectiveState !== "failed") await this.powerOff(host, name, { timeoutSec: 60 });
