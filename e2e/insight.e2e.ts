@@ -91,9 +91,11 @@ describe("boot insight", () => {
     expect(r.report.buildSeconds).toBeGreaterThan(0);
     const first = r.comparison.units[0]!;
     expect(first, JSON.stringify(r.comparison.units.slice(0, 5))).toMatchObject({ name: SLEEPER, kind: "added" });
-    // sleep 3 plus starting a process in an emulated guest: a loose bound.
-    expect(first.delta).toBeGreaterThan(2);
-    expect(first.delta).toBeLessThan(8);
+    // At least the 3 s sleep. systemd counts from the job's start, so spawning the process is
+    // in it too, which on an emulated guest sharing a busy host costs seconds (14.9 s in all
+    // on a 2-core host at load 11): the upper bound only says it is the unit's own time, not a phase's.
+    expect(first.delta).toBeGreaterThanOrEqual(2.9);
+    expect(first.delta).toBeLessThan(r.report.guest!.userspaceSec / 2);
     expect(r.comparison.phases.length).toBeGreaterThan(0);
 
     const text = String((await bootc(home, ["inspect", "insight", "--compare"])).stdout).split("\n");

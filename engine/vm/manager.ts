@@ -169,24 +169,33 @@ export class Engine {
   }
 
   /**
-   * What changed from the VM's previous boot (or from `against`'s current or last boot) to
-   * its current one, largest change first; says so in one sentence when there is nothing
-   * to compare with.
+   * The VM's current boot report with the one it is compared with — its previous boot's (a
+   * rebuild, a restart), or `against`'s current or last boot — and what changed, largest
+   * change first; no `previous` when there is nothing to compare with.
    */
+  async bootInsight(
+    name: string,
+    o: { against?: string; waitSec?: number } = {},
+  ): Promise<{ report: BootReport; previous?: BootReport; comparison?: BootComparison }> {
+    const vm = await this.getVm(name);
+    const report = await currentBootReport(this.paths, vm, () => this.sshTarget(name), o);
+    const previous = o.against ? await this.bootReport(o.against, o) : await previousBootReport(this.paths, vm);
+    return previous ? { report, previous, comparison: compareReports(previous, report) } : { report };
+  }
+
+  /** As bootInsight, but says in one sentence when there is nothing to compare with. */
   async compareBoots(
     name: string,
     o: { against?: string; waitSec?: number } = {},
   ): Promise<{ report: BootReport; previous: BootReport; comparison: BootComparison }> {
-    const vm = await this.getVm(name);
-    const report = await currentBootReport(this.paths, vm, () => this.sshTarget(name), o);
-    const previous = o.against ? await this.bootReport(o.against, o) : await previousBootReport(this.paths, vm);
-    if (!previous)
+    const r = await this.bootInsight(name, o);
+    if (!r.previous || !r.comparison)
       throw new BootcError(
         "INVALID_ARGUMENT",
         `VM "${name}" has no earlier boot to compare with`,
         "rebuild or restart it (bootc run --watch, or Rebuild & reboot), or compare with another VM: --against NAME",
       );
-    return { report, previous, comparison: compareReports(previous, report) };
+    return { report: r.report, previous: r.previous, comparison: r.comparison };
   }
 
   /** Before a boot ends for another (rebuild, restart): its report, so the next can be compared with it. Never fails the caller. */
