@@ -81,6 +81,10 @@ describe("bootc test IMAGE", () => {
     expect(report).toMatchObject({ image: DEMO_IMAGE, state: "running", passed: true, failedUnits: [] });
     expect(report.timeline.map((t: { event: string }) => t.event)).toEqual(expect.arrayContaining(["created", "qemu-started", "ssh-ready"]));
     expect(report.systemdAnalyze).toMatch(/^Startup finished in/);
+    // Where the boot went, as `bootc inspect NAME --boot --json` reports it.
+    expect(report.boot).toMatchObject({ image: DEMO_IMAGE, unitsFrom: "systemd-analyze" });
+    expect(report.boot.units.map((u: { name: string }) => u.name)).toContain("ssh.service");
+    expect(report.boot.phases.at(-1)).toMatchObject({ name: "userspace to SSH", until: "ssh-ready" });
     expect(vmDirs()).toEqual([]);
   });
 

@@ -15,6 +15,8 @@ export { translateKickstart } from "./provision/kickstart.js";
 export type { CredentialTransport } from "./provision/transport.js";
 export { listImages, inspectImage, type ImageSummary, type ImageDetails } from "./images/images.js";
 export { buildImage, type BuildOptions } from "./images/build.js";
+export type { BootReport } from "./insight/report.js";
+export type { BootComparison, Change as BootChange } from "./insight/compare.js";
 export { WatchLoop, type WatchEvent, type WatchOptions } from "./vm/watch.js";
 export { listDisks, pruneDisks, removeDisk, type DiskInfo } from "./disk/disks.js";
 export type { DiskEntry } from "./disk/cache.js";

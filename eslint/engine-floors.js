@@ -8,7 +8,7 @@ export const ENGINE_FLOORS = [
   ["core"],
   ["host"],
   ["images", "ssh", "provision"],
-  ["disk"],
+  ["disk", "insight"],
   ["runtime"],
   ["runtime/direct", "runtime/libvirt"],
   ["vm", "doctor", "demo"],

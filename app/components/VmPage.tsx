@@ -25,6 +25,7 @@ import { JobProgress } from "./JobProgress";
 import { LogsView } from "./LogsView";
 import { TerminalPanel } from "./TerminalPanel";
 import { BootTimeline } from "./BootTimeline";
+import { BootInsight } from "./BootInsight";
 import { isActive, useVmActions } from "./VmActions";
 
 export function VmPage({ name }: { name: string }) {
@@ -141,6 +142,9 @@ export function VmPage({ name }: { name: string }) {
         </Tab>
         <Tab eventKey="logs" title={<TabTitleText>Logs</TabTitleText>}>
           {tab === "logs" && <LogsView vm={name} />}
+        </Tab>
+        <Tab eventKey="boot" title={<TabTitleText>Boot</TabTitleText>}>
+          {tab === "boot" && vm && <BootInsight vm={vm} />}
         </Tab>
         <Tab eventKey="details" title={<TabTitleText>Details</TabTitleText>}>
           {vm && (

@@ -1,8 +1,9 @@
 /**
  * The edit → build → boot loop in the web console: build an image from a Containerfile
- * directory, boot it, edit a file, click "Rebuild & reboot", and the VM soft-reboots into
- * it with the serial console attached throughout; then, with "Rebuild on change" on, a
- * save alone rebuilds the image and reboots the VM into it.
+ * directory, boot it, edit a file (and add a unit that sleeps 3 s at boot), click "Rebuild
+ * & reboot", and the VM soft-reboots into it with the serial console attached throughout;
+ * the Boot tab draws where the new boot's time went and names the unit the rebuild added;
+ * then, with "Rebuild on change" on, a save alone rebuilds the image and reboots the VM into it.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -14,6 +15,7 @@ import { serve, type Served, openPrintedLink } from "../lib/api.js";
 const home = makeHome();
 const src = path.join(home, "src");
 const TAG = "localhost/bootc-ui-rebuild:latest";
+const SLEEPER = "bootc-ui-sleep.service";
 let server: Served;
 
 test.beforeAll(async () => {
@@ -33,6 +35,8 @@ test.afterAll(async () => {
 const serialText = async (page: Page) => (await page.getByRole("region", { name: "Serial console" }).locator(".xterm-accessibility-tree").textContent()) ?? "";
 
 test("build from a directory, boot, edit, rebuild & reboot; the console follows", async ({ page }) => {
+  // Three boots, and the Boot tab asks the second guest once its boot has finished: longer than one test's default under TCG.
+  test.setTimeout(25 * 60_000);
   await openPrintedLink(page, server);
   await page.getByLabel("Containerfile directory").fill(src);
   await page.getByLabel("Image name").fill(TAG);
@@ -50,6 +54,12 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
 
   const v1 = (await bootcJson<{ imageId: string }>(home, ["inspect", "uir"])).imageId;
   writeFileSync(path.join(src, "motd"), "version 2\n");
+  writeFileSync(path.join(src, "sleep.service"), "[Unit]\nDescription=Sleeps 3 s at boot\n[Service]\nType=oneshot\nExecStart=/bin/sleep 3\n");
+  writeFileSync(
+    path.join(src, "Containerfile"),
+    `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\nCOPY sleep.service /etc/systemd/system/${SLEEPER}\n` +
+      `RUN ln -s /etc/systemd/system/${SLEEPER} /etc/systemd/system/multi-user.target.wants/${SLEEPER}\n`,
+  );
   await page.getByRole("button", { name: "Rebuild & reboot" }).click();
   // An ephemeral VM soft-reboots: the console stays attached and marks the switch, then shows the new root's boot.
   await expect.poll(() => serialText(page), { timeout: 300_000 }).toMatch(/── soft reboot into localhost\/bootc-ui-rebuild:latest@[0-9a-f]{12} ──/);
@@ -61,6 +71,19 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
   await expect(page.getByText(/Rebuild & reboot uir \(requested\): done/)).toBeVisible();
   // The build it replaced, now untagged, is gone from podman's storage.
   expect((await execa("podman", ["image", "exists", v1], { reject: false })).exitCode).toBe(1);
+
+  // The Boot tab: the new boot's phases and critical chain as charts, and what the rebuild changed.
+  await page.getByRole("tab", { name: "Boot" }).click();
+  const phases = page.getByRole("group", { name: "Boot phases" });
+  await expect(phases).toBeVisible({ timeout: 300_000 }); // the guest is asked once its boot has finished
+  // A soft reboot has no firmware or kernel: one phase, from the switch to SSH.
+  await expect(phases.getByRole("img", { name: /^userspace to SSH: [\d.]+ s, from 0 s to [\d.]+ s$/ })).toBeVisible();
+  await expect(page.getByRole("group", { name: "Critical chain" }).getByRole("img", { name: /^multi-user\.target: .*active at [\d.]+ s/ })).toBeVisible();
+  const compared = page.getByRole("region", { name: "Compared with the previous boot" });
+  await expect(compared.getByRole("list", { name: "Unit changes" }).getByRole("listitem").first()).toHaveText(
+    new RegExp(`^${SLEEPER.replaceAll(".", "\\.")}: \\+[\\d.]+ s \\(new in this boot\\)$`),
+  );
+  await expect(compared.getByRole("list", { name: "Phase changes" })).toBeVisible();
 
   // "Rebuild on change": saving the file is enough; the VM reboots into the new build.
   // (Booting it to SSH again would prove no more than the reboot above: same engine path.)

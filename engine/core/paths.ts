@@ -71,6 +71,11 @@ export function libvirtVmPaths(paths: EnginePaths, name: string) {
 }
 /** SSH configuration and tunnel sockets for libvirt hosts. "_libvirt" cannot be a VM's name. */
 export const libvirtRunDir = (paths: EnginePaths) => path.join(paths.runtime, "_libvirt");
+/**
+ * The last few boots' reports of a VM (engine/insight), whichever runtime runs it: apart from
+ * vms/, which only the direct runtime keeps. Removed with the VM.
+ */
+export const bootReportsFile = (paths: EnginePaths, name: string) => path.join(paths.state, "boot-reports", `${validateName(name)}.json`);
 /** Saved libvirt connections (`bootc hosts`). */
 export const hostsFile = (paths: EnginePaths) => path.join(paths.state, "hosts.json");
 /** Serialises uploads of one base disk to one host (see runtime/libvirt/volumes.ts). */

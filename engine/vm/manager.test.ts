@@ -61,3 +61,45 @@ describe("the Engine facade", () => {
     await expect(engine.getVm("../etc")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 });
+
+describe("the facade's boot reports", () => {
+  const boot = (created: string, ready: string) => [
+    { event: "created", at: created },
+    { event: "qemu-started", at: new Date(Date.parse(created) + 1000).toISOString() },
+    { event: "ssh-ready", at: ready },
+    { event: "stopped", at: ready },
+  ];
+
+  it("keeps each boot's report, whichever runtime has the VM, and compares a boot with the one before", async () => {
+    const { engine, connected } = engineWith();
+    connected.vms.set("theirs", {
+      ...record("theirs"),
+      sshPort: 2222,
+      state: "stopped",
+      timeline: boot("2026-01-01T00:00:00.000Z", "2026-01-01T00:01:00.000Z"),
+    });
+    const first = await engine.bootReport("theirs");
+    expect(first).toMatchObject({ vm: "theirs", totalSeconds: 60, unitsFrom: "none", note: "the VM stopped before its guest was asked about its units" });
+    await expect(engine.compareBoots("theirs")).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: 'VM "theirs" has no earlier boot to compare with' });
+
+    connected.vms.set("theirs", {
+      ...record("theirs"),
+      sshPort: 2222,
+      state: "stopped",
+      timeline: boot("2026-01-02T00:00:00.000Z", "2026-01-02T00:01:30.000Z"),
+    });
+    const { comparison } = await engine.compareBoots("theirs");
+    expect(comparison.totalDelta).toBe(30);
+    expect(comparison.phases).toEqual([{ name: "userspace to SSH", kind: "changed", before: 59, after: 89, delta: 30 }]);
+    expect(comparison.unitsMissing).toBeDefined();
+
+    await engine.removeVm("theirs", { force: true });
+    connected.vms.set("theirs", {
+      ...record("theirs"),
+      sshPort: 2222,
+      state: "stopped",
+      timeline: boot("2026-01-03T00:00:00.000Z", "2026-01-03T00:01:00.000Z"),
+    });
+    await expect(engine.compareBoots("theirs")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+});

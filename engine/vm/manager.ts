@@ -20,6 +20,10 @@ import { remoteCommand } from "../ssh/command.js";
 import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
 import { checkNewVm } from "./new-vm.js";
 import { Runtimes } from "./runtimes.js";
+import { compareReports, type BootComparison } from "../insight/compare.js";
+import { currentBootReport, previousBootReport } from "../insight/insight.js";
+import type { BootReport } from "../insight/report.js";
+import { removeReports } from "../insight/store.js";
 
 /** What a rebuild did: nothing (same digest), a full reboot, or a soft reboot into the new image. */
 export interface RebuildResult {
@@ -105,7 +109,9 @@ export class Engine {
 
   /** Stops a running VM and boots it again with the same options. */
   async restartVm(name: string): Promise<VmRecord> {
-    return (await this.runtimes.owner(name)).reboot(name);
+    const runtime = await this.runtimes.owner(name);
+    await this.keepBootReport(await runtime.get(name));
+    return runtime.reboot(name);
   }
 
   /**
@@ -139,6 +145,7 @@ export class Engine {
     const buildStarted = new Date().toISOString();
     const built = await buildImage({ dir: vm.source, tag: vm.image, onLine });
     if (built.imageId === vm.imageId) return { rebooted: false, soft: false, imageId: built.imageId };
+    await this.keepBootReport(await runtime.get(name));
     const next = await runtime.reboot(name, {
       onWarning,
       image: { ref: vm.image, id: built.imageId },
@@ -162,7 +169,51 @@ export class Engine {
     const runtime = await this.runtimes.owner(name);
     const vm = await runtime.get(name).catch(() => undefined);
     await runtime.remove(name, opts);
+    await removeReports(this.paths, name);
     return opts.removeImage && vm?.imageId && !vm.broken ? releaseImage(this.paths, vm.imageId) : [];
+  }
+
+  /**
+   * Where the VM's current (or last) boot spent its time: host phases and the guest's units.
+   * A ready guest is asked once (waiting at most `waitSec` for systemd to finish starting).
+   */
+  async bootReport(name: string, o: { waitSec?: number } = {}): Promise<BootReport> {
+    return currentBootReport(this.paths, await this.getVm(name), () => this.sshTarget(name), o);
+  }
+
+  /**
+   * The VM's current boot report with the one it is compared with — its previous boot's (a
+   * rebuild, a restart), or `against`'s current or last boot — and what changed, largest
+   * change first; no `previous` when there is nothing to compare with.
+   */
+  async bootInsight(
+    name: string,
+    o: { against?: string; waitSec?: number } = {},
+  ): Promise<{ report: BootReport; previous?: BootReport; comparison?: BootComparison }> {
+    const vm = await this.getVm(name);
+    const report = await currentBootReport(this.paths, vm, () => this.sshTarget(name), o);
+    const previous = o.against ? await this.bootReport(o.against, o) : await previousBootReport(this.paths, vm);
+    return previous ? { report, previous, comparison: compareReports(previous, report) } : { report };
+  }
+
+  /** As bootInsight, but says in one sentence when there is nothing to compare with. */
+  async compareBoots(
+    name: string,
+    o: { against?: string; waitSec?: number } = {},
+  ): Promise<{ report: BootReport; previous: BootReport; comparison: BootComparison }> {
+    const r = await this.bootInsight(name, o);
+    if (!r.previous || !r.comparison)
+      throw new BootcError(
+        "INVALID_ARGUMENT",
+        `VM "${name}" has no earlier boot to compare with`,
+        "rebuild or restart it (bootc run --watch, or Rebuild & reboot), or compare with another VM: --against NAME",
+      );
+    return { report: r.report, previous: r.previous, comparison: r.comparison };
+  }
+
+  /** Before a boot ends for another (rebuild, restart): its report, so the next can be compared with it. Never fails the caller. */
+  private async keepBootReport(vm: VmInfo): Promise<void> {
+    await currentBootReport(this.paths, vm, () => this.sshTarget(vm.name), { waitSec: 90 }).catch(() => undefined);
   }
 
   /** The base-disk cache: entries, their size and image, and which VMs use them. */

@@ -99,6 +99,14 @@ const vms = router({
   logs: procedure
     .input(z.object({ name: vmName, which: z.enum(["serial", "monitor"]).default("serial") }))
     .query(({ input, ctx }) => ctx.engine.readLog(input.name, input.which)),
+  /**
+   * Where the VM's current (or last) boot spent its time, and what changed since its previous
+   * boot (or since VM `against`'s): {report, previous?, comparison?}. A ready guest is asked
+   * over SSH once its boot has finished, so this can take a while the first time.
+   */
+  bootReport: procedure
+    .input(z.object({ name: vmName, against: vmName.optional() }))
+    .query(({ input, ctx }) => ctx.engine.bootInsight(input.name, input.against ? { against: input.against } : {})),
   /** The whole VM list, sent again whenever any VM changes. */
   changes: procedure.subscription(async function* ({ ctx, signal }) {
     yield* vmChanges(ctx.engine, signal);

@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { VmInfo } from "../../engine/core/vm.js";
 import { Engine } from "../../engine/vm/manager.js";
 import { BootcError, isBootcError } from "../../engine/core/errors.js";
+import type { BootReport } from "../../engine/insight/report.js";
 import { parseCommand, printJson } from "./output.js";
+import { renderBootReport } from "./boot-chart.js";
 import { formatOptions, runFlagOptions, runFlagRows, runOptionsFromFlags, type RunOptionKey } from "./run-flags.js";
 
 /** The run options a smoke test takes; --timeout also bounds systemd's start. */
@@ -12,7 +14,8 @@ const HELP = `Usage: bootc test [options] IMAGE
 
 A smoke test for CI: boots IMAGE in a throwaway VM, waits for systemd to finish starting
 (systemctl is-system-running --wait), and reports. When the system is degraded it prints
-each failed unit with its last journal lines. It prints the boot timeline, removes the VM,
+each failed unit with its last journal lines. It prints the boot timeline and where the
+boot's time went (phases, slowest units, critical chain; --json: "boot"), removes the VM,
 and exits 0 only when the system is running (1 otherwise: degraded, or the boot failed).
 
 Options (as for bootc run; --timeout also bounds systemd's start):
@@ -34,6 +37,8 @@ export interface TestReport {
   timeline: Array<{ event: string; atSec: number }>;
   /** `systemd-analyze` inside the guest: kernel, initrd and userspace times. */
   systemdAnalyze?: string;
+  /** Where the boot's time went: phases, units, critical chain (as `bootc inspect NAME --boot --json`). */
+  boot?: BootReport;
 }
 
 const timelineOf = (vm: VmInfo) => {
@@ -67,6 +72,7 @@ function printReport(r: TestReport): void {
   }
   console.log(`timeline: ${r.timeline.map((t) => `${t.event} +${t.atSec}s`).join(", ")}`);
   if (r.systemdAnalyze) console.log(r.systemdAnalyze);
+  if (r.boot) console.log(`\n${renderBootReport(r.boot, { colour: !!process.stdout.isTTY && !process.env.NO_COLOR })}\n`);
   console.log(r.passed ? `PASS ${r.image}: the system is running` : `FAIL ${r.image}: ${r.reason ?? r.state}`);
 }
 
@@ -100,7 +106,9 @@ export async function main(argv: string[]): Promise<number> {
     if (ready.effectiveState !== "ssh-ready")
       throw new BootcError("SSH_FAILED", "the image has no sshd: bootc test needs SSH to ask systemd", "add openssh-server to the image");
     const guest = await inspectGuest(engine, vm.name, vm.readyTimeoutSec);
-    report = { image, ...guest, passed: guest.state === "running", timeline: timelineOf(await engine.getVm(vm.name)) };
+    // systemd has finished (or given up) by now: the guest answers at once.
+    const boot = await engine.bootReport(vm.name, { waitSec: 5 }).catch(() => undefined);
+    report = { image, ...guest, passed: guest.state === "running", timeline: timelineOf(await engine.getVm(vm.name)), ...(boot ? { boot } : {}) };
   } catch (e) {
     const last = await engine.getVm(vm.name).catch(() => undefined);
     const reason = isBootcError(e) ? e.message : e instanceof Error ? e.message : String(e);

@@ -14,7 +14,7 @@ import { BootcError } from "../../core/errors.js";
 import { findQemu, hostArch } from "../../host/tools.js";
 import { unmountImage } from "../../images/rootfs.js";
 import { isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
-import { enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
+import { bootReportsFile, enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
 import { ensurePrivateDir } from "../../core/private-dir.js";
 import { buildQemuArgs, guestForwards } from "./qemu-args.js";
 import { diskPlan, ephemeralPlan, firstRoot, qemuSpecOf, type BootPlan, type PlanContext } from "./boot-plan.js";
@@ -359,6 +359,7 @@ export class Supervisor {
     // --rm (and --rmi) remove the VM when it stops, but not when it stops to boot again.
     if (this.record.removeOnStop && !rebooting) {
       await rm(this.p.dir, { recursive: true, force: true });
+      await rm(bootReportsFile(this.paths, this.record.name), { force: true });
       if (this.record.removeImageOnStop && this.record.imageId) await releaseImage(this.paths, this.record.imageId).catch(() => undefined);
     }
     // Let replies flush to clients before exiting.

@@ -13,7 +13,7 @@ import { readFile, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Writable } from "node:stream";
 import { BootcError, isBootcError } from "../../core/errors.js";
-import { libvirtRunDir, libvirtVmDir, libvirtVmPaths, type EnginePaths } from "../../core/paths.js";
+import { bootReportsFile, libvirtRunDir, libvirtVmDir, libvirtVmPaths, type EnginePaths } from "../../core/paths.js";
 import { newBoot, VmRecordSchema, type VmRecord, type VmState } from "../../core/record.js";
 import type { ParsedRunOptions } from "../../core/schema.js";
 import type { ConsoleAttachment, VmEvent, VmInfo } from "../../core/vm.js";
@@ -303,6 +303,7 @@ export class LibvirtRuntime implements VmRuntime {
     if (c.local) await rm(files.serialLog, { force: true });
     else await hostExec(c, this.runDir(), `rm -f ${files.serialLog}`);
     await rm(libvirtVmDir(this.paths, name), { recursive: true, force: true });
+    await rm(bootReportsFile(this.paths, name), { force: true });
   }
 
   /** How SSH reaches the guest: its forwarded port on the libvirt host, through an SSH tunnel for a remote one. */

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { compareReports } from "./compare.js";
+import type { BootReport } from "./report.js";
+
+const report = (o: Partial<BootReport>): BootReport => ({
+  version: 1,
+  vm: "a",
+  vmCreatedAt: "t0",
+  bootId: "b1",
+  image: "localhost/x",
+  imageId: "i1",
+  phases: [],
+  totalSeconds: 0,
+  units: [],
+  criticalChain: [],
+  unitsFrom: "systemd-analyze",
+  madeAt: "t",
+  ...o,
+});
+
+describe("compareReports", () => {
+  const before = report({
+    totalSeconds: 100,
+    phases: [
+      { name: "firmware", until: "first-serial-byte", startSeconds: 0, seconds: 20 },
+      { name: "userspace to SSH", until: "ssh-ready", startSeconds: 20, seconds: 80 },
+    ],
+    units: [
+      { name: "ssh.service", seconds: 17 },
+      { name: "systemd-networkd.service", seconds: 10 },
+      { name: "gone.service", seconds: 1 },
+      { name: "same.service", seconds: 2 },
+    ],
+  });
+  const after = report({
+    bootId: "b2",
+    imageId: "i2",
+    totalSeconds: 112,
+    phases: [
+      { name: "firmware", until: "first-serial-byte", startSeconds: 0, seconds: 21 },
+      { name: "userspace to SSH", until: "ssh-ready", startSeconds: 21, seconds: 91 },
+    ],
+    units: [
+      { name: "ssh.service", seconds: 22 },
+      { name: "systemd-networkd.service", seconds: 9 },
+      { name: "sleepy.service", seconds: 3.01 },
+      { name: "same.service", seconds: 2.02 },
+    ],
+  });
+
+  it("ranks phases by how much they moved, largest first", () => {
+    const c = compareReports(before, after);
+    expect(c.totalDelta).toBe(12);
+    expect(c.phases.map((p) => [p.name, p.delta])).toEqual([
+      ["userspace to SSH", 11],
+      ["firmware", 1],
+    ]);
+  });
+
+  it("names units the image added or removed first, then those that moved, largest first, leaving out noise", () => {
+    const c = compareReports(before, after);
+    expect(c.units).toEqual([
+      { name: "sleepy.service", kind: "added", after: 3.01, delta: 3.01 },
+      { name: "gone.service", kind: "removed", before: 1, delta: -1 },
+      { name: "ssh.service", kind: "changed", before: 17, after: 22, delta: 5 },
+      { name: "systemd-networkd.service", kind: "changed", before: 10, after: 9, delta: -1 },
+    ]);
+  });
+
+  it("does not compare units when one boot's guest could not be asked", () => {
+    const c = compareReports(report({ unitsFrom: "none" }), after);
+    expect(c.units).toEqual([]);
+    expect(c.unitsMissing).toBe("the earlier boot's guest units are not known");
+  });
+});
