@@ -16,8 +16,8 @@ import { readReports, saveReport } from "./store.js";
 /** How long the guest's systemd may take after SSH answers before its boot counts as unfinished (emulated boots are slow). */
 export const GUEST_WAIT_SEC = 180;
 
-/** The current boot's `created` mark: what tells one boot of a VM from another. */
-export const bootIdOf = (vm: Pick<VmInfo, "timeline">) => vm.timeline.find((t) => t.event === "created")?.at;
+/** The current boot's first mark, `created` (or a soft reboot's switch): what tells one boot of a VM from another. */
+export const bootIdOf = (vm: Pick<VmInfo, "timeline">) => vm.timeline.find((t) => t.event === "created" || t.event === "soft-reboot")?.at;
 
 function makeReport(vm: VmInfo, bootId: string, findings: Omit<GuestFindings, "finished">, partial: boolean): BootReport {
   const { phases, totalSeconds } = phasesOf(vm.timeline, findings.guest);
