@@ -139,7 +139,8 @@ export function BootInsight({ vm }: { vm: Vm }) {
   return (
     <div style={{ marginTop: 16 }}>
       <Title headingLevel="h3">
-        {secs(r.totalSeconds)} from created to {r.phases.at(-1)?.until === "ssh-ready" ? "SSH ready" : "the last mark so far"}
+        {secs(r.totalSeconds)} from {r.from === "soft-reboot" ? "the soft reboot" : "created"} to{" "}
+        {r.phases.at(-1)?.until === "ssh-ready" ? "SSH ready" : "the last mark so far"}
       </Title>
       <Timeline title="Boot phases" bars={phaseBars(r)} total={r.totalSeconds} unit="after created" />
       {r.guest && (

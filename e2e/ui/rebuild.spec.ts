@@ -77,6 +77,7 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
   const phases = page.getByRole("group", { name: "Boot phases" });
   await expect(phases).toBeVisible({ timeout: 300_000 }); // the guest is asked once its boot has finished
   // A soft reboot has no firmware or kernel: one phase, from the switch to SSH.
+  await expect(page.getByRole("heading", { name: /^[\d.]+ s from the soft reboot to SSH ready$/ })).toBeVisible();
   await expect(phases.getByRole("img", { name: /^userspace to SSH: [\d.]+ s, from 0\.00 s to [\d.]+ s$/ })).toBeVisible();
   await expect(page.getByRole("group", { name: "Critical chain" }).getByRole("img", { name: /^multi-user\.target: .*active at [\d.]+ s/ })).toBeVisible();
   const compared = page.getByRole("region", { name: "Compared with the previous boot" });

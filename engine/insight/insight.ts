@@ -27,6 +27,7 @@ function makeReport(vm: VmInfo, bootId: string, findings: Omit<GuestFindings, "f
     vm: vm.name,
     vmCreatedAt: vm.createdAt,
     bootId,
+    ...(vm.timeline.some((t) => t.event === "created") ? {} : vm.timeline.some((t) => t.event === "soft-reboot") ? { from: "soft-reboot" as const } : {}),
     image: vm.image,
     imageId: vm.imageId,
     ...(build !== undefined ? { buildSeconds: build } : {}),

@@ -13,6 +13,8 @@ export const GuestTimesSchema = z.object({
   loaderSec: z.number().optional(),
   kernelSec: z.number().optional(),
   initrdSec: z.number().optional(),
+  /** After a soft reboot: the old userspace's stop, up to the switch. */
+  softRebootSec: z.number().optional(),
   userspaceSec: z.number(),
   totalSec: z.number(),
   target: z.object({ name: z.string(), afterSec: z.number() }).optional(),
@@ -23,8 +25,10 @@ export const BootReportSchema = z.object({
   vm: z.string(),
   /** The VM's createdAt: a VM removed and made again under the same name is another VM. */
   vmCreatedAt: z.string(),
-  /** The time of the boot's `created` mark, which no other boot of the VM has. */
+  /** The time of the boot's `created` mark (or its soft reboot's), which no other boot of the VM has. */
   bootId: z.string(),
+  /** What the boot's time counts from: the VM's start, or a soft reboot's switch into a new image. */
+  from: z.enum(["created", "soft-reboot"]).optional(),
   image: z.string(),
   imageId: z.string(),
   /** A rebuild's image build before this boot, in seconds (not part of the boot's phases). */

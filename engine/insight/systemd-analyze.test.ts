@@ -36,6 +36,13 @@ describe("parseAnalyzeTime", () => {
     expect(t).toEqual({ firmwareSec: 1.5, loaderSec: 0.8, kernelSec: 2, userspaceSec: 10, totalSec: 14.3 });
   });
 
+  it("reads a soft reboot's line (systemd 257, from a real guest): no kernel, no total", () => {
+    const t = parseAnalyzeTime(
+      "Startup finished in 14.862s (soft reboot #1) + 1min 2.057s (userspace) \nmulti-user.target reached after 1min 1.9s in userspace\n",
+    );
+    expect(t).toEqual({ softRebootSec: 14.862, userspaceSec: 62.057, totalSec: 76.919, target: { name: "multi-user.target", afterSec: 61.9 } });
+  });
+
   it("is undefined while the boot has not finished (systemd's own message)", () => {
     const text =
       "Bootup is not yet finished (org.freedesktop.systemd1.Manager.FinishTimestampMonotonic=0).\nPlease try again later.\nHint: Use 'systemctl list-jobs' to see active jobs\n";

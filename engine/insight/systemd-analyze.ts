@@ -40,6 +40,8 @@ export interface GuestTimes {
   loaderSec?: number;
   kernelSec?: number;
   initrdSec?: number;
+  /** After a soft reboot: the old userspace's stop, up to the switch. */
+  softRebootSec?: number;
   userspaceSec: number;
   totalSec: number;
   /** "graphical.target reached after 1.2s in userspace": the default target and when. */
@@ -50,21 +52,24 @@ export interface GuestTimes {
  * `systemd-analyze time`:
  *   Startup finished in 1.2s (kernel) + 3.4s (initrd) + 20s (userspace) = 24.6s
  *   multi-user.target reached after 19.9s in userspace
+ * After a soft reboot systemd (257) prints no total and no kernel:
+ *   Startup finished in 14.862s (soft reboot #1) + 1min 2.057s (userspace)
+ * which counts the old userspace's stop as "soft reboot" (softRebootSec).
  * Undefined when the boot has not finished ("Bootup is not yet finished …").
  */
 export function parseAnalyzeTime(text: string): GuestTimes | undefined {
   const line = text.split("\n").find((l) => l.startsWith("Startup finished in "));
   if (!line) return undefined;
-  const [parts, total] = line.slice("Startup finished in ".length).split(" = ");
-  const totalSec = parseTimespan(total ?? "");
-  if (totalSec === undefined) return undefined;
+  const [parts, total] = line.slice("Startup finished in ".length).trim().split(" = ");
   const times: Partial<Record<string, number>> = {};
   for (const part of parts!.split(" + ")) {
-    const m = /^(.+?) \(([a-z]+)\)$/.exec(part.trim());
+    const m = /^(.+?) \(([a-z ]+?)(?: #\d+)?\)$/.exec(part.trim());
     const sec = m ? parseTimespan(m[1]!) : undefined;
     if (m && sec !== undefined) times[m[2]!] = sec;
   }
   if (times.userspace === undefined) return undefined;
+  const totalSec = total === undefined ? Object.values(times).reduce<number>((a, b) => a + (b ?? 0), 0) : parseTimespan(total);
+  if (totalSec === undefined) return undefined;
   const reached = /^(\S+) reached after (.+) in userspace/m.exec(text);
   const afterSec = reached ? parseTimespan(reached[2]!) : undefined;
   return {
@@ -72,6 +77,7 @@ export function parseAnalyzeTime(text: string): GuestTimes | undefined {
     ...(times.loader !== undefined ? { loaderSec: times.loader } : {}),
     ...(times.kernel !== undefined ? { kernelSec: times.kernel } : {}),
     ...(times.initrd !== undefined ? { initrdSec: times.initrd } : {}),
+    ...(times["soft reboot"] !== undefined ? { softRebootSec: times["soft reboot"] } : {}),
     userspaceSec: times.userspace,
     totalSec,
     ...(reached && afterSec !== undefined ? { target: { name: reached[1]!, afterSec } } : {}),

@@ -34,7 +34,12 @@ const shortId = (id: string) => id.replace(/^sha256:/, "").slice(0, 12);
 /** The report as a chart. */
 export function renderBootReport(r: BootReport, style: ChartStyle): string {
   const out: string[] = [];
-  out.push(bold(style, `${r.vm}: ${seconds(r.totalSeconds)} from created to ${r.phases.at(-1)?.until === "ssh-ready" ? "SSH ready" : "the last mark so far"}`));
+  out.push(
+    bold(
+      style,
+      `${r.vm}: ${seconds(r.totalSeconds)} from ${r.from === "soft-reboot" ? "the soft reboot" : "created"} to ${r.phases.at(-1)?.until === "ssh-ready" ? "SSH ready" : "the last mark so far"}`,
+    ),
+  );
   out.push(`boot of ${r.bootId}, image ${r.image} (${shortId(r.imageId)})${r.buildSeconds !== undefined ? `, after a ${seconds(r.buildSeconds)} build` : ""}`);
   out.push("", bold(style, "Phases"));
   const nameWidth = Math.max(...r.phases.map((p) => p.name.length), 5);
