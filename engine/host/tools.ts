@@ -46,10 +46,30 @@ export const INSTALL_HINT: Record<string, string> = {
   "ssh-keygen": "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",
 };
 
+/**
+ * macOS: everything comes from Homebrew. qemu-img and the edk2 firmware are part of its
+ * qemu; podman runs containers in a podman machine (a Linux VM) it manages.
+ */
+export const MACOS_INSTALL_HINT: Record<string, string> = {
+  podman: "brew install podman, then podman machine init && podman machine start",
+  qemu: "brew install qemu",
+  "qemu-img": "brew install qemu (qemu-img is part of it)",
+  firmware: "brew install qemu (edk2 firmware is in its share/qemu)",
+  vfkit: "brew install vfkit",
+  xorriso: "brew install xorriso",
+  ssh: "macOS has the OpenSSH client built in: check that /usr/bin is on PATH",
+  "ssh-keygen": "macOS has the OpenSSH client built in: check that /usr/bin is on PATH",
+};
+
+/** How to install `name` on this platform. */
+export function installHint(name: string, platform: NodeJS.Platform = process.platform): string {
+  return (platform === "darwin" ? MACOS_INSTALL_HINT[name] : undefined) ?? INSTALL_HINT[name] ?? `install ${name}`;
+}
+
 export function requireTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const found = findOnPath(name, env);
   if (!found) {
-    throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, INSTALL_HINT[name] ?? `install ${name}`);
+    throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, installHint(name));
   }
   return found;
 }
@@ -57,7 +77,7 @@ export function requireTool(name: string, env: NodeJS.ProcessEnv = process.env):
 export function findQemu(env: NodeJS.ProcessEnv = process.env, arch: HostArch = hostArch()): string {
   const name = qemuBinaryName(arch);
   const found = env.BOOTC_QEMU ?? findOnPath(name, env);
-  if (!found) throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, INSTALL_HINT.qemu);
+  if (!found) throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, installHint("qemu"));
   return found;
 }
 
@@ -137,7 +157,7 @@ export function firmwareCandidates(
 /** The UEFI firmware, or a MISSING_TOOL error saying what needed it and how to install it. */
 export function requireFirmware(neededFor: string): Firmware {
   const fw = findFirmware();
-  if (!fw) throw new BootcError("MISSING_TOOL", `no UEFI firmware found (needed ${neededFor})`, INSTALL_HINT.firmware);
+  if (!fw) throw new BootcError("MISSING_TOOL", `no UEFI firmware found (needed ${neededFor})`, installHint("firmware"));
   return fw;
 }
 
