@@ -36,25 +36,26 @@ describe("buildVfkitArgs", () => {
     ]);
   });
 
-  it("boots the image's kernel over a virtio-fs root with the console on hvc0 (ephemeral design)", () => {
+  it("boots the image's kernel on its VM's clone of the root image, with shares over virtio-fs (the macOS ephemeral design)", () => {
     const args = buildVfkitArgs({
       ...disk,
-      boot: { kind: "linux", kernel: "/c/Image", initrd: "/c/initramfs.img", cmdline: ["root=virtiofs:rootfs", "rw", "systemd.volatile=overlay"] },
-      disks: [],
+      boot: { kind: "linux", kernel: "/c/Image", initrd: "/c/initramfs.img", cmdline: ["root=/dev/vda", "ro", "systemd.volatile=overlay"] },
+      disks: ["/Users/me/.local/state/bootc-console/vms/web/root.img"],
       shares: [
-        { dir: "/Users/me/Library/Caches/bootc-console/roots/sha256-abc", tag: "rootfs" },
         { dir: "/Users/me/src", tag: "bind1" },
+        { dir: "/Users/me/data", tag: "bind2" },
       ],
       serial: { kind: "file", path: "/Users/me/serial.log" },
     });
     expect(after(args, "--bootloader")).toEqual([
-      'linux,kernel=/c/Image,initrd=/c/initramfs.img,cmdline="console=hvc0 root=virtiofs:rootfs rw systemd.volatile=overlay"',
+      'linux,kernel=/c/Image,initrd=/c/initramfs.img,cmdline="console=hvc0 root=/dev/vda ro systemd.volatile=overlay"',
     ]);
     expect(after(args, "--device")).toEqual([
+      "virtio-blk,path=/Users/me/.local/state/bootc-console/vms/web/root.img",
       "virtio-net,nat,mac=52:54:00:70:2b:71",
       "virtio-serial,logFilePath=/Users/me/serial.log",
-      "virtio-fs,sharedDir=/Users/me/Library/Caches/bootc-console/roots/sha256-abc,mountTag=rootfs",
       "virtio-fs,sharedDir=/Users/me/src,mountTag=bind1",
+      "virtio-fs,sharedDir=/Users/me/data,mountTag=bind2",
       "virtio-rng",
     ]);
   });

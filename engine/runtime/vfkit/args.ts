@@ -27,7 +27,10 @@ export interface VfkitSpec {
   cpus: number;
   memoryMiB: number;
   boot: VfkitBoot;
-  /** Raw disk images (the framework reads no qcow2), in order: /dev/vda first. */
+  /**
+   * Raw disk images (the framework reads no qcow2), in order: /dev/vda first. vfkit has no
+   * read-only disk, so each is the VM's own (an APFS clone of a cached base or root image).
+   */
   disks: string[];
   network: VfkitNetwork;
   /** The guest's console (hvc0): vfkit's stdio (the monitor owns both ends), or a log file. */
