@@ -10,7 +10,7 @@ export const ENGINE_FLOORS = [
   ["images", "ssh", "provision"],
   ["disk", "insight"],
   ["runtime"],
-  ["runtime/direct", "runtime/libvirt"],
+  ["runtime/direct", "runtime/libvirt", "runtime/vfkit"],
   ["vm", "doctor", "demo"],
   [""],
 ];

@@ -60,8 +60,8 @@ say "Node.js $have_node (needs >= $need_node): ok"
 
 if [[ $(uname -s) == Darwin ]]; then
   echo "On macOS install the host tools with Homebrew:"
-  echo "  brew install podman qemu xorriso && podman machine init --rootful && podman machine start"
-  echo "(virtiofsd is not needed on macOS hosts: shares go through the podman machine.)"
+  echo "  brew install podman qemu vfkit xorriso && podman machine init --rootful && podman machine start"
+  echo "(virtiofsd and passt are Linux programs, not needed on macOS: see docs/macos.md.)"
   if [[ $mode == check ]]; then
     for b in podman qemu-img xorriso; do command -v "$b" >/dev/null || missing+=("$b"); done
     if ((${#missing[@]})); then echo "setup: missing: ${missing[*]}" >&2; exit 1; fi

@@ -6,7 +6,7 @@ import { readFile, stat, statfs } from "node:fs/promises";
 import os from "node:os";
 import { execa } from "execa";
 import { detectAccel } from "../host/accel.js";
-import { findFirmware, findOnPath, findQemu, findVirtiofsd, hostArch, INSTALL_HINT } from "../host/tools.js";
+import { findFirmware, findOnPath, findQemu, findVirtiofsd, hostArch, installHint } from "../host/tools.js";
 import { enginePaths } from "../core/paths.js";
 import { ensurePrivateDir } from "../core/private-dir.js";
 import { PROBE_IMAGE } from "../images/probe.js";
@@ -21,18 +21,22 @@ export interface DoctorReport {
   rows: DoctorRow[];
 }
 
-type Check = (env: NodeJS.ProcessEnv) => Promise<DoctorRow>;
+type Check = (env: NodeJS.ProcessEnv, platform: NodeJS.Platform) => Promise<DoctorRow>;
 
 const row = (r: DoctorRow) => r;
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-const checkPodman: Check = async (env) => {
+const checkPodman: Check = async (env, platform) => {
   const base = { id: "podman", name: "podman", required: true };
   const bin = findOnPath("podman", env);
-  if (!bin) return row({ ...base, status: "fail", detail: "not found on PATH", fix: INSTALL_HINT.podman });
+  if (!bin) return row({ ...base, status: "fail", detail: "not found on PATH", fix: installHint("podman", platform) });
   const info = await execa(bin, ["info", "--format", "json"], { reject: false, env, timeout: 60_000 });
   if (info.exitCode !== 0) {
-    return row({ ...base, status: "fail", detail: `podman info failed: ${info.stderr.trim()}`, fix: "run bootc setup to configure podman" });
+    const fix =
+      platform === "darwin"
+        ? "start the podman machine: podman machine start (podman machine init first if there is none)"
+        : "run bootc setup to configure podman";
+    return row({ ...base, status: "fail", detail: `podman info failed: ${info.stderr.trim()}`, fix });
   }
   const i = JSON.parse(info.stdout) as {
     host?: { security?: { rootless?: boolean }; ociRuntime?: { name?: string } };
@@ -62,41 +66,41 @@ const checkPodman: Check = async (env) => {
   return row({ ...base, status: "ok", detail: `${facts}; runs containers` });
 };
 
-const checkQemu: Check = async (env) => {
+const checkQemu: Check = async (env, platform) => {
   const base = { id: "qemu", name: "qemu", required: true };
   let bin: string;
   try {
     bin = findQemu(env);
   } catch (e) {
-    return row({ ...base, status: "fail", detail: errText(e), fix: INSTALL_HINT.qemu });
+    return row({ ...base, status: "fail", detail: errText(e), fix: installHint("qemu", platform) });
   }
   const v = await execa(bin, ["--version"], { reject: false, env });
   const version = /version ([\d.]+)/.exec(v.stdout)?.[1] ?? "unknown version";
   return row({ ...base, status: "ok", detail: `${bin} ${version}` });
 };
 
-const checkQemuImg: Check = async (env) => {
+const checkQemuImg: Check = async (env, platform) => {
   const base = { id: "qemu-img", name: "qemu-img", required: true };
   const bin = findOnPath("qemu-img", env);
-  if (!bin) return row({ ...base, status: "fail", detail: "not found on PATH", fix: INSTALL_HINT["qemu-img"] });
+  if (!bin) return row({ ...base, status: "fail", detail: "not found on PATH", fix: installHint("qemu-img", platform) });
   return row({ ...base, status: "ok", detail: bin });
 };
 
-const checkVirtiofsd: Check = async (env) => {
+const checkVirtiofsd: Check = async (env, platform) => {
   const base = { id: "virtiofsd", name: "virtiofsd", required: true };
   try {
     const v = await findVirtiofsd(env);
     const style = v.flavour === "c" ? "C, -o source=DIR" : "Rust, --shared-dir DIR";
     return row({ ...base, status: "ok", detail: `${v.path} ${v.version} (${style})` });
   } catch (e) {
-    return row({ ...base, status: "fail", detail: errText(e), fix: INSTALL_HINT.virtiofsd });
+    return row({ ...base, status: "fail", detail: errText(e), fix: installHint("virtiofsd", platform) });
   }
 };
 
-const checkFirmware: Check = async () => {
+const checkFirmware: Check = async (_env, platform) => {
   const base = { id: "firmware", name: "UEFI firmware", required: false };
-  const fw = findFirmware(hostArch());
-  if (!fw) return row({ ...base, status: "warn", detail: "not found (needed only for disk mode and premade disks)", fix: INSTALL_HINT.firmware });
+  const fw = findFirmware(hostArch(), platform);
+  if (!fw) return row({ ...base, status: "warn", detail: "not found (needed only for disk mode and premade disks)", fix: installHint("firmware", platform) });
   return row({ ...base, status: "ok", detail: `${fw.code} + ${fw.vars}` });
 };
 
@@ -175,9 +179,9 @@ const checkRootless: Check = async (env) => {
 
 const simpleTool =
   (id: string, name: string, required: boolean, use: string): Check =>
-  async (env) => {
+  async (env, platform) => {
     const bin = findOnPath(id, env);
-    if (!bin) return row({ id, name, required, status: required ? "fail" : "warn", detail: `not found (${use})`, fix: INSTALL_HINT[id] ?? `install ${id}` });
+    if (!bin) return row({ id, name, required, status: required ? "fail" : "warn", detail: `not found (${use})`, fix: installHint(id, platform) });
     return row({ id, name, required, status: "ok", detail: bin });
   };
 
@@ -197,6 +201,17 @@ const checkDisk: Check = async (env) => {
   }
 };
 
+const sshTools = [simpleTool("ssh", "ssh client", true, "bootc ssh"), simpleTool("ssh-keygen", "ssh-keygen", true, "per-VM SSH keys")];
+const checkPasst = simpleTool(
+  "passt",
+  "passt",
+  false,
+  "guests' outbound network that does not reach the host's loopback; without it they get none unless --allow-host-loopback",
+);
+const checkXorriso = simpleTool("xorriso", "xorriso", false, "cloud-init seed ISOs");
+const checkVfkit = simpleTool("vfkit", "vfkit", false, "VMs under Apple's Virtualization framework (docs/macos.md; the qemu + HVF path needs none)");
+
+/** Linux: the direct runtime's whole tool set (virtiofsd and passt are Linux programs). */
 export const CHECKS: Check[] = [
   checkPodman,
   checkQemu,
@@ -204,21 +219,27 @@ export const CHECKS: Check[] = [
   checkVirtiofsd,
   checkFirmware,
   checkAccel,
-  simpleTool("ssh", "ssh client", true, "bootc ssh"),
-  simpleTool("ssh-keygen", "ssh-keygen", true, "per-VM SSH keys"),
-  simpleTool(
-    "passt",
-    "passt",
-    false,
-    "guests' outbound network that does not reach the host's loopback; without it they get none unless --allow-host-loopback",
-  ),
-  simpleTool("xorriso", "xorriso", false, "cloud-init seed ISOs"),
+  ...sshTools,
+  checkPasst,
+  checkXorriso,
   checkDisk,
 ];
 
-export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
-  // A regular user's rootless set-up is checked right after podman itself.
-  const checks = isRootless() ? CHECKS.flatMap((c) => (c === checkPodman ? [c, checkRootless] : [c])) : CHECKS;
-  const rows = [...(await Promise.all(checks.map((check) => check(env)))), ...(await libvirtRows(enginePaths(env), env))];
+/**
+ * macOS (docs/macos.md; not run on a Mac yet): images live in a podman machine, VMs run under
+ * qemu with HVF or under vfkit, all from Homebrew. No virtiofsd (Linux only: vfkit serves
+ * virtio-fs itself), no passt, no rootless set-up (the podman machine has its own).
+ */
+export const MACOS_CHECKS: Check[] = [checkPodman, checkQemu, checkQemuImg, checkFirmware, checkAccel, checkVfkit, ...sshTools, checkXorriso, checkDisk];
+
+/** The checks for a host: macOS's or Linux's, with a regular Linux user's rootless set-up right after podman. */
+export function doctorChecks(platform: NodeJS.Platform, rootless: boolean): Check[] {
+  if (platform === "darwin") return MACOS_CHECKS;
+  return rootless ? CHECKS.flatMap((c) => (c === checkPodman ? [c, checkRootless] : [c])) : CHECKS;
+}
+
+export async function runDoctor(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Promise<DoctorReport> {
+  const checks = doctorChecks(platform, platform !== "darwin" && isRootless());
+  const rows = [...(await Promise.all(checks.map((check) => check(env, platform)))), ...(await libvirtRows(enginePaths(env), env))];
   return { ok: rows.every((r) => !(r.required && r.status === "fail")), rows };
 }

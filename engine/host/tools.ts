@@ -46,10 +46,30 @@ export const INSTALL_HINT: Record<string, string> = {
   "ssh-keygen": "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",
 };
 
+/**
+ * macOS: everything comes from Homebrew. qemu-img and the edk2 firmware are part of its
+ * qemu; podman runs containers in a podman machine (a Linux VM) it manages.
+ */
+export const MACOS_INSTALL_HINT: Record<string, string> = {
+  podman: "brew install podman, then podman machine init && podman machine start",
+  qemu: "brew install qemu",
+  "qemu-img": "brew install qemu (qemu-img is part of it)",
+  firmware: "brew install qemu (edk2 firmware is in its share/qemu)",
+  vfkit: "brew install vfkit",
+  xorriso: "brew install xorriso",
+  ssh: "macOS has the OpenSSH client built in: check that /usr/bin is on PATH",
+  "ssh-keygen": "macOS has the OpenSSH client built in: check that /usr/bin is on PATH",
+};
+
+/** How to install `name` on this platform. */
+export function installHint(name: string, platform: NodeJS.Platform = process.platform): string {
+  return (platform === "darwin" ? MACOS_INSTALL_HINT[name] : undefined) ?? INSTALL_HINT[name] ?? `install ${name}`;
+}
+
 export function requireTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const found = findOnPath(name, env);
   if (!found) {
-    throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, INSTALL_HINT[name] ?? `install ${name}`);
+    throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, installHint(name));
   }
   return found;
 }
@@ -57,7 +77,7 @@ export function requireTool(name: string, env: NodeJS.ProcessEnv = process.env):
 export function findQemu(env: NodeJS.ProcessEnv = process.env, arch: HostArch = hostArch()): string {
   const name = qemuBinaryName(arch);
   const found = env.BOOTC_QEMU ?? findOnPath(name, env);
-  if (!found) throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, INSTALL_HINT.qemu);
+  if (!found) throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, installHint("qemu"));
   return found;
 }
 
@@ -96,26 +116,51 @@ export interface Firmware {
   vars: string;
 }
 
-const FIRMWARE_PAIRS: Array<[string, string]> = [
-  ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"],
-  ["/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"],
-  ["/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"],
-  ["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"],
-  ["/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw", "/usr/share/edk2/aarch64/vars-template-pflash.raw"],
-  ["/opt/homebrew/share/qemu/edk2-aarch64-code.fd", "/opt/homebrew/share/qemu/edk2-arm-vars.fd"],
-];
+const LINUX_FIRMWARE: Record<HostArch, Firmware[]> = {
+  x86_64: [
+    { code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
+    { code: "/usr/share/OVMF/OVMF_CODE.fd", vars: "/usr/share/OVMF/OVMF_VARS.fd" },
+    { code: "/usr/share/edk2/ovmf/OVMF_CODE.fd", vars: "/usr/share/edk2/ovmf/OVMF_VARS.fd" },
+  ],
+  aarch64: [
+    { code: "/usr/share/AAVMF/AAVMF_CODE.fd", vars: "/usr/share/AAVMF/AAVMF_VARS.fd" },
+    { code: "/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw", vars: "/usr/share/edk2/aarch64/vars-template-pflash.raw" },
+  ],
+};
+
+/**
+ * The edk2 builds QEMU itself ships (its pc-bios, installed by Homebrew's qemu under
+ * PREFIX/share/qemu): the code and a variable-store template per architecture.
+ */
+export function qemuShareFirmware(prefix: string, arch: HostArch): Firmware {
+  const dir = path.join(prefix, "share", "qemu");
+  return arch === "aarch64"
+    ? { code: path.join(dir, "edk2-aarch64-code.fd"), vars: path.join(dir, "edk2-arm-vars.fd") }
+    : { code: path.join(dir, "edk2-x86_64-code.fd"), vars: path.join(dir, "edk2-i386-vars.fd") };
+}
+
+/**
+ * Where UEFI firmware for `arch` may be, first match wins: the distributions' packages on
+ * Linux; on macOS, Homebrew's qemu (HOMEBREW_PREFIX, else /opt/homebrew on Apple silicon
+ * and /usr/local on Intel).
+ */
+export function firmwareCandidates(
+  arch: HostArch,
+  platform: NodeJS.Platform = process.platform,
+  env: Record<string, string | undefined> = process.env,
+): Firmware[] {
+  if (platform !== "darwin") return LINUX_FIRMWARE[arch];
+  const prefixes = [...new Set([env.HOMEBREW_PREFIX, "/opt/homebrew", "/usr/local"].filter((p): p is string => !!p))];
+  return prefixes.map((p) => qemuShareFirmware(p, arch));
+}
 
 /** The UEFI firmware, or a MISSING_TOOL error saying what needed it and how to install it. */
 export function requireFirmware(neededFor: string): Firmware {
   const fw = findFirmware();
-  if (!fw) throw new BootcError("MISSING_TOOL", `no UEFI firmware found (needed ${neededFor})`, INSTALL_HINT.firmware);
+  if (!fw) throw new BootcError("MISSING_TOOL", `no UEFI firmware found (needed ${neededFor})`, installHint("firmware"));
   return fw;
 }
 
-export function findFirmware(arch: HostArch = hostArch()): Firmware | undefined {
-  const wanted = arch === "x86_64" ? /OVMF|ovmf/ : /AAVMF|aarch64/;
-  for (const [code, vars] of FIRMWARE_PAIRS) {
-    if (wanted.test(code) && existsSync(code) && existsSync(vars)) return { code, vars };
-  }
-  return undefined;
+export function findFirmware(arch: HostArch = hostArch(), platform: NodeJS.Platform = process.platform): Firmware | undefined {
+  return firmwareCandidates(arch, platform).find((f) => existsSync(f.code) && existsSync(f.vars));
 }
