@@ -110,6 +110,7 @@ function Comparison({ insight }: { insight: Insight }) {
       </p>
       <Title headingLevel="h4">Units (new and gone first, then by how much they moved)</Title>
       {c.unitsMissing ? <p>Not compared: {c.unitsMissing}.</p> : list("Unit changes", c.units)}
+      {c.unitsNote ? <p>Left out: {c.unitsNote}.</p> : null}
       <Title headingLevel="h4">Phases</Title>
       {list("Phase changes", c.phases)}
     </section>

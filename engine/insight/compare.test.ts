@@ -72,4 +72,33 @@ describe("compareReports", () => {
     expect(c.units).toEqual([]);
     expect(c.unitsMissing).toBe("the earlier boot's guest units are not known");
   });
+
+  it("compares a soft reboot with the full boot before it without the units only a full boot runs", () => {
+    const full = report({
+      units: [
+        { name: "dev-ttyS0.device", seconds: 90 },
+        { name: "initrd-switch-root.service", seconds: 25 },
+        { name: "ssh.service", seconds: 8 },
+      ],
+    });
+    const soft = report({
+      bootId: "b2",
+      from: "soft-reboot",
+      units: [
+        { name: "ssh.service", seconds: 8.5 },
+        { name: "sleepy.service", seconds: 3 },
+      ],
+    });
+    const c = compareReports(full, soft);
+    expect(c.units.map((u) => [u.name, u.kind])).toEqual([
+      ["sleepy.service", "added"],
+      ["ssh.service", "changed"],
+    ]);
+    expect(c.unitsNote).toMatch(/^a soft reboot compared with a full boot: 2 unit\(s\) only a full boot runs/);
+    // Two full boots compare every unit, as before.
+    expect(compareReports(full, report({ bootId: "b3", units: [{ name: "ssh.service", seconds: 8 }] })).units.map((u) => u.kind)).toEqual([
+      "removed",
+      "removed",
+    ]);
+  });
 });

@@ -28,6 +28,8 @@ export interface BootComparison {
   units: Change[];
   /** Only one of the two boots knows its guest's units: units are not compared. */
   unitsMissing?: string;
+  /** A soft reboot compared with a full boot: what was left out of `units`, and why. */
+  unitsNote?: string;
 }
 
 /** Changes smaller than this are timer noise even on a quiet host (blame prints milliseconds). */
@@ -66,12 +68,23 @@ function changes(before: Array<{ name: string; seconds: number }>, after: Array<
 export function compareReports(before: BootReport, after: BootReport): BootComparison {
   const side = (r: BootReport) => ({ vm: r.vm, bootId: r.bootId, imageId: r.imageId, totalSeconds: r.totalSeconds });
   const bothUnits = before.unitsFrom !== "none" && after.unitsFrom !== "none";
+  // A soft reboot restarts userspace only: devices and the initramfs's units run in a full
+  // boot alone, so they are no change the image made. Units only the full boot ran are left out.
+  const soft = (r: BootReport) => r.from === "soft-reboot";
+  const mixed = soft(before) !== soft(after);
+  const [softBoot, fullBoot] = soft(before) ? [before, after] : [after, before];
+  const softNames = new Set(softBoot.units.map((u) => u.name));
+  const fullOnly = new Set(mixed ? fullBoot.units.map((u) => u.name).filter((n) => !softNames.has(n)) : []);
+  const units = bothUnits ? changes(before.units, after.units, true) : [];
   return {
     before: side(before),
     after: side(after),
     totalDelta: round3(after.totalSeconds - before.totalSeconds),
     phases: changes(before.phases, after.phases, false),
-    units: bothUnits ? changes(before.units, after.units, true) : [],
+    units: mixed ? units.filter((c) => !fullOnly.has(c.name)) : units,
     ...(bothUnits ? {} : { unitsMissing: `the ${before.unitsFrom === "none" ? "earlier" : "later"} boot's guest units are not known` }),
+    ...(bothUnits && mixed && fullOnly.size
+      ? { unitsNote: `a soft reboot compared with a full boot: ${fullOnly.size} unit(s) only a full boot runs (devices, the initramfs's) are left out` }
+      : {}),
   };
 }

@@ -103,7 +103,10 @@ export function renderComparison(c: BootComparison, style: ChartStyle, o: { limi
     if (changes.length > limit) out.push(`  … and ${changes.length - limit} more (--json lists them all)`);
   };
   if (c.unitsMissing) out.push("", bold(style, "Units"), `  not compared: ${c.unitsMissing}`);
-  else section("Units (new and gone first, then by how much they moved)", c.units);
+  else {
+    section("Units (new and gone first, then by how much they moved)", c.units);
+    if (c.unitsNote) out.push(`  (${c.unitsNote})`);
+  }
   section("Phases", c.phases);
   return out.join("\n");
 }
