@@ -15,6 +15,7 @@ import type { ConsoleAttachment, VmEvent, VmInfo } from "../core/vm.js";
 import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
 import { buildImage, removeSupersededBuild } from "../images/build.js";
 import type { PullHooks } from "../images/pull.js";
+import type { DiskProgress } from "../disk/progress.js";
 import type { Listing, StopOptions } from "../runtime/runtime.js";
 import { remoteCommand } from "../ssh/command.js";
 import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
@@ -40,7 +41,7 @@ export class Engine {
    * pull), creates the VM and starts its boot. Returns once the boot is under way: waitFor()
    * and events() follow it (a disk build, an upload, the boot).
    */
-  async createVm(input: RunOptions, hooks: { pull?: PullHooks } = {}): Promise<VmRecord> {
+  async createVm(input: RunOptions, hooks: { pull?: PullHooks; onExport?: (p: DiskProgress) => void } = {}): Promise<VmRecord> {
     const parsed = parseRunOptions(input);
     const runtime = this.runtimes.forNew(parsed);
     const vm = await checkNewVm(parsed, {
@@ -53,6 +54,7 @@ export class Engine {
       localNames: await this.runtimes.local.names(),
       paths: this.paths,
       pull: hooks.pull,
+      onExport: hooks.onExport,
     });
     // Only now, with the new VM's input all checked: a typo must not cost the old VM.
     if (vm.replaces) await this.removeVm(vm.name, { force: true });

@@ -18,7 +18,7 @@ Without them, CONTAINER_HOST (and CONTAINER_SSHKEY) name another podman, as for 
 export function podmanFromFlags(
   given: PodmanConnection | undefined,
   remote: boolean | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = process.env,
 ): PodmanConnection | undefined {
   if (given && remote) throw new BootcError("INVALID_ARGUMENT", "give --connection NAME or -r (--remote), not both", "-r is podman's default connection");
   if (given) return given;
