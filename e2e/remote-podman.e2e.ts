@@ -7,7 +7,7 @@
  * guest boot), without the local podman ever having it; `bootc ssh` works; rm leaves no
  * process. Bad connections fail in one sentence. The service and sshd are stopped by pid.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -117,6 +117,32 @@ describe("an image in another podman, reached over SSH", () => {
     expect(r.exitCode, String(r.all)).toBe(0);
     expect(processesUsing(home)).toEqual([]);
     expect(existsSync(path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", vm.imageId))).toBe(true);
+  }, 120_000);
+});
+
+describe("podman's named connections", () => {
+  it("--connection NAME and -r (the default connection) reach the same podman, on images and run", async () => {
+    // A containers.conf of this test's own (CONTAINERS_CONF): root's podman configuration is not touched.
+    const conf = path.join(tempDir("bce-remote-conf-"), "containers.conf");
+    writeFileSync(conf, "");
+    const env = { CONTAINERS_CONF: conf, CONTAINER_HOST: "", CONTAINER_SSHKEY: "" };
+    const add = await execa("podman", ["system", "connection", "add", "--identity", remote.key, "bce-remote", remote.url], {
+      env: { ...process.env, CONTAINERS_CONF: conf },
+      reject: false,
+      all: true,
+    });
+    expect(add.exitCode, String(add.all)).toBe(0);
+    for (const how of [["--connection", "bce-remote"], ["-r"]]) {
+      const r = await bootc(home, ["images", ...how], { env });
+      expect(r.exitCode, String(r.all)).toBe(0);
+      expect(String(r.stdout), how.join(" ")).toContain(`${REMOTE_IMAGE}:one`);
+      expect(String(r.stdout), how.join(" ")).toContain(`${REMOTE_IMAGE}:two`);
+    }
+    const missing = await bootc(home, ["run", "--connection", "bce-remote", "localhost/bootc-remote-missing:1"], { env });
+    expect(missing.exitCode).toBe(1);
+    expect(String(missing.stderr)).toContain('error: image "localhost/bootc-remote-missing:1" is not in podman connection "bce-remote"');
+    const disk = await bootc(home, ["run", "-r", "--mode", "disk", `${REMOTE_IMAGE}:one`], { env });
+    expect(String(disk.stderr)).toContain("disk mode is not supported yet for an image of podman's default connection");
   }, 120_000);
 });
 
