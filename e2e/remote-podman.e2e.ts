@@ -111,8 +111,13 @@ describe("an image in another podman, reached over SSH", () => {
     expect(String(r.stdout).trim()).toBe("root:shadow 640\noverlay");
   }, 120_000);
 
-  it("rm removes the VM and leaves no process; the exported root stays cached", async () => {
+  it("rm (not --rmi) removes the VM and leaves no process; the exported root stays cached", async () => {
     const vm = JSON.parse(String((await bootc(home, ["inspect", NAME])).stdout));
+    // --rmi would remove a local image of the same id (root's demo image has it): refused, the VM kept.
+    const rmi = await bootc(home, ["rm", "--force", "--rmi", NAME]);
+    expect(rmi.exitCode).toBe(1);
+    expect(String(rmi.stderr)).toContain("--rmi is not supported yet for a VM whose image is in the podman at");
+    expect((await bootc(home, ["inspect", NAME])).exitCode).toBe(0);
     const r = await bootc(home, ["rm", "--force", NAME]);
     expect(r.exitCode, String(r.all)).toBe(0);
     expect(processesUsing(home)).toEqual([]);
