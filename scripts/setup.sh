@@ -9,7 +9,7 @@
 #   setup.sh --check     changes nothing; lists what is missing, exit 1 if anything is
 #   setup.sh --dry-run   changes nothing; prints what it would do
 #   setup.sh --tests     also what the test suite needs (Chromium, a registry, the
-#                        bootc-rootless user of the rootless tests)
+#                        bootc-rootless and bootc-remote users of the rootless and remote podman tests)
 #
 # Debian/Ubuntu (apt) and Fedora (dnf) are installed for you; on macOS it prints the
 # Homebrew line. Where podman is installed but cannot run a container (crun failing on a
@@ -258,17 +258,26 @@ give_ranges() {
 }
 [[ $(id -u) -ne 0 ]] && give_ranges "$(id -un)"
 
-# Tests: a regular user for the rootless end-to-end tests (e2e/rootless.e2e.ts).
+# Tests: regular users with rootless podman: bootc-rootless for the rootless tests
+# (e2e/rootless.e2e.ts), bootc-remote for the remote podman tests (e2e/remote-podman.e2e.ts),
+# whose podman is reached over SSH: its account is unlocked (no password: sshd with UsePAM
+# no refuses a locked account even for a key).
 if ((with_tests)) && [[ $(id -u) -eq 0 ]]; then
-  if id bootc-rootless >/dev/null 2>&1; then
-    give_ranges bootc-rootless
-  elif ! applying; then
-    gap "the user bootc-rootless (rootless tests)" "create the user bootc-rootless with subordinate ids"
-  else
-    useradd --create-home --shell /bin/bash --comment "bootc-console rootless tests" bootc-rootless
-    changed+=("created the user bootc-rootless")
-    give_ranges bootc-rootless
-  fi
+  for test_user in bootc-rootless bootc-remote; do
+    if id "$test_user" >/dev/null 2>&1; then
+      give_ranges "$test_user"
+    elif ! applying; then
+      gap "the user $test_user (tests)" "create the user $test_user with subordinate ids"
+      continue
+    else
+      useradd --create-home --shell /bin/bash --comment "bootc-console tests" "$test_user"
+      changed+=("created the user $test_user")
+      give_ranges "$test_user"
+    fi
+    if [[ $test_user == bootc-remote ]] && [[ $(getent shadow bootc-remote | cut -d: -f2) == '!'* ]]; then
+      if applying; then usermod -p '*' bootc-remote; else gap "the user bootc-remote unlocked (for sshd)" "usermod -p '*' bootc-remote"; fi
+    fi
+  done
 fi
 
 # bootc-console itself. An installed package carries its build; a source tree (a clone:

@@ -6,11 +6,31 @@ import { trpc, type Vm } from "../lib/trpc";
 /** Always shown, in boot order. */
 const PHASES = ["created", "qemu-started", "first-serial-byte", "kernel-to-userspace", "ssh-ready"];
 /**
- * Shown when they happened: a rebuild's build, disk mode's base disk, and the kernel's
+ * Shown when they happened: a rebuild's build, the export of an image of another podman,
+ * disk mode's base disk, and the kernel's
  * "Run /init" line, which a quiet console (emulated boots) does not print.
  */
-const OPTIONAL = new Set(["build-started", "build-finished", "disk-built", "disk-reused", "disk-ready", "kernel-to-userspace"]);
-const ORDER = ["build-started", "build-finished", "created", "disk-built", "disk-reused", "disk-ready", ...PHASES.slice(1)];
+const OPTIONAL = new Set([
+  "build-started",
+  "build-finished",
+  "image-root-exported",
+  "image-root-cached",
+  "disk-built",
+  "disk-reused",
+  "disk-ready",
+  "kernel-to-userspace",
+]);
+const ORDER = [
+  "build-started",
+  "build-finished",
+  "created",
+  "image-root-exported",
+  "image-root-cached",
+  "disk-built",
+  "disk-reused",
+  "disk-ready",
+  ...PHASES.slice(1),
+];
 /** A soft reboot into a rebuilt image keeps the kernel: no qemu start, no first serial byte (docs/engine.md). */
 const SOFT_ORDER = ["build-started", "build-finished", "soft-reboot", "ssh-ready"];
 

@@ -6,6 +6,8 @@
 export const ERROR_CODES = [
   "MISSING_TOOL",
   "PODMAN_FAILED",
+  /** Another podman (a connection) could not be reached: SSH refused, no socket, no such connection. */
+  "PODMAN_UNREACHABLE",
   "IMAGE_NOT_FOUND",
   "IMAGE_NOT_BOOTABLE",
   "INVALID_ARGUMENT",

@@ -78,6 +78,10 @@ export const VmSpecSchema = z.object({
   removeImageOnStop: z.optional(z.boolean()),
   /** The Containerfile directory the image was built from by bootc (its source label), if any. */
   source: z.optional(z.string()),
+  /** The podman the image came from, when not the local one (core/podman-connection.ts). */
+  podman: z.optional(
+    z.union([z.object({ connection: z.string() }), z.object({ remote: z.literal(true) }), z.object({ url: z.string(), identity: z.optional(z.string()) })]),
+  ),
   readyTimeoutSec: z.int(),
   /** A libvirt VM: the connection URI of its host, the host's saved name, and whether libvirt starts it with the host. */
   connection: z.optional(z.string()),
@@ -121,7 +125,7 @@ export const VmBootSchema = z.object({
   warnings: z.array(z.string()),
   /**
    * Boot phases with timestamps: [build-started, build-finished, previous-boot-stopped] for a
-   * rebuild, then created, image-mounted (ephemeral) or disk-built / disk-reused (disk mode),
+   * rebuild, then created, image-mounted (ephemeral; image-root-exported or image-root-cached for an image of another podman) or disk-built / disk-reused (disk mode),
    * virtiofsd-ready, qemu-started, first-serial-byte, kernel-to-userspace, ssh-ready, and
    * the final state.
    */

@@ -11,6 +11,7 @@
 import path from "node:path";
 import * as z from "zod";
 import { BootcError } from "./errors.js";
+import { CONNECTION_NAME_RE, PODMAN_URL_RE } from "./podman-connection.js";
 import { ACCELS, BUILDERS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES, NAME_RE, NAME_RULE, PULL_POLICIES, validateName } from "./names.js";
 
 export { ACCELS, BUILDERS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES, NAME_RE, PULL_POLICIES, validateName };
@@ -52,6 +53,19 @@ export const imageRefSchema = z
   .max(512)
   .refine((s) => !s.startsWith("-") && !/\s/.test(s), "not an image reference");
 
+/**
+ * Another podman that has the image (core/podman-connection.ts): one of a named connection,
+ * podman's default connection, or a URL with an optional SSH key.
+ */
+export const podmanConnectionSchema = z.union([
+  z.strictObject({ connection: z.string().regex(CONNECTION_NAME_RE, "not a podman connection name (podman system connection list shows them)") }),
+  z.strictObject({ remote: z.literal(true) }),
+  z.strictObject({
+    url: z.string().regex(PODMAN_URL_RE, "not a podman URL: ssh://USER@HOST[:PORT]/SOCKET, unix:///SOCKET or tcp://HOST:PORT"),
+    identity: absHostPathSchema.optional(),
+  }),
+]);
+
 /** The size of an image's disk when none is given; a premade disk keeps its own (engine/disk/plan.ts). */
 export const DEFAULT_DISK_SIZE = 10 * 1024 ** 3;
 
@@ -68,6 +82,11 @@ export const RunOptionsSchema = z.strictObject({
     .default("")
     .describe("the image to boot; empty with a premade disk"),
   pull: z.enum(PULL_POLICIES).default("missing").describe("when to pull the image first: if it is missing from local storage, always, or never"),
+  podman: podmanConnectionSchema
+    .optional()
+    .describe(
+      "the podman that has the image, when it is not the local one: a named podman connection, podman's default connection, or a URL (CONTAINER_HOST's form) with its SSH key; the image is not copied into the local podman (ephemeral mode: its root filesystem is exported once per image into a local cache)",
+    ),
   mode: z
     .enum(MODES)
     .default("ephemeral")

@@ -4,6 +4,7 @@
  * /usr/lib/modules.
  */
 import { BootcError } from "../core/errors.js";
+import { describePodman, isRemotePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { podman, podmanJson } from "../host/podman.js";
 
 export const BOOTC_LABEL = "containers.bootc";
@@ -19,7 +20,7 @@ export interface ImageSummary {
   dangling: boolean;
 }
 
-interface PodmanImageRow {
+export interface PodmanImageRow {
   Id: string;
   Names?: string[] | null;
   Digest?: string;
@@ -46,11 +47,29 @@ export function toImageSummary(row: PodmanImageRow): ImageSummary {
   };
 }
 
-/** bootc images first, then by name; dangling images only with `all`. */
-export async function listImages(opts: { all?: boolean } = {}): Promise<ImageSummary[]> {
-  const rows = await podmanJson<PodmanImageRow[]>(["images", "--format", "json", ...(opts.all ? ["--all"] : [])]);
-  return rows
-    .map(toImageSummary)
+/**
+ * One summary per image, with every name it has. A remote podman (4.x) answers one row per
+ * name of a multi-tag image, each row with all the names; a local one answers one row per
+ * image. Either way each image comes out once, its names in podman's order, none twice.
+ */
+export function mergeImageRows(rows: PodmanImageRow[]): ImageSummary[] {
+  const byId = new Map<string, ImageSummary>();
+  for (const row of rows) {
+    const s = toImageSummary(row);
+    const seen = byId.get(s.id);
+    if (!seen) byId.set(s.id, { ...s, names: [...new Set(s.names)] });
+    else {
+      seen.names = [...new Set([...seen.names, ...s.names])];
+      seen.dangling = seen.dangling && s.dangling;
+    }
+  }
+  return [...byId.values()];
+}
+
+/** bootc images first, then by name; dangling images only with `all`. `podman`: another podman's images (a connection). */
+export async function listImages(opts: { all?: boolean; podman?: PodmanConnection } = {}): Promise<ImageSummary[]> {
+  const rows = await podmanJson<PodmanImageRow[]>(["images", "--format", "json", ...(opts.all ? ["--all"] : [])], {}, opts.podman);
+  return mergeImageRows(rows)
     .filter((i) => opts.all || !i.dangling)
     .sort((a, b) => Number(b.bootc) - Number(a.bootc) || (a.names[0] ?? "~").localeCompare(b.names[0] ?? "~"));
 }
@@ -79,22 +98,36 @@ interface PodmanInspect {
   Config?: { Labels?: Record<string, string> | null };
 }
 
-export async function inspectImage(ref: string): Promise<ImageDetails> {
+/** The error for an image that `c` (the local podman when none) does not have. */
+export function imageNotFound(ref: string, c?: PodmanConnection): BootcError {
+  if (isRemotePodman(c))
+    return new BootcError(
+      "IMAGE_NOT_FOUND",
+      `image "${ref}" is not in ${describePodman(c)}`,
+      "list that podman's images with `bootc images` and the same connection (CONTAINER_HOST, --connection NAME or -r)",
+    );
+  return new BootcError(
+    "IMAGE_NOT_FOUND",
+    `image "${ref}" is not in local storage`,
+    "list local images with `bootc images`; build the demo image with `bootc demo build`",
+  );
+}
+
+/** An image's details, from the local podman or from another (`c`, a connection). */
+export async function inspectImage(ref: string, c?: PodmanConnection): Promise<ImageDetails> {
   if (!ref || ref.startsWith("-"))
     throw new BootcError("INVALID_ARGUMENT", `"${ref}" is not an image reference`, "give an image name such as localhost/bootc-demo");
-  const exists = await podman(["image", "exists", ref]).then(
+  // `image exists` exits 1 for a missing image, and 125 when podman (or a remote) failed: only the first is "not found".
+  const exists = await podman(["image", "exists", ref], {}, c).then(
     () => true,
-    () => false,
+    (e: unknown) => {
+      if (isRemotePodman(c) && e instanceof BootcError && e.code === "PODMAN_UNREACHABLE") throw e;
+      return false;
+    },
   );
-  if (!exists) {
-    throw new BootcError(
-      "IMAGE_NOT_FOUND",
-      `image "${ref}" is not in local storage`,
-      "list local images with `bootc images`; build the demo image with `bootc demo build`",
-    );
-  }
-  const [i] = await podmanJson<PodmanInspect[]>(["image", "inspect", ref]);
-  if (!i) throw new BootcError("IMAGE_NOT_FOUND", `image "${ref}" is not in local storage`);
+  if (!exists) throw imageNotFound(ref, c);
+  const [i] = await podmanJson<PodmanInspect[]>(["image", "inspect", ref], {}, c);
+  if (!i) throw imageNotFound(ref, c);
   const labels = i.Labels ?? i.Config?.Labels ?? {};
   return {
     id: i.Id,

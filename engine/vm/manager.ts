@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { BootcError } from "../core/errors.js";
+import { describePodman } from "../core/podman-connection.js";
 import { withRebuildLock } from "../core/lock.js";
 import { enginePaths, rebuildLockFile, type EnginePaths } from "../core/paths.js";
 import type { VmRecord, VmState } from "../core/record.js";
@@ -15,6 +16,7 @@ import type { ConsoleAttachment, VmEvent, VmInfo } from "../core/vm.js";
 import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
 import { buildImage, removeSupersededBuild } from "../images/build.js";
 import type { PullHooks } from "../images/pull.js";
+import type { DiskProgress } from "../disk/progress.js";
 import type { Listing, StopOptions } from "../runtime/runtime.js";
 import { remoteCommand } from "../ssh/command.js";
 import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
@@ -53,7 +55,7 @@ export class Engine {
    * pull), creates the VM and starts its boot. Returns once the boot is under way: waitFor()
    * and events() follow it (a disk build, an upload, the boot).
    */
-  async createVm(input: RunOptions, hooks: { pull?: PullHooks } = {}): Promise<VmRecord> {
+  async createVm(input: RunOptions, hooks: { pull?: PullHooks; onExport?: (p: DiskProgress) => void } = {}): Promise<VmRecord> {
     const parsed = parseRunOptions(input);
     const runtime = this.runtimes.forNew(parsed);
     const vm = await checkNewVm(parsed, {
@@ -66,6 +68,7 @@ export class Engine {
       localNames: await this.runtimes.local.names(),
       paths: this.paths,
       pull: hooks.pull,
+      onExport: hooks.onExport,
     });
     // Only now, with the new VM's input all checked: a typo must not cost the old VM.
     if (vm.replaces) await this.removeVm(vm.name, { force: true });
@@ -168,6 +171,13 @@ export class Engine {
   async removeVm(name: string, opts: { force?: boolean; removeImage?: boolean } = {}): Promise<string[]> {
     const runtime = await this.runtimes.owner(name);
     const vm = await runtime.get(name).catch(() => undefined);
+    // The image is another podman's: the local podman may hold one of the same id, which is not this VM's to remove.
+    if (opts.removeImage && vm?.podman)
+      throw new BootcError(
+        "INVALID_ARGUMENT",
+        `--rmi is not supported yet for a VM whose image is in ${describePodman(vm.podman)}`,
+        `remove the VM without --rmi, and the image there: podman --remote rmi ${vm.image}`,
+      );
     await runtime.remove(name, opts);
     await removeReports(this.paths, name);
     return opts.removeImage && vm?.imageId && !vm.broken ? releaseImage(this.paths, vm.imageId) : [];

@@ -14,6 +14,8 @@ import type { VmInfo } from "../core/vm.js";
 import { detectAccel, type AccelChoice } from "../host/accel.js";
 import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
 import { ensureImage, type PullHooks } from "../images/pull.js";
+import { isRemotePodman } from "../core/podman-connection.js";
+import type { DiskProgress } from "../disk/progress.js";
 import { checkCloudInitDir, defaultUserIdentity, readKickstart } from "../provision/inputs.js";
 import { hashPassword } from "../provision/password.js";
 import { publicKeyOf } from "../ssh/keys.js";
@@ -39,7 +41,15 @@ export interface CheckedVm {
  */
 export async function checkNewVm(
   parsed: ParsedRunOptions,
-  o: { runtime: VmRuntime; existing: (name: string) => Promise<OldVm | undefined>; localNames: string[]; paths: EnginePaths; pull?: PullHooks },
+  o: {
+    runtime: VmRuntime;
+    existing: (name: string) => Promise<OldVm | undefined>;
+    localNames: string[];
+    paths: EnginePaths;
+    pull?: PullHooks;
+    /** Progress of exporting the root of an image in another podman (ephemeral mode). */
+    onExport?: (p: DiskProgress) => void;
+  },
 ): Promise<CheckedVm> {
   const opts = await o.runtime.settle(parsed);
   if (opts.replace && opts.name === undefined) throw new BootcError("INVALID_ARGUMENT", "--replace needs the name of the VM to replace", "add --name NAME");
@@ -78,8 +88,15 @@ export async function checkNewVm(
   }
   const passwordHash = opts.password !== undefined ? hashPassword(opts.password) : undefined;
   // Everything the user typed is checked before a pull that may take minutes.
-  if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
-  const target = await planTarget(opts);
+  if (isRemotePodman(opts.podman) && opts.pull === "always")
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      "--pull=always is not supported yet for an image of another podman",
+      "pull it there first: podman --remote pull IMAGE",
+    );
+  // An image in another podman stays there: planTarget finds it there.
+  if (opts.image && !opts.disk && !isRemotePodman(opts.podman)) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
+  const target = await planTarget(opts, { paths: o.paths, onExport: o.onExport });
   const record = newRecord({
     name,
     target,
@@ -142,6 +159,7 @@ function newRecord(o: {
     removeOnStop: opts.removeOnStop || opts.removeImageOnStop,
     ...(opts.removeImageOnStop ? { removeImageOnStop: true } : {}),
     ...(target.source ? { source: target.source } : {}),
+    ...(target.podman ? { podman: target.podman } : {}),
     readyTimeoutSec: opts.readyTimeoutSec,
     state: "creating",
     warnings: [],

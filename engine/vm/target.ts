@@ -3,7 +3,11 @@
  * with a planned base disk) or a premade disk file. Bad input fails here and leaves nothing.
  */
 import { BootcError } from "../core/errors.js";
+import { enginePaths, type EnginePaths } from "../core/paths.js";
+import { describePodman, isRemotePodman, type PodmanConnection } from "../core/podman-connection.js";
+import type { DiskProgress } from "../disk/progress.js";
 import { inspectImage } from "../images/images.js";
+import { exportedRoot } from "../images/remote-root.js";
 import { SOURCE_LABEL } from "../images/build.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
@@ -17,9 +21,11 @@ export interface BootTarget {
   /** The Containerfile directory bootc built the image from, if it did. */
   source?: string;
   disk?: VmDisk;
+  /** The podman the image is in, when not the local one. */
+  podman?: PodmanConnection;
 }
 
-export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
+export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePaths; onExport?: (p: DiskProgress) => void } = {}): Promise<BootTarget> {
   const req = { builder: opts.builder, sizeBytes: opts.diskSizeBytes, filesystem: opts.filesystem, premade: opts.disk };
   if (opts.disk) {
     if (opts.image) throw new BootcError("INVALID_ARGUMENT", "give either an image or --disk, not both", "bootc run --disk FILE boots the disk as it is");
@@ -28,6 +34,7 @@ export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
     return { image: disk.premade!, imageId: "", disk };
   }
   if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
+  if (isRemotePodman(opts.podman)) return planRemoteTarget(opts, opts.podman, o.paths ?? enginePaths(), o.onExport);
   const image = await inspectImage(opts.image);
   const source = image.labels[SOURCE_LABEL];
   if (opts.mode === "disk") {
@@ -43,6 +50,20 @@ export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
     await unmountImage(image.id);
   }
   return { image: opts.image, imageId: image.id, source };
+}
+
+/**
+ * An image in another podman: ephemeral mode only for now. Its root is exported into the
+ * local cache (once per image id) and looked at there, so a bad image fails before any VM exists.
+ */
+async function planRemoteTarget(opts: ParsedRunOptions, c: PodmanConnection, paths: EnginePaths, onExport?: (p: DiskProgress) => void): Promise<BootTarget> {
+  const not = (what: string, hint: string) => new BootcError("INVALID_ARGUMENT", `${what} is not supported yet for an image of ${describePodman(c)}`, hint);
+  if (opts.mode === "disk") throw not("disk mode", "boot it in ephemeral mode (--mode ephemeral), or copy it into the local podman (podman image scp)");
+  if (opts.removeImageOnStop) throw not("--rmi", "use --rm; remove the image there with podman --remote rmi");
+  const image = await inspectImage(opts.image, c);
+  const { dir } = await exportedRoot(c, { ref: opts.image, id: image.id, sizeBytes: image.sizeBytes }, paths, onExport);
+  await readGuestFacts(dir, opts.image);
+  return { image: opts.image, imageId: image.id, source: image.labels[SOURCE_LABEL], podman: c };
 }
 
 /**

@@ -11,6 +11,7 @@ const flags = Object.entries(RUN_FLAGS).filter((e): e is [RunOptionKey, Flag] =>
 /** For each run option, command-line words and the value they must give; one per option. */
 const SAMPLES: { [K in RunOptionKey]?: [string[], unknown] } = {
   pull: [["--pull", "never"], "never"],
+  podman: [["--connection", "machine-1"], { connection: "machine-1" }],
   name: [["--name", "web-1"], "web-1"],
   replace: [["--replace"], true],
   allowHostLoopback: [["--allow-host-loopback"], true],
@@ -118,5 +119,21 @@ describe("bootc run's flags, made from the engine's schema", () => {
     expect(help).toMatch(/^ {2}--pull missing\|always\|never$/m);
     expect(help).toMatch(/^ {2}--mode ephemeral\|disk /m);
     for (const line of help.split("\n")) expect(line.length, line).toBeLessThanOrEqual(90);
+  });
+});
+
+describe("which podman has the image", () => {
+  it("is --connection, else -r, else CONTAINER_HOST with CONTAINER_SSHKEY, else the local one", async () => {
+    const { podmanFromFlags } = await import("./podman-flags.js");
+    const env = { CONTAINER_HOST: "ssh://u@127.0.0.1:2222/run/user/1002/podman/podman.sock", CONTAINER_SSHKEY: "/k/id" };
+    expect(podmanFromFlags({ connection: "m" }, false, env)).toEqual({ connection: "m" });
+    expect(podmanFromFlags(undefined, true, env)).toEqual({ remote: true });
+    expect(podmanFromFlags(undefined, false, env)).toEqual({ url: env.CONTAINER_HOST, identity: "/k/id" });
+    expect(podmanFromFlags(undefined, false, {})).toBeUndefined();
+    expect(() => podmanFromFlags({ connection: "m" }, true, {})).toThrow(/not both/);
+  });
+
+  it("refuses a --connection name podman would read as a flag", () => {
+    expect(() => runOptionsFromFlags({ connection: "--url=x" })).toThrow(/invalid --connection/);
   });
 });

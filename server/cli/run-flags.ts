@@ -34,6 +34,7 @@ export interface Flag {
 
 export interface AltFlag {
   flag: string;
+  short?: string;
   /** Present for a flag that takes a value. */
   arg?: string;
   help: string;
@@ -51,6 +52,13 @@ const size = (mib: number) => (mib % 1024 === 0 ? `${mib / 1024}G` : `${mib}M`);
 export const RUN_FLAGS: { [K in RunOptionKey]-?: Flag | "positional" } = {
   image: "positional",
   pull: { flag: "pull" },
+  podman: {
+    flag: "connection",
+    arg: "NAME",
+    parse: (name: string) => ({ connection: name }),
+    note: "default: env CONTAINER_HOST (with CONTAINER_SSHKEY) if set, as for podman",
+    also: [{ flag: "remote", short: "r", help: "the image is in podman's default connection (a podman machine)" }],
+  },
   name: { flag: "name", arg: "NAME", parse: validateName },
   replace: { flag: "replace", note: "needs --name" },
   cpus: { flag: "cpus", arg: "N" },
@@ -110,7 +118,7 @@ export function runFlagOptions(keys: RunOptionKey[] = ALL_KEYS): NonNullable<Par
     if (!f) continue;
     const type = facts[key].type === "boolean" ? "boolean" : "string";
     options[f.flag] = { type, ...(f.short ? { short: f.short } : {}), ...(facts[key].type === "array" ? { multiple: true } : {}) };
-    for (const a of f.also ?? []) options[a.flag] = { type: a.arg === undefined ? "boolean" : "string" };
+    for (const a of f.also ?? []) options[a.flag] = { type: a.arg === undefined ? "boolean" : "string", ...(a.short ? { short: a.short } : {}) };
   }
   return options;
 }
@@ -137,7 +145,7 @@ export function runFlagRows(keys: RunOptionKey[] = ALL_KEYS, notes = true): Arra
     const fact = facts[key];
     const arg = fact.type === "boolean" ? undefined : (f.arg ?? fact.values?.join("|") ?? "VALUE");
     rows.push([usage(f.flag, f.short, arg), `${fact.help}${f.note && notes ? `; ${f.note}` : ""}${defaultText(f, fact)}`]);
-    for (const a of f.also ?? []) if (!a.hidden) rows.push([usage(a.flag, undefined, a.arg), a.help]);
+    for (const a of f.also ?? []) if (!a.hidden) rows.push([usage(a.flag, a.short, a.arg), a.help]);
   }
   return rows;
 }

@@ -10,6 +10,8 @@ import { BootcError, isBootcError } from "../../engine/core/errors.js";
 import { parseCommand, printError, printJson, progressLine } from "./output.js";
 import { interactiveConsole } from "./console.js";
 import { interactiveSsh } from "./ssh.js";
+import { podmanFromFlags } from "./podman-flags.js";
+import { describePodman } from "../../engine/core/podman-connection.js";
 
 /** The flags that are about the command rather than the VM. */
 const COMMAND_ROWS: Array<[string, string]> = [
@@ -77,8 +79,11 @@ async function vmOptions(values: FlagValues) {
   }
   // --connect, else BOOTC_CONNECT; an empty --connect= means this host's own runtime.
   const connect = opts.connect ?? process.env.BOOTC_CONNECT;
+  // The podman that has the image: --connection, -r, else CONTAINER_HOST, as podman decides it.
+  const podman = podmanFromFlags(opts.podman, values.remote === true);
   return {
     ...opts,
+    ...(podman ? { podman } : {}),
     password: await passwordOf(values, opts.password),
     connect,
     // A libvirt VM is a disk-mode VM: with a connection, disk mode goes without saying.
@@ -97,11 +102,19 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
     throw new BootcError("INVALID_ARGUMENT", `with --watch, give no IMAGE (got ${extra.join(" ")})`, "the image is built from DIR; name it with -t TAG");
   const { WatchLoop } = await import("../../engine/vm/watch.js");
   const { defaultTag } = await import("./build.js");
+  const run = await vmOptions(values);
+  // The loop builds with the local podman; building in another one is not done yet.
+  if (run.podman)
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `--watch builds with the local podman; building in ${describePodman(run.podman)} is not supported yet`,
+      "unset CONTAINER_HOST (and drop --connection/-r) to build and boot locally",
+    );
   const engine = new Engine();
   const loop = new WatchLoop(engine, {
     dir,
     tag: tag ?? defaultTag(dir),
-    run: await vmOptions(values),
+    run,
     onEvent: (e) => {
       // --json: one JSON object per line per event, for scripts that follow the loop.
       if (json) return console.log(JSON.stringify({ at: new Date().toISOString(), ...e }));
@@ -188,6 +201,7 @@ async function bootImage(image: string, values: FlagValues, oneShot: string | un
   const quiet = !!values.json;
   const say = (s: string) => quiet || console.error(s);
   const pullBar = progressLine(quiet);
+  const exportBar = progressLine(quiet);
   const t0 = Date.now();
   const bar = progressLine(quiet);
   const progress = (e: VmEvent) => {
@@ -203,11 +217,14 @@ async function bootImage(image: string, values: FlagValues, oneShot: string | un
         onLine: (line) => (line.startsWith("pulling ") ? say(line.replace(/^pulling /, "Pulling ")) : undefined),
         onProgress: (p) => pullBar.show(`  ${formatPullProgress(p)}`),
       },
+      // An image of another podman: its root filesystem comes into the local cache once.
+      onExport: (p) => exportBar.show(`  ${formatProgress(p)}`),
     },
   );
   pullBar.done();
+  exportBar.done();
   const how = vm.mode === "disk" ? `, disk mode: ${vm.disk?.builder} builder` : "";
-  const where = vm.hostName ? ` on ${vm.hostName} (libvirt)` : "";
+  const where = (vm.hostName ? ` on ${vm.hostName} (libvirt)` : "") + (vm.podman ? ` of ${describePodman(vm.podman)}` : "");
   say(`Booting ${vm.name} from ${vm.image}${where} (${vm.accel.toUpperCase()}, ${vm.cpus} vCPU, ${vm.memoryMiB} MiB${how})`);
   if (vm.accel === "tcg") say(`  note: ${vm.accelReason}`);
   // Ctrl+C while booting stops the VM rather than leaving it half-watched.

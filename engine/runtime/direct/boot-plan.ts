@@ -7,6 +7,7 @@
 import type { EnginePaths, VmPaths } from "../../core/paths.js";
 import type { VmRecord } from "../../core/record.js";
 import { prepareDiskBoot } from "../../disk/boot.js";
+import { exportedRoot } from "../../images/remote-root.js";
 import { mountImage, readGuestFacts, type ImageRoot } from "../../images/rootfs.js";
 import { shareTag } from "../../provision/credentials.js";
 import { hostArch } from "../../host/tools.js";
@@ -42,13 +43,30 @@ export interface PlanContext {
   mounted: (root: ImageRoot) => void;
 }
 
-/** Ephemeral mode: the image's root filesystem, mounted from podman storage, is the root share. */
-export async function ephemeralPlan(ctx: PlanContext): Promise<BootPlan> {
+/**
+ * The image's root: mounted from the local podman's storage, or for an image of another
+ * podman, its export in the local cache (made again if it was pruned since `run`).
+ */
+async function imageRoot(ctx: PlanContext): Promise<ImageRoot> {
   const r = ctx.record;
+  if (r.podman) {
+    const size = { ref: r.image, id: r.imageId, sizeBytes: 0 };
+    const { dir, reused } = await exportedRoot(r.podman, size, ctx.paths, (p) => ctx.log.broadcast({ type: "progress", ...p }));
+    // No mount to undo: the cached root stays for the next VM of this image.
+    ctx.log.mark(reused ? "image-root-cached" : "image-root-exported");
+    return { path: dir, view: dir };
+  }
   const root = await mountImage(r.imageId);
   ctx.mounted(root);
   // Recorded at once: if this monitor dies, the clean-up knows this mount is its to undo.
   ctx.log.mark("image-mounted");
+  return root;
+}
+
+/** Ephemeral mode: the image's root filesystem, mounted from podman storage (or exported from another podman), is the root share. */
+export async function ephemeralPlan(ctx: PlanContext): Promise<BootPlan> {
+  const r = ctx.record;
+  const root = await imageRoot(ctx);
   ctx.checkpoint();
   // A UKI-only image: its kernel and initramfs are taken out into the runtime directory.
   const facts = await readGuestFacts(root.view, r.image, ctx.vp.runDir);

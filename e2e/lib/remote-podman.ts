@@ -1,0 +1,188 @@
+/**
+ * A remote podman as a podman machine is reached: the user `bootc-remote`'s rootless
+ * `podman system service` on a socket in its runtime directory, behind an OpenSSH server on
+ * 127.0.0.1 (throwaway host key, one authorised test key). A user of its own, apart from
+ * `bootc-rootless`, so that this file and rootless.e2e.ts can run side by side. The user is
+ * made here if missing (scripts/setup.sh --tests makes it too).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa, type Options } from "execa";
+import { DEMO_IMAGE, freePort, tempDir, waitUntil } from "./harness.js";
+
+export const REMOTE_USER = "bootc-remote";
+/** The demo image under this file's own names, in the remote user's storage only (never a global name other tests use). */
+export const REMOTE_IMAGE = "localhost/bootc-remote-demo";
+
+function accountOf(user: string): { uid: number; gid: number; home: string } | undefined {
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${user}:`));
+  if (!line) return undefined;
+  const [, , uid, gid, , dir] = line.split(":");
+  return { uid: Number(uid), gid: Number(gid), home: dir! };
+}
+
+const hasRange = (file: string, user: string, uid: number) =>
+  readFileSync(file, "utf8")
+    .split("\n")
+    .some((l) => l.startsWith(`${user}:`) || l.startsWith(`${uid}:`));
+
+/** The user, with subordinate ids and an unlocked account (sshd without PAM refuses a locked one, even for a key). */
+export async function ensureRemoteUser(): Promise<{ uid: number; gid: number; home: string }> {
+  if (!accountOf(REMOTE_USER)) await execa("useradd", ["--create-home", "--shell", "/bin/bash", "--comment", "bootc-console tests", REMOTE_USER]);
+  const a = accountOf(REMOTE_USER)!;
+  if (!hasRange("/etc/subuid", REMOTE_USER, a.uid) || !hasRange("/etc/subgid", REMOTE_USER, a.uid)) {
+    // After every range given out, as scripts/setup.sh does.
+    const ends = [..."/etc/subuid /etc/subgid".split(" ").flatMap((f) => readFileSync(f, "utf8").split("\n"))]
+      .map((l) => l.split(":"))
+      .filter((p) => p.length === 3)
+      .map(([, s, n]) => Number(s) + Number(n));
+    const start = Math.max(100000, ...ends);
+    await execa("usermod", ["--add-subuids", `${start}-${start + 65535}`, "--add-subgids", `${start}-${start + 65535}`, REMOTE_USER]);
+  }
+  const shadow = (await execa("getent", ["shadow", REMOTE_USER])).stdout.split(":")[1] ?? "";
+  if (shadow.startsWith("!")) await execa("usermod", ["-p", "*", REMOTE_USER]);
+  return a;
+}
+
+export function remoteEnv(a: { home: string; uid: number }) {
+  return {
+    HOME: a.home,
+    USER: REMOTE_USER,
+    LOGNAME: REMOTE_USER,
+    PATH: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+    LANG: "C.UTF-8",
+    XDG_RUNTIME_DIR: `/run/user/${a.uid}`,
+  };
+}
+
+function asUserArgv(a: { uid: number; gid: number; home: string }, cmd: string[]): string[] {
+  return [`--reuid=${a.uid}`, `--regid=${a.gid}`, "--init-groups", "--", "env", "-i", ...Object.entries(remoteEnv(a)).map(([k, v]) => `${k}=${v}`), ...cmd];
+}
+
+export const asRemoteUser = (a: { uid: number; gid: number; home: string }, cmd: string[], options: Options = {}) =>
+  execa("setpriv", asUserArgv(a, cmd), { reject: false, all: true, ...options });
+
+function startChild(file: string, args: string[]): ChildProcess {
+  const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"] });
+  child.stderr?.on("data", () => undefined);
+  return child;
+}
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
+export interface RemotePodman {
+  uid: number;
+  socket: string;
+  sshPort: number;
+  key: string;
+  /** CONTAINER_HOST's value for this podman. */
+  url: string;
+  /** The pids of the service and sshd (stopped by these pids in stop()). */
+  pids: number[];
+  asUser(cmd: string[]): ReturnType<typeof asRemoteUser>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Gives the remote user's storage the demo image (the same image id as root's) under
+ * REMOTE_IMAGE:one and :two only — two tags, as the listing must show both.
+ */
+async function loadDemoImage(a: { uid: number; gid: number; home: string }): Promise<void> {
+  const rootId = (await execa("podman", ["image", "inspect", "--format", "{{.Id}}", DEMO_IMAGE])).stdout.trim();
+  const names = String((await asRemoteUser(a, ["podman", "image", "inspect", "--format", "{{.Id}} {{.RepoTags}}", `${REMOTE_IMAGE}:one`])).stdout);
+  if (!(names.startsWith(rootId) && names.includes(`${REMOTE_IMAGE}:two`))) {
+    const dir = tempDir("bce-remote-image-");
+    const archive = path.join(dir, "demo.tar");
+    await execa("podman", ["save", "--output", archive, DEMO_IMAGE]);
+    chmodSync(dir, 0o755);
+    chmodSync(archive, 0o644);
+    const r = await asRemoteUser(a, ["podman", "load", "--input", archive]);
+    if (r.exitCode !== 0) throw new Error(`podman load as ${REMOTE_USER} failed: ${r.all}`);
+    for (const tag of ["one", "two"]) await asRemoteUser(a, ["podman", "tag", rootId, `${REMOTE_IMAGE}:${tag}`]);
+  }
+  // The global name stays out of this user's storage: only this file's names are there.
+  await asRemoteUser(a, ["podman", "untag", rootId, DEMO_IMAGE]);
+}
+
+export async function startRemotePodman(): Promise<RemotePodman> {
+  const a = await ensureRemoteUser();
+  const run = `/run/user/${a.uid}`;
+  mkdirSync(run, { recursive: true, mode: 0o700 });
+  chownSync(run, a.uid, a.gid);
+  await asRemoteUser(a, ["mkdir", "-p", `${run}/podman`]);
+  await loadDemoImage(a);
+  const socket = `${run}/podman/podman.sock`;
+  rmSync(socket, { force: true });
+  const service = startChild("setpriv", asUserArgv(a, ["podman", "system", "service", "--time=0", `unix://${socket}`]));
+  const children: ChildProcess[] = [service];
+  try {
+    await waitUntil("the remote podman service's socket", () => (existsSync(socket) ? true : undefined), 30_000, 200);
+    // sshd reads authorized_keys as the user: the directory and file are readable by it.
+    const dir = tempDir("bce-remote-sshd-");
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
+    writeFileSync(path.join(dir, "authorized_keys"), readFileSync(path.join(dir, "client_key.pub")), { mode: 0o644 });
+    writeFileSync(
+      path.join(dir, "sshd_config"),
+      [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${dir}/host_key`,
+        `AuthorizedKeysFile ${dir}/authorized_keys`,
+        `AllowUsers ${REMOTE_USER}`,
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        "PidFile none",
+        "AllowStreamLocalForwarding yes",
+        "",
+      ].join("\n"),
+    );
+    mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+    const sshd = startChild("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")]);
+    children.push(sshd);
+    // podman's SSH client checks root's known_hosts: the throwaway host key goes in, and out at stop().
+    const knownHosts = path.join(process.env.HOME ?? "/root", ".ssh", "known_hosts");
+    mkdirSync(path.dirname(knownHosts), { recursive: true, mode: 0o700 });
+    const hostKey = readFileSync(path.join(dir, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+    writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`, { flag: "a", mode: 0o600 });
+    const key = path.join(dir, "client_key");
+    await waitUntil(
+      "sshd answers",
+      async () =>
+        (await execa("ssh", ["-i", key, "-p", String(port), "-o", "BatchMode=yes", `${REMOTE_USER}@127.0.0.1`, "true"], { reject: false })).exitCode === 0
+          ? true
+          : undefined,
+      30_000,
+      300,
+    );
+    return {
+      uid: a.uid,
+      socket,
+      sshPort: port,
+      key,
+      url: `ssh://${REMOTE_USER}@127.0.0.1:${port}${socket}`,
+      pids: children.map((c) => c.pid!),
+      asUser: (cmd) => asRemoteUser(a, cmd),
+      async stop() {
+        for (const c of children.reverse()) await stopChild(c);
+        await execa("ssh-keygen", ["-R", `[127.0.0.1]:${port}`, "-f", knownHosts], { reject: false });
+      },
+    };
+  } catch (e) {
+    for (const c of children) await stopChild(c);
+    throw e;
+  }
+}

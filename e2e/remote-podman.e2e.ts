@@ -1,0 +1,179 @@
+/**
+ * Images that live in another podman (issue #25, its first slice): the user bootc-remote's
+ * rootless podman service behind an OpenSSH server on 127.0.0.1, reached as podman reaches
+ * a podman machine (CONTAINER_HOST=ssh://…, CONTAINER_SSHKEY). The demo image is in that
+ * user's storage only, under two names of this file's own. `bootc images` lists both;
+ * `bootc run` boots it in ephemeral mode from a root exported into the local cache (one
+ * guest boot), without the local podman ever having it; `bootc ssh` works; rm leaves no
+ * process. Bad connections fail in one sentence. The service and sshd are stopped by pid.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bootc, makeHome, processesUsing, tempDir } from "./lib/harness.js";
+import { REMOTE_IMAGE, startRemotePodman, type RemotePodman } from "./lib/remote-podman.js";
+import { enginePaths } from "../dist/engine/core/paths.js";
+import { exportedRoot } from "../dist/engine/images/remote-root.js";
+
+const home = makeHome();
+const NAME = "rp";
+let remote: RemotePodman;
+/** bootc with CONTAINER_HOST and CONTAINER_SSHKEY naming the remote podman, as podman's own users set them. */
+const remoteBootc = (args: string[], env: Record<string, string> = {}) =>
+  bootc(home, args, { env: { CONTAINER_HOST: remote.url, CONTAINER_SSHKEY: remote.key, ...env } });
+const localHas = async (ref: string) => (await execa("podman", ["image", "exists", ref], { reject: false })).exitCode === 0;
+
+beforeAll(async () => {
+  remote = await startRemotePodman();
+}, 600_000);
+
+afterAll(async () => {
+  await bootc(home, ["rm", "--all", "--force"]);
+  await remote?.stop();
+  for (const pid of remote?.pids ?? []) expect(existsSync(`/proc/${pid}`), `pid ${pid} (service or sshd) ended`).toBe(false);
+  expect(processesUsing(home)).toEqual([]);
+}, 120_000);
+
+describe("an image in another podman, reached over SSH", () => {
+  it("lists both names of a two-tag image, once each", async () => {
+    const r = await remoteBootc(["images"]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const lines = String(r.stdout).split("\n");
+    expect(lines[0]).toBe(`Images in the podman at ${remote.url}:`);
+    expect(lines.filter((l) => l.includes(`${REMOTE_IMAGE}:one`))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes(`${REMOTE_IMAGE}:two`))).toHaveLength(1);
+    const json = JSON.parse(String((await remoteBootc(["images", "--json"])).stdout)) as Array<{ names: string[] }>;
+    expect(json.filter((i) => i.names.includes(`${REMOTE_IMAGE}:one`)).map((i) => i.names.sort())).toEqual([[`${REMOTE_IMAGE}:one`, `${REMOTE_IMAGE}:two`]]);
+  });
+
+  it("exports an image's root keeping owners, modes, hard links and file capabilities, once per image", async () => {
+    // A tiny image made here and imported into the remote podman (podman import through the connection).
+    const src = tempDir("bce-remote-caps-");
+    const root = path.join(src, "root");
+    mkdirSync(path.join(root, "usr/bin"), { recursive: true });
+    mkdirSync(path.join(root, "etc"));
+    await execa("cp", ["/bin/true", path.join(root, "usr/bin/capped")]);
+    await execa("setcap", ["cap_net_raw+ep", path.join(root, "usr/bin/capped")]);
+    await execa("ln", [path.join(root, "usr/bin/capped"), path.join(root, "usr/bin/linked")]);
+    await execa("sh", ["-c", `echo s > ${root}/etc/secret && chown 0:42 ${root}/etc/secret && chmod 640 ${root}/etc/secret`]);
+    await execa("tar", ["--xattrs", "--xattrs-include=*", "-C", root, "-cf", path.join(src, "caps.tar"), "."]);
+    const env = { ...process.env, CONTAINER_HOST: remote.url, CONTAINER_SSHKEY: remote.key };
+    const id = (await execa("podman", ["import", "--quiet", path.join(src, "caps.tar"), `${REMOTE_IMAGE}-caps:test`], { env })).stdout
+      .trim()
+      .replace(/^sha256:/, "");
+    expect(await localHas(`${REMOTE_IMAGE}-caps:test`)).toBe(false);
+    const paths = enginePaths({ ...process.env, BOOTC_HOME: home });
+    // A partial export of a process that is gone is swept; it never counts as an entry.
+    const stale = path.join(paths.cache, "rootfs", `${id}.partial-999999999`);
+    mkdirSync(stale, { recursive: true });
+    const c = { url: remote.url, identity: remote.key };
+    const first = await exportedRoot(c, { ref: `${REMOTE_IMAGE}-caps:test`, id, sizeBytes: 1 }, paths);
+    expect(first.reused).toBe(false);
+    expect(existsSync(stale)).toBe(false);
+    expect((await execa("getcap", [path.join(first.dir, "usr/bin/capped")])).stdout).toMatch(/cap_net_raw[=+]ep/);
+    const [a, b] = ["capped", "linked"].map((n) => statSync(path.join(first.dir, "usr/bin", n)));
+    expect([a!.ino, a!.nlink]).toEqual([b!.ino, 2]);
+    const secret = statSync(path.join(first.dir, "etc/secret"));
+    expect([secret.uid, secret.gid, secret.mode & 0o7777]).toEqual([0, 42, 0o640]);
+    expect((await exportedRoot(c, { ref: `${REMOTE_IMAGE}-caps:test`, id, sizeBytes: 1 }, paths)).reused).toBe(true);
+    // The container the export made there is gone.
+    expect((await execa("podman", ["ps", "--all", "--quiet", "--filter", "label=io.bootc-console.export=1"], { env })).stdout.trim()).toBe("");
+    await execa("podman", ["rmi", `${REMOTE_IMAGE}-caps:test`], { env, reject: false });
+  }, 300_000);
+
+  it("boots it in ephemeral mode from its exported root, never copying it into the local podman", async () => {
+    const t0 = Date.now();
+    const r = await remoteBootc(["run", "--name", NAME, "--memory", "1G", `${REMOTE_IMAGE}:two`]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(String(r.stderr)).toContain(`exporting the root filesystem from the podman at ${remote.url}`);
+    expect(String(r.stderr)).toContain(`Booting ${NAME} from ${REMOTE_IMAGE}:two of the podman at ${remote.url}`);
+    const vm = JSON.parse(String((await bootc(home, ["inspect", NAME])).stdout));
+    expect(vm.state).toBe("ssh-ready");
+    expect(vm.podman).toEqual({ url: remote.url, identity: remote.key });
+    const events = (vm.timeline as Array<{ event: string; at: string }>).map((t) => t.event);
+    expect(events).toContain("image-root-cached");
+    expect(events).not.toContain("image-mounted");
+    const created = Date.parse(vm.timeline[0].at);
+    console.log(
+      `remote boot: export ${((created - t0) / 1000).toFixed(1)} s (run start → VM created), created → ssh-ready ${((Date.parse(vm.timeline.at(-1).at) - created) / 1000).toFixed(1)} s`,
+    );
+    // The image never came into the local podman: not under its names, and no local mount for this home.
+    for (const tag of ["one", "two"]) expect(await localHas(`${REMOTE_IMAGE}:${tag}`)).toBe(false);
+    const ledger = process.env.BCE_MOUNT_LEDGER;
+    const lines = ledger && existsSync(ledger) ? readFileSync(ledger, "utf8").split("\n") : [];
+    expect(lines.filter((l) => l.endsWith(` ${home}`))).toEqual([]);
+  }, 900_000);
+
+  it("bootc ssh reaches it, with the image's owners and modes", async () => {
+    const r = await bootc(home, ["ssh", NAME, "--", "stat -c '%U:%G %a' /etc/shadow; findmnt -no FSTYPE /"]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(String(r.stdout).trim()).toBe("root:shadow 640\noverlay");
+  }, 120_000);
+
+  it("rm (not --rmi) removes the VM and leaves no process; the exported root stays cached", async () => {
+    const vm = JSON.parse(String((await bootc(home, ["inspect", NAME])).stdout));
+    // --rmi would remove a local image of the same id (root's demo image has it): refused, the VM kept.
+    const rmi = await bootc(home, ["rm", "--force", "--rmi", NAME]);
+    expect(rmi.exitCode).toBe(1);
+    expect(String(rmi.stderr)).toContain("--rmi is not supported yet for a VM whose image is in the podman at");
+    expect((await bootc(home, ["inspect", NAME])).exitCode).toBe(0);
+    const r = await bootc(home, ["rm", "--force", NAME]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(processesUsing(home)).toEqual([]);
+    expect(existsSync(path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", vm.imageId))).toBe(true);
+  }, 120_000);
+});
+
+describe("podman's named connections", () => {
+  it("--connection NAME and -r (the default connection) reach the same podman, on images and run", async () => {
+    // A containers.conf of this test's own (CONTAINERS_CONF): root's podman configuration is not touched.
+    const conf = path.join(tempDir("bce-remote-conf-"), "containers.conf");
+    writeFileSync(conf, "");
+    const env = { CONTAINERS_CONF: conf, CONTAINER_HOST: "", CONTAINER_SSHKEY: "" };
+    const add = await execa("podman", ["system", "connection", "add", "--identity", remote.key, "bce-remote", remote.url], {
+      env: { ...process.env, CONTAINERS_CONF: conf },
+      reject: false,
+      all: true,
+    });
+    expect(add.exitCode, String(add.all)).toBe(0);
+    for (const how of [["--connection", "bce-remote"], ["-r"]]) {
+      const r = await bootc(home, ["images", ...how], { env });
+      expect(r.exitCode, String(r.all)).toBe(0);
+      expect(String(r.stdout), how.join(" ")).toContain(`${REMOTE_IMAGE}:one`);
+      expect(String(r.stdout), how.join(" ")).toContain(`${REMOTE_IMAGE}:two`);
+    }
+    const missing = await bootc(home, ["run", "--connection", "bce-remote", "localhost/bootc-remote-missing:1"], { env });
+    expect(missing.exitCode).toBe(1);
+    expect(String(missing.stderr)).toContain('error: image "localhost/bootc-remote-missing:1" is not in podman connection "bce-remote"');
+    const disk = await bootc(home, ["run", "-r", "--mode", "disk", `${REMOTE_IMAGE}:one`], { env });
+    expect(String(disk.stderr)).toContain("disk mode is not supported yet for an image of podman's default connection");
+  }, 120_000);
+});
+
+describe("bad connections fail at once, in one sentence", () => {
+  it("an unknown connection name", async () => {
+    const r = await bootc(home, ["images", "--connection", "no-such-connection"]);
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toContain('error: there is no podman connection named "no-such-connection"');
+    const run = await bootc(home, ["run", "--connection=--url=x", REMOTE_IMAGE]);
+    expect(run.exitCode).toBe(1);
+    expect(String(run.stderr)).toMatch(/invalid --connection|not a podman connection name/);
+  });
+
+  it("SSH refused, a missing socket, an image that podman does not have, disk mode", async () => {
+    const refused = await remoteBootc(["run", `${REMOTE_IMAGE}:one`], { CONTAINER_HOST: `ssh://bootc-remote@127.0.0.1:1${remote.socket}` });
+    expect(refused.exitCode).toBe(1);
+    expect(String(refused.stderr)).toContain("refused the connection");
+    const noSocket = await remoteBootc(["images"], { CONTAINER_HOST: remote.url.replace("podman.sock", "nothing.sock") });
+    expect(noSocket.exitCode).toBe(1);
+    expect(String(noSocket.stderr)).toContain("has no podman socket there");
+    const missing = await remoteBootc(["run", "localhost/bootc-remote-missing:1"]);
+    expect(missing.exitCode).toBe(1);
+    expect(String(missing.stderr)).toContain(`error: image "localhost/bootc-remote-missing:1" is not in the podman at ${remote.url}`);
+    const disk = await remoteBootc(["run", "--mode", "disk", `${REMOTE_IMAGE}:one`]);
+    expect(disk.exitCode).toBe(1);
+    expect(String(disk.stderr)).toContain("disk mode is not supported yet for an image of the podman at");
+    expect(processesUsing(home)).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,193 @@
+/**
+ * The root filesystem of an image that lives in another podman (a connection), for an
+ * ephemeral boot here: the image is never copied into the local podman. Its root is
+ * exported once per image id into the local cache (<cache>/rootfs/<id>/) and served by
+ * virtiofsd as a mounted image is; every VM of that image reuses it.
+ *
+ * How: `podman create` a container of the image there (it never runs), stream `podman
+ * export` of it into GNU tar here, remove the container. Rather than `podman image save`
+ * and unpacking the layers here, because the remote applies the layers itself: one stream
+ * of the final tree (no bytes of files a later layer replaced or deleted), and no OCI
+ * whiteout and opaque-directory rules to get subtly wrong on this side. The archive keeps
+ * owners, modes, hard links and the security xattrs (file capabilities, as
+ * SCHILY.xattr.security.capability); tar restores them as root (numeric owners, same
+ * permissions, --xattrs). It is unpacked into <id>.partial-<pid> and renamed when
+ * complete, so an interrupted export leaves no entry (the partial directory of a process
+ * that is gone is removed by the next export).
+ */
+import { spawn } from "node:child_process";
+import { constants, createReadStream } from "node:fs";
+import { chmod, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { BootcError } from "../core/errors.js";
+import { rootfsDir, rootfsEntryDir, rootfsPartialDir, type EnginePaths } from "../core/paths.js";
+import { describePodman, type PodmanConnection } from "../core/podman-connection.js";
+import { ensurePrivateDir } from "../core/private-dir.js";
+import { isAlive } from "../core/proc.js";
+import { podman, podmanCommand, remotePodmanError } from "../host/podman.js";
+import { isRootless } from "../host/userns.js";
+
+/** Progress of an export: the bytes of the stream against the image's size (the shape of a disk build's progress). */
+export interface ExportProgress {
+  step: string;
+  bytes?: number;
+  totalBytes?: number;
+}
+
+export interface RemoteImage {
+  ref: string;
+  /** The image id (sha256 of its config): the cache key. */
+  id: string;
+  sizeBytes: number;
+}
+
+/** The cached root of `id`, if exported already. */
+export async function cachedRoot(paths: EnginePaths, id: string): Promise<string | undefined> {
+  const dir = rootfsEntryDir(paths, imageKey(id));
+  return (await stat(dir).catch(() => undefined))?.isDirectory() ? dir : undefined;
+}
+
+/** An image id as a cache key: 64 hex digits, never a path of another shape. */
+export function imageKey(id: string): string {
+  const key = id.replace(/^sha256:/, "");
+  if (!/^[0-9a-f]{64}$/.test(key)) throw new BootcError("INVALID_ARGUMENT", `"${id}" is not an image id`, "an image id is 64 hexadecimal digits");
+  return key;
+}
+
+/** tar's arguments to unpack an exported container into `dir` as it was: owners by number, modes, xattrs (file capabilities). */
+export function untarArgs(dir: string): string[] {
+  return ["-x", "-f", "-", "-C", dir, "--numeric-owner", "--same-owner", "--same-permissions", "--xattrs", "--xattrs-include=*"];
+}
+
+/** Removes <id>.partial-<pid> directories whose exporter is gone. */
+async function sweepDead(paths: EnginePaths): Promise<void> {
+  for (const n of await readdir(rootfsDir(paths)).catch(() => [] as string[])) {
+    const m = /\.partial-(\d+)$/.exec(n);
+    if (m && !isAlive(Number(m[1]))) await rm(path.join(rootfsDir(paths), n), { recursive: true, force: true });
+  }
+}
+
+/**
+ * The local directory with `image`'s root filesystem, exported from `c` now unless cached.
+ * `onProgress` gets the bytes of the stream against the image's size.
+ */
+export async function exportedRoot(
+  c: PodmanConnection,
+  image: RemoteImage,
+  paths: EnginePaths,
+  onProgress: (p: ExportProgress) => void = () => undefined,
+): Promise<{ dir: string; reused: boolean }> {
+  const key = imageKey(image.id);
+  const cached = await cachedRoot(paths, key);
+  if (cached) return { dir: cached, reused: true };
+  if (isRootless())
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `booting an image of ${describePodman(c)} needs root here for now: its files must keep their owners`,
+      "run bootc as root, or copy the image into your own podman (podman image scp)",
+    );
+  await ensurePrivateDir(rootfsDir(paths), paths);
+  await sweepDead(paths);
+  const partial = rootfsPartialDir(paths, key, process.pid);
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(partial, { mode: 0o755 });
+  const step = `exporting the root filesystem from ${describePodman(c)}`;
+  onProgress({ step, bytes: 0, totalBytes: image.sizeBytes });
+  // A container that never runs: its command is only there because podman wants one.
+  const container = (await podman(["create", "--network=none", "--label", "io.bootc-console.export=1", key, "/bootc-console-export"], {}, c)).trim();
+  try {
+    await streamExport(c, container, partial, (bytes) => onProgress({ step, bytes: Math.min(bytes, image.sizeBytes), totalBytes: image.sizeBytes }));
+    // tar sets the modes of the tree's directories but not of the directory it unpacks into.
+    await chmod(partial, 0o755);
+    await rename(partial, rootfsEntryDir(paths, key)).catch(async (e: NodeJS.ErrnoException) => {
+      // Another export of the same image finished first: its copy is as good.
+      if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e;
+      await rm(partial, { recursive: true, force: true });
+    });
+    onProgress({ step, bytes: image.sizeBytes, totalBytes: image.sizeBytes });
+    return { dir: rootfsEntryDir(paths, key), reused: false };
+  } catch (e) {
+    await rm(partial, { recursive: true, force: true });
+    throw e;
+  } finally {
+    await podman(["rm", "--force", container], {}, c).catch(() => undefined);
+  }
+}
+
+/**
+ * `podman export CONTAINER | tar -x` with the bytes counted; either side failing fails it,
+ * with its own words. The remote client opens its output by name (/dev/stdout), which a
+ * socket (what Node gives a child as a pipe) cannot be opened as: it writes to a FIFO instead.
+ */
+async function streamExport(c: PodmanConnection, container: string, dir: string, onBytes: (n: number) => void): Promise<void> {
+  const fifoDir = await mkdtemp(path.join(os.tmpdir(), "bootc-export-"));
+  try {
+    const fifo = path.join(fifoDir, "root.tar");
+    await execa("mkfifo", ["-m", "600", fifo]);
+    await streamThrough(c, container, fifo, dir, onBytes);
+  } finally {
+    await rm(fifoDir, { recursive: true, force: true });
+  }
+}
+
+async function streamThrough(c: PodmanConnection, container: string, fifo: string, dir: string, onBytes: (n: number) => void): Promise<void> {
+  const cmd = podmanCommand(["export", "--output", fifo, container], c);
+  const env = cmd.options.env as NodeJS.ProcessEnv | undefined;
+  const exporter = spawn(cmd.file, cmd.args, { env, stdio: ["ignore", "ignore", "pipe"] });
+  const untar = spawn("tar", untarArgs(dir), { stdio: ["pipe", "ignore", "pipe"] });
+  const errors = { exporter: "", untar: "" };
+  exporter.stderr.on("data", (d: Buffer) => (errors.exporter = (errors.exporter + d.toString()).slice(-4000)));
+  untar.stderr.on("data", (d: Buffer) => (errors.untar = (errors.untar + d.toString()).slice(-4000)));
+  const exited = (p: ReturnType<typeof spawn>) =>
+    new Promise<number>((resolve) => {
+      p.once("error", () => resolve(-1));
+      p.once("close", (code) => resolve(code ?? -1));
+    });
+  const done = Promise.all([exited(exporter), exited(untar)]);
+  let bytes = 0;
+  let last = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      // A line per ~1% is enough for a bar; not one per 64 KiB chunk.
+      if (bytes - last > 4 * 1024 * 1024) {
+        last = bytes;
+        onBytes(bytes);
+      }
+      cb(null, chunk);
+    },
+  });
+  const reader = createReadStream(fifo);
+  // An exporter that fails before it opens the FIFO would leave the reader waiting for a writer: open it then, to end it.
+  exporter.once(
+    "close",
+    () =>
+      void open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then(
+        (h) => h.close(),
+        () => undefined,
+      ),
+  );
+  const piped = pipeline(reader, counter, untar.stdin).catch((e: unknown) => e);
+  const [exportCode, untarCode] = await done;
+  await piped;
+  if (exportCode !== 0) {
+    const text = errors.exporter.trim();
+    throw (
+      remotePodmanError(text, c) ??
+      new BootcError("PODMAN_FAILED", `podman export on ${describePodman(c)} failed: ${text.split("\n").pop() ?? ""}`, "run `podman --remote info` to check it")
+    );
+  }
+  if (untarCode !== 0) {
+    const text = errors.untar.trim();
+    const full = /no space left/i.test(text);
+    throw new BootcError(
+      full ? "NO_SPACE" : "PODMAN_FAILED",
+      `unpacking the image's root filesystem failed: ${text.split("\n").pop() ?? ""}`,
+      full ? "free space in the cache directory (bootc disks prune, or remove its rootfs entries)" : "check that GNU tar is installed",
+    );
+  }
+}
