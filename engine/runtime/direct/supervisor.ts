@@ -196,8 +196,10 @@ export class Supervisor {
       userns,
       started: (child) => {
         this.daemons.push(child);
-        // The first daemon serves the image's root.
-        if (plan.rootShare && this.daemons.length === 1) this.roots[0]!.daemon = child;
+        // The first daemon serves the image's root: a mounted image's (an exported root of
+        // another podman's image is no mount of this monitor's, and no soft reboot moves it).
+        const root = this.roots[0];
+        if (plan.rootShare && this.daemons.length === 1 && root) root.daemon = child;
       },
       checkpoint: () => this.checkpoint(),
       onLost: (source, how) => this.shareLost(source, how, plan.rootShare === source ? this.roots[0] : undefined),
