@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BootcError } from "../core/errors.js";
 import { RunOptionsSchema } from "../core/schema.js";
-import { refuseKargsUnderUefi } from "./target.js";
+import { refuseForeignArch, refuseKargsUnderUefi } from "./target.js";
 import type { VmDisk } from "../core/record.js";
 
 const disk = (builder: VmDisk["builder"]): VmDisk => ({ builder, sizeBytes: 10 * 1024 ** 3, filesystem: "ext4" });
@@ -28,5 +28,19 @@ describe("kernel arguments and disk boots", () => {
 
   it("has nothing to refuse without kernel arguments", () => {
     expect(() => refuseKargsUnderUefi(opts([]), disk("premade"))).not.toThrow();
+  });
+});
+
+describe("images of another architecture", () => {
+  it("refuses an arm64 image on an x86_64 host in one sentence, until the emulated boot is built", () => {
+    expect(() => refuseForeignArch("localhost/bootc-demo-arm64", "arm64", "x86_64")).toThrow(
+      "localhost/bootc-demo-arm64 is an arm64 image and this host is amd64: booting another architecture is not supported yet",
+    );
+    expect(() => refuseForeignArch("localhost/x", "amd64", "aarch64")).toThrow(/is an amd64 image and this host is arm64/);
+  });
+
+  it("boots the host's own architecture, and an image that names none", () => {
+    expect(() => refuseForeignArch("localhost/bootc-demo", "amd64", "x86_64")).not.toThrow();
+    expect(() => refuseForeignArch("localhost/bootc-demo", "", "x86_64")).not.toThrow();
   });
 });

@@ -9,6 +9,8 @@ import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
 import type { ParsedRunOptions } from "../core/schema.js";
 import type { VmDisk } from "../core/record.js";
+import { guestArch, isForeign, podmanArchName } from "../host/arch.js";
+import { hostArch, type HostArch } from "../host/tools.js";
 
 export interface BootTarget {
   image: string;
@@ -29,6 +31,7 @@ export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
   }
   if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
   const image = await inspectImage(opts.image);
+  refuseForeignArch(opts.image, image.arch);
   const source = image.labels[SOURCE_LABEL];
   if (opts.mode === "disk") {
     const disk = await planImageDisk(req, { ref: opts.image, id: image.id });
@@ -43,6 +46,21 @@ export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
     await unmountImage(image.id);
   }
   return { image: opts.image, imageId: image.id, source };
+}
+
+/**
+ * The engine plans the qemu machine, firmware and kernel of another architecture
+ * (engine/host/arch.ts) but does not boot one yet: refuse it in one sentence here rather
+ * than let qemu fail on a kernel it cannot run.
+ */
+export function refuseForeignArch(ref: string, podmanArch: string, host: HostArch = hostArch()): void {
+  const guest = guestArch(podmanArch, host);
+  if (!isForeign(guest, host)) return;
+  throw new BootcError(
+    "INVALID_ARGUMENT",
+    `${ref} is an ${podmanArchName(guest)} image and this host is ${podmanArchName(host)}: booting another architecture is not supported yet`,
+    `boot an ${podmanArchName(host)} image (podman build --platform linux/${podmanArchName(host)}); emulated ${podmanArchName(guest)} boots are planned (issue #26)`,
+  );
 }
 
 /**
