@@ -6,6 +6,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
 import { BootcError } from "../core/errors.js";
+import { ARCH_PROFILES, firmwareInstallHint, qemuInstallHint } from "./arch.js";
 
 export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   for (const dir of (env.PATH ?? "").split(path.delimiter)) {
@@ -57,7 +58,7 @@ export function requireTool(name: string, env: NodeJS.ProcessEnv = process.env):
 export function findQemu(env: NodeJS.ProcessEnv = process.env, arch: HostArch = hostArch()): string {
   const name = qemuBinaryName(arch);
   const found = env.BOOTC_QEMU ?? findOnPath(name, env);
-  if (!found) throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, INSTALL_HINT.qemu);
+  if (!found) throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, arch === hostArch() ? INSTALL_HINT.qemu : qemuInstallHint(arch));
   return found;
 }
 
@@ -96,26 +97,19 @@ export interface Firmware {
   vars: string;
 }
 
-const FIRMWARE_PAIRS: Array<[string, string]> = [
-  ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"],
-  ["/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"],
-  ["/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"],
-  ["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"],
-  ["/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw", "/usr/share/edk2/aarch64/vars-template-pflash.raw"],
-  ["/opt/homebrew/share/qemu/edk2-aarch64-code.fd", "/opt/homebrew/share/qemu/edk2-arm-vars.fd"],
-];
-
-/** The UEFI firmware, or a MISSING_TOOL error saying what needed it and how to install it. */
-export function requireFirmware(neededFor: string): Firmware {
-  const fw = findFirmware();
-  if (!fw) throw new BootcError("MISSING_TOOL", `no UEFI firmware found (needed ${neededFor})`, INSTALL_HINT.firmware);
+/** The UEFI firmware for a guest architecture, or a MISSING_TOOL error saying what needed it and how to install it. */
+export function requireFirmware(neededFor: string, arch: HostArch = hostArch()): Firmware {
+  const fw = findFirmware(arch);
+  if (!fw) {
+    const hint = arch === hostArch() ? INSTALL_HINT.firmware : firmwareInstallHint(arch);
+    throw new BootcError("MISSING_TOOL", `no UEFI firmware for ${arch} guests found (needed ${neededFor})`, hint);
+  }
   return fw;
 }
 
 export function findFirmware(arch: HostArch = hostArch()): Firmware | undefined {
-  const wanted = arch === "x86_64" ? /OVMF|ovmf/ : /AAVMF|aarch64/;
-  for (const [code, vars] of FIRMWARE_PAIRS) {
-    if (wanted.test(code) && existsSync(code) && existsSync(vars)) return { code, vars };
+  for (const [code, vars] of ARCH_PROFILES[arch].firmware) {
+    if (existsSync(code) && existsSync(vars)) return { code, vars };
   }
   return undefined;
 }
