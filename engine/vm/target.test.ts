@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BootcError } from "../core/errors.js";
 import { RunOptionsSchema } from "../core/schema.js";
-import { refuseForeignArch, refuseKargsUnderUefi } from "./target.js";
+import { foreignArch, refuseKargsUnderUefi } from "./target.js";
 import type { VmDisk } from "../core/record.js";
 
 const disk = (builder: VmDisk["builder"]): VmDisk => ({ builder, sizeBytes: 10 * 1024 ** 3, filesystem: "ext4" });
@@ -32,15 +32,19 @@ describe("kernel arguments and disk boots", () => {
 });
 
 describe("images of another architecture", () => {
-  it("refuses an arm64 image on an x86_64 host in one sentence, until the emulated boot is built", () => {
-    expect(() => refuseForeignArch("localhost/bootc-demo-arm64", "arm64", "x86_64")).toThrow(
-      "localhost/bootc-demo-arm64 is an arm64 image and this host is amd64: booting another architecture is not supported yet",
-    );
-    expect(() => refuseForeignArch("localhost/x", "amd64", "aarch64")).toThrow(/is an amd64 image and this host is arm64/);
+  it("boots an arm64 image on an x86_64 host in ephemeral mode, emulated", () => {
+    expect(foreignArch("localhost/bootc-demo-arm64", "arm64", "ephemeral", "x86_64")).toBe("aarch64");
+    expect(foreignArch("localhost/x", "amd64", "ephemeral", "aarch64")).toBe("x86_64");
   });
 
-  it("boots the host's own architecture, and an image that names none", () => {
-    expect(() => refuseForeignArch("localhost/bootc-demo", "amd64", "x86_64")).not.toThrow();
-    expect(() => refuseForeignArch("localhost/bootc-demo", "", "x86_64")).not.toThrow();
+  it("refuses another architecture in disk mode in one sentence, until disk mode is built for it", () => {
+    expect(() => foreignArch("localhost/bootc-demo-arm64", "arm64", "disk", "x86_64")).toThrow(
+      "localhost/bootc-demo-arm64 is an arm64 image and this host is amd64: disk mode cannot boot another architecture yet",
+    );
+  });
+
+  it("has nothing to say of the host's own architecture, or an image that names none", () => {
+    expect(foreignArch("localhost/bootc-demo", "amd64", "disk", "x86_64")).toBeUndefined();
+    expect(foreignArch("localhost/bootc-demo", "", "ephemeral", "x86_64")).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
 import type { ParsedRunOptions } from "../core/schema.js";
 import type { VmDisk } from "../core/record.js";
-import { guestArch, isForeign, podmanArchName } from "../host/arch.js";
+import { guestArch, isForeign, podmanArchName, type GuestArch } from "../host/arch.js";
 import { hostArch, type HostArch } from "../host/tools.js";
 
 export interface BootTarget {
@@ -19,6 +19,8 @@ export interface BootTarget {
   /** The Containerfile directory bootc built the image from, if it did. */
   source?: string;
   disk?: VmDisk;
+  /** The image's architecture when it is not the host's (ephemeral mode only, for now). */
+  arch?: GuestArch;
 }
 
 export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
@@ -31,7 +33,7 @@ export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
   }
   if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
   const image = await inspectImage(opts.image);
-  refuseForeignArch(opts.image, image.arch);
+  const arch = foreignArch(opts.image, image.arch, opts.mode);
   const source = image.labels[SOURCE_LABEL];
   if (opts.mode === "disk") {
     const disk = await planImageDisk(req, { ref: opts.image, id: image.id });
@@ -45,21 +47,22 @@ export async function planTarget(opts: ParsedRunOptions): Promise<BootTarget> {
   } finally {
     await unmountImage(image.id);
   }
-  return { image: opts.image, imageId: image.id, source };
+  return { image: opts.image, imageId: image.id, source, ...(arch ? { arch } : {}) };
 }
 
 /**
- * The engine plans the qemu machine, firmware and kernel of another architecture
- * (engine/host/arch.ts) but does not boot one yet: refuse it in one sentence here rather
- * than let qemu fail on a kernel it cannot run.
+ * The image's architecture when it is not the host's: an ephemeral boot emulates it
+ * (engine/host/arch.ts). Disk mode does not yet (its builders and firmware are the host's):
+ * refused in one sentence rather than a qemu failure.
  */
-export function refuseForeignArch(ref: string, podmanArch: string, host: HostArch = hostArch()): void {
+export function foreignArch(ref: string, podmanArch: string, mode: ParsedRunOptions["mode"], host: HostArch = hostArch()): GuestArch | undefined {
   const guest = guestArch(podmanArch, host);
-  if (!isForeign(guest, host)) return;
+  if (!isForeign(guest, host)) return undefined;
+  if (mode === "ephemeral") return guest;
   throw new BootcError(
     "INVALID_ARGUMENT",
-    `${ref} is an ${podmanArchName(guest)} image and this host is ${podmanArchName(host)}: booting another architecture is not supported yet`,
-    `boot an ${podmanArchName(host)} image (podman build --platform linux/${podmanArchName(host)}); emulated ${podmanArchName(guest)} boots are planned (issue #26)`,
+    `${ref} is an ${podmanArchName(guest)} image and this host is ${podmanArchName(host)}: disk mode cannot boot another architecture yet`,
+    `boot it in ephemeral mode (--mode ephemeral), or boot an ${podmanArchName(host)} image (podman build --platform linux/${podmanArchName(host)})`,
   );
 }
 

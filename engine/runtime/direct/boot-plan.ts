@@ -9,6 +9,7 @@ import type { VmRecord } from "../../core/record.js";
 import { prepareDiskBoot } from "../../disk/boot.js";
 import type { PodmanNamespace } from "../../host/userns.js";
 import { mountImage, readGuestFacts } from "../../images/rootfs.js";
+import { loadableKernel } from "../../images/kernel.js";
 import { ephemeralKernelArgs, type QemuDisk } from "./qemu-args.js";
 import type { RecordLog } from "./record-log.js";
 
@@ -50,11 +51,13 @@ export async function ephemeralPlan(ctx: PlanContext): Promise<BootPlan> {
   // A UKI-only image: its kernel and initramfs are taken out into the runtime directory.
   const facts = await readGuestFacts(root.view, r.image, ctx.vp.runDir);
   ctx.log.update({ kernel: facts.uki ? `${facts.uki.file.slice(root.view.length)} (unified kernel image)` : facts.kernel.slice(root.view.length) });
+  // An arm64 guest's kernel may be compressed or EFI zboot, which qemu 7.2 does not unpack.
+  const kernel = r.arch === "aarch64" ? (await loadableKernel(facts.kernel, r.arch, ctx.vp.runDir, facts.kernel.slice(root.view.length))).path : facts.kernel;
   // qemu, run by the user, reads them through `view`: rootless, the files the image's root
   // owns are the user's own on the host.
   return {
     rootShare: root.path,
-    kernel: facts.kernel,
+    kernel,
     initrd: facts.initrd,
     cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)],
     disks: [],
