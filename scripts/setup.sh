@@ -127,6 +127,9 @@ install_apt() {
   # fixture. libvirt's daemon and client and an OpenSSH server for the libvirt runtime's
   # tests, which start them on loopback themselves (e2e/lib/libvirt-host.ts).
   ((with_tests)) && want+=(chromium docker-registry fish binutils libvirt-daemon-system libvirt-clients openssh-server)
+  # Tests of arm64 guests on an x86_64 host (docs/architectures.md): the emulator, AAVMF, and
+  # qemu-user-static for building the arm64 demo through binfmt_misc (registered below).
+  ((with_tests)) && [[ $arch == x86_64 ]] && want+=(qemu-system-arm qemu-efi-aarch64 qemu-user-static)
   local lacking=() p
   for p in "${want[@]}"; do deb_installed "$p" || lacking+=("$p"); done
   # virtiofsd: Debian 13, Ubuntu ≥ 23.10 and later ship the Rust one as a package of its own;
@@ -278,6 +281,24 @@ if ((with_tests)) && [[ $(id -u) -eq 0 ]]; then
       if applying; then usermod -p '*' bootc-remote; else gap "the user bootc-remote unlocked (for sshd)" "usermod -p '*' bootc-remote"; fi
     fi
   done
+fi
+
+# Tests: arm64 programs run through qemu-aarch64 (building the arm64 demo). Registered here
+# rather than by systemd-binfmt, which a host without systemd as PID 1 does not run; the
+# F flag opens the interpreter now, so it works inside debootstrap's chroot too.
+binfmt=/proc/sys/fs/binfmt_misc
+binfmt_conf=/usr/lib/binfmt.d/qemu-aarch64.conf
+if ((with_tests)) && [[ $arch == x86_64 && $(id -u) -eq 0 && ! -e $binfmt/qemu-aarch64 ]]; then
+  if ! applying; then
+    gap "qemu-aarch64 in binfmt_misc (arm64 tests)" "register qemu-aarch64 with binfmt_misc (from $binfmt_conf)"
+  elif [[ ! -f $binfmt_conf ]]; then
+    echo "setup: $binfmt_conf is missing although qemu-user-static was installed" >&2
+    exit 1
+  else
+    [[ -e $binfmt/register ]] || mount -t binfmt_misc binfmt_misc "$binfmt"
+    grep -v '^#' "$binfmt_conf" >"$binfmt/register"
+    changed+=("registered qemu-aarch64 with binfmt_misc")
+  fi
 fi
 
 # bootc-console itself. An installed package carries its build; a source tree (a clone:

@@ -55,6 +55,8 @@ export const VmSpecSchema = z.object({
   memoryMiB: z.int(),
   accel: z.enum(ACCELS),
   accelReason: z.string(),
+  /** The guest's architecture (qemu's name) when it is not the host's: emulated under TCG. */
+  arch: z.optional(z.enum(["x86_64", "aarch64"])),
   sshUser: z.string(),
   sshPort: z.optional(z.int()),
   identity: z.string(),

@@ -6,6 +6,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
 import { BootcError } from "../core/errors.js";
+import { ARCH_PROFILES, firmwareInstallHint, qemuInstallHint } from "./arch.js";
 
 export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   for (const dir of (env.PATH ?? "").split(path.delimiter)) {
@@ -77,7 +78,7 @@ export function requireTool(name: string, env: NodeJS.ProcessEnv = process.env):
 export function findQemu(env: NodeJS.ProcessEnv = process.env, arch: HostArch = hostArch()): string {
   const name = qemuBinaryName(arch);
   const found = env.BOOTC_QEMU ?? findOnPath(name, env);
-  if (!found) throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, installHint("qemu"));
+  if (!found) throw new BootcError("MISSING_TOOL", `${name} was not found on PATH`, arch === hostArch() ? installHint("qemu") : qemuInstallHint(arch));
   return found;
 }
 
@@ -116,17 +117,8 @@ export interface Firmware {
   vars: string;
 }
 
-const LINUX_FIRMWARE: Record<HostArch, Firmware[]> = {
-  x86_64: [
-    { code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
-    { code: "/usr/share/OVMF/OVMF_CODE.fd", vars: "/usr/share/OVMF/OVMF_VARS.fd" },
-    { code: "/usr/share/edk2/ovmf/OVMF_CODE.fd", vars: "/usr/share/edk2/ovmf/OVMF_VARS.fd" },
-  ],
-  aarch64: [
-    { code: "/usr/share/AAVMF/AAVMF_CODE.fd", vars: "/usr/share/AAVMF/AAVMF_VARS.fd" },
-    { code: "/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw", vars: "/usr/share/edk2/aarch64/vars-template-pflash.raw" },
-  ],
-};
+/** The distributions' firmware packages per architecture (arch.ts). */
+const linuxFirmware = (arch: HostArch): Firmware[] => ARCH_PROFILES[arch].firmware.map(([code, vars]) => ({ code, vars }));
 
 /**
  * The edk2 builds QEMU itself ships (its pc-bios, installed by Homebrew's qemu under
@@ -149,15 +141,18 @@ export function firmwareCandidates(
   platform: NodeJS.Platform = process.platform,
   env: Record<string, string | undefined> = process.env,
 ): Firmware[] {
-  if (platform !== "darwin") return LINUX_FIRMWARE[arch];
+  if (platform !== "darwin") return linuxFirmware(arch);
   const prefixes = [...new Set([env.HOMEBREW_PREFIX, "/opt/homebrew", "/usr/local"].filter((p): p is string => !!p))];
   return prefixes.map((p) => qemuShareFirmware(p, arch));
 }
 
-/** The UEFI firmware, or a MISSING_TOOL error saying what needed it and how to install it. */
-export function requireFirmware(neededFor: string): Firmware {
-  const fw = findFirmware();
-  if (!fw) throw new BootcError("MISSING_TOOL", `no UEFI firmware found (needed ${neededFor})`, installHint("firmware"));
+/** The UEFI firmware for a guest architecture, or a MISSING_TOOL error saying what needed it and how to install it. */
+export function requireFirmware(neededFor: string, arch: HostArch = hostArch()): Firmware {
+  const fw = findFirmware(arch);
+  if (!fw) {
+    const hint = arch === hostArch() ? installHint("firmware") : firmwareInstallHint(arch);
+    throw new BootcError("MISSING_TOOL", `no UEFI firmware for ${arch} guests found (needed ${neededFor})`, hint);
+  }
   return fw;
 }
 

@@ -12,7 +12,8 @@ import { ACTIVE_STATES, type VmRecord } from "../core/record.js";
 import { validateName, type ParsedRunOptions } from "../core/schema.js";
 import type { VmInfo } from "../core/vm.js";
 import { detectAccel, type AccelChoice } from "../host/accel.js";
-import { findQemu, findVirtiofsd, requireTool } from "../host/tools.js";
+import { guestAccel } from "../host/arch.js";
+import { findQemu, findVirtiofsd, hostArch, requireTool } from "../host/tools.js";
 import { ensureImage, type PullHooks } from "../images/pull.js";
 import { isRemotePodman } from "../core/podman-connection.js";
 import type { DiskProgress } from "../disk/progress.js";
@@ -97,12 +98,16 @@ export async function checkNewVm(
   // An image in another podman stays there: planTarget finds it there.
   if (opts.image && !opts.disk && !isRemotePodman(opts.podman)) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
   const target = await planTarget(opts, { paths: o.paths, onExport: o.onExport });
+  // Another architecture: its own qemu, and TCG whatever the host offers.
+  if (target.arch) findQemu(process.env, target.arch);
+  const host = hostArch();
+  const guest = guestAccel({ guest: target.arch ?? host, host, chosen: accel.accel, explicit: opts.accel !== undefined || !!process.env.BOOTC_ACCEL });
   const record = newRecord({
     name,
     target,
     cpus: opts.cpus,
     memoryMiB: opts.memoryMiB,
-    accel,
+    accel: guest.note ? { ...accel, accel: guest.accel, reason: guest.note } : accel,
     identity: identity && path.resolve(identity),
     passwordSet: !!passwordHash,
     opts,
@@ -143,6 +148,7 @@ function newRecord(o: {
     memoryMiB: o.memoryMiB,
     accel: o.accel.accel,
     accelReason: o.accel.reason,
+    ...(target.arch ? { arch: target.arch } : {}),
     sshUser: opts.user,
     identity: o.identity ?? "",
     generatedKey: !o.identity,

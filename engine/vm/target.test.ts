@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BootcError } from "../core/errors.js";
 import { RunOptionsSchema } from "../core/schema.js";
-import { refuseKargsUnderUefi } from "./target.js";
+import { foreignArch, refuseKargsUnderUefi } from "./target.js";
 import type { VmDisk } from "../core/record.js";
 
 const disk = (builder: VmDisk["builder"]): VmDisk => ({ builder, sizeBytes: 10 * 1024 ** 3, filesystem: "ext4" });
@@ -28,5 +28,23 @@ describe("kernel arguments and disk boots", () => {
 
   it("has nothing to refuse without kernel arguments", () => {
     expect(() => refuseKargsUnderUefi(opts([]), disk("premade"))).not.toThrow();
+  });
+});
+
+describe("images of another architecture", () => {
+  it("boots an arm64 image on an x86_64 host in ephemeral mode, emulated", () => {
+    expect(foreignArch("localhost/bootc-demo-arm64", "arm64", "ephemeral", "x86_64")).toBe("aarch64");
+    expect(foreignArch("localhost/x", "amd64", "ephemeral", "aarch64")).toBe("x86_64");
+  });
+
+  it("refuses another architecture in disk mode in one sentence, until disk mode is built for it", () => {
+    expect(() => foreignArch("localhost/bootc-demo-arm64", "arm64", "disk", "x86_64")).toThrow(
+      "localhost/bootc-demo-arm64 is an arm64 image and this host is amd64: disk mode cannot boot another architecture yet",
+    );
+  });
+
+  it("has nothing to say of the host's own architecture, or an image that names none", () => {
+    expect(foreignArch("localhost/bootc-demo", "amd64", "disk", "x86_64")).toBeUndefined();
+    expect(foreignArch("localhost/bootc-demo", "", "ephemeral", "x86_64")).toBeUndefined();
   });
 });

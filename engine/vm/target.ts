@@ -13,6 +13,8 @@ import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
 import type { ParsedRunOptions } from "../core/schema.js";
 import type { VmDisk } from "../core/record.js";
+import { guestArch, isForeign, podmanArchName, type GuestArch } from "../host/arch.js";
+import { hostArch, type HostArch } from "../host/tools.js";
 
 export interface BootTarget {
   image: string;
@@ -23,6 +25,8 @@ export interface BootTarget {
   disk?: VmDisk;
   /** The podman the image is in, when not the local one. */
   podman?: PodmanConnection;
+  /** The image's architecture when it is not the host's (ephemeral mode only, for now). */
+  arch?: GuestArch;
 }
 
 export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePaths; onExport?: (p: DiskProgress) => void } = {}): Promise<BootTarget> {
@@ -36,6 +40,7 @@ export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePath
   if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
   if (isRemotePodman(opts.podman)) return planRemoteTarget(opts, opts.podman, o.paths ?? enginePaths(), o.onExport);
   const image = await inspectImage(opts.image);
+  const arch = foreignArch(opts.image, image.arch, opts.mode);
   const source = image.labels[SOURCE_LABEL];
   if (opts.mode === "disk") {
     const disk = await planImageDisk(req, { ref: opts.image, id: image.id });
@@ -49,7 +54,23 @@ export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePath
   } finally {
     await unmountImage(image.id);
   }
-  return { image: opts.image, imageId: image.id, source };
+  return { image: opts.image, imageId: image.id, source, ...(arch ? { arch } : {}) };
+}
+
+/**
+ * The image's architecture when it is not the host's: an ephemeral boot emulates it
+ * (engine/host/arch.ts). Disk mode does not yet (its builders and firmware are the host's):
+ * refused in one sentence rather than a qemu failure.
+ */
+export function foreignArch(ref: string, podmanArch: string, mode: ParsedRunOptions["mode"], host: HostArch = hostArch()): GuestArch | undefined {
+  const guest = guestArch(podmanArch, host);
+  if (!isForeign(guest, host)) return undefined;
+  if (mode === "ephemeral") return guest;
+  throw new BootcError(
+    "INVALID_ARGUMENT",
+    `${ref} is an ${podmanArchName(guest)} image and this host is ${podmanArchName(host)}: disk mode cannot boot another architecture yet`,
+    `boot it in ephemeral mode (--mode ephemeral), or boot an ${podmanArchName(host)} image (podman build --platform linux/${podmanArchName(host)})`,
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import type { VmRecord } from "../../core/record.js";
 import { prepareDiskBoot } from "../../disk/boot.js";
 import { exportedRoot } from "../../images/remote-root.js";
 import { mountImage, readGuestFacts, type ImageRoot } from "../../images/rootfs.js";
+import { loadableKernel } from "../../images/kernel.js";
 import { shareTag } from "../../provision/credentials.js";
 import { hostArch } from "../../host/tools.js";
 import type { RootShare } from "./soft-reboot.js";
@@ -71,11 +72,13 @@ export async function ephemeralPlan(ctx: PlanContext): Promise<BootPlan> {
   // A UKI-only image: its kernel and initramfs are taken out into the runtime directory.
   const facts = await readGuestFacts(root.view, r.image, ctx.vp.runDir);
   ctx.log.update({ kernel: facts.uki ? `${facts.uki.file.slice(root.view.length)} (unified kernel image)` : facts.kernel.slice(root.view.length) });
+  // An arm64 guest's kernel may be compressed or EFI zboot, which qemu 7.2 does not unpack.
+  const kernel = r.arch === "aarch64" ? (await loadableKernel(facts.kernel, r.arch, ctx.vp.runDir, facts.kernel.slice(root.view.length))).path : facts.kernel;
   // qemu, run by the user, reads them through `view`: rootless, the files the image's root
   // owns are the user's own on the host.
   return {
     rootShare: root.path,
-    kernel: facts.kernel,
+    kernel,
     initrd: facts.initrd,
     cmdline: [...(facts.uki?.kernelArgs ?? []), ...ephemeralKernelArgs(r.kargs)],
     disks: [],
@@ -125,6 +128,7 @@ export interface QemuInputs {
 export function qemuSpecOf({ record: r, plan, vp, shareCount, sshPort, network, provision }: QemuInputs): QemuSpec {
   return {
     arch: hostArch(),
+    ...(r.arch ? { guestArch: r.arch } : {}),
     platform: process.platform,
     accel: r.accel,
     name: r.name,

@@ -140,6 +140,53 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-object")).toEqual(["memory-backend-shm,id=mem,size=1024M,share=on"]);
   });
 
+  it("emulates an arm64 guest on an x86_64 host: virt with GICv3, -cpu max, the PL011 console", () => {
+    const args = buildQemuArgs({ ...base, guestArch: "aarch64" });
+    expect(after(args, "-machine")).toEqual(["virt,accel=tcg,gic-version=3"]);
+    expect(after(args, "-cpu")).toEqual(["max,pauth-impdef=on"]);
+    expect(after(args, "-accel")).toEqual([]);
+    expect(after(args, "-append")[0]).toMatch(/^console=ttyAMA0 systemd\.default_device_timeout_sec=600 quiet loglevel=3 root=virtiofs:rootfs /);
+    // virt's devices are PCIe: the same virtio-pci devices as on q35.
+    expect(after(args, "-device")).toEqual(
+      expect.arrayContaining(["virtio-net-pci,netdev=net0", "vhost-user-fs-pci,id=vfs0,chardev=fs0,tag=rootfs", "virtio-rng-pci"]),
+    );
+    expect(after(args, "-object")).toEqual(["memory-backend-memfd,id=mem,size=1024M,share=on"]);
+  });
+
+  it("emulates an x86_64 guest on an arm64 host with q35 and single-threaded TCG", () => {
+    const args = buildQemuArgs({ ...base, arch: "aarch64", guestArch: "x86_64" });
+    expect(after(args, "-machine")).toEqual(["q35"]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
+    expect(after(args, "-append")[0]).toMatch(/^console=ttyS0 .* 8250\.nr_uarts=1 /);
+  });
+
+  it("boots a native arm64 guest under TCG the same way as a foreign one", () => {
+    expect(after(buildQemuArgs({ ...base, arch: "aarch64" }), "-machine")).toEqual(["virt,accel=tcg,gic-version=3"]);
+    expect(after(buildQemuArgs({ ...base, arch: "aarch64", guestArch: "aarch64", accel: "kvm" }), "-cpu")).toEqual(["host"]);
+  });
+
+  it("never runs a foreign guest under KVM or HVF", () => {
+    expect(() => buildQemuArgs({ ...base, guestArch: "aarch64", accel: "kvm" })).toThrow("an aarch64 guest on an x86_64 host runs under TCG only, not kvm");
+    expect(() => buildQemuArgs({ ...base, arch: "aarch64", platform: "darwin", guestArch: "x86_64", accel: "hvf" })).toThrow(/TCG only/);
+  });
+
+  it("boots an arm64 UEFI disk with AAVMF as pflash", () => {
+    const firmware = { code: "/usr/share/AAVMF/AAVMF_CODE.fd", vars: "/s/vms/web/efi-vars.fd" };
+    const args = buildQemuArgs({
+      ...base,
+      guestArch: "aarch64",
+      kernel: undefined,
+      initrd: undefined,
+      firmware,
+      disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }],
+    });
+    expect(after(args, "-drive")).toEqual([
+      "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd",
+      "if=pflash,format=raw,unit=1,file=/s/vms/web/efi-vars.fd",
+    ]);
+    expect(after(args, "-kernel")).toEqual([]);
+  });
+
   it("leaves out the SSH forward when the guest has no sshd", () => {
     const [netdev] = after(buildQemuArgs({ ...base, sshPort: undefined, forwards: [] }), "-netdev");
     expect(netdev).toBe("user,id=net0");

@@ -1,10 +1,12 @@
 /**
  * The qemu command line for a VM, built by one pure function so every variant
- * (x86_64/KVM/TCG on Linux, aarch64/HVF on macOS, direct kernel boot from a virtiofs root)
- * is unit-tested without starting anything.
+ * (x86_64/KVM/TCG on Linux, aarch64/HVF on macOS, a foreign guest emulated under TCG, direct
+ * kernel boot from a virtiofs root) is unit-tested without starting anything.
  */
 import type { Accel } from "../../host/accel.js";
 import type { HostArch } from "../../host/tools.js";
+import { BootcError } from "../../core/errors.js";
+import { isForeign, type GuestArch } from "../../host/arch.js";
 import { qemuOptionValue as q } from "../../core/schema.js";
 import { consoleDevice, emulationKernelArgs, type PortForward } from "../../host/machine.js";
 import type { QemuNetwork } from "./network.js";
@@ -30,7 +32,10 @@ export interface QemuDisk {
 }
 
 export interface QemuSpec {
+  /** The host's architecture. */
   arch: HostArch;
+  /** The guest's (the image's), when it is not the host's: emulated, TCG only (engine/host/arch.ts). */
+  guestArch?: GuestArch;
   platform: NodeJS.Platform;
   accel: Accel;
   name: string;
@@ -68,11 +73,21 @@ export const hotplugPortIds = (n: number): string[] => Array.from({ length: n },
 /** The qdev id of the `i`th share's vhost-user-fs device (its chardev is fs<i>). */
 export const shareDeviceId = (i: number) => `vfs${i}`;
 
+const guestOf = (s: QemuSpec): GuestArch => s.guestArch ?? s.arch;
+
 function machineArgs(s: QemuSpec): string[] {
-  if (s.arch === "aarch64") {
+  const guest = guestOf(s);
+  if (isForeign(guest, s.arch) && s.accel !== "tcg") {
+    throw new BootcError("INVALID_ARGUMENT", `an ${guest} guest on an ${s.arch} host runs under TCG only, not ${s.accel}`);
+  }
+  if (guest === "aarch64") {
+    if (s.accel !== "tcg") return ["-machine", `virt,accel=${s.accel}`, "-cpu", "host"];
     // TCG needs a named CPU model there ("max"); on x86 it keeps qemu's default model,
     // because "-cpu max" under TCG panics Debian 13's kernel in sched_clock_cpu.
-    return ["-machine", `virt,accel=${s.accel}`, "-cpu", s.accel === "tcg" ? "max" : "host"];
+    // GICv3: GICv2 (virt's default) stops at 8 vCPUs. pauth-impdef: pointer authentication
+    // with qemu's own cheap hash instead of emulating QARMA, much of an emulated arm64
+    // kernel's time otherwise (qemu's docs/system/arm/cpu-features.rst).
+    return ["-machine", "virt,accel=tcg,gic-version=3", "-cpu", "max,pauth-impdef=on"];
   }
   // q35 has no floppy, PC speaker or other legacy devices to probe at boot.
   if (s.accel === "tcg") {
@@ -166,7 +181,7 @@ function bootArgs(s: QemuSpec): string[] {
         s.kernel,
         ...(s.initrd ? ["-initrd", s.initrd] : []),
         "-append",
-        [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel, s.arch), ...s.cmdline].join(" "),
+        [`console=${consoleDevice(guestOf(s))}`, ...emulationKernelArgs(s.accel, guestOf(s)), ...s.cmdline].join(" "),
       ]
     : [];
   return [...firmware, ...kernel, ...s.disks.flatMap(diskArgs)];

@@ -173,7 +173,7 @@ export class Supervisor {
       record: r,
       paths: this.paths,
       vp: this.p,
-      arch: hostArch(),
+      arch: r.arch ?? hostArch(),
       facts: { systemd: plan.systemd, users: plan.users, directKernel: !!plan.kernel, firmware: !!plan.firmware },
       publicKey,
       shares,
@@ -223,7 +223,7 @@ export class Supervisor {
     // The last moment a stop that came in during the awaits above can still prevent qemu.
     this.checkpoint();
     this.serial = new SerialFanout(this.p.serialLog);
-    const qemu = spawnOwned(findQemu(), args, { stdio: ["pipe", "pipe", "pipe", ...(passt ? [passt.link] : [])] });
+    const qemu = spawnOwned(findQemu(process.env, r.arch ?? hostArch()), args, { stdio: ["pipe", "pipe", "pipe", ...(passt ? [passt.link] : [])] });
     // qemu has its own copy of the socket pair's end now: with ours closed, passt ends with qemu.
     passt?.link.destroy();
     this.qemu = qemu;

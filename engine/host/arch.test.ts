@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { ARCH_PROFILES, guestAccel, guestArch, podmanArchName } from "./arch.js";
+
+describe("guestArch", () => {
+  it("maps podman's names to qemu's", () => {
+    expect(guestArch("amd64", "x86_64")).toBe("x86_64");
+    expect(guestArch("arm64", "x86_64")).toBe("aarch64");
+    expect(podmanArchName("aarch64")).toBe("arm64");
+    expect(podmanArchName("x86_64")).toBe("amd64");
+  });
+
+  it("runs an image that names no architecture as the host's", () => {
+    expect(guestArch("", "aarch64")).toBe("aarch64");
+  });
+
+  it("lets --arch override the image, in either naming", () => {
+    expect(guestArch("amd64", "x86_64", "arm64")).toBe("aarch64");
+    expect(guestArch("arm64", "x86_64", "x86_64")).toBe("x86_64");
+  });
+
+  it("refuses an architecture it has no qemu profile for, in one sentence", () => {
+    expect(() => guestArch("ppc64le", "x86_64")).toThrow(
+      `the image's architecture "ppc64le" is not one bootc-console can boot (it boots amd64 and arm64 images)`,
+    );
+    expect(() => guestArch("amd64", "x86_64", "s390x")).toThrow(/^--arch s390x is not one/);
+  });
+});
+
+describe("guestAccel", () => {
+  it("keeps the host's accelerator for a native guest", () => {
+    expect(guestAccel({ guest: "x86_64", host: "x86_64", chosen: "kvm", explicit: false })).toEqual({ accel: "kvm" });
+  });
+
+  it("never gives KVM or HVF to a foreign guest: TCG with a one-line note", () => {
+    const g = guestAccel({ guest: "aarch64", host: "x86_64", chosen: "kvm", explicit: false });
+    expect(g.accel).toBe("tcg");
+    expect(g.note).toBe("arm64 guest on an amd64 host: emulated by qemu-system-aarch64 under TCG, several times slower than a native boot");
+    expect(guestAccel({ guest: "x86_64", host: "aarch64", chosen: "hvf", explicit: false }).accel).toBe("tcg");
+  });
+
+  it("refuses an explicit KVM for a foreign guest", () => {
+    expect(() => guestAccel({ guest: "aarch64", host: "x86_64", chosen: "kvm", explicit: true })).toThrow(/only TCG emulates another architecture/);
+  });
+});
+
+describe("ARCH_PROFILES", () => {
+  it("names Debian's AAVMF firmware from qemu-efi-aarch64 first for arm64 guests", () => {
+    expect(ARCH_PROFILES.aarch64.firmware[0]).toEqual(["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"]);
+    expect(ARCH_PROFILES.aarch64.console).toBe("ttyAMA0");
+  });
+});
