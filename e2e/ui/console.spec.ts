@@ -9,13 +9,13 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { DEMO_IMAGE, makeHome, ROOT, removeTempDirs } from "../lib/harness.js";
+import { DEMO_IMAGE, makeHome, removeTempDirs } from "../lib/harness.js";
 import { client, serve, type Served, openPrintedLink, signInWithToken } from "../lib/api.js";
+import { shoot } from "../lib/screenshots.js";
 import { RunOptionsSchema } from "../../engine/core/schema.js";
 
 const home = makeHome();
 const shareDir = path.join(home, "share");
-const SHOTS = path.join(ROOT, "docs/screenshots");
 let server: Served;
 
 test.describe.configure({ mode: "serial" });
@@ -79,16 +79,6 @@ async function startRelay(target: number) {
 /** The terminal's text, through xterm's screen-reader (accessibility) tree. */
 async function terminalText(page: Page, region: string): Promise<string> {
   return (await page.getByRole("region", { name: region }).locator(".xterm-accessibility-tree").textContent()) ?? "";
-}
-
-async function shoot(page: Page, name: string) {
-  for (const theme of ["light", "dark"]) {
-    await page.evaluate((t) => {
-      document.documentElement.classList.toggle("pf-v6-theme-dark", t === "dark");
-    }, theme);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${theme}.png`) });
-  }
-  await page.evaluate(() => document.documentElement.classList.remove("pf-v6-theme-dark"));
 }
 
 test("sign in, boot the demo image, use its consoles and shared folder, stop and remove it", async ({ page, browser }) => {

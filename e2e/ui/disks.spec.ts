@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { bootc, DEMO_IMAGE, makeHome, makePremadeDisk, removeTempDirs } from "../lib/harness.js";
+import { shoot } from "../lib/screenshots.js";
 import { serve, type Served, signInWithToken, openPrintedLink } from "../lib/api.js";
 
 const home = makeHome();
@@ -48,6 +49,7 @@ test("boot with a persistent disk; its base disk shows on the Disks page, in use
   await expect(row).toContainText("direct");
   await expect(row.getByRole("link", { name: "uid" })).toBeVisible();
   await expect(row.getByRole("button", { name: `Remove base disk of ${DEMO_IMAGE}` })).toBeDisabled();
+  await shoot(page, "disks");
 });
 
 test("boot a disk file from the Disks page: a missing file is refused in place, a premade disk boots", async ({ page }) => {

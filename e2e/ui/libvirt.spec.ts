@@ -8,6 +8,7 @@ import net from "node:net";
 import { execa } from "execa";
 import { expect, test, type Page } from "@playwright/test";
 import { bootc, DEMO_IMAGE, makeHome, removeTempDirs } from "../lib/harness.js";
+import { shoot } from "../lib/screenshots.js";
 import { serve, type Served, openPrintedLink } from "../lib/api.js";
 import { startLibvirt, type LibvirtHost } from "../lib/libvirt-host.js";
 
@@ -56,6 +57,7 @@ test("save a libvirt host, boot a VM there, and use its serial and SSH consoles"
   await form.getByRole("textbox", { name: "Storage pool" }).fill(host.pool);
   await page.getByRole("button", { name: "Save host" }).click();
   await expect(page.getByRole("row", { name: "Host uihost" })).toContainText("qemu:///system");
+  await shoot(page, "hosts");
 
   await page.getByRole("link", { name: "Images" }).click();
   await page.getByRole("button", { name: `Boot ${DEMO_IMAGE}` }).click();

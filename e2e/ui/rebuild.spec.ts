@@ -10,6 +10,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { expect, test, type Page } from "@playwright/test";
 import { bootc, bootcJson, DEMO_IMAGE, makeHome, removeTempDirs } from "../lib/harness.js";
+import { shoot } from "../lib/screenshots.js";
 import { serve, type Served, openPrintedLink } from "../lib/api.js";
 
 const home = makeHome();
@@ -85,6 +86,7 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
     new RegExp(`^${SLEEPER.replaceAll(".", "\\.")}: \\+[\\d.]+ s \\(new in this boot\\)$`),
   );
   await expect(compared.getByRole("list", { name: "Phase changes" })).toBeVisible();
+  await shoot(page, "vm-boot");
 
   // "Rebuild on change": saving the file is enough; the VM reboots into the new build.
   // (Booting it to SSH again would prove no more than the reboot above: same engine path.)
