@@ -248,10 +248,11 @@ describe("bootc run: the demo image in ephemeral mode", () => {
       expect(f.ended).toBe(true);
       expect(f.received).toBeLessThan(FLOOD);
     }
-    // Bounded: a second flood costs the monitor little more than the first did (GC timing
-    // moves RSS by a few MiB; kept as one Buffer and one queued write per read, as before,
-    // a flood grew it by hundreds of MiB).
-    expect(afterSecond - afterFirst).toBeLessThan(16 * 2 ** 20);
+    // Bounded: a second flood costs the monitor little more than the first did. When V8
+    // collects moves RSS by up to ~18 MiB per flood here (seen: +3.6, +15.2, +17.3 MiB for
+    // the second flood in three suite runs, nothing kept); kept as one Buffer and one queued
+    // write per read, as before, a flood grew it by hundreds of MiB.
+    expect(afterSecond - afterFirst).toBeLessThan(32 * 2 ** 20);
     expect(afterSecond - before).toBeLessThan(64 * 2 ** 20);
     expect((await bootc(home, ["ssh", NAME, "--", "true"])).exitCode).toBe(0);
   });
