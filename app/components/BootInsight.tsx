@@ -143,7 +143,7 @@ export function BootInsight({ vm }: { vm: Vm }) {
         {secs(r.totalSeconds)} from {r.from === "soft-reboot" ? "the soft reboot" : "created"} to{" "}
         {r.phases.at(-1)?.until === "ssh-ready" ? "SSH ready" : "the last mark so far"}
       </Title>
-      <Timeline title="Boot phases" bars={phaseBars(r)} total={r.totalSeconds} unit="after created" />
+      <Timeline title="Boot phases" bars={phaseBars(r)} total={r.totalSeconds} unit={r.from === "soft-reboot" ? "after the soft reboot" : "after created"} />
       {r.guest && (
         <p>
           The guest (systemd-analyze): {r.guest.kernelSec !== undefined ? `${secs(r.guest.kernelSec)} kernel + ` : ""}
