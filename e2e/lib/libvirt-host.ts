@@ -9,12 +9,12 @@
  * the libvirt tests take turns through a lock file, held from startLibvirt() to stop(), as
  * the daemon they start, restart and stop is this machine's one qemu:///system.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import path from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, existsSync, readFileSync, statSync } from "node:fs";
 import { execa } from "execa";
 import { tryLock, unlock } from "../../engine/core/lockfile.js";
-import { freePort, tempDir, waitUntil } from "./harness.js";
+import { waitUntil } from "./harness.js";
+import { startChild, startLoopbackSshd, stopChild } from "./loopback-sshd.js";
 
 /** Held by the test process using this machine's libvirt; stale (and taken over) once that process is gone. */
 const LOCK = "/tmp/bootc-e2e-libvirt.lock";
@@ -23,20 +23,6 @@ const virsh = (args: string[]) => execa("virsh", ["-q", "-c", "qemu:///system", 
 
 async function daemonAnswers(): Promise<boolean> {
   return (await execa("virsh", ["-c", "qemu:///system", "version"], { reject: false, timeout: 10_000 })).exitCode === 0;
-}
-
-function startChild(file: string, args: string[]): ChildProcess {
-  const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"] });
-  child.stderr?.on("data", () => undefined);
-  return child;
-}
-
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 }
 
 /**
@@ -129,56 +115,12 @@ export interface SshServer {
   stop(): Promise<void>;
 }
 
-/**
- * sshd on 127.0.0.1:PORT accepting one throwaway key for root. Its host key is added to
- * root's known_hosts (libvirt's ssh reads only that one) and taken out again at stop().
- */
+/** sshd on 127.0.0.1:PORT accepting one throwaway key for root (loopback-sshd.ts). */
 export async function startSshServer(): Promise<SshServer> {
-  const dir = tempDir("bce-sshd-");
-  const port = await freePort();
-  await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
-  await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
-  writeFileSync(path.join(dir, "authorized_keys"), readFileSync(path.join(dir, "client_key.pub")));
-  writeFileSync(
-    path.join(dir, "sshd_config"),
-    [
-      `Port ${port}`,
-      "ListenAddress 127.0.0.1",
-      `HostKey ${dir}/host_key`,
-      `AuthorizedKeysFile ${dir}/authorized_keys`,
-      "PermitRootLogin prohibit-password",
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
-      "StrictModes no",
-      "PidFile none",
-      "AllowTcpForwarding yes",
-      "AllowStreamLocalForwarding yes",
-      "",
-    ].join("\n"),
-  );
-  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-  const sshd = startChild("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")]);
-  const knownHosts = path.join(process.env.HOME ?? "/root", ".ssh", "known_hosts");
-  mkdirSync(path.dirname(knownHosts), { recursive: true, mode: 0o700 });
-  const hostKey = readFileSync(path.join(dir, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
-  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`, { flag: "a", mode: 0o600 });
-  await waitUntil(
-    "sshd answers",
-    async () =>
-      (await execa("ssh", ["-i", path.join(dir, "client_key"), "-p", String(port), "-o", "BatchMode=yes", "root@127.0.0.1", "true"], { reject: false }))
-        .exitCode === 0
-        ? true
-        : undefined,
-    30_000,
-    300,
-  );
-  return {
-    port,
-    uri: `qemu+ssh://root@127.0.0.1:${port}/system?keyfile=${dir}/client_key`,
-    async stop() {
-      await stopChild(sshd);
-      await execa("ssh-keygen", ["-R", `[127.0.0.1]:${port}`, "-f", knownHosts], { reject: false });
-    },
-  };
+  const sshd = await startLoopbackSshd({
+    user: "root",
+    prefix: "bce-sshd-",
+    config: ["PermitRootLogin prohibit-password", "AllowTcpForwarding yes", "AllowStreamLocalForwarding yes"],
+  });
+  return { port: sshd.port, uri: `qemu+ssh://root@127.0.0.1:${sshd.port}/system?keyfile=${sshd.key}`, stop: sshd.stop };
 }

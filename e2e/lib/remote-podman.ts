@@ -5,11 +5,12 @@
  * `bootc-rootless`, so that this file and rootless.e2e.ts can run side by side. The user is
  * made here if missing (scripts/setup.sh --tests makes it too).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { execa, type Options } from "execa";
-import { DEMO_IMAGE, freePort, tempDir, waitUntil } from "./harness.js";
+import { DEMO_IMAGE, tempDir, waitUntil } from "./harness.js";
+import { startChild, startLoopbackSshd, stopChild } from "./loopback-sshd.js";
 
 export const REMOTE_USER = "bootc-remote";
 /** The demo image under this file's own names, in the remote user's storage only (never a global name other tests use). */
@@ -65,20 +66,6 @@ function asUserArgv(a: { uid: number; gid: number; home: string }, cmd: string[]
 export const asRemoteUser = (a: { uid: number; gid: number; home: string }, cmd: string[], options: Options = {}) =>
   execa("setpriv", asUserArgv(a, cmd), { reject: false, all: true, ...options });
 
-function startChild(file: string, args: string[]): ChildProcess {
-  const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"] });
-  child.stderr?.on("data", () => undefined);
-  return child;
-}
-
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-}
-
 export interface RemotePodman {
   uid: number;
   socket: string;
@@ -126,48 +113,13 @@ export async function startRemotePodman(): Promise<RemotePodman> {
   const children: ChildProcess[] = [service];
   try {
     await waitUntil("the remote podman service's socket", () => (existsSync(socket) ? true : undefined), 30_000, 200);
-    // sshd reads authorized_keys as the user: the directory and file are readable by it.
-    const dir = tempDir("bce-remote-sshd-");
-    chmodSync(dir, 0o755);
-    const port = await freePort();
-    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
-    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client_key")]);
-    writeFileSync(path.join(dir, "authorized_keys"), readFileSync(path.join(dir, "client_key.pub")), { mode: 0o644 });
-    writeFileSync(
-      path.join(dir, "sshd_config"),
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${dir}/host_key`,
-        `AuthorizedKeysFile ${dir}/authorized_keys`,
-        `AllowUsers ${REMOTE_USER}`,
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        "PidFile none",
-        "AllowStreamLocalForwarding yes",
-        "",
-      ].join("\n"),
-    );
-    mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-    const sshd = startChild("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")]);
-    children.push(sshd);
-    // podman's SSH client checks root's known_hosts: the throwaway host key goes in, and out at stop().
-    const knownHosts = path.join(process.env.HOME ?? "/root", ".ssh", "known_hosts");
-    mkdirSync(path.dirname(knownHosts), { recursive: true, mode: 0o700 });
-    const hostKey = readFileSync(path.join(dir, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
-    writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`, { flag: "a", mode: 0o600 });
-    const key = path.join(dir, "client_key");
-    await waitUntil(
-      "sshd answers",
-      async () =>
-        (await execa("ssh", ["-i", key, "-p", String(port), "-o", "BatchMode=yes", `${REMOTE_USER}@127.0.0.1`, "true"], { reject: false })).exitCode === 0
-          ? true
-          : undefined,
-      30_000,
-      300,
-    );
+    const sshd = await startLoopbackSshd({
+      user: REMOTE_USER,
+      prefix: "bce-remote-sshd-",
+      config: [`AllowUsers ${REMOTE_USER}`, "AllowStreamLocalForwarding yes"],
+    });
+    children.push(sshd.child);
+    const { port, key } = sshd;
     return {
       uid: a.uid,
       socket,
@@ -177,8 +129,8 @@ export async function startRemotePodman(): Promise<RemotePodman> {
       pids: children.map((c) => c.pid!),
       asUser: (cmd) => asRemoteUser(a, cmd),
       async stop() {
+        await sshd.stop();
         for (const c of children.reverse()) await stopChild(c);
-        await execa("ssh-keygen", ["-R", `[127.0.0.1]:${port}`, "-f", knownHosts], { reject: false });
       },
     };
   } catch (e) {
