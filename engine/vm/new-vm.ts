@@ -89,13 +89,7 @@ export async function checkNewVm(
   }
   const passwordHash = opts.password !== undefined ? hashPassword(opts.password) : undefined;
   // Everything the user typed is checked before a pull that may take minutes.
-  if (isRemotePodman(opts.podman) && opts.pull === "always")
-    throw new BootcError(
-      "INVALID_ARGUMENT",
-      "--pull=always is not supported yet for an image of another podman",
-      "pull it there first: podman --remote pull IMAGE",
-    );
-  // An image in another podman stays there: planTarget finds it there.
+  // An image in another podman stays there: planTarget finds it there (and refuses what it cannot do yet).
   if (opts.image && !opts.disk && !isRemotePodman(opts.podman)) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
   const target = await planTarget(opts, { paths: o.paths, onExport: o.onExport });
   // Another architecture: its own qemu, and TCG whatever the host offers.

@@ -81,6 +81,7 @@ async function planRemoteTarget(opts: ParsedRunOptions, c: PodmanConnection, pat
   const not = (what: string, hint: string) => new BootcError("INVALID_ARGUMENT", `${what} is not supported yet for an image of ${describePodman(c)}`, hint);
   if (opts.mode === "disk") throw not("disk mode", "boot it in ephemeral mode (--mode ephemeral), or copy it into the local podman (podman image scp)");
   if (opts.removeImageOnStop) throw not("--rmi", "use --rm; remove the image there with podman --remote rmi");
+  if (opts.pull === "always") throw not("--pull=always", "pull it there first: podman --remote pull IMAGE");
   const image = await inspectImage(opts.image, c);
   const { dir } = await exportedRoot(c, { ref: opts.image, id: image.id, sizeBytes: image.sizeBytes }, paths, onExport);
   await readGuestFacts(dir, opts.image);
