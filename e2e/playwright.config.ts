@@ -1,11 +1,12 @@
 import { defineConfig } from "@playwright/test";
 
 // Browser tests against the real server and a real guest, in Debian's Chromium
-// (browsers cannot be downloaded here). BOOTC_E2E_WORKERS spec files at a time (2 unless
-// set, as for the e2e files), each with its own server, state directory and guest.
+// (browsers cannot be downloaded here). BOOTC_UI_WORKERS spec files at a time (else
+// BOOTC_E2E_WORKERS, else 2; scripts/test.sh runs them one at a time beside the e2e files),
+// each with its own server, state directory and guest.
 export default defineConfig({
   testDir: "./ui",
-  workers: Math.max(1, Number(process.env.BOOTC_E2E_WORKERS ?? 2) || 2),
+  workers: Math.max(1, Number(process.env.BOOTC_UI_WORKERS ?? process.env.BOOTC_E2E_WORKERS ?? 2) || 2),
   timeout: 15 * 60_000,
   expect: { timeout: 30_000 },
   reporter: [["list"]],
