@@ -14,6 +14,8 @@ export interface PlainBoot {
   sshReadyMs?: number;
   unameR?: string;
   serial: string;
+  /** What the guest wrote to its virtio console (console "hvc0" only). */
+  virtioConsole: string;
   after: string[];
 }
 
@@ -32,6 +34,11 @@ export interface PlainBootOptions {
   initrd?: string;
   /** Commands run over SSH once it answers; their output is returned. */
   after?: string[];
+  /**
+   * Where the kernel console goes (default ttyS0, the emulated UART). hvc0: a virtio console
+   * (written to a file beside), the login prompt kept on ttyS0.
+   */
+  console?: "ttyS0" | "hvc0";
 }
 
 export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}): Promise<PlainBoot> {
@@ -42,7 +49,12 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
   const tmpfiles = `d /root/.ssh 0700 root root -\nf+~ /root/.ssh/authorized_keys 0600 root root - ${Buffer.from(pub + "\n").toString("base64")}\n`;
   const rootfs = (await execa("podman", ["image", "mount", image])).stdout.trim();
   const children: ResultPromise[] = [];
-  const result: PlainBoot = { serial: "", after: [] };
+  const result: PlainBoot = { serial: "", virtioConsole: "", after: [] };
+  const hvcLog = path.join(dir, "hvc0.log");
+  const virtioConsole =
+    opts.console === "hvc0" ? ["-device", "virtio-serial-pci", "-chardev", `file,id=hvc0,path=${hvcLog}`, "-device", "virtconsole,chardev=hvc0"] : [];
+  const consoleArgs =
+    opts.console === "hvc0" ? ["console=hvc0", "systemd.wants=serial-getty@ttyS0.service", "systemd.mask=serial-getty@hvc0.service"] : ["console=ttyS0"];
   try {
     const kver = readdirSync(path.join(rootfs, "usr/lib/modules"))[0]!;
     const mod = path.join(rootfs, "usr/lib/modules", kver);
@@ -82,7 +94,7 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
         "-initrd",
         opts.initrd ?? path.join(mod, "initramfs.img"),
         "-append",
-        ["console=ttyS0", "root=virtiofs:rootfs", "rw", "systemd.volatile=overlay", ...(opts.append ?? [])].join(" "),
+        [...consoleArgs, "root=virtiofs:rootfs", "rw", "systemd.volatile=overlay", ...(opts.append ?? [])].join(" "),
         "-chardev",
         `socket,id=fs0,path=${sock}`,
         "-device",
@@ -95,6 +107,7 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
         "virtio-rng-pci",
         "-smbios",
         `type=11,value=io.systemd.credential.binary:tmpfiles.extra=${Buffer.from(tmpfiles).toString("base64")}`,
+        ...virtioConsole,
         "-serial",
         "stdio",
       ],
@@ -138,6 +151,7 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
+    if (opts.console === "hvc0") result.virtioConsole = readFileSync(hvcLog, "utf8");
     return result;
   } finally {
     for (const c of children) c.kill("SIGKILL");

@@ -16,11 +16,15 @@ export interface BootOutputHandlers {
 
 const USERSPACE = "Run /init as init process";
 
-/** Feeds qemu's serial output to the console's fan-out and watches it for the boot's milestones. */
-export function watchBootOutput(stdout: Readable, serial: SerialFanout, on: BootOutputHandlers): void {
+/**
+ * Feeds the guest's console output — the serial port, and the virtio console with the boot
+ * messages when it has one — to the console's fan-out, and watches it for the boot's
+ * milestones.
+ */
+export function watchBootOutput(outputs: Readable[], serial: SerialFanout, on: BootOutputHandlers): void {
   let first = true;
   let userspace = false;
-  stdout.on("data", (d: Buffer) => {
+  const onData = (d: Buffer) => {
     if (first) {
       first = false;
       on.firstByte();
@@ -34,5 +38,6 @@ export function watchBootOutput(stdout: Readable, serial: SerialFanout, on: Boot
       on.userspace();
     }
     if (kernelPanicked(serial.lastLines(3))) on.panicked(serial.lastLines(12));
-  });
+  };
+  for (const output of outputs) output.on("data", onData);
 }

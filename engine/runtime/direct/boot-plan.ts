@@ -124,6 +124,13 @@ export interface QemuInputs {
   provision: { kernelArgs: string[]; qemuArgs: string[] };
 }
 
+/**
+ * qemu's fd for the boot messages' virtio console (a socket pair's end; fd 3 is passt's
+ * LINK_FD, left unset without passt). Direct kernel boots only: a disk the firmware boots
+ * has its own kernel command line, which knows nothing of it.
+ */
+export const MESSAGES_FD = 4;
+
 /** The qemu spec of one boot of the VM. */
 export function qemuSpecOf({ record: r, plan, vp, shareCount, sshPort, network, provision }: QemuInputs): QemuSpec {
   return {
@@ -137,6 +144,7 @@ export function qemuSpecOf({ record: r, plan, vp, shareCount, sshPort, network, 
     kernel: plan.kernel,
     initrd: plan.initrd,
     cmdline: [...plan.cmdline, ...provision.kernelArgs],
+    ...(plan.kernel ? { messagesFd: MESSAGES_FD } : {}),
     firmware: plan.firmware,
     disks: plan.disks,
     // Bind shares are tagged bind1, bind2… whether or not a root share comes first. The root

@@ -132,6 +132,24 @@ describe("buildQemuArgs", () => {
     expect(verbose).toMatch(/loglevel=3 .*loglevel=7 systemd\.show_status=1$/);
   });
 
+  it("puts the boot messages on a virtio console in full, keeping the login on the serial port, when given its fd", () => {
+    const args = buildQemuArgs({ ...base, messagesFd: 4 });
+    expect(after(args, "-append")[0]).toBe(
+      "console=hvc0 systemd.wants=serial-getty@ttyS0.service systemd.mask=serial-getty@hvc0.service systemd.default_device_timeout_sec=600 8250.nr_uarts=1 root=virtiofs:rootfs rw systemd.volatile=overlay quiet",
+    );
+    expect(after(args, "-chardev")).toContain("socket,id=messages,fd=4,server=off");
+    expect(after(args, "-device")).toEqual(expect.arrayContaining(["virtio-serial-pci", "virtconsole,chardev=messages"]));
+    // The serial port is still qemu's stdio, where the viewer types.
+    expect(after(args, "-serial")).toEqual(["chardev:serial0"]);
+    // arm64's login is on its PL011.
+    expect(after(buildQemuArgs({ ...base, guestArch: "aarch64", messagesFd: 4 }), "-append")[0]).toMatch(
+      /^console=hvc0 systemd\.wants=serial-getty@ttyAMA0\.service /,
+    );
+    // A disk the firmware boots has its own command line: no virtio console for it.
+    const firmwareBoot = buildQemuArgs({ ...base, kernel: undefined, initrd: undefined, messagesFd: 4 });
+    expect(firmwareBoot).not.toContain("virtconsole,chardev=messages");
+  });
+
   it("builds the arm64 / HVF variant for macOS", () => {
     const args = buildQemuArgs({ ...base, arch: "aarch64", platform: "darwin", accel: "hvf" });
     expect(after(args, "-machine")).toEqual(["virt,accel=hvf"]);

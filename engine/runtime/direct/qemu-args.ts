@@ -8,7 +8,7 @@ import type { HostArch } from "../../host/tools.js";
 import { BootcError } from "../../core/errors.js";
 import { isForeign, type GuestArch } from "../../host/arch.js";
 import { qemuOptionValue as q } from "../../core/schema.js";
-import { consoleDevice, emulationKernelArgs, type PortForward } from "../../host/machine.js";
+import { consoleKernelArgs, type PortForward } from "../../host/machine.js";
 import type { QemuNetwork } from "./network.js";
 
 export interface FsShare {
@@ -46,6 +46,12 @@ export interface QemuSpec {
   initrd?: string;
   /** Kernel command line, without the console argument (added per arch). */
   cmdline: string[];
+  /**
+   * Direct kernel boot: the fd (of qemu's, a socket pair's end) of the virtio console the
+   * kernel's and systemd's messages go to, the login staying on the serial port
+   * (consoleKernelArgs). Absent: the serial port is the console.
+   */
+  messagesFd?: number;
   /** UEFI firmware (code read-only, a per-VM copy of the variable store). */
   firmware?: { code: string; vars: string };
   /** Disk images attached as virtio disks, in order (/dev/vda first). */
@@ -181,10 +187,16 @@ function bootArgs(s: QemuSpec): string[] {
         s.kernel,
         ...(s.initrd ? ["-initrd", s.initrd] : []),
         "-append",
-        [`console=${consoleDevice(guestOf(s))}`, ...emulationKernelArgs(s.accel, guestOf(s)), ...s.cmdline].join(" "),
+        [...consoleKernelArgs(s.accel, guestOf(s), s.messagesFd !== undefined), ...s.cmdline].join(" "),
       ]
     : [];
   return [...firmware, ...kernel, ...s.disks.flatMap(diskArgs)];
+}
+
+/** The boot messages' virtio console: qemu writes it to its end of a socket pair, the monitor reads the other. */
+function messagesArgs(s: QemuSpec): string[] {
+  if (s.messagesFd === undefined || !s.kernel) return [];
+  return ["-device", "virtio-serial-pci", "-chardev", `socket,id=messages,fd=${s.messagesFd},server=off`, "-device", "virtconsole,chardev=messages"];
 }
 
 export function buildQemuArgs(s: QemuSpec): string[] {
@@ -212,6 +224,7 @@ export function buildQemuArgs(s: QemuSpec): string[] {
     `unix:${q(s.qmpSocket)},server=on,wait=off`,
     "-device",
     "virtio-rng-pci",
+    ...messagesArgs(s),
     ...s.provisionArgs,
   ];
 }

@@ -7,6 +7,7 @@
  */
 import { rm, unlink } from "node:fs/promises";
 import net from "node:net";
+import { Readable } from "node:stream";
 import type { ResultPromise } from "execa";
 import { prepareProvisioning, type Provisioning } from "../../provision/boot.js";
 import { shareTags } from "../../provision/credentials.js";
@@ -17,7 +18,7 @@ import { isRootless, podmanNamespace, type PodmanNamespace } from "../../host/us
 import { bootReportsFile, enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
 import { ensurePrivateDir } from "../../core/private-dir.js";
 import { buildQemuArgs, guestForwards } from "./qemu-args.js";
-import { diskPlan, ephemeralPlan, firstRoot, qemuSpecOf, type BootPlan, type PlanContext } from "./boot-plan.js";
+import { diskPlan, ephemeralPlan, firstRoot, MESSAGES_FD, qemuSpecOf, type BootPlan, type PlanContext } from "./boot-plan.js";
 import { findPasst, planNetwork, startPasst } from "./network.js";
 import { releaseImage } from "../../disk/disks.js";
 import { Qmp } from "./qmp.js";
@@ -223,7 +224,10 @@ export class Supervisor {
     // The last moment a stop that came in during the awaits above can still prevent qemu.
     this.checkpoint();
     this.serial = new SerialFanout(this.p.serialLog);
-    const qemu = spawnOwned(findQemu(process.env, r.arch ?? hostArch()), args, { stdio: ["pipe", "pipe", "pipe", ...(passt ? [passt.link] : [])] });
+    // fd 3: passt's socket pair (LINK_FD); fd 4: the boot messages' virtio console (MESSAGES_FD).
+    const link = passt ? passt.link : ("ignore" as const);
+    const extra = plan.kernel ? [link, "pipe" as const] : passt ? [passt.link] : [];
+    const qemu = spawnOwned(findQemu(process.env, r.arch ?? hostArch()), args, { stdio: ["pipe", "pipe", "pipe", ...extra] });
     // qemu has its own copy of the socket pair's end now: with ours closed, passt ends with qemu.
     passt?.link.destroy();
     this.qemu = qemu;
@@ -233,8 +237,10 @@ export class Supervisor {
     this.log.mark("qemu-started");
     qemu.stderr?.on("data", (d: Buffer) => (this.qemuStderr = (this.qemuStderr + d.toString()).slice(-4000)));
     const serial = this.serial;
-    if (qemu.stdout) {
-      watchBootOutput(qemu.stdout, serial, {
+    // The serial port (qemu's stdout), and the boot messages' virtio console when it has one.
+    const outputs = [qemu.stdout, qemu.stdio[MESSAGES_FD]].filter((o): o is Readable => o instanceof Readable);
+    if (outputs.length) {
+      watchBootOutput(outputs, serial, {
         firstByte: () => {
           this.log.mark("first-serial-byte");
           this.enter("running");

@@ -19,7 +19,7 @@
  *   a host from libvirt alone.
  */
 import { XMLParser } from "fast-xml-parser";
-import { consoleDevice, emulationKernelArgs, type PortForward } from "../../host/machine.js";
+import { consoleKernelArgs, type PortForward } from "../../host/machine.js";
 import type { Accel } from "../../host/accel.js";
 import type { HostArch } from "../../host/tools.js";
 
@@ -78,7 +78,8 @@ function osXml(s: DomainSpec): string[] {
   const smbios = s.oemStrings.length ? ["<smbios mode='sysinfo'/>"] : [];
   // Secure Boot off: which firmware build a host picks is then irrelevant to what boots.
   if (!s.kernel) return [`<os firmware='efi'>`, head, "<firmware><feature enabled='no' name='secure-boot'/></firmware>", ...smbios, "</os>"];
-  const cmdline = [`console=${consoleDevice(s.arch)}`, ...emulationKernelArgs(s.accel, s.arch), ...s.kernel.cmdline].join(" ");
+  // No virtio console for the messages here: libvirt logs the serial port, the one console bootc shows.
+  const cmdline = [...consoleKernelArgs(s.accel, s.arch, false), ...s.kernel.cmdline].join(" ");
   return ["<os>", head, el("kernel", s.kernel.kernel), el("initrd", s.kernel.initrd), el("cmdline", cmdline), ...smbios, "</os>"];
 }
 
