@@ -1,7 +1,9 @@
 /**
  * Boot messages and their cost under TCG (issue #27; prints figures, not a test). Three
  * plain qemu + virtiofsd boots of the demo image per round, alternating so that all three
- * meet the same load, timed from qemu's start to SSH:
+ * meet the same load, each measured from qemu's start to SSH in wall time and in the CPU
+ * time qemu used (single-threaded TCG: the emulated work itself, which the host's load
+ * sways far less than the wall time):
  *   quiet on the UART  — the engine's choice until now: console=ttyS0 quiet loglevel=3
  *   full on the UART   — the kernel's and systemd's messages through the emulated 16550
  *   full on virtio     — the same messages on a virtio console (hvc0), the login on ttyS0
@@ -20,6 +22,7 @@ const configs: Array<[string, PlainBootOptions]> = [
   ["full on virtio", { append: common, console: "hvc0" }],
 ];
 const times = new Map<string, number[]>(configs.map(([name]) => [name, []]));
+const cpu = new Map<string, number[]>(configs.map(([name]) => [name, []]));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 for (let round = 1; round <= rounds; round++) {
@@ -30,14 +33,19 @@ for (let round = 1; round <= rounds; round++) {
       continue;
     }
     times.get(name)!.push(r.sshReadyMs / 1000);
+    if (r.qemuCpuMs !== undefined) cpu.get(name)!.push(r.qemuCpuMs / 1000);
     const lines = (t: string) => t.split("\n").filter((l) => l.trim()).length;
     console.log(
-      `round ${round}: ${name}: qemu → SSH ${(r.sshReadyMs / 1000).toFixed(1)} s; messages shown: UART ${r.serial.length} bytes (${lines(r.serial)} lines), virtio ${r.virtioConsole.length} bytes (${lines(r.virtioConsole)} lines)`,
+      `round ${round}: ${name}: qemu → SSH ${(r.sshReadyMs / 1000).toFixed(1)} s, qemu CPU ${((r.qemuCpuMs ?? NaN) / 1000).toFixed(1)} s; messages shown: UART ${r.serial.length} bytes (${lines(r.serial)} lines), virtio ${r.virtioConsole.length} bytes (${lines(r.virtioConsole)} lines)`,
     );
   }
 }
 const base = median(times.get("quiet on the UART")!);
+const baseCpu = median(cpu.get("quiet on the UART")!);
 for (const [name] of configs) {
   const m = median(times.get(name)!);
-  console.log(`median of ${times.get(name)!.length}: ${name} ${m.toFixed(1)} s (${(m / base).toFixed(2)} × quiet on the UART)`);
+  const c = median(cpu.get(name)!);
+  console.log(
+    `median of ${times.get(name)!.length}: ${name}: wall ${m.toFixed(1)} s (${(m / base).toFixed(2)} × quiet on the UART), qemu CPU ${c.toFixed(1)} s (${(c / baseCpu).toFixed(2)} ×)`,
+  );
 }

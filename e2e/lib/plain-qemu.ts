@@ -12,6 +12,8 @@ import { freePort } from "./harness.js";
 export interface PlainBoot {
   firstSerialByteMs?: number;
   sshReadyMs?: number;
+  /** CPU time qemu used up to SSH-ready (user + system): the boot's cost, much less swayed by the host's load than the wall time. */
+  qemuCpuMs?: number;
   unameR?: string;
   serial: string;
   /** What the guest wrote to its virtio console (console "hvc0" only). */
@@ -39,6 +41,19 @@ export interface PlainBootOptions {
    * (written to a file beside), the login prompt kept on ttyS0.
    */
   console?: "ttyS0" | "hvc0";
+}
+
+/** A process's CPU time so far (utime + stime from /proc/PID/stat, in clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8")
+      .replace(/^.*\) /, "")
+      .split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}): Promise<PlainBoot> {
@@ -145,6 +160,7 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
       const r = await ssh(["uname", "-r"]);
       if (r.exitCode === 0) {
         result.sshReadyMs = Date.now() - t0;
+        result.qemuCpuMs = cpuMs(qemu.pid);
         result.unameR = r.stdout.trim();
         for (const c of opts.after ?? []) result.after.push((await ssh(["sh", "-c", c], 120_000)).stdout);
         break;
