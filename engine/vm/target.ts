@@ -83,9 +83,11 @@ async function planRemoteTarget(opts: ParsedRunOptions, c: PodmanConnection, pat
   if (opts.removeImageOnStop) throw not("--rmi", "use --rm; remove the image there with podman --remote rmi");
   if (opts.pull === "always") throw not("--pull=always", "pull it there first: podman --remote pull IMAGE");
   const image = await inspectImage(opts.image, c);
+  // Before the export: an image of another architecture is emulated (or refused) as a local one is.
+  const arch = foreignArch(opts.image, image.arch, opts.mode);
   const { dir } = await exportedRoot(c, { ref: opts.image, id: image.id, sizeBytes: image.sizeBytes }, paths, onExport);
   await readGuestFacts(dir, opts.image);
-  return { image: opts.image, imageId: image.id, source: image.labels[SOURCE_LABEL], podman: c };
+  return { image: opts.image, imageId: image.id, source: image.labels[SOURCE_LABEL], podman: c, ...(arch ? { arch } : {}) };
 }
 
 /**
