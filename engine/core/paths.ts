@@ -49,6 +49,8 @@ export const diskBuildLock = (paths: EnginePaths, key: string) => path.join(disk
 export const rootfsDir = (paths: EnginePaths) => path.join(paths.cache, "rootfs");
 export const rootfsEntryDir = (paths: EnginePaths, imageId: string) => path.join(rootfsDir(paths), imageId);
 export const rootfsPartialDir = (paths: EnginePaths, imageId: string, pid: number) => path.join(rootfsDir(paths), `${imageId}.partial-${pid}`);
+/** What an exported root is of (image name, connection, when): beside the root, never in the tree the guest sees. */
+export const rootfsMetaFile = (paths: EnginePaths, imageId: string) => path.join(rootfsDir(paths), `${imageId}.json`);
 
 /**
  * What this machine keeps of a VM that libvirt runs (locally or on another host): its SSH

@@ -138,12 +138,12 @@ const vms = router({
 });
 
 const disks = router({
-  /** Cached base disks of disk-mode VMs, with size, image, age and the VMs using them. */
+  /** The cache: base disks of disk-mode VMs (kind "disk") and roots exported from another podman (kind "root"), with size, image, age and the VMs using them. */
   list: procedure.query(({ ctx }) => ctx.engine.listDisks()),
   prune: procedure
     .input(z.object({ all: z.boolean().default(false), dryRun: z.boolean().default(false) }))
     .mutation(({ input, ctx }) => ctx.engine.pruneDisks(input)),
-  remove: procedure.input(z.object({ key: z.string().regex(/^[0-9a-f]{6,24}$/, "a disk key from disks.list") })).mutation(async ({ input, ctx }) => {
+  remove: procedure.input(z.object({ key: z.string().regex(/^[0-9a-f]{6,64}$/, "a key from disks.list") })).mutation(async ({ input, ctx }) => {
     await ctx.engine.removeDisk(input.key);
     return { removed: input.key };
   }),
