@@ -86,6 +86,8 @@ export const libvirtRunDir = (paths: EnginePaths) => path.join(paths.runtime, "_
  * vms/, which only the direct runtime keeps. Removed with the VM.
  */
 export const bootReportsFile = (paths: EnginePaths, name: string) => path.join(paths.state, "boot-reports", `${validateName(name)}.json`);
+/** Saved podman connections: which podmans the web console's Images page offers (images/saved-podmans.ts). */
+export const podmansFile = (paths: EnginePaths) => path.join(paths.state, "podmans.json");
 /** Saved libvirt connections (`bootc hosts`). */
 export const hostsFile = (paths: EnginePaths) => path.join(paths.state, "hosts.json");
 /** Serialises uploads of one base disk to one host (see runtime/libvirt/volumes.ts). */

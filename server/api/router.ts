@@ -8,10 +8,12 @@ import * as z from "zod";
 import { buildDemoImage, DEMO_IMAGE } from "../../engine/demo/build.js";
 import { runDoctor } from "../../engine/doctor/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";
+import { forgetPodman, readSavedPodmans, SAVED_PODMAN_NAME_RE, savePodman } from "../../engine/images/saved-podmans.js";
+import { connectionFromEnv, describePodman } from "../../engine/core/podman-connection.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
 import { buildImage } from "../../engine/images/build.js";
 import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
-import { absHostPathSchema, imageRefSchema, RunOptionsSchema, vmNameSchema } from "../../engine/core/schema.js";
+import { absHostPathSchema, imageRefSchema, podmanConnectionSchema, RunOptionsSchema, vmNameSchema } from "../../engine/core/schema.js";
 import { runOptionFacts } from "../../engine/core/option-facts.js";
 import type { VmEvent } from "../../engine/core/vm.js";
 import { procedure, router } from "./trpc.js";
@@ -36,9 +38,30 @@ const absPath = absHostPathSchema;
  */
 export const RunInput = RunOptionsSchema;
 
+const savedPodmanName = z.string().regex(SAVED_PODMAN_NAME_RE, "lower-case letters, digits and . _ - @, starting with a letter or digit");
+
 const images = router({
-  list: procedure.input(z.object({ all: z.boolean().default(false) }).default({ all: false })).query(({ input }) => listImages(input)),
-  inspect: procedure.input(z.object({ ref: imageRef })).query(({ input }) => inspectImage(input.ref)),
+  /** The images of the server's podman, or of another (`podman`: a connection, as vms.run takes it; a saved one's from images.podmans). */
+  list: procedure
+    .input(z.object({ all: z.boolean().default(false), podman: podmanConnectionSchema.optional() }).default({ all: false }))
+    .query(({ input }) => listImages(input)),
+  inspect: procedure.input(z.object({ ref: imageRef, podman: podmanConnectionSchema.optional() })).query(({ input }) => inspectImage(input.ref, input.podman)),
+  /**
+   * The podmans the Images page can show: the server's own (`server`: how it is reached —
+   * the local podman, or CONTAINER_HOST's in the server's environment) and the ones saved on
+   * this server by name.
+   */
+  podmans: procedure.query(async ({ ctx }) => ({
+    server: describePodman(connectionFromEnv()),
+    saved: (await readSavedPodmans(ctx.engine.paths)).map((p) => ({ ...p, label: describePodman(p.podman) })),
+  })),
+  savePodman: procedure
+    .input(z.object({ name: savedPodmanName, podman: podmanConnectionSchema }))
+    .mutation(({ input, ctx }) => savePodman(ctx.engine.paths, input.name, input.podman)),
+  forgetPodman: procedure.input(z.object({ name: savedPodmanName })).mutation(async ({ input, ctx }) => {
+    await forgetPodman(ctx.engine.paths, input.name);
+    return { forgotten: input.name };
+  }),
   remove: procedure.input(z.object({ ref: imageRef })).mutation(async ({ input }) => {
     await removeImage(input.ref);
     return { removed: input.ref };
