@@ -71,7 +71,8 @@ export async function listDisks(paths: EnginePaths): Promise<DiskInfo[]> {
       usageBytes: await entryUsage(paths, e.key),
       ageSec: Math.round((Date.now() - Date.parse(e.createdAt)) / 1000),
       usedBy: vms.filter((v) => v.disk?.base === e.key).map((v) => v.name),
-      imageCurrent: (await currentImageId(e.image)) === e.imageId,
+      // A disk built in another podman: its image is asked of that podman (kept if it cannot be asked).
+      imageCurrent: e.podman ? await rootImageCurrent(e) : (await currentImageId(e.image)) === e.imageId,
     });
   }
   return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));

@@ -60,7 +60,7 @@ export async function rootUsage(paths: EnginePaths, key: string): Promise<number
  * Whether `image` on `c` still is `imageId`: false once it was rebuilt or removed there;
  * true when that podman cannot be asked now (unreachable, slow): what cannot be checked is kept.
  */
-export async function rootImageCurrent(e: RootEntry): Promise<boolean> {
+export async function rootImageCurrent(e: { image: string; imageId: string; podman?: PodmanConnection }): Promise<boolean> {
   if (!e.image || !e.podman) return true;
   const c: PodmanConnection = e.podman;
   const ask = async (args: string[]) => {
