@@ -37,7 +37,7 @@ export function ImagesPage() {
   const [jobs, setJobs] = useState<Array<{ id: string; title: string }>>([]);
   const [which, setWhich] = useState<PodmanChoice>();
   const podman = which?.podman;
-  // Pull, build and remove act on the server's own podman only, for now.
+  // Build and remove act on the server's own podman only, for now (pull runs in the chosen one).
   const remote = !!podman;
 
   const refresh = useCallback(() => {
@@ -82,8 +82,8 @@ export function ImagesPage() {
       )}
       {remote && (
         <p style={{ marginBottom: 8 }}>
-          Booting one of them copies nothing into the server&apos;s podman: its root filesystem is exported once into the server&apos;s cache (ephemeral mode).
-          Pull, build and remove act on the server&apos;s own podman, so they are off here.
+          Booting one of them copies nothing into the server&apos;s podman: its root filesystem is exported once into the server&apos;s cache (ephemeral mode),
+          or its disk is built there (disk mode). Pull runs in that podman; build and remove act on the server&apos;s own podman, so they are off here.
         </p>
       )}
       <Toolbar>
@@ -100,8 +100,8 @@ export function ImagesPage() {
           <ToolbarItem>
             <Button
               variant="secondary"
-              isDisabled={remote || !pullRef.trim()}
-              onClick={() => void startJob(() => trpc.images.pull.mutate({ ref: pullRef.trim() }))}
+              isDisabled={!pullRef.trim()}
+              onClick={() => void startJob(() => trpc.images.pull.mutate({ ref: pullRef.trim(), ...(podman ? { podman } : {}) }))}
             >
               Pull
             </Button>

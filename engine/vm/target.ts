@@ -85,7 +85,6 @@ async function planRemoteTarget(opts: ParsedRunOptions, c: PodmanConnection, pat
   if (opts.mode === "disk" && opts.builder === "install")
     throw not("the install builder", "use the direct builder (--builder direct, the default for such an image)");
   if (opts.removeImageOnStop) throw not("--rmi", "use --rm; remove the image there with podman --remote rmi");
-  if (opts.pull === "always") throw not("--pull=always", "pull it there first: podman --remote pull IMAGE");
   const image = await inspectImage(opts.image, c);
   // Before the export: an image of another architecture is emulated (or refused) as a local one is.
   const arch = foreignArch(opts.image, image.arch, opts.mode);

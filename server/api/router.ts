@@ -66,11 +66,17 @@ const images = router({
     await removeImage(input.ref);
     return { removed: input.ref };
   }),
+  /** A job; with `podman`, the pull runs in that podman (podman pull's lines as the log). */
   pull: procedure
-    .input(z.object({ ref: imageRef }))
+    .input(z.object({ ref: imageRef, podman: podmanConnectionSchema.optional() }))
     .mutation(({ input, ctx }) =>
       ctx.jobs.start("pull", `Pull ${input.ref}`, (log, progress) =>
-        pullImage(input.ref, { onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) }),
+        pullImage(
+          input.ref,
+          { onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) },
+          ctx.engine.paths,
+          input.podman,
+        ),
       ),
     ),
   /** podman build of a Containerfile directory on this host; follow the job for the log. */
