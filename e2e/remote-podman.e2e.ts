@@ -232,6 +232,15 @@ describe("podman's named connections", () => {
       expect(String(r.stdout), how.join(" ")).toContain(`${REMOTE_IMAGE}:one`);
       expect(String(r.stdout), how.join(" ")).toContain(`${REMOTE_IMAGE}:two`);
     }
+    // bootc build --connection: the directory goes there, the image stays there.
+    const src = tempDir("bce-remote-build-");
+    writeFileSync(path.join(src, "Containerfile"), `FROM ${REMOTE_IMAGE}:one\nLABEL org.bootc-console.test=remote-build\n`);
+    const built = await bootc(home, ["build", "--connection", "bce-remote", "-t", `${REMOTE_IMAGE}-built:1`, src], { env });
+    expect(built.exitCode, String(built.all)).toBe(0);
+    expect(String(built.stdout)).toMatch(new RegExp(`built ${REMOTE_IMAGE}-built:1 \\([0-9a-f]{12}\\) in podman connection "bce-remote"`));
+    expect(String((await bootc(home, ["images", "--connection", "bce-remote"], { env })).stdout)).toContain(`${REMOTE_IMAGE}-built:1`);
+    expect(await localHas(`${REMOTE_IMAGE}-built:1`)).toBe(false);
+    await remote.asUser(["podman", "rmi", `${REMOTE_IMAGE}-built:1`]);
     const missing = await bootc(home, ["run", "--connection", "bce-remote", "localhost/bootc-remote-missing:1"], { env });
     expect(missing.exitCode).toBe(1);
     expect(String(missing.stderr)).toContain('error: image "localhost/bootc-remote-missing:1" is not in podman connection "bce-remote"');
