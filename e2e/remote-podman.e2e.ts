@@ -7,12 +7,13 @@
  * guest boot), without the local podman ever having it; `bootc ssh` works; rm leaves no
  * process. Bad connections fail in one sentence. The service and sshd are stopped by pid.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootc, makeHome, processesUsing, tempDir } from "./lib/harness.js";
+import { bootc, makeHome, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
 import { REMOTE_IMAGE, startRemotePodman, type RemotePodman } from "./lib/remote-podman.js";
+import { client, serve } from "./lib/api.js";
 import { enginePaths } from "../dist/engine/core/paths.js";
 import { exportedRoot } from "../dist/engine/images/remote-root.js";
 
@@ -82,6 +83,29 @@ describe("an image in another podman, reached over SSH", () => {
     await execa("podman", ["rmi", `${REMOTE_IMAGE}-caps:test`], { env, reject: false });
   }, 300_000);
 
+  it("an interrupted export (Ctrl+C) leaves nothing: no entry, no partial tree, no container there, no VM", async () => {
+    const other = makeHome();
+    const rootfs = path.join(enginePaths({ ...process.env, BOOTC_HOME: other }).cache, "rootfs");
+    const list = () => (existsSync(rootfs) ? readdirSync(rootfs) : []);
+    const run = bootc(other, ["run", "--name", "rp-int", `${REMOTE_IMAGE}:one`], { env: { CONTAINER_HOST: remote.url, CONTAINER_SSHKEY: remote.key } });
+    // Files are arriving in the partial tree: the stream is under way.
+    await waitUntil(
+      "the export to be under way",
+      () => (list().some((n) => n.includes(".partial-") && readdirSync(path.join(rootfs, n)).length > 2) ? true : undefined),
+      120_000,
+      100,
+    );
+    run.kill("SIGINT");
+    const r = await run;
+    expect(r.exitCode, String(r.all)).toBe(1);
+    expect(String(r.stderr)).toContain("the export of the image's root filesystem was interrupted; nothing of it was kept");
+    expect(list()).toEqual([]);
+    const env = { ...process.env, CONTAINER_HOST: remote.url, CONTAINER_SSHKEY: remote.key };
+    expect((await execa("podman", ["ps", "--all", "--quiet", "--filter", "label=io.bootc-console.export=1"], { env })).stdout.trim()).toBe("");
+    expect((await bootc(other, ["inspect", "rp-int"])).exitCode).toBe(1);
+    expect(processesUsing(other)).toEqual([]);
+  }, 300_000);
+
   it("boots it in ephemeral mode from its exported root, never copying it into the local podman", async () => {
     const t0 = Date.now();
     const r = await remoteBootc(["run", "--name", NAME, "--memory", "1G", `${REMOTE_IMAGE}:two`]);
@@ -111,6 +135,30 @@ describe("an image in another podman, reached over SSH", () => {
     expect(String(r.stdout).trim()).toBe("root:shadow 640\noverlay");
   }, 120_000);
 
+  it("bootc disks shows the exported roots with their podman and users, counted; prune keeps the one in use", async () => {
+    const r = await bootc(home, ["disks"]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const lines = String(r.stdout).split("\n");
+    const used = lines.find((l) => l.includes(`${REMOTE_IMAGE}:two`));
+    expect(used, String(r.stdout)).toContain(`(the podman at ${remote.url})`);
+    expect(used).toContain("exported root");
+    expect(used).toMatch(new RegExp(`\\b${NAME}\\s*$`));
+    // The tiny image exported above was removed there since: its root is outdated.
+    expect(lines.find((l) => l.includes(`${REMOTE_IMAGE}-caps:test`))).toContain("(outdated)");
+    expect(lines.at(-1)).toMatch(/^2 entries, \d+\.\d\d GiB on the host$/);
+    const json = JSON.parse(String((await bootc(home, ["disks", "--json"])).stdout)) as Array<{
+      kind: string;
+      image: string;
+      usageBytes: number;
+      usedBy: string[];
+    }>;
+    const root = json.find((d) => d.image === `${REMOTE_IMAGE}:two`)!;
+    expect([root.kind, root.usedBy]).toEqual(["root", [NAME]]);
+    expect(root.usageBytes).toBeGreaterThan(100 * 1024 ** 2);
+    const pruned = JSON.parse(String((await bootc(home, ["disks", "prune", "--all", "--json"])).stdout)) as { removed: Array<{ image: string }> };
+    expect(pruned.removed.map((d) => d.image)).toEqual([`${REMOTE_IMAGE}-caps:test`]);
+  }, 120_000);
+
   it("rm (not --rmi) removes the VM and leaves no process; the exported root stays cached", async () => {
     const vm = JSON.parse(String((await bootc(home, ["inspect", NAME])).stdout));
     // --rmi would remove a local image of the same id (root's demo image has it): refused, the VM kept.
@@ -121,8 +169,49 @@ describe("an image in another podman, reached over SSH", () => {
     const r = await bootc(home, ["rm", "--force", NAME]);
     expect(r.exitCode, String(r.all)).toBe(0);
     expect(processesUsing(home)).toEqual([]);
-    expect(existsSync(path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", vm.imageId))).toBe(true);
+    const root = path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", vm.imageId);
+    expect(existsSync(root)).toBe(true);
+    // No VM uses it now: pruned with the unused disks.
+    const prune = await bootc(home, ["disks", "prune", "--all"]);
+    expect(prune.exitCode, String(prune.all)).toBe(0);
+    expect(String(prune.stdout)).toContain(`${REMOTE_IMAGE}:two`);
+    expect(existsSync(root)).toBe(false);
   }, 120_000);
+});
+
+describe("disk mode: the base disk built in the remote podman", () => {
+  it("boots the remote image from a disk built there and streamed into the local cache, to SSH; the local podman never has it", async () => {
+    const t0 = Date.now();
+    const r = await remoteBootc(["run", "--name", "rpd", "--mode", "disk", "--memory", "1G", `${REMOTE_IMAGE}:one`]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    expect(String(r.stderr)).toContain(`Booting rpd from ${REMOTE_IMAGE}:one of the podman at ${remote.url}`);
+    const vm = JSON.parse(String((await bootc(home, ["inspect", "rpd"])).stdout));
+    expect([vm.state, vm.mode, vm.disk.builder]).toEqual(["ssh-ready", "disk", "direct"]);
+    expect(vm.podman).toEqual({ url: remote.url, identity: remote.key });
+    const events = (vm.timeline as Array<{ event: string; at: string }>).map((t) => t.event);
+    expect(events).toContain("disk-built");
+    console.log(`remote disk boot: run → ssh-ready ${((Date.parse(vm.timeline.at(-1).at) - t0) / 1000).toFixed(1)} s (build there, stream, TCG boot)`);
+    const ssh = await bootc(home, ["ssh", "rpd", "--", "findmnt -no FSTYPE /; stat -c '%U:%G %a' /etc/shadow"]);
+    expect(ssh.exitCode, String(ssh.all)).toBe(0);
+    expect(String(ssh.stdout).trim()).toBe("ext4\nroot:shadow 640");
+    for (const tag of ["one", "two"]) expect(await localHas(`${REMOTE_IMAGE}:${tag}`)).toBe(false);
+    // The base disk is in the local cache under the image's id, built in that podman; its builder container there is gone.
+    const disks = JSON.parse(String((await bootc(home, ["disks", "--json"])).stdout)) as Array<{
+      kind: string;
+      imageId: string;
+      usedBy: string[];
+      imageCurrent: boolean;
+      podman?: unknown;
+    }>;
+    const disk = disks.find((d) => d.kind === "disk")!;
+    expect([disk.imageId, disk.usedBy, disk.imageCurrent]).toEqual([vm.imageId, ["rpd"], true]);
+    expect(disk.podman).toEqual({ url: remote.url, identity: remote.key });
+    const env = { ...process.env, CONTAINER_HOST: remote.url, CONTAINER_SSHKEY: remote.key };
+    expect((await execa("podman", ["ps", "--all", "--quiet", "--filter", "label=io.bootc-console.build=1"], { env })).stdout.trim()).toBe("");
+    const rm = await bootc(home, ["rm", "--force", "rpd"]);
+    expect(rm.exitCode, String(rm.all)).toBe(0);
+    expect(processesUsing(home)).toEqual([]);
+  }, 1_200_000);
 });
 
 describe("podman's named connections", () => {
@@ -143,11 +232,51 @@ describe("podman's named connections", () => {
       expect(String(r.stdout), how.join(" ")).toContain(`${REMOTE_IMAGE}:one`);
       expect(String(r.stdout), how.join(" ")).toContain(`${REMOTE_IMAGE}:two`);
     }
+    // bootc build --connection: the directory goes there, the image stays there.
+    const src = tempDir("bce-remote-build-");
+    writeFileSync(path.join(src, "Containerfile"), `FROM ${REMOTE_IMAGE}:one\nLABEL org.bootc-console.test=remote-build\n`);
+    const built = await bootc(home, ["build", "--connection", "bce-remote", "-t", `${REMOTE_IMAGE}-built:1`, src], { env });
+    expect(built.exitCode, String(built.all)).toBe(0);
+    expect(String(built.stdout)).toMatch(new RegExp(`built ${REMOTE_IMAGE}-built:1 \\([0-9a-f]{12}\\) in podman connection "bce-remote"`));
+    expect(String((await bootc(home, ["images", "--connection", "bce-remote"], { env })).stdout)).toContain(`${REMOTE_IMAGE}-built:1`);
+    expect(await localHas(`${REMOTE_IMAGE}-built:1`)).toBe(false);
+    await remote.asUser(["podman", "rmi", `${REMOTE_IMAGE}-built:1`]);
     const missing = await bootc(home, ["run", "--connection", "bce-remote", "localhost/bootc-remote-missing:1"], { env });
     expect(missing.exitCode).toBe(1);
     expect(String(missing.stderr)).toContain('error: image "localhost/bootc-remote-missing:1" is not in podman connection "bce-remote"');
-    const disk = await bootc(home, ["run", "-r", "--mode", "disk", `${REMOTE_IMAGE}:one`], { env });
-    expect(String(disk.stderr)).toContain("disk mode is not supported yet for an image of podman's default connection");
+    const disk = await bootc(home, ["run", "-r", "--mode", "disk", "--builder", "install", `${REMOTE_IMAGE}:one`], { env });
+    expect(String(disk.stderr)).toContain("the install builder is not supported yet for an image of podman's default connection");
+  }, 120_000);
+});
+
+describe("the web console's API (the Images page)", () => {
+  it("saves a podman by name, lists its images through it, and says what is wrong in one sentence", async () => {
+    const s = await serve(home, ["--api-only"]);
+    try {
+      const api = client(s);
+      const podman = { url: remote.url, identity: remote.key };
+      await api.images.savePodman.mutate({ name: "rp", podman });
+      const listed = await api.images.podmans.query();
+      expect(listed.server).toBe("the local podman");
+      expect(listed.saved).toEqual([{ name: "rp", podman, label: `the podman at ${remote.url}` }]);
+      const images = await api.images.list.query({ podman });
+      expect(images.find((i) => i.names.includes(`${REMOTE_IMAGE}:one`))?.names.sort()).toEqual([`${REMOTE_IMAGE}:one`, `${REMOTE_IMAGE}:two`]);
+      // The server's own podman does not have it.
+      expect((await api.images.list.query({})).some((i) => i.names.includes(`${REMOTE_IMAGE}:one`))).toBe(false);
+      await expect(api.images.list.query({ podman: { ...podman, url: `ssh://bootc-remote@127.0.0.1:1${remote.socket}` } })).rejects.toThrow(
+        "refused the connection (nothing listens there)",
+      );
+      await expect(api.images.list.query({ podman: { ...podman, url: remote.url.replace("podman.sock", "nothing.sock") } })).rejects.toThrow(
+        "has no podman socket there",
+      );
+      await expect(api.images.inspect.query({ ref: "localhost/bootc-remote-missing:1", podman })).rejects.toThrow(
+        `image "localhost/bootc-remote-missing:1" is not in the podman at ${remote.url}`,
+      );
+      await api.images.forgetPodman.mutate({ name: "rp" });
+      expect((await api.images.podmans.query()).saved).toEqual([]);
+    } finally {
+      await s.stop();
+    }
   }, 120_000);
 });
 
@@ -171,9 +300,9 @@ describe("bad connections fail at once, in one sentence", () => {
     const missing = await remoteBootc(["run", "localhost/bootc-remote-missing:1"]);
     expect(missing.exitCode).toBe(1);
     expect(String(missing.stderr)).toContain(`error: image "localhost/bootc-remote-missing:1" is not in the podman at ${remote.url}`);
-    const disk = await remoteBootc(["run", "--mode", "disk", `${REMOTE_IMAGE}:one`]);
+    const disk = await remoteBootc(["run", "--mode", "disk", "--disk-size", "300M", `${REMOTE_IMAGE}:one`]);
     expect(disk.exitCode).toBe(1);
-    expect(String(disk.stderr)).toContain("disk mode is not supported yet for an image of the podman at");
+    expect(String(disk.stderr)).toContain(`a 0.29 GiB disk cannot hold ${REMOTE_IMAGE}:one`);
     expect(processesUsing(home)).toEqual([]);
   }, 120_000);
 });

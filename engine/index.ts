@@ -18,7 +18,7 @@ export { buildImage, type BuildOptions } from "./images/build.js";
 export type { BootReport } from "./insight/report.js";
 export type { BootComparison, Change as BootChange } from "./insight/compare.js";
 export { WatchLoop, type WatchEvent, type WatchOptions } from "./vm/watch.js";
-export { listDisks, pruneDisks, removeDisk, type DiskInfo } from "./disk/disks.js";
+export { listCache, listDisks, pruneDisks, removeDisk, type CacheInfo, type DiskInfo, type RootInfo } from "./disk/disks.js";
 export type { DiskEntry } from "./disk/cache.js";
 export type { DiskProgress } from "./disk/progress.js";
 export { pullImage, removeImage } from "./images/pull.js";

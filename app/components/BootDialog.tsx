@@ -40,7 +40,20 @@ const PULL_LABELS: Record<string, string> = { missing: "If it is not local", alw
  * (`bootc run --disk`): the options of `bootc run`, remembered per image. Defaults, limits
  * and hints are the server's (meta.runOptions); so are the errors, each under its field.
  */
-export function BootDialog({ image, onClose, onBooted }: { image?: string; onClose: () => void; onBooted: (name: string) => void }) {
+/** The podman the image is in when it is not the server's own (the Images page's choice). */
+type RemotePodman = { connection: NonNullable<Parameters<typeof trpc.vms.run.mutate>[0]["podman"]>; label: string };
+
+export function BootDialog({
+  image,
+  podman,
+  onClose,
+  onBooted,
+}: {
+  image?: string;
+  podman?: RemotePodman;
+  onClose: () => void;
+  onBooted: (name: string) => void;
+}) {
   const { facts, error } = useRunOptions();
   return (
     <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="boot-title">
@@ -48,7 +61,11 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
         <ModalHeader
           title={`Boot ${image}`}
           labelId="boot-title"
-          description="Nothing is ever written to the image: an ephemeral VM boots its root filesystem directly; a disk VM writes to its own disk."
+          description={
+            podman
+              ? `An image of ${podman.label}: its root filesystem is exported once into this server's cache (nothing is copied into the server's podman), and booted ephemeral.`
+              : "Nothing is ever written to the image: an ephemeral VM boots its root filesystem directly; a disk VM writes to its own disk."
+          }
         />
       ) : (
         <ModalHeader
@@ -58,7 +75,7 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
         />
       )}
       {facts ? (
-        <BootForm image={image} facts={facts} onClose={onClose} onBooted={onBooted} />
+        <BootForm image={image} podman={podman?.connection} facts={facts} onClose={onClose} onBooted={onBooted} />
       ) : (
         <ModalBody>
           {error ? (
@@ -74,7 +91,19 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
   );
 }
 
-function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: RunOptionFacts; onClose: () => void; onBooted: (name: string) => void }) {
+function BootForm({
+  image,
+  podman,
+  facts,
+  onClose,
+  onBooted,
+}: {
+  image?: string;
+  podman?: RemotePodman["connection"];
+  facts: RunOptionFacts;
+  onClose: () => void;
+  onBooted: (name: string) => void;
+}) {
   const choicesKey = image ?? PREMADE;
   const [c, setC] = useState<Choices>(() => loadChoices(choicesKey, defaultChoices(facts)));
   const [failure, setFailure] = useState<unknown>();
@@ -93,7 +122,8 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
     );
   }, [choicesKey]);
   // A libvirt VM is a disk-mode VM of an image; shared folders only on this machine's libvirt.
-  const libvirt = !!c.host;
+  // An image of another podman boots under bootc's own runtime here.
+  const libvirt = !!c.host && !podman;
   const sharesOk = !libvirt || !!hosts?.hosts.find((h) => h.name === c.host)?.local;
   const mode = libvirt ? "disk" : c.mode;
   // The dialog counts the disk in whole GiB.
@@ -128,9 +158,10 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
     try {
       const forwards = c.forwards.filter((f) => f.host || f.guest).map((f) => ({ host: Number(f.host), guest: Number(f.guest) }));
       const vm = await trpc.vms.run.mutate({
-        ...(image ? { image, pull: c.pull, mode, kargs: c.kargs.split(/\s+/).filter(Boolean) } : { disk: c.diskFile.trim() }),
+        ...(image ? { image, pull: podman ? "never" : c.pull, mode, kargs: c.kargs.split(/\s+/).filter(Boolean) } : { disk: c.diskFile.trim() }),
+        ...(image && podman ? { podman } : {}),
         ...(image && mode === "disk" ? { diskSizeBytes: c.diskSizeGiB * GiB } : {}),
-        connect: image ? c.host : "",
+        connect: image && libvirt ? c.host : "",
         ...(libvirt ? { autostart: c.autostart } : {}),
         name: c.name.trim() || undefined,
         cpus: c.cpus,
@@ -212,7 +243,7 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
               <FieldHelp id="vm-disk-file-help" hint={`${facts.disk.help}. An absolute path on the host running bootc serve.`} error={error("disk")} />
             </FormGroup>
           )}
-          {image && hosts && hosts.hosts.length > 0 && (
+          {image && !podman && hosts && hosts.hosts.length > 0 && (
             <FormGroup label="Host" fieldId="vm-host">
               <FormSelect id="vm-host" value={c.host} onChange={(_e, v) => set("host", v)}>
                 <FormSelectOption value="" label="This machine (bootc's own runtime)" />
@@ -294,7 +325,7 @@ function BootForm({ image, facts, onClose, onBooted }: { image?: string; facts: 
                   <FieldHelp id="vm-kargs-help" hint={facts.kargs.help} error={error("kargs")} />
                 </FormGroup>
               </GridItem>
-              <GridItem span={6}>
+              <GridItem span={6} hidden={!!podman}>
                 <FormGroup label="Pull the image" fieldId="vm-pull">
                   <FormSelect id="vm-pull" value={c.pull} onChange={(_e, v) => set("pull", v as Choices["pull"])} aria-describedby="vm-pull-help">
                     {facts.pull.values?.map((p) => (

@@ -13,6 +13,13 @@ import { JobProgress } from "./JobProgress";
 
 type Disk = Awaited<ReturnType<typeof trpc.disks.list.query>>[number];
 
+/** Where an exported root came from, as the CLI says it. */
+function podmanOf(d: Disk): string {
+  if (d.kind !== "root" || !d.podman) return "";
+  const p = d.podman;
+  return "url" in p ? `the podman at ${p.url}` : "connection" in p ? `podman connection “${p.connection}”` : "podman’s default connection";
+}
+
 /** The base-disk cache of disk-mode VMs: what it holds, who uses it, and pruning; and booting a disk file. */
 export function DisksPage() {
   const router = useRouter();
@@ -34,7 +41,7 @@ export function DisksPage() {
           );
         setConfirm({
           title: all ? "Remove every unused base disk?" : "Remove outdated base disks?",
-          body: `${doomed.length} disk(s), ${formatBytes(doomed.reduce((n, d) => n + d.usageBytes, 0))} on the host: ${doomed.map((d) => d.image).join(", ")}. VMs booting these images later rebuild them.`,
+          body: `${doomed.length} entr${doomed.length === 1 ? "y" : "ies"}, ${formatBytes(doomed.reduce((n, d) => n + d.usageBytes, 0))} on the host: ${doomed.map((d) => d.image || d.key.slice(0, 12)).join(", ")}. VMs booting these images later rebuild (or export) them again.`,
           run: async () => {
             await trpc.disks.prune.mutate({ all, dryRun: false });
             await load();
@@ -93,6 +100,12 @@ export function DisksPage() {
         </EmptyState>
       )}
       {disks && disks.length > 0 && (
+        <p style={{ marginBottom: 8 }}>
+          {disks.length} cached {disks.length === 1 ? "entry" : "entries"}, {formatBytes(disks.reduce((n, d) => n + d.usageBytes, 0))} on the host
+          {disks.some((d) => d.kind === "root") ? " (exported roots: the root filesystems of images in another podman, for ephemeral boots)" : ""}.
+        </p>
+      )}
+      {disks && disks.length > 0 && (
         <Table aria-label="Cached base disks" variant="compact">
           <Thead>
             <Tr>
@@ -109,11 +122,12 @@ export function DisksPage() {
             {disks.map((d) => (
               <Tr key={d.key}>
                 <Td dataLabel="Image" className="bootc-mono">
-                  {d.image}
+                  {d.image || d.key.slice(0, 12)}
+                  {d.kind === "root" && d.podman ? ` (${podmanOf(d)})` : ""}
                   {d.imageCurrent ? "" : " (outdated)"}
                 </Td>
-                <Td dataLabel="Builder">{d.builder}</Td>
-                <Td dataLabel="Disk size">{formatBytes(d.sizeBytes)}</Td>
+                <Td dataLabel="Builder">{d.kind === "root" ? "exported root" : d.builder}</Td>
+                <Td dataLabel="Disk size">{d.kind === "root" ? "—" : formatBytes(d.sizeBytes)}</Td>
                 <Td dataLabel="On host">{formatBytes(d.usageBytes)}</Td>
                 <Td dataLabel="Made">{formatAge(d.createdAt)} ago</Td>
                 <Td dataLabel="Used by">
@@ -127,18 +141,20 @@ export function DisksPage() {
                     : "—"}
                 </Td>
                 <Td isActionCell>
-                  <Button variant="link" aria-label={`Export ${d.image}`} onClick={() => setExporting({ image: d.image })}>
-                    Export…
-                  </Button>
+                  {d.kind === "disk" && (
+                    <Button variant="link" aria-label={`Export ${d.image}`} onClick={() => setExporting({ image: d.image })}>
+                      Export…
+                    </Button>
+                  )}
                   <Button
                     variant="link"
                     isDanger
                     isDisabled={d.usedBy.length > 0}
-                    aria-label={`Remove base disk of ${d.image}`}
+                    aria-label={`Remove ${d.kind === "root" ? "exported root" : "base disk"} of ${d.image || d.key.slice(0, 12)}`}
                     onClick={() =>
                       setConfirm({
-                        title: `Remove the base disk of ${d.image}?`,
-                        body: `${formatBytes(d.usageBytes)} on the host. A VM booting this image later rebuilds it.`,
+                        title: `Remove the ${d.kind === "root" ? "exported root" : "base disk"} of ${d.image || d.key.slice(0, 12)}?`,
+                        body: `${formatBytes(d.usageBytes)} on the host. A VM booting this image later ${d.kind === "root" ? "exports it again" : "rebuilds it"}.`,
                         run: async () => {
                           await trpc.disks.remove.mutate({ key: d.key });
                           await load();

@@ -23,6 +23,7 @@ import { formatAge, formatBytes, imageName } from "../lib/format";
 import { BootDialog } from "./BootDialog";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { JobProgress } from "./JobProgress";
+import { PodmanPicker, type PodmanChoice } from "./PodmanPicker";
 
 export function ImagesPage() {
   const router = useRouter();
@@ -34,17 +35,26 @@ export function ImagesPage() {
   const [buildDir, setBuildDir] = useState("");
   const [buildTag, setBuildTag] = useState("");
   const [jobs, setJobs] = useState<Array<{ id: string; title: string }>>([]);
+  const [which, setWhich] = useState<PodmanChoice>();
+  const podman = which?.podman;
+  // Build and remove act on the server's own podman only, for now (pull runs in the chosen one).
+  const remote = !!podman;
 
   const refresh = useCallback(() => {
-    trpc.images.list.query({ all: false }).then(
+    if (!which) return;
+    trpc.images.list.query({ all: false, ...(which.podman ? { podman: which.podman } : {}) }).then(
       (list) => {
         setImages(list);
         setError(undefined);
       },
-      (e: unknown) => setError(errorText(e)),
+      (e: unknown) => {
+        setImages(undefined);
+        setError(errorText(e));
+      },
     );
-  }, []);
+  }, [which]);
   useEffect(() => {
+    setImages(undefined);
     refresh();
     const t = setInterval(refresh, 10_000);
     return () => clearInterval(t);
@@ -66,6 +76,16 @@ export function ImagesPage() {
       <Title headingLevel="h1" style={{ marginBottom: 16 }}>
         Images
       </Title>
+      <PodmanPicker onChange={setWhich} />
+      {which && (
+        <p style={{ marginBottom: 8 }}>Showing the images of {which.name ? `${which.name}, ${which.label}` : `this server's podman (${which.label})`}.</p>
+      )}
+      {remote && (
+        <p style={{ marginBottom: 8 }}>
+          Booting one of them copies nothing into the server&apos;s podman: its root filesystem is exported once into the server&apos;s cache (ephemeral mode),
+          or its disk is built there (disk mode). Pull runs in that podman; build and remove act on the server&apos;s own podman, so they are off here.
+        </p>
+      )}
       <Toolbar>
         <ToolbarContent>
           <ToolbarItem>
@@ -78,12 +98,16 @@ export function ImagesPage() {
             />
           </ToolbarItem>
           <ToolbarItem>
-            <Button variant="secondary" isDisabled={!pullRef.trim()} onClick={() => void startJob(() => trpc.images.pull.mutate({ ref: pullRef.trim() }))}>
+            <Button
+              variant="secondary"
+              isDisabled={!pullRef.trim()}
+              onClick={() => void startJob(() => trpc.images.pull.mutate({ ref: pullRef.trim(), ...(podman ? { podman } : {}) }))}
+            >
               Pull
             </Button>
           </ToolbarItem>
           <ToolbarItem>
-            <Button variant="secondary" onClick={() => void buildDemo()}>
+            <Button variant="secondary" isDisabled={remote} onClick={() => void buildDemo()}>
               Build the demo image
             </Button>
           </ToolbarItem>
@@ -106,7 +130,7 @@ export function ImagesPage() {
           <ToolbarItem>
             <Button
               variant="secondary"
-              isDisabled={!buildDir.trim() || !buildTag.trim()}
+              isDisabled={remote || !buildDir.trim() || !buildTag.trim()}
               onClick={() => void startJob(() => trpc.images.build.mutate({ dir: buildDir.trim(), tag: buildTag.trim() }))}
             >
               Build
@@ -118,7 +142,7 @@ export function ImagesPage() {
       {jobs.map((j) => (
         <JobProgress key={j.id} id={j.id} title={j.title} onDone={refresh} />
       ))}
-      {images && !hasBootc && (
+      {images && !hasBootc && !remote && (
         <EmptyState titleText="No bootable image yet" headingLevel="h2">
           <EmptyStateBody>
             A bootc image carries a kernel and the label containers.bootc=1. Build the offline demo image (Debian, about two minutes), pull one, or build your
@@ -168,7 +192,7 @@ export function ImagesPage() {
                     )}
                   </Td>
                   <Td isActionCell>
-                    <RowActions label={`Actions for ${name}`} items={[{ title: "Remove", onClick: () => setRemoving(name) }]} />
+                    {!remote && <RowActions label={`Actions for ${name}`} items={[{ title: "Remove", onClick: () => setRemoving(name) }]} />}
                   </Td>
                 </Tr>
               );
@@ -176,7 +200,14 @@ export function ImagesPage() {
           </Tbody>
         </Table>
       )}
-      {booting && <BootDialog image={booting} onClose={() => setBooting(undefined)} onBooted={(vm) => router.push(`/vms/${vm}`)} />}
+      {booting && (
+        <BootDialog
+          image={booting}
+          podman={podman && which ? { connection: podman, label: which.label } : undefined}
+          onClose={() => setBooting(undefined)}
+          onBooted={(vm) => router.push(`/vms/${vm}`)}
+        />
+      )}
       {removing && (
         <ConfirmDialog
           title={`Remove image ${removing}?`}

@@ -29,7 +29,7 @@ async function boot(name: string): Promise<void> {
 try {
   await boot("first");
   await boot("cached");
-  const [disk] = await engine.listDisks();
+  const disk = (await engine.listDisks()).find((d) => d.kind === "disk");
   if (disk)
     console.log(
       `base disk: ${(disk.sizeBytes / 1024 ** 3).toFixed(0)} GiB virtual, ${(disk.usageBytes / 1024 ** 2).toFixed(0)} MiB on the host, used by ${disk.usedBy.join(", ")}`,

@@ -49,6 +49,8 @@ export const diskBuildLock = (paths: EnginePaths, key: string) => path.join(disk
 export const rootfsDir = (paths: EnginePaths) => path.join(paths.cache, "rootfs");
 export const rootfsEntryDir = (paths: EnginePaths, imageId: string) => path.join(rootfsDir(paths), imageId);
 export const rootfsPartialDir = (paths: EnginePaths, imageId: string, pid: number) => path.join(rootfsDir(paths), `${imageId}.partial-${pid}`);
+/** What an exported root is of (image name, connection, when): beside the root, never in the tree the guest sees. */
+export const rootfsMetaFile = (paths: EnginePaths, imageId: string) => path.join(rootfsDir(paths), `${imageId}.json`);
 
 /**
  * What this machine keeps of a VM that libvirt runs (locally or on another host): its SSH
@@ -84,6 +86,8 @@ export const libvirtRunDir = (paths: EnginePaths) => path.join(paths.runtime, "_
  * vms/, which only the direct runtime keeps. Removed with the VM.
  */
 export const bootReportsFile = (paths: EnginePaths, name: string) => path.join(paths.state, "boot-reports", `${validateName(name)}.json`);
+/** Saved podman connections: which podmans the web console's Images page offers (images/saved-podmans.ts). */
+export const podmansFile = (paths: EnginePaths) => path.join(paths.state, "podmans.json");
 /** Saved libvirt connections (`bootc hosts`). */
 export const hostsFile = (paths: EnginePaths) => path.join(paths.state, "hosts.json");
 /** Serialises uploads of one base disk to one host (see runtime/libvirt/volumes.ts). */

@@ -85,7 +85,7 @@ export const RunOptionsSchema = z.strictObject({
   podman: podmanConnectionSchema
     .optional()
     .describe(
-      "the podman that has the image, when it is not the local one: a named podman connection, podman's default connection, or a URL (CONTAINER_HOST's form) with its SSH key; the image is not copied into the local podman (ephemeral mode: its root filesystem is exported once per image into a local cache)",
+      "the podman that has the image, when it is not the local one: a named podman connection, podman's default connection, or a URL (CONTAINER_HOST's form) with its SSH key; the image is not copied into the local podman (ephemeral mode: its root filesystem is exported once per image into a local cache; disk mode: its base disk is built in that podman by the direct builder and streamed into the local disk cache)",
     ),
   mode: z
     .enum(MODES)

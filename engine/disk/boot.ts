@@ -13,6 +13,8 @@ import type { VmRecord } from "../core/record.js";
 import { diskFile, ensureEntry, entryDir, type DiskEntry } from "./cache.js";
 import { buildDirectDisk, directDiskKernelArgs } from "./direct.js";
 import { buildInstallDisk } from "./install.js";
+import { buildRemoteDirectDisk } from "./remote-direct.js";
+import { describePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { createOverlay, inspectDisk, type DiskFormat } from "./overlay.js";
 import type { DiskProgress } from "./progress.js";
 
@@ -49,7 +51,7 @@ async function uefi(vp: VmPaths): Promise<{ code: string; vars: string }> {
 /** The image's base disk from the cache, or built now by its builder (`bootc run --mode disk`, `bootc to-disk`). */
 export async function ensureBaseDisk(
   paths: EnginePaths,
-  o: { image: string; imageId: string; builder: "direct" | "install"; sizeBytes: number; filesystem: string },
+  o: { image: string; imageId: string; builder: "direct" | "install"; sizeBytes: number; filesystem: string; podman?: PodmanConnection },
   onProgress: (p: DiskProgress) => void,
   signal?: AbortSignal,
 ): Promise<{ entry: DiskEntry; reused: boolean }> {
@@ -58,6 +60,12 @@ export async function ensureBaseDisk(
     paths,
     spec,
     async (dir, key) => {
+      // An image of another podman: its disk is built there and streamed here (the direct builder only).
+      if (o.podman) {
+        if (o.builder !== "direct")
+          throw new BootcError("INVALID_ARGUMENT", `the ${o.builder} builder cannot build a disk in ${describePodman(o.podman)} yet`, "use --builder direct");
+        return buildRemoteDirectDisk({ podman: o.podman, dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, onProgress, signal });
+      }
       if (o.builder === "direct") return buildDirectDisk({ dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, onProgress, signal });
       const { view } = await mountImage(o.imageId);
       let facts;
@@ -114,7 +122,7 @@ export async function prepareDiskBoot(
 
   const { entry, reused } = await ensureBaseDisk(
     paths,
-    { image: r.image, imageId: r.imageId, builder: d.builder, sizeBytes: d.sizeBytes, filesystem: d.filesystem },
+    { image: r.image, imageId: r.imageId, builder: d.builder, sizeBytes: d.sizeBytes, filesystem: d.filesystem, ...(r.podman ? { podman: r.podman } : {}) },
     onProgress,
     signal,
   );

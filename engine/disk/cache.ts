@@ -16,6 +16,7 @@ import { isAlive } from "../core/proc.js";
 import { tryLock, unlock } from "../core/lockfile.js";
 import { diskBuildLock, diskEntryDir, diskPartialDir, disksDir, type EnginePaths } from "../core/paths.js";
 import { ensurePrivateDir } from "../core/private-dir.js";
+import { podmanConnectionSchema } from "../core/schema.js";
 
 export const BUILDERS = ["direct", "install"] as const;
 export type Builder = (typeof BUILDERS)[number];
@@ -39,6 +40,8 @@ export const DiskEntrySchema = z.object({
   sshd: z.boolean(),
   /** The image's users (absent in entries made before this was recorded). */
   users: z.array(z.string()).optional(),
+  /** The podman the image is in, when not the local one: the disk was built there (disk/remote-direct.ts). */
+  podman: podmanConnectionSchema.optional(),
 });
 export type DiskEntry = z.infer<typeof DiskEntrySchema>;
 

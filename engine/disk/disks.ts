@@ -1,16 +1,20 @@
 /**
  * The disk cache as users see it: entries with their size, image, age and the VMs that
- * use them; pruning what no VM uses; and what `--rmi` removes when its VM goes.
+ * use them; pruning what no VM uses; and what `--rmi` removes when its VM goes. The roots
+ * exported from another podman (images/root-cache.ts) are entries of it too, of kind "root".
  */
 import { readdir } from "node:fs/promises";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
 import { vmsDir, type EnginePaths } from "../core/paths.js";
 import { podmanPath } from "../host/podman.js";
+import type { PodmanConnection } from "../core/podman-connection.js";
+import { listRootEntries, removeRootEntry, rootImageCurrent, rootUsage, sweepDeadRoots } from "../images/root-cache.js";
 import { readRecord, type VmRecord } from "../core/record.js";
 import { entryUsage, listEntries, removeEntry, type DiskEntry } from "./cache.js";
 
 export interface DiskInfo extends DiskEntry {
+  kind: "disk";
   /** Bytes allocated on the host (the base is sparse). */
   usageBytes: number;
   ageSec: number;
@@ -21,6 +25,26 @@ export interface DiskInfo extends DiskEntry {
    */
   imageCurrent: boolean;
 }
+
+/** The root filesystem of an image of another podman, exported for ephemeral boots (images/remote-root.ts). */
+export interface RootInfo {
+  kind: "root";
+  /** The image id. */
+  key: string;
+  image: string;
+  imageId: string;
+  /** The podman it was exported from. */
+  podman?: PodmanConnection;
+  createdAt: string;
+  usageBytes: number;
+  ageSec: number;
+  usedBy: string[];
+  /** False once the name there refers to another image, or to none. */
+  imageCurrent: boolean;
+}
+
+/** An entry of the cache: a base disk or an exported root. */
+export type CacheInfo = DiskInfo | RootInfo;
 
 async function allRecords(paths: EnginePaths): Promise<VmRecord[]> {
   const names = await readdir(vmsDir(paths)).catch(() => [] as string[]);
@@ -43,30 +67,66 @@ export async function listDisks(paths: EnginePaths): Promise<DiskInfo[]> {
   for (const e of await listEntries(paths)) {
     out.push({
       ...e,
+      kind: "disk",
       usageBytes: await entryUsage(paths, e.key),
       ageSec: Math.round((Date.now() - Date.parse(e.createdAt)) / 1000),
       usedBy: vms.filter((v) => v.disk?.base === e.key).map((v) => v.name),
-      imageCurrent: (await currentImageId(e.image)) === e.imageId,
+      // A disk built in another podman: its image is asked of that podman (kept if it cannot be asked).
+      imageCurrent: e.podman ? await rootImageCurrent(e) : (await currentImageId(e.image)) === e.imageId,
     });
   }
   return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
+export async function listRoots(paths: EnginePaths): Promise<RootInfo[]> {
+  const vms = await allRecords(paths);
+  const out: RootInfo[] = [];
+  for (const e of await listRootEntries(paths)) {
+    out.push({
+      kind: "root",
+      ...e,
+      usageBytes: await rootUsage(paths, e.key),
+      ageSec: Math.round((Date.now() - Date.parse(e.createdAt)) / 1000),
+      // Only VMs of an image of another podman boot from it; a local VM of the same id mounts the local image.
+      usedBy: vms.filter((v) => v.podman && v.imageId.replace(/^sha256:/, "") === e.key).map((v) => v.name),
+      imageCurrent: await rootImageCurrent(e),
+    });
+  }
+  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/** Base disks, then exported roots. */
+export async function listCache(paths: EnginePaths): Promise<CacheInfo[]> {
+  return [...(await listDisks(paths)), ...(await listRoots(paths))];
+}
+
 /**
  * Removes entries no VM uses: by default those whose image was rebuilt or removed (its
  * name no longer refers to the image they were built from); with `all`, every unused
- * one. `dryRun` only reports.
+ * one. `dryRun` only reports. Leftovers of interrupted exports whose process is gone go too.
  */
-export async function pruneDisks(paths: EnginePaths, opts: { all?: boolean; dryRun?: boolean } = {}): Promise<DiskInfo[]> {
-  const doomed = (await listDisks(paths)).filter((d) => d.usedBy.length === 0 && (opts.all || !d.imageCurrent));
-  if (!opts.dryRun) for (const d of doomed) await removeEntry(paths, d.key, []);
+export async function pruneDisks(paths: EnginePaths, opts: { all?: boolean; dryRun?: boolean } = {}): Promise<CacheInfo[]> {
+  const doomed = (await listCache(paths)).filter((d) => d.usedBy.length === 0 && (opts.all || !d.imageCurrent));
+  if (opts.dryRun) return doomed;
+  for (const d of doomed) await (d.kind === "root" ? removeRootEntry(paths, d.key) : removeEntry(paths, d.key, []));
+  await sweepDeadRoots(paths);
   return doomed;
 }
 
 export async function removeDisk(paths: EnginePaths, key: string): Promise<void> {
-  const d = (await listDisks(paths)).find((x) => x.key === key || x.key.startsWith(key));
-  if (!d) throw new BootcError("DISK_INVALID", `no cached disk ${key}`, "list them with: bootc disks");
-  await removeEntry(paths, d.key, d.usedBy);
+  const matches = (await listCache(paths)).filter((x) => x.key === key || x.key.startsWith(key));
+  const d = matches[0];
+  if (!d) throw new BootcError("DISK_INVALID", `no cached disk or exported root ${key}`, "list them with: bootc disks");
+  if (matches.length > 1)
+    throw new BootcError("INVALID_ARGUMENT", `"${key}" names ${matches.length} cache entries`, "give more of the key (bootc disks --json shows it whole)");
+  if (d.kind === "disk") return removeEntry(paths, d.key, d.usedBy);
+  if (d.usedBy.length)
+    throw new BootcError(
+      "DISK_IN_USE",
+      `the exported root of ${d.image || d.key} is used by ${d.usedBy.join(", ")}`,
+      `remove those VMs first (bootc rm ${d.usedBy.join(" ")})`,
+    );
+  await removeRootEntry(paths, d.key);
 }
 
 /**

@@ -62,6 +62,9 @@ describe("remotePodmanError", () => {
     expect(remotePodmanError('Error: failed to resolve active destination: "nope" service destination not found', { connection: "nope" })?.message).toBe(
       'there is no podman connection named "nope"',
     );
+    expect(remotePodmanError('Error: failed to read identity "/nonexistent/key": open /nonexistent/key: no such file or directory', c)?.message).toBe(
+      "the SSH key /nonexistent/key for the podman at ssh://u@127.0.0.1:1/run/user/1/podman/podman.sock cannot be read (no such file or directory)",
+    );
     expect(remotePodmanError("Error: inspecting object: image not known", c)).toBeUndefined();
   });
 });

@@ -72,6 +72,13 @@ export function remotePodmanError(stderr: string, c: PodmanConnection): BootcErr
       `there is no podman connection named "${"connection" in c ? c.connection : ""}"`,
       "podman system connection list shows the names",
     );
+  const key = /failed to (?:read|parse) identity "([^"]*)": (?:open [^:]*: )?(.*)/i.exec(stderr);
+  if (key)
+    return new BootcError(
+      "PODMAN_UNREACHABLE",
+      `the SSH key ${key[1]} for ${who} cannot be read (${key[2]!.trim()})`,
+      "give the path of a private key that exists and is readable where bootc runs (CONTAINER_SSHKEY, or the connection's identity)",
+    );
   if (/connection refused/i.test(stderr))
     return new BootcError(
       "PODMAN_UNREACHABLE",

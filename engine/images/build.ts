@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
-import { podmanPath } from "../host/podman.js";
+import { podmanCommand } from "../host/podman.js";
+import { describePodman, isRemotePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { inspectImage } from "./images.js";
 import { removeImage } from "./pull.js";
 
@@ -21,6 +22,8 @@ export interface BuildOptions {
   file?: string;
   buildArgs?: Record<string, string>;
   onLine?: (line: string) => void;
+  /** Build in another podman (the context is sent there, as `podman --remote build` does); the image stays there. */
+  podman?: PodmanConnection;
 }
 
 export async function buildImage(o: BuildOptions): Promise<{ imageId: string; tag: string }> {
@@ -54,7 +57,8 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
       ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
       dir,
     ];
-    const child = execa(podmanPath(), args, { all: true, reject: false, buffer: false });
+    const cmd = podmanCommand(args, o.podman);
+    const child = execa(cmd.file, cmd.args, { ...cmd.options, all: true, reject: false, buffer: false });
     const tail: string[] = [];
     for await (const line of child.iterable({ from: "all" })) {
       const text = String(line);
@@ -66,7 +70,7 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
     if (r.exitCode !== 0) {
       throw new BootcError(
         "BUILD_FAILED",
-        `building ${o.tag} from ${dir} failed:\n${tail.join("\n")}`,
+        `building ${o.tag} from ${dir}${isRemotePodman(o.podman) ? ` in ${describePodman(o.podman)}` : ""} failed:\n${tail.join("\n")}`,
         "fix the Containerfile; the running VM (if any) was left as it was",
       );
     }

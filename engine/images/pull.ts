@@ -15,7 +15,8 @@ import type { PULL_POLICIES } from "../core/schema.js";
 import { spawnOwned, waitForFile } from "../host/spawn.js";
 import { enginePaths, pullSocket, type EnginePaths } from "../core/paths.js";
 import { ensurePrivateDir } from "../core/private-dir.js";
-import { podman, podmanPath } from "../host/podman.js";
+import { podman, podmanCommand, podmanPath, remotePodmanError } from "../host/podman.js";
+import { describePodman, isRemotePodman, type PodmanConnection } from "../core/podman-connection.js";
 
 /** Where a pull is: layers known and finished, and bytes (of the layers whose size is known). */
 export interface PullProgress {
@@ -49,10 +50,14 @@ export function isQualified(ref: string): boolean {
 /** Images under localhost/ are built here (podman's convention): there is nowhere to pull them from. */
 const isLocalOnly = (ref: string) => ref.startsWith("localhost/");
 
-export async function imageExists(ref: string): Promise<boolean> {
-  return podman(["image", "exists", ref]).then(
+/** Whether `ref` is in that podman; another podman that cannot be reached is that error, not "no". */
+export async function imageExists(ref: string, c?: PodmanConnection): Promise<boolean> {
+  return podman(["image", "exists", ref], {}, c).then(
     () => true,
-    () => false,
+    (e: unknown) => {
+      if (isRemotePodman(c) && e instanceof BootcError && e.code === "PODMAN_UNREACHABLE") throw e;
+      return false;
+    },
   );
 }
 
@@ -61,30 +66,48 @@ export async function imageExists(ref: string): Promise<boolean> {
  * is absent, "always" pulls it (a newer build replaces the tag), "never" only checks.
  * Returns whether it pulled.
  */
-export async function ensureImage(ref: string, policy: PullPolicy, hooks: PullHooks = {}, paths: EnginePaths = enginePaths()): Promise<boolean> {
+export async function ensureImage(
+  ref: string,
+  policy: PullPolicy,
+  hooks: PullHooks = {},
+  paths: EnginePaths = enginePaths(),
+  c?: PodmanConnection,
+): Promise<boolean> {
   checkRef(ref);
-  const local = policy === "always" && !isLocalOnly(ref) ? false : await imageExists(ref);
+  const local = policy === "always" && !isLocalOnly(ref) ? false : await imageExists(ref, c);
   if (local && policy !== "always") return false;
   if (policy === "never" || isLocalOnly(ref)) {
     if (local) return false;
+    const remote = isRemotePodman(c);
     throw new BootcError(
       "IMAGE_NOT_FOUND",
-      `image "${ref}" is not in local storage`,
+      `image "${ref}" is not in ${remote ? describePodman(c) : "local storage"}`,
       isLocalOnly(ref)
-        ? "list local images with `bootc images`; build the demo image with `bootc demo build`"
+        ? remote
+          ? `list its images with \`bootc images\` and the same connection, or build it there`
+          : "list local images with `bootc images`; build the demo image with `bootc demo build`"
         : `pull it (drop --pull=never, or run podman pull ${ref})`,
     );
   }
-  hooks.onLine?.(`pulling ${ref}`);
-  await pullImage(ref, hooks, paths);
+  hooks.onLine?.(`pulling ${ref}${isRemotePodman(c) ? ` into ${describePodman(c)}` : ""}`);
+  await pullImage(ref, hooks, paths, c);
   return true;
 }
 
-export async function pullImage(ref: string, hooks: PullHooks | ((line: string) => void) = {}, paths: EnginePaths = enginePaths()): Promise<void> {
+/**
+ * Pulls `ref` into the local podman, or into another (`c`): there the pull runs in that
+ * podman (its registries, its network), with `podman pull`'s lines as progress.
+ */
+export async function pullImage(
+  ref: string,
+  hooks: PullHooks | ((line: string) => void) = {},
+  paths: EnginePaths = enginePaths(),
+  c?: PodmanConnection,
+): Promise<void> {
   const h = typeof hooks === "function" ? { onLine: hooks } : hooks;
   checkRef(ref);
-  if (isQualified(ref)) await pullThroughApi(ref, h, paths);
-  else await pullWithCli(ref, h);
+  if (isQualified(ref) && !isRemotePodman(c)) await pullThroughApi(ref, h, paths);
+  else await pullWithCli(ref, h, c);
 }
 
 /** Folds the API's per-layer events into one progress figure. */
@@ -205,8 +228,9 @@ function pullError(ref: string, detail: string): BootcError {
 }
 
 /** `podman pull` for a short name: its lines as progress (no bytes: without a terminal podman prints none). */
-async function pullWithCli(ref: string, h: PullHooks): Promise<void> {
-  const child = execa(podmanPath(), ["pull", ref], { all: true, reject: false, buffer: false });
+async function pullWithCli(ref: string, h: PullHooks, c?: PodmanConnection): Promise<void> {
+  const cmd = podmanCommand(["pull", ref], c);
+  const child = execa(cmd.file, cmd.args, { ...cmd.options, all: true, reject: false, buffer: false });
   const tail: string[] = [];
   let blobs = 0;
   for await (const line of child.iterable({ from: "all" })) {
@@ -217,7 +241,7 @@ async function pullWithCli(ref: string, h: PullHooks): Promise<void> {
     if (/^Copying blob /.test(text)) h.onProgress?.({ layers: ++blobs, layersDone: 0, bytes: 0, totalBytes: 0 });
   }
   const r = await child;
-  if (r.exitCode !== 0) throw pullError(ref, tail.join(" ").trim());
+  if (r.exitCode !== 0) throw (isRemotePodman(c) ? remotePodmanError(tail.join("\n"), c) : undefined) ?? pullError(ref, tail.join(" ").trim());
   h.onProgress?.({ layers: blobs, layersDone: blobs, bytes: 0, totalBytes: 0 });
 }
 

@@ -12,12 +12,14 @@
  * owners, modes, hard links and the security xattrs (file capabilities, as
  * SCHILY.xattr.security.capability); tar restores them as root (numeric owners, same
  * permissions, --xattrs). It is unpacked into <id>.partial-<pid> and renamed when
- * complete, so an interrupted export leaves no entry (the partial directory of a process
- * that is gone is removed by the next export).
+ * complete, so an interrupted export leaves no entry: SIGINT or SIGTERM during it ends
+ * the stream and removes the partial tree and the container there before the error
+ * surfaces; a process killed outright leaves its partial tree to the next export (or
+ * `bootc disks prune`), which removes those of processes that are gone.
  */
 import { spawn } from "node:child_process";
 import { constants, createReadStream } from "node:fs";
-import { chmod, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, open, rename, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -27,9 +29,9 @@ import { BootcError } from "../core/errors.js";
 import { rootfsDir, rootfsEntryDir, rootfsPartialDir, type EnginePaths } from "../core/paths.js";
 import { describePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { ensurePrivateDir } from "../core/private-dir.js";
-import { isAlive } from "../core/proc.js";
 import { podman, podmanCommand, remotePodmanError } from "../host/podman.js";
 import { isRootless } from "../host/userns.js";
+import { sweepDeadRoots, writeRootMeta } from "./root-cache.js";
 
 /** Progress of an export: the bytes of the stream against the image's size (the shape of a disk build's progress). */
 export interface ExportProgress {
@@ -63,14 +65,6 @@ export function untarArgs(dir: string): string[] {
   return ["-x", "-f", "-", "-C", dir, "--numeric-owner", "--same-owner", "--same-permissions", "--xattrs", "--xattrs-include=*"];
 }
 
-/** Removes <id>.partial-<pid> directories whose exporter is gone. */
-async function sweepDead(paths: EnginePaths): Promise<void> {
-  for (const n of await readdir(rootfsDir(paths)).catch(() => [] as string[])) {
-    const m = /\.partial-(\d+)$/.exec(n);
-    if (m && !isAlive(Number(m[1]))) await rm(path.join(rootfsDir(paths), n), { recursive: true, force: true });
-  }
-}
-
 /**
  * The local directory with `image`'s root filesystem, exported from `c` now unless cached.
  * `onProgress` gets the bytes of the stream against the image's size.
@@ -91,16 +85,27 @@ export async function exportedRoot(
       "run bootc as root, or copy the image into your own podman (podman image scp)",
     );
   await ensurePrivateDir(rootfsDir(paths), paths);
-  await sweepDead(paths);
+  await sweepDeadRoots(paths);
   const partial = rootfsPartialDir(paths, key, process.pid);
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { mode: 0o755 });
   const step = `exporting the root filesystem from ${describePodman(c)}`;
   onProgress({ step, bytes: 0, totalBytes: image.sizeBytes });
-  // A container that never runs: its command is only there because podman wants one.
-  const container = (await podman(["create", "--network=none", "--label", "io.bootc-console.export=1", key, "/bootc-console-export"], {}, c)).trim();
+  // Ctrl+C (or a stop) mid-export: end the stream and clean up here, rather than die with a partial tree and a container there.
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let container: string | undefined;
   try {
-    await streamExport(c, container, partial, (bytes) => onProgress({ step, bytes: Math.min(bytes, image.sizeBytes), totalBytes: image.sizeBytes }));
+    // A container that never runs: its command is only there because podman wants one.
+    container = (await podman(["create", "--network=none", "--label", "io.bootc-console.export=1", key, "/bootc-console-export"], {}, c)).trim();
+    if (interrupt.signal.aborted) throw interrupted();
+    await streamExport(c, container, partial, interrupt.signal, (bytes) =>
+      onProgress({ step, bytes: Math.min(bytes, image.sizeBytes), totalBytes: image.sizeBytes }),
+    ).catch((e: unknown) => {
+      throw interrupt.signal.aborted ? interrupted() : e;
+    });
     // tar sets the modes of the tree's directories but not of the directory it unpacks into.
     await chmod(partial, 0o755);
     await rename(partial, rootfsEntryDir(paths, key)).catch(async (e: NodeJS.ErrnoException) => {
@@ -108,37 +113,50 @@ export async function exportedRoot(
       if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e;
       await rm(partial, { recursive: true, force: true });
     });
+    await writeRootMeta(paths, key, { image: image.ref, imageId: key, podman: c, createdAt: new Date().toISOString() });
     onProgress({ step, bytes: image.sizeBytes, totalBytes: image.sizeBytes });
     return { dir: rootfsEntryDir(paths, key), reused: false };
   } catch (e) {
     await rm(partial, { recursive: true, force: true });
     throw e;
   } finally {
-    await podman(["rm", "--force", container], {}, c).catch(() => undefined);
+    if (container) await podman(["rm", "--force", container], {}, c).catch(() => undefined);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }
+
+const interrupted = () =>
+  new BootcError("PODMAN_FAILED", "the export of the image's root filesystem was interrupted; nothing of it was kept", "run the command again to export it");
 
 /**
  * `podman export CONTAINER | tar -x` with the bytes counted; either side failing fails it,
  * with its own words. The remote client opens its output by name (/dev/stdout), which a
  * socket (what Node gives a child as a pipe) cannot be opened as: it writes to a FIFO instead.
  */
-async function streamExport(c: PodmanConnection, container: string, dir: string, onBytes: (n: number) => void): Promise<void> {
+async function streamExport(c: PodmanConnection, container: string, dir: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {
   const fifoDir = await mkdtemp(path.join(os.tmpdir(), "bootc-export-"));
   try {
     const fifo = path.join(fifoDir, "root.tar");
     await execa("mkfifo", ["-m", "600", fifo]);
-    await streamThrough(c, container, fifo, dir, onBytes);
+    await streamThrough(c, container, fifo, dir, signal, onBytes);
   } finally {
     await rm(fifoDir, { recursive: true, force: true });
   }
 }
 
-async function streamThrough(c: PodmanConnection, container: string, fifo: string, dir: string, onBytes: (n: number) => void): Promise<void> {
+async function streamThrough(
+  c: PodmanConnection,
+  container: string,
+  fifo: string,
+  dir: string,
+  signal: AbortSignal,
+  onBytes: (n: number) => void,
+): Promise<void> {
   const cmd = podmanCommand(["export", "--output", fifo, container], c);
   const env = cmd.options.env as NodeJS.ProcessEnv | undefined;
-  const exporter = spawn(cmd.file, cmd.args, { env, stdio: ["ignore", "ignore", "pipe"] });
-  const untar = spawn("tar", untarArgs(dir), { stdio: ["pipe", "ignore", "pipe"] });
+  const exporter = spawn(cmd.file, cmd.args, { env, stdio: ["ignore", "ignore", "pipe"], signal });
+  const untar = spawn("tar", untarArgs(dir), { stdio: ["pipe", "ignore", "pipe"], signal });
   const errors = { exporter: "", untar: "" };
   exporter.stderr.on("data", (d: Buffer) => (errors.exporter = (errors.exporter + d.toString()).slice(-4000)));
   untar.stderr.on("data", (d: Buffer) => (errors.untar = (errors.untar + d.toString()).slice(-4000)));

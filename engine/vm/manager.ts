@@ -13,7 +13,7 @@ import { enginePaths, rebuildLockFile, type EnginePaths } from "../core/paths.js
 import type { VmRecord, VmState } from "../core/record.js";
 import { parseRunOptions, type RunOptions } from "../core/schema.js";
 import type { ConsoleAttachment, VmEvent, VmInfo } from "../core/vm.js";
-import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "../disk/disks.js";
+import { listCache, pruneDisks, releaseImage, removeDisk, type CacheInfo } from "../disk/disks.js";
 import { buildImage, removeSupersededBuild } from "../images/build.js";
 import type { PullHooks } from "../images/pull.js";
 import type { DiskProgress } from "../disk/progress.js";
@@ -226,17 +226,17 @@ export class Engine {
     await currentBootReport(this.paths, vm, () => this.sshTarget(vm.name), { waitSec: 90 }).catch(() => undefined);
   }
 
-  /** The base-disk cache: entries, their size and image, and which VMs use them. */
-  listDisks(): Promise<DiskInfo[]> {
-    return listDisks(this.paths);
+  /** The cache: base disks and the roots exported from other podmans, their size and image, and which VMs use them. */
+  listDisks(): Promise<CacheInfo[]> {
+    return listCache(this.paths);
   }
 
-  /** Removes unused base disks (see disk/disks.ts); `dryRun` only lists them. */
-  pruneDisks(opts: { all?: boolean; dryRun?: boolean } = {}): Promise<DiskInfo[]> {
+  /** Removes unused cache entries (see disk/disks.ts); `dryRun` only lists them. */
+  pruneDisks(opts: { all?: boolean; dryRun?: boolean } = {}): Promise<CacheInfo[]> {
     return pruneDisks(this.paths, opts);
   }
 
-  /** Removes one base disk; refused while a VM uses it. */
+  /** Removes one base disk or exported root; refused while a VM uses it. */
   removeDisk(key: string): Promise<void> {
     return removeDisk(this.paths, key);
   }

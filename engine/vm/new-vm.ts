@@ -89,8 +89,8 @@ export async function checkNewVm(
   }
   const passwordHash = opts.password !== undefined ? hashPassword(opts.password) : undefined;
   // Everything the user typed is checked before a pull that may take minutes.
-  // An image in another podman stays there: planTarget finds it there (and refuses what it cannot do yet).
-  if (opts.image && !opts.disk && !isRemotePodman(opts.podman)) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
+  // An image in another podman stays there: pulled there if it must be, then planTarget finds it there.
+  if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, o.pull, o.paths, isRemotePodman(opts.podman) ? opts.podman : undefined);
   const target = await planTarget(opts, { paths: o.paths, onExport: o.onExport });
   // Another architecture: its own qemu, and TCG whatever the host offers.
   if (target.arch) findQemu(process.env, target.arch);

@@ -11,7 +11,8 @@ import { exportedRoot } from "../images/remote-root.js";
 import { SOURCE_LABEL } from "../images/build.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
-import type { ParsedRunOptions } from "../core/schema.js";
+import { DEFAULT_DISK_SIZE, type ParsedRunOptions } from "../core/schema.js";
+import { probeRemoteImage } from "../disk/remote-direct.js";
 import type { VmDisk } from "../core/record.js";
 import { guestArch, isForeign, podmanArchName, type GuestArch } from "../host/arch.js";
 import { hostArch, type HostArch } from "../host/tools.js";
@@ -74,18 +75,28 @@ export function foreignArch(ref: string, podmanArch: string, mode: ParsedRunOpti
 }
 
 /**
- * An image in another podman: ephemeral mode only for now. Its root is exported into the
- * local cache (once per image id) and looked at there, so a bad image fails before any VM exists.
+ * An image in another podman. Ephemeral mode: its root is exported into the local cache
+ * (once per image id) and looked at there. Disk mode: its base disk is built there by the
+ * direct builder and streamed here when the VM first boots (disk/remote-direct.ts); a probe
+ * there checks the image first. Either way a bad image fails before any VM exists.
  */
 async function planRemoteTarget(opts: ParsedRunOptions, c: PodmanConnection, paths: EnginePaths, onExport?: (p: DiskProgress) => void): Promise<BootTarget> {
   const not = (what: string, hint: string) => new BootcError("INVALID_ARGUMENT", `${what} is not supported yet for an image of ${describePodman(c)}`, hint);
-  if (opts.mode === "disk") throw not("disk mode", "boot it in ephemeral mode (--mode ephemeral), or copy it into the local podman (podman image scp)");
+  if (opts.mode === "disk" && opts.builder === "install")
+    throw not("the install builder", "use the direct builder (--builder direct, the default for such an image)");
   if (opts.removeImageOnStop) throw not("--rmi", "use --rm; remove the image there with podman --remote rmi");
-  if (opts.pull === "always") throw not("--pull=always", "pull it there first: podman --remote pull IMAGE");
   const image = await inspectImage(opts.image, c);
+  // Before the export: an image of another architecture is emulated (or refused) as a local one is.
+  const arch = foreignArch(opts.image, image.arch, opts.mode);
+  const source = image.labels[SOURCE_LABEL];
+  if (opts.mode === "disk") {
+    const disk: VmDisk = { builder: "direct", sizeBytes: opts.diskSizeBytes ?? DEFAULT_DISK_SIZE, filesystem: opts.filesystem };
+    await probeRemoteImage(c, { ref: opts.image, id: image.id }, disk.sizeBytes);
+    return { image: opts.image, imageId: image.id, source, disk, podman: c };
+  }
   const { dir } = await exportedRoot(c, { ref: opts.image, id: image.id, sizeBytes: image.sizeBytes }, paths, onExport);
   await readGuestFacts(dir, opts.image);
-  return { image: opts.image, imageId: image.id, source: image.labels[SOURCE_LABEL], podman: c };
+  return { image: opts.image, imageId: image.id, source, podman: c, ...(arch ? { arch } : {}) };
 }
 
 /**

@@ -8,10 +8,12 @@ import * as z from "zod";
 import { buildDemoImage, DEMO_IMAGE } from "../../engine/demo/build.js";
 import { runDoctor } from "../../engine/doctor/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";
+import { forgetPodman, readSavedPodmans, SAVED_PODMAN_NAME_RE, savePodman } from "../../engine/images/saved-podmans.js";
+import { connectionFromEnv, describePodman } from "../../engine/core/podman-connection.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
 import { buildImage } from "../../engine/images/build.js";
 import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
-import { absHostPathSchema, imageRefSchema, RunOptionsSchema, vmNameSchema } from "../../engine/core/schema.js";
+import { absHostPathSchema, imageRefSchema, podmanConnectionSchema, RunOptionsSchema, vmNameSchema } from "../../engine/core/schema.js";
 import { runOptionFacts } from "../../engine/core/option-facts.js";
 import type { VmEvent } from "../../engine/core/vm.js";
 import { procedure, router } from "./trpc.js";
@@ -36,18 +38,45 @@ const absPath = absHostPathSchema;
  */
 export const RunInput = RunOptionsSchema;
 
+const savedPodmanName = z.string().regex(SAVED_PODMAN_NAME_RE, "lower-case letters, digits and . _ - @, starting with a letter or digit");
+
 const images = router({
-  list: procedure.input(z.object({ all: z.boolean().default(false) }).default({ all: false })).query(({ input }) => listImages(input)),
-  inspect: procedure.input(z.object({ ref: imageRef })).query(({ input }) => inspectImage(input.ref)),
+  /** The images of the server's podman, or of another (`podman`: a connection, as vms.run takes it; a saved one's from images.podmans). */
+  list: procedure
+    .input(z.object({ all: z.boolean().default(false), podman: podmanConnectionSchema.optional() }).default({ all: false }))
+    .query(({ input }) => listImages(input)),
+  inspect: procedure.input(z.object({ ref: imageRef, podman: podmanConnectionSchema.optional() })).query(({ input }) => inspectImage(input.ref, input.podman)),
+  /**
+   * The podmans the Images page can show: the server's own (`server`: how it is reached —
+   * the local podman, or CONTAINER_HOST's in the server's environment) and the ones saved on
+   * this server by name.
+   */
+  podmans: procedure.query(async ({ ctx }) => ({
+    server: describePodman(connectionFromEnv()),
+    saved: (await readSavedPodmans(ctx.engine.paths)).map((p) => ({ ...p, label: describePodman(p.podman) })),
+  })),
+  savePodman: procedure
+    .input(z.object({ name: savedPodmanName, podman: podmanConnectionSchema }))
+    .mutation(({ input, ctx }) => savePodman(ctx.engine.paths, input.name, input.podman)),
+  forgetPodman: procedure.input(z.object({ name: savedPodmanName })).mutation(async ({ input, ctx }) => {
+    await forgetPodman(ctx.engine.paths, input.name);
+    return { forgotten: input.name };
+  }),
   remove: procedure.input(z.object({ ref: imageRef })).mutation(async ({ input }) => {
     await removeImage(input.ref);
     return { removed: input.ref };
   }),
+  /** A job; with `podman`, the pull runs in that podman (podman pull's lines as the log). */
   pull: procedure
-    .input(z.object({ ref: imageRef }))
+    .input(z.object({ ref: imageRef, podman: podmanConnectionSchema.optional() }))
     .mutation(({ input, ctx }) =>
       ctx.jobs.start("pull", `Pull ${input.ref}`, (log, progress) =>
-        pullImage(input.ref, { onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) }),
+        pullImage(
+          input.ref,
+          { onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) },
+          ctx.engine.paths,
+          input.podman,
+        ),
       ),
     ),
   /** podman build of a Containerfile directory on this host; follow the job for the log. */
@@ -138,12 +167,12 @@ const vms = router({
 });
 
 const disks = router({
-  /** Cached base disks of disk-mode VMs, with size, image, age and the VMs using them. */
+  /** The cache: base disks of disk-mode VMs (kind "disk") and roots exported from another podman (kind "root"), with size, image, age and the VMs using them. */
   list: procedure.query(({ ctx }) => ctx.engine.listDisks()),
   prune: procedure
     .input(z.object({ all: z.boolean().default(false), dryRun: z.boolean().default(false) }))
     .mutation(({ input, ctx }) => ctx.engine.pruneDisks(input)),
-  remove: procedure.input(z.object({ key: z.string().regex(/^[0-9a-f]{6,24}$/, "a disk key from disks.list") })).mutation(async ({ input, ctx }) => {
+  remove: procedure.input(z.object({ key: z.string().regex(/^[0-9a-f]{6,64}$/, "a key from disks.list") })).mutation(async ({ input, ctx }) => {
     await ctx.engine.removeDisk(input.key);
     return { removed: input.key };
   }),

@@ -2,14 +2,18 @@ import path from "node:path";
 import { buildImage } from "../../engine/images/build.js";
 import { BootcError } from "../../engine/core/errors.js";
 import { parseCommand, printJson } from "./output.js";
+import { describePodman, isRemotePodman } from "../../engine/core/podman-connection.js";
+import { PODMAN_FLAG_HELP, PODMAN_FLAG_OPTIONS, podmanFromFlags } from "./podman-flags.js";
 
-const HELP = `Usage: bootc build [-t TAG] [-f FILE] [--build-arg K=V]... [--json] DIR
+const HELP = `Usage: bootc build [-t TAG] [-f FILE] [--build-arg K=V]... [--json] [--connection NAME | -r] DIR
 
 Builds an image from the Containerfile (or Dockerfile) in DIR with podman, streaming the
-build log. On failure, the failing step's output is shown and the exit code is 1.
+build log. On failure, the failing step's output is shown and the exit code is 1. In
+another podman, the directory is sent there and the image stays there.
   -t, --tag TAG        image name (default localhost/<directory name>:latest)
   -f, --file FILE      the Containerfile to use
-  --build-arg K=V      a build argument; repeatable`;
+  --build-arg K=V      a build argument; repeatable
+${PODMAN_FLAG_HELP.replaceAll("the images of", "build in")}`;
 
 export const defaultTag = (dir: string) =>
   `localhost/${path
@@ -37,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
         file: { type: "string", short: "f" },
         "build-arg": { type: "string", multiple: true },
         json: { type: "boolean" },
+        ...PODMAN_FLAG_OPTIONS,
       },
     },
     HELP,
@@ -44,7 +49,9 @@ export async function main(argv: string[]): Promise<number> {
   const [dir] = positionals;
   if (!dir || positionals.length > 1) throw new BootcError("INVALID_ARGUMENT", "give one directory to build", "usage: bootc build [-t TAG] DIR");
   const tag = values.tag ?? defaultTag(dir);
+  const podman = podmanFromFlags(values.connection !== undefined ? { connection: values.connection } : undefined, values.remote);
   const r = await buildImage({
+    podman,
     dir,
     tag,
     file: values.file,
@@ -52,6 +59,6 @@ export async function main(argv: string[]): Promise<number> {
     onLine: values.json ? undefined : (l) => console.log(l),
   });
   if (values.json) printJson(r);
-  else console.log(`built ${r.tag} (${r.imageId.slice(0, 12)})`);
+  else console.log(`built ${r.tag} (${r.imageId.slice(0, 12)})${isRemotePodman(podman) ? ` in ${describePodman(podman)}` : ""}`);
   return 0;
 }

@@ -1,29 +1,33 @@
 import { Engine } from "../../engine/vm/manager.js";
 import { BootcError } from "../../engine/core/errors.js";
-import type { DiskInfo } from "../../engine/disk/disks.js";
+import type { CacheInfo } from "../../engine/disk/disks.js";
+import { describePodman } from "../../engine/core/podman-connection.js";
 import { formatDuration, parseCommand, printJson, table } from "./output.js";
 
 const HELP = `Usage: bootc disks [--json]
        bootc disks prune [--all] [--dry-run] [--json]
        bootc disks rm KEY
 
-The base-disk cache of disk-mode VMs (one base per image, builder and disk options; each
-VM writes to its own overlay on top). "disks" lists them: size on the host, image, age,
-and the VMs that use them. "prune" removes bases no VM uses whose image was rebuilt or
-removed (marked "outdated"); --all removes every base no VM uses; --dry-run
-only lists what would go. "rm" removes one base (refused while a VM uses it).`;
+The cache: the base disks of disk-mode VMs (one base per image, builder and disk options;
+each VM writes to its own overlay on top), and the root filesystems exported from another
+podman for ephemeral boots of its images (one per image, builder "exported root").
+"disks" lists them: size on the host, image, age, the VMs that use them, and the total.
+"prune" removes entries no VM uses whose image was rebuilt or removed (marked "outdated";
+an exported root's image is asked of its podman, and kept when that podman cannot be
+reached); --all removes every entry no VM uses; --dry-run only lists what would go.
+"rm" removes one entry (refused while a VM uses it).`;
 
 const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
-function print(disks: DiskInfo[]): void {
+function print(disks: CacheInfo[]): void {
   console.log(
     table(
       ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY"],
       disks.map((d) => [
         d.key.slice(0, 12),
-        `${d.image}${d.imageCurrent ? "" : " (outdated)"}`,
-        d.builder,
-        gib(d.sizeBytes),
+        `${d.image || "-"}${d.kind === "root" && d.podman ? ` (${describePodman(d.podman)})` : ""}${d.imageCurrent ? "" : " (outdated)"}`,
+        d.kind === "root" ? "exported root" : d.builder,
+        d.kind === "root" ? "-" : gib(d.sizeBytes),
         gib(d.usageBytes),
         formatDuration(d.ageSec * 1000),
         d.usedBy.join(",") || "-",
@@ -43,7 +47,10 @@ export async function main(argv: string[]): Promise<number> {
     const disks = await engine.listDisks();
     if (values.json) printJson(disks);
     else if (!disks.length) console.log("No cached disks. Disk-mode VMs make them: bootc run --mode disk IMAGE");
-    else print(disks);
+    else {
+      print(disks);
+      console.log(`${disks.length} entr${disks.length === 1 ? "y" : "ies"}, ${gib(disks.reduce((n, d) => n + d.usageBytes, 0))} on the host`);
+    }
     return 0;
   }
   if (sub === "prune") {
