@@ -2,10 +2,11 @@
  * The disk cache as users see it: entries with their size, image, age and the VMs that
  * use them; pruning what no VM uses; and what `--rmi` removes when its VM goes.
  */
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
-import { vmsDir, type EnginePaths } from "../core/paths.js";
+import { vmPaths, vmsDir, type EnginePaths } from "../core/paths.js";
+import { listOverlaySnapshots } from "./snapshots.js";
 import { podmanPath } from "../host/podman.js";
 import { readRecord, type VmRecord } from "../core/record.js";
 import { entryUsage, listEntries, removeEntry, type DiskEntry } from "./cache.js";
@@ -20,6 +21,28 @@ export interface DiskInfo extends DiskEntry {
    * it was rebuilt (the name moved on) or removed.
    */
   imageCurrent: boolean;
+  /** Bytes the overlays of the VMs using it take on the host: what their guests wrote, and their snapshots. */
+  overlayBytes: number;
+  /** Snapshots in those overlays (bootc snapshot) and the memory they hold; their disk part is shared copy-on-write with the overlay. */
+  snapshots: number;
+  snapshotMemoryBytes: number;
+}
+
+/** What the overlays of `vms` hold: host bytes, snapshots, and the memory those keep. A VM whose overlay cannot be read counts 0. */
+async function overlaysOf(paths: EnginePaths, vms: VmRecord[]): Promise<Pick<DiskInfo, "overlayBytes" | "snapshots" | "snapshotMemoryBytes">> {
+  let overlayBytes = 0;
+  let snapshots = 0;
+  let snapshotMemoryBytes = 0;
+  for (const v of vms) {
+    const file = vmPaths(v.name, paths).overlay;
+    const s = await stat(file).catch(() => undefined);
+    if (!s) continue;
+    overlayBytes += s.blocks * 512;
+    const snaps = await listOverlaySnapshots(file).catch(() => []);
+    snapshots += snaps.length;
+    snapshotMemoryBytes += snaps.reduce((n, x) => n + x.vmStateBytes, 0);
+  }
+  return { overlayBytes, snapshots, snapshotMemoryBytes };
 }
 
 async function allRecords(paths: EnginePaths): Promise<VmRecord[]> {
@@ -41,11 +64,13 @@ export async function listDisks(paths: EnginePaths): Promise<DiskInfo[]> {
   const vms = await allRecords(paths);
   const out: DiskInfo[] = [];
   for (const e of await listEntries(paths)) {
+    const users = vms.filter((v) => v.disk?.base === e.key);
     out.push({
+      ...(await overlaysOf(paths, users)),
       ...e,
       usageBytes: await entryUsage(paths, e.key),
       ageSec: Math.round((Date.now() - Date.parse(e.createdAt)) / 1000),
-      usedBy: vms.filter((v) => v.disk?.base === e.key).map((v) => v.name),
+      usedBy: users.map((v) => v.name),
       imageCurrent: (await currentImageId(e.image)) === e.imageId,
     });
   }

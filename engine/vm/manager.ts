@@ -17,7 +17,8 @@ import { listDisks, pruneDisks, releaseImage, removeDisk, type DiskInfo } from "
 import { buildImage, removeSupersededBuild } from "../images/build.js";
 import type { PullHooks } from "../images/pull.js";
 import type { DiskProgress } from "../disk/progress.js";
-import type { Listing, StopOptions } from "../runtime/runtime.js";
+import type { Listing, RestoreResult, StopOptions } from "../runtime/runtime.js";
+import { checkSnapshotTag, type SnapshotInfo } from "../disk/snapshot-plan.js";
 import { remoteCommand } from "../ssh/command.js";
 import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
 import { checkNewVm } from "./new-vm.js";
@@ -239,6 +240,32 @@ export class Engine {
   /** Removes one base disk; refused while a VM uses it. */
   removeDisk(key: string): Promise<void> {
     return removeDisk(this.paths, key);
+  }
+
+  /** A VM's named snapshots, oldest first (docs/disks.md, "Snapshots"). */
+  async listSnapshots(name: string): Promise<SnapshotInfo[]> {
+    return (await this.runtimes.owner(name)).listSnapshots(name);
+  }
+
+  /** Takes snapshot `tag`: disk and memory of a running VM, the disk of a stopped one. */
+  async createSnapshot(name: string, tag: string): Promise<SnapshotInfo> {
+    checkSnapshotTag(tag);
+    return (await this.runtimes.owner(name)).createSnapshot(name, tag);
+  }
+
+  /**
+   * Goes back to snapshot `tag`: a memory snapshot resumes the guest from that moment
+   * (`running`; waitFor follows a stopped VM started for it), a disk-only one puts a
+   * stopped VM's disk back.
+   */
+  async restoreSnapshot(name: string, tag: string): Promise<RestoreResult> {
+    checkSnapshotTag(tag);
+    return (await this.runtimes.owner(name)).restoreSnapshot(name, tag);
+  }
+
+  async removeSnapshot(name: string, tag: string): Promise<void> {
+    checkSnapshotTag(tag);
+    return (await this.runtimes.owner(name)).removeSnapshot(name, tag);
   }
 
   /** Where and how to reach a ssh-ready VM: port, user, key, pinned host key file. */

@@ -9,7 +9,8 @@ const HELP = `Usage: bootc disks [--json]
 
 The base-disk cache of disk-mode VMs (one base per image, builder and disk options; each
 VM writes to its own overlay on top). "disks" lists them: size on the host, image, age,
-and the VMs that use them. "prune" removes bases no VM uses whose image was rebuilt or
+the VMs that use them, what those VMs' overlays take on the host (snapshots included),
+and their snapshots (bootc snapshot) with the guest memory they keep. "prune" removes bases no VM uses whose image was rebuilt or
 removed (marked "outdated"); --all removes every base no VM uses; --dry-run
 only lists what would go. "rm" removes one base (refused while a VM uses it).`;
 
@@ -18,7 +19,7 @@ const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
 function print(disks: DiskInfo[]): void {
   console.log(
     table(
-      ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY"],
+      ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY", "OVERLAYS", "SNAPSHOTS"],
       disks.map((d) => [
         d.key.slice(0, 12),
         `${d.image}${d.imageCurrent ? "" : " (outdated)"}`,
@@ -27,6 +28,8 @@ function print(disks: DiskInfo[]): void {
         gib(d.usageBytes),
         formatDuration(d.ageSec * 1000),
         d.usedBy.join(",") || "-",
+        d.usedBy.length ? gib(d.overlayBytes) : "-",
+        d.snapshots ? `${d.snapshots} (${gib(d.snapshotMemoryBytes)} memory)` : "-",
       ]),
     ),
   );
