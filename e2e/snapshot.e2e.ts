@@ -131,3 +131,55 @@ describe("bootc snapshot", () => {
     expect(processesUsing(home)).toEqual([]);
   });
 });
+
+describe("bootc run --rm --warm", () => {
+  it("the first run boots cold and saves a warm start, the next resumes it; both return the command's output and code, and leave no VM", async () => {
+    // The base disk of the VM above: no second build.
+    const warmRun = () =>
+      bootc(home, [
+        "run",
+        "--rm",
+        "--warm",
+        "--builder",
+        "direct",
+        "--disk-size",
+        "2G",
+        "--memory",
+        "1G",
+        DEMO_IMAGE,
+        "--",
+        "sh",
+        "-c",
+        "echo out-$((6*7)); echo to-stderr >&2; cat /proc/sys/kernel/random/boot_id; date +%s; exit 3",
+      ]);
+    const lines = (r: { stdout: unknown }) => String(r.stdout).trim().split("\n");
+    const first = await warmRun();
+    expect(first.exitCode, String(first.all)).toBe(3);
+    expect(lines(first)[0]).toBe("out-42");
+    expect(String(first.stdout)).not.toContain("to-stderr");
+    expect(String(first.stderr)).toContain("to-stderr");
+    expect(String(first.stderr)).toMatch(/booting one cold to save it/);
+    expect(vmDirs()).toEqual([]);
+
+    const started = Date.now();
+    const second = await warmRun();
+    console.log(`warm one-shot: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(second.exitCode, String(second.all)).toBe(3);
+    expect(lines(second)[0]).toBe("out-42");
+    expect(String(second.stderr)).toContain("to-stderr");
+    expect(String(second.stderr)).toMatch(/\(warm start\)/);
+    expect(String(second.stderr)).not.toMatch(/booting one cold/);
+    // The same saved guest, resumed both times: one boot id; its clock was set to the host's first.
+    expect(lines(second)[2]).toBe(lines(first)[2]);
+    expect(Math.abs(Number(lines(second)[3]) - Date.now() / 1000)).toBeLessThan(60);
+    expect(vmDirs()).toEqual([]);
+
+    // Listed with the cached disks, and pruned with them.
+    const disks = await bootcJson<Array<{ warm: number; usedBy: string[] }>>(home, ["disks", "--json"]);
+    expect(disks.map((d) => d.warm)).toEqual([1]);
+    expect((await bootc(home, ["disks", "prune", "--all"])).exitCode).toBe(0);
+    const warmDir = path.join(home, "cache/warm");
+    expect(existsSync(warmDir) ? readdirSync(warmDir) : []).toEqual([]);
+    expect(processesUsing(home)).toEqual([]);
+  });
+});

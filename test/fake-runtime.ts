@@ -100,4 +100,7 @@ export class FakeRuntime implements VmRuntime {
   removeSnapshot(name: string) {
     return this.noSnapshots(name);
   }
+  exportWarm(name: string) {
+    return this.noSnapshots(name);
+  }
 }

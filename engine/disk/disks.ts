@@ -7,6 +7,7 @@ import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
 import { vmPaths, vmsDir, type EnginePaths } from "../core/paths.js";
 import { listOverlaySnapshots } from "./snapshots.js";
+import { listWarmEntries } from "./warm-cache.js";
 import { podmanPath } from "../host/podman.js";
 import { readRecord, type VmRecord } from "../core/record.js";
 import { entryUsage, listEntries, removeEntry, type DiskEntry } from "./cache.js";
@@ -26,6 +27,9 @@ export interface DiskInfo extends DiskEntry {
   /** Snapshots in those overlays (bootc snapshot) and the memory they hold; their disk part is shared copy-on-write with the overlay. */
   snapshots: number;
   snapshotMemoryBytes: number;
+  /** Warm starts saved on it (bootc run --rm --warm), and what they take on the host; they go with it. */
+  warm: number;
+  warmBytes: number;
 }
 
 /** What the overlays of `vms` hold: host bytes, snapshots, and the memory those keep. A VM whose overlay cannot be read counts 0. */
@@ -63,9 +67,13 @@ async function currentImageId(ref: string): Promise<string | undefined> {
 export async function listDisks(paths: EnginePaths): Promise<DiskInfo[]> {
   const vms = await allRecords(paths);
   const out: DiskInfo[] = [];
+  const warm = await listWarmEntries(paths);
   for (const e of await listEntries(paths)) {
     const users = vms.filter((v) => v.disk?.base === e.key);
+    const warmHere = warm.filter((w) => w.base === e.key);
     out.push({
+      warm: warmHere.length,
+      warmBytes: warmHere.reduce((n, w) => n + w.usageBytes, 0),
       ...(await overlaysOf(paths, users)),
       ...e,
       usageBytes: await entryUsage(paths, e.key),

@@ -30,6 +30,12 @@ export interface CreateRequest {
   kickstart?: string;
   /** The cloud-init NoCloud directory given (a private copy is what boots). */
   cloudInitDir?: string;
+  /**
+   * Start from a warm entry (disk/warm-cache.ts) instead of booting: a private copy of its
+   * overlay (holding memory snapshot `tag`) and its SSH key become the VM's, and the first
+   * start resumes the guest from the snapshot.
+   */
+  warm?: { dir: string; tag: string };
 }
 
 export interface StopOptions {
@@ -111,4 +117,6 @@ export interface VmRuntime {
   createSnapshot(name: string, tag: string): Promise<SnapshotInfo>;
   restoreSnapshot(name: string, tag: string): Promise<RestoreResult>;
   removeSnapshot(name: string, tag: string): Promise<void>;
+  /** Copies a stopped VM's disk state (its overlay with its snapshots) and SSH key into `dir`, to make a warm entry of. */
+  exportWarm(name: string, dir: string): Promise<void>;
 }

@@ -22,6 +22,7 @@ import { checkSnapshotTag, type SnapshotInfo } from "../disk/snapshot-plan.js";
 import { remoteCommand } from "../ssh/command.js";
 import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
 import { checkNewVm } from "./new-vm.js";
+import { checkWarmOptions, createWarmVm } from "./warm.js";
 import { Runtimes } from "./runtimes.js";
 import { compareReports, type BootComparison } from "../insight/compare.js";
 import { currentBootReport, previousBootReport } from "../insight/insight.js";
@@ -56,8 +57,11 @@ export class Engine {
    * pull), creates the VM and starts its boot. Returns once the boot is under way: waitFor()
    * and events() follow it (a disk build, an upload, the boot).
    */
-  async createVm(input: RunOptions, hooks: { pull?: PullHooks; onExport?: (p: DiskProgress) => void } = {}): Promise<VmRecord> {
-    const parsed = parseRunOptions(input);
+  async createVm(input: RunOptions, hooks: { pull?: PullHooks; onExport?: (p: DiskProgress) => void; onWarm?: (e: VmEvent) => void } = {}): Promise<VmRecord> {
+    const input1 = parseRunOptions(input);
+    // A warm start resumes a saved guest: only a disk VM's memory can be saved (docs/disks.md).
+    const parsed = input1.warm ? { ...input1, mode: "disk" as const } : input1;
+    if (parsed.warm) checkWarmOptions(parsed);
     const runtime = this.runtimes.forNew(parsed);
     const vm = await checkNewVm(parsed, {
       runtime,
@@ -73,6 +77,7 @@ export class Engine {
     });
     // Only now, with the new VM's input all checked: a typo must not cost the old VM.
     if (vm.replaces) await this.removeVm(vm.name, { force: true });
+    if (parsed.warm) return createWarmVm(this, runtime, vm, hooks.onWarm);
     return runtime.create({ record: vm.record, opts: vm.opts, passwordHash: vm.passwordHash, kickstart: vm.kickstart, cloudInitDir: vm.opts.cloudInit?.dir });
   }
 

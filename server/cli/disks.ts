@@ -10,7 +10,8 @@ const HELP = `Usage: bootc disks [--json]
 The base-disk cache of disk-mode VMs (one base per image, builder and disk options; each
 VM writes to its own overlay on top). "disks" lists them: size on the host, image, age,
 the VMs that use them, what those VMs' overlays take on the host (snapshots included),
-and their snapshots (bootc snapshot) with the guest memory they keep. "prune" removes bases no VM uses whose image was rebuilt or
+their snapshots (bootc snapshot) with the guest memory they keep, and the warm starts
+saved on the base (bootc run --rm --warm), which prune and rm remove with it. "prune" removes bases no VM uses whose image was rebuilt or
 removed (marked "outdated"); --all removes every base no VM uses; --dry-run
 only lists what would go. "rm" removes one base (refused while a VM uses it).`;
 
@@ -19,7 +20,7 @@ const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
 function print(disks: DiskInfo[]): void {
   console.log(
     table(
-      ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY", "OVERLAYS", "SNAPSHOTS"],
+      ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY", "OVERLAYS", "SNAPSHOTS", "WARM"],
       disks.map((d) => [
         d.key.slice(0, 12),
         `${d.image}${d.imageCurrent ? "" : " (outdated)"}`,
@@ -30,6 +31,7 @@ function print(disks: DiskInfo[]): void {
         d.usedBy.join(",") || "-",
         d.usedBy.length ? gib(d.overlayBytes) : "-",
         d.snapshots ? `${d.snapshots} (${gib(d.snapshotMemoryBytes)} memory)` : "-",
+        d.warm ? `${d.warm} (${gib(d.warmBytes)})` : "-",
       ]),
     ),
   );

@@ -6,9 +6,11 @@
  * without booting (supervisor.ts). Everything is checked before anything is written.
  */
 import { existsSync } from "node:fs";
+import { copyFile, constants } from "node:fs/promises";
+import path from "node:path";
 import { BootcError } from "../../core/errors.js";
 import { withVmLock } from "../../core/lock.js";
-import { vmPaths, type EnginePaths } from "../../core/paths.js";
+import { vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
 import type { VmRecord } from "../../core/record.js";
 import type { VmInfo } from "../../core/vm.js";
 import { checkSnapshotTag, type SnapshotInfo } from "../../disk/snapshot-plan.js";
@@ -144,6 +146,16 @@ export class DirectSnapshots {
     else throw this.busy(vm);
   }
 
+  /** Copies the stopped VM's overlay (snapshots included), key and UEFI variables into `dir` (a warm entry being made). */
+  async exportTo(name: string, dir: string): Promise<void> {
+    const vm = await this.snapshotable(name);
+    if (!isStopped(vm)) throw this.busy(vm);
+    const p = vmPaths(name, this.host.paths);
+    await this.whileStopped(name, async () => {
+      for (const [from, to] of warmFiles(p, dir)) if (existsSync(from)) await copyFile(from, to, constants.COPYFILE_FICLONE);
+    });
+  }
+
   /** Runs `fn` under the VM's lock, with the VM checked stopped there: no start may open the overlay meanwhile. */
   private async whileStopped(name: string, fn: () => Promise<void>): Promise<void> {
     await withVmLock(vmPaths(name, this.host.paths).lock, name, async () => {
@@ -161,4 +173,24 @@ export class DirectSnapshots {
       throw new BootcError("NO_SPACE", `${what} snapshot "${tag}" of VM "${name}" ran out of space: ${reply.error}`, `free space there; nothing was kept`);
     throw new BootcError("MONITOR_UNREACHABLE", `${what} snapshot "${tag}" of VM "${name}" failed: ${reply.error}`);
   }
+}
+
+/** The files a warm entry keeps of a VM: [in the VM's directory, in the entry]. */
+function warmFiles(p: VmPaths, dir: string): Array<[string, string]> {
+  return [
+    [p.overlay, path.join(dir, "disk.qcow2")],
+    [p.key, path.join(dir, "id_ed25519")],
+    [`${p.key}.pub`, path.join(dir, "id_ed25519.pub")],
+    [p.efiVars, path.join(dir, "efi-vars.fd")],
+  ];
+}
+
+/**
+ * A new VM's private copy of a warm entry's state. A reflink where the filesystem has them
+ * (btrfs, XFS: instant, shared until written), a sparse copy otherwise: qemu loads a
+ * memory snapshot only from the image it writes to, so an overlay on the entry (which
+ * would keep the entry untouched for free) cannot hold it.
+ */
+export async function copyWarmState(dir: string, p: VmPaths): Promise<void> {
+  for (const [to, from] of warmFiles(p, dir)) if (existsSync(from)) await copyFile(from, to, constants.COPYFILE_FICLONE);
 }

@@ -29,7 +29,7 @@ import { startMonitor } from "./launch.js";
 import type { StopReply } from "./protocol.js";
 import { listVmStatus, monitorAlive, vmNames, vmStatus } from "./status.js";
 import { connectEvents, waitForVm, type WaitContext } from "./wait.js";
-import { DirectSnapshots, type RestoreResult } from "./snapshots.js";
+import { copyWarmState, DirectSnapshots, type RestoreResult } from "./snapshots.js";
 import type { SnapshotInfo } from "../../disk/snapshot-plan.js";
 
 /** A stop is complete when the monitor has exited (its children die with it). */
@@ -77,6 +77,10 @@ export class DirectRuntime implements VmRuntime {
     return this.snapshots.remove(name, tag);
   }
 
+  exportWarm(name: string, dir: string): Promise<void> {
+    return this.snapshots.exportTo(name, dir);
+  }
+
   async has(name: string): Promise<boolean> {
     return (await vmNames(this.paths)).includes(name);
   }
@@ -109,11 +113,18 @@ export class DirectRuntime implements VmRuntime {
       throw e;
     }
     try {
-      if (record.generatedKey) await generateKey(p.key, `bootc-console ${name}`);
+      // A warm start's guest trusts the key of the boot its snapshot was taken in.
+      if (req.warm) await copyWarmState(req.warm.dir, p);
+      else if (record.generatedKey) await generateKey(p.key, `bootc-console ${name}`);
       if (req.passwordHash) await writePrivateFile(p.passwordHash, req.passwordHash);
       if (req.kickstart !== undefined) await writePrivateFile(p.kickstart, req.kickstart);
       if (req.cloudInitDir) await copyCloudInitDir(req.cloudInitDir, p.cloudInit);
-      const fresh = { ...record, identity: record.generatedKey ? p.key : record.identity, sshPort: await freePort() };
+      const fresh = {
+        ...record,
+        identity: record.generatedKey ? p.key : record.identity,
+        sshPort: await freePort(),
+        ...(req.warm ? { restoreSnapshot: req.warm.tag } : {}),
+      };
       await writeRecord(fresh, this.paths);
       // Recorded at once, so that a stop or rm racing the monitor's start can find it.
       const monitor = startMonitor(name, this.paths, this.node);

@@ -389,6 +389,9 @@ export class LibvirtRuntime implements VmRuntime {
   removeSnapshot(name: string): Promise<void> {
     return this.noSnapshots(name);
   }
+  exportWarm(name: string): Promise<void> {
+    return this.noSnapshots(name);
+  }
 }
 
 /** Removes the domain (and its UEFI variables), its overlay and its seed volume; the base volume stays. */
