@@ -67,6 +67,8 @@ export class Supervisor {
   private readonly buildAbort = new AbortController();
   /** Snapshot jobs run one at a time, in the order asked. */
   private snapshotQueue: Promise<unknown> = Promise.resolve();
+  /** The guest was resumed from a snapshot: its clock stands at the snapshot's time until stepped (before it counts as ssh-ready). */
+  private clockBehind = false;
 
   private readonly log: RecordLog;
 
@@ -250,11 +252,7 @@ export class Supervisor {
     void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
     this.qmp = await Qmp.connect(this.p.qmpSock).catch(() => undefined);
     if (r.restoreSnapshot) await this.resumeFromSnapshot(r.restoreSnapshot);
-    // A restored guest's clock stands where the snapshot left it: stepped once SSH answers.
-    if (plan.sshd && r.sshPort)
-      void this.waitForSsh(r.sshPort).then(async (ready) => {
-        if (ready && r.restoreSnapshot) await this.stepGuestClock();
-      });
+    if (plan.sshd && r.sshPort) void this.waitForSsh(r.sshPort);
   }
 
   /** A restore: qemu started paused (-S); the snapshot's memory and disk are loaded, then the guest runs on from there. */
@@ -270,6 +268,7 @@ export class Supervisor {
     this.log.mark("snapshot-restored");
     this.log.update({ restoreSnapshot: undefined });
     this.enter("running");
+    this.clockBehind = true;
   }
 
   /**
@@ -328,6 +327,10 @@ export class Supervisor {
       this.log.update({ sshFailed: `SSH did not answer within ${this.record.readyTimeoutSec} s` });
       this.log.mark("ssh-timeout");
       outcome = await waitForSsh(target, { timeoutMs: Infinity, intervalMs: LATE_SSH_PROBE_MS, check });
+    }
+    if (outcome === "ready" && this.clockBehind) {
+      this.clockBehind = false;
+      await this.stepGuestClock();
     }
     if (outcome === "ready" && this.life.move("ssh-ready")) {
       this.log.mark("ssh-ready");
