@@ -88,8 +88,9 @@ describe("bootc snapshot", () => {
     expect(String(table.stdout)).toMatch(/cold\.1\s.*no \(disk only\)/);
 
     // Back to "live" (the file is gone again on its disk), then to "cold.1" (it is back).
-    const live = await bootc(home, ["snapshot", "restore", VM, "live", "--no-wait"]);
+    const live = await bootc(home, ["snapshot", "restore", VM, "live"]);
     expect(live.exitCode, String(live.all)).toBe(0);
+    expect(await ssh("test -e /root/mark2 || echo gone")).toBe("gone");
     expect((await bootc(home, ["stop", "--force", VM])).exitCode).toBe(0);
     const cold = await bootc(home, ["snapshot", "restore", VM, "cold.1"]);
     expect(cold.exitCode, String(cold.all)).toBe(0);
