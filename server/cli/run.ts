@@ -300,9 +300,11 @@ async function oneShotRun(engine: Engine, vm: VmInfo, command: string, say: (s: 
     return BOOTC_FAILED;
   } finally {
     process.off("SIGINT", onInt);
-    // An ephemeral root has nothing to keep; a disk VM shuts down properly.
+    // An ephemeral root has nothing to keep, nor a disk that --rm throws away (a warm one-shot's
+    // private copy); a disk VM that stays shuts down properly.
     const current = await engine.getVm(vm.name).catch(() => undefined);
+    const keeps = vm.mode === "disk" && !vm.removeOnStop;
     if (current && ACTIVE_STATES.includes(current.effectiveState))
-      await engine.stopVm(vm.name, vm.mode === "disk" ? { timeoutSec: 60 } : { force: true }).catch(() => undefined);
+      await engine.stopVm(vm.name, keeps ? { timeoutSec: 60 } : { force: true }).catch(() => undefined);
   }
 }
