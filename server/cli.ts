@@ -25,6 +25,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   inspect: { summary: "show a VM's record as JSON, or where its boot's time went (--boot)", load: () => import("./cli/inspect.js") },
   build: { summary: "build an image from a Containerfile directory (podman build)", load: () => import("./cli/build.js") },
   "to-disk": { summary: "write a bootable disk image (qcow2, raw, vmdk) of an image, for other tools", load: () => import("./cli/to-disk.js") },
+  snapshot: { summary: "save a disk VM (memory included) under a tag, list, restore, remove", load: () => import("./cli/snapshot.js") },
   disks: { summary: "list the cached base disks of disk-mode VMs; prune unused ones", load: () => import("./cli/disks.js") },
   hosts: { summary: "save libvirt hosts (this machine's libvirt, or another over SSH) for run --connect", load: () => import("./cli/hosts.js") },
   images: { summary: "list local container images, bootc ones marked", load: () => import("./cli/images.js") },

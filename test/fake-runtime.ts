@@ -84,4 +84,23 @@ export class FakeRuntime implements VmRuntime {
   async followLog(name: string) {
     this.vm(name);
   }
+  private noSnapshots(name: string): Promise<never> {
+    this.vm(name);
+    return Promise.reject(new BootcError("INVALID_ARGUMENT", `the fake runtime has no snapshots`));
+  }
+  listSnapshots(name: string) {
+    return this.noSnapshots(name);
+  }
+  createSnapshot(name: string) {
+    return this.noSnapshots(name);
+  }
+  restoreSnapshot(name: string) {
+    return this.noSnapshots(name);
+  }
+  removeSnapshot(name: string) {
+    return this.noSnapshots(name);
+  }
+  exportWarm(name: string) {
+    return this.noSnapshots(name);
+  }
 }

@@ -26,6 +26,7 @@ import { LogsView } from "./LogsView";
 import { TerminalPanel } from "./TerminalPanel";
 import { BootTimeline } from "./BootTimeline";
 import { BootInsight } from "./BootInsight";
+import { SnapshotsPanel } from "./SnapshotsPanel";
 import { isActive, useVmActions } from "./VmActions";
 
 export function VmPage({ name }: { name: string }) {
@@ -146,6 +147,11 @@ export function VmPage({ name }: { name: string }) {
         <Tab eventKey="boot" title={<TabTitleText>Boot</TabTitleText>}>
           {tab === "boot" && vm && <BootInsight vm={vm} />}
         </Tab>
+        {vm?.mode === "disk" && !vm.connection && (
+          <Tab eventKey="snapshots" title={<TabTitleText>Snapshots</TabTitleText>}>
+            {tab === "snapshots" && <SnapshotsPanel vm={vm} />}
+          </Tab>
+        )}
         <Tab eventKey="details" title={<TabTitleText>Details</TabTitleText>}>
           {vm && (
             <DescriptionList isHorizontal style={{ marginTop: 16 }}>

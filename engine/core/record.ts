@@ -117,6 +117,8 @@ export const VmBootSchema = z.object({
   exitCode: z.optional(z.nullable(z.int())),
   exitSignal: z.optional(z.nullable(z.string())),
   qemuArgs: z.optional(z.array(z.string())),
+  /** This boot resumes the guest from the memory snapshot of that tag instead of booting (runtime/direct/snapshots.ts); cleared once it has. */
+  restoreSnapshot: z.optional(z.string()),
   /**
    * Ephemeral mode: the images this boot's monitor holds mounted, the current root last
    * (two while a soft reboot switches roots): a clean-up after a dead monitor unmounts each.

@@ -175,6 +175,12 @@ export const RunOptionsSchema = z.strictObject({
       "let the guest reach the host's 127.0.0.1 at 10.0.2.2 (qemu's user network): bootc serve and every local-only service become reachable from the guest; off, the guest's network (passt) reaches the outside but not the host itself",
     ),
   removeOnStop: z.boolean().default(false).describe("remove the VM when it stops"),
+  warm: z
+    .boolean()
+    .default(false)
+    .describe(
+      "a one-shot (with --rm) that resumes a guest saved just after its boot instead of booting: the first run per image and options boots cold and keeps that state in the disk cache (disk mode)",
+    ),
   removeImageOnStop: z.boolean().default(false).describe("remove the VM when it stops, and its image and cached base disks too, unless another VM uses them"),
   replace: z.boolean().default(false).describe("stop and remove a VM of the same name first, once everything else has been checked"),
   accel: z.enum(ACCELS).optional().describe("the accelerator, instead of the detected one"),

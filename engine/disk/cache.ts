@@ -17,6 +17,7 @@ import { tryLock, unlock } from "../core/lockfile.js";
 import { diskBuildLock, diskEntryDir, diskPartialDir, disksDir, type EnginePaths } from "../core/paths.js";
 import { ensurePrivateDir } from "../core/private-dir.js";
 import { podmanConnectionSchema } from "../core/schema.js";
+import { removeWarmEntriesOn } from "./warm-cache.js";
 
 export const BUILDERS = ["direct", "install"] as const;
 export type Builder = (typeof BUILDERS)[number];
@@ -151,4 +152,6 @@ export async function removeEntry(paths: EnginePaths, key: string, usedBy: strin
   const doomed = diskPartialDir(paths, key, process.pid);
   await rename(entryDir(paths, key), doomed).catch(() => undefined);
   await rm(doomed, { recursive: true, force: true });
+  // Warm starts saved on this base go with it: a base rebuilt later need not match their overlays.
+  await removeWarmEntriesOn(paths, [key]);
 }

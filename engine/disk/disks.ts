@@ -3,10 +3,12 @@
  * use them; pruning what no VM uses; and what `--rmi` removes when its VM goes. The roots
  * exported from another podman (images/root-cache.ts) are entries of it too, of kind "root".
  */
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
-import { vmsDir, type EnginePaths } from "../core/paths.js";
+import { vmPaths, vmsDir, type EnginePaths } from "../core/paths.js";
+import { listOverlaySnapshots } from "./snapshots.js";
+import { listWarmEntries } from "./warm-cache.js";
 import { podmanPath } from "../host/podman.js";
 import type { PodmanConnection } from "../core/podman-connection.js";
 import { listRootEntries, removeRootEntry, rootImageCurrent, rootUsage, sweepDeadRoots } from "../images/root-cache.js";
@@ -24,6 +26,31 @@ export interface DiskInfo extends DiskEntry {
    * it was rebuilt (the name moved on) or removed.
    */
   imageCurrent: boolean;
+  /** Bytes the overlays of the VMs using it take on the host: what their guests wrote, and their snapshots. */
+  overlayBytes: number;
+  /** Snapshots in those overlays (bootc snapshot) and the memory they hold; their disk part is shared copy-on-write with the overlay. */
+  snapshots: number;
+  snapshotMemoryBytes: number;
+  /** Warm starts saved on it (bootc run --rm --warm), and what they take on the host; they go with it. */
+  warm: number;
+  warmBytes: number;
+}
+
+/** What the overlays of `vms` hold: host bytes, snapshots, and the memory those keep. A VM whose overlay cannot be read counts 0. */
+async function overlaysOf(paths: EnginePaths, vms: VmRecord[]): Promise<Pick<DiskInfo, "overlayBytes" | "snapshots" | "snapshotMemoryBytes">> {
+  let overlayBytes = 0;
+  let snapshots = 0;
+  let snapshotMemoryBytes = 0;
+  for (const v of vms) {
+    const file = vmPaths(v.name, paths).overlay;
+    const s = await stat(file).catch(() => undefined);
+    if (!s) continue;
+    overlayBytes += s.blocks * 512;
+    const snaps = await listOverlaySnapshots(file).catch(() => []);
+    snapshots += snaps.length;
+    snapshotMemoryBytes += snaps.reduce((n, x) => n + x.vmStateBytes, 0);
+  }
+  return { overlayBytes, snapshots, snapshotMemoryBytes };
 }
 
 /** The root filesystem of an image of another podman, exported for ephemeral boots (images/remote-root.ts). */
@@ -64,13 +91,19 @@ async function currentImageId(ref: string): Promise<string | undefined> {
 export async function listDisks(paths: EnginePaths): Promise<DiskInfo[]> {
   const vms = await allRecords(paths);
   const out: DiskInfo[] = [];
+  const warm = await listWarmEntries(paths);
   for (const e of await listEntries(paths)) {
+    const users = vms.filter((v) => v.disk?.base === e.key);
+    const warmHere = warm.filter((w) => w.base === e.key);
     out.push({
+      warm: warmHere.length,
+      warmBytes: warmHere.reduce((n, w) => n + w.usageBytes, 0),
+      ...(await overlaysOf(paths, users)),
       ...e,
       kind: "disk",
       usageBytes: await entryUsage(paths, e.key),
       ageSec: Math.round((Date.now() - Date.parse(e.createdAt)) / 1000),
-      usedBy: vms.filter((v) => v.disk?.base === e.key).map((v) => v.name),
+      usedBy: users.map((v) => v.name),
       // A disk built in another podman: its image is asked of that podman (kept if it cannot be asked).
       imageCurrent: e.podman ? await rootImageCurrent(e) : (await currentImageId(e.image)) === e.imageId,
     });

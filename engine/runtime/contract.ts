@@ -47,6 +47,8 @@ export const RUNTIME_CONTRACT: Array<{ name: string; needs?: "stopped"; run: (rt
         ["sshCommand", () => rt.sshCommand(n, undefined)],
         ["console", () => rt.console(n)],
         ["readLog", () => rt.readLog(n, "serial", 1024)],
+        ["listSnapshots", () => rt.listSnapshots(n)],
+        ["restoreSnapshot", () => rt.restoreSnapshot(n, "t1")],
       ];
       for (const [verb, run] of verbs) await failsWith("VM_NOT_FOUND", verb, run);
     },

@@ -11,6 +11,13 @@ import type { ParsedRunOptions } from "../core/schema.js";
 import type { VmRecord } from "../core/record.js";
 import type { ConsoleAttachment, VmEvent, VmInfo } from "../core/vm.js";
 import type { SshTarget } from "../ssh/exec.js";
+import type { SnapshotInfo } from "../disk/snapshot-plan.js";
+
+/** What a snapshot restore did: the guest runs on from the snapshot (memory), or a stopped VM's disk was put back. */
+export interface RestoreResult {
+  tag: string;
+  running: boolean;
+}
 
 /** A new VM as the facade hands it over: its record (the spec, state "creating") and the inputs only it may keep. */
 export interface CreateRequest {
@@ -23,6 +30,12 @@ export interface CreateRequest {
   kickstart?: string;
   /** The cloud-init NoCloud directory given (a private copy is what boots). */
   cloudInitDir?: string;
+  /**
+   * Start from a warm entry (disk/warm-cache.ts) instead of booting: a private copy of its
+   * overlay (holding memory snapshot `tag`) and its SSH key become the VM's, and the first
+   * start resumes the guest from the snapshot.
+   */
+  warm?: { dir: string; tag: string };
 }
 
 export interface StopOptions {
@@ -95,4 +108,15 @@ export interface VmRuntime {
   readLog(name: string, which: "serial" | "monitor", maxBytes: number): Promise<{ text: string; truncated: boolean }>;
   /** Writes the serial log so far, then what the guest prints while the VM runs (like tail -f). */
   followLog(name: string, out: Writable, signal?: AbortSignal): Promise<void>;
+  /**
+   * Named snapshots (docs/disks.md, "Snapshots"). A running VM's hold its memory too; a
+   * restore of one resumes the guest without a boot. A runtime or VM that cannot have
+   * them says why in one sentence; `tag` is checked by the facade (disk/snapshot-plan.ts).
+   */
+  listSnapshots(name: string): Promise<SnapshotInfo[]>;
+  createSnapshot(name: string, tag: string): Promise<SnapshotInfo>;
+  restoreSnapshot(name: string, tag: string): Promise<RestoreResult>;
+  removeSnapshot(name: string, tag: string): Promise<void>;
+  /** Copies a stopped VM's disk state (its overlay with its snapshots) and SSH key into `dir`, to make a warm entry of. */
+  exportWarm(name: string, dir: string): Promise<void>;
 }

@@ -17,10 +17,12 @@ import { listCache, pruneDisks, releaseImage, removeDisk, type CacheInfo } from 
 import { buildImage, removeSupersededBuild } from "../images/build.js";
 import type { PullHooks } from "../images/pull.js";
 import type { DiskProgress } from "../disk/progress.js";
-import type { Listing, StopOptions } from "../runtime/runtime.js";
+import type { Listing, RestoreResult, StopOptions } from "../runtime/runtime.js";
+import { checkSnapshotTag, type SnapshotInfo } from "../disk/snapshot-plan.js";
 import { remoteCommand } from "../ssh/command.js";
 import { sshExec, sshRun, type ExecResult, type RunResult, type SshTarget } from "../ssh/exec.js";
 import { checkNewVm } from "./new-vm.js";
+import { checkWarmOptions, createWarmVm } from "./warm.js";
 import { Runtimes } from "./runtimes.js";
 import { compareReports, type BootComparison } from "../insight/compare.js";
 import { currentBootReport, previousBootReport } from "../insight/insight.js";
@@ -55,8 +57,11 @@ export class Engine {
    * pull), creates the VM and starts its boot. Returns once the boot is under way: waitFor()
    * and events() follow it (a disk build, an upload, the boot).
    */
-  async createVm(input: RunOptions, hooks: { pull?: PullHooks; onExport?: (p: DiskProgress) => void } = {}): Promise<VmRecord> {
-    const parsed = parseRunOptions(input);
+  async createVm(input: RunOptions, hooks: { pull?: PullHooks; onExport?: (p: DiskProgress) => void; onWarm?: (e: VmEvent) => void } = {}): Promise<VmRecord> {
+    const input1 = parseRunOptions(input);
+    // A warm start resumes a saved guest: only a disk VM's memory can be saved (docs/disks.md).
+    const parsed = input1.warm ? { ...input1, mode: "disk" as const } : input1;
+    if (parsed.warm) checkWarmOptions(parsed);
     const runtime = this.runtimes.forNew(parsed);
     const vm = await checkNewVm(parsed, {
       runtime,
@@ -72,6 +77,7 @@ export class Engine {
     });
     // Only now, with the new VM's input all checked: a typo must not cost the old VM.
     if (vm.replaces) await this.removeVm(vm.name, { force: true });
+    if (parsed.warm) return createWarmVm(this, runtime, vm, hooks.onWarm);
     return runtime.create({ record: vm.record, opts: vm.opts, passwordHash: vm.passwordHash, kickstart: vm.kickstart, cloudInitDir: vm.opts.cloudInit?.dir });
   }
 
@@ -239,6 +245,32 @@ export class Engine {
   /** Removes one base disk or exported root; refused while a VM uses it. */
   removeDisk(key: string): Promise<void> {
     return removeDisk(this.paths, key);
+  }
+
+  /** A VM's named snapshots, oldest first (docs/disks.md, "Snapshots"). */
+  async listSnapshots(name: string): Promise<SnapshotInfo[]> {
+    return (await this.runtimes.owner(name)).listSnapshots(name);
+  }
+
+  /** Takes snapshot `tag`: disk and memory of a running VM, the disk of a stopped one. */
+  async createSnapshot(name: string, tag: string): Promise<SnapshotInfo> {
+    checkSnapshotTag(tag);
+    return (await this.runtimes.owner(name)).createSnapshot(name, tag);
+  }
+
+  /**
+   * Goes back to snapshot `tag`: a memory snapshot resumes the guest from that moment
+   * (`running`; waitFor follows a stopped VM started for it), a disk-only one puts a
+   * stopped VM's disk back.
+   */
+  async restoreSnapshot(name: string, tag: string): Promise<RestoreResult> {
+    checkSnapshotTag(tag);
+    return (await this.runtimes.owner(name)).restoreSnapshot(name, tag);
+  }
+
+  async removeSnapshot(name: string, tag: string): Promise<void> {
+    checkSnapshotTag(tag);
+    return (await this.runtimes.owner(name)).removeSnapshot(name, tag);
   }
 
   /** Where and how to reach a ssh-ready VM: port, user, key, pinned host key file. */

@@ -19,6 +19,7 @@ import type { VmEvent } from "../../engine/core/vm.js";
 import { procedure, router } from "./trpc.js";
 import { addHost, HOST_NAME_RE, knownHosts, removeHost } from "../../engine/runtime/libvirt/hosts.js";
 import { vmChanges } from "./vm-changes.js";
+import { snapshots } from "./snapshots.js";
 import { API_VERSION, describeProcedures, STABLE_PROCEDURES } from "./meta.js";
 
 // Read when asked: the path holds from dist/server/api/, where the server runs (unit tests import the source).
@@ -266,6 +267,6 @@ const meta = router({
   runOptions: procedure.query(() => runOptionFacts()),
 });
 
-export const appRouter = router({ images, vms, disks, jobs, host, session, meta });
+export const appRouter = router({ images, vms, disks, snapshots, jobs, host, session, meta });
 allProcedures = appRouter._def.procedures;
 export type AppRouter = typeof appRouter;

@@ -11,18 +11,20 @@ const HELP = `Usage: bootc disks [--json]
 The cache: the base disks of disk-mode VMs (one base per image, builder and disk options;
 each VM writes to its own overlay on top), and the root filesystems exported from another
 podman for ephemeral boots of its images (one per image, builder "exported root").
-"disks" lists them: size on the host, image, age, the VMs that use them, and the total.
-"prune" removes entries no VM uses whose image was rebuilt or removed (marked "outdated";
-an exported root's image is asked of its podman, and kept when that podman cannot be
-reached); --all removes every entry no VM uses; --dry-run only lists what would go.
-"rm" removes one entry (refused while a VM uses it).`;
+"disks" lists them: size on the host, image, age, the VMs that use them, what those VMs'
+overlays take on the host (snapshots included), their snapshots (bootc snapshot) with the
+guest memory they keep, the warm starts saved on a base (bootc run --rm --warm), which
+prune and rm remove with it, and the total. "prune" removes entries no VM uses whose image
+was rebuilt or removed (marked "outdated"; an exported root's image is asked of its podman,
+and kept when that podman cannot be reached); --all removes every entry no VM uses;
+--dry-run only lists what would go. "rm" removes one entry (refused while a VM uses it).`;
 
 const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
 function print(disks: CacheInfo[]): void {
   console.log(
     table(
-      ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY"],
+      ["KEY", "IMAGE", "BUILDER", "SIZE", "ON HOST", "AGE", "USED BY", "OVERLAYS", "SNAPSHOTS", "WARM"],
       disks.map((d) => [
         d.key.slice(0, 12),
         `${d.image || "-"}${d.kind === "root" && d.podman ? ` (${describePodman(d.podman)})` : ""}${d.imageCurrent ? "" : " (outdated)"}`,
@@ -31,6 +33,9 @@ function print(disks: CacheInfo[]): void {
         gib(d.usageBytes),
         formatDuration(d.ageSec * 1000),
         d.usedBy.join(",") || "-",
+        d.kind === "disk" && d.usedBy.length ? gib(d.overlayBytes) : "-",
+        d.kind === "disk" && d.snapshots ? `${d.snapshots} (${gib(d.snapshotMemoryBytes)} memory)` : "-",
+        d.kind === "disk" && d.warm ? `${d.warm} (${gib(d.warmBytes)})` : "-",
       ]),
     ),
   );

@@ -47,6 +47,7 @@ const SAMPLES: { [K in RunOptionKey]?: [string[], unknown] } = {
   connect: [["--connect", "qemu:///system"], "qemu:///system"],
   autostart: [["--autostart"], true],
   removeOnStop: [["--rm"], true],
+  warm: [["--warm"], true],
   removeImageOnStop: [["--rmi"], true],
 };
 

@@ -99,6 +99,7 @@ export const RUN_FLAGS: { [K in RunOptionKey]-?: Flag | "positional" } = {
   autostart: { flag: "autostart", note: "needs --connect" },
   allowHostLoopback: { flag: "allow-host-loopback" },
   removeOnStop: { flag: "rm" },
+  warm: { flag: "warm", note: "see docs/disks.md, Warm starts" },
   removeImageOnStop: { flag: "rmi" },
 };
 

@@ -210,6 +210,7 @@ async function bootImage(image: string, values: FlagValues, oneShot: string | un
     else if (e.type === "progress") bar.show(`  ${t}s  ${formatProgress(e)}`);
     else if (e.type === "warning") say(`  warning: ${e.message}`);
   };
+  let warming = false;
   const vm = await engine.createVm(
     { image, ...(await vmOptions(values)) },
     {
@@ -219,13 +220,22 @@ async function bootImage(image: string, values: FlagValues, oneShot: string | un
       },
       // An image of another podman: its root filesystem comes into the local cache once.
       onExport: (p) => exportBar.show(`  ${formatProgress(p)}`),
+      // --warm's first run: the cold boot whose state later runs resume.
+      onWarm: (e) => {
+        if (!warming) say(`No warm start saved for ${image} with these options: booting one cold to save it`);
+        warming = true;
+        progress(e);
+      },
     },
   );
   pullBar.done();
   exportBar.done();
   const how = vm.mode === "disk" ? `, disk mode: ${vm.disk?.builder} builder` : "";
   const where = (vm.hostName ? ` on ${vm.hostName} (libvirt)` : "") + (vm.podman ? ` of ${describePodman(vm.podman)}` : "");
-  say(`Booting ${vm.name} from ${vm.image}${where} (${vm.accel.toUpperCase()}, ${vm.cpus} vCPU, ${vm.memoryMiB} MiB${how})`);
+  const warm = vm.timeline.some((t) => t.event.startsWith("warm-entry-"));
+  say(
+    `${warm ? "Resuming" : "Booting"} ${vm.name} from ${vm.image}${where}${warm ? " (warm start)" : ""} (${vm.accel.toUpperCase()}, ${vm.cpus} vCPU, ${vm.memoryMiB} MiB${how})`,
+  );
   if (vm.accel === "tcg") say(`  note: ${vm.accelReason}`);
   // Ctrl+C while booting stops the VM rather than leaving it half-watched.
   const onInt = () => void engine.stopVm(vm.name, { force: true }).finally(() => process.exit(130));
@@ -290,9 +300,11 @@ async function oneShotRun(engine: Engine, vm: VmInfo, command: string, say: (s: 
     return BOOTC_FAILED;
   } finally {
     process.off("SIGINT", onInt);
-    // An ephemeral root has nothing to keep; a disk VM shuts down properly.
+    // An ephemeral root has nothing to keep, nor a disk that --rm throws away (a warm one-shot's
+    // private copy); a disk VM that stays shuts down properly.
     const current = await engine.getVm(vm.name).catch(() => undefined);
+    const keeps = vm.mode === "disk" && !vm.removeOnStop;
     if (current && ACTIVE_STATES.includes(current.effectiveState))
-      await engine.stopVm(vm.name, vm.mode === "disk" ? { timeoutSec: 60 } : { force: true }).catch(() => undefined);
+      await engine.stopVm(vm.name, keeps ? { timeoutSec: 60 } : { force: true }).catch(() => undefined);
   }
 }

@@ -8,7 +8,7 @@ import { renderBootReport } from "./boot-chart.js";
 import { formatOptions, runFlagOptions, runFlagRows, runOptionsFromFlags, type RunOptionKey } from "./run-flags.js";
 
 /** The run options a smoke test takes; --timeout also bounds systemd's start. */
-const TEST_OPTIONS: RunOptionKey[] = ["pull", "kargs", "memoryMiB", "cpus", "readyTimeoutSec"];
+const TEST_OPTIONS: RunOptionKey[] = ["pull", "kargs", "memoryMiB", "cpus", "readyTimeoutSec", "warm"];
 
 const HELP = `Usage: bootc test [options] IMAGE
 

@@ -3,7 +3,7 @@ import net from "node:net";
 import { BootcError } from "../../core/errors.js";
 import { vmPaths, type EnginePaths } from "../../core/paths.js";
 import type { ConsoleAttachment, VmEvent } from "../../core/vm.js";
-import type { ConsoleHeader, MonitorRequest, SoftRebootReply, StopReply } from "./protocol.js";
+import type { ConsoleHeader, MonitorRequest, SnapshotReply, SoftRebootReply, StopReply } from "./protocol.js";
 
 export function connectMonitor(name: string, req: MonitorRequest, paths?: EnginePaths): Promise<net.Socket> {
   const sockPath = vmPaths(name, paths).monitorSock;
@@ -81,6 +81,26 @@ export async function requestSoftReboot(
   const line = text.trim().split("\n")[0];
   if (!line) return { ok: false, error: `the monitor did not answer the soft reboot within ${waitSec}s` };
   return JSON.parse(line) as SoftRebootReply;
+}
+
+/** Asks the monitor to save, load or delete a snapshot; answers once qemu's job has finished. */
+export async function requestSnapshot(
+  name: string,
+  action: "save" | "load" | "delete",
+  tag: string,
+  waitSec: number,
+  paths?: EnginePaths,
+): Promise<SnapshotReply> {
+  const sock = await connectMonitor(name, { op: "snapshot", action, tag }, paths);
+  let text = "";
+  sock.setEncoding("utf8");
+  sock.on("data", (d: string) => (text += d));
+  const timer = setTimeout(() => sock.destroy(), waitSec * 1000);
+  await new Promise<void>((resolve) => sock.once("close", () => resolve()));
+  clearTimeout(timer);
+  const line = text.trim().split("\n")[0];
+  if (!line) return { ok: false, error: `the monitor did not answer within ${waitSec}s` };
+  return JSON.parse(line) as SnapshotReply;
 }
 
 /** Attaches to the serial console: reads the header line, leaves the stream at the first byte of output. */

@@ -15,6 +15,12 @@ describe("parseMonitorRequest", () => {
     expect(parseMonitorRequest('{"op":"stop","force":true,"timeoutSec":5,"reboot":false}')).toEqual({ op: "stop", force: true, timeoutSec: 5, reboot: false });
   });
 
+  it("accepts a snapshot request only with a plain tag", () => {
+    expect(parseMonitorRequest('{"op":"snapshot","action":"save","tag":"live.1"}')).toEqual({ op: "snapshot", action: "save", tag: "live.1" });
+    expect(parseMonitorRequest('{"op":"snapshot","action":"save","tag":"a/b"}')).toBeUndefined();
+    expect(parseMonitorRequest('{"op":"snapshot","action":"apply","tag":"x"}')).toBeUndefined();
+  });
+
   it("refuses anything else instead of throwing", () => {
     for (const line of [
       "null",

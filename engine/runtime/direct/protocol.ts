@@ -10,9 +10,13 @@
  *                       {"ok":true,"soft":true} once the guest runs the new image's root
  *                       and answers SSH (the old root released), or {"ok":true,"soft":false,
  *                       "why":…} with nothing changed: the caller then reboots fully
+ *   {"op":"snapshot", "action":"save"|"load"|"delete", "tag"} → one JSON line {"ok":true}
+ *                       once qemu's snapshot job has finished (load: the guest runs again
+ *                       from the snapshot), or {"ok":false,"error":…} with nothing changed
  */
 import * as z from "zod";
 import type { VmState } from "../../core/record.js";
+import { SNAPSHOT_TAG_RE } from "../../disk/snapshot-plan.js";
 
 /** Every request is checked against this before the monitor acts on it: a client's bad input must never end the VM. */
 const MonitorRequestSchema = z.discriminatedUnion("op", [
@@ -37,6 +41,7 @@ const MonitorRequestSchema = z.discriminatedUnion("op", [
       .max(16)
       .optional(),
   }),
+  z.strictObject({ op: z.literal("snapshot"), action: z.enum(["save", "load", "delete"]), tag: z.string().regex(SNAPSHOT_TAG_RE) }),
 ]);
 export type MonitorRequest = z.infer<typeof MonitorRequestSchema>;
 
@@ -60,3 +65,5 @@ export interface ConsoleHeader {
   replayBytes: number;
   error?: string;
 }
+
+export type SnapshotReply = { ok: true } | { ok: false; error: string };

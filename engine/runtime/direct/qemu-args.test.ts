@@ -27,6 +27,11 @@ const base: QemuSpec = {
 const after = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
 
 describe("buildQemuArgs", () => {
+  it("starts paused (-S) only for a restore, which loads the snapshot before the guest runs", () => {
+    expect(buildQemuArgs(base)).not.toContain("-S");
+    expect(buildQemuArgs({ ...base, paused: true }).at(-1)).toBe("-S");
+  });
+
   it("doubles commas in every path it puts into an option string, and puts disk paths in JSON, so a path cannot add options", () => {
     const file = '/home/u/x,file=/etc/shadow/d","driver":"raw.qcow2';
     const args = buildQemuArgs({

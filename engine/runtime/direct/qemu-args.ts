@@ -71,6 +71,8 @@ export interface QemuSpec {
    * replaces) needs a port of its own.
    */
   hotplugPorts?: number;
+  /** Start with the CPUs stopped (-S): the monitor loads a snapshot first, then lets the guest run. */
+  paused?: boolean;
 }
 
 /** The ids of `n` PCIe root ports, in the order buildQemuArgs adds them. */
@@ -226,6 +228,7 @@ export function buildQemuArgs(s: QemuSpec): string[] {
     "virtio-rng-pci",
     ...messagesArgs(s),
     ...s.provisionArgs,
+    ...(s.paused ? ["-S"] : []),
   ];
 }
 

@@ -35,6 +35,8 @@ import { listenMonitorSocket } from "./socket-server.js";
 import { attachViewer, SerialFanout } from "./serial.js";
 import { SoftReboot, type RootShare } from "./soft-reboot.js";
 import { Lifecycle, StopDuringBoot, type Ending } from "./lifecycle.js";
+import { resume, runSnapshotJob } from "./snapshot-jobs.js";
+import { sshExec } from "../../ssh/exec.js";
 
 const now = () => new Date().toISOString();
 
@@ -64,6 +66,10 @@ export class Supervisor {
   private qemuStderr = "";
   /** Ends a base-disk build in progress when a force stop comes before qemu runs. */
   private readonly buildAbort = new AbortController();
+  /** Snapshot jobs run one at a time, in the order asked. */
+  private snapshotQueue: Promise<unknown> = Promise.resolve();
+  /** The guest was resumed from a snapshot: its clock stands at the snapshot's time until stepped (before it counts as ssh-ready). */
+  private clockBehind = false;
 
   private readonly log: RecordLog;
 
@@ -251,7 +257,69 @@ export class Supervisor {
     }
     void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
     this.qmp = await Qmp.connect(this.p.qmpSock).catch(() => undefined);
+    if (r.restoreSnapshot) await this.resumeFromSnapshot(r.restoreSnapshot);
     if (plan.sshd && r.sshPort) void this.waitForSsh(r.sshPort);
+  }
+
+  /** A restore: qemu started paused (-S); the snapshot's memory and disk are loaded, then the guest runs on from there. */
+  private async resumeFromSnapshot(tag: string): Promise<void> {
+    this.checkpoint();
+    if (!this.qmp) throw new BootcError("BOOT_FAILED", `qemu's QMP socket did not answer, so snapshot "${tag}" could not be loaded`);
+    try {
+      await runSnapshotJob(this.qmp, "load", tag);
+      await resume(this.qmp);
+    } catch (e) {
+      throw new BootcError("BOOT_FAILED", `restoring snapshot "${tag}" failed: ${(e as Error).message}`);
+    }
+    this.log.mark("snapshot-restored");
+    this.log.update({ restoreSnapshot: undefined });
+    this.enter("running");
+    this.clockBehind = true;
+  }
+
+  /**
+   * Saves, loads or deletes a snapshot of the running guest (snapshot-jobs.ts). A save that
+   * fails leaves no tag behind; a load resumes the guest from the snapshot's moment.
+   */
+  private snapshot(action: "save" | "load" | "delete", tag: string): Promise<void> {
+    const run = async () => {
+      const state = this.life.state;
+      if (this.life.ending || (state !== "running" && state !== "ssh-ready"))
+        throw new Error(`the VM is ${this.life.ending ? "stopping" : state}, not running`);
+      const qmp = this.qmp;
+      if (!qmp) throw new Error("qemu's QMP socket is not connected");
+      try {
+        await runSnapshotJob(qmp, action, tag);
+      } catch (e) {
+        // Nothing half-done: a save cut short (a full disk) must not leave a tag that looks usable.
+        if (action === "save" && !/already exists/.test((e as Error).message)) await runSnapshotJob(qmp, "delete", tag).catch(() => undefined);
+        throw e;
+      } finally {
+        if (action !== "delete") await resume(qmp).catch(() => undefined);
+      }
+      if (action === "load") {
+        this.log.mark("snapshot-restored");
+        if (state === "ssh-ready") void this.stepGuestClock();
+      }
+    };
+    const next = this.snapshotQueue.then(run, run);
+    this.snapshotQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Sets a restored guest's clock to the host's (it resumed at the snapshot's time); a guest that refuses gets a warning, nothing fails. */
+  private async stepGuestClock(): Promise<void> {
+    const r = this.record;
+    if (!r.sshPort) return;
+    const target = { vmName: r.name, port: r.sshPort, user: r.sshUser, identity: r.identity, knownHosts: this.p.knownHosts };
+    const at = (Date.now() / 1000).toFixed(3);
+    const set = `date -u -s @${at} >/dev/null 2>&1 || sudo -n date -u -s @${at} >/dev/null 2>&1`;
+    const done = await sshExec(target, set, { timeoutMs: 30_000 }).then(
+      (x) => x.code === 0,
+      () => false,
+    );
+    if (!done)
+      this.log.broadcast({ type: "warning", message: "the guest's clock could not be set after the restore: it runs behind by the time since the snapshot" });
   }
 
   /** Waits until SSH answers (then ssh-ready; true), the VM ends, or SSH is given up on after the ready timeout and a later answer. */
@@ -265,6 +333,10 @@ export class Supervisor {
       this.log.update({ sshFailed: `SSH did not answer within ${this.record.readyTimeoutSec} s` });
       this.log.mark("ssh-timeout");
       outcome = await waitForSsh(target, { timeoutMs: Infinity, intervalMs: LATE_SSH_PROBE_MS, check });
+    }
+    if (outcome === "ready" && this.clockBehind) {
+      this.clockBehind = false;
+      await this.stepGuestClock();
     }
     if (outcome === "ready" && this.life.move("ssh-ready")) {
       this.log.mark("ssh-ready");
@@ -390,6 +462,12 @@ export class Supervisor {
       case "soft-reboot":
         void this.soft.request(req.image, req.timelinePrefix ?? []).then(
           (reply) => sock.end(JSON.stringify({ ok: true, ...reply }) + "\n"),
+          (e: Error) => sock.end(JSON.stringify({ ok: false, error: e.message }) + "\n"),
+        );
+        return;
+      case "snapshot":
+        void this.snapshot(req.action, req.tag).then(
+          () => sock.end(JSON.stringify({ ok: true }) + "\n"),
           (e: Error) => sock.end(JSON.stringify({ ok: false, error: e.message }) + "\n"),
         );
         return;

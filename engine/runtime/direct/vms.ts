@@ -29,6 +29,8 @@ import { startMonitor } from "./launch.js";
 import type { StopReply } from "./protocol.js";
 import { listVmStatus, monitorAlive, vmNames, vmStatus } from "./status.js";
 import { connectEvents, waitForVm, type WaitContext } from "./wait.js";
+import { copyWarmState, DirectSnapshots, type RestoreResult } from "./snapshots.js";
+import type { SnapshotInfo } from "../../disk/snapshot-plan.js";
 
 /** A stop is complete when the monitor has exited (its children die with it). */
 async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">, timeoutMs = 15_000): Promise<void> {
@@ -53,7 +55,31 @@ export class DirectRuntime implements VmRuntime {
   constructor(
     private readonly paths: EnginePaths,
     private readonly node: string = process.env.BOOTC_NODE || process.execPath,
-  ) {}
+  ) {
+    this.snapshots = new DirectSnapshots({ paths, get: (n) => this.get(n), start: (n, o) => this.start(n, o) });
+  }
+
+  private readonly snapshots: DirectSnapshots;
+
+  listSnapshots(name: string): Promise<SnapshotInfo[]> {
+    return this.snapshots.list(name);
+  }
+
+  createSnapshot(name: string, tag: string): Promise<SnapshotInfo> {
+    return this.snapshots.create(name, tag);
+  }
+
+  restoreSnapshot(name: string, tag: string): Promise<RestoreResult> {
+    return this.snapshots.restore(name, tag);
+  }
+
+  removeSnapshot(name: string, tag: string): Promise<void> {
+    return this.snapshots.remove(name, tag);
+  }
+
+  exportWarm(name: string, dir: string): Promise<void> {
+    return this.snapshots.exportTo(name, dir);
+  }
 
   async has(name: string): Promise<boolean> {
     return (await vmNames(this.paths)).includes(name);
@@ -87,11 +113,18 @@ export class DirectRuntime implements VmRuntime {
       throw e;
     }
     try {
-      if (record.generatedKey) await generateKey(p.key, `bootc-console ${name}`);
+      // A warm start's guest trusts the key of the boot its snapshot was taken in.
+      if (req.warm) await copyWarmState(req.warm.dir, p);
+      else if (record.generatedKey) await generateKey(p.key, `bootc-console ${name}`);
       if (req.passwordHash) await writePrivateFile(p.passwordHash, req.passwordHash);
       if (req.kickstart !== undefined) await writePrivateFile(p.kickstart, req.kickstart);
       if (req.cloudInitDir) await copyCloudInitDir(req.cloudInitDir, p.cloudInit);
-      const fresh = { ...record, identity: record.generatedKey ? p.key : record.identity, sshPort: await freePort() };
+      const fresh = {
+        ...record,
+        identity: record.generatedKey ? p.key : record.identity,
+        sshPort: await freePort(),
+        ...(req.warm ? { restoreSnapshot: req.warm.tag } : {}),
+      };
       await writeRecord(fresh, this.paths);
       // Recorded at once, so that a stop or rm racing the monitor's start can find it.
       const monitor = startMonitor(name, this.paths, this.node);
@@ -112,7 +145,8 @@ export class DirectRuntime implements VmRuntime {
     return { vms: await listVmStatus(this.paths), unreachable: [] };
   }
 
-  async start(name: string, opts: { timelinePrefix?: Array<{ event: string; at: string }> } = {}): Promise<VmRecord> {
+  /** `restoreSnapshot`: this boot loads that memory snapshot instead of booting (snapshots.ts). */
+  async start(name: string, opts: { timelinePrefix?: Array<{ event: string; at: string }>; restoreSnapshot?: string } = {}): Promise<VmRecord> {
     const vm = await this.get(name);
     if (ACTIVE_STATES.includes(vm.effectiveState)) throw new BootcError("VM_RUNNING", `VM "${name}" is already running (${vm.effectiveState})`);
     return withVmLock(vmPaths(name, this.paths).lock, name, async () => {
@@ -122,7 +156,11 @@ export class DirectRuntime implements VmRuntime {
       await this.cleanUpAfterDeadMonitor(current);
       await checkPorts(current.forwards);
       await checkBindSources(current.binds);
-      const fresh: VmRecord = { ...newBoot(current, opts.timelinePrefix), sshPort: await freePort() };
+      const fresh: VmRecord = {
+        ...newBoot(current, opts.timelinePrefix),
+        sshPort: await freePort(),
+        ...(opts.restoreSnapshot ? { restoreSnapshot: opts.restoreSnapshot } : {}),
+      };
       await writeRecord(fresh, this.paths);
       let monitor: { pid: number; startId?: string };
       try {

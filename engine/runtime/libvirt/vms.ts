@@ -21,7 +21,8 @@ import { releaseImage } from "../../disk/disks.js";
 import { readKickstart } from "../../provision/inputs.js";
 import { sshArgv } from "../../ssh/command.js";
 import type { SshTarget } from "../../ssh/exec.js";
-import type { CreateRequest, Listing, RebootOptions, StopOptions, VmRuntime } from "../runtime.js";
+import type { CreateRequest, Listing, RebootOptions, RestoreResult, StopOptions, VmRuntime } from "../runtime.js";
+import type { SnapshotInfo } from "../../disk/snapshot-plan.js";
 import { HOST_ALIAS } from "./connection.js";
 import { defineAndStart, refuseKickstartSecrets, settleForLibvirt } from "./create.js";
 import { readDomainMetadata } from "./domain.js";
@@ -365,6 +366,31 @@ export class LibvirtRuntime implements VmRuntime {
       );
     }
     return (await this.readVm(host, name))!;
+  }
+
+  /** libvirt keeps its own snapshots (virsh snapshot-create-as); bootc does not drive them yet. */
+  private async noSnapshots(name: string): Promise<never> {
+    await this.locate(name);
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `VM "${name}" runs under libvirt, and bootc takes snapshots of its own VMs only`,
+      `use libvirt's: virsh snapshot-create-as ${name} TAG (or boot the image without --connect)`,
+    );
+  }
+  listSnapshots(name: string): Promise<SnapshotInfo[]> {
+    return this.noSnapshots(name);
+  }
+  createSnapshot(name: string): Promise<SnapshotInfo> {
+    return this.noSnapshots(name);
+  }
+  restoreSnapshot(name: string): Promise<RestoreResult> {
+    return this.noSnapshots(name);
+  }
+  removeSnapshot(name: string): Promise<void> {
+    return this.noSnapshots(name);
+  }
+  exportWarm(name: string): Promise<void> {
+    return this.noSnapshots(name);
   }
 }
 
