@@ -70,6 +70,17 @@ export function guestArch(podmanArch: string, host: HostArch, override?: string)
   );
 }
 
+/** --arch's value (podman's or qemu's name), validated. */
+export const guestArchFlag = (value: string): GuestArch => {
+  const arch = ALIASES[value.trim().toLowerCase()];
+  if (arch) return arch;
+  throw new BootcError(
+    "INVALID_ARGUMENT",
+    `--arch ${value || '""'} is not one bootc-console can boot (it boots amd64 and arm64 images)`,
+    "use --arch amd64 or --arch arm64",
+  );
+};
+
 export const podmanArchName = (arch: GuestArch): string => ARCH_PROFILES[arch].podman;
 
 export const isForeign = (guest: GuestArch, host: HostArch): boolean => guest !== host;
@@ -105,3 +116,24 @@ export const qemuInstallHint = (arch: GuestArch): string =>
 
 export const firmwareInstallHint = (arch: GuestArch): string =>
   `install UEFI firmware for ${podmanArchName(arch)} guests (Debian/Ubuntu: apt-get install ${ARCH_PROFILES[arch].debianFirmwarePackage}; Fedora: dnf install ${arch === "aarch64" ? "edk2-aarch64" : "edk2-ovmf"})`;
+
+/**
+ * --platform as podman takes it (OS/ARCH[/VARIANT]), for an architecture bootc-console can
+ * boot: linux/amd64, linux/arm64, linux/arm64/v8 (qemu's names too, as podman's). Checked here so a typo fails in one
+ * sentence rather than as a pull of a platform the image does not have.
+ */
+export function parsePlatform(text: string): { platform: string; arch: GuestArch } {
+  const [os, archName, variant, ...rest] = text.trim().toLowerCase().split("/");
+  const arch = archName ? ALIASES[archName] : undefined;
+  if (os !== "linux" || !arch || rest.length || (variant !== undefined && !/^v[0-9]+$/.test(variant))) {
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `--platform ${JSON.stringify(text)} is not a platform bootc-console can boot (linux/amd64 or linux/arm64)`,
+      "use --platform linux/amd64 or --platform linux/arm64",
+    );
+  }
+  return { platform: [os, podmanArchName(arch), ...(variant ? [variant] : [])].join("/"), arch };
+}
+
+/** The platform to pull for a guest architecture (bootc run --arch). */
+export const platformOf = (arch: GuestArch): string => `linux/${podmanArchName(arch)}`;

@@ -20,6 +20,8 @@ export interface BuildOptions {
   /** Containerfile path (default: DIR/Containerfile, else DIR/Dockerfile). */
   file?: string;
   buildArgs?: Record<string, string>;
+  /** OS/ARCH as podman's --platform, validated (parsePlatform); another architecture's RUN steps go through qemu-user-static. */
+  platform?: string;
   onLine?: (line: string) => void;
 }
 
@@ -52,6 +54,7 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
       "--label",
       `${SOURCE_LABEL}=${dir}`,
       ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+      ...(o.platform ? ["--platform", o.platform] : []),
       dir,
     ];
     const child = execa(podmanPath(), args, { all: true, reject: false, buffer: false });

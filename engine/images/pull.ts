@@ -31,6 +31,8 @@ export interface PullHooks {
   /** podman's own words, one line per step (not per progress tick). */
   onLine?: (line: string) => void;
   onProgress?: (p: PullProgress) => void;
+  /** OS/ARCH as podman's --platform, validated (parsePlatform); by default the host's. */
+  platform?: string;
 }
 
 function checkRef(ref: string): void {
@@ -75,7 +77,7 @@ export async function ensureImage(ref: string, policy: PullPolicy, hooks: PullHo
         : `pull it (drop --pull=never, or run podman pull ${ref})`,
     );
   }
-  hooks.onLine?.(`pulling ${ref}`);
+  hooks.onLine?.(`pulling ${ref}${hooks.platform ? ` for ${hooks.platform}` : ""}`);
   await pullImage(ref, hooks, paths);
   return true;
 }
@@ -144,8 +146,9 @@ async function pullThroughApi(ref: string, h: PullHooks, paths: EnginePaths): Pr
 /** POSTs the Docker-compatible pull and reads its JSON lines; resolves with the error the stream reported, if any. */
 function streamPull(socket: string, ref: string, h: PullHooks): Promise<string | undefined> {
   const tally = new LayerTally();
+  const query = `fromImage=${encodeURIComponent(ref)}${h.platform ? `&platform=${encodeURIComponent(h.platform)}` : ""}`;
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method: "POST", path: `/v1.41/images/create?fromImage=${encodeURIComponent(ref)}` }, (res) => {
+    const req = http.request({ socketPath: socket, method: "POST", path: `/v1.41/images/create?${query}` }, (res) => {
       let buf = "";
       let error: string | undefined = res.statusCode && res.statusCode >= 400 ? `HTTP ${res.statusCode}` : undefined;
       res.setEncoding("utf8");
@@ -206,7 +209,7 @@ function pullError(ref: string, detail: string): BootcError {
 
 /** `podman pull` for a short name: its lines as progress (no bytes: without a terminal podman prints none). */
 async function pullWithCli(ref: string, h: PullHooks): Promise<void> {
-  const child = execa(podmanPath(), ["pull", ref], { all: true, reject: false, buffer: false });
+  const child = execa(podmanPath(), ["pull", ...(h.platform ? ["--platform", h.platform] : []), ref], { all: true, reject: false, buffer: false });
   const tail: string[] = [];
   let blobs = 0;
   for await (const line of child.iterable({ from: "all" })) {

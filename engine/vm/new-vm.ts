@@ -12,7 +12,7 @@ import { ACTIVE_STATES, type VmRecord } from "../core/record.js";
 import { validateName, type ParsedRunOptions } from "../core/schema.js";
 import type { VmInfo } from "../core/vm.js";
 import { detectAccel, type AccelChoice } from "../host/accel.js";
-import { guestAccel } from "../host/arch.js";
+import { guestAccel, guestArchFlag, platformOf } from "../host/arch.js";
 import { findQemu, findVirtiofsd, hostArch, requireTool } from "../host/tools.js";
 import { ensureImage, type PullHooks } from "../images/pull.js";
 import { isRemotePodman } from "../core/podman-connection.js";
@@ -90,7 +90,8 @@ export async function checkNewVm(
   const passwordHash = opts.password !== undefined ? hashPassword(opts.password) : undefined;
   // Everything the user typed is checked before a pull that may take minutes.
   // An image in another podman stays there: planTarget finds it there (and refuses what it cannot do yet).
-  if (opts.image && !opts.disk && !isRemotePodman(opts.podman)) await ensureImage(opts.image, opts.pull, o.pull, o.paths);
+  if (opts.image && !opts.disk && !isRemotePodman(opts.podman))
+    await ensureImage(opts.image, opts.pull, opts.arch ? { ...o.pull, platform: platformOf(guestArchFlag(opts.arch)) } : o.pull, o.paths);
   const target = await planTarget(opts, { paths: o.paths, onExport: o.onExport });
   // Another architecture: its own qemu, and TCG whatever the host offers.
   if (target.arch) findQemu(process.env, target.arch);

@@ -43,6 +43,11 @@ describe("images of another architecture", () => {
     );
   });
 
+  it("takes --arch over the image's architecture", () => {
+    expect(foreignArch("localhost/bootc-demo", "amd64", "ephemeral", "x86_64", "arm64")).toBe("aarch64");
+    expect(foreignArch("localhost/bootc-demo-arm64", "arm64", "ephemeral", "x86_64", "x86_64")).toBeUndefined();
+  });
+
   it("has nothing to say of the host's own architecture, or an image that names none", () => {
     expect(foreignArch("localhost/bootc-demo", "amd64", "disk", "x86_64")).toBeUndefined();
     expect(foreignArch("localhost/bootc-demo", "", "ephemeral", "x86_64")).toBeUndefined();

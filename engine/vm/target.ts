@@ -40,7 +40,7 @@ export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePath
   if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
   if (isRemotePodman(opts.podman)) return planRemoteTarget(opts, opts.podman, o.paths ?? enginePaths(), o.onExport);
   const image = await inspectImage(opts.image);
-  const arch = foreignArch(opts.image, image.arch, opts.mode);
+  const arch = foreignArch(opts.image, image.arch, opts.mode, hostArch(), opts.arch);
   const source = image.labels[SOURCE_LABEL];
   if (opts.mode === "disk") {
     const disk = await planImageDisk(req, { ref: opts.image, id: image.id });
@@ -62,8 +62,14 @@ export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePath
  * (engine/host/arch.ts). Disk mode does not yet (its builders and firmware are the host's):
  * refused in one sentence rather than a qemu failure.
  */
-export function foreignArch(ref: string, podmanArch: string, mode: ParsedRunOptions["mode"], host: HostArch = hostArch()): GuestArch | undefined {
-  const guest = guestArch(podmanArch, host);
+export function foreignArch(
+  ref: string,
+  podmanArch: string,
+  mode: ParsedRunOptions["mode"],
+  host: HostArch = hostArch(),
+  override?: string,
+): GuestArch | undefined {
+  const guest = guestArch(podmanArch, host, override);
   if (!isForeign(guest, host)) return undefined;
   if (mode === "ephemeral") return guest;
   throw new BootcError(

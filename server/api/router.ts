@@ -9,6 +9,7 @@ import { buildDemoImage, DEMO_IMAGE } from "../../engine/demo/build.js";
 import { runDoctor } from "../../engine/doctor/doctor.js";
 import { inspectImage, listImages } from "../../engine/images/images.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
+import { parsePlatform } from "../../engine/host/arch.js";
 import { buildImage } from "../../engine/images/build.js";
 import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
 import { absHostPathSchema, imageRefSchema, RunOptionsSchema, vmNameSchema } from "../../engine/core/schema.js";
@@ -43,13 +44,12 @@ const images = router({
     await removeImage(input.ref);
     return { removed: input.ref };
   }),
-  pull: procedure
-    .input(z.object({ ref: imageRef }))
-    .mutation(({ input, ctx }) =>
-      ctx.jobs.start("pull", `Pull ${input.ref}`, (log, progress) =>
-        pullImage(input.ref, { onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) }),
-      ),
-    ),
+  pull: procedure.input(z.object({ ref: imageRef, platform: z.string().max(64).optional() })).mutation(({ input, ctx }) => {
+    const platform = input.platform ? parsePlatform(input.platform).platform : undefined;
+    return ctx.jobs.start("pull", `Pull ${input.ref}`, (log, progress) =>
+      pullImage(input.ref, { platform, onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) }),
+    );
+  }),
   /** podman build of a Containerfile directory on this host; follow the job for the log. */
   build: procedure.input(z.object({ dir: absPath, tag: imageRef })).mutation(({ input, ctx }) =>
     ctx.jobs.start("build", `Build ${input.tag}`, async (log, progress) => {
