@@ -40,7 +40,18 @@ const PULL_LABELS: Record<string, string> = { missing: "If it is not local", alw
  * (`bootc run --disk`): the options of `bootc run`, remembered per image. Defaults, limits
  * and hints are the server's (meta.runOptions); so are the errors, each under its field.
  */
-export function BootDialog({ image, onClose, onBooted }: { image?: string; onClose: () => void; onBooted: (name: string) => void }) {
+export function BootDialog({
+  image,
+  emulation,
+  onClose,
+  onBooted,
+}: {
+  image?: string;
+  /** The server's words when the image is another architecture than the host's. */
+  emulation?: string;
+  onClose: () => void;
+  onBooted: (name: string) => void;
+}) {
   const { facts, error } = useRunOptions();
   return (
     <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="boot-title">
@@ -56,6 +67,13 @@ export function BootDialog({ image, onClose, onBooted }: { image?: string; onClo
           labelId="boot-title"
           description="A .qcow2 or .raw disk you already have, booted with UEFI. The VM writes to an overlay of its own: your file is never written."
         />
+      )}
+      {emulation && (
+        <ModalBody>
+          <Alert variant="warning" isInline isPlain title={emulation.split(":")[0]!}>
+            {emulation.slice(emulation.indexOf(":") + 1).trim()}
+          </Alert>
+        </ModalBody>
       )}
       {facts ? (
         <BootForm image={image} facts={facts} onClose={onClose} onBooted={onBooted} />

@@ -140,6 +140,7 @@ export function ImagesPage() {
               <Th>Image</Th>
               <Th>Type</Th>
               <Th>ID</Th>
+              <Th>Architecture</Th>
               <Th>Size</Th>
               <Th>Created</Th>
               <Th screenReaderText="Boot" />
@@ -157,6 +158,17 @@ export function ImagesPage() {
                   <Td dataLabel="Type">{i.bootc ? <Label color="blue">bootc</Label> : <Label variant="outline">container</Label>}</Td>
                   <Td dataLabel="ID" className="bootc-mono" title={i.digest}>
                     {i.id.slice(0, 12)}
+                  </Td>
+                  <Td dataLabel="Architecture">
+                    {i.arch || "—"}
+                    {i.emulation && (
+                      <>
+                        {" "}
+                        <Label isCompact color="orange" title={i.emulation}>
+                          emulated
+                        </Label>
+                      </>
+                    )}
                   </Td>
                   <Td dataLabel="Size">{formatBytes(i.sizeBytes)}</Td>
                   <Td dataLabel="Created">{i.createdAt ? `${formatAge(i.createdAt)} ago` : "—"}</Td>
@@ -176,7 +188,14 @@ export function ImagesPage() {
           </Tbody>
         </Table>
       )}
-      {booting && <BootDialog image={booting} onClose={() => setBooting(undefined)} onBooted={(vm) => router.push(`/vms/${vm}`)} />}
+      {booting && (
+        <BootDialog
+          image={booting}
+          emulation={images?.find((i) => imageName(i) === booting)?.emulation}
+          onClose={() => setBooting(undefined)}
+          onBooted={(vm) => router.push(`/vms/${vm}`)}
+        />
+      )}
       {removing && (
         <ConfirmDialog
           title={`Remove image ${removing}?`}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ARCH_PROFILES, guestAccel, guestArch, guestArchFlag, parsePlatform, platformOf, podmanArchName } from "./arch.js";
+import { ARCH_PROFILES, guestAccel, guestArch, emulationNote, guestArchFlag, parsePlatform, platformOf, podmanArchName, vmArch } from "./arch.js";
 
 describe("guestArch", () => {
   it("maps podman's names to qemu's", () => {
@@ -72,5 +72,24 @@ describe("guestArchFlag", () => {
     expect(guestArchFlag("x86_64")).toBe("x86_64");
     expect(() => guestArchFlag("riscv64")).toThrow("--arch riscv64 is not one bootc-console can boot");
     expect(() => guestArchFlag("")).toThrow(/--arch ""/);
+  });
+});
+
+describe("emulationNote", () => {
+  it("speaks of a foreign image only", () => {
+    expect(emulationNote("arm64", "x86_64")).toMatch(/^emulated \(slow\): an arm64 image on this amd64 host runs under qemu-system-aarch64 with TCG/);
+    expect(emulationNote("amd64", "aarch64")).toMatch(/^emulated \(slow\): an amd64 image on this arm64 host runs under qemu-system-x86_64/);
+    expect(emulationNote("amd64", "x86_64")).toBeUndefined();
+    expect(emulationNote("", "x86_64")).toBeUndefined();
+    expect(emulationNote("ppc64le", "x86_64")).toBeUndefined();
+  });
+});
+
+describe("vmArch", () => {
+  it("is the record's for a foreign guest, the host's for one that runs here, unknown on another libvirt host", () => {
+    expect(vmArch({ arch: "aarch64" }, "x86_64")).toBe("arm64");
+    expect(vmArch({}, "x86_64")).toBe("amd64");
+    expect(vmArch({ connection: "qemu:///system" }, "aarch64")).toBe("arm64");
+    expect(vmArch({ connection: "qemu+ssh://me@box/system" }, "x86_64")).toBeUndefined();
   });
 });

@@ -85,6 +85,17 @@ export const podmanArchName = (arch: GuestArch): string => ARCH_PROFILES[arch].p
 
 export const isForeign = (guest: GuestArch, host: HostArch): boolean => guest !== host;
 
+/**
+ * For an image of another architecture than the host's, the words saying it boots emulated
+ * (the Images page and its boot dialog show them); undefined for the host's, an unnamed or
+ * an unbootable architecture.
+ */
+export function emulationNote(podmanArch: string, host: HostArch): string | undefined {
+  const guest = ALIASES[podmanArch.trim().toLowerCase()];
+  if (!guest || !isForeign(guest, host)) return undefined;
+  return `emulated (slow): an ${podmanArchName(guest)} image on this ${podmanArchName(host)} host runs under ${ARCH_PROFILES[guest].qemuBinary} with TCG, several times slower than a native boot`;
+}
+
 export interface GuestAccel {
   accel: Accel;
   /** One line for the user when the guest is emulated because it is foreign. */
@@ -137,3 +148,13 @@ export function parsePlatform(text: string): { platform: string; arch: GuestArch
 
 /** The platform to pull for a guest architecture (bootc run --arch). */
 export const platformOf = (arch: GuestArch): string => `linux/${podmanArchName(arch)}`;
+
+/**
+ * A VM's guest architecture in podman's words, for list and inspect: the record's (a foreign
+ * guest's) or, since a record leaves out the host's own, this host's for a VM that runs here;
+ * undefined for a libvirt VM on another host, whose architecture is that host's.
+ */
+export function vmArch(v: { arch?: GuestArch; connection?: string }, host: HostArch): string | undefined {
+  if (v.arch) return podmanArchName(v.arch);
+  return !v.connection || v.connection.startsWith("qemu:///") ? podmanArchName(host) : undefined;
+}
