@@ -13,7 +13,7 @@ import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
 import type { ParsedRunOptions } from "../core/schema.js";
 import type { VmDisk } from "../core/record.js";
-import { guestArch, isForeign, podmanArchName, type GuestArch } from "../host/arch.js";
+import { guestArch, isForeign, type GuestArch } from "../host/arch.js";
 import { hostArch, type HostArch } from "../host/tools.js";
 
 export interface BootTarget {
@@ -25,7 +25,7 @@ export interface BootTarget {
   disk?: VmDisk;
   /** The podman the image is in, when not the local one. */
   podman?: PodmanConnection;
-  /** The image's architecture when it is not the host's (ephemeral mode only, for now). */
+  /** The guest's architecture when it is not the host's: the image's, or --arch's. */
   arch?: GuestArch;
 }
 
@@ -33,19 +33,21 @@ export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePath
   const req = { builder: opts.builder, sizeBytes: opts.diskSizeBytes, filesystem: opts.filesystem, premade: opts.disk };
   if (opts.disk) {
     if (opts.image) throw new BootcError("INVALID_ARGUMENT", "give either an image or --disk, not both", "bootc run --disk FILE boots the disk as it is");
-    const disk = await planPremadeDisk(req);
+    // A disk says nothing of its architecture: the host's, or --arch's.
+    const arch = opts.arch ? foreignArch("", hostArch(), opts.arch) : undefined;
+    const disk = await planPremadeDisk(req, arch);
     refuseKargsUnderUefi(opts, disk);
-    return { image: disk.premade!, imageId: "", disk };
+    return { image: disk.premade!, imageId: "", disk, ...(arch ? { arch } : {}) };
   }
   if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
   if (isRemotePodman(opts.podman)) return planRemoteTarget(opts, opts.podman, o.paths ?? enginePaths(), o.onExport);
   const image = await inspectImage(opts.image);
-  const arch = foreignArch(opts.image, image.arch, opts.mode, hostArch(), opts.arch);
+  const arch = foreignArch(image.arch, hostArch(), opts.arch);
   const source = image.labels[SOURCE_LABEL];
   if (opts.mode === "disk") {
-    const disk = await planImageDisk(req, { ref: opts.image, id: image.id });
+    const disk = await planImageDisk(req, { ref: opts.image, id: image.id }, arch);
     refuseKargsUnderUefi(opts, disk);
-    return { image: opts.image, imageId: image.id, source, disk };
+    return { image: opts.image, imageId: image.id, source, disk, ...(arch ? { arch } : {}) };
   }
   // Look inside once now so an image without a kernel fails here, before any VM exists.
   const root = await mountImage(image.id);
@@ -58,25 +60,13 @@ export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePath
 }
 
 /**
- * The image's architecture when it is not the host's: an ephemeral boot emulates it
- * (engine/host/arch.ts). Disk mode does not yet (its builders and firmware are the host's):
- * refused in one sentence rather than a qemu failure.
+ * The guest's architecture when it is not the host's (the image's, or --arch's): both modes
+ * emulate it (engine/host/arch.ts); disk mode with the direct builder or a premade disk
+ * (disk/plan.ts refuses the install builder for it).
  */
-export function foreignArch(
-  ref: string,
-  podmanArch: string,
-  mode: ParsedRunOptions["mode"],
-  host: HostArch = hostArch(),
-  override?: string,
-): GuestArch | undefined {
+export function foreignArch(podmanArch: string, host: HostArch = hostArch(), override?: string): GuestArch | undefined {
   const guest = guestArch(podmanArch, host, override);
-  if (!isForeign(guest, host)) return undefined;
-  if (mode === "ephemeral") return guest;
-  throw new BootcError(
-    "INVALID_ARGUMENT",
-    `${ref} is an ${podmanArchName(guest)} image and this host is ${podmanArchName(host)}: disk mode cannot boot another architecture yet`,
-    `boot it in ephemeral mode (--mode ephemeral), or boot an ${podmanArchName(host)} image (podman build --platform linux/${podmanArchName(host)})`,
-  );
+  return isForeign(guest, host) ? guest : undefined;
 }
 
 /**
