@@ -15,7 +15,7 @@ cloud-init (NoCloud only), to try --cloudinit.
 --arch arm64 on an x86_64 host (or amd64 on an arm64 one) builds that architecture's image,
 named after it (localhost/bootc-demo-arm64), from Debian's packages for it: every
 package's scripts run emulated by qemu-user-static through binfmt_misc (scripts/setup.sh
---tests installs and registers it), so it takes about fifteen minutes instead of two.
+--tests installs and registers it), so it takes 15 to 40 minutes on a 2-core host instead of two.
 Environment: BOOTC_DEMO_MIRROR (Debian mirror URL), BOOTC_DEMO_SUITE (default trixie).`;
 
 export async function main(argv: string[]): Promise<number> {
