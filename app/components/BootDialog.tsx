@@ -46,11 +46,14 @@ type RemotePodman = { connection: NonNullable<Parameters<typeof trpc.vms.run.mut
 export function BootDialog({
   image,
   podman,
+  emulation,
   onClose,
   onBooted,
 }: {
   image?: string;
   podman?: RemotePodman;
+  /** The server's words when the image is another architecture than the host's. */
+  emulation?: string;
   onClose: () => void;
   onBooted: (name: string) => void;
 }) {
@@ -73,6 +76,13 @@ export function BootDialog({
           labelId="boot-title"
           description="A .qcow2 or .raw disk you already have, booted with UEFI. The VM writes to an overlay of its own: your file is never written."
         />
+      )}
+      {emulation && (
+        <ModalBody>
+          <Alert variant="warning" isInline isPlain title={emulation.split(":")[0]!}>
+            {emulation.slice(emulation.indexOf(":") + 1).trim()}
+          </Alert>
+        </ModalBody>
       )}
       {facts ? (
         <BootForm image={image} podman={podman?.connection} facts={facts} onClose={onClose} onBooted={onBooted} />

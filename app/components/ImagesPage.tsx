@@ -164,6 +164,7 @@ export function ImagesPage() {
               <Th>Image</Th>
               <Th>Type</Th>
               <Th>ID</Th>
+              <Th>Architecture</Th>
               <Th>Size</Th>
               <Th>Created</Th>
               <Th screenReaderText="Boot" />
@@ -181,6 +182,17 @@ export function ImagesPage() {
                   <Td dataLabel="Type">{i.bootc ? <Label color="blue">bootc</Label> : <Label variant="outline">container</Label>}</Td>
                   <Td dataLabel="ID" className="bootc-mono" title={i.digest}>
                     {i.id.slice(0, 12)}
+                  </Td>
+                  <Td dataLabel="Architecture">
+                    {i.arch || "—"}
+                    {i.emulation && (
+                      <>
+                        {" "}
+                        <Label isCompact color="orange" title={i.emulation}>
+                          emulated
+                        </Label>
+                      </>
+                    )}
                   </Td>
                   <Td dataLabel="Size">{formatBytes(i.sizeBytes)}</Td>
                   <Td dataLabel="Created">{i.createdAt ? `${formatAge(i.createdAt)} ago` : "—"}</Td>
@@ -204,6 +216,7 @@ export function ImagesPage() {
         <BootDialog
           image={booting}
           podman={podman && which ? { connection: podman, label: which.label } : undefined}
+          emulation={images?.find((i) => imageName(i) === booting)?.emulation}
           onClose={() => setBooting(undefined)}
           onBooted={(vm) => router.push(`/vms/${vm}`)}
         />

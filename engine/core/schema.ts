@@ -12,7 +12,7 @@ import path from "node:path";
 import * as z from "zod";
 import { BootcError } from "./errors.js";
 import { CONNECTION_NAME_RE, PODMAN_URL_RE } from "./podman-connection.js";
-import { ACCELS, BUILDERS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES, NAME_RE, NAME_RULE, PULL_POLICIES, validateName } from "./names.js";
+import { ACCELS, ARCH_NAMES, BUILDERS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES, NAME_RE, NAME_RULE, PULL_POLICIES, validateName } from "./names.js";
 
 export { ACCELS, BUILDERS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES, NAME_RE, PULL_POLICIES, validateName };
 
@@ -184,6 +184,12 @@ export const RunOptionsSchema = z.strictObject({
   removeImageOnStop: z.boolean().default(false).describe("remove the VM when it stops, and its image and cached base disks too, unless another VM uses them"),
   replace: z.boolean().default(false).describe("stop and remove a VM of the same name first, once everything else has been checked"),
   accel: z.enum(ACCELS).optional().describe("the accelerator, instead of the detected one"),
+  arch: z
+    .enum(ARCH_NAMES)
+    .optional()
+    .describe(
+      "the guest's architecture, instead of the image's (its config's Architecture); another than the host's is emulated under TCG, several times slower",
+    ),
   readyTimeoutSec: z
     .number()
     .int()

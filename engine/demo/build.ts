@@ -6,7 +6,7 @@
  * a failed build never leaves a half-made image under the final name.
  */
 import { createHash } from "node:crypto";
-import { readFile, mkdtemp } from "node:fs/promises";
+import { readFile, mkdtemp, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -15,13 +15,19 @@ import { findOnPath, hostArch } from "../host/tools.js";
 import { podman, podmanJson, podmanPath } from "../host/podman.js";
 import { demoWorkRoot, enginePaths } from "../core/paths.js";
 import { ensurePrivateDir } from "../core/private-dir.js";
+import { ARCH_PROFILES, podmanArchName, type GuestArch } from "../host/arch.js";
+import { recipeForArch } from "./arch-recipe.js";
 
 export const DEMO_IMAGE = "localhost/bootc-demo:latest";
 /** base: the demo; cloud: the same with cloud-init (NoCloud), for --cloudinit. */
 export const DEMO_VARIANTS = ["base", "cloud"] as const;
 export type DemoVariant = (typeof DEMO_VARIANTS)[number];
 export const DEMO_CLOUD_IMAGE = "localhost/bootc-demo-cloud:latest";
-export const demoImageOf = (variant: DemoVariant = "base") => (variant === "cloud" ? DEMO_CLOUD_IMAGE : DEMO_IMAGE);
+/** Another architecture's demo is named after it (localhost/bootc-demo-arm64 on an x86_64 host). */
+export function demoImageOf(variant: DemoVariant = "base", arch: GuestArch = hostArch()): string {
+  const image = variant === "cloud" ? DEMO_CLOUD_IMAGE : DEMO_IMAGE;
+  return arch === hostArch() ? image : image.replace(":latest", `-${podmanArchName(arch)}:latest`);
+}
 export const RECIPE_LABEL = "org.bootc-console.recipe";
 // Next to this module in the source tree; `npm run build` copies it next to the compiled one.
 const RECIPE = fileURLToPath(new URL("./recipe.sh", import.meta.url));
@@ -32,16 +38,36 @@ export interface DemoBuildOptions {
   /** Rebuild even when the recipe hash matches. */
   force?: boolean;
   variant?: DemoVariant;
+  /** The image's architecture (default the host's); another one is built through qemu-user-static. */
+  arch?: GuestArch;
   onLog?: (line: string) => void;
 }
 
 export type DemoBuildResult = { built: boolean; image: string; recipeHash: string; seconds: number };
 
-export async function demoRecipeHash(suite: string, mirror: string, variant: DemoVariant = "base"): Promise<string> {
-  const recipe = await readFile(RECIPE);
+/** The recipe as run for `arch`: recipe.sh itself for x86_64. */
+export const demoRecipe = async (arch: GuestArch = hostArch()): Promise<string> => recipeForArch(await readFile(RECIPE, "utf8"), arch);
+
+export async function demoRecipeHash(suite: string, mirror: string, variant: DemoVariant = "base", arch: GuestArch = hostArch()): Promise<string> {
+  const recipe = await demoRecipe(arch);
   // The base variant's hash is what it was before variants existed: no needless rebuild.
   const extra = variant === "base" ? "" : `\0${variant}`;
-  return createHash("sha256").update(recipe).update(`\0${suite}\0${mirror}\0${hostArch()}${extra}`).digest("hex").slice(0, 16);
+  return createHash("sha256").update(recipe).update(`\0${suite}\0${mirror}\0${arch}${extra}`).digest("hex").slice(0, 16);
+}
+
+/**
+ * debootstrap and the recipe's chroot run another architecture's binaries only through
+ * qemu-user-static registered with binfmt_misc; without it they fail late with "Exec format error".
+ */
+async function requireBinfmt(arch: GuestArch): Promise<void> {
+  if (arch === hostArch()) return;
+  const entry = await readFile(`/proc/sys/fs/binfmt_misc/qemu-${arch}`, "utf8").catch(() => "");
+  if (entry.startsWith("enabled")) return;
+  throw new BootcError(
+    "MISSING_TOOL",
+    `building the ${podmanArchName(arch)} demo needs qemu-${arch} registered with binfmt_misc, and it is not`,
+    "install qemu-user-static (apt-get install qemu-user-static; dnf install qemu-user-static) and register it: scripts/setup.sh --tests does both",
+  );
 }
 
 /** The recipe hash the existing demo image was built from, if any. */
@@ -76,8 +102,10 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
   }
   podmanPath();
   const variant = opts.variant ?? "base";
-  const image = demoImageOf(variant);
-  const hash = await demoRecipeHash(suite, mirror, variant);
+  const arch = opts.arch ?? hostArch();
+  await requireBinfmt(arch);
+  const image = demoImageOf(variant, arch);
+  const hash = await demoRecipeHash(suite, mirror, variant, arch);
   if (!opts.force && (await existingDemoHash(image)) === hash) {
     log(`==> ${image} is up to date (recipe ${hash}): nothing to do`);
     return { built: false, image, recipeHash: hash, seconds: (Date.now() - started) / 1000 };
@@ -89,7 +117,10 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
   const work = await mkdtemp(path.join(workRoot, "demo-"));
   const rootfs = path.join(work, "rootfs");
   try {
-    const recipe = execa("bash", [RECIPE, rootfs], {
+    // The recipe as hashed, so what runs is what the label says.
+    const recipeFile = path.join(work, "recipe.sh");
+    await writeFile(recipeFile, await demoRecipe(arch));
+    const recipe = execa("bash", [recipeFile, rootfs], {
       env: { BOOTC_DEMO_SUITE: suite, BOOTC_DEMO_MIRROR: mirror, BOOTC_DEMO_VARIANT: variant },
       all: true,
       reject: false,
@@ -119,14 +150,16 @@ export async function buildDemoImage(opts: DemoBuildOptions = {}): Promise<DemoB
     await podman([
       "import",
       "--quiet",
+      "--arch",
+      ARCH_PROFILES[arch].podman,
       "--change",
       "LABEL containers.bootc=1",
       "--change",
       `LABEL ${RECIPE_LABEL}=${hash}`,
       "--change",
-      `LABEL org.opencontainers.image.title=${variant === "base" ? "bootc-demo" : `bootc-demo-${variant}`}`,
+      `LABEL org.opencontainers.image.title=${image.replace(/^localhost\//, "").replace(/:latest$/, "")}`,
       "--change",
-      `LABEL org.opencontainers.image.description=Debian ${suite} bootc-layout demo image built by bootc-console`,
+      `LABEL org.opencontainers.image.description=Debian ${suite} ${podmanArchName(arch)} bootc-layout demo image built by bootc-console`,
       tarball,
       image,
     ]);

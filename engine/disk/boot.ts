@@ -6,7 +6,8 @@
 import { copyFile, rm, access, stat } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "../core/errors.js";
-import { requireFirmware } from "../host/tools.js";
+import { hostArch, requireFirmware } from "../host/tools.js";
+import type { GuestArch } from "../host/arch.js";
 import { guestSystemdVersion, hasSshd, imageUsers, mountImage, unmountImage } from "../images/rootfs.js";
 import type { EnginePaths, VmPaths } from "../core/paths.js";
 import type { VmRecord } from "../core/record.js";
@@ -41,8 +42,8 @@ const exists = (p: string) =>
     () => false,
   );
 
-async function uefi(vp: VmPaths): Promise<{ code: string; vars: string }> {
-  const fw = requireFirmware("to boot installed and premade disks");
+async function uefi(vp: VmPaths, arch: GuestArch): Promise<{ code: string; vars: string }> {
+  const fw = requireFirmware("to boot installed and premade disks", arch);
   // Each VM keeps its own variable store (boot entries persist like on real hardware).
   if (!(await exists(vp.efiVars))) await copyFile(fw.vars, vp.efiVars);
   return { code: fw.code, vars: vp.efiVars };
@@ -117,7 +118,7 @@ export async function prepareDiskBoot(
       );
     }
     if (!(await exists(vp.overlay))) await createOverlay(d.premade, d.premadeFormat, vp.overlay, d.sizeBytes || info.virtualSize);
-    return { firmware: await uefi(vp), cmdline: [], disk: overlayOn(d.premade, d.premadeFormat), sshd: true };
+    return { firmware: await uefi(vp, r.arch ?? hostArch()), cmdline: [], disk: overlayOn(d.premade, d.premadeFormat), sshd: true };
   }
 
   const { entry, reused } = await ensureBaseDisk(
@@ -143,5 +144,5 @@ export async function prepareDiskBoot(
       cmdline: directDiskKernelArgs(r.kargs),
     };
   }
-  return { ...base, firmware: await uefi(vp), cmdline: [] };
+  return { ...base, firmware: await uefi(vp, r.arch ?? hostArch()), cmdline: [] };
 }

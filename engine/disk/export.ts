@@ -10,11 +10,13 @@
  * when complete: FILE is either absent or whole.
  */
 import { randomUUID } from "node:crypto";
-import { access, mkdtemp, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { access, copyFile, mkdtemp, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
 import { hostArch, requireTool } from "../host/tools.js";
+import { ARCH_PROFILES, guestArch, podmanArchName, type GuestArch } from "../host/arch.js";
+import { mountImage, unmountImage } from "../images/rootfs.js";
 import type { EnginePaths } from "../core/paths.js";
 import { spawnOwned } from "../host/spawn.js";
 import { ensureImage, type PullHooks, type PullPolicy } from "../images/pull.js";
@@ -31,16 +33,55 @@ const ESP_MIB = 128;
 const ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 const LINUX_TYPE = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
 
-/** Where the host's systemd-boot is (Debian's systemd-boot-efi, Fedora's systemd-boot-unsigned). */
-function systemdBootEfi(): { file: string; removablePath: string } {
-  const arch = hostArch() === "aarch64" ? "aa64" : "x64";
-  return { file: `/usr/lib/systemd/boot/efi/systemd-boot${arch}.efi`, removablePath: `::/EFI/BOOT/BOOT${arch.toUpperCase()}.EFI` };
+/**
+ * systemd-boot for the guest's architecture, as the removable-media loader: the image's own
+ * (a bootc image that ships systemd-boot), else the host's — for another architecture than
+ * the host's, Debian's multiarch package (systemd-boot-efi:arm64) puts it at the same path.
+ */
+export function systemdBootCandidates(arch: GuestArch, imageView?: string): { files: string[]; removablePath: string } {
+  const efi = arch === "aarch64" ? "aa64" : "x64";
+  const rel = `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`;
+  return { files: [...(imageView ? [path.join(imageView, rel)] : []), `/${rel}`], removablePath: `::/EFI/BOOT/BOOT${efi.toUpperCase()}.EFI` };
+}
+
+async function systemdBootEfi(arch: GuestArch, imageId: string, work: string): Promise<{ file: string; removablePath: string }> {
+  // Only another architecture's is looked for in the image: the host's own path is what
+  // every x86_64 export has used, and stays so.
+  const foreign = arch !== hostArch();
+  const root = foreign ? await mountImage(imageId) : undefined;
+  try {
+    const c = systemdBootCandidates(arch, root?.view);
+    for (const file of c.files) {
+      if (
+        await access(file).then(
+          () => true,
+          () => false,
+        )
+      ) {
+        if (!root || !file.startsWith(root.view)) return { file, removablePath: c.removablePath };
+        // Copied out: the image is unmounted before the ESP is written.
+        const copy = path.join(work, path.basename(file));
+        await copyFile(file, copy);
+        return { file: copy, removablePath: c.removablePath };
+      }
+    }
+    const pkg = foreign
+      ? `install it in the image (Debian: systemd-boot-efi; Fedora: systemd-boot-unsigned), or on this host: dpkg --add-architecture ${podmanArchName(arch)} && apt-get update && apt-get install systemd-boot-efi:${podmanArchName(arch)}`
+      : "apt-get install systemd-boot-efi (dnf install systemd-boot-unsigned)";
+    throw new BootcError(
+      "MISSING_TOOL",
+      `${c.files[c.files.length - 1]} is missing: a direct-built disk needs ${foreign ? `${podmanArchName(arch)} ` : "the host's "}systemd-boot to boot elsewhere`,
+      pkg,
+    );
+  } finally {
+    if (root) await unmountImage(imageId);
+  }
 }
 
 /** The loader entry of an exported direct-built disk: the root by PARTUUID, whatever the disk's bus. */
-export function loaderEntry(partUuid: string, title: string): string {
+export function loaderEntry(partUuid: string, title: string, arch: GuestArch = "x86_64"): string {
   // Both consoles: a serial one for headless tools, the screen for viewers; the last is /dev/console.
-  return `title ${title}\nlinux /vmlinuz\ninitrd /initramfs.img\noptions root=PARTUUID=${partUuid} rootfstype=ext4 rw console=tty0 console=ttyS0\n`;
+  return `title ${title}\nlinux /vmlinuz\ninitrd /initramfs.img\noptions root=PARTUUID=${partUuid} rootfstype=ext4 rw console=tty0 console=${ARCH_PROFILES[arch].console}\n`;
 }
 
 /** The sfdisk script for an ESP of ESP_MIB and a root of rootMiB after it. */
@@ -54,15 +95,15 @@ export function partitionScript(rootMiB: number, rootUuid: string): string {
 }
 
 /** A UEFI-bootable GPT disk around a direct-built base (an ext4 root), written to `out` (raw). */
-async function assembleUefiDisk(entry: DiskEntry, dir: string, out: string, work: string, onProgress: (p: DiskProgress) => void): Promise<void> {
-  const boot = systemdBootEfi();
-  await access(boot.file).catch(() => {
-    throw new BootcError(
-      "MISSING_TOOL",
-      `${boot.file} is missing: a direct-built disk needs the host's systemd-boot to boot elsewhere`,
-      "apt-get install systemd-boot-efi (dnf install systemd-boot-unsigned)",
-    );
-  });
+async function assembleUefiDisk(
+  entry: DiskEntry,
+  dir: string,
+  out: string,
+  work: string,
+  arch: GuestArch,
+  onProgress: (p: DiskProgress) => void,
+): Promise<void> {
+  const boot = await systemdBootEfi(arch, entry.imageId, work);
   const [mkfsVfat, mmd, mcopy, sfdisk] = ["mkfs.vfat", "mmd", "mcopy", "sfdisk"].map((t) => requireTool(t));
   onProgress({ step: "making the EFI system partition" });
   const esp = path.join(work, "esp.img");
@@ -72,7 +113,7 @@ async function assembleUefiDisk(entry: DiskEntry, dir: string, out: string, work
   await execa(mmd!, ["-i", esp, "::/EFI", "::/EFI/BOOT", "::/loader", "::/loader/entries"]);
   const rootUuid = randomUUID();
   await writeFile(path.join(work, "loader.conf"), "default bootc.conf\ntimeout 0\n");
-  await writeFile(path.join(work, "bootc.conf"), loaderEntry(rootUuid, entry.image));
+  await writeFile(path.join(work, "bootc.conf"), loaderEntry(rootUuid, entry.image, arch));
   for (const [from, to] of [
     [boot.file, boot.removablePath],
     [path.join(dir, entry.kernel ?? "vmlinuz"), "::/vmlinuz"],
@@ -105,6 +146,8 @@ export interface ExportOptions {
   filesystem: string;
   file: string;
   format: ExportFormat;
+  /** The image's architecture (default the host's): its systemd-boot and serial console. */
+  arch?: GuestArch;
   onProgress?: (p: DiskProgress) => void;
   signal?: AbortSignal;
 }
@@ -156,7 +199,7 @@ export async function exportDisk(paths: EnginePaths, o: ExportOptions): Promise<
     // A direct-built base is assembled into a whole disk here; an install-built one is one already.
     const assembled = entry.builder === "direct";
     const raw = assembled ? path.join(work, "disk.raw") : diskFile(dir);
-    if (assembled) await assembleUefiDisk(entry, dir, raw, work, onProgress);
+    if (assembled) await assembleUefiDisk(entry, dir, raw, work, o.arch ?? hostArch(), onProgress);
     const tmp = path.join(work, `out.${o.format}`);
     const size = (await stat(raw)).size;
     onProgress({ step: `writing ${o.format}`, bytes: 0, totalBytes: size });
@@ -214,9 +257,11 @@ export async function exportImageDisk(
   await checkExportTarget(o.file);
   await ensureImage(o.image, o.pull ?? "missing", o.pullHooks, paths);
   const image = await inspectImage(o.image);
+  const arch = guestArch(image.arch, hostArch());
   const disk = await planImageDisk(
     { builder: o.builder ?? "auto", sizeBytes: o.sizeBytes, filesystem: o.filesystem ?? "ext4" },
     { ref: o.image, id: image.id },
+    arch,
   );
   if (disk.builder === "premade") throw new BootcError("INVALID_ARGUMENT", "a premade disk cannot be exported", "convert it with qemu-img convert");
   return exportDisk(paths, {
@@ -227,6 +272,7 @@ export async function exportImageDisk(
     filesystem: disk.filesystem,
     file: o.file,
     format,
+    arch,
     onProgress: o.onProgress,
     signal: o.signal,
   });

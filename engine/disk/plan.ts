@@ -7,7 +7,8 @@ import path from "node:path";
 import { access } from "node:fs/promises";
 import { BootcError } from "../core/errors.js";
 import { DEFAULT_DISK_SIZE } from "../core/schema.js";
-import { requireFirmware } from "../host/tools.js";
+import { hostArch, requireFirmware } from "../host/tools.js";
+import { podmanArchName, type GuestArch } from "../host/arch.js";
 import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { isRootless } from "../host/userns.js";
 import type { VmDisk } from "../core/record.js";
@@ -21,7 +22,8 @@ export interface DiskRequest {
   premade?: string;
 }
 
-export async function planPremadeDisk(req: DiskRequest): Promise<VmDisk> {
+/** `arch`: the guest's, when not the host's (--arch): booted by that architecture's UEFI firmware. */
+export async function planPremadeDisk(req: DiskRequest, arch: GuestArch = hostArch()): Promise<VmDisk> {
   const file = path.resolve(req.premade!);
   const info = await inspectDisk(file);
   if (req.sizeBytes !== undefined && req.sizeBytes < info.virtualSize) {
@@ -31,11 +33,24 @@ export async function planPremadeDisk(req: DiskRequest): Promise<VmDisk> {
       "leave out --disk-size, or give a larger size to grow the VM's disk",
     );
   }
-  requireFirmware("to boot a premade disk");
+  requireFirmware("to boot a premade disk", arch);
   return { builder: "premade", sizeBytes: req.sizeBytes ?? 0, filesystem: "", premade: file, premadeFormat: info.format };
 }
 
-export async function planImageDisk(req: DiskRequest, image: { ref: string; id: string }): Promise<VmDisk> {
+/**
+ * `arch`: the image's, when not the host's. `bootc install` would run the image's own bootc
+ * in a container of that architecture (qemu-user, a privileged container) and is not built
+ * for it: such an image gets the direct builder, whose disk boots its kernel directly.
+ */
+export async function planImageDisk(req: DiskRequest, image: { ref: string; id: string }, arch: GuestArch = hostArch()): Promise<VmDisk> {
+  const foreign = arch !== hostArch();
+  if (foreign && req.builder === "install") {
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `the install builder cannot make a disk of ${image.ref}, an ${podmanArchName(arch)} image, on this ${podmanArchName(hostArch())} host (bootc install would run emulated in a privileged container: not built)`,
+      "use the built-in builder: --builder direct (or leave --builder out)",
+    );
+  }
   const sizeBytes = req.sizeBytes ?? DEFAULT_DISK_SIZE;
   const root = await mountImage(image.id);
   try {
@@ -44,7 +59,7 @@ export async function planImageDisk(req: DiskRequest, image: { ref: string; id: 
       () => false,
     );
     // `bootc install` runs in a privileged container, which rootless podman cannot start.
-    const builder = req.builder === "auto" ? (hasBootc && !isRootless() ? "install" : "direct") : req.builder;
+    const builder = req.builder === "auto" ? (hasBootc && !isRootless() && !foreign ? "install" : "direct") : req.builder;
     if (builder === "install" && isRootless()) {
       throw new BootcError(
         "NEEDS_ROOT",

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../test/tmp.js";
-import { doctorChecks } from "./doctor.js";
+import { chmodSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { doctorChecks, foreignArchRows } from "./doctor.js";
 
 /** A host with nothing on PATH, its state in a scratch directory. */
 const bareHost = () => ({ PATH: tempDir("doctor-path-"), BOOTC_HOME: tempDir("doctor-home-") }) as unknown as NodeJS.ProcessEnv;
@@ -35,5 +37,26 @@ describe("bootc doctor's rows per platform", () => {
     expect((await rowsFor("linux", false)).map((r) => r.id)).not.toContain("rootless");
     const podman = (await rowsFor("linux", false)).find((r) => r.id === "podman");
     expect(podman?.fix).toContain("apt-get install podman");
+  });
+});
+
+describe("bootc doctor's rows for other architectures", () => {
+  it("has a row for another architecture's emulator it finds, and none for one it does not", async () => {
+    const env = bareHost();
+    expect(await foreignArchRows(env, "linux", "x86_64").then((rows) => rows.filter((r) => r.id.startsWith("qemu-")))).toEqual([]);
+    const bin = path.join(env.PATH!, "qemu-system-aarch64");
+    writeFileSync(bin, "#!/bin/sh\necho 'QEMU emulator version 7.2.19'\n");
+    chmodSync(bin, 0o755);
+    const rows = await foreignArchRows(env, "linux", "x86_64");
+    expect(rows.find((r) => r.id === "qemu-aarch64")).toEqual({
+      id: "qemu-aarch64",
+      name: "qemu (arm64 guests)",
+      required: false,
+      status: "ok",
+      detail: `${bin} 7.2.19, emulated under TCG`,
+    });
+    expect(rows.map((r) => r.id)).not.toContain("qemu-x86_64");
+    // The other direction: an arm64 host's row for amd64 guests.
+    expect((await foreignArchRows(env, "linux", "aarch64")).map((r) => r.id)).not.toContain("qemu-aarch64");
   });
 });

@@ -6,7 +6,8 @@ import { readFile, stat, statfs } from "node:fs/promises";
 import os from "node:os";
 import { execa } from "execa";
 import { detectAccel } from "../host/accel.js";
-import { findFirmware, findOnPath, findQemu, findVirtiofsd, hostArch, installHint } from "../host/tools.js";
+import { findFirmware, findOnPath, findQemu, findVirtiofsd, hostArch, installHint, type HostArch } from "../host/tools.js";
+import { ARCH_PROFILES, podmanArchName, type GuestArch } from "../host/arch.js";
 import { enginePaths } from "../core/paths.js";
 import { ensurePrivateDir } from "../core/private-dir.js";
 import { PROBE_IMAGE } from "../images/probe.js";
@@ -103,6 +104,33 @@ const checkFirmware: Check = async (_env, platform) => {
   if (!fw) return row({ ...base, status: "warn", detail: "not found (needed only for disk mode and premade disks)", fix: installHint("firmware", platform) });
   return row({ ...base, status: "ok", detail: `${fw.code} + ${fw.vars}` });
 };
+
+/**
+ * A row for each other architecture's emulator and UEFI firmware found here: what lets this
+ * host boot arm64 images (or amd64 ones on an arm64 host), emulated. Nothing is said of what
+ * is absent: booting such an image names the package then, and most hosts never need one.
+ * BOOTC_QEMU names one emulator for every architecture, so it is not taken for another's.
+ */
+export async function foreignArchRows(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  host: HostArch = hostArch(),
+): Promise<DoctorRow[]> {
+  const rows: DoctorRow[] = [];
+  for (const arch of Object.keys(ARCH_PROFILES) as GuestArch[]) {
+    if (arch === host) continue;
+    const who = `${podmanArchName(arch)} guests`;
+    const bin = findOnPath(ARCH_PROFILES[arch].qemuBinary, env);
+    if (bin) {
+      const v = await execa(bin, ["--version"], { reject: false, env });
+      const version = /version ([\d.]+)/.exec(v.stdout)?.[1] ?? "unknown version";
+      rows.push({ id: `qemu-${arch}`, name: `qemu (${who})`, required: false, status: "ok", detail: `${bin} ${version}, emulated under TCG` });
+    }
+    const fw = findFirmware(arch, platform);
+    if (fw) rows.push({ id: `firmware-${arch}`, name: `UEFI firmware (${who})`, required: false, status: "ok", detail: `${fw.code} + ${fw.vars}` });
+  }
+  return rows;
+}
 
 /** How this user gets to open /dev/kvm: join its group, or (root's alone) have it given one. */
 async function kvmAccessFix(): Promise<string> {
@@ -240,6 +268,10 @@ export function doctorChecks(platform: NodeJS.Platform, rootless: boolean): Chec
 
 export async function runDoctor(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Promise<DoctorReport> {
   const checks = doctorChecks(platform, platform !== "darwin" && isRootless());
-  const rows = [...(await Promise.all(checks.map((check) => check(env, platform)))), ...(await libvirtRows(enginePaths(env), env))];
+  const rows = [
+    ...(await Promise.all(checks.map((check) => check(env, platform)))),
+    ...(await foreignArchRows(env, platform)),
+    ...(await libvirtRows(enginePaths(env), env)),
+  ];
   return { ok: rows.every((r) => !(r.required && r.status === "fail")), rows };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ARCH_PROFILES, guestAccel, guestArch, podmanArchName } from "./arch.js";
+import { ARCH_PROFILES, guestAccel, guestArch, emulationNote, guestArchFlag, parsePlatform, platformOf, podmanArchName, vmArch } from "./arch.js";
 
 describe("guestArch", () => {
   it("maps podman's names to qemu's", () => {
@@ -47,5 +47,49 @@ describe("ARCH_PROFILES", () => {
   it("names Debian's AAVMF firmware from qemu-efi-aarch64 first for arm64 guests", () => {
     expect(ARCH_PROFILES.aarch64.firmware[0]).toEqual(["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"]);
     expect(ARCH_PROFILES.aarch64.console).toBe("ttyAMA0");
+  });
+});
+
+describe("parsePlatform", () => {
+  it("takes the platforms podman names for amd64 and arm64, with a variant", () => {
+    expect(parsePlatform("linux/arm64")).toEqual({ platform: "linux/arm64", arch: "aarch64" });
+    expect(parsePlatform("linux/amd64")).toEqual({ platform: "linux/amd64", arch: "x86_64" });
+    expect(parsePlatform("Linux/ARM64/v8")).toEqual({ platform: "linux/arm64/v8", arch: "aarch64" });
+    expect(parsePlatform("linux/aarch64")).toEqual({ platform: "linux/arm64", arch: "aarch64" });
+    expect(platformOf("aarch64")).toBe("linux/arm64");
+  });
+
+  it("refuses anything else in one sentence", () => {
+    for (const bad of ["arm64", "linux/ppc64le", "windows/amd64", "linux/arm64/v8/x", "linux/arm64/x; rm", ""]) {
+      expect(() => parsePlatform(bad), bad).toThrow(/is not a platform bootc-console can boot \(linux\/amd64 or linux\/arm64\)$/);
+    }
+  });
+});
+
+describe("guestArchFlag", () => {
+  it("takes podman's and qemu's names and refuses others", () => {
+    expect(guestArchFlag("arm64")).toBe("aarch64");
+    expect(guestArchFlag("x86_64")).toBe("x86_64");
+    expect(() => guestArchFlag("riscv64")).toThrow("--arch riscv64 is not one bootc-console can boot");
+    expect(() => guestArchFlag("")).toThrow(/--arch ""/);
+  });
+});
+
+describe("emulationNote", () => {
+  it("speaks of a foreign image only", () => {
+    expect(emulationNote("arm64", "x86_64")).toMatch(/^emulated \(slow\): an arm64 image on this amd64 host runs under qemu-system-aarch64 with TCG/);
+    expect(emulationNote("amd64", "aarch64")).toMatch(/^emulated \(slow\): an amd64 image on this arm64 host runs under qemu-system-x86_64/);
+    expect(emulationNote("amd64", "x86_64")).toBeUndefined();
+    expect(emulationNote("", "x86_64")).toBeUndefined();
+    expect(emulationNote("ppc64le", "x86_64")).toBeUndefined();
+  });
+});
+
+describe("vmArch", () => {
+  it("is the record's for a foreign guest, the host's for one that runs here, unknown on another libvirt host", () => {
+    expect(vmArch({ arch: "aarch64" }, "x86_64")).toBe("arm64");
+    expect(vmArch({}, "x86_64")).toBe("amd64");
+    expect(vmArch({ connection: "qemu:///system" }, "aarch64")).toBe("arm64");
+    expect(vmArch({ connection: "qemu+ssh://me@box/system" }, "x86_64")).toBeUndefined();
   });
 });

@@ -70,9 +70,31 @@ export function guestArch(podmanArch: string, host: HostArch, override?: string)
   );
 }
 
+/** --arch's value (podman's or qemu's name), validated. */
+export const guestArchFlag = (value: string): GuestArch => {
+  const arch = ALIASES[value.trim().toLowerCase()];
+  if (arch) return arch;
+  throw new BootcError(
+    "INVALID_ARGUMENT",
+    `--arch ${value || '""'} is not one bootc-console can boot (it boots amd64 and arm64 images)`,
+    "use --arch amd64 or --arch arm64",
+  );
+};
+
 export const podmanArchName = (arch: GuestArch): string => ARCH_PROFILES[arch].podman;
 
 export const isForeign = (guest: GuestArch, host: HostArch): boolean => guest !== host;
+
+/**
+ * For an image of another architecture than the host's, the words saying it boots emulated
+ * (the Images page and its boot dialog show them); undefined for the host's, an unnamed or
+ * an unbootable architecture.
+ */
+export function emulationNote(podmanArch: string, host: HostArch): string | undefined {
+  const guest = ALIASES[podmanArch.trim().toLowerCase()];
+  if (!guest || !isForeign(guest, host)) return undefined;
+  return `emulated (slow): an ${podmanArchName(guest)} image on this ${podmanArchName(host)} host runs under ${ARCH_PROFILES[guest].qemuBinary} with TCG, several times slower than a native boot`;
+}
 
 export interface GuestAccel {
   accel: Accel;
@@ -105,3 +127,34 @@ export const qemuInstallHint = (arch: GuestArch): string =>
 
 export const firmwareInstallHint = (arch: GuestArch): string =>
   `install UEFI firmware for ${podmanArchName(arch)} guests (Debian/Ubuntu: apt-get install ${ARCH_PROFILES[arch].debianFirmwarePackage}; Fedora: dnf install ${arch === "aarch64" ? "edk2-aarch64" : "edk2-ovmf"})`;
+
+/**
+ * --platform as podman takes it (OS/ARCH[/VARIANT]), for an architecture bootc-console can
+ * boot: linux/amd64, linux/arm64, linux/arm64/v8 (qemu's names too, as podman's). Checked here so a typo fails in one
+ * sentence rather than as a pull of a platform the image does not have.
+ */
+export function parsePlatform(text: string): { platform: string; arch: GuestArch } {
+  const [os, archName, variant, ...rest] = text.trim().toLowerCase().split("/");
+  const arch = archName ? ALIASES[archName] : undefined;
+  if (os !== "linux" || !arch || rest.length || (variant !== undefined && !/^v[0-9]+$/.test(variant))) {
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `--platform ${JSON.stringify(text)} is not a platform bootc-console can boot (linux/amd64 or linux/arm64)`,
+      "use --platform linux/amd64 or --platform linux/arm64",
+    );
+  }
+  return { platform: [os, podmanArchName(arch), ...(variant ? [variant] : [])].join("/"), arch };
+}
+
+/** The platform to pull for a guest architecture (bootc run --arch). */
+export const platformOf = (arch: GuestArch): string => `linux/${podmanArchName(arch)}`;
+
+/**
+ * A VM's guest architecture in podman's words, for list and inspect: the record's (a foreign
+ * guest's) or, since a record leaves out the host's own, this host's for a VM that runs here;
+ * undefined for a libvirt VM on another host, whose architecture is that host's.
+ */
+export function vmArch(v: { arch?: GuestArch; connection?: string }, host: HostArch): string | undefined {
+  if (v.arch) return podmanArchName(v.arch);
+  return !v.connection || v.connection.startsWith("qemu:///") ? podmanArchName(host) : undefined;
+}

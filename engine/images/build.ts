@@ -21,6 +21,8 @@ export interface BuildOptions {
   /** Containerfile path (default: DIR/Containerfile, else DIR/Dockerfile). */
   file?: string;
   buildArgs?: Record<string, string>;
+  /** OS/ARCH as podman's --platform, validated (parsePlatform); another architecture's RUN steps go through qemu-user-static. */
+  platform?: string;
   onLine?: (line: string) => void;
   /** Build in another podman (the context is sent there, as `podman --remote build` does); the image stays there. */
   podman?: PodmanConnection;
@@ -55,6 +57,7 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
       "--label",
       `${SOURCE_LABEL}=${dir}`,
       ...Object.entries(o.buildArgs ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+      ...(o.platform ? ["--platform", o.platform] : []),
       dir,
     ];
     const cmd = podmanCommand(args, o.podman);

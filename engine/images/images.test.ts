@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergeImageRows, type PodmanImageRow } from "./images.js";
+import { mergeImageRows, parseArchLines, type PodmanImageRow } from "./images.js";
 
 const row = (id: string, names: string[], extra: Partial<PodmanImageRow> = {}): PodmanImageRow => ({ Id: id, Names: names, Size: 1, ...extra });
 
@@ -24,5 +24,16 @@ describe("mergeImageRows", () => {
   it("keeps an untagged image dangling, and a named one not", () => {
     expect(mergeImageRows([row("c", [])])[0]!.dangling).toBe(true);
     expect(mergeImageRows([row("c", [], { Dangling: true }), row("c", ["localhost/z:1"], { Dangling: false })])[0]!.dangling).toBe(false);
+  });
+});
+
+describe("parseArchLines", () => {
+  it("reads podman image inspect's id and architecture per line", () => {
+    const m = parseArchLines("6151ca0c amd64\n8a1ad206 arm64\n\nabc \n");
+    expect([...m]).toEqual([
+      ["6151ca0c", "amd64"],
+      ["8a1ad206", "arm64"],
+      ["abc", ""],
+    ]);
   });
 });

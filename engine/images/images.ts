@@ -6,6 +6,8 @@
 import { BootcError } from "../core/errors.js";
 import { describePodman, isRemotePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { podman, podmanJson } from "../host/podman.js";
+import { emulationNote } from "../host/arch.js";
+import { hostArch } from "../host/tools.js";
 
 export const BOOTC_LABEL = "containers.bootc";
 
@@ -18,6 +20,10 @@ export interface ImageSummary {
   labels: Record<string, string>;
   bootc: boolean;
   dangling: boolean;
+  /** podman's name for the image's architecture (amd64, arm64); "" when podman does not say. */
+  arch: string;
+  /** Set when it is another architecture than this host's: it boots emulated, and this says so. */
+  emulation?: string;
 }
 
 export interface PodmanImageRow {
@@ -44,7 +50,18 @@ export function toImageSummary(row: PodmanImageRow): ImageSummary {
     labels: row.Labels ?? {},
     bootc: hasBootcLabel(row.Labels),
     dangling: row.Dangling ?? names.length === 0,
+    arch: "",
   };
+}
+
+/** `podman image inspect --format '{{.Id}} {{.Architecture}}'`'s lines → architecture by id. */
+export function parseArchLines(text: string): Map<string, string> {
+  const byId = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const [id, arch] = line.trim().split(/\s+/);
+    if (id) byId.set(id, arch ?? "");
+  }
+  return byId;
 }
 
 /**
@@ -69,9 +86,21 @@ export function mergeImageRows(rows: PodmanImageRow[]): ImageSummary[] {
 /** bootc images first, then by name; dangling images only with `all`. `podman`: another podman's images (a connection). */
 export async function listImages(opts: { all?: boolean; podman?: PodmanConnection } = {}): Promise<ImageSummary[]> {
   const rows = await podmanJson<PodmanImageRow[]>(["images", "--format", "json", ...(opts.all ? ["--all"] : [])], {}, opts.podman);
-  return mergeImageRows(rows)
+  const images = mergeImageRows(rows)
     .filter((i) => opts.all || !i.dangling)
     .sort((a, b) => Number(b.bootc) - Number(a.bootc) || (a.names[0] ?? "~").localeCompare(b.names[0] ?? "~"));
+  // `podman images` (4.x) does not say the architecture: one inspect for all of them. An image
+  // removed meanwhile fails it; the list then shows no architecture rather than failing.
+  if (images.length) {
+    const text = await podman(["image", "inspect", "--format", "{{.Id}} {{.Architecture}}", ...images.map((i) => i.id)], {}, opts.podman).catch(() => "");
+    const arch = parseArchLines(text);
+    for (const i of images) {
+      i.arch = arch.get(i.id) ?? "";
+      const note = emulationNote(i.arch, hostArch());
+      if (note) i.emulation = note;
+    }
+  }
+  return images;
 }
 
 export interface ImageDetails {

@@ -32,6 +32,8 @@ export interface PullHooks {
   /** podman's own words, one line per step (not per progress tick). */
   onLine?: (line: string) => void;
   onProgress?: (p: PullProgress) => void;
+  /** OS/ARCH as podman's --platform, validated (parsePlatform); by default the host's. */
+  platform?: string;
 }
 
 function checkRef(ref: string): void {
@@ -89,7 +91,7 @@ export async function ensureImage(
         : `pull it (drop --pull=never, or run podman pull ${ref})`,
     );
   }
-  hooks.onLine?.(`pulling ${ref}${isRemotePodman(c) ? ` into ${describePodman(c)}` : ""}`);
+  hooks.onLine?.(`pulling ${ref}${isRemotePodman(c) ? ` into ${describePodman(c)}` : ""}${hooks.platform ? ` for ${hooks.platform}` : ""}`);
   await pullImage(ref, hooks, paths, c);
   return true;
 }
@@ -167,8 +169,9 @@ async function pullThroughApi(ref: string, h: PullHooks, paths: EnginePaths): Pr
 /** POSTs the Docker-compatible pull and reads its JSON lines; resolves with the error the stream reported, if any. */
 function streamPull(socket: string, ref: string, h: PullHooks): Promise<string | undefined> {
   const tally = new LayerTally();
+  const query = `fromImage=${encodeURIComponent(ref)}${h.platform ? `&platform=${encodeURIComponent(h.platform)}` : ""}`;
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method: "POST", path: `/v1.41/images/create?fromImage=${encodeURIComponent(ref)}` }, (res) => {
+    const req = http.request({ socketPath: socket, method: "POST", path: `/v1.41/images/create?${query}` }, (res) => {
       let buf = "";
       let error: string | undefined = res.statusCode && res.statusCode >= 400 ? `HTTP ${res.statusCode}` : undefined;
       res.setEncoding("utf8");
@@ -229,7 +232,7 @@ function pullError(ref: string, detail: string): BootcError {
 
 /** `podman pull` for a short name: its lines as progress (no bytes: without a terminal podman prints none). */
 async function pullWithCli(ref: string, h: PullHooks, c?: PodmanConnection): Promise<void> {
-  const cmd = podmanCommand(["pull", ref], c);
+  const cmd = podmanCommand(["pull", ...(h.platform ? ["--platform", h.platform] : []), ref], c);
   const child = execa(cmd.file, cmd.args, { ...cmd.options, all: true, reject: false, buffer: false });
   const tail: string[] = [];
   let blobs = 0;

@@ -12,7 +12,7 @@ import { ACTIVE_STATES, type VmRecord } from "../core/record.js";
 import { validateName, type ParsedRunOptions } from "../core/schema.js";
 import type { VmInfo } from "../core/vm.js";
 import { detectAccel, type AccelChoice } from "../host/accel.js";
-import { guestAccel } from "../host/arch.js";
+import { guestAccel, guestArchFlag, platformOf, podmanArchName } from "../host/arch.js";
 import { findQemu, findVirtiofsd, hostArch, requireTool } from "../host/tools.js";
 import { ensureImage, type PullHooks } from "../images/pull.js";
 import { isRemotePodman } from "../core/podman-connection.js";
@@ -90,9 +90,23 @@ export async function checkNewVm(
   const passwordHash = opts.password !== undefined ? hashPassword(opts.password) : undefined;
   // Everything the user typed is checked before a pull that may take minutes.
   // An image in another podman stays there: pulled there if it must be, then planTarget finds it there.
-  if (opts.image && !opts.disk) await ensureImage(opts.image, opts.pull, o.pull, o.paths, isRemotePodman(opts.podman) ? opts.podman : undefined);
+  if (opts.image && !opts.disk)
+    await ensureImage(
+      opts.image,
+      opts.pull,
+      opts.arch ? { ...o.pull, platform: platformOf(guestArchFlag(opts.arch)) } : o.pull,
+      o.paths,
+      isRemotePodman(opts.podman) ? opts.podman : undefined,
+    );
   const target = await planTarget(opts, { paths: o.paths, onExport: o.onExport });
   // Another architecture: its own qemu, and TCG whatever the host offers.
+  if (target.arch && opts.connect) {
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      `libvirt (--connect) cannot run an ${podmanArchName(target.arch)} guest yet: its domain is made for the host's architecture`,
+      "leave out --connect: bootc's own runtime boots it, emulated",
+    );
+  }
   if (target.arch) findQemu(process.env, target.arch);
   const host = hostArch();
   const guest = guestAccel({ guest: target.arch ?? host, host, chosen: accel.accel, explicit: opts.accel !== undefined || !!process.env.BOOTC_ACCEL });

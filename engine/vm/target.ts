@@ -14,7 +14,7 @@ import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
 import { DEFAULT_DISK_SIZE, type ParsedRunOptions } from "../core/schema.js";
 import { probeRemoteImage } from "../disk/remote-direct.js";
 import type { VmDisk } from "../core/record.js";
-import { guestArch, isForeign, podmanArchName, type GuestArch } from "../host/arch.js";
+import { guestArch, isForeign, type GuestArch } from "../host/arch.js";
 import { hostArch, type HostArch } from "../host/tools.js";
 
 export interface BootTarget {
@@ -26,7 +26,7 @@ export interface BootTarget {
   disk?: VmDisk;
   /** The podman the image is in, when not the local one. */
   podman?: PodmanConnection;
-  /** The image's architecture when it is not the host's (ephemeral mode only, for now). */
+  /** The guest's architecture when it is not the host's: the image's, or --arch's. */
   arch?: GuestArch;
 }
 
@@ -34,19 +34,21 @@ export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePath
   const req = { builder: opts.builder, sizeBytes: opts.diskSizeBytes, filesystem: opts.filesystem, premade: opts.disk };
   if (opts.disk) {
     if (opts.image) throw new BootcError("INVALID_ARGUMENT", "give either an image or --disk, not both", "bootc run --disk FILE boots the disk as it is");
-    const disk = await planPremadeDisk(req);
+    // A disk says nothing of its architecture: the host's, or --arch's.
+    const arch = opts.arch ? foreignArch("", hostArch(), opts.arch) : undefined;
+    const disk = await planPremadeDisk(req, arch);
     refuseKargsUnderUefi(opts, disk);
-    return { image: disk.premade!, imageId: "", disk };
+    return { image: disk.premade!, imageId: "", disk, ...(arch ? { arch } : {}) };
   }
   if (!opts.image) throw new BootcError("INVALID_ARGUMENT", "no image given", "usage: bootc run IMAGE (or --disk FILE)");
   if (isRemotePodman(opts.podman)) return planRemoteTarget(opts, opts.podman, o.paths ?? enginePaths(), o.onExport);
   const image = await inspectImage(opts.image);
-  const arch = foreignArch(opts.image, image.arch, opts.mode);
+  const arch = foreignArch(image.arch, hostArch(), opts.arch);
   const source = image.labels[SOURCE_LABEL];
   if (opts.mode === "disk") {
-    const disk = await planImageDisk(req, { ref: opts.image, id: image.id });
+    const disk = await planImageDisk(req, { ref: opts.image, id: image.id }, arch);
     refuseKargsUnderUefi(opts, disk);
-    return { image: opts.image, imageId: image.id, source, disk };
+    return { image: opts.image, imageId: image.id, source, disk, ...(arch ? { arch } : {}) };
   }
   // Look inside once now so an image without a kernel fails here, before any VM exists.
   const root = await mountImage(image.id);
@@ -59,19 +61,13 @@ export async function planTarget(opts: ParsedRunOptions, o: { paths?: EnginePath
 }
 
 /**
- * The image's architecture when it is not the host's: an ephemeral boot emulates it
- * (engine/host/arch.ts). Disk mode does not yet (its builders and firmware are the host's):
- * refused in one sentence rather than a qemu failure.
+ * The guest's architecture when it is not the host's (the image's, or --arch's): both modes
+ * emulate it (engine/host/arch.ts); disk mode with the direct builder or a premade disk
+ * (disk/plan.ts refuses the install builder for it).
  */
-export function foreignArch(ref: string, podmanArch: string, mode: ParsedRunOptions["mode"], host: HostArch = hostArch()): GuestArch | undefined {
-  const guest = guestArch(podmanArch, host);
-  if (!isForeign(guest, host)) return undefined;
-  if (mode === "ephemeral") return guest;
-  throw new BootcError(
-    "INVALID_ARGUMENT",
-    `${ref} is an ${podmanArchName(guest)} image and this host is ${podmanArchName(host)}: disk mode cannot boot another architecture yet`,
-    `boot it in ephemeral mode (--mode ephemeral), or boot an ${podmanArchName(host)} image (podman build --platform linux/${podmanArchName(host)})`,
-  );
+export function foreignArch(podmanArch: string, host: HostArch = hostArch(), override?: string): GuestArch | undefined {
+  const guest = guestArch(podmanArch, host, override);
+  return isForeign(guest, host) ? guest : undefined;
 }
 
 /**
@@ -87,12 +83,12 @@ async function planRemoteTarget(opts: ParsedRunOptions, c: PodmanConnection, pat
   if (opts.removeImageOnStop) throw not("--rmi", "use --rm; remove the image there with podman --remote rmi");
   const image = await inspectImage(opts.image, c);
   // Before the export: an image of another architecture is emulated (or refused) as a local one is.
-  const arch = foreignArch(opts.image, image.arch, opts.mode);
+  const arch = foreignArch(image.arch, hostArch(), opts.arch);
   const source = image.labels[SOURCE_LABEL];
   if (opts.mode === "disk") {
     const disk: VmDisk = { builder: "direct", sizeBytes: opts.diskSizeBytes ?? DEFAULT_DISK_SIZE, filesystem: opts.filesystem };
     await probeRemoteImage(c, { ref: opts.image, id: image.id }, disk.sizeBytes);
-    return { image: opts.image, imageId: image.id, source, disk, podman: c };
+    return { image: opts.image, imageId: image.id, source, disk, podman: c, ...(arch ? { arch } : {}) };
   }
   const { dir } = await exportedRoot(c, { ref: opts.image, id: image.id, sizeBytes: image.sizeBytes }, paths, onExport);
   await readGuestFacts(dir, opts.image);

@@ -11,6 +11,7 @@ import { inspectImage, listImages } from "../../engine/images/images.js";
 import { forgetPodman, readSavedPodmans, SAVED_PODMAN_NAME_RE, savePodman } from "../../engine/images/saved-podmans.js";
 import { connectionFromEnv, describePodman } from "../../engine/core/podman-connection.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
+import { parsePlatform } from "../../engine/host/arch.js";
 import { buildImage } from "../../engine/images/build.js";
 import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
 import { absHostPathSchema, imageRefSchema, podmanConnectionSchema, RunOptionsSchema, vmNameSchema } from "../../engine/core/schema.js";
@@ -67,19 +68,20 @@ const images = router({
     await removeImage(input.ref);
     return { removed: input.ref };
   }),
-  /** A job; with `podman`, the pull runs in that podman (podman pull's lines as the log). */
+  /** A job; with `podman`, the pull runs in that podman (podman pull's lines as the log); `platform` as podman's --platform. */
   pull: procedure
-    .input(z.object({ ref: imageRef, podman: podmanConnectionSchema.optional() }))
-    .mutation(({ input, ctx }) =>
-      ctx.jobs.start("pull", `Pull ${input.ref}`, (log, progress) =>
+    .input(z.object({ ref: imageRef, podman: podmanConnectionSchema.optional(), platform: z.string().max(64).optional() }))
+    .mutation(({ input, ctx }) => {
+      const platform = input.platform ? parsePlatform(input.platform).platform : undefined;
+      return ctx.jobs.start("pull", `Pull ${input.ref}`, (log, progress) =>
         pullImage(
           input.ref,
-          { onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) },
+          { platform, onLine: log, onProgress: (p) => p.totalBytes && progress(Math.floor((p.bytes / p.totalBytes) * 100)) },
           ctx.engine.paths,
           input.podman,
         ),
-      ),
-    ),
+      );
+    }),
   /** podman build of a Containerfile directory on this host; follow the job for the log. */
   build: procedure.input(z.object({ dir: absPath, tag: imageRef })).mutation(({ input, ctx }) =>
     ctx.jobs.start("build", `Build ${input.tag}`, async (log, progress) => {

@@ -1,17 +1,20 @@
 import path from "node:path";
 import { buildImage } from "../../engine/images/build.js";
+import { parsePlatform } from "../../engine/host/arch.js";
 import { BootcError } from "../../engine/core/errors.js";
 import { parseCommand, printJson } from "./output.js";
 import { describePodman, isRemotePodman } from "../../engine/core/podman-connection.js";
 import { PODMAN_FLAG_HELP, PODMAN_FLAG_OPTIONS, podmanFromFlags } from "./podman-flags.js";
 
-const HELP = `Usage: bootc build [-t TAG] [-f FILE] [--build-arg K=V]... [--json] [--connection NAME | -r] DIR
+const HELP = `Usage: bootc build [-t TAG] [-f FILE] [--platform OS/ARCH] [--build-arg K=V]... [--json] [--connection NAME | -r] DIR
 
 Builds an image from the Containerfile (or Dockerfile) in DIR with podman, streaming the
 build log. On failure, the failing step's output is shown and the exit code is 1. In
 another podman, the directory is sent there and the image stays there.
   -t, --tag TAG        image name (default localhost/<directory name>:latest)
   -f, --file FILE      the Containerfile to use
+  --platform OS/ARCH   podman's --platform: linux/amd64 or linux/arm64 (another architecture
+                       than the host's runs its RUN steps through qemu-user-static)
   --build-arg K=V      a build argument; repeatable
 ${PODMAN_FLAG_HELP.replaceAll("the images of", "build in")}`;
 
@@ -40,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
         tag: { type: "string", short: "t" },
         file: { type: "string", short: "f" },
         "build-arg": { type: "string", multiple: true },
+        platform: { type: "string" },
         json: { type: "boolean" },
         ...PODMAN_FLAG_OPTIONS,
       },
@@ -56,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     tag,
     file: values.file,
     buildArgs: parseBuildArgs(values["build-arg"]),
+    platform: values.platform === undefined ? undefined : parsePlatform(values.platform).platform,
     onLine: values.json ? undefined : (l) => console.log(l),
   });
   if (values.json) printJson(r);

@@ -5,7 +5,8 @@ import { PODMAN_FLAG_HELP, PODMAN_FLAG_OPTIONS, podmanFromFlags } from "./podman
 
 const HELP = `Usage: bootc images [--all] [--json] [--connection NAME | -r]
 
-Lists container images (podman), bootc images first and marked with *, one line per name.
+Lists container images (podman), bootc images first and marked with *, one line per name,
+with each image's architecture (ARCH: amd64, arm64; another than the host's boots emulated).
 An image is a bootc image when it has the label containers.bootc=1. --all includes untagged
 intermediate images.
 
@@ -28,13 +29,14 @@ export async function main(argv: string[]): Promise<number> {
   const mb = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
   console.log(
     table(
-      ["BOOTC", "IMAGE", "ID", "SIZE", "AGE"],
+      ["BOOTC", "IMAGE", "ID", "ARCH", "SIZE", "AGE"],
       // As podman images: a line per name, so every tag of a multi-tag image shows.
       images.flatMap((i) =>
         (i.names.length ? i.names : ["<none>"]).map((name) => [
           i.bootc ? "*" : "",
           name,
           i.id.slice(0, 12),
+          i.arch || "-",
           mb(i.sizeBytes),
           i.createdAt ? formatDuration(Date.now() - Date.parse(i.createdAt)) : "-",
         ]),

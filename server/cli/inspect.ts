@@ -1,13 +1,15 @@
 import { enginePaths } from "../../engine/core/paths.js";
 import { vmStatus } from "../../engine/runtime/direct/status.js";
 import { BootcError, isBootcError } from "../../engine/core/errors.js";
-import { parseCommand, printJson } from "./output.js";
+import { hostArch } from "../../engine/host/tools.js";
+import { parseCommand, printJson, withGuestArch } from "./output.js";
 import { renderBootReport, renderComparison } from "./boot-chart.js";
 
 const HELP = `Usage: bootc inspect NAME [--json]
        bootc inspect NAME --boot [--compare | --against OTHER] [--json]
 
-Prints the VM's record as JSON: options, state and reason, the qemu command line, and
+Prints the VM's record as JSON: options, state and reason, the guest's architecture
+(guestArch: amd64, arm64; arch is set only for an emulated one), the qemu command line, and
 the boot timeline (always JSON; --json is accepted for symmetry) (created, image-mounted, virtiofsd-ready, qemu-started,
 first-serial-byte, kernel-to-userspace, ssh-ready, …) with timestamps.
 
@@ -41,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     const { Engine } = await import("../../engine/vm/manager.js"); // a libvirt VM, perhaps
     return new Engine().getVm(name);
   });
-  printJson(local);
+  printJson(withGuestArch(local, hostArch()));
   return 0;
 }
 

@@ -2,7 +2,9 @@ import { existsSync } from "node:fs";
 import { enginePaths, hostsFile } from "../../engine/core/paths.js";
 import type { VmInfo } from "../../engine/core/vm.js";
 import { listVmStatus } from "../../engine/runtime/direct/status.js";
-import { formatDuration, parseCommand, printJson, table } from "./output.js";
+import { vmArch } from "../../engine/host/arch.js";
+import { hostArch } from "../../engine/host/tools.js";
+import { formatDuration, parseCommand, printJson, table, withGuestArch } from "./output.js";
 
 const HELP = `Usage: bootc list [--json]
 
@@ -12,7 +14,9 @@ round trip succeeded), stopping, stopped, failed (with the reason in --json). SS
 (bootc console NAME reaches it; sshFailed in --json says why).
 VMs that libvirt runs (bootc run --connect) are listed from every saved host (bootc
 hosts) and BOOTC_CONNECT's, read from libvirt itself; HOST says where each VM runs
-("local" for bootc's own runtime). A host that does not answer is named on stderr.`;
+("local" for bootc's own runtime). A host that does not answer is named on stderr.
+ARCH is the guest's architecture (guestArch in --json), "(emulated)" when it is not the
+host's: run under TCG, several times slower.`;
 
 /** libvirt VMs, if any host is known: loaded only then, so the common case stays fast. */
 async function libvirtVms(): Promise<{ vms: VmInfo[]; unreachable: Array<{ host: string; reason: string }> }> {
@@ -32,8 +36,9 @@ export async function main(argv: string[]): Promise<number> {
   const remote = await libvirtVms();
   const vms = [...(await listVmStatus(enginePaths())), ...remote.vms];
   for (const u of remote.unreachable) console.error(`warning: host ${u.host} did not answer: ${u.reason}`);
+  const host = hostArch();
   if (values.json) {
-    printJson(vms);
+    printJson(vms.map((v) => withGuestArch(v, host)));
     return 0;
   }
   if (!vms.length) {
@@ -52,10 +57,11 @@ export async function main(argv: string[]): Promise<number> {
             : "-";
   console.log(
     table(
-      ["NAME", "IMAGE", "MODE", "STATE", "SSH", "UPTIME", "HOST"],
+      ["NAME", "IMAGE", "ARCH", "MODE", "STATE", "SSH", "UPTIME", "HOST"],
       vms.map((v) => [
         v.name,
         v.image,
+        v.arch ? `${vmArch(v, host)} (emulated)` : (vmArch(v, host) ?? "-"),
         v.mode,
         v.effectiveState,
         ssh(v),

@@ -89,6 +89,7 @@ export const RUN_FLAGS: { [K in RunOptionKey]-?: Flag | "positional" } = {
   cloudInit: { flag: "cloudinit", arg: "[cdrom:|imds:]DIR", parse: parseCloudInit },
   credentialTransport: { flag: "credentials-via", hidden: true },
   accel: { flag: "accel", note: "or set BOOTC_ACCEL" },
+  arch: { flag: "arch" },
   readyTimeoutSec: { flag: "timeout", arg: "SECONDS" },
   mode: { flag: "mode" },
   builder: { flag: "builder" },

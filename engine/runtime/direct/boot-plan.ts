@@ -96,7 +96,9 @@ export async function diskPlan(ctx: PlanContext): Promise<BootPlan> {
   if (plan.base && r.disk) ctx.log.update({ disk: { ...r.disk, base: plan.base } });
   ctx.log.mark(plan.reused === false ? "disk-built" : plan.reused ? "disk-reused" : "disk-ready");
   if (plan.kernel) ctx.log.update({ kernel: plan.kernel });
-  return { ...plan, disks: [plan.disk] };
+  // A direct-built disk of an arm64 image boots the image's kernel as ephemeral mode does.
+  const kernel = plan.kernel && r.arch === "aarch64" ? (await loadableKernel(plan.kernel, r.arch, ctx.vp.runDir, plan.kernel)).path : plan.kernel;
+  return { ...plan, kernel, disks: [plan.disk] };
 }
 
 /** PCIe root ports of an ephemeral VM: the first root's, and two for the roots soft reboots plug in (each freed once switched away from). */

@@ -210,6 +210,38 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-kernel")).toEqual([]);
   });
 
+  it("boots an arm64 direct-built disk: the image's kernel, the disk as /dev/vda, no firmware", () => {
+    const args = buildQemuArgs({
+      ...base,
+      guestArch: "aarch64",
+      cmdline: ["root=/dev/vda", "rootfstype=ext4", "rw"],
+      disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }],
+    });
+    expect(after(args, "-machine")).toEqual(["virt,accel=tcg,gic-version=3"]);
+    expect(after(args, "-append")[0]).toMatch(/^console=ttyAMA0 .*root=\/dev\/vda rootfstype=ext4 rw/);
+    expect(after(args, "-drive")).toEqual([]);
+    expect(args).toContain("virtio-blk-pci,drive=disk0");
+  });
+
+  it("boots an amd64 UEFI disk on an arm64 host with OVMF as pflash, under TCG", () => {
+    const firmware = { code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/s/vms/web/efi-vars.fd" };
+    const args = buildQemuArgs({
+      ...base,
+      arch: "aarch64",
+      guestArch: "x86_64",
+      kernel: undefined,
+      initrd: undefined,
+      firmware,
+      disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }],
+    });
+    expect(after(args, "-machine")).toEqual(["q35"]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
+    expect(after(args, "-drive")).toEqual([
+      "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+      "if=pflash,format=raw,unit=1,file=/s/vms/web/efi-vars.fd",
+    ]);
+  });
+
   it("leaves out the SSH forward when the guest has no sshd", () => {
     const [netdev] = after(buildQemuArgs({ ...base, sshPort: undefined, forwards: [] }), "-netdev");
     expect(netdev).toBe("user,id=net0");
