@@ -33,6 +33,7 @@ for (const file of reports) {
   if (r.stats) {
     // Playwright's JSON report
     passed += r.stats.expected + r.stats.flaky;
+    skipped += r.stats.skipped ?? 0;
     failed += r.stats.unexpected + (r.errors?.length ?? 0);
     for (const suite of r.suites) durations.push([`e2e/ui/${suite.file}`, playwrightSpan(suite)]);
     continue;
@@ -48,7 +49,8 @@ if (durations.length) {
   console.log("minutes per end-to-end test file, slowest first:");
   for (const [name, ms] of durations.sort((a, b) => b[1] - a[1])) console.log(`${(ms / 60_000).toFixed(1).padStart(6)}  ${name}`);
 }
-// Opt-in tests (e.g. the real `bootc install` run) are skipped unless enabled; say so.
-if (skipped) console.log(`${skipped} skipped (opt-in tests; see docs/disks.md)`);
+// Opt-in tests (e.g. the real `bootc install` run) are skipped unless enabled, and the arm64
+// ones without their image; say so.
+if (skipped) console.log(`${skipped} skipped (opt-in tests, and those whose image is absent: README, "Tests")`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && reports.length > 0 ? 0 : 1);
