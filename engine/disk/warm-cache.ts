@@ -57,7 +57,9 @@ export interface WarmSpec {
 
 export function warmKey(s: WarmSpec): string {
   const text = JSON.stringify([
-    1,
+    // The machine's version: a saved guest loads only into the same devices, so this goes
+    // up when the devices bootc gives qemu change (2: the boot messages' virtio console).
+    2,
     s.base,
     s.cpus,
     s.memoryMiB,
