@@ -40,7 +40,7 @@ describe.skipIf(!present)(`an arm64 image on x86_64 (needs ${ARM64_IMAGE})`, () 
     expect(vm.guestArch).toBe("arm64");
     expect(vm.qemuArgs[0]).toBe("-name");
     expect(vm.qemuArgs[vm.qemuArgs.indexOf("-machine") + 1]).toBe("virt,accel=tcg,gic-version=3");
-    expect(vm.qemuArgs[vm.qemuArgs.indexOf("-append") + 1]).toMatch(/^console=ttyAMA0 /);
+    expect(vm.qemuArgs[vm.qemuArgs.indexOf("-append") + 1]).toMatch(/^console=hvc0 systemd\.wants=serial-getty@ttyAMA0\.service /);
     await bootc(home, ["rm", "--force", "arm"]);
   }, 1_200_000);
 
