@@ -48,6 +48,31 @@ export function directDiskKernelArgs(extra: string[]): string[] {
   return ["root=/dev/vda", "rootfstype=ext4", "rw", ...extra];
 }
 
+/**
+ * The cache entry of a disk the direct builder made — here, or in another podman
+ * (remote-direct.ts) — with the kernel and initramfs beside it under their fixed names.
+ */
+export function directEntry(
+  o: { key: string; image: string; imageId: string; sizeBytes: number },
+  facts: Awaited<ReturnType<typeof readGuestFacts>>,
+): DiskEntry {
+  return {
+    key: o.key,
+    image: o.image,
+    imageId: o.imageId,
+    builder: "direct",
+    builderVersion: BUILDER_VERSION.direct,
+    sizeBytes: o.sizeBytes,
+    filesystem: "ext4",
+    createdAt: new Date().toISOString(),
+    kernel: "vmlinuz",
+    initrd: "initramfs.img",
+    ...(facts.systemd !== undefined ? { guestSystemd: facts.systemd } : {}),
+    sshd: facts.sshd,
+    users: facts.users,
+  };
+}
+
 export async function buildDirectDisk(o: {
   dir: string;
   key: string;
@@ -107,21 +132,7 @@ export async function buildDirectDisk(o: {
     await place(facts.initrd, path.join(o.dir, "initramfs.img"));
     const written = (await stat(file)).blocks * 512;
     o.onProgress({ step: "done", bytes: written, totalBytes: written });
-    return {
-      key: o.key,
-      image: o.image,
-      imageId: o.imageId,
-      builder: "direct",
-      builderVersion: BUILDER_VERSION.direct,
-      sizeBytes: o.sizeBytes,
-      filesystem: "ext4",
-      createdAt: new Date().toISOString(),
-      kernel: "vmlinuz",
-      initrd: "initramfs.img",
-      ...(facts.systemd !== undefined ? { guestSystemd: facts.systemd } : {}),
-      sshd: facts.sshd,
-      users: facts.users,
-    };
+    return directEntry(o, facts);
   } finally {
     await unmountImage(o.imageId);
   }

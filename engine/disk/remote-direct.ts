@@ -17,8 +17,8 @@ import { BootcError } from "../core/errors.js";
 import { describePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { podman, podmanCommand, remotePodmanError } from "../host/podman.js";
 import { readGuestFacts } from "../images/rootfs.js";
-import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
-import { checkDiskSize, ROOT_LABEL } from "./direct.js";
+import { diskFile, type DiskEntry } from "./cache.js";
+import { checkDiskSize, directEntry, ROOT_LABEL } from "./direct.js";
 import { progressTotal, type DiskProgress } from "./progress.js";
 
 /** The files of the image the boot and the guest facts need (images/rootfs.ts), as shell globs under /target. */
@@ -139,22 +139,7 @@ export async function buildRemoteDirectDisk(o: {
     await rename(facts.initrd, path.join(o.dir, "initramfs.img"));
     const written = (await stat(diskFile(o.dir))).blocks * 512;
     o.onProgress({ step: "done", bytes: written, totalBytes: written });
-    return {
-      key: o.key,
-      image: o.image,
-      imageId: o.imageId,
-      builder: "direct",
-      builderVersion: BUILDER_VERSION.direct,
-      sizeBytes: o.sizeBytes,
-      filesystem: "ext4",
-      createdAt: new Date().toISOString(),
-      kernel: "vmlinuz",
-      initrd: "initramfs.img",
-      ...(facts.systemd !== undefined ? { guestSystemd: facts.systemd } : {}),
-      sshd: facts.sshd,
-      users: facts.users,
-      podman: o.podman,
-    };
+    return { ...directEntry(o, facts), podman: o.podman };
   } finally {
     await rm(stream, { recursive: true, force: true });
     await podman(["rm", "--force", "--ignore", name], {}, o.podman).catch(() => undefined);

@@ -49,19 +49,28 @@ export interface StopRequest {
 const STOP_REPLY_GRACE_SEC = 30;
 
 export async function requestStop(name: string, req: StopRequest, paths?: EnginePaths, graceSec = STOP_REPLY_GRACE_SEC): Promise<StopReply> {
-  const sock = await connectMonitor(name, { op: "stop", ...req }, paths);
-  let text = "";
-  sock.setEncoding("utf8");
-  sock.on("data", (d: string) => (text += d));
   // The monitor answers once qemu is gone: the guest's own timeout plus time to clean up.
   // A monitor that never answers must not hang the caller.
   const waitSec = (req.timeoutSec ?? 60) + graceSec;
+  return (
+    (await askOnce<StopReply>(name, { op: "stop", ...req }, waitSec, paths)) ?? { ok: false, error: `the monitor did not confirm the stop within ${waitSec}s` }
+  );
+}
+
+/**
+ * Sends one request and reads the monitor's one-line answer, which it gives when the work
+ * is done and then closes; undefined when it did not answer within `waitSec`.
+ */
+async function askOnce<T>(name: string, request: MonitorRequest, waitSec: number, paths?: EnginePaths): Promise<T | undefined> {
+  const sock = await connectMonitor(name, request, paths);
+  let text = "";
+  sock.setEncoding("utf8");
+  sock.on("data", (d: string) => (text += d));
   const timer = setTimeout(() => sock.destroy(), waitSec * 1000);
   await new Promise<void>((resolve) => sock.once("close", () => resolve()));
   clearTimeout(timer);
   const line = text.trim().split("\n")[0];
-  if (!line) return { ok: false, error: `the monitor did not confirm the stop within ${waitSec}s` };
-  return JSON.parse(line) as StopReply;
+  return line ? (JSON.parse(line) as T) : undefined;
 }
 
 /** Asks the monitor to soft-reboot into `image`; answers once the new root answers SSH, or says why it did nothing. */
@@ -71,16 +80,12 @@ export async function requestSoftReboot(
   waitSec: number,
   paths?: EnginePaths,
 ): Promise<SoftRebootReply> {
-  const sock = await connectMonitor(name, { op: "soft-reboot", ...req }, paths);
-  let text = "";
-  sock.setEncoding("utf8");
-  sock.on("data", (d: string) => (text += d));
-  const timer = setTimeout(() => sock.destroy(), waitSec * 1000);
-  await new Promise<void>((resolve) => sock.once("close", () => resolve()));
-  clearTimeout(timer);
-  const line = text.trim().split("\n")[0];
-  if (!line) return { ok: false, error: `the monitor did not answer the soft reboot within ${waitSec}s` };
-  return JSON.parse(line) as SoftRebootReply;
+  return (
+    (await askOnce<SoftRebootReply>(name, { op: "soft-reboot", ...req }, waitSec, paths)) ?? {
+      ok: false,
+      error: `the monitor did not answer the soft reboot within ${waitSec}s`,
+    }
+  );
 }
 
 /** Asks the monitor to save, load or delete a snapshot; answers once qemu's job has finished. */
@@ -91,16 +96,12 @@ export async function requestSnapshot(
   waitSec: number,
   paths?: EnginePaths,
 ): Promise<SnapshotReply> {
-  const sock = await connectMonitor(name, { op: "snapshot", action, tag }, paths);
-  let text = "";
-  sock.setEncoding("utf8");
-  sock.on("data", (d: string) => (text += d));
-  const timer = setTimeout(() => sock.destroy(), waitSec * 1000);
-  await new Promise<void>((resolve) => sock.once("close", () => resolve()));
-  clearTimeout(timer);
-  const line = text.trim().split("\n")[0];
-  if (!line) return { ok: false, error: `the monitor did not answer within ${waitSec}s` };
-  return JSON.parse(line) as SnapshotReply;
+  return (
+    (await askOnce<SnapshotReply>(name, { op: "snapshot", action, tag }, waitSec, paths)) ?? {
+      ok: false,
+      error: `the monitor did not answer within ${waitSec}s`,
+    }
+  );
 }
 
 /** Attaches to the serial console: reads the header line, leaves the stream at the first byte of output. */
