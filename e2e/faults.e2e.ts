@@ -118,7 +118,7 @@ describe("faults while a guest runs", () => {
     );
     expect(after.reason).toBe("qemu was killed by SIGKILL");
     const list = await bootc(home, ["list"]);
-    expect(list.stdout).toMatch(/qemukill\s+\S+\s+ephemeral\s+failed/);
+    expect(list.stdout).toMatch(/qemukill\s+\S+\s+\S+\s+ephemeral\s+failed/);
   });
 
   it("kill -9 of virtiofsd ends the VM with the reason, leaving nothing behind", async () => {
@@ -240,7 +240,7 @@ describe("faults while a guest runs", () => {
     expect(r.exitCode, String(r.all)).toBe(1);
     expect(String(r.stderr)).toMatch(/^error: VM "nossh": SSH did not answer within 10 s; /m);
     expect(String(r.stderr)).toMatch(/^hint: .*bootc console nossh.*bootc logs nossh/m);
-    expect(String((await bootc(home, ["list"])).stdout)).toMatch(/nossh\s+\S+\s+ephemeral\s+(booting|running)\s+no answer/); // a 10 s timeout can come before the first serial byte
+    expect(String((await bootc(home, ["list"])).stdout)).toMatch(/nossh\s+\S+\s+\S+\s+ephemeral\s+(booting|running)\s+no answer/); // a 10 s timeout can come before the first serial byte
     // The serial console reaches it: replay, then the getty's banner and login prompt.
     const console_ = bootc(home, ["console", "nossh"], { stdin: "pipe" });
     let seen = "";
@@ -254,7 +254,7 @@ describe("faults while a guest runs", () => {
       message: expect.stringMatching(/last serial lines:\n[\s\S]*login:/),
     });
     expect(await engine.getVm("nossh")).toMatchObject({ effectiveState: "running", sshFailed: "SSH did not answer within 10 s" });
-    expect(String((await bootc(home, ["list"])).stdout)).toMatch(/nossh\s+\S+\s+ephemeral\s+running\s+no answer/);
+    expect(String((await bootc(home, ["list"])).stdout)).toMatch(/nossh\s+\S+\s+\S+\s+ephemeral\s+running\s+no answer/);
     expect(String((await bootc(home, ["ssh", "nossh", "--", "true"])).stderr)).toMatch(/VM "nossh" does not answer SSH[\s\S]*bootc console nossh/);
   });
 
