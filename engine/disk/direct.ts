@@ -73,16 +73,19 @@ export function directEntry(
   };
 }
 
-export async function buildDirectDisk(o: {
+/** What the direct builder makes, here or in another podman (remote-direct.ts): a cache entry in `dir`. */
+export interface DirectBuildRequest {
   dir: string;
   key: string;
   image: string;
   imageId: string;
   sizeBytes: number;
   onProgress: (p: DiskProgress) => void;
-  /** A force stop of the VM: mkfs is killed, and the build fails (nothing enters the cache). */
+  /** A force stop of the VM: the build is killed, and fails (nothing enters the cache). */
   signal?: AbortSignal;
-}): Promise<DiskEntry> {
+}
+
+export async function buildDirectDisk(o: DirectBuildRequest): Promise<DiskEntry> {
   const mkfs = findOnPath("mkfs.ext4") ?? findOnPath("mke2fs");
   if (!mkfs) throw new BootcError("MISSING_TOOL", "mkfs.ext4 was not found", "install e2fsprogs");
   o.onProgress({ step: "mounting the image" });

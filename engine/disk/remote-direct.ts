@@ -18,7 +18,7 @@ import { describePodman, type PodmanConnection } from "../core/podman-connection
 import { podman, podmanCommand, remotePodmanError } from "../host/podman.js";
 import { readGuestFacts } from "../images/rootfs.js";
 import { diskFile, type DiskEntry } from "./cache.js";
-import { checkDiskSize, directEntry, ROOT_LABEL } from "./direct.js";
+import { checkDiskSize, directEntry, ROOT_LABEL, type DirectBuildRequest } from "./direct.js";
 import { progressTotal, type DiskProgress } from "./progress.js";
 
 /** The files of the image the boot and the guest facts need (images/rootfs.ts), as shell globs under /target. */
@@ -115,16 +115,7 @@ export async function probeRemoteImage(c: PodmanConnection, image: { ref: string
 }
 
 /** Builds the base disk of `imageId` in `c` into `dir` (the cache's partial directory): disk.raw, vmlinuz, initramfs.img. */
-export async function buildRemoteDirectDisk(o: {
-  podman: PodmanConnection;
-  dir: string;
-  key: string;
-  image: string;
-  imageId: string;
-  sizeBytes: number;
-  onProgress: (p: DiskProgress) => void;
-  signal?: AbortSignal;
-}): Promise<DiskEntry> {
+export async function buildRemoteDirectDisk(o: DirectBuildRequest & { podman: PodmanConnection }): Promise<DiskEntry> {
   const where = describePodman(o.podman);
   const name = containerName("disk");
   const stream = path.join(o.dir, "stream");
