@@ -64,6 +64,46 @@ export async function startLibvirt(): Promise<LibvirtHost> {
   }
 }
 
+/** The pid in a test pool's name (bce-test-PID), when that is what the name is. */
+const poolPid = (name: string) => Number(/^bce-test-(\d+)$/.exec(name)?.[1] ?? NaN);
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const names = async (args: string[]) =>
+  (await virsh(args)).stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[0])
+    .filter((n): n is string => Boolean(n));
+
+/**
+ * What a test run that was killed left in libvirt (its afterAll never ran): domains whose
+ * disks are in a test pool whose process is gone, then those pools. Only called with the
+ * lock held, so no other test run is using a pool; a pool of a live process is left alone.
+ * Without this, the next run's VMs of the same names are refused ("already exists").
+ */
+async function clearKilledRuns(): Promise<void> {
+  const stale = (await names(["pool-list", "--all", "--name"])).filter((p) => Number.isInteger(poolPid(p)) && !alive(poolPid(p)));
+  if (stale.length === 0) return;
+  for (const dom of await names(["list", "--all", "--name"])) {
+    const xml = (await virsh(["dumpxml", dom])).stdout;
+    if (!stale.some((p) => xml.includes(`/var/tmp/${p}/`))) continue;
+    await virsh(["destroy", dom]);
+    await virsh(["undefine", "--nvram", dom]);
+  }
+  for (const p of stale) {
+    await virsh(["pool-start", p]);
+    for (const v of await names(["vol-list", p])) await virsh(["vol-delete", "--pool", p, v]);
+    await virsh(["pool-destroy", p]);
+    await virsh(["pool-delete", p]);
+    await virsh(["pool-undefine", p]);
+  }
+}
+
 async function startLocked(): Promise<LibvirtHost> {
   giveKvmToGroup();
   let virtlogd: ChildProcess | undefined;
@@ -77,6 +117,7 @@ async function startLocked(): Promise<LibvirtHost> {
     virtlogd = startChild("/usr/sbin/virtlogd", []);
     await startLibvirtd();
   }
+  await clearKilledRuns();
   const pool = `bce-test-${process.pid}`;
   const dir = `/var/tmp/${pool}`;
   const r = await virsh(["pool-define-as", pool, "dir", "--target", dir]);
@@ -91,11 +132,7 @@ async function startLocked(): Promise<LibvirtHost> {
       await startLibvirtd();
     },
     async stop() {
-      const vols = (await virsh(["vol-list", pool])).stdout
-        .split("\n")
-        .map((l) => l.trim().split(/\s+/)[0])
-        .filter(Boolean);
-      for (const v of vols) await virsh(["vol-delete", "--pool", pool, v!]);
+      for (const v of await names(["vol-list", pool])) await virsh(["vol-delete", "--pool", pool, v]);
       await virsh(["pool-destroy", pool]);
       await virsh(["pool-delete", pool]);
       await virsh(["pool-undefine", pool]);
