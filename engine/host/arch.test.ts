@@ -106,7 +106,9 @@ describe("vmArch", () => {
 
   it("is added to a VM as guestArch (list --json, inspect, the web console), left out where unknown", () => {
     expect(withGuestArch({ name: "a", arch: "aarch64" as const }, "x86_64")).toEqual({ name: "a", arch: "aarch64", guestArch: "arm64" });
-    expect(withGuestArch({ name: "b" }, "x86_64")).toEqual({ name: "b", guestArch: "amd64" });
+    // A local VM of the host's architecture: a record without arch or connection.
+    const local: { name: string; arch?: "aarch64"; connection?: string } = { name: "b" };
+    expect(withGuestArch(local, "x86_64")).toEqual({ name: "b", guestArch: "amd64" });
     expect(withGuestArch({ name: "c", connection: "qemu+ssh://me@box/system" }, "x86_64")).toEqual({ name: "c", connection: "qemu+ssh://me@box/system" });
   });
 });
