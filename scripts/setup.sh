@@ -136,7 +136,7 @@ install_apt() {
   local add_arm64=0
   if ((with_tests)) && [[ $arch == x86_64 ]]; then
     want+=(qemu-system-arm qemu-efi-aarch64 qemu-user-static systemd-boot-efi:arm64)
-    dpkg --print-foreign-architectures | grep -qx arm64 || add_arm64=1
+    grep -qx arm64 <<<"$(dpkg --print-foreign-architectures)" || add_arm64=1
   fi
   if ((add_arm64)) && ! applying; then
     gap "arm64 as a foreign architecture of dpkg (for systemd-boot-efi:arm64)" "dpkg --add-architecture arm64"
