@@ -112,7 +112,9 @@ check_binaries() {
 # A package is offered when apt knows a candidate version for it (after apt-get update).
 # (Read whole, then matched: `grep -q` on a pipe would end apt-cache early, and pipefail
 # would count its SIGPIPE as "not offered".)
-deb_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
+# (One line per instance: a Multi-Arch: same package installed for two architectures, asked
+# by its bare name, answers for both.)
+deb_installed() { local s; s=$(dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null) && grep -qx "install ok installed" <<<"$s"; }
 apt_offers() { local p; p=$(apt-cache policy "$1" 2>/dev/null) && grep -q 'Candidate: [^(]' <<<"$p"; }
 
 install_apt() {
@@ -129,7 +131,20 @@ install_apt() {
   ((with_tests)) && want+=(chromium docker-registry fish binutils libvirt-daemon-system libvirt-clients openssh-server)
   # Tests of arm64 guests on an x86_64 host (docs/architectures.md): the emulator, AAVMF, and
   # qemu-user-static for building the arm64 demo through binfmt_misc (registered below).
-  ((with_tests)) && [[ $arch == x86_64 ]] && want+=(qemu-system-arm qemu-efi-aarch64 qemu-user-static)
+  # And systemd-boot's arm64 build, which `bootc to-disk` puts on an arm64 export's ESP: from
+  # Debian's multiarch (arm64 added as a foreign architecture of dpkg; only that package of it).
+  local add_arm64=0
+  if ((with_tests)) && [[ $arch == x86_64 ]]; then
+    want+=(qemu-system-arm qemu-efi-aarch64 qemu-user-static systemd-boot-efi:arm64)
+    grep -qx arm64 <<<"$(dpkg --print-foreign-architectures)" || add_arm64=1
+  fi
+  if ((add_arm64)) && ! applying; then
+    gap "arm64 as a foreign architecture of dpkg (for systemd-boot-efi:arm64)" "dpkg --add-architecture arm64"
+  elif ((add_arm64)); then
+    say "adding arm64 as a foreign architecture of dpkg (for systemd-boot-efi:arm64)"
+    $SUDO dpkg --add-architecture arm64
+    changed+=("added arm64 as a foreign architecture of dpkg")
+  fi
   local lacking=() p
   for p in "${want[@]}"; do deb_installed "$p" || lacking+=("$p"); done
   # virtiofsd: Debian 13, Ubuntu ≥ 23.10 and later ship the Rust one as a package of its own;

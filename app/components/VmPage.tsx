@@ -24,6 +24,7 @@ import { StateLabel } from "./StateLabel";
 import { JobProgress } from "./JobProgress";
 import { LogsView } from "./LogsView";
 import { TerminalPanel } from "./TerminalPanel";
+import { VmArch } from "./VmArch";
 import { BootTimeline } from "./BootTimeline";
 import { BootInsight } from "./BootInsight";
 import { SnapshotsPanel } from "./SnapshotsPanel";
@@ -165,6 +166,12 @@ export function VmPage({ name }: { name: string }) {
                   <DescriptionListDescription className="bootc-mono">{vm.source}</DescriptionListDescription>
                 </DescriptionListGroup>
               )}
+              <DescriptionListGroup>
+                <DescriptionListTerm>Architecture</DescriptionListTerm>
+                <DescriptionListDescription>
+                  <VmArch vm={vm} />
+                </DescriptionListDescription>
+              </DescriptionListGroup>
               <DescriptionListGroup>
                 <DescriptionListTerm>Mode</DescriptionListTerm>
                 <DescriptionListDescription>

@@ -18,6 +18,7 @@ import { useEffect, useState } from "react";
 import { errorText, trpc, type Vm } from "../lib/trpc";
 import { formatUptime } from "../lib/format";
 import { StateLabel } from "./StateLabel";
+import { VmArch } from "./VmArch";
 import { isActive, useVmActions } from "./VmActions";
 
 export function VmsPage() {
@@ -86,6 +87,7 @@ export function VmsPage() {
               <Th>Name</Th>
               <Th>State</Th>
               <Th>Image</Th>
+              <Th>Architecture</Th>
               <Th>Mode</Th>
               <Th>SSH</Th>
               <Th>Uptime</Th>
@@ -105,6 +107,9 @@ export function VmsPage() {
                 </Td>
                 <Td dataLabel="Image" className="bootc-mono">
                   {vm.image}
+                </Td>
+                <Td dataLabel="Architecture">
+                  <VmArch vm={vm} />
                 </Td>
                 <Td dataLabel="Mode">{vm.mode}</Td>
                 <Td dataLabel="SSH">

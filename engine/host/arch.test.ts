@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { ARCH_PROFILES, guestAccel, guestArch, emulationNote, guestArchFlag, parsePlatform, platformOf, podmanArchName, vmArch } from "./arch.js";
+import {
+  ARCH_PROFILES,
+  guestAccel,
+  guestArch,
+  emulationNote,
+  guestArchFlag,
+  parsePlatform,
+  platformOf,
+  podmanArchName,
+  vmArch,
+  withGuestArch,
+} from "./arch.js";
 
 describe("guestArch", () => {
   it("maps podman's names to qemu's", () => {
@@ -91,5 +102,13 @@ describe("vmArch", () => {
     expect(vmArch({}, "x86_64")).toBe("amd64");
     expect(vmArch({ connection: "qemu:///system" }, "aarch64")).toBe("arm64");
     expect(vmArch({ connection: "qemu+ssh://me@box/system" }, "x86_64")).toBeUndefined();
+  });
+
+  it("is added to a VM as guestArch (list --json, inspect, the web console), left out where unknown", () => {
+    expect(withGuestArch({ name: "a", arch: "aarch64" as const }, "x86_64")).toEqual({ name: "a", arch: "aarch64", guestArch: "arm64" });
+    // A local VM of the host's architecture: a record without arch or connection.
+    const local: { name: string; arch?: "aarch64"; connection?: string } = { name: "b" };
+    expect(withGuestArch(local, "x86_64")).toEqual({ name: "b", guestArch: "amd64" });
+    expect(withGuestArch({ name: "c", connection: "qemu+ssh://me@box/system" }, "x86_64")).toEqual({ name: "c", connection: "qemu+ssh://me@box/system" });
   });
 });

@@ -158,3 +158,9 @@ export function vmArch(v: { arch?: GuestArch; connection?: string }, host: HostA
   if (v.arch) return podmanArchName(v.arch);
   return !v.connection || v.connection.startsWith("qemu:///") ? podmanArchName(host) : undefined;
 }
+
+/** A VM as list --json, inspect and the web console show it: with guestArch (podman's name), the host's when its record leaves arch out. */
+export const withGuestArch = <T extends { arch?: GuestArch; connection?: string }>(v: T, host: HostArch): T & { guestArch?: string } => {
+  const guestArch = vmArch(v, host);
+  return guestArch ? { ...v, guestArch } : v;
+};

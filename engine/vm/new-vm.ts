@@ -103,7 +103,7 @@ export async function checkNewVm(
   if (target.arch && opts.connect) {
     throw new BootcError(
       "INVALID_ARGUMENT",
-      `libvirt (--connect) cannot run an ${podmanArchName(target.arch)} guest yet: its domain is made for the host's architecture`,
+      `libvirt (--connect) cannot run an ${podmanArchName(target.arch)} guest yet: only bootc's own runtime boots another architecture`,
       "leave out --connect: bootc's own runtime boots it, emulated",
     );
   }

@@ -11,7 +11,8 @@ import { inspectImage, listImages } from "../../engine/images/images.js";
 import { forgetPodman, readSavedPodmans, SAVED_PODMAN_NAME_RE, savePodman } from "../../engine/images/saved-podmans.js";
 import { connectionFromEnv, describePodman } from "../../engine/core/podman-connection.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
-import { parsePlatform } from "../../engine/host/arch.js";
+import { parsePlatform, withGuestArch } from "../../engine/host/arch.js";
+import { hostArch } from "../../engine/host/tools.js";
 import { buildImage } from "../../engine/images/build.js";
 import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
 import { absHostPathSchema, imageRefSchema, podmanConnectionSchema, RunOptionsSchema, vmNameSchema } from "../../engine/core/schema.js";
@@ -106,8 +107,8 @@ const images = router({
 });
 
 const vms = router({
-  list: procedure.query(({ ctx }) => ctx.engine.listVms()),
-  get: procedure.input(z.object({ name: vmName })).query(({ input, ctx }) => ctx.engine.getVm(input.name)),
+  list: procedure.query(async ({ ctx }) => (await ctx.engine.listVms()).map((v) => withGuestArch(v, hostArch()))),
+  get: procedure.input(z.object({ name: vmName })).query(async ({ input, ctx }) => withGuestArch(await ctx.engine.getVm(input.name), hostArch())),
   /** Creates the VM and starts booting it; follow vms.watch for progress. */
   run: procedure.input(RunInput).mutation(({ input, ctx }) => ctx.engine.createVm({ ...input, connect: input.connect ?? process.env.BOOTC_CONNECT })),
   start: procedure.input(z.object({ name: vmName })).mutation(({ input, ctx }) => ctx.engine.startVm(input.name)),

@@ -5,14 +5,18 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { VmInfo } from "../../engine/core/vm.js";
+import { withGuestArch } from "../../engine/host/arch.js";
+import { hostArch } from "../../engine/host/tools.js";
 import type { Engine } from "../../engine/vm/manager.js";
 
 const POLL_MS = 1000;
 
-export async function* vmChanges(engine: Engine, signal?: AbortSignal): AsyncGenerator<VmInfo[]> {
+export async function* vmChanges(engine: Engine, signal?: AbortSignal): AsyncGenerator<Array<VmInfo & { guestArch?: string }>> {
   let last = "";
   while (!signal?.aborted) {
-    const vms = await engine.listVms();
+    // With the guest's architecture, as bootc list shows it (only the server knows its host's).
+    const host = hostArch();
+    const vms = (await engine.listVms()).map((v) => withGuestArch(v, host));
     // Uptime ticks every second; it is not a change worth sending.
     const key = JSON.stringify(vms.map(({ uptimeSec: _u, ...rest }) => rest));
     if (key !== last) {

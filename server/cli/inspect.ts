@@ -2,7 +2,8 @@ import { enginePaths } from "../../engine/core/paths.js";
 import { vmStatus } from "../../engine/runtime/direct/status.js";
 import { BootcError, isBootcError } from "../../engine/core/errors.js";
 import { hostArch } from "../../engine/host/tools.js";
-import { parseCommand, printJson, withGuestArch } from "./output.js";
+import { withGuestArch } from "../../engine/host/arch.js";
+import { parseCommand, printJson } from "./output.js";
 import { renderBootReport, renderComparison } from "./boot-chart.js";
 
 const HELP = `Usage: bootc inspect NAME [--json]

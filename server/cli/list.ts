@@ -2,9 +2,9 @@ import { existsSync } from "node:fs";
 import { enginePaths, hostsFile } from "../../engine/core/paths.js";
 import type { VmInfo } from "../../engine/core/vm.js";
 import { listVmStatus } from "../../engine/runtime/direct/status.js";
-import { vmArch } from "../../engine/host/arch.js";
+import { vmArch, withGuestArch } from "../../engine/host/arch.js";
 import { hostArch } from "../../engine/host/tools.js";
-import { formatDuration, parseCommand, printJson, table, withGuestArch } from "./output.js";
+import { formatDuration, parseCommand, printJson, table } from "./output.js";
 
 const HELP = `Usage: bootc list [--json]
 

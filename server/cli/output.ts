@@ -1,8 +1,6 @@
 /** Printing for the CLI: errors without stack traces, aligned tables, JSON. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BootcError, isBootcError } from "../../engine/core/errors.js";
-import { vmArch, type GuestArch } from "../../engine/host/arch.js";
-import type { HostArch } from "../../engine/host/tools.js";
 
 /** Prints an error the way users should see it and returns the exit code. */
 export function printError(e: unknown, json = process.argv.includes("--json")): number {
@@ -137,9 +135,3 @@ export function progressLine(quiet = false) {
     },
   };
 }
-
-/** A VM as list --json and inspect print it: with guestArch (podman's name), the host's when its record leaves arch out. */
-export const withGuestArch = <T extends { arch?: GuestArch; connection?: string }>(v: T, host: HostArch): T & { guestArch?: string } => {
-  const guestArch = vmArch(v, host);
-  return guestArch ? { ...v, guestArch } : v;
-};

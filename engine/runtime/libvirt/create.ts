@@ -101,7 +101,9 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<Cre
     await ensureOverlay(c, host.pool, record.name, base.key, disk.sizeBytes, base.format);
     const seed = record.cloudInit ? await uploadSeed(paths, host, record.name, o.cloudInitDir ?? record.cloudInit.dir) : undefined;
 
-    const arch = hostArch();
+    // The guest's (a record carries arch only for another than the host's; new-vm.ts refuses
+    // --connect for one until its kernel goes through loadableKernel here too).
+    const arch = record.arch ?? hostArch();
     // libvirt starts qemu with multi-threaded TCG (one host thread per vCPU) and has no way
     // to ask for single-threaded TCG, under which Debian 13's kernel panicked in 2 of ~30
     // boots (docs/engine.md, "The qemu command line"). One vCPU has one thread: safe.

@@ -60,6 +60,24 @@ describe("domainXml", () => {
     expect(xml).toContain("<cpu mode='host-passthrough'/>");
   });
 
+  it("describes an emulated arm64 guest: virt with GICv3, qemu's max CPU, its serial console, no ACPI without UEFI", () => {
+    const xml = domainXml({ ...spec, arch: "aarch64" });
+    expect(xml).toMatch(/^<domain type='qemu' /);
+    expect(xml).toContain("<type arch='aarch64' machine='virt'>hvm</type>");
+    expect(xml).toContain("<cpu mode='maximum' check='none'/>");
+    expect(xml).toContain("<features><gic version='3'/></features>");
+    expect(xml).toMatch(/<cmdline>console=ttyAMA0 [^<]* root=\/dev\/vda rw<\/cmdline>/);
+    expect(xml).not.toContain("8250.nr_uarts");
+    // virt has no pcie.0 slot 0x10 to pin the network card to: libvirt's bus, any slot.
+    expect(xml).toContain("<qemu:arg value='virtio-net-pci,netdev=bootcnet'/>");
+    // A UEFI disk (an install-built or premade one) keeps ACPI.
+    expect(domainXml({ ...spec, arch: "aarch64", kernel: undefined })).toContain("<features><acpi/><gic version='3'/></features>");
+    // Under KVM (an arm64 libvirt host) the host's CPU, as for x86_64.
+    expect(domainXml({ ...spec, arch: "aarch64", accel: "kvm" })).toContain("<cpu mode='host-passthrough'/>");
+    expect(domainXml(spec)).toContain("<features><acpi/></features>");
+    expect(domainXml(spec)).not.toContain("<cpu ");
+  });
+
   it("escapes every value, so a value cannot add elements or attributes", () => {
     const xml = domainXml({ ...spec, serialLog: "/x'/><evil a='", oemStrings: ["a</entry><evil/>"] });
     expect(xml).not.toContain("<evil");

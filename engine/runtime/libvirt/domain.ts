@@ -17,18 +17,25 @@
  *   console streams need a terminal on the client, which scripts and the web console lack).
  * - The VM's record travels in `<metadata>` as JSON, so `bootc list` rebuilds its view of
  *   a host from libvirt alone.
+ * - An arm64 guest without KVM (emulated on an x86_64 host, or on an arm64 host without
+ *   KVM) asks for qemu's `max` CPU: virt's default CPU, a Cortex-A15, is 32-bit and cannot
+ *   run an arm64 kernel. It gets GICv3 (GICv2, virt's default, stops at 8 vCPUs) and, booting
+ *   its kernel directly, no ACPI (libvirt allows ACPI on arm64 only with UEFI; the kernel
+ *   finds the devices in the device tree qemu makes). libvirt picks qemu-system-aarch64
+ *   from the domain's `arch`.
  */
 import { XMLParser } from "fast-xml-parser";
 import { consoleKernelArgs, type PortForward } from "../../host/machine.js";
 import type { Accel } from "../../host/accel.js";
-import type { HostArch } from "../../host/tools.js";
+import type { GuestArch } from "../../host/arch.js";
 
 export const METADATA_NS = "https://github.com/bootc-console/ns/vm/1";
 const QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0";
 
 export interface DomainSpec {
   name: string;
-  arch: HostArch;
+  /** The guest's architecture (the image's): the libvirt host's own, or one it emulates (TCG). */
+  arch: GuestArch;
   accel: Accel;
   cpus: number;
   memoryMiB: number;
@@ -114,7 +121,9 @@ function shareXml(s: DomainSpec): { memory: string[]; devices: string[] } {
 export function domainXml(s: DomainSpec): string {
   const shares = shareXml(s);
   const m = machine(s);
-  const cpu = s.accel === "kvm" ? ["<cpu mode='host-passthrough'/>"] : [];
+  const cpu = s.accel === "kvm" ? ["<cpu mode='host-passthrough'/>"] : s.arch === "aarch64" ? ["<cpu mode='maximum' check='none'/>"] : [];
+  // ACPI: always on x86_64; on arm64 only with UEFI firmware (libvirt refuses it otherwise).
+  const features = [...(s.arch === "aarch64" && s.kernel ? [] : ["<acpi/>"]), ...(s.arch === "aarch64" ? ["<gic version='3'/>"] : [])];
   const sysinfo = s.oemStrings.length
     ? ["<sysinfo type='smbios'>", "<oemStrings>", ...s.oemStrings.map((o) => el("entry", o)), "</oemStrings>", "</sysinfo>"]
     : [];
@@ -130,7 +139,7 @@ export function domainXml(s: DomainSpec): string {
     ...cpu,
     ...sysinfo,
     ...osXml(s),
-    "<features><acpi/></features>",
+    `<features>${features.join("")}</features>`,
     // A guest that powers off stays defined (shut off), like a stopped VM of the direct runtime.
     "<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>",
     "<devices>",
