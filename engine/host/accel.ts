@@ -5,6 +5,7 @@
  * counts as "no usable KVM". `decideAccel` is pure so each case is unit-tested.
  */
 import { accessSync, constants, existsSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
 import { ACCELS } from "../core/schema.js";
@@ -82,5 +83,72 @@ export async function readAccelFacts(override?: string, env: NodeJS.ProcessEnv =
 }
 
 export async function detectAccel(override?: string, env: NodeJS.ProcessEnv = process.env): Promise<AccelChoice> {
+  tcgThreadsOverride(env.BOOTC_TCG_THREADS); // a bad value is refused here, before any VM is made
   return decideAccel(await readAccelFacts(override, env));
+}
+
+/** How TCG runs a guest's vCPUs: all on one host thread, or one host thread each. */
+export type TcgThreads = "single" | "multi";
+
+export interface TcgThreadFacts {
+  vcpus: number;
+  /** The host's cores (os.availableParallelism()). */
+  hostCores: number;
+  /** How many of them were idle just now (idleCores). */
+  idle: number;
+  /** BOOTC_TCG_THREADS, when set. */
+  override?: string;
+}
+
+/**
+ * One host thread per vCPU (multi-threaded TCG) when the host has that many cores idle,
+ * else one thread for all. On idle cores the guest runs on as many cores as it has vCPUs;
+ * on a busy host the threads only compete for the same cores, and multi-threaded TCG
+ * costs 15–20 % more CPU time for the same boot (docs/benchmarks.md, "Multi-threaded
+ * TCG"), so a host already booting other guests would boot each of them slower. Half a
+ * core of slack, so that an idle host's background work does not tip the choice. Pure,
+ * for its unit tests.
+ */
+export function decideTcgThreads(f: TcgThreadFacts): { threads: TcgThreads; reason: string } {
+  const override = tcgThreadsOverride(f.override);
+  if (override) return { threads: override, reason: `chosen explicitly (BOOTC_TCG_THREADS=${override})` };
+  if (f.vcpus < 2) return { threads: "single", reason: "one vCPU: one thread" };
+  const idle = `${f.idle.toFixed(1)} of ${f.hostCores} host cores idle`;
+  return f.idle + 0.5 >= f.vcpus
+    ? { threads: "multi", reason: `a thread per vCPU: ${f.vcpus} vCPUs, ${idle}` }
+    : { threads: "single", reason: `one thread for ${f.vcpus} vCPUs: only ${idle}` };
+}
+
+/**
+ * How many cores were idle over the next `ms` (from the CPUs' time counters, on Linux and
+ * macOS alike). Measured now rather than read from the load average, which still counts
+ * a guest that ended a minute ago.
+ */
+export async function idleCores(ms = 250): Promise<number> {
+  const idleAndTotal = () =>
+    cpus().reduce(
+      (acc, c) => {
+        const t = c.times;
+        return { idle: acc.idle + t.idle, total: acc.total + t.user + t.nice + t.sys + t.irq + t.idle };
+      },
+      { idle: 0, total: 0 },
+    );
+  const a = idleAndTotal();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = idleAndTotal();
+  const total = b.total - a.total;
+  return total > 0 ? (cpus().length * (b.idle - a.idle)) / total : 0;
+}
+
+/** BOOTC_TCG_THREADS, checked: single, multi, or unset. */
+export function tcgThreadsOverride(value: string | undefined): TcgThreads | undefined {
+  const v = value || undefined;
+  if (v === undefined || v === "single" || v === "multi") return v;
+  throw new BootcError("INVALID_ARGUMENT", `BOOTC_TCG_THREADS="${v}" is not single or multi`, "unset it, or set single or multi");
+}
+
+/** decideTcgThreads with this host's cores as they are now, and BOOTC_TCG_THREADS. */
+export async function tcgThreadsHere(vcpus: number, env: NodeJS.ProcessEnv = process.env): Promise<{ threads: TcgThreads; reason: string }> {
+  const override = env.BOOTC_TCG_THREADS || undefined;
+  return decideTcgThreads({ vcpus, hostCores: availableParallelism(), idle: override ? 0 : await idleCores(), override });
 }

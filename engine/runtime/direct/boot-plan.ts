@@ -12,6 +12,7 @@ import { mountImage, readGuestFacts, type ImageRoot } from "../../images/rootfs.
 import { loadableKernel } from "../../images/kernel.js";
 import { shareTag } from "../../provision/credentials.js";
 import { hostArch } from "../../host/tools.js";
+import type { TcgThreads } from "../../host/accel.js";
 import type { RootShare } from "./soft-reboot.js";
 import { LINK_FD, type NetworkPlan } from "./network.js";
 import { ephemeralKernelArgs, hotplugPortIds, type QemuDisk, type QemuSpec } from "./qemu-args.js";
@@ -124,6 +125,8 @@ export interface QemuInputs {
   sshPort?: number;
   network: NetworkPlan;
   provision: { kernelArgs: string[]; qemuArgs: string[] };
+  /** Under TCG: how many host threads run the vCPUs (tcgThreadsHere). */
+  tcgThreads?: TcgThreads;
 }
 
 /**
@@ -134,12 +137,13 @@ export interface QemuInputs {
 export const MESSAGES_FD = 4;
 
 /** The qemu spec of one boot of the VM. */
-export function qemuSpecOf({ record: r, plan, vp, shareCount, sshPort, network, provision }: QemuInputs): QemuSpec {
+export function qemuSpecOf({ record: r, plan, vp, shareCount, sshPort, network, provision, tcgThreads }: QemuInputs): QemuSpec {
   return {
     arch: hostArch(),
     ...(r.arch ? { guestArch: r.arch } : {}),
     platform: process.platform,
     accel: r.accel,
+    ...(tcgThreads ? { tcgThreads } : {}),
     name: r.name,
     cpus: r.cpus,
     memoryMiB: r.memoryMiB,

@@ -59,6 +59,12 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-cpu")).toEqual([]);
   });
 
+  it("runs TCG with a host thread per vCPU when asked (decideTcgThreads), for either guest architecture", () => {
+    expect(after(buildQemuArgs({ ...base, tcgThreads: "multi" }), "-accel")).toEqual(["tcg,thread=multi"]);
+    expect(after(buildQemuArgs({ ...base, guestArch: "aarch64", tcgThreads: "multi" }), "-accel")).toEqual(["tcg,thread=multi"]);
+    expect(after(buildQemuArgs({ ...base, accel: "kvm", tcgThreads: "multi" }), "-accel")).toEqual([]);
+  });
+
   it("adds no root ports unless asked, and puts a share into the port it names", () => {
     expect(buildQemuArgs(base).some((a) => a.startsWith("pcie-root-port"))).toBe(false);
     const args = buildQemuArgs({
@@ -165,9 +171,9 @@ describe("buildQemuArgs", () => {
 
   it("emulates an arm64 guest on an x86_64 host: virt with GICv3, -cpu max, the PL011 console", () => {
     const args = buildQemuArgs({ ...base, guestArch: "aarch64" });
-    expect(after(args, "-machine")).toEqual(["virt,accel=tcg,gic-version=3"]);
+    expect(after(args, "-machine")).toEqual(["virt,gic-version=3"]);
     expect(after(args, "-cpu")).toEqual(["max,pauth-impdef=on"]);
-    expect(after(args, "-accel")).toEqual([]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
     expect(after(args, "-append")[0]).toMatch(/^console=ttyAMA0 systemd\.default_device_timeout_sec=600 quiet loglevel=3 root=virtiofs:rootfs /);
     // virt's devices are PCIe: the same virtio-pci devices as on q35.
     expect(after(args, "-device")).toEqual(
@@ -184,7 +190,7 @@ describe("buildQemuArgs", () => {
   });
 
   it("boots a native arm64 guest under TCG the same way as a foreign one", () => {
-    expect(after(buildQemuArgs({ ...base, arch: "aarch64" }), "-machine")).toEqual(["virt,accel=tcg,gic-version=3"]);
+    expect(after(buildQemuArgs({ ...base, arch: "aarch64" }), "-machine")).toEqual(["virt,gic-version=3"]);
     expect(after(buildQemuArgs({ ...base, arch: "aarch64", guestArch: "aarch64", accel: "kvm" }), "-cpu")).toEqual(["host"]);
   });
 
@@ -217,7 +223,7 @@ describe("buildQemuArgs", () => {
       cmdline: ["root=/dev/vda", "rootfstype=ext4", "rw"],
       disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }],
     });
-    expect(after(args, "-machine")).toEqual(["virt,accel=tcg,gic-version=3"]);
+    expect(after(args, "-machine")).toEqual(["virt,gic-version=3"]);
     expect(after(args, "-append")[0]).toMatch(/^console=ttyAMA0 .*root=\/dev\/vda rootfstype=ext4 rw/);
     expect(after(args, "-drive")).toEqual([]);
     expect(args).toContain("virtio-blk-pci,drive=disk0");

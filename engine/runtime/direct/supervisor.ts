@@ -13,6 +13,7 @@ import { prepareProvisioning, type Provisioning } from "../../provision/boot.js"
 import { shareTags } from "../../provision/credentials.js";
 import { BootcError } from "../../core/errors.js";
 import { findQemu, hostArch } from "../../host/tools.js";
+import { tcgThreadsHere } from "../../host/accel.js";
 import { unmountImage } from "../../images/rootfs.js";
 import { isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
 import { bootReportsFile, enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
@@ -216,17 +217,9 @@ export class Supervisor {
     const sshPort = plan.sshd ? r.sshPort : undefined;
     const passt = network.kind === "passt" ? await startPasst(network.binary, guestForwards({ sshPort, forwards: r.forwards })) : undefined;
     if (passt) this.daemons.push(passt.child);
-    const args = buildQemuArgs(
-      qemuSpecOf({
-        record: r,
-        plan,
-        vp: this.p,
-        shareCount: sources.length,
-        sshPort,
-        network,
-        provision,
-      }),
-    );
+    // Under TCG, a host thread per vCPU only if that many cores are idle now (host/accel.ts).
+    const tcgThreads = r.accel === "tcg" ? (await tcgThreadsHere(r.cpus)).threads : undefined;
+    const args = buildQemuArgs(qemuSpecOf({ record: r, plan, vp: this.p, shareCount: sources.length, sshPort, network, provision, tcgThreads }));
     // The last moment a stop that came in during the awaits above can still prevent qemu.
     this.checkpoint();
     this.serial = new SerialFanout(this.p.serialLog);
