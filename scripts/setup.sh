@@ -60,7 +60,7 @@ say "Node.js $have_node (needs >= $need_node): ok"
 
 if [[ $(uname -s) == Darwin ]]; then
   echo "On macOS install the host tools with Homebrew:"
-  echo "  brew install podman qemu vfkit xorriso && podman machine init --rootful && podman machine start"
+  echo "  brew install podman qemu vfkit xorriso mtools && podman machine init --rootful && podman machine start"
   echo "(virtiofsd and passt are Linux programs, not needed on macOS: see docs/macos.md.)"
   if [[ $mode == check ]]; then
     for b in podman qemu-img xorriso; do command -v "$b" >/dev/null || missing+=("$b"); done

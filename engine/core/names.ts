@@ -20,7 +20,7 @@ export const PULL_POLICIES = ["missing", "always", "never"] as const;
 export const ACCELS = ["kvm", "hvf", "tcg"] as const;
 /** --arch's values: podman's names and qemu's (engine/host/arch.ts maps them). */
 export const ARCH_NAMES = ["amd64", "arm64", "x86_64", "aarch64"] as const;
-export const CREDENTIAL_TRANSPORTS = ["smbios", "fw_cfg", "cmdline"] as const;
+export const CREDENTIAL_TRANSPORTS = ["smbios", "fw_cfg", "cmdline", "esp"] as const;
 export const BUILDERS = ["auto", "direct", "install"] as const;
 export const MODES = ["ephemeral", "disk"] as const;
 export const CLOUD_INIT_TRANSPORTS = ["cdrom", "imds"] as const;

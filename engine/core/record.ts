@@ -94,7 +94,7 @@ export const VmSpecSchema = z.object({
 /** What one boot of it did: made anew by every start, so no field is reset by hand. */
 export const VmBootSchema = z.object({
   /** The credential transport this boot used. */
-  credentialsVia: z.optional(z.enum(["smbios", "fw_cfg", "cmdline"])),
+  credentialsVia: z.optional(z.enum(CREDENTIAL_TRANSPORTS)),
   state: z.enum(VM_STATES),
   monitorPid: z.optional(z.int()),
   /** The start identity of monitorPid (engine/proc.ts): a pid is signalled only while this still matches. */

@@ -166,7 +166,9 @@ export const RunOptionsSchema = z.strictObject({
   credentialTransport: z
     .enum(CREDENTIAL_TRANSPORTS)
     .optional()
-    .describe("force how credentials reach the guest, normally chosen by machine; for tests and odd firmware"),
+    .describe(
+      "force how credentials reach the guest, normally chosen by machine; for tests and odd firmware. esp: as files on the EFI system partition of a disk that boots a unified kernel image through UEFI (systemd-stub), for machines without SMBIOS",
+    ),
   // Off, the guest's network reaches the outside but not the host itself (runtime/direct/network.ts).
   allowHostLoopback: z
     .boolean()

@@ -15,6 +15,7 @@ import { diskFile, ensureEntry, entryDir, type DiskEntry } from "./cache.js";
 import { buildDirectDisk, directDiskKernelArgs } from "./direct.js";
 import { buildInstallDisk } from "./install.js";
 import { buildRemoteDirectDisk } from "./remote-direct.js";
+import { buildRemoteInstallDisk } from "./remote-install.js";
 import { describePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { createOverlay, inspectDisk, type DiskFormat } from "./overlay.js";
 import type { DiskProgress } from "./progress.js";
@@ -63,8 +64,21 @@ export async function ensureBaseDisk(
     async (dir, key) => {
       // An image of another podman: its disk is built there and streamed here (the direct builder only).
       if (o.podman) {
+        if (o.builder === "install")
+          return buildRemoteInstallDisk({
+            podman: o.podman,
+            entryDir: entryDir(paths, key),
+            dir,
+            key,
+            image: o.image,
+            imageId: o.imageId,
+            sizeBytes: o.sizeBytes,
+            filesystem: o.filesystem,
+            onProgress,
+            signal,
+          });
         if (o.builder !== "direct")
-          throw new BootcError("INVALID_ARGUMENT", `the ${o.builder} builder cannot build a disk in ${describePodman(o.podman)} yet`, "use --builder direct");
+          throw new BootcError("INVALID_ARGUMENT", `the ${o.builder} builder cannot build a disk in ${describePodman(o.podman)}`, "use --builder direct");
         return buildRemoteDirectDisk({ podman: o.podman, dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, onProgress, signal });
       }
       if (o.builder === "direct") return buildDirectDisk({ dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, onProgress, signal });

@@ -45,6 +45,9 @@ export const PROBE_SCRIPT = [
   "echo tools=$(command -v mkfs.ext4 >/dev/null && command -v tar >/dev/null && echo yes)",
 ].join("\n");
 
+/** The tar stream of the disk at /out/disk.raw and the image's files the boot and the guest facts need (run in /target). */
+const STREAM_TAIL = `exec tar --sparse --ignore-failed-read -cf - /out/disk.raw ${FACT_GLOBS.join(" ")}`;
+
 /** The build, its size in KiB as $1 (an argument, never pasted into the script): mkfs there, then one tar stream on stdout. */
 export const BUILD_SCRIPT = [
   "set -e",
@@ -53,11 +56,14 @@ export const BUILD_SCRIPT = [
   `mkfs.ext4 -q -F -t ext4 -L ${ROOT_LABEL} -d /target -E root_owner=0:0 /out/disk.raw "$1"k >&2`,
   "cd /target",
   // Globs that match nothing stay as they are: tar skips them (--ignore-failed-read).
-  `exec tar --sparse --ignore-failed-read -cf - /out/disk.raw ${FACT_GLOBS.join(" ")}`,
+  STREAM_TAIL,
 ].join("\n");
 
+/** A disk made there by another container (remote-install.ts), in a volume at /out: only streamed back. */
+export const STREAM_SCRIPT = ["set -e", "cd /target", STREAM_TAIL].join("\n");
+
 /** podman's arguments to run `script` in a container of the image with the image mounted at /target (read-only), no network. */
-export function builderArgs(o: { name: string; imageId: string; script: string; args?: string[] }): string[] {
+export function builderArgs(o: { name: string; imageId: string; script: string; args?: string[]; volume?: string }): string[] {
   if (!/^[0-9a-f]{64}$/.test(o.imageId.replace(/^sha256:/, ""))) throw new BootcError("INVALID_ARGUMENT", `"${o.imageId}" is not an image id`);
   const id = o.imageId.replace(/^sha256:/, "");
   return [
@@ -72,6 +78,7 @@ export function builderArgs(o: { name: string; imageId: string; script: string; 
     "--user=0:0",
     "--mount",
     `type=image,source=${id},target=/target`,
+    ...(o.volume ? ["-v", `${o.volume}:/out:ro`] : []),
     "--entrypoint",
     "/bin/sh",
     id,
@@ -88,7 +95,7 @@ export function parseProbe(out: string): { used: number; kernel: boolean; tools:
   return { used: Number(v("used")) || 0, kernel: v("kernel") !== "", tools: v("tools") === "yes" };
 }
 
-const containerName = (tag: string) => `bootc-console-${tag}-${process.pid}-${Date.now().toString(36)}`;
+export const containerName = (tag: string) => `bootc-console-${tag}-${process.pid}-${Date.now().toString(36)}`;
 
 /** Checked before any VM exists: the image there has a kernel and the builder's tools, and fits the disk. */
 export async function probeRemoteImage(c: PodmanConnection, image: { ref: string; id: string }, sizeBytes: number): Promise<void> {
@@ -138,13 +145,18 @@ export async function buildRemoteDirectDisk(o: DirectBuildRequest & { podman: Po
 }
 
 /** `podman run … | tar -x` with the bytes counted against the root's size (which the script reports first). */
-async function streamBuild(
+export async function streamBuild(
   o: { podman: PodmanConnection; imageId: string; sizeBytes: number; onProgress: (p: DiskProgress) => void; signal?: AbortSignal },
   name: string,
   dir: string,
   where: string,
+  /** Stream a disk another container made in this volume, instead of building one. */
+  volume?: string,
 ): Promise<void> {
-  const cmd = podmanCommand(builderArgs({ name, imageId: o.imageId, script: BUILD_SCRIPT, args: [String(Math.floor(o.sizeBytes / 1024))] }), o.podman);
+  const run = volume
+    ? builderArgs({ name, imageId: o.imageId, script: STREAM_SCRIPT, volume })
+    : builderArgs({ name, imageId: o.imageId, script: BUILD_SCRIPT, args: [String(Math.floor(o.sizeBytes / 1024))] });
+  const cmd = podmanCommand(run, o.podman);
   const builder = spawn(cmd.file, cmd.args, { env: cmd.options.env as NodeJS.ProcessEnv | undefined, stdio: ["ignore", "pipe", "pipe"], signal: o.signal });
   const untar = spawn("tar", ["-x", "-f", "-", "-C", dir, "--numeric-owner"], { stdio: ["pipe", "ignore", "pipe"], signal: o.signal });
   let errors = "";

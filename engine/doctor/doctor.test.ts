@@ -15,7 +15,7 @@ async function rowsFor(platform: NodeJS.Platform, rootless: boolean) {
 describe("bootc doctor's rows per platform", () => {
   it("on macOS checks Homebrew's tools and vfkit, not the Linux-only virtiofsd, passt or rootless set-up", async () => {
     const rows = await rowsFor("darwin", true);
-    expect(rows.map((r) => r.id)).toEqual(["podman", "qemu", "qemu-img", "firmware", "accel", "vfkit", "ssh", "ssh-keygen", "xorriso", "disk"]);
+    expect(rows.map((r) => r.id)).toEqual(["podman", "qemu", "qemu-img", "firmware", "accel", "vfkit", "ssh", "ssh-keygen", "xorriso", "mcopy", "disk"]);
     const fix = Object.fromEntries(rows.map((r) => [r.id, r.fix]));
     expect(fix).toMatchObject({
       podman: "brew install podman, then podman machine init && podman machine start",
@@ -23,6 +23,7 @@ describe("bootc doctor's rows per platform", () => {
       "qemu-img": "brew install qemu (qemu-img is part of it)",
       vfkit: "brew install vfkit",
       xorriso: "brew install xorriso",
+      mcopy: "brew install mtools",
     });
     expect(rows.find((r) => r.id === "firmware")).toMatchObject({ status: "warn", fix: "brew install qemu (edk2 firmware is in its share/qemu)" });
     expect(rows.find((r) => r.id === "vfkit")).toMatchObject({ status: "warn", required: false });

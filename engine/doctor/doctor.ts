@@ -237,6 +237,12 @@ const checkPasst = simpleTool(
   "guests' outbound network that does not reach the host's loopback; without it they get none unless --allow-host-loopback",
 );
 const checkXorriso = simpleTool("xorriso", "xorriso", false, "cloud-init seed ISOs");
+const checkMtools = simpleTool(
+  "mcopy",
+  "mtools (mcopy)",
+  false,
+  "credentials on a UEFI disk's EFI system partition (--credentials-via esp, the way for vfkit, which has no SMBIOS)",
+);
 const checkVfkit = simpleTool("vfkit", "vfkit", false, "VMs under Apple's Virtualization framework (docs/macos.md; the qemu + HVF path needs none)");
 
 /** Linux: the direct runtime's whole tool set (virtiofsd and passt are Linux programs). */
@@ -250,6 +256,7 @@ export const CHECKS: Check[] = [
   ...sshTools,
   checkPasst,
   checkXorriso,
+  checkMtools,
   checkDisk,
 ];
 
@@ -258,7 +265,18 @@ export const CHECKS: Check[] = [
  * qemu with HVF or under vfkit, all from Homebrew. No virtiofsd (Linux only: vfkit serves
  * virtio-fs itself), no passt, no rootless set-up (the podman machine has its own).
  */
-export const MACOS_CHECKS: Check[] = [checkPodman, checkQemu, checkQemuImg, checkFirmware, checkAccel, checkVfkit, ...sshTools, checkXorriso, checkDisk];
+export const MACOS_CHECKS: Check[] = [
+  checkPodman,
+  checkQemu,
+  checkQemuImg,
+  checkFirmware,
+  checkAccel,
+  checkVfkit,
+  ...sshTools,
+  checkXorriso,
+  checkMtools,
+  checkDisk,
+];
 
 /** The checks for a host: macOS's or Linux's, with a regular Linux user's rootless set-up right after podman. */
 export function doctorChecks(platform: NodeJS.Platform, rootless: boolean): Check[] {

@@ -46,6 +46,13 @@ export function podmanConnectionArgs(c: PodmanConnection | undefined): string[] 
   return ["--url", c.url, "--identity", c.identity];
 }
 
+/** The environment for the local podman whatever this process was given: podman reads CONTAINER_HOST as "be remote". */
+export function localPodmanEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of CONNECTION_ENV) delete out[k];
+  return out;
+}
+
 /** Options that make a podman call on `c`: its flags go first, and podman's own connection variables are dropped. */
 function onConnection(args: string[], options: Options, c: PodmanConnection | undefined): { args: string[]; options: Options } {
   if (!isRemotePodman(c)) return { args, options };

@@ -43,6 +43,7 @@ export const INSTALL_HINT: Record<string, string> = {
   passt:
     "install passt (Debian/Ubuntu/Fedora: apt-get/dnf install passt): it gives guests an outbound network that does not reach the host's loopback; without it they get none, unless --allow-host-loopback",
   xorriso: "install xorriso (used to build cloud-init seed ISOs): apt-get/dnf install xorriso, brew install xorriso",
+  mcopy: "install mtools (writes credentials into a disk's EFI system partition): apt-get/dnf install mtools, brew install mtools",
   ssh: "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",
   "ssh-keygen": "install the OpenSSH client (Debian/Ubuntu: openssh-client; Fedora: openssh-clients)",
 };
@@ -58,6 +59,7 @@ export const MACOS_INSTALL_HINT: Record<string, string> = {
   firmware: "brew install qemu (edk2 firmware is in its share/qemu)",
   vfkit: "brew install vfkit",
   xorriso: "brew install xorriso",
+  mcopy: "brew install mtools",
   ssh: "macOS has the OpenSSH client built in: check that /usr/bin is on PATH",
   "ssh-keygen": "macOS has the OpenSSH client built in: check that /usr/bin is on PATH",
 };

@@ -9,7 +9,7 @@
  */
 import { readdir, readFile, readlink } from "node:fs/promises";
 import { BootcError } from "../core/errors.js";
-import { podman } from "./podman.js";
+import { localPodmanEnv, podman } from "./podman.js";
 import type { Command } from "./virtiofsd.js";
 
 /** True when podman runs rootless for us: a regular user on Linux (macOS podman runs in its machine). */
@@ -37,7 +37,8 @@ async function startTime(pid: number): Promise<number> {
  * pid is only ever joined (never signalled), and checked again right before (`inNamespace`).
  */
 export async function podmanNamespace(): Promise<PodmanNamespace> {
-  const out = await podman(["unshare", "readlink", "/proc/self/ns/user", "/proc/self/ns/mnt"]);
+  // The local podman's namespace even when CONTAINER_HOST names another podman (an export from there is unpacked here, in it).
+  const out = await podman(["unshare", "readlink", "/proc/self/ns/user", "/proc/self/ns/mnt"], { env: localPodmanEnv(), extendEnv: false });
   const [user, mnt] = out.trim().split("\n");
   let best: { pid: number; start: number } | undefined;
   for (const entry of await readdir("/proc")) {
@@ -66,6 +67,11 @@ export async function inNamespace(ns: PodmanNamespace, cmd: Command): Promise<Co
   }
   // --preserve-credentials keeps the supplementary groups (kvm): the uid is already 0 there.
   return { file: "nsenter", args: [`--target=${ns.pid}`, "--user", "--mount", "--preserve-credentials", "--", cmd.file, ...cmd.args] };
+}
+
+/** `cmd` as it must run to act on files with an image's owners: rootless, as root in podman's namespace; else as it is. */
+export async function asImageOwner(cmd: Command): Promise<Command> {
+  return isRootless() ? inNamespace(await podmanNamespace(), cmd) : cmd;
 }
 
 /** The path of `p` (a path in podman's mount namespace) as this process can open it. */

@@ -11,7 +11,9 @@
  * whiteout and opaque-directory rules to get subtly wrong on this side. The archive keeps
  * owners, modes, hard links and the security xattrs (file capabilities, as
  * SCHILY.xattr.security.capability); tar restores them as root (numeric owners, same
- * permissions, --xattrs). It is unpacked into <id>.partial-<pid> and renamed when
+ * permissions, --xattrs) — for a regular user, as root in its podman's user namespace, so
+ * the owners are its subordinate ids as in its own podman storage, and file capabilities
+ * are the namespace's own (the kernel records its root id with them). It is unpacked into <id>.partial-<pid> and renamed when
  * complete, so an interrupted export leaves no entry: SIGINT or SIGTERM during it ends
  * the stream and removes the partial tree and the container there before the error
  * surfaces; a process killed outright leaves its partial tree to the next export (or
@@ -30,8 +32,8 @@ import { rootfsDir, rootfsEntryDir, rootfsPartialDir, type EnginePaths } from ".
 import { describePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { ensurePrivateDir } from "../core/private-dir.js";
 import { podman, podmanCommand, remotePodmanError } from "../host/podman.js";
-import { isRootless } from "../host/userns.js";
-import { sweepDeadRoots, writeRootMeta } from "./root-cache.js";
+import { asImageOwner } from "../host/userns.js";
+import { removeTree, sweepDeadRoots, writeRootMeta } from "./root-cache.js";
 
 /** Progress of an export: the bytes of the stream against the image's size (the shape of a disk build's progress). */
 export interface ExportProgress {
@@ -78,16 +80,10 @@ export async function exportedRoot(
   const key = imageKey(image.id);
   const cached = await cachedRoot(paths, key);
   if (cached) return { dir: cached, reused: true };
-  if (isRootless())
-    throw new BootcError(
-      "INVALID_ARGUMENT",
-      `booting an image of ${describePodman(c)} needs root here for now: its files must keep their owners`,
-      "run bootc as root, or copy the image into your own podman (podman image scp)",
-    );
   await ensurePrivateDir(rootfsDir(paths), paths);
   await sweepDeadRoots(paths);
   const partial = rootfsPartialDir(paths, key, process.pid);
-  await rm(partial, { recursive: true, force: true });
+  await removeTree(partial);
   await mkdir(partial, { mode: 0o755 });
   const step = `exporting the root filesystem from ${describePodman(c)}`;
   onProgress({ step, bytes: 0, totalBytes: image.sizeBytes });
@@ -111,13 +107,13 @@ export async function exportedRoot(
     await rename(partial, rootfsEntryDir(paths, key)).catch(async (e: NodeJS.ErrnoException) => {
       // Another export of the same image finished first: its copy is as good.
       if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e;
-      await rm(partial, { recursive: true, force: true });
+      await removeTree(partial);
     });
     await writeRootMeta(paths, key, { image: image.ref, imageId: key, podman: c, createdAt: new Date().toISOString() });
     onProgress({ step, bytes: image.sizeBytes, totalBytes: image.sizeBytes });
     return { dir: rootfsEntryDir(paths, key), reused: false };
   } catch (e) {
-    await rm(partial, { recursive: true, force: true });
+    await removeTree(partial);
     throw e;
   } finally {
     if (container) await podman(["rm", "--force", container], {}, c).catch(() => undefined);
@@ -156,7 +152,9 @@ async function streamThrough(
   const cmd = podmanCommand(["export", "--output", fifo, container], c);
   const env = cmd.options.env as NodeJS.ProcessEnv | undefined;
   const exporter = spawn(cmd.file, cmd.args, { env, stdio: ["ignore", "ignore", "pipe"], signal });
-  const untar = spawn("tar", untarArgs(dir), { stdio: ["pipe", "ignore", "pipe"], signal });
+  // Rootless, tar runs as root in podman's namespace: the image's owners become the user's subordinate ids, as podman's own storage keeps them.
+  const tar = await asImageOwner({ file: "tar", args: untarArgs(dir) });
+  const untar = spawn(tar.file, tar.args, { stdio: ["pipe", "ignore", "pipe"], signal });
   const errors = { exporter: "", untar: "" };
   exporter.stderr.on("data", (d: Buffer) => (errors.exporter = (errors.exporter + d.toString()).slice(-4000)));
   untar.stderr.on("data", (d: Buffer) => (errors.untar = (errors.untar + d.toString()).slice(-4000)));

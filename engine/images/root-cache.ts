@@ -14,6 +14,7 @@ import { podmanConnectionSchema } from "../core/schema.js";
 import type { PodmanConnection } from "../core/podman-connection.js";
 import { isAlive } from "../core/proc.js";
 import { podmanCommand } from "../host/podman.js";
+import { asImageOwner, isRootless } from "../host/userns.js";
 
 export const RootMetaSchema = z.object({
   image: z.string(),
@@ -52,7 +53,9 @@ export async function listRootEntries(paths: EnginePaths): Promise<RootEntry[]> 
 
 /** Bytes the tree takes on the host: du, which counts a hard-linked file once. */
 export async function rootUsage(paths: EnginePaths, key: string): Promise<number> {
-  const r = await execa("du", ["-s", "-B1", "--", rootfsEntryDir(paths, key)], { reject: false });
+  // Rootless, in podman's namespace: the user cannot enter a directory an image's daemon user keeps private.
+  const du = await asImageOwner({ file: "du", args: ["-s", "-B1", "--", rootfsEntryDir(paths, key)] });
+  const r = await execa(du.file, du.args, { reject: false });
   return r.exitCode === 0 ? Number(String(r.stdout).split(/\s/)[0]) || 0 : 0;
 }
 
@@ -85,13 +88,25 @@ export async function removeRootEntry(paths: EnginePaths, key: string): Promise<
   const doomed = rootfsPartialDir(paths, key, process.pid);
   await rm(rootfsMetaFile(paths, key), { force: true });
   await rename(rootfsEntryDir(paths, key), doomed).catch(() => undefined);
-  await rm(doomed, { recursive: true, force: true });
+  await removeTree(doomed);
+}
+
+/**
+ * Removes an exported tree. Rootless it was unpacked in podman's namespace, its files owned
+ * by the image's users (the user's subordinate ids), which the user cannot remove from
+ * outside: rm runs in that namespace, as root there.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  if (!isRootless() || !(await stat(dir).catch(() => undefined))) return rm(dir, { recursive: true, force: true });
+  const cmd = await asImageOwner({ file: "rm", args: ["-rf", "--", dir] });
+  await execa(cmd.file, cmd.args, { reject: false });
+  await rm(dir, { recursive: true, force: true });
 }
 
 /** Removes <id>.partial-<pid> trees (and metadata files) whose exporter is gone. */
 export async function sweepDeadRoots(paths: EnginePaths): Promise<void> {
   for (const n of await readdir(rootfsDir(paths)).catch(() => [] as string[])) {
     const m = /\.partial-(\d+)$/.exec(n);
-    if (m && !isAlive(Number(m[1]))) await rm(path.join(rootfsDir(paths), n), { recursive: true, force: true });
+    if (m && !isAlive(Number(m[1]))) await removeTree(path.join(rootfsDir(paths), n));
   }
 }

@@ -16,6 +16,7 @@ import { guestCredentials, ProvisionError, type GuestShare } from "./credentials
 import { translateKickstart } from "./kickstart.js";
 import { writePrivateFile } from "../core/private-file.js";
 import { credentialPlan, CredentialTransportError, defaultTransport, type CredentialTransport } from "./transport.js";
+import { espCredentialFiles } from "./esp-credentials.js";
 
 export interface GuestFactsForBoot {
   systemd?: number;
@@ -31,6 +32,8 @@ export interface Provisioning {
   kernelArgs: string[];
   warnings: string[];
   via: CredentialTransport;
+  /** The esp transport: files for the disk's EFI system partition (paths inside it), which the runtime writes before qemu starts. */
+  espFiles?: Array<{ path: string; content: string }>;
   close(): Promise<void>;
 }
 
@@ -82,5 +85,6 @@ export async function prepareProvisioning(o: {
     else plan.kernelArgs.push(`ds=nocloud;s=${imds.guestUrl}`);
     close = () => imds.close();
   }
-  return { qemuArgs, kernelArgs: plan.kernelArgs, warnings: creds.warnings, via, close };
+  const espFiles = plan.esp ? espCredentialFiles(plan.esp) : undefined;
+  return { qemuArgs, kernelArgs: plan.kernelArgs, warnings: creds.warnings, via, ...(espFiles ? { espFiles } : {}), close };
 }

@@ -55,6 +55,12 @@ describe("credential transports", () => {
     expect(() => credentialPlan([{ name: "big", value: "x".repeat(KERNEL_CMDLINE_MAX) }], "cmdline", "/d", true)).toThrow(/bytes of kernel command line/);
   });
 
+  it("esp: the credentials go to the EFI system partition, no qemu or kernel argument; never for a direct kernel boot", () => {
+    expect(credentialPlan(creds, "esp", "/d", false)).toEqual({ qemuArgs: [], kernelArgs: [], files: [], esp: creds });
+    expect(() => credentialPlan(creds, "esp", "/d", true)).toThrow(/reach only a disk that boots through UEFI firmware/);
+    expect(() => credentialPlan([{ name: "../x", value: "" }], "esp", "/d", false)).toThrow(/not a credential name/);
+  });
+
   it("refuses a credential name that could add a qemu option or leave the directory", () => {
     expect(() => credentialPlan([{ name: "a,file=/etc/shadow", value: "" }], "fw_cfg", "/d", true)).toThrow(/not a credential name/);
     expect(() => credentialPlan([{ name: "../x", value: "" }], "smbios", "/d", true)).toThrow(/not a credential name/);

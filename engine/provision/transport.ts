@@ -7,7 +7,10 @@
  *   machine; the only one an arm64 direct-kernel boot has (no firmware, no SMBIOS);
  * - cmdline: `systemd.set_credential_binary=` on the kernel command line — only where the
  *   engine writes the command line (direct kernel boots), and readable by every process in
- *   the guest (/proc/cmdline), so secrets never go this way.
+ *   the guest (/proc/cmdline), so secrets never go this way;
+ * - esp: null-key encrypted files on the disk's EFI system partition
+ *   (loader/credentials/NAME.cred, esp-credentials.ts), which systemd-stub hands to the
+ *   system — only UEFI boots of a unified kernel image; for machines without SMBIOS (vfkit).
  *
  * Values never appear on qemu's command line (which every local user can read with ps):
  * each one is a file in the VM's private directory that qemu reads. The plan is a pure
@@ -48,6 +51,8 @@ export interface CredentialPlan {
   kernelArgs: string[];
   /** Files to write (mode 0600) before qemu starts. */
   files: Array<{ path: string; content: string }>;
+  /** The esp transport: the credentials to put on the disk's EFI system partition before qemu starts (esp-credentials.ts). */
+  esp?: Credential[];
 }
 
 export class CredentialTransportError extends Error {}
@@ -65,6 +70,12 @@ export function smbiosCredential(c: Credential): string {
  */
 export function credentialPlan(credentials: Credential[], transport: CredentialTransport, dir: string, directKernel: boolean): CredentialPlan {
   const plan: CredentialPlan = { qemuArgs: [], kernelArgs: [], files: [] };
+  if (transport === "esp") {
+    // A kernel qemu loads itself never runs systemd-stub, which is what reads the ESP.
+    if (directKernel) throw new CredentialTransportError("credentials on the EFI system partition reach only a disk that boots through UEFI firmware");
+    for (const c of credentials) if (!CREDENTIAL_NAME_RE.test(c.name)) throw new CredentialTransportError(`not a credential name: ${JSON.stringify(c.name)}`);
+    return { ...plan, esp: credentials };
+  }
   for (const [i, c] of credentials.entries()) {
     if (!CREDENTIAL_NAME_RE.test(c.name)) throw new CredentialTransportError(`not a credential name: ${JSON.stringify(c.name)}`);
     const b64 = Buffer.from(c.value).toString("base64");

@@ -87,6 +87,14 @@ export async function checkNewVm(
       "use --mode ephemeral or --builder direct, or another credential transport",
     );
   }
+  if (opts.credentialTransport === "esp" && !(opts.disk || (opts.mode === "disk" && opts.builder === "install"))) {
+    throw new BootcError(
+      "INVALID_ARGUMENT",
+      "credentials on the EFI system partition reach only a disk that boots through UEFI firmware",
+      "use --disk FILE or --builder install, or another credential transport",
+    );
+  }
+  if (opts.credentialTransport === "esp") requireTool("mcopy");
   const passwordHash = opts.password !== undefined ? hashPassword(opts.password) : undefined;
   // Everything the user typed is checked before a pull that may take minutes.
   // An image in another podman stays there: pulled there if it must be, then planTarget finds it there.

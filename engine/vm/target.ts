@@ -13,9 +13,10 @@ import { mountImage, readGuestFacts, unmountImage } from "../images/rootfs.js";
 import { planImageDisk, planPremadeDisk } from "../disk/plan.js";
 import { DEFAULT_DISK_SIZE, type ParsedRunOptions } from "../core/schema.js";
 import { probeRemoteImage } from "../disk/remote-direct.js";
+import { requireRootfulPodman } from "../disk/remote-install.js";
 import type { VmDisk } from "../core/record.js";
 import { guestArch, isForeign, type GuestArch } from "../host/arch.js";
-import { hostArch, type HostArch } from "../host/tools.js";
+import { hostArch, requireFirmware, type HostArch } from "../host/tools.js";
 
 export interface BootTarget {
   image: string;
@@ -78,13 +79,20 @@ export function foreignArch(podmanArch: string, host: HostArch = hostArch(), ove
  */
 async function planRemoteTarget(opts: ParsedRunOptions, c: PodmanConnection, paths: EnginePaths, onExport?: (p: DiskProgress) => void): Promise<BootTarget> {
   const not = (what: string, hint: string) => new BootcError("INVALID_ARGUMENT", `${what} is not supported yet for an image of ${describePodman(c)}`, hint);
-  if (opts.mode === "disk" && opts.builder === "install")
-    throw not("the install builder", "use the direct builder (--builder direct, the default for such an image)");
+  // The install builder runs there as a privileged container: a rootless podman cannot (one sentence, before anything else).
+  if (opts.mode === "disk" && opts.builder === "install") await requireRootfulPodman(c);
   if (opts.removeImageOnStop) throw not("--rmi", "use --rm; remove the image there with podman --remote rmi");
   const image = await inspectImage(opts.image, c);
   // Before the export: an image of another architecture is emulated (or refused) as a local one is.
   const arch = foreignArch(image.arch, hostArch(), opts.arch);
   const source = image.labels[SOURCE_LABEL];
+  if (opts.mode === "disk" && opts.builder === "install") {
+    if (arch) throw not("the install builder for an image of another architecture", "use --builder direct");
+    const disk: VmDisk = { builder: "install", sizeBytes: opts.diskSizeBytes ?? DEFAULT_DISK_SIZE, filesystem: opts.filesystem };
+    refuseKargsUnderUefi(opts, disk);
+    requireFirmware("to boot an installed disk; --builder direct needs none");
+    return { image: opts.image, imageId: image.id, source, disk, podman: c };
+  }
   if (opts.mode === "disk") {
     const disk: VmDisk = { builder: "direct", sizeBytes: opts.diskSizeBytes ?? DEFAULT_DISK_SIZE, filesystem: opts.filesystem };
     await probeRemoteImage(c, { ref: opts.image, id: image.id }, disk.sizeBytes);

@@ -22,6 +22,7 @@ import { buildQemuArgs, guestForwards } from "./qemu-args.js";
 import { diskPlan, ephemeralPlan, firstRoot, MESSAGES_FD, qemuSpecOf, type BootPlan, type PlanContext } from "./boot-plan.js";
 import { findPasst, planNetwork, startPasst } from "./network.js";
 import { releaseImage } from "../../disk/disks.js";
+import { writeEspFiles } from "../../disk/esp-write.js";
 import { Qmp } from "./qmp.js";
 import { publicKeyOf } from "../../ssh/keys.js";
 import { waitForSsh } from "../../ssh/ready.js";
@@ -187,6 +188,9 @@ export class Supervisor {
       shares,
     });
     this.provision = provision;
+    // The esp transport: the credentials go into this VM's own disk (its overlay), where systemd-stub finds them.
+    const disk = plan.disks[0];
+    if (provision.espFiles && disk) await writeEspFiles(disk.file, disk.format, provision.espFiles, this.p.credentialsDir);
     const network = planNetwork({ allowHostLoopback: !!r.allowHostLoopback, platform: process.platform, passt: findPasst(), published: r.forwards.length });
     const warnings = [...provision.warnings, ...(network.warning ? [network.warning] : [])];
     for (const w of warnings) this.log.broadcast({ type: "warning", message: w });
