@@ -40,8 +40,8 @@ class SlowestFirst extends BaseSequencer {
 }
 
 /**
- * How many files run side by side: BOOTC_E2E_WORKERS, 2 unless set. Two fit two cores (each
- * guest runs single-threaded TCG) and the harness keeps files apart (README, "Tests");
+ * How many files run side by side: BOOTC_E2E_WORKERS, 2 unless set. Two fit two cores (a
+ * guest gets one TCG thread when the cores are busy: decideTcgThreads) and the harness keeps files apart (README, "Tests");
  * BOOTC_E2E_WORKERS=1 runs one file at a time.
  */
 const WORKERS = Math.max(1, Number(process.env.BOOTC_E2E_WORKERS ?? 2) || 2);
