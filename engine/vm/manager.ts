@@ -152,7 +152,8 @@ export class Engine {
         "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it",
       );
     const buildStarted = new Date().toISOString();
-    const built = await buildImage({ dir: vm.source, tag: vm.image, onLine });
+    // An image of another podman is rebuilt there (the directory is sent, as `podman --remote build` does).
+    const built = await buildImage({ dir: vm.source, tag: vm.image, onLine, ...(vm.podman ? { podman: vm.podman } : {}) });
     if (built.imageId === vm.imageId) return { rebooted: false, soft: false, imageId: built.imageId };
     await this.keepBootReport(await runtime.get(name));
     const next = await runtime.reboot(name, {
@@ -165,9 +166,17 @@ export class Engine {
     });
     const previous = vm.imageId;
     const stillUsed = (await this.listVms()).some((other) => other.name !== name && other.imageId === previous);
-    const removed = previous && !stillUsed && (await removeSupersededBuild(previous));
+    const removed = previous && !stillUsed && (await removeSupersededBuild(previous, vm.podman));
+    // Another podman's image: its root was exported here for the boot it replaced (hundreds of MiB a rebuild); it goes with that image.
+    if (removed && vm.podman) await this.dropUnusedRoot(previous);
     const soft = next.timeline.some((t) => t.event === "soft-reboot");
     return { rebooted: true, soft, imageId: built.imageId, ...(removed ? { removedImageId: previous } : {}) };
+  }
+
+  /** The exported root of `imageId` in the cache, removed if it is there and no VM uses it. */
+  private async dropUnusedRoot(imageId: string): Promise<void> {
+    const root = (await listCache(this.paths)).find((d) => d.kind === "root" && d.key === imageId.replace(/^sha256:/, ""));
+    if (root && !root.usedBy.length) await removeDisk(this.paths, root.key).catch(() => undefined);
   }
 
   /**

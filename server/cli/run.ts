@@ -103,13 +103,6 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
   const { WatchLoop } = await import("../../engine/vm/watch.js");
   const { defaultTag } = await import("./build.js");
   const run = await vmOptions(values);
-  // The loop builds with the local podman; building in another one is not done yet.
-  if (run.podman)
-    throw new BootcError(
-      "INVALID_ARGUMENT",
-      `--watch builds with the local podman; building in ${describePodman(run.podman)} is not supported yet`,
-      "unset CONTAINER_HOST (and drop --connection/-r) to build and boot locally",
-    );
   const engine = new Engine();
   const loop = new WatchLoop(engine, {
     dir,
