@@ -160,22 +160,19 @@ describe("an image in another podman, reached over SSH", () => {
     expect(pruned.removed.map((d) => d.image)).toEqual([`${REMOTE_IMAGE}-caps:test`]);
   }, 120_000);
 
-  it("rm (not --rmi) removes the VM and leaves no process; the exported root stays cached", async () => {
+  it("rm --rmi removes the VM and its exported root, and asks only that podman to remove the image; no process is left", async () => {
     const vm = JSON.parse(String((await bootc(home, ["inspect", NAME])).stdout));
-    // --rmi would remove a local image of the same id (root's demo image has it): refused, the VM kept.
-    const rmi = await bootc(home, ["rm", "--force", "--rmi", NAME]);
-    expect(rmi.exitCode).toBe(1);
-    expect(String(rmi.stderr)).toContain("--rmi is not supported yet for a VM whose image is in the podman at");
-    expect((await bootc(home, ["inspect", NAME])).exitCode).toBe(0);
-    const r = await bootc(home, ["rm", "--force", NAME]);
+    const localId = async () => (await execa("podman", ["image", "inspect", "--format", "{{.Id}}", vm.imageId], { reject: false })).stdout.trim();
+    // root's demo image has the same id: it is not this VM's, and stays.
+    const before = await localId();
+    const r = await bootc(home, ["rm", "--force", "--rmi", NAME]);
     expect(r.exitCode, String(r.all)).toBe(0);
+    // Two names there (:one and :two) on that id: podman there refuses an unforced rmi by id, and bootc says so.
+    expect(String(r.stdout)).toContain(`kept the image ${vm.imageId.slice(0, 12)} in the podman at ${remote.url}:`);
+    expect(await remote.asUser(["podman", "image", "exists", `${REMOTE_IMAGE}:two`]).then((x) => x.exitCode)).toBe(0);
+    expect(await localId()).toBe(before);
     expect(processesUsing(home)).toEqual([]);
     const root = path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", vm.imageId);
-    expect(existsSync(root)).toBe(true);
-    // No VM uses it now: pruned with the unused disks.
-    const prune = await bootc(home, ["disks", "prune", "--all"]);
-    expect(prune.exitCode, String(prune.all)).toBe(0);
-    expect(String(prune.stdout)).toContain(`${REMOTE_IMAGE}:two`);
     expect(existsSync(root)).toBe(false);
   }, 120_000);
 });
@@ -213,6 +210,73 @@ describe("disk mode: the base disk built in the remote podman", () => {
     expect(rm.exitCode, String(rm.all)).toBe(0);
     expect(processesUsing(home)).toEqual([]);
   }, 1_200_000);
+});
+
+describe("--watch: rebuilt in the remote podman", () => {
+  const WATCH_TAG = `${REMOTE_IMAGE}-watch:latest`;
+  let watcher: ReturnType<typeof bootc> | undefined;
+  let out = "";
+  const readyCount = () => (out.match(/rpw is ready/g) ?? []).length;
+  const remoteHas = async (ref: string) => (await remote.asUser(["podman", "image", "exists", ref])).exitCode === 0;
+  const rootOf = (id: string) => path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", id);
+
+  afterAll(async () => {
+    watcher?.kill("SIGKILL");
+    await bootc(home, ["rm", "--force", "rpw"]);
+    await remote?.asUser(["podman", "rmi", "-f", WATCH_TAG]);
+  });
+
+  it("builds DIR there and boots it; a change is rebuilt there and soft-rebooted into; the local podman never has it", async () => {
+    const dir = tempDir("bce-remote-watch-");
+    writeFileSync(path.join(dir, "motd"), "version 1\n");
+    writeFileSync(path.join(dir, "Containerfile"), `FROM ${REMOTE_IMAGE}:one\nCOPY motd /etc/motd\n`);
+    const t0 = Date.now();
+    watcher = bootc(home, ["run", "--watch", dir, "-t", WATCH_TAG, "--name", "rpw", "--memory", "1G"], {
+      buffer: false,
+      env: { CONTAINER_HOST: remote.url, CONTAINER_SSHKEY: remote.key },
+    });
+    watcher.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    watcher.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+    await waitUntil("the first boot", () => readyCount() >= 1 || undefined, 900_000, 1000);
+    const t1 = Date.now();
+    const first = JSON.parse(String((await bootc(home, ["inspect", "rpw"])).stdout)) as { imageId: string; podman: unknown };
+    expect(first.podman).toEqual({ url: remote.url, identity: remote.key });
+    expect(String((await bootc(home, ["ssh", "rpw", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 1");
+    expect(await remoteHas(WATCH_TAG)).toBe(true);
+    expect(existsSync(rootOf(first.imageId))).toBe(true);
+
+    writeFileSync(path.join(dir, "motd"), "version 2\n");
+    await waitUntil("the soft reboot into the new image", () => readyCount() >= 2 || undefined, 900_000, 1000);
+    const t2 = Date.now();
+    expect(out, out).toMatch(/new image [0-9a-f]{12}: soft-rebooted the VM into it \(same kernel, new root\)/);
+    expect(out).toContain(`removed the image it replaced, ${first.imageId.slice(0, 12)}`);
+    const second = JSON.parse(String((await bootc(home, ["inspect", "rpw"])).stdout)) as { imageId: string; timeline: Array<{ event: string }> };
+    expect(second.imageId).not.toBe(first.imageId);
+    expect(second.timeline.map((t) => t.event)).toContain("soft-reboot");
+    expect(String((await bootc(home, ["ssh", "rpw", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 2");
+    // The replaced build is gone from that podman, and its exported root from the cache; the new root is there.
+    expect(await remoteHas(first.imageId)).toBe(false);
+    expect(existsSync(rootOf(first.imageId))).toBe(false);
+    expect(existsSync(rootOf(second.imageId))).toBe(true);
+    expect(await localHas(WATCH_TAG)).toBe(false);
+    console.log(
+      `remote --watch: build + export + boot to SSH ${((t1 - t0) / 1000).toFixed(1)} s; change → rebuilt there, exported, soft-rebooted, SSH ${((t2 - t1) / 1000).toFixed(1)} s`,
+    );
+
+    // Ctrl+C ends the loop and stops the VM (kept, stopped: no --rm).
+    watcher.kill("SIGINT");
+    await watcher;
+    expect(out).toContain("stopped rpw");
+    expect(JSON.parse(String((await bootc(home, ["inspect", "rpw"])).stdout)).state).toBe("stopped");
+
+    // rm --rmi (no CONTAINER_HOST now: the VM's record says where its image is) removes it there, by id, and its root here.
+    const rmi = await bootc(home, ["rm", "--rmi", "rpw"]);
+    expect(rmi.exitCode, String(rmi.all)).toBe(0);
+    expect(String(rmi.stdout)).toContain(`removed the image ${second.imageId.slice(0, 12)} from the podman at ${remote.url}`);
+    expect(await remoteHas(WATCH_TAG)).toBe(false);
+    expect(existsSync(rootOf(second.imageId))).toBe(false);
+    expect(await remoteHas(`${REMOTE_IMAGE}:one`)).toBe(true);
+  }, 1_800_000);
 });
 
 describe("podman's named connections", () => {

@@ -7,7 +7,6 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { BootcError } from "../core/errors.js";
-import { describePodman } from "../core/podman-connection.js";
 import { withRebuildLock } from "../core/lock.js";
 import { enginePaths, rebuildLockFile, type EnginePaths } from "../core/paths.js";
 import type { VmRecord, VmState } from "../core/record.js";
@@ -186,16 +185,11 @@ export class Engine {
   async removeVm(name: string, opts: { force?: boolean; removeImage?: boolean } = {}): Promise<string[]> {
     const runtime = await this.runtimes.owner(name);
     const vm = await runtime.get(name).catch(() => undefined);
-    // The image is another podman's: the local podman may hold one of the same id, which is not this VM's to remove.
-    if (opts.removeImage && vm?.podman)
-      throw new BootcError(
-        "INVALID_ARGUMENT",
-        `--rmi is not supported yet for a VM whose image is in ${describePodman(vm.podman)}`,
-        `remove the VM without --rmi, and the image there: podman --remote rmi ${vm.image}`,
-      );
     await runtime.remove(name, opts);
     await removeReports(this.paths, name);
-    return opts.removeImage && vm?.imageId && !vm.broken ? releaseImage(this.paths, vm.imageId) : [];
+    if (!opts.removeImage || !vm?.imageId || vm.broken) return [];
+    // An image of another podman is removed there (by id, if its name still refers to it), never in the local one.
+    return releaseImage(this.paths, vm.imageId, vm.podman ? { podman: vm.podman, ref: vm.image } : undefined);
   }
 
   /**

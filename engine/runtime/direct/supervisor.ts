@@ -444,7 +444,10 @@ export class Supervisor {
     if (this.record.removeOnStop && !rebooting) {
       await rm(this.p.dir, { recursive: true, force: true });
       await rm(bootReportsFile(this.paths, this.record.name), { force: true });
-      if (this.record.removeImageOnStop && this.record.imageId) await releaseImage(this.paths, this.record.imageId).catch(() => undefined);
+      if (this.record.removeImageOnStop && this.record.imageId)
+        await releaseImage(this.paths, this.record.imageId, this.record.podman ? { podman: this.record.podman, ref: this.record.image } : undefined).catch(
+          () => undefined,
+        );
     }
     // Let replies flush to clients before exiting.
     setTimeout(() => process.exit(state === "failed" ? 1 : 0), 200).unref();
