@@ -210,6 +210,24 @@ describe("disk mode: the base disk built in the remote podman", () => {
     expect(rm.exitCode, String(rm.all)).toBe(0);
     expect(processesUsing(home)).toEqual([]);
   }, 1_200_000);
+
+  it("to-disk writes a bootable disk file here from the base disk built there (the cached one), the local podman never having the image", async () => {
+    const file = path.join(tempDir("bce-remote-to-disk-"), "remote.qcow2");
+    const t0 = Date.now();
+    const r = await remoteBootc(["to-disk", `${REMOTE_IMAGE}:one`, file]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    // The disk-mode boot above built it there and left it in the cache (built now when this runs alone).
+    expect(String(r.stdout)).toMatch(new RegExp(`^wrote ${file} \\(qcow2, \\d+ MiB on disk; direct builder, base disk (from the cache|built now)\\)`));
+    console.log(`remote to-disk: ${((Date.now() - t0) / 1000).toFixed(1)} s (${String(r.stdout).trim()})`);
+    const info = JSON.parse((await execa("qemu-img", ["info", "--output=json", file])).stdout) as { format: string };
+    expect(info.format).toBe("qcow2");
+    // A GPT with the EFI system partition first and the root after it.
+    const raw = `${file}.raw`;
+    await execa("qemu-img", ["convert", "-O", "raw", file, raw]);
+    const parts = JSON.parse((await execa("sfdisk", ["--json", raw])).stdout) as { partitiontable: { label: string; partitions: Array<{ name?: string }> } };
+    expect([parts.partitiontable.label, parts.partitiontable.partitions.map((p) => p.name)]).toEqual(["gpt", ["esp", "root"]]);
+    for (const tag of ["one", "two"]) expect(await localHas(`${REMOTE_IMAGE}:${tag}`)).toBe(false);
+  }, 900_000);
 });
 
 describe("--watch: rebuilt in the remote podman", () => {
@@ -309,6 +327,14 @@ describe("podman's named connections", () => {
     const missing = await bootc(home, ["run", "--connection", "bce-remote", "localhost/bootc-remote-missing:1"], { env });
     expect(missing.exitCode).toBe(1);
     expect(String(missing.stderr)).toContain('error: image "localhost/bootc-remote-missing:1" is not in podman connection "bce-remote"');
+    // bootc test and bootc to-disk take the connection as run does (their real runs: the boots above, and to-disk's test).
+    const test = await bootc(home, ["test", "--connection", "bce-remote", "localhost/bootc-remote-missing:1"], { env });
+    expect(test.exitCode).toBe(1);
+    expect(String(test.stderr)).toContain('error: image "localhost/bootc-remote-missing:1" is not in podman connection "bce-remote"');
+    const toDisk = await bootc(home, ["to-disk", "-r", "localhost/bootc-remote-missing:1", path.join(src, "x.qcow2")], { env });
+    expect(toDisk.exitCode).toBe(1);
+    expect(String(toDisk.stderr)).toContain(`error: image "localhost/bootc-remote-missing:1" is not in podman's default connection`);
+    expect(existsSync(path.join(src, "x.qcow2"))).toBe(false);
     const disk = await bootc(home, ["run", "-r", "--mode", "disk", "--builder", "install", `${REMOTE_IMAGE}:one`], { env });
     expect(String(disk.stderr)).toContain("the install builder is not supported yet for an image of podman's default connection");
   }, 120_000);
