@@ -363,6 +363,23 @@ describe("the web console's API (the Images page)", () => {
       await expect(api.images.inspect.query({ ref: "localhost/bootc-remote-missing:1", podman })).rejects.toThrow(
         `image "localhost/bootc-remote-missing:1" is not in the podman at ${remote.url}`,
       );
+      // Build and remove act on that podman (the Images page's buttons for a saved podman): the image is there, never here.
+      const src = tempDir("bce-remote-api-build-");
+      writeFileSync(path.join(src, "Containerfile"), `FROM ${REMOTE_IMAGE}:one\nLABEL org.bootc-console.test=api-build\n`);
+      const tag = `${REMOTE_IMAGE}-api:1`;
+      const job = await api.images.build.mutate({ dir: src, tag, podman });
+      const done = await waitUntil(
+        "the build job",
+        async () => (await api.jobs.list.query()).find((j) => j.id === job.id && j.state !== "running"),
+        300_000,
+        500,
+      );
+      expect(done.state, JSON.stringify(done)).toBe("succeeded");
+      expect((await api.images.list.query({ podman })).some((i) => i.names.includes(tag))).toBe(true);
+      expect(await localHas(tag)).toBe(false);
+      await api.images.remove.mutate({ ref: tag, podman });
+      expect((await api.images.list.query({ podman })).some((i) => i.names.includes(tag))).toBe(false);
+      await expect(api.images.remove.mutate({ ref: tag, podman })).rejects.toThrow(`image "${tag}" is not in the podman at ${remote.url}`);
       await api.images.forgetPodman.mutate({ name: "rp" });
       expect((await api.images.podmans.query()).saved).toEqual([]);
     } finally {

@@ -64,8 +64,9 @@ const images = router({
     await forgetPodman(ctx.engine.paths, input.name);
     return { forgotten: input.name };
   }),
-  remove: procedure.input(z.object({ ref: imageRef })).mutation(async ({ input }) => {
-    await removeImage(input.ref);
+  /** podman rmi in the server's podman, or in another (`podman`, as images.list takes it). */
+  remove: procedure.input(z.object({ ref: imageRef, podman: podmanConnectionSchema.optional() })).mutation(async ({ input }) => {
+    await removeImage(input.ref, input.podman);
     return { removed: input.ref };
   }),
   /** A job; with `podman`, the pull runs in that podman (podman pull's lines as the log); `platform` as podman's --platform. */
@@ -82,12 +83,16 @@ const images = router({
         ),
       );
     }),
-  /** podman build of a Containerfile directory on this host; follow the job for the log. */
-  build: procedure.input(z.object({ dir: absPath, tag: imageRef })).mutation(({ input, ctx }) =>
+  /**
+   * podman build of a Containerfile directory on this host; follow the job for the log. With
+   * `podman`, the build runs in that podman (the directory is sent there) and the image stays there.
+   */
+  build: procedure.input(z.object({ dir: absPath, tag: imageRef, podman: podmanConnectionSchema.optional() })).mutation(({ input, ctx }) =>
     ctx.jobs.start("build", `Build ${input.tag}`, async (log, progress) => {
       const r = await buildImage({
         dir: input.dir,
         tag: input.tag,
+        ...(input.podman ? { podman: input.podman } : {}),
         onLine: (line) => {
           log(line);
           // podman build numbers its steps: "STEP 2/5: COPY …".
@@ -95,7 +100,7 @@ const images = router({
           if (step) progress(Math.floor(((Number(step[1]) - 1) / Number(step[2])) * 100));
         },
       });
-      log(`==> built ${r.tag} (${r.imageId.slice(0, 12)})`);
+      log(`==> built ${r.tag} (${r.imageId.slice(0, 12)})${input.podman ? ` in ${describePodman(input.podman)}` : ""}`);
     }),
   ),
   buildDemo: procedure.mutation(({ ctx }) =>
