@@ -11,6 +11,7 @@ import { inspectImage, listImages } from "../../engine/images/images.js";
 import { forgetPodman, readSavedPodmans, SAVED_PODMAN_NAME_RE, savePodman } from "../../engine/images/saved-podmans.js";
 import { connectionFromEnv, describePodman } from "../../engine/core/podman-connection.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
+import { exportedRoot } from "../../engine/images/remote-root.js";
 import { parsePlatform } from "../../engine/host/arch.js";
 import { buildImage } from "../../engine/images/build.js";
 import { checkExportTarget, EXPORT_FORMATS, exportImageDisk } from "../../engine/disk/export.js";
@@ -101,6 +102,23 @@ const images = router({
         },
       });
       log(`==> built ${r.tag} (${r.imageId.slice(0, 12)})${input.podman ? ` in ${describePodman(input.podman)}` : ""}`);
+    }),
+  ),
+  /**
+   * A job: the root filesystem of an image of another podman, exported into the server's
+   * cache now (or found there), with its bytes as progress. The boot dialog runs it before
+   * vms.run, which then finds the root cached, so an ephemeral boot shows its export's bar.
+   */
+  exportRoot: procedure.input(z.object({ ref: imageRef, podman: podmanConnectionSchema })).mutation(({ input, ctx }) =>
+    ctx.jobs.start("export-root", `Export the root filesystem of ${input.ref}`, async (log, progress) => {
+      const image = await inspectImage(input.ref, input.podman);
+      let last = "";
+      const r = await exportedRoot(input.podman, { ref: input.ref, id: image.id, sizeBytes: image.sizeBytes }, ctx.engine.paths, (p) => {
+        if (p.step !== last) log(`==> ${(last = p.step)}`);
+        if (p.bytes !== undefined && p.totalBytes) progress(Math.min(99, Math.floor((p.bytes / p.totalBytes) * 100)));
+      });
+      progress(100);
+      log(r.reused ? `==> the root of ${image.id.slice(0, 12)} is in the cache already` : `==> exported the root of ${image.id.slice(0, 12)}`);
     }),
   ),
   buildDemo: procedure.mutation(({ ctx }) =>
