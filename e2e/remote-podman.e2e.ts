@@ -6,6 +6,10 @@
  * `bootc run` boots it in ephemeral mode from a root exported into the local cache (one
  * guest boot), without the local podman ever having it; `bootc ssh` works; rm leaves no
  * process. Bad connections fail in one sentence. The service and sshd are stopped by pid.
+ * Iterating (the rest of #25): `bootc run --watch` builds and rebuilds in that podman and
+ * soft-reboots into each build's exported root (one more guest); `rm --rmi` removes the
+ * image there, never here; `to-disk` writes a file from the disk built there; `test` and
+ * `to-disk` take the connection; the API builds, removes and exports in a saved podman.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -13,7 +17,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootc, makeHome, processesUsing, tempDir, waitUntil } from "./lib/harness.js";
 import { REMOTE_IMAGE, startRemotePodman, type RemotePodman } from "./lib/remote-podman.js";
-import { client, serve } from "./lib/api.js";
+import { api as rawApi, client, serve } from "./lib/api.js";
 import { enginePaths } from "../dist/engine/core/paths.js";
 import { exportedRoot } from "../dist/engine/images/remote-root.js";
 
@@ -380,6 +384,23 @@ describe("the web console's API (the Images page)", () => {
       await api.images.remove.mutate({ ref: tag, podman });
       expect((await api.images.list.query({ podman })).some((i) => i.names.includes(tag))).toBe(false);
       await expect(api.images.remove.mutate({ ref: tag, podman })).rejects.toThrow(`image "${tag}" is not in the podman at ${remote.url}`);
+      // The boot dialog's export job (before vms.run, so that the export shows a bar): bytes as a percentage that only moves up, to 100.
+      const exportJob = await api.images.exportRoot.mutate({ ref: `${REMOTE_IMAGE}:one`, podman });
+      const percents: number[] = [];
+      const lines: string[] = [];
+      let outcome: { ok: boolean; error?: string } | undefined;
+      await rawApi(s).subscribe<{ type: string; percent?: number; line?: string; ok?: boolean; error?: string }>("jobs.follow", { id: exportJob.id }, (e) => {
+        if (e.type === "progress") percents.push(e.percent!);
+        if (e.type === "log") lines.push(e.line!);
+        if (e.type === "done") outcome = { ok: !!e.ok, error: e.error };
+        return e.type === "done";
+      });
+      expect(outcome).toEqual({ ok: true, error: undefined });
+      expect(percents.length, lines.join("\n")).toBeGreaterThanOrEqual(3);
+      expect(percents.at(-1)).toBe(100);
+      expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+      const id = (await api.images.inspect.query({ ref: `${REMOTE_IMAGE}:one`, podman })).id;
+      expect(existsSync(path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", id))).toBe(true);
       await api.images.forgetPodman.mutate({ name: "rp" });
       expect((await api.images.podmans.query()).saved).toEqual([]);
     } finally {
