@@ -24,7 +24,7 @@ const COMMAND_ROWS: Array<[string, string]> = [
   ["--json", "print the VM record as JSON when ready (no progress text); with --watch, every event of the loop as one JSON line"],
   [
     "--watch DIR",
-    "build DIR's Containerfile, boot it, and on every change under DIR rebuild; a new image reboots the VM into it (same name, ports, shares, key); a failed build leaves the VM running. Ctrl+C stops.",
+    "build DIR's Containerfile, boot it, and on every change under DIR rebuild; a new image reboots the VM into it (same name, ports, shares, key); a failed build leaves the VM running. With another podman (--connection, -r, CONTAINER_HOST) DIR is built there and the image stays there. Ctrl+C stops.",
   ],
   ["-t, --tag TAG", "with --watch: the image name (default localhost/<dir>:latest)"],
 ];
