@@ -6,6 +6,10 @@
  * `bootc run` boots it in ephemeral mode from a root exported into the local cache (one
  * guest boot), without the local podman ever having it; `bootc ssh` works; rm leaves no
  * process. Bad connections fail in one sentence. The service and sshd are stopped by pid.
+ * Iterating (the rest of #25): `bootc run --watch` builds and rebuilds in that podman and
+ * soft-reboots into each build's exported root (one more guest); `rm --rmi` removes the
+ * image there, never here; `to-disk` writes a file from the disk built there; `test` and
+ * `to-disk` take the connection; the API builds, removes and exports in a saved podman.
  */
 import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -15,7 +19,7 @@ import { bootc, CLI, DEMO_IMAGE, makeHome, processesUsing, ROOT, tempDir, waitUn
 import { account, asUser } from "./lib/rootless-user.js";
 import { REMOTE_IMAGE, startRemotePodman, type RemotePodman } from "./lib/remote-podman.js";
 import { startChild, startLoopbackSshd, stopChild } from "./lib/loopback-sshd.js";
-import { client, serve } from "./lib/api.js";
+import { api as rawApi, client, serve } from "./lib/api.js";
 import { enginePaths } from "../dist/engine/core/paths.js";
 import { exportedRoot } from "../dist/engine/images/remote-root.js";
 
@@ -162,22 +166,19 @@ describe("an image in another podman, reached over SSH", () => {
     expect(pruned.removed.map((d) => d.image)).toEqual([`${REMOTE_IMAGE}-caps:test`]);
   }, 120_000);
 
-  it("rm (not --rmi) removes the VM and leaves no process; the exported root stays cached", async () => {
+  it("rm --rmi removes the VM and its exported root, and asks only that podman to remove the image; no process is left", async () => {
     const vm = JSON.parse(String((await bootc(home, ["inspect", NAME])).stdout));
-    // --rmi would remove a local image of the same id (root's demo image has it): refused, the VM kept.
-    const rmi = await bootc(home, ["rm", "--force", "--rmi", NAME]);
-    expect(rmi.exitCode).toBe(1);
-    expect(String(rmi.stderr)).toContain("--rmi is not supported yet for a VM whose image is in the podman at");
-    expect((await bootc(home, ["inspect", NAME])).exitCode).toBe(0);
-    const r = await bootc(home, ["rm", "--force", NAME]);
+    const localId = async () => (await execa("podman", ["image", "inspect", "--format", "{{.Id}}", vm.imageId], { reject: false })).stdout.trim();
+    // root's demo image has the same id: it is not this VM's, and stays.
+    const before = await localId();
+    const r = await bootc(home, ["rm", "--force", "--rmi", NAME]);
     expect(r.exitCode, String(r.all)).toBe(0);
+    // Two names there (:one and :two) on that id: podman there refuses an unforced rmi by id, and bootc says so.
+    expect(String(r.stdout)).toContain(`kept the image ${vm.imageId.slice(0, 12)} in the podman at ${remote.url}:`);
+    expect(await remote.asUser(["podman", "image", "exists", `${REMOTE_IMAGE}:two`]).then((x) => x.exitCode)).toBe(0);
+    expect(await localId()).toBe(before);
     expect(processesUsing(home)).toEqual([]);
     const root = path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", vm.imageId);
-    expect(existsSync(root)).toBe(true);
-    // No VM uses it now: pruned with the unused disks.
-    const prune = await bootc(home, ["disks", "prune", "--all"]);
-    expect(prune.exitCode, String(prune.all)).toBe(0);
-    expect(String(prune.stdout)).toContain(`${REMOTE_IMAGE}:two`);
     expect(existsSync(root)).toBe(false);
   }, 120_000);
 });
@@ -341,6 +342,91 @@ describe("disk mode: the base disk built in the remote podman", () => {
     expect(rm.exitCode, String(rm.all)).toBe(0);
     expect(processesUsing(home)).toEqual([]);
   }, 1_200_000);
+
+  it("to-disk writes a bootable disk file here from the base disk built there (the cached one), the local podman never having the image", async () => {
+    const file = path.join(tempDir("bce-remote-to-disk-"), "remote.qcow2");
+    const t0 = Date.now();
+    const r = await remoteBootc(["to-disk", `${REMOTE_IMAGE}:one`, file]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    // The disk-mode boot above built it there and left it in the cache (built now when this runs alone).
+    expect(String(r.stdout)).toMatch(new RegExp(`^wrote ${file} \\(qcow2, \\d+ MiB on disk; direct builder, base disk (from the cache|built now)\\)`));
+    console.log(`remote to-disk: ${((Date.now() - t0) / 1000).toFixed(1)} s (${String(r.stdout).trim()})`);
+    const info = JSON.parse((await execa("qemu-img", ["info", "--output=json", file])).stdout) as { format: string };
+    expect(info.format).toBe("qcow2");
+    // A GPT with the EFI system partition first and the root after it.
+    const raw = `${file}.raw`;
+    await execa("qemu-img", ["convert", "-O", "raw", file, raw]);
+    const parts = JSON.parse((await execa("sfdisk", ["--json", raw])).stdout) as { partitiontable: { label: string; partitions: Array<{ name?: string }> } };
+    expect([parts.partitiontable.label, parts.partitiontable.partitions.map((p) => p.name)]).toEqual(["gpt", ["esp", "root"]]);
+    for (const tag of ["one", "two"]) expect(await localHas(`${REMOTE_IMAGE}:${tag}`)).toBe(false);
+  }, 900_000);
+});
+
+describe("--watch: rebuilt in the remote podman", () => {
+  const WATCH_TAG = `${REMOTE_IMAGE}-watch:latest`;
+  let watcher: ReturnType<typeof bootc> | undefined;
+  let out = "";
+  const readyCount = () => (out.match(/rpw is ready/g) ?? []).length;
+  const remoteHas = async (ref: string) => (await remote.asUser(["podman", "image", "exists", ref])).exitCode === 0;
+  const rootOf = (id: string) => path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", id);
+
+  afterAll(async () => {
+    watcher?.kill("SIGKILL");
+    await bootc(home, ["rm", "--force", "rpw"]);
+    await remote?.asUser(["podman", "rmi", "-f", WATCH_TAG]);
+  });
+
+  it("builds DIR there and boots it; a change is rebuilt there and soft-rebooted into; the local podman never has it", async () => {
+    const dir = tempDir("bce-remote-watch-");
+    writeFileSync(path.join(dir, "motd"), "version 1\n");
+    writeFileSync(path.join(dir, "Containerfile"), `FROM ${REMOTE_IMAGE}:one\nCOPY motd /etc/motd\n`);
+    const t0 = Date.now();
+    watcher = bootc(home, ["run", "--watch", dir, "-t", WATCH_TAG, "--name", "rpw", "--memory", "1G"], {
+      buffer: false,
+      env: { CONTAINER_HOST: remote.url, CONTAINER_SSHKEY: remote.key },
+    });
+    watcher.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    watcher.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+    await waitUntil("the first boot", () => readyCount() >= 1 || undefined, 900_000, 1000);
+    const t1 = Date.now();
+    const first = JSON.parse(String((await bootc(home, ["inspect", "rpw"])).stdout)) as { imageId: string; podman: unknown };
+    expect(first.podman).toEqual({ url: remote.url, identity: remote.key });
+    expect(String((await bootc(home, ["ssh", "rpw", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 1");
+    expect(await remoteHas(WATCH_TAG)).toBe(true);
+    expect(existsSync(rootOf(first.imageId))).toBe(true);
+
+    writeFileSync(path.join(dir, "motd"), "version 2\n");
+    await waitUntil("the soft reboot into the new image", () => readyCount() >= 2 || undefined, 900_000, 1000);
+    const t2 = Date.now();
+    expect(out, out).toMatch(/new image [0-9a-f]{12}: soft-rebooted the VM into it \(same kernel, new root\)/);
+    expect(out).toContain(`removed the image it replaced, ${first.imageId.slice(0, 12)}`);
+    const second = JSON.parse(String((await bootc(home, ["inspect", "rpw"])).stdout)) as { imageId: string; timeline: Array<{ event: string }> };
+    expect(second.imageId).not.toBe(first.imageId);
+    expect(second.timeline.map((t) => t.event)).toContain("soft-reboot");
+    expect(String((await bootc(home, ["ssh", "rpw", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 2");
+    // The replaced build is gone from that podman, and its exported root from the cache; the new root is there.
+    expect(await remoteHas(first.imageId)).toBe(false);
+    expect(existsSync(rootOf(first.imageId))).toBe(false);
+    expect(existsSync(rootOf(second.imageId))).toBe(true);
+    expect(await localHas(WATCH_TAG)).toBe(false);
+    console.log(
+      `remote --watch: build + export + boot to SSH ${((t1 - t0) / 1000).toFixed(1)} s; change → rebuilt there, exported, soft-rebooted, SSH ${((t2 - t1) / 1000).toFixed(1)} s`,
+    );
+
+    // Ctrl+C ends the loop and stops the VM (kept, stopped: no --rm).
+    watcher.kill("SIGINT");
+    await watcher;
+    expect(out).toContain("stopped rpw");
+    expect(JSON.parse(String((await bootc(home, ["inspect", "rpw"])).stdout)).state).toBe("stopped");
+
+    // rm --rmi (no CONTAINER_HOST now: the VM's record says where its image is) removes it there, by id, and its root here.
+    const rmi = await bootc(home, ["rm", "--rmi", "rpw"]);
+    expect(rmi.exitCode, String(rmi.all)).toBe(0);
+    expect(String(rmi.stdout)).toContain(`removed the image ${second.imageId.slice(0, 12)} from the podman at ${remote.url}`);
+    expect(await remoteHas(WATCH_TAG)).toBe(false);
+    expect(existsSync(rootOf(second.imageId))).toBe(false);
+    expect(await remoteHas(`${REMOTE_IMAGE}:one`)).toBe(true);
+  }, 1_800_000);
 });
 
 describe("podman's named connections", () => {
@@ -373,6 +459,14 @@ describe("podman's named connections", () => {
     const missing = await bootc(home, ["run", "--connection", "bce-remote", "localhost/bootc-remote-missing:1"], { env });
     expect(missing.exitCode).toBe(1);
     expect(String(missing.stderr)).toContain('error: image "localhost/bootc-remote-missing:1" is not in podman connection "bce-remote"');
+    // bootc test and bootc to-disk take the connection as run does (their real runs: the boots above, and to-disk's test).
+    const test = await bootc(home, ["test", "--connection", "bce-remote", "localhost/bootc-remote-missing:1"], { env });
+    expect(test.exitCode).toBe(1);
+    expect(String(test.stderr)).toContain('error: image "localhost/bootc-remote-missing:1" is not in podman connection "bce-remote"');
+    const toDisk = await bootc(home, ["to-disk", "-r", "localhost/bootc-remote-missing:1", path.join(src, "x.qcow2")], { env });
+    expect(toDisk.exitCode).toBe(1);
+    expect(String(toDisk.stderr)).toContain(`error: image "localhost/bootc-remote-missing:1" is not in podman's default connection`);
+    expect(existsSync(path.join(src, "x.qcow2"))).toBe(false);
     const disk = await bootc(home, ["run", "-r", "--mode", "disk", "--builder", "install", `${REMOTE_IMAGE}:one`], { env });
     expect(String(disk.stderr)).toContain(
       "the install builder runs bootc install in a privileged container, which the rootless podman's default connection cannot start",
@@ -403,6 +497,40 @@ describe("the web console's API (the Images page)", () => {
       await expect(api.images.inspect.query({ ref: "localhost/bootc-remote-missing:1", podman })).rejects.toThrow(
         `image "localhost/bootc-remote-missing:1" is not in the podman at ${remote.url}`,
       );
+      // Build and remove act on that podman (the Images page's buttons for a saved podman): the image is there, never here.
+      const src = tempDir("bce-remote-api-build-");
+      writeFileSync(path.join(src, "Containerfile"), `FROM ${REMOTE_IMAGE}:one\nLABEL org.bootc-console.test=api-build\n`);
+      const tag = `${REMOTE_IMAGE}-api:1`;
+      const job = await api.images.build.mutate({ dir: src, tag, podman });
+      const done = await waitUntil(
+        "the build job",
+        async () => (await api.jobs.list.query()).find((j) => j.id === job.id && j.state !== "running"),
+        300_000,
+        500,
+      );
+      expect(done.state, JSON.stringify(done)).toBe("succeeded");
+      expect((await api.images.list.query({ podman })).some((i) => i.names.includes(tag))).toBe(true);
+      expect(await localHas(tag)).toBe(false);
+      await api.images.remove.mutate({ ref: tag, podman });
+      expect((await api.images.list.query({ podman })).some((i) => i.names.includes(tag))).toBe(false);
+      await expect(api.images.remove.mutate({ ref: tag, podman })).rejects.toThrow(`image "${tag}" is not in the podman at ${remote.url}`);
+      // The boot dialog's export job (before vms.run, so that the export shows a bar): bytes as a percentage that only moves up, to 100.
+      const exportJob = await api.images.exportRoot.mutate({ ref: `${REMOTE_IMAGE}:one`, podman });
+      const percents: number[] = [];
+      const lines: string[] = [];
+      let outcome: { ok: boolean; error?: string } | undefined;
+      await rawApi(s).subscribe<{ type: string; percent?: number; line?: string; ok?: boolean; error?: string }>("jobs.follow", { id: exportJob.id }, (e) => {
+        if (e.type === "progress") percents.push(e.percent!);
+        if (e.type === "log") lines.push(e.line!);
+        if (e.type === "done") outcome = { ok: !!e.ok, error: e.error };
+        return e.type === "done";
+      });
+      expect(outcome).toEqual({ ok: true, error: undefined });
+      expect(percents.length, lines.join("\n")).toBeGreaterThanOrEqual(3);
+      expect(percents.at(-1)).toBe(100);
+      expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+      const id = (await api.images.inspect.query({ ref: `${REMOTE_IMAGE}:one`, podman })).id;
+      expect(existsSync(path.join(enginePaths({ ...process.env, BOOTC_HOME: home }).cache, "rootfs", id))).toBe(true);
       await api.images.forgetPodman.mutate({ name: "rp" });
       expect((await api.images.podmans.query()).saved).toEqual([]);
     } finally {

@@ -21,11 +21,12 @@ import {
   Spinner,
   TextInput,
 } from "@patternfly/react-core";
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { defaultChoices, GiB, hasSavedChoices, loadChoices, saveChoices, type Choices } from "../lib/boot-choices";
 import { fieldIssues, useRunOptions, type FieldIssue, type RunOptionFacts } from "../lib/run-options";
 import { errorText, trpc } from "../lib/trpc";
 import { FieldHelp } from "./FieldHelp";
+import { JobProgress } from "./JobProgress";
 import { FirstBootFields, firstBootInput } from "./FirstBootFields";
 import { ForwardRows, ShareRows } from "./BootRows";
 
@@ -162,9 +163,29 @@ function BootForm({
         ? errorText(failure)
         : elsewhere.map((i) => `${i.path}: ${i.message}`).join("; ") || "Check the fields marked below.";
 
+  // An ephemeral boot of another podman's image: its root is exported first, as a job whose bar shows here.
+  const [exporting, setExporting] = useState<{ id: string; title: string }>();
   const submit = async () => {
     setBusy(true);
     setFailure(undefined);
+    if (image && podman && mode === "ephemeral") {
+      try {
+        setExporting(await trpc.images.exportRoot.mutate({ ref: image, podman }));
+      } catch (e) {
+        setFailure(e);
+        setBusy(false);
+      }
+      return;
+    }
+    await boot();
+  };
+  const bootRef = useRef<() => Promise<void>>(undefined);
+  const exported = useCallback((ok: boolean) => {
+    if (ok) void bootRef.current?.();
+    else setBusy(false);
+  }, []);
+
+  const boot = async () => {
     try {
       const forwards = c.forwards.filter((f) => f.host || f.guest).map((f) => ({ host: Number(f.host), guest: Number(f.guest) }));
       const vm = await trpc.vms.run.mutate({
@@ -189,6 +210,7 @@ function BootForm({
       setBusy(false);
     }
   };
+  bootRef.current = boot;
 
   const numberField = (key: "cpus" | "memoryMiB", label: string, step: number) => {
     const { min, max } = facts[key];
@@ -221,6 +243,7 @@ function BootForm({
             {alert}
           </Alert>
         )}
+        {exporting && <JobProgress key={exporting.id} id={exporting.id} title={exporting.title} onDone={exported} />}
         <Form
           id="boot-form"
           onSubmit={(e) => {

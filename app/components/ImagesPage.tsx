@@ -37,7 +37,7 @@ export function ImagesPage() {
   const [jobs, setJobs] = useState<Array<{ id: string; title: string }>>([]);
   const [which, setWhich] = useState<PodmanChoice>();
   const podman = which?.podman;
-  // Build and remove act on the server's own podman only, for now (pull runs in the chosen one).
+  // Pull, build and remove act on the podman shown; the demo build is the server's own podman's.
   const remote = !!podman;
 
   const refresh = useCallback(() => {
@@ -83,7 +83,8 @@ export function ImagesPage() {
       {remote && (
         <p style={{ marginBottom: 8 }}>
           Booting one of them copies nothing into the server&apos;s podman: its root filesystem is exported once into the server&apos;s cache (ephemeral mode),
-          or its disk is built there (disk mode). Pull runs in that podman; build and remove act on the server&apos;s own podman, so they are off here.
+          or its disk is built there (disk mode). Pull, build (the directory is on the server, and is sent there) and remove act on that podman; the demo image
+          is built in the server&apos;s own podman only.
         </p>
       )}
       <Toolbar>
@@ -130,8 +131,8 @@ export function ImagesPage() {
           <ToolbarItem>
             <Button
               variant="secondary"
-              isDisabled={remote || !buildDir.trim() || !buildTag.trim()}
-              onClick={() => void startJob(() => trpc.images.build.mutate({ dir: buildDir.trim(), tag: buildTag.trim() }))}
+              isDisabled={!buildDir.trim() || !buildTag.trim()}
+              onClick={() => void startJob(() => trpc.images.build.mutate({ dir: buildDir.trim(), tag: buildTag.trim(), ...(podman ? { podman } : {}) }))}
             >
               Build
             </Button>
@@ -204,7 +205,7 @@ export function ImagesPage() {
                     )}
                   </Td>
                   <Td isActionCell>
-                    {!remote && <RowActions label={`Actions for ${name}`} items={[{ title: "Remove", onClick: () => setRemoving(name) }]} />}
+                    <RowActions label={`Actions for ${name}`} items={[{ title: "Remove", onClick: () => setRemoving(name) }]} />
                   </Td>
                 </Tr>
               );
@@ -224,11 +225,11 @@ export function ImagesPage() {
       {removing && (
         <ConfirmDialog
           title={`Remove image ${removing}?`}
-          body={<p>The image is deleted from local podman storage. VMs using it must be removed first.</p>}
+          body={<p>The image is deleted from {which?.podman ? which.label : "the server's podman storage"}. VMs using it must be removed first.</p>}
           confirm="Remove"
           danger
           onConfirm={async () => {
-            await trpc.images.remove.mutate({ ref: removing }).catch((e: unknown) => {
+            await trpc.images.remove.mutate({ ref: removing, ...(podman ? { podman } : {}) }).catch((e: unknown) => {
               throw new Error(errorText(e));
             });
             refresh();

@@ -9,8 +9,8 @@ import { BootcError } from "../core/errors.js";
 import { vmPaths, vmsDir, type EnginePaths } from "../core/paths.js";
 import { listOverlaySnapshots } from "./snapshots.js";
 import { listWarmEntries } from "./warm-cache.js";
-import { podmanPath } from "../host/podman.js";
-import type { PodmanConnection } from "../core/podman-connection.js";
+import { podmanCommand, podmanPath, remotePodmanError } from "../host/podman.js";
+import { describePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { listRootEntries, removeRootEntry, rootImageCurrent, rootUsage, sweepDeadRoots } from "../images/root-cache.js";
 import { readRecord, type VmRecord } from "../core/record.js";
 import { entryUsage, listEntries, removeEntry, type DiskEntry } from "./cache.js";
@@ -163,33 +163,66 @@ export async function removeDisk(paths: EnginePaths, key: string): Promise<void>
 }
 
 /**
- * `--rmi`: after its VM is gone, removes the image's cached base disks and the image itself,
- * unless another VM still uses them.
+ * `--rmi`: after its VM is gone, removes the image's cached base disks (and, for an image of
+ * another podman, its exported root) and the image itself, unless another VM still uses
+ * them. `from`: the image is in another podman (a connection): it is removed there, by id,
+ * and only while the VM's name there still refers to that id; the local podman is never
+ * asked (it may hold an image of the same id, which is not this VM's).
  */
-export async function releaseImage(paths: EnginePaths, imageId: string): Promise<string[]> {
+export async function releaseImage(paths: EnginePaths, imageId: string, from?: { podman: PodmanConnection; ref: string }): Promise<string[]> {
   const notes: string[] = [];
   const vms = await allRecords(paths);
-  for (const d of await listDisks(paths)) {
-    if (d.imageId !== imageId) continue;
-    if (d.usedBy.length) notes.push(`kept base disk ${d.key}: used by ${d.usedBy.join(", ")}`);
-    else await removeEntry(paths, d.key, []);
+  const key = imageId.replace(/^sha256:/, "");
+  for (const d of from ? await listCache(paths) : await listDisks(paths)) {
+    if ((d.kind === "disk" && d.imageId !== imageId) || (d.kind === "root" && d.key !== key)) continue;
+    if (d.usedBy.length) notes.push(`kept ${d.kind === "root" ? "exported root" : "base disk"} ${d.key}: used by ${d.usedBy.join(", ")}`);
+    else await (d.kind === "root" ? removeRootEntry(paths, d.key) : removeEntry(paths, d.key, []));
   }
   const users = vms.filter((v) => v.imageId === imageId).map((v) => v.name);
   if (users.length) {
     notes.push(`kept the image: used by ${users.join(", ")}`);
     return notes;
   }
+  if (from) {
+    const note = await removeRemoteImage(from.podman, from.ref, imageId);
+    return note ? [...notes, note] : notes;
+  }
   // Never forced: `rmi -f` would also remove every container using the image and every
   // other tag on it. podman's own refusal says what still uses it.
   const r = await execa(podmanPath(), ["rmi", imageId], { reject: false });
-  if (r.exitCode !== 0)
-    notes.push(
-      `kept the image ${imageId.slice(0, 12)}: ${
-        String(r.stderr)
-          .replace(/^Error: /, "")
-          .trim()
-          .split("\n")[0]
-      }`,
-    );
+  if (r.exitCode !== 0) notes.push(`kept the image ${imageId.slice(0, 12)}: ${firstLine(String(r.stderr))}`);
   return notes;
+}
+
+const firstLine = (s: string) =>
+  s
+    .replace(/^Error: /, "")
+    .trim()
+    .split("\n")[0] ?? "";
+
+/** Why an image of another podman is kept rather than removed by `--rmi`, or undefined to remove it: its name there must still be the VM's image. */
+export function remoteRmiBlocker(ref: string, vmImageId: string, currentId: string | undefined, where: string): string | undefined {
+  const want = vmImageId.replace(/^sha256:/, "");
+  if (currentId === undefined)
+    return `kept the image ${want.slice(0, 12)} in ${where}: ${ref} is not there any more (podman rmi ${want.slice(0, 12)} there removes it)`;
+  const now = currentId.replace(/^sha256:/, "");
+  if (now !== want) return `kept the image ${want.slice(0, 12)} in ${where}: ${ref} is another image there now (${now.slice(0, 12)}), not this VM's`;
+  return undefined;
+}
+
+/** `podman rmi ID` in `c`, never forced; a note when it stays (podman refused, or the name moved on). */
+async function removeRemoteImage(c: PodmanConnection, ref: string, imageId: string): Promise<string | undefined> {
+  const where = describePodman(c);
+  const ask = async (args: string[]) => {
+    const cmd = podmanCommand(args, c);
+    return execa(cmd.file, cmd.args, { ...cmd.options, reject: false, timeout: 60_000, encoding: "utf8" });
+  };
+  const current = await ask(["image", "inspect", "--format", "{{.Id}}", ref]);
+  if (current.exitCode !== 0 && !/image not known|no such image|failed to find image/i.test(String(current.stderr)))
+    return `kept the image ${imageId.slice(0, 12)} in ${where}: ${remotePodmanError(String(current.stderr), c)?.message ?? firstLine(String(current.stderr))}`;
+  const blocker = remoteRmiBlocker(ref, imageId, current.exitCode === 0 ? String(current.stdout).trim() : undefined, where);
+  if (blocker) return blocker;
+  const r = await ask(["rmi", imageId.replace(/^sha256:/, "")]);
+  if (r.exitCode !== 0) return `kept the image ${imageId.slice(0, 12)} in ${where}: ${firstLine(String(r.stderr))}`;
+  return `removed the image ${imageId.slice(0, 12)} from ${where}`;
 }

@@ -22,6 +22,10 @@ import { spawnOwned } from "../host/spawn.js";
 import { ensureImage, type PullHooks, type PullPolicy } from "../images/pull.js";
 import { inspectImage } from "../images/images.js";
 import { ensureBaseDisk } from "./boot.js";
+import { probeRemoteImage } from "./remote-direct.js";
+import { isRemotePodman, type PodmanConnection } from "../core/podman-connection.js";
+import { DEFAULT_DISK_SIZE } from "../core/schema.js";
+import type { VmDisk } from "../core/record.js";
 import { planImageDisk } from "./plan.js";
 import { diskFile, entryDir, type DiskEntry } from "./cache.js";
 import type { DiskProgress } from "./progress.js";
@@ -44,10 +48,11 @@ export function systemdBootCandidates(arch: GuestArch, imageView?: string): { fi
   return { files: [...(imageView ? [path.join(imageView, rel)] : []), `/${rel}`], removablePath: `::/EFI/BOOT/BOOT${efi.toUpperCase()}.EFI` };
 }
 
-async function systemdBootEfi(arch: GuestArch, imageId: string, work: string): Promise<{ file: string; removablePath: string }> {
+async function systemdBootEfi(arch: GuestArch, imageId: string, work: string, remote = false): Promise<{ file: string; removablePath: string }> {
   // Only another architecture's is looked for in the image: the host's own path is what
-  // every x86_64 export has used, and stays so.
-  const foreign = arch !== hostArch();
+  // every x86_64 export has used, and stays so. An image of another podman is not here to
+  // look in: the host's (multiarch) one then.
+  const foreign = arch !== hostArch() && !remote;
   const root = foreign ? await mountImage(imageId) : undefined;
   try {
     const c = systemdBootCandidates(arch, root?.view);
@@ -102,8 +107,9 @@ async function assembleUefiDisk(
   work: string,
   arch: GuestArch,
   onProgress: (p: DiskProgress) => void,
+  remote = false,
 ): Promise<void> {
-  const boot = await systemdBootEfi(arch, entry.imageId, work);
+  const boot = await systemdBootEfi(arch, entry.imageId, work, remote);
   const [mkfsVfat, mmd, mcopy, sfdisk] = ["mkfs.vfat", "mmd", "mcopy", "sfdisk"].map((t) => requireTool(t));
   onProgress({ step: "making the EFI system partition" });
   const esp = path.join(work, "esp.img");
@@ -148,6 +154,8 @@ export interface ExportOptions {
   format: ExportFormat;
   /** The image's architecture (default the host's): its systemd-boot and serial console. */
   arch?: GuestArch;
+  /** The image is in another podman: its base disk is built there (ensureBaseDisk); it is never mounted here. */
+  podman?: PodmanConnection;
   onProgress?: (p: DiskProgress) => void;
   signal?: AbortSignal;
 }
@@ -199,7 +207,7 @@ export async function exportDisk(paths: EnginePaths, o: ExportOptions): Promise<
     // A direct-built base is assembled into a whole disk here; an install-built one is one already.
     const assembled = entry.builder === "direct";
     const raw = assembled ? path.join(work, "disk.raw") : diskFile(dir);
-    if (assembled) await assembleUefiDisk(entry, dir, raw, work, o.arch ?? hostArch(), onProgress);
+    if (assembled) await assembleUefiDisk(entry, dir, raw, work, o.arch ?? hostArch(), onProgress, !!o.podman);
     const tmp = path.join(work, `out.${o.format}`);
     const size = (await stat(raw)).size;
     onProgress({ step: `writing ${o.format}`, bytes: 0, totalBytes: size });
@@ -235,7 +243,12 @@ export async function exportDisk(paths: EnginePaths, o: ExportOptions): Promise<
   }
 }
 
-/** `bootc to-disk`: the image (pulled by `pull`'s policy), its base disk planned as disk mode plans it, then exported. */
+/**
+ * `bootc to-disk`: the image (pulled by `pull`'s policy), its base disk planned as disk mode
+ * plans it, then exported. `podman`: the image is in another podman; its base disk is
+ * built there as disk mode builds it (the direct builder, disk/remote-direct.ts), streamed
+ * into the local cache, and the file is written here.
+ */
 export async function exportImageDisk(
   paths: EnginePaths,
   o: {
@@ -249,20 +262,20 @@ export async function exportImageDisk(
     onProgress?: (p: DiskProgress) => void;
     pullHooks?: PullHooks;
     signal?: AbortSignal;
+    podman?: PodmanConnection;
   },
 ): Promise<ExportResult> {
   const format = o.format ?? "qcow2";
   if (!(EXPORT_FORMATS as readonly string[]).includes(format))
     throw new BootcError("INVALID_ARGUMENT", `--format ${format} is not one of ${EXPORT_FORMATS.join(", ")}`, "use qcow2 (libvirt, most tools), raw, or vmdk");
   await checkExportTarget(o.file);
-  await ensureImage(o.image, o.pull ?? "missing", o.pullHooks, paths);
-  const image = await inspectImage(o.image);
+  const c = isRemotePodman(o.podman) ? o.podman : undefined;
+  await ensureImage(o.image, o.pull ?? "missing", o.pullHooks, paths, c);
+  const image = await inspectImage(o.image, c);
   const arch = guestArch(image.arch, hostArch());
-  const disk = await planImageDisk(
-    { builder: o.builder ?? "auto", sizeBytes: o.sizeBytes, filesystem: o.filesystem ?? "ext4" },
-    { ref: o.image, id: image.id },
-    arch,
-  );
+  const disk = c
+    ? await planRemoteDisk(c, o, image)
+    : await planImageDisk({ builder: o.builder ?? "auto", sizeBytes: o.sizeBytes, filesystem: o.filesystem ?? "ext4" }, { ref: o.image, id: image.id }, arch);
   if (disk.builder === "premade") throw new BootcError("INVALID_ARGUMENT", "a premade disk cannot be exported", "convert it with qemu-img convert");
   return exportDisk(paths, {
     image: o.image,
@@ -275,5 +288,18 @@ export async function exportImageDisk(
     arch,
     onProgress: o.onProgress,
     signal: o.signal,
+    ...(c ? { podman: c } : {}),
   });
+}
+
+/** Disk mode's plan for an image of another podman: the direct builder there (auto picks it), the image probed there first. */
+async function planRemoteDisk(
+  c: PodmanConnection,
+  o: { image: string; builder?: "auto" | "direct" | "install"; sizeBytes?: number; filesystem?: "ext4" | "xfs" | "btrfs" },
+  image: { id: string },
+): Promise<VmDisk> {
+  const builder = o.builder === "install" ? "install" : "direct";
+  const disk: VmDisk = { builder, sizeBytes: o.sizeBytes ?? DEFAULT_DISK_SIZE, filesystem: o.filesystem ?? "ext4" };
+  if (builder === "direct") await probeRemoteImage(c, { ref: o.image, id: image.id }, disk.sizeBytes);
+  return disk;
 }

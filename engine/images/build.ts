@@ -87,13 +87,13 @@ export async function buildImage(o: BuildOptions): Promise<{ imageId: string; ta
 /**
  * A rebuild moves the tag to the new image and leaves the old one untagged. Removes that
  * old image if bootc built it and nothing names it any more, so a day of rebuilds does not
- * fill podman's storage. Best effort: podman refuses an image that a container, a child
+ * fill podman's storage. `c`: the podman it was built in (a connection), never the local one then. Best effort: podman refuses an image that a container, a child
  * image or a mount still uses, and then it stays. Returns whether it was removed.
  */
-export async function removeSupersededBuild(imageId: string): Promise<boolean> {
-  const image = await inspectImage(imageId).catch(() => undefined);
+export async function removeSupersededBuild(imageId: string, c?: PodmanConnection): Promise<boolean> {
+  const image = await inspectImage(imageId, c).catch(() => undefined);
   if (!image || image.names.length > 0 || !image.labels[SOURCE_LABEL]) return false;
-  return removeImage(imageId).then(
+  return removeImage(imageId, c).then(
     () => true,
     () => false,
   );

@@ -248,11 +248,14 @@ async function pullWithCli(ref: string, h: PullHooks, c?: PodmanConnection): Pro
   h.onProgress?.({ layers: blobs, layersDone: blobs, bytes: 0, totalBytes: 0 });
 }
 
-export async function removeImage(ref: string): Promise<void> {
+/** `podman rmi REF` in the local podman, or in another (`c`, a connection). */
+export async function removeImage(ref: string, c?: PodmanConnection): Promise<void> {
   if (!ref || ref.startsWith("-")) throw new BootcError("INVALID_ARGUMENT", `"${ref}" is not an image reference`);
-  await podman(["rmi", ref]).catch((e: unknown) => {
+  await podman(["rmi", ref], {}, c).catch((e: unknown) => {
+    if (e instanceof BootcError && e.code === "PODMAN_UNREACHABLE") throw e;
     const msg = e instanceof Error ? e.message : String(e);
-    if (/image not known|no such image/i.test(msg)) throw new BootcError("IMAGE_NOT_FOUND", `image "${ref}" is not in local storage`);
+    if (/image not known|no such image/i.test(msg))
+      throw new BootcError("IMAGE_NOT_FOUND", isRemotePodman(c) ? `image "${ref}" is not in ${describePodman(c)}` : `image "${ref}" is not in local storage`);
     if (/in use|being used|mounted/i.test(msg)) throw new BootcError("VM_RUNNING", `image "${ref}" is in use`, "stop and remove the VMs that use it first");
     throw e;
   });

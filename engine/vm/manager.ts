@@ -7,7 +7,6 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import { BootcError } from "../core/errors.js";
-import { describePodman } from "../core/podman-connection.js";
 import { withRebuildLock } from "../core/lock.js";
 import { enginePaths, rebuildLockFile, type EnginePaths } from "../core/paths.js";
 import type { VmRecord, VmState } from "../core/record.js";
@@ -152,7 +151,8 @@ export class Engine {
         "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it",
       );
     const buildStarted = new Date().toISOString();
-    const built = await buildImage({ dir: vm.source, tag: vm.image, onLine });
+    // An image of another podman is rebuilt there (the directory is sent, as `podman --remote build` does).
+    const built = await buildImage({ dir: vm.source, tag: vm.image, onLine, ...(vm.podman ? { podman: vm.podman } : {}) });
     if (built.imageId === vm.imageId) return { rebooted: false, soft: false, imageId: built.imageId };
     await this.keepBootReport(await runtime.get(name));
     const next = await runtime.reboot(name, {
@@ -165,9 +165,17 @@ export class Engine {
     });
     const previous = vm.imageId;
     const stillUsed = (await this.listVms()).some((other) => other.name !== name && other.imageId === previous);
-    const removed = previous && !stillUsed && (await removeSupersededBuild(previous));
+    const removed = previous && !stillUsed && (await removeSupersededBuild(previous, vm.podman));
+    // Another podman's image: its root was exported here for the boot it replaced (hundreds of MiB a rebuild); it goes with that image.
+    if (removed && vm.podman) await this.dropUnusedRoot(previous);
     const soft = next.timeline.some((t) => t.event === "soft-reboot");
     return { rebooted: true, soft, imageId: built.imageId, ...(removed ? { removedImageId: previous } : {}) };
+  }
+
+  /** The exported root of `imageId` in the cache, removed if it is there and no VM uses it. */
+  private async dropUnusedRoot(imageId: string): Promise<void> {
+    const root = (await listCache(this.paths)).find((d) => d.kind === "root" && d.key === imageId.replace(/^sha256:/, ""));
+    if (root && !root.usedBy.length) await removeDisk(this.paths, root.key).catch(() => undefined);
   }
 
   /**
@@ -177,16 +185,11 @@ export class Engine {
   async removeVm(name: string, opts: { force?: boolean; removeImage?: boolean } = {}): Promise<string[]> {
     const runtime = await this.runtimes.owner(name);
     const vm = await runtime.get(name).catch(() => undefined);
-    // The image is another podman's: the local podman may hold one of the same id, which is not this VM's to remove.
-    if (opts.removeImage && vm?.podman)
-      throw new BootcError(
-        "INVALID_ARGUMENT",
-        `--rmi is not supported yet for a VM whose image is in ${describePodman(vm.podman)}`,
-        `remove the VM without --rmi, and the image there: podman --remote rmi ${vm.image}`,
-      );
     await runtime.remove(name, opts);
     await removeReports(this.paths, name);
-    return opts.removeImage && vm?.imageId && !vm.broken ? releaseImage(this.paths, vm.imageId) : [];
+    if (!opts.removeImage || !vm?.imageId || vm.broken) return [];
+    // An image of another podman is removed there (by id, if its name still refers to it), never in the local one.
+    return releaseImage(this.paths, vm.imageId, vm.podman ? { podman: vm.podman, ref: vm.image } : undefined);
   }
 
   /**

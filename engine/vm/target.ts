@@ -81,7 +81,6 @@ async function planRemoteTarget(opts: ParsedRunOptions, c: PodmanConnection, pat
   const not = (what: string, hint: string) => new BootcError("INVALID_ARGUMENT", `${what} is not supported yet for an image of ${describePodman(c)}`, hint);
   // The install builder runs there as a privileged container: a rootless podman cannot (one sentence, before anything else).
   if (opts.mode === "disk" && opts.builder === "install") await requireRootfulPodman(c);
-  if (opts.removeImageOnStop) throw not("--rmi", "use --rm; remove the image there with podman --remote rmi");
   const image = await inspectImage(opts.image, c);
   // Before the export: an image of another architecture is emulated (or refused) as a local one is.
   const arch = foreignArch(image.arch, hostArch(), opts.arch);

@@ -89,7 +89,13 @@ export class WatchLoop {
   /** Builds, boots, and starts watching. Resolves once the first boot is ready. */
   async start(): Promise<VmInfo> {
     this.o.onEvent({ type: "build-started", reason: "initial build" });
-    await buildImage({ dir: this.o.dir, tag: this.o.tag, onLine: (line) => this.o.onEvent({ type: "build-log", line }) });
+    // In the podman the image is booted from: the local one, or the VM's connection (the image stays there).
+    await buildImage({
+      dir: this.o.dir,
+      tag: this.o.tag,
+      onLine: (line) => this.o.onEvent({ type: "build-log", line }),
+      ...(this.o.run.podman ? { podman: this.o.run.podman } : {}),
+    });
     const vm = await this.engine.createVm({ ...this.o.run, image: this.o.tag });
     this.name = vm.name;
     if (this.stopped) {

@@ -6,7 +6,7 @@ import { EventEmitter, on } from "node:events";
 import { randomUUID } from "node:crypto";
 import { isBootcError } from "../../engine/core/errors.js";
 
-export type JobKind = "pull" | "demo-build" | "build" | "rebuild" | "export" | "snapshot";
+export type JobKind = "pull" | "demo-build" | "build" | "rebuild" | "export" | "export-root" | "snapshot";
 export type JobEvent =
   | { type: "log"; line: string }
   | { type: "progress"; percent: number }

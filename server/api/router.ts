@@ -11,6 +11,7 @@ import { inspectImage, listImages } from "../../engine/images/images.js";
 import { forgetPodman, readSavedPodmans, SAVED_PODMAN_NAME_RE, savePodman } from "../../engine/images/saved-podmans.js";
 import { connectionFromEnv, describePodman } from "../../engine/core/podman-connection.js";
 import { pullImage, removeImage } from "../../engine/images/pull.js";
+import { exportedRoot } from "../../engine/images/remote-root.js";
 import { parsePlatform, withGuestArch } from "../../engine/host/arch.js";
 import { hostArch } from "../../engine/host/tools.js";
 import { buildImage } from "../../engine/images/build.js";
@@ -65,8 +66,9 @@ const images = router({
     await forgetPodman(ctx.engine.paths, input.name);
     return { forgotten: input.name };
   }),
-  remove: procedure.input(z.object({ ref: imageRef })).mutation(async ({ input }) => {
-    await removeImage(input.ref);
+  /** podman rmi in the server's podman, or in another (`podman`, as images.list takes it). */
+  remove: procedure.input(z.object({ ref: imageRef, podman: podmanConnectionSchema.optional() })).mutation(async ({ input }) => {
+    await removeImage(input.ref, input.podman);
     return { removed: input.ref };
   }),
   /** A job; with `podman`, the pull runs in that podman (podman pull's lines as the log); `platform` as podman's --platform. */
@@ -83,12 +85,16 @@ const images = router({
         ),
       );
     }),
-  /** podman build of a Containerfile directory on this host; follow the job for the log. */
-  build: procedure.input(z.object({ dir: absPath, tag: imageRef })).mutation(({ input, ctx }) =>
+  /**
+   * podman build of a Containerfile directory on this host; follow the job for the log. With
+   * `podman`, the build runs in that podman (the directory is sent there) and the image stays there.
+   */
+  build: procedure.input(z.object({ dir: absPath, tag: imageRef, podman: podmanConnectionSchema.optional() })).mutation(({ input, ctx }) =>
     ctx.jobs.start("build", `Build ${input.tag}`, async (log, progress) => {
       const r = await buildImage({
         dir: input.dir,
         tag: input.tag,
+        ...(input.podman ? { podman: input.podman } : {}),
         onLine: (line) => {
           log(line);
           // podman build numbers its steps: "STEP 2/5: COPY …".
@@ -96,7 +102,24 @@ const images = router({
           if (step) progress(Math.floor(((Number(step[1]) - 1) / Number(step[2])) * 100));
         },
       });
-      log(`==> built ${r.tag} (${r.imageId.slice(0, 12)})`);
+      log(`==> built ${r.tag} (${r.imageId.slice(0, 12)})${input.podman ? ` in ${describePodman(input.podman)}` : ""}`);
+    }),
+  ),
+  /**
+   * A job: the root filesystem of an image of another podman, exported into the server's
+   * cache now (or found there), with its bytes as progress. The boot dialog runs it before
+   * vms.run, which then finds the root cached, so an ephemeral boot shows its export's bar.
+   */
+  exportRoot: procedure.input(z.object({ ref: imageRef, podman: podmanConnectionSchema })).mutation(({ input, ctx }) =>
+    ctx.jobs.start("export-root", `Export the root filesystem of ${input.ref}`, async (log, progress) => {
+      const image = await inspectImage(input.ref, input.podman);
+      let last = "";
+      const r = await exportedRoot(input.podman, { ref: input.ref, id: image.id, sizeBytes: image.sizeBytes }, ctx.engine.paths, (p) => {
+        if (p.step !== last) log(`==> ${(last = p.step)}`);
+        if (p.bytes !== undefined && p.totalBytes) progress(Math.min(99, Math.floor((p.bytes / p.totalBytes) * 100)));
+      });
+      progress(100);
+      log(r.reused ? `==> the root of ${image.id.slice(0, 12)} is in the cache already` : `==> exported the root of ${image.id.slice(0, 12)}`);
     }),
   ),
   buildDemo: procedure.mutation(({ ctx }) =>

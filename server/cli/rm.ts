@@ -8,7 +8,9 @@ const HELP = `Usage: bootc rm [--force] [--rmi] [--json] NAME... | --all
 Removes VMs: their record, keys, logs, sockets and (disk mode) their disk overlay. A
 running VM needs --force (it is killed first). A VM whose monitor died is cleaned up
 (leftover processes, image mount). --rmi also removes the VM's image and its cached base
-disks, unless another VM uses them.
+disks, unless another VM uses them. An image that came from another podman (a connection)
+is removed in that podman, by id and only while its name there is still the VM's image;
+its exported root goes from the cache; the local podman is never asked.
 
   --all      every VM that is not running (with --force: every VM); none is not an error
   --json     print what was removed (and, with --all, what was left running) as JSON`;

@@ -24,7 +24,7 @@ const COMMAND_ROWS: Array<[string, string]> = [
   ["--json", "print the VM record as JSON when ready (no progress text); with --watch, every event of the loop as one JSON line"],
   [
     "--watch DIR",
-    "build DIR's Containerfile, boot it, and on every change under DIR rebuild; a new image reboots the VM into it (same name, ports, shares, key); a failed build leaves the VM running. Ctrl+C stops.",
+    "build DIR's Containerfile, boot it, and on every change under DIR rebuild; a new image reboots the VM into it (same name, ports, shares, key); a failed build leaves the VM running. With another podman (--connection, -r, CONTAINER_HOST) DIR is built there and the image stays there. Ctrl+C stops.",
   ],
   ["-t, --tag TAG", "with --watch: the image name (default localhost/<dir>:latest)"],
 ];
@@ -103,13 +103,6 @@ async function watchMain(dir: string, tag: string | undefined, extra: string[], 
   const { WatchLoop } = await import("../../engine/vm/watch.js");
   const { defaultTag } = await import("./build.js");
   const run = await vmOptions(values);
-  // The loop builds with the local podman; building in another one is not done yet.
-  if (run.podman)
-    throw new BootcError(
-      "INVALID_ARGUMENT",
-      `--watch builds with the local podman; building in ${describePodman(run.podman)} is not supported yet`,
-      "unset CONTAINER_HOST (and drop --connection/-r) to build and boot locally",
-    );
   const engine = new Engine();
   const loop = new WatchLoop(engine, {
     dir,

@@ -5,10 +5,11 @@ import { BootcError, isBootcError } from "../../engine/core/errors.js";
 import type { BootReport } from "../../engine/insight/report.js";
 import { parseCommand, printJson } from "./output.js";
 import { renderBootReport } from "./boot-chart.js";
-import { formatOptions, runFlagOptions, runFlagRows, runOptionsFromFlags, type RunOptionKey } from "./run-flags.js";
+import { podmanFromFlags } from "./podman-flags.js";
+import { formatOptions, runFlagOptions, runFlagRows, runOptionsFromFlags, type FlagValues, type RunOptionKey } from "./run-flags.js";
 
 /** The run options a smoke test takes; --timeout also bounds systemd's start. */
-const TEST_OPTIONS: RunOptionKey[] = ["pull", "kargs", "memoryMiB", "cpus", "readyTimeoutSec", "warm"];
+const TEST_OPTIONS: RunOptionKey[] = ["pull", "podman", "kargs", "memoryMiB", "cpus", "readyTimeoutSec", "warm"];
 
 const HELP = `Usage: bootc test [options] IMAGE
 
@@ -17,6 +18,9 @@ A smoke test for CI: boots IMAGE in a throwaway VM, waits for systemd to finish 
 each failed unit with its last journal lines. It prints the boot timeline and where the
 boot's time went (phases, slowest units, critical chain; --json: "boot"), removes the VM,
 and exits 0 only when the system is running (1 otherwise: degraded, or the boot failed).
+An image in another podman (--connection NAME, -r, or CONTAINER_HOST) is booted from
+there as bootc run boots it (its root exported into the local cache), never copied into
+the local podman.
 
 Options (as for bootc run; --timeout also bounds systemd's start):
 ${formatOptions([...runFlagRows(TEST_OPTIONS), ["--json", "a machine-readable report: state, failed units with journal lines, timings"]])}`;
@@ -90,12 +94,16 @@ export async function main(argv: string[]): Promise<number> {
     throw new BootcError("INVALID_ARGUMENT", image ? `unexpected arguments: ${extra.join(" ")}` : "no image given", "usage: bootc test [options] IMAGE");
   const engine = new Engine();
   const say = (s: string) => values.json || console.error(s);
+  const { podman: given, ...opts } = runOptionsFromFlags(values, TEST_OPTIONS);
+  // The podman that has the image: --connection, -r, else CONTAINER_HOST, as podman decides it.
+  const podman = podmanFromFlags(given, (values as FlagValues).remote === true);
   const vm = await engine.createVm(
     {
       image,
       name: `test-${randomBytes(3).toString("hex")}`,
       removeOnStop: true,
-      ...runOptionsFromFlags(values, TEST_OPTIONS),
+      ...opts,
+      ...(podman ? { podman } : {}),
     },
     { pull: { onLine: (l) => (l.startsWith("pulling ") ? say(l) : undefined) } },
   );

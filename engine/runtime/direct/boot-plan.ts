@@ -43,6 +43,8 @@ export interface PlanContext {
   checkpoint: () => void;
   /** The image is mounted (rootless: in podman's namespace): the monitor unmounts it when the VM ends. */
   mounted: (root: ImageRoot) => void;
+  /** Another podman's image: its exported root is served (nothing to unmount; a soft reboot can still move off it). */
+  exported: (root: ImageRoot) => void;
 }
 
 /**
@@ -56,7 +58,9 @@ async function imageRoot(ctx: PlanContext): Promise<ImageRoot> {
     const { dir, reused } = await exportedRoot(r.podman, size, ctx.paths, (p) => ctx.log.broadcast({ type: "progress", ...p }));
     // No mount to undo: the cached root stays for the next VM of this image.
     ctx.log.mark(reused ? "image-root-cached" : "image-root-exported");
-    return { path: dir, view: dir };
+    const root = { path: dir, view: dir };
+    ctx.exported(root);
+    return root;
   }
   const root = await mountImage(r.imageId);
   ctx.mounted(root);
@@ -106,12 +110,13 @@ export async function diskPlan(ctx: PlanContext): Promise<BootPlan> {
 export const ROOT_PORTS = hotplugPortIds(3);
 
 /** The image root an ephemeral VM boots from: share 0, tag "rootfs", in the first root port. */
-export function firstRoot(r: Pick<VmRecord, "image" | "imageId">, root: ImageRoot): RootShare {
+export function firstRoot(r: Pick<VmRecord, "image" | "imageId">, root: ImageRoot, exported = false): RootShare {
   return {
     imageId: r.imageId,
     image: r.image,
     view: root.view,
     userns: root.userns,
+    ...(exported ? { exported } : {}),
     share: { chardev: "fs0", device: "vfs0", bus: ROOT_PORTS[0]!, tag: "rootfs" },
   };
 }

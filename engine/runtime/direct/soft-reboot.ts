@@ -9,10 +9,11 @@
  */
 import type { ResultPromise } from "execa";
 import { unlink } from "node:fs/promises";
-import type { VmPaths } from "../../core/paths.js";
+import type { EnginePaths, VmPaths } from "../../core/paths.js";
 import type { VmRecord } from "../../core/record.js";
 import { isRootless, type PodmanNamespace } from "../../host/userns.js";
-import { mountImage, readGuestFacts, unmountImage } from "../../images/rootfs.js";
+import { mountImage, readGuestFacts, unmountImage, type ImageRoot } from "../../images/rootfs.js";
+import { exportedRoot } from "../../images/remote-root.js";
 import { shellQuote } from "../../provision/firstboot.js";
 import { sshExec } from "../../ssh/exec.js";
 import { ROOT_PORTS } from "./boot-plan.js";
@@ -29,6 +30,8 @@ export interface RootShare {
   /** Where the monitor reads the mounted image. */
   view: string;
   userns?: PodmanNamespace;
+  /** The root of another podman's image, exported into the local cache: no mount of this monitor's to undo (it stays cached). */
+  exported?: boolean;
   /** Its virtiofsd; `released` tells its exit apart from a daemon lost under the guest. */
   daemon?: ResultPromise;
   released?: boolean;
@@ -38,6 +41,8 @@ export interface RootShare {
 /** What the soft reboot needs of the monitor. */
 export interface SoftRebootHost {
   record: () => VmRecord;
+  /** Where the cache is: the next root of another podman's image is exported into it. */
+  paths: EnginePaths;
   log: RecordLog;
   vp: VmPaths;
   qmp: () => Qmp | undefined;
@@ -153,14 +158,14 @@ export class SoftReboot {
       next.daemon?.kill("SIGTERM");
       await next.daemon?.catch(() => undefined);
       if (mounted) {
-        await unmountImage(next.imageId);
+        if (!next.exported) await unmountImage(next.imageId);
         h.roots.splice(h.roots.indexOf(next), 1);
         this.mountsChanged();
       }
     };
     try {
-      const root = await mountImage(image.id);
-      Object.assign(next, { view: root.view, userns: root.userns });
+      const root = await this.nextRoot(record, image);
+      Object.assign(next, { view: root.view, userns: root.userns, exported: !!record.podman });
       h.roots.splice(h.roots.length - 1, 0, next); // not current yet
       mounted = true;
       this.mountsChanged();
@@ -223,16 +228,29 @@ export class SoftReboot {
       old.released = true;
       old.daemon?.kill("SIGTERM");
       await old.daemon?.catch(() => undefined);
-      await unmountImage(old.imageId);
+      if (!old.exported) await unmountImage(old.imageId);
       h.roots.splice(h.roots.indexOf(old), 1);
       this.mountsChanged();
     }
     return notes;
   }
 
-  /** The image mounts this monitor holds are recorded, so a clean-up after a dead monitor undoes each. */
+  /**
+   * The new image's root: mounted from the local podman, or for a VM of another podman's
+   * image, exported from there into the local cache (once per image id, with its progress
+   * on the VM's events), as its first boot's root was.
+   */
+  private async nextRoot(record: VmRecord, image: { ref: string; id: string }): Promise<ImageRoot> {
+    if (!record.podman) return mountImage(image.id);
+    const { dir } = await exportedRoot(record.podman, { ref: image.ref, id: image.id, sizeBytes: 0 }, this.h.paths, (p) =>
+      this.h.log.broadcast({ type: "progress", ...p }),
+    );
+    return { path: dir, view: dir };
+  }
+
+  /** The image mounts this monitor holds are recorded, so a clean-up after a dead monitor undoes each (an exported root is no mount). */
   private mountsChanged(): void {
-    this.h.log.update({ mountedImages: this.h.roots.map((r) => r.imageId) });
+    this.h.log.update({ mountedImages: this.h.roots.filter((r) => !r.exported).map((r) => r.imageId) });
   }
 
   /** device_del, and the chardev once the guest has let the device go; false when it did not within the time. */

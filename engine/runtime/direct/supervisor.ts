@@ -83,6 +83,7 @@ export class Supervisor {
     this.log = new RecordLog(record, paths);
     this.soft = new SoftReboot({
       record: () => this.record,
+      paths,
       log: this.log,
       vp: this.p,
       qmp: () => this.qmp,
@@ -168,6 +169,10 @@ export class Supervisor {
         this.roots.push(firstRoot(this.record, root));
         this.log.update({ mountedImages: [this.record.imageId] });
       },
+      exported: (root) => {
+        if (root.userns) this.userns = root.userns;
+        this.roots.push(firstRoot(this.record, root, true));
+      },
     };
     return this.record.mode === "disk" ? diskPlan(ctx) : ephemeralPlan(ctx);
   }
@@ -208,8 +213,7 @@ export class Supervisor {
       userns,
       started: (child) => {
         this.daemons.push(child);
-        // The first daemon serves the image's root: a mounted image's (an exported root of
-        // another podman's image is no mount of this monitor's, and no soft reboot moves it).
+        // The first daemon serves the image's root (a mounted image's, or another podman's exported root).
         const root = this.roots[0];
         if (plan.rootShare && this.daemons.length === 1 && root) root.daemon = child;
       },
@@ -408,7 +412,7 @@ export class Supervisor {
     this.qmp?.close();
     await this.provision?.close();
     // Every image root this monitor still holds: after a soft reboot, the record's image and any old root not yet released.
-    for (const root of this.roots.splice(0)) await unmountImage(root.imageId);
+    for (const root of this.roots.splice(0)) if (!root.exported) await unmountImage(root.imageId);
     this.life.finished(state);
     this.log.mark(state);
     const rebooting = this.life.stop?.reboot ? true : undefined;
@@ -437,7 +441,10 @@ export class Supervisor {
     if (this.record.removeOnStop && !rebooting) {
       await rm(this.p.dir, { recursive: true, force: true });
       await rm(bootReportsFile(this.paths, this.record.name), { force: true });
-      if (this.record.removeImageOnStop && this.record.imageId) await releaseImage(this.paths, this.record.imageId).catch(() => undefined);
+      if (this.record.removeImageOnStop && this.record.imageId)
+        await releaseImage(this.paths, this.record.imageId, this.record.podman ? { podman: this.record.podman, ref: this.record.image } : undefined).catch(
+          () => undefined,
+        );
     }
     // Let replies flush to clients before exiting.
     setTimeout(() => process.exit(state === "failed" ? 1 : 0), 200).unref();

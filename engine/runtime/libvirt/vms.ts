@@ -254,7 +254,8 @@ export class LibvirtRuntime implements VmRuntime {
     await this.powerOff(host, name, opts);
     if (vm.removeOnStop) {
       await this.remove(name, { force: true });
-      if (vm.removeImageOnStop && vm.imageId) await releaseImage(this.paths, vm.imageId).catch(() => undefined);
+      if (vm.removeImageOnStop && vm.imageId)
+        await releaseImage(this.paths, vm.imageId, vm.podman ? { podman: vm.podman, ref: vm.image } : undefined).catch(() => undefined);
       return { ...vm, state: "stopped", effectiveState: "stopped" };
     }
     return (await this.readVm(host, name)) ?? { ...vm, state: "stopped", effectiveState: "stopped" };
