@@ -36,6 +36,20 @@ export default tseslint.config(
     rules: { "bootc/engine-floors": "error" },
   },
   {
+    // The CLI's bundle (scripts/bundle-cli.mjs): zod's `z` export is one object holding all of
+    // zod, its 70 locales too, so every command that reads a record loaded 665 KB.
+    files: ["engine/**/*.ts", "server/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: 'Use `import * as z from "zod"`: the `z` object keeps all of zod (and its locales) in the CLI bundle.',
+        },
+      ],
+    },
+  },
+  {
     files: ["server/**/*.ts"],
     rules: boundary(["**/app/**"], "server/ must not import app/; the UI talks to the server over HTTP."),
   },

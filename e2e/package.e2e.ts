@@ -39,7 +39,9 @@ describe("the npm package", () => {
     expect(files).toEqual(
       expect.arrayContaining([
         "bin/bootc",
-        "dist/bundle/bootc.js",
+        "dist/bundle/bootc.cjs",
+        "dist/bundle/launch.cjs",
+        "bin/package.json",
         "dist/engine/runtime/direct/main.js",
         "dist/engine/index.js",
         "dist/engine/index.d.ts",

@@ -334,7 +334,7 @@ if [[ -d app && -f package-lock.json ]]; then
     npm run -s build
   elif [[ $mode == dry-run ]]; then
     would+=("build (npm run build)")
-  elif [[ ! -f dist/bundle/bootc.js || ! -f .next/BUILD_ID ]]; then
+  elif [[ ! -f dist/bundle/bootc.cjs || ! -f .next/BUILD_ID ]]; then
     missing+=("the build (dist/, .next/: npm run build)")
   fi
 else

@@ -10,7 +10,7 @@
  * The VMs are records only: one of them names this script's own process as its monitor,
  * so it reads as ssh-ready, and `ssh` is a stand-in that exits at once, so the `bootc ssh`
  * figure is the time to reach the exec.
- *   npx tsx e2e/bench/cli.ts [--runs N] [--before OTHER/dist/server/cli.js]     (after npm run build:cli)
+ *   npx tsx e2e/bench/cli.ts [--runs N] [--before OTHER/bin/bootc]     (after npm run build:cli)
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -81,7 +81,7 @@ interface Row {
   cpu: number[];
 }
 const row = (what: string, ...argv: string[]): Row => ({ what, argv, wall: [], cpu: [] });
-// --before FILE adds another build's CLI entry (e.g. an older checkout's dist/server/cli.js) to each command.
+// --before FILE adds another build's CLI entry (e.g. another checkout's bin/bootc, or its dist/server/cli.js) to each command.
 const beforeAt = process.argv.indexOf("--before");
 const before = beforeAt >= 0 ? path.resolve(process.argv[beforeAt + 1]!) : undefined;
 const commands: Array<[string, string[]]> = [

@@ -11,8 +11,8 @@ import { fileURLToPath } from "node:url";
 import { execa, type Options } from "execa";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-/** The bundled CLI, as bin/bootc runs it (tsc's unbundled dist/server/cli.js is not what users get). */
-export const CLI = path.join(ROOT, "dist/bundle/bootc.js");
+/** The bundled CLI, the file bin/bootc runs (with V8's code cache; tsc's unbundled dist/server/cli.js is not what users get). */
+export const CLI = path.join(ROOT, "dist/bundle/bootc.cjs");
 export const DEMO_IMAGE = "localhost/bootc-demo:latest";
 /**
  * What the demo guest's serial console always shows once it is up: the getty's banner

@@ -1,7 +1,7 @@
 /**
  * Where the engine keeps things (XDG base directories):
  *   state   $XDG_STATE_HOME/bootc-console/vms/<name>/   record, keys, overlay, logs
- *   cache   $XDG_CACHE_HOME/bootc-console/              base disks, exported image roots
+ *   cache   $XDG_CACHE_HOME/bootc-console/              base disks, exported image roots, the CLI's code cache
  *   runtime $XDG_RUNTIME_DIR/bootc-console/<name>/      sockets (monitor, QMP, virtiofsd)
  * Runtime paths must stay under the 108-byte unix socket limit, which is why VM names
  * are short and sockets have short names. BOOTC_HOME moves everything (tests use it).
@@ -41,6 +41,9 @@ export const disksDir = (paths: EnginePaths) => path.join(paths.cache, "disks");
 export const diskEntryDir = (paths: EnginePaths, key: string) => path.join(disksDir(paths), key);
 export const diskPartialDir = (paths: EnginePaths, key: string, pid: number) => path.join(disksDir(paths), `${key}.partial-${pid}`);
 export const diskBuildLock = (paths: EnginePaths, key: string) => path.join(disksDir(paths), `${key}.lock`);
+
+/** V8's code cache of the CLI's bundle (server/cli/code-cache.ts): one directory per build and Node version. */
+export const cliCodeCacheDir = (paths: EnginePaths) => path.join(paths.cache, "cli-code");
 
 /**
  * The root filesystems of images that live in another podman (images/remote-root.ts): one

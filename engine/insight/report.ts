@@ -3,7 +3,7 @@
  * in the guest (units from systemd-analyze). Kept with the VM (store.ts) so a later boot
  * can be compared with it (compare.ts).
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export const PhaseSchema = z.object({ name: z.string(), until: z.string(), startSeconds: z.number(), seconds: z.number() });
 export const UnitTimeSchema = z.object({ name: z.string(), seconds: z.number() });

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { bootReportsFile, type EnginePaths } from "../core/paths.js";
 import { writePrivateFile } from "../core/private-file.js";
 import { BootReportSchema, type BootReport } from "./report.js";

@@ -3,7 +3,7 @@ import { vmStatus } from "../../engine/runtime/direct/status.js";
 import { BootcError, isBootcError } from "../../engine/core/errors.js";
 import { hostArch } from "../../engine/host/tools.js";
 import { withGuestArch } from "../../engine/host/arch.js";
-import { parseCommand, printJson } from "./output.js";
+import { parseCommand, printJson, printOnce } from "./output.js";
 import { renderBootReport, renderComparison } from "./boot-chart.js";
 
 const HELP = `Usage: bootc inspect NAME [--json]
@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     const { Engine } = await import("../../engine/vm/manager.js"); // a libvirt VM, perhaps
     return new Engine().getVm(name);
   });
-  printJson(withGuestArch(local, hostArch()));
+  printOnce(JSON.stringify(withGuestArch(local, hostArch()), null, 2));
   return 0;
 }
 

@@ -4,7 +4,7 @@ import type { VmInfo } from "../../engine/core/vm.js";
 import { listVmStatus } from "../../engine/runtime/direct/status.js";
 import { vmArch, withGuestArch } from "../../engine/host/arch.js";
 import { hostArch } from "../../engine/host/tools.js";
-import { formatDuration, parseCommand, printJson, table } from "./output.js";
+import { formatDuration, parseCommand, printOnce, table } from "./output.js";
 
 const HELP = `Usage: bootc list [--json]
 
@@ -38,11 +38,17 @@ export async function main(argv: string[]): Promise<number> {
   for (const u of remote.unreachable) console.error(`warning: host ${u.host} did not answer: ${u.reason}`);
   const host = hostArch();
   if (values.json) {
-    printJson(vms.map((v) => withGuestArch(v, host)));
+    printOnce(
+      JSON.stringify(
+        vms.map((v) => withGuestArch(v, host)),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   if (!vms.length) {
-    console.log("No VMs. Boot one with: bootc run IMAGE   (images: bootc images)");
+    printOnce("No VMs. Boot one with: bootc run IMAGE   (images: bootc images)");
     return 0;
   }
   const ssh = (v: VmInfo) =>
@@ -55,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
           : v.connection && v.effectiveState === "running"
             ? `${v.hostName}:${v.sshPort}`
             : "-";
-  console.log(
+  printOnce(
     table(
       ["NAME", "IMAGE", "ARCH", "MODE", "STATE", "SSH", "UPTIME", "HOST"],
       vms.map((v) => [

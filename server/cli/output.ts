@@ -1,4 +1,5 @@
 /** Printing for the CLI: errors without stack traces, aligned tables, JSON. */
+import { writeSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BootcError, isBootcError } from "../../engine/core/errors.js";
 
@@ -25,6 +26,33 @@ export function table(headers: string[], rows: string[][]): string {
 
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
+}
+
+/** printOnce has met a stdout that would block: the rest goes through process.stdout, in order. */
+let stdoutWouldBlock = false;
+
+/**
+ * Prints a command's whole output, for commands that print nothing else to stdout (list,
+ * inspect): straight to fd 1, without starting process.stdout's stream, which cost `bootc
+ * list` a few ms of its start (docs/benchmarks.md). As console.log does, a reader that went
+ * away (EPIPE) or a closed stdout is no error; a non-blocking stdout that is full (EAGAIN)
+ * gets the rest through process.stdout, which waits for it.
+ */
+export function printOnce(text: string): void {
+  const bytes = Buffer.from(text + "\n");
+  let done = 0;
+  if (!stdoutWouldBlock) {
+    try {
+      while (done < bytes.length) done += writeSync(1, bytes, done);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return;
+      stdoutWouldBlock = true;
+      // As console.log: a write error (the reader went away) is not an uncaught 'error' event.
+      process.stdout.on("error", () => undefined);
+    }
+  }
+  process.stdout.write(bytes.subarray(done));
 }
 
 /**
