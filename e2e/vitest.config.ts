@@ -8,12 +8,12 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * here follow, in vitest's own order.
  */
 const SLOWEST_FIRST = [
-  "libvirt.e2e.ts",
-  "snapshot.e2e.ts",
-  "provision.e2e.ts",
   "remote-podman.e2e.ts",
-  "oneshot.e2e.ts",
+  "provision.e2e.ts",
+  "libvirt.e2e.ts",
   "arm64.e2e.ts",
+  "oneshot.e2e.ts",
+  "snapshot.e2e.ts",
   "fresh-root.e2e.ts",
   "rootless.e2e.ts",
   "disk.e2e.ts",
@@ -24,6 +24,7 @@ const SLOWEST_FIRST = [
   "insight.e2e.ts",
   "engine.e2e.ts",
   "uki.e2e.ts",
+  "esp-credentials.e2e.ts",
   "server.e2e.ts",
   "pull.e2e.ts",
   "baseline.e2e.ts",
