@@ -8,15 +8,16 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, client, serve } from "./lib/api.js";
-import { bootc, DEMO_IMAGE, freePort, makeHome, processesUsing, tempDir, waitUntil, watchImageMounts } from "./lib/harness.js";
+import { bootc, DEMO_IMAGE, freePort, makeHome, processesUsing, tempDir, watchImageMounts } from "./lib/harness.js";
+import { insecureRegistriesConf, startRegistry, type Registry } from "./lib/registry.js";
 
 const home = makeHome();
 const mounts = await watchImageMounts("pull.e2e.ts");
 const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
-let registry: ResultPromise | undefined;
+let registry: Registry | undefined;
 let slowLink: net.Server | undefined;
 /** The image as pulled: through a link that carries 6 MB/s, as a real network would (loopback is too fast for podman to report progress). */
 let REF = "";
@@ -53,32 +54,11 @@ const forget = () => execa("podman", ["rmi", REF], { reject: false });
 beforeAll(async () => {
   const dir = tempDir("bce-registry-");
   PORT = await freePort();
-  writeFileSync(
-    path.join(dir, "config.yml"),
-    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${PORT}\n`,
-  );
-  // Debian's docker-registry, or Fedora's docker-distribution (/usr/bin/registry).
-  const binary = ["/usr/bin/docker-registry", "/usr/bin/registry"].find((b) => existsSync(b));
-  if (!binary) throw new Error("no container registry binary (docker-registry): run scripts/setup.sh --tests");
-  registry = execa(binary, ["serve", path.join(dir, "config.yml")], { reject: false, stdio: "ignore" });
-  await waitUntil(
-    "the registry to answer",
-    async () =>
-      (await fetch(`http://127.0.0.1:${PORT}/v2/`).then(
-        (r) => r.ok,
-        () => false,
-      )) || undefined,
-    30_000,
-    200,
-  );
-  // This registry speaks plain HTTP on loopback: podman (and so bootc) must be told so.
-  writeFileSync(path.join(dir, "registries.conf"), `[[registry]]\nlocation = "127.0.0.1:${PORT}"\ninsecure = true\n`);
+  registry = await startRegistry(PORT);
   slowLink = await throttledForwarder(PORT, 6_000_000);
   const slowPort = (slowLink.address() as net.AddressInfo).port;
-  writeFileSync(
-    path.join(dir, "registries.conf"),
-    ["127.0.0.1:" + PORT, "127.0.0.1:" + slowPort].map((l) => `[[registry]]\nlocation = "${l}"\ninsecure = true\n`).join("\n"),
-  );
+  // This registry speaks plain HTTP on loopback: podman (and so bootc) must be told so.
+  writeFileSync(path.join(dir, "registries.conf"), insecureRegistriesConf(["127.0.0.1:" + PORT, "127.0.0.1:" + slowPort]));
   process.env.CONTAINERS_REGISTRIES_CONF = path.join(dir, "registries.conf");
 
   // An image with a layer of its own (16 MiB that does not compress), so a pull has bytes
@@ -101,8 +81,7 @@ afterAll(async () => {
   await bootc(home, ["rm", "--force", "pulled"]);
   await forget();
   slowLink?.close();
-  registry?.kill("SIGTERM");
-  await registry;
+  await registry?.stop();
   expect(processesUsing(home)).toEqual([]);
   expect(await mounts.left()).toEqual([]);
 });

@@ -15,7 +15,8 @@ import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootc, CLI, DEMO_IMAGE, makeHome, processesUsing, ROOT, tempDir, waitUntil } from "./lib/harness.js";
+import { bootc, CLI, DEMO_IMAGE, freePort, makeHome, processesUsing, ROOT, tempDir, waitUntil } from "./lib/harness.js";
+import { startRegistry, type Registry } from "./lib/registry.js";
 import { account, asUser } from "./lib/rootless-user.js";
 import { REMOTE_IMAGE, startRemotePodman, type RemotePodman } from "./lib/remote-podman.js";
 import { startChild, startLoopbackSshd, stopChild } from "./lib/loopback-sshd.js";
@@ -31,8 +32,12 @@ const remoteBootc = (args: string[], env: Record<string, string> = {}) =>
   bootc(home, args, { env: { CONTAINER_HOST: remote.url, CONTAINER_SSHKEY: remote.key, ...env } });
 const localHas = async (ref: string) => (await execa("podman", ["image", "exists", ref], { reject: false })).exitCode === 0;
 
+/** A loopback registry's port, known before the remote podman starts: that podman is told it speaks plain HTTP. */
+let registryPort = 0;
+
 beforeAll(async () => {
-  remote = await startRemotePodman();
+  registryPort = await freePort();
+  remote = await startRemotePodman({ insecureRegistries: [`127.0.0.1:${registryPort}`] });
 }, 600_000);
 
 afterAll(async () => {
@@ -471,6 +476,11 @@ describe("podman's named connections", () => {
     expect(String(disk.stderr)).toContain(
       "the install builder runs bootc install in a privileged container, which the rootless podman's default connection cannot start",
     );
+    // to-disk checks it as run does, before anything is built or written.
+    const installed = await bootc(home, ["to-disk", "-r", "--builder", "install", `${REMOTE_IMAGE}:one`, path.join(src, "i.qcow2")], { env });
+    expect(installed.exitCode).toBe(1);
+    expect(String(installed.stderr)).toContain("which the rootless podman's default connection cannot start");
+    expect(existsSync(path.join(src, "i.qcow2"))).toBe(false);
   }, 120_000);
 });
 
@@ -537,6 +547,56 @@ describe("the web console's API (the Images page)", () => {
       await s.stop();
     }
   }, 120_000);
+});
+
+describe("pulling into the remote podman, from a registry", () => {
+  let registry: Registry | undefined;
+  let REF = "";
+  beforeAll(async () => {
+    registry = await startRegistry(registryPort);
+    // The demo, pushed from here without a local name of its own; the remote podman has its layers already (a quick pull).
+    REF = `127.0.0.1:${registryPort}/bootc-remote-pull:1`;
+    const pushed = await execa("podman", ["push", "-q", "--tls-verify=false", DEMO_IMAGE, REF], { reject: false, all: true });
+    expect(pushed.exitCode, String(pushed.all)).toBe(0);
+    expect(await localHas(REF)).toBe(false);
+  }, 300_000);
+  afterAll(async () => {
+    await remote.asUser(["podman", "rmi", "--ignore", REF]);
+    await registry?.stop();
+  });
+
+  it("the web console's pull job pulls into that podman, podman's lines as its log; the local podman never has it", async () => {
+    const s = await serve(home, ["--api-only"]);
+    try {
+      const api = client(s);
+      const podman = { url: remote.url, identity: remote.key };
+      const job = await api.images.pull.mutate({ ref: REF, podman });
+      const lines: string[] = [];
+      let outcome: { ok: boolean; error?: string } | undefined;
+      await rawApi(s).subscribe<{ type: string; line?: string; ok?: boolean; error?: string }>("jobs.follow", { id: job.id }, (e) => {
+        if (e.type === "log") lines.push(e.line!);
+        if (e.type === "done") outcome = { ok: !!e.ok, error: e.error };
+        return e.type === "done";
+      });
+      expect(outcome, lines.join("\n")).toEqual({ ok: true, error: undefined });
+      expect(lines.join("\n")).toMatch(/Copying (blob|config)|Writing manifest/);
+      expect((await api.images.list.query({ podman })).some((i) => i.names.includes(REF))).toBe(true);
+      expect(await localHas(REF)).toBe(false);
+    } finally {
+      await s.stop();
+    }
+  }, 300_000);
+
+  it("bootc run of an image that registry lacks pulls through that podman and fails in one sentence, leaving no VM", async () => {
+    const missing = `127.0.0.1:${registryPort}/bootc-remote-missing:1`;
+    const r = await remoteBootc(["run", "--name", "pullfail", missing]);
+    expect(r.exitCode, String(r.all)).toBe(1);
+    expect(String(r.all)).toContain(`pulling ${missing} into the podman at ${remote.url}`);
+    expect(String(r.stderr)).toMatch(new RegExp(`^error: .*${missing.replace(/[.]/g, "\\.")}`, "m"));
+    expect(String(r.stderr)).not.toMatch(/\n\s+at /);
+    expect(String((await bootc(home, ["list"])).stdout)).not.toContain("pullfail");
+    expect(await localHas(missing)).toBe(false);
+  }, 300_000);
 });
 
 describe("bad connections fail at once, in one sentence", () => {

@@ -6,11 +6,12 @@
  * made here if missing (scripts/setup.sh --tests makes it too).
  */
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa, type Options } from "execa";
 import { DEMO_IMAGE, tempDir, waitUntil } from "./harness.js";
 import { startChild, startLoopbackSshd, stopChild } from "./loopback-sshd.js";
+import { insecureRegistriesConf } from "./registry.js";
 
 export const REMOTE_USER = "bootc-remote";
 /** The demo image under this file's own names, in the remote user's storage only (never a global name other tests use). */
@@ -100,8 +101,23 @@ async function loadDemoImage(a: { uid: number; gid: number; home: string }): Pro
   await asRemoteUser(a, ["podman", "untag", rootId, DEMO_IMAGE]);
 }
 
-export async function startRemotePodman(): Promise<RemotePodman> {
+/**
+ * The user's registries.conf drop-in naming loopback registries that speak plain HTTP, as
+ * a podman machine's user would configure one; podman reads it when the service starts.
+ * Without any, the file goes.
+ */
+async function writeInsecureRegistries(a: { uid: number; gid: number; home: string }, locations: string[]): Promise<void> {
+  const dir = path.join(a.home, ".config/containers/registries.conf.d");
+  const file = path.join(dir, "bootc-e2e-insecure.conf");
+  if (!locations.length) return rmSync(file, { force: true });
+  await asRemoteUser(a, ["mkdir", "-p", dir]);
+  writeFileSync(file, insecureRegistriesConf(locations));
+  chownSync(file, a.uid, a.gid);
+}
+
+export async function startRemotePodman(opts: { insecureRegistries?: string[] } = {}): Promise<RemotePodman> {
   const a = await ensureRemoteUser();
+  await writeInsecureRegistries(a, opts.insecureRegistries ?? []);
   const run = `/run/user/${a.uid}`;
   mkdirSync(run, { recursive: true, mode: 0o700 });
   chownSync(run, a.uid, a.gid);

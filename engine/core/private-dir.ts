@@ -9,6 +9,7 @@
  * mkdir that fails if it exists: a VM's own directory, a cache entry being built) needs no
  * check of its own: nobody else could have made it.
  */
+import { lstatSync, mkdirSync, type Stats } from "node:fs";
 import { lstat, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { BootcError } from "./errors.js";
@@ -28,6 +29,24 @@ export function privateChain(dir: string, paths: EnginePaths, uid = process.getu
   return chain;
 }
 
+/** Why a directory (lstat'ed) is not private to `uid`, or undefined when it is. */
+function whyNotPrivate(st: Stats, uid: number | undefined): string | undefined {
+  return !st.isDirectory()
+    ? "is not a directory"
+    : uid !== undefined && st.uid !== uid
+      ? `belongs to uid ${st.uid}`
+      : st.mode & 0o022
+        ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})`
+        : undefined;
+}
+
+const notPrivate = (d: string, why: string) =>
+  new BootcError(
+    "INVALID_ARGUMENT",
+    `the directory ${d} ${why}: another user may have made it or be able to change it, and bootc keeps its sockets, keys and settings there`,
+    "remove it (or make it yours with mode 0700), or point XDG_RUNTIME_DIR / XDG_STATE_HOME / XDG_CACHE_HOME at private directories of yours, then try again",
+  );
+
 /** Makes `dir` (mode 0700) and every directory between it and its engine root, and proves them private. */
 export async function ensurePrivateDir(dir: string, paths: EnginePaths): Promise<void> {
   const uid = process.getuid?.();
@@ -38,20 +57,33 @@ export async function ensurePrivateDir(dir: string, paths: EnginePaths): Promise
     await mkdir(d, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== "EEXIST") throw e;
     });
-    const st = await lstat(d);
-    const why = !st.isDirectory()
-      ? "is not a directory"
-      : uid !== undefined && st.uid !== uid
-        ? `belongs to uid ${st.uid}`
-        : st.mode & 0o022
-          ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})`
-          : undefined;
-    if (why) {
-      throw new BootcError(
-        "INVALID_ARGUMENT",
-        `the directory ${d} ${why}: another user may have made it or be able to change it, and bootc keeps its sockets, keys and settings there`,
-        "remove it (or make it yours with mode 0700), or point XDG_RUNTIME_DIR / XDG_STATE_HOME / XDG_CACHE_HOME at private directories of yours, then try again",
-      );
+    const why = whyNotPrivate(await lstat(d), uid);
+    if (why) throw notPrivate(d, why);
+  }
+}
+
+/** ensurePrivateDir, synchronously: for the CLI's launcher, before any of the engine runs. */
+export function ensurePrivateDirSync(dir: string, paths: EnginePaths): void {
+  const uid = process.getuid?.();
+  const chain = privateChain(dir, paths, uid);
+  mkdirSync(path.dirname(chain[0]!), { recursive: true, mode: 0o700 });
+  for (const d of chain) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
+    const why = whyNotPrivate(lstatSync(d), uid);
+    if (why) throw notPrivate(d, why);
+  }
+}
+
+/** Whether `dir` and every directory between it and its engine root exist and are private (nothing is made). */
+export function isPrivateDirSync(dir: string, paths: EnginePaths): boolean {
+  const uid = process.getuid?.();
+  try {
+    return privateChain(dir, paths, uid).every((d) => whyNotPrivate(lstatSync(d), uid) === undefined);
+  } catch {
+    return false;
   }
 }

@@ -39,6 +39,11 @@ export function changedRanges(a: Buffer, b: Buffer, block = BLOCK): Array<{ star
  * name. `work` is a private directory of the VM's for the copies (they hold the files).
  */
 export async function writeEspFiles(disk: string, format: "qcow2" | "raw", files: Array<{ path: string; content: string }>, work: string): Promise<void> {
+  // Checked before anything is staged (espCopyCommand checks them again): a ".." would stage outside the work directory.
+  for (const f of files) {
+    if (path.isAbsolute(f.path) || f.path.split("/").some((p) => p === ".." || p === ""))
+      throw new BootcError("INVALID_ARGUMENT", `"${f.path}" is not a path inside the ESP`);
+  }
   await mkdir(work, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(path.join(work, "esp-"));
   // qemu-io reads its commands as words: a path with blanks in it could not be named there.

@@ -38,6 +38,25 @@ describe("ESP files without mounting", () => {
     expect(() => findEsp(Buffer.alloc(GPT_HEAD_BYTES), "disk.raw")).toThrow(/disk.raw has no GPT partition table/);
   });
 
+  it("refuses a damaged GPT at once instead of looping over its entries or returning a negative size", () => {
+    /** A head with an "EFI PART" header at sector 1 and the given table fields; one ESP entry at LBA 2. */
+    const forged = (count: number, entrySize: number, first = 2048n, last = 4095n) => {
+      const h = Buffer.alloc(GPT_HEAD_BYTES);
+      h.write("EFI PART", 512, "latin1");
+      h.writeBigUInt64LE(2n, 512 + 72);
+      h.writeUInt32LE(count, 512 + 80);
+      h.writeUInt32LE(entrySize, 512 + 84);
+      Buffer.from("28732ac11ff8d211ba4b00a0c93ec93b", "hex").copy(h, 1024);
+      h.writeBigUInt64LE(first, 1024 + 32);
+      h.writeBigUInt64LE(last, 1024 + 40);
+      return h;
+    };
+    expect(findEsp(forged(128, 128))).toEqual({ offset: 2048 * 512, size: 2048 * 512 });
+    expect(() => findEsp(forged(0xffffffff, 0), "d.raw")).toThrow(/^d\.raw has a damaged GPT \(entries of 0 bytes, 4294967295 of them\)$/);
+    expect(() => findEsp(forged(4096, 128))).toThrow(/damaged GPT/);
+    expect(() => findEsp(forged(128, 128, 4096n, 2048n))).toThrow(/its EFI system partition runs from sector 4096 to 2048/);
+  });
+
   it("merges a staged tree into the ESP at its offset, replacing what is there", () => {
     expect(espCopyCommand("/v/disk.raw", 1048576, "/v/stage", ["loader/credentials/tmpfiles.extra.cred", "EFI/BOOT/BOOTX64.EFI"])).toEqual({
       tool: "mcopy",

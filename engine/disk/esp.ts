@@ -32,12 +32,20 @@ export function findEsp(head: Buffer, disk = "the disk"): EspLocation {
     const entriesLba = Number(head.readBigUInt64LE(sector + 72));
     const count = head.readUInt32LE(sector + 80);
     const entrySize = head.readUInt32LE(sector + 84);
+    // The disk may be a download: entries of the spec's size or more, no more of them than
+    // the head holds, and a partition that starts after the table and ends after it starts.
+    if (entrySize < 128 || entrySize % 8 !== 0 || count > 128) {
+      throw new BootcError("DISK_INVALID", `${disk} has a damaged GPT (entries of ${entrySize} bytes, ${count} of them)`);
+    }
     for (let i = 0; i < count; i++) {
       const at = entriesLba * sector + i * entrySize;
       if (at + 48 > head.length) break;
       if (!head.subarray(at, at + 16).equals(ESP_TYPE)) continue;
       const first = Number(head.readBigUInt64LE(at + 32));
       const last = Number(head.readBigUInt64LE(at + 40));
+      if (first < 2 || last < first || !Number.isSafeInteger(last * sector)) {
+        throw new BootcError("DISK_INVALID", `${disk} has a damaged GPT (its EFI system partition runs from sector ${first} to ${last})`);
+      }
       return { offset: first * sector, size: (last - first + 1) * sector };
     }
     throw new BootcError("DISK_INVALID", `${disk} has no EFI system partition`, "ESP credentials need a disk that boots through UEFI");

@@ -15,7 +15,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
 import { hostArch, requireTool } from "../host/tools.js";
-import { ARCH_PROFILES, guestArch, podmanArchName, type GuestArch } from "../host/arch.js";
+import { ARCH_PROFILES, guestArch, isForeign, podmanArchName, type GuestArch } from "../host/arch.js";
 import { mountImage, unmountImage } from "../images/rootfs.js";
 import type { EnginePaths } from "../core/paths.js";
 import { spawnOwned } from "../host/spawn.js";
@@ -23,6 +23,7 @@ import { ensureImage, type PullHooks, type PullPolicy } from "../images/pull.js"
 import { inspectImage } from "../images/images.js";
 import { ensureBaseDisk } from "./boot.js";
 import { probeRemoteImage } from "./remote-direct.js";
+import { requireRootfulPodman } from "./remote-install.js";
 import { isRemotePodman, type PodmanConnection } from "../core/podman-connection.js";
 import { DEFAULT_DISK_SIZE } from "../core/schema.js";
 import type { VmDisk } from "../core/record.js";
@@ -274,7 +275,7 @@ export async function exportImageDisk(
   const image = await inspectImage(o.image, c);
   const arch = guestArch(image.arch, hostArch());
   const disk = c
-    ? await planRemoteDisk(c, o, image)
+    ? await planRemoteDisk(c, o, image, isForeign(arch, hostArch()))
     : await planImageDisk({ builder: o.builder ?? "auto", sizeBytes: o.sizeBytes, filesystem: o.filesystem ?? "ext4" }, { ref: o.image, id: image.id }, arch);
   if (disk.builder === "premade") throw new BootcError("INVALID_ARGUMENT", "a premade disk cannot be exported", "convert it with qemu-img convert");
   return exportDisk(paths, {
@@ -297,8 +298,14 @@ async function planRemoteDisk(
   c: PodmanConnection,
   o: { image: string; builder?: "auto" | "direct" | "install"; sizeBytes?: number; filesystem?: "ext4" | "xfs" | "btrfs" },
   image: { id: string },
+  foreign: boolean,
 ): Promise<VmDisk> {
   const builder = o.builder === "install" ? "install" : "direct";
+  // As `run` checks them (vm/target.ts): the install builder needs a rootful podman there, and runs the host's architecture only.
+  if (builder === "install") {
+    if (foreign) throw new BootcError("INVALID_ARGUMENT", "the install builder is not supported for an image of another architecture", "use --builder direct");
+    await requireRootfulPodman(c);
+  }
   const disk: VmDisk = { builder, sizeBytes: o.sizeBytes ?? DEFAULT_DISK_SIZE, filesystem: o.filesystem ?? "ext4" };
   if (builder === "direct") await probeRemoteImage(c, { ref: o.image, id: image.id }, disk.sizeBytes);
   return disk;

@@ -1,5 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { BUILD_SCRIPT, builderArgs, parseProbe, PROBE_SCRIPT } from "./remote-direct.js";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { BUILD_SCRIPT, builderArgs, parseProbe, PROBE_SCRIPT, takeStreamedDisk } from "./remote-direct.js";
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "bce-stream-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const id = "ab".repeat(32);
 
@@ -27,5 +33,38 @@ describe("the direct builder in another podman", () => {
   it("reads the probe's answer", () => {
     expect(parseProbe("used=363720704\nkernel=/target/usr/lib/modules/6.1/vmlinuz\ntools=yes\n")).toEqual({ used: 363720704, kernel: true, tools: true });
     expect(parseProbe("used=10\nkernel=\ntools=\n")).toEqual({ used: 10, kernel: false, tools: false });
+  });
+});
+
+describe("taking the disk the image streamed back", () => {
+  const streamWith = (name: string, make: (out: string) => void) => {
+    const stream = path.join(tmp, name);
+    mkdirSync(path.join(stream, "out"), { recursive: true });
+    make(path.join(stream, "out"));
+    return stream;
+  };
+
+  it("moves a plain disk file into place", async () => {
+    const stream = streamWith("plain", (out) => writeFileSync(path.join(out, "disk.raw"), "disk"));
+    await takeStreamedDisk(stream, path.join(tmp, "plain.raw"));
+    expect(readFileSync(path.join(tmp, "plain.raw"), "utf8")).toBe("disk");
+  });
+
+  it("refuses a symlink in its place (to a host file the VM would then read), in one sentence, moving nothing", async () => {
+    const secret = path.join(tmp, "secret");
+    writeFileSync(secret, "host secret");
+    const stream = streamWith("linked", (out) => symlinkSync(secret, path.join(out, "disk.raw")));
+    await expect(takeStreamedDisk(stream, path.join(tmp, "linked.raw"))).rejects.toThrow(/^the disk streamed back is not a plain file/);
+    expect(existsSync(path.join(tmp, "linked.raw"))).toBe(false);
+  });
+
+  it("refuses an out directory that is a symlink", async () => {
+    const elsewhere = path.join(tmp, "elsewhere");
+    mkdirSync(elsewhere);
+    writeFileSync(path.join(elsewhere, "disk.raw"), "x");
+    const stream = path.join(tmp, "outlink");
+    mkdirSync(stream);
+    symlinkSync(elsewhere, path.join(stream, "out"));
+    await expect(takeStreamedDisk(stream, path.join(tmp, "outlink.raw"))).rejects.toThrow(/not a plain file/);
   });
 });

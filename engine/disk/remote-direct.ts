@@ -9,7 +9,7 @@
  * interrupted build leaves no entry; the container there is removed by name whatever happens.
  */
 import { spawn } from "node:child_process";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -121,6 +121,25 @@ export async function probeRemoteImage(c: PodmanConnection, image: { ref: string
   }
 }
 
+/**
+ * Moves the streamed disk (`stream`/out/disk.raw) to `dest`. The stream is the image's own
+ * sh and tar talking: a symlink there (to /etc/shadow, a user's key) would otherwise become
+ * the VM's base disk, readable by the image's initramfs, or land in an export. So the
+ * directory and the file must be what they say: a real directory and a regular file.
+ */
+export async function takeStreamedDisk(stream: string, dest: string): Promise<void> {
+  const out = path.join(stream, "out");
+  const [dir, disk] = await Promise.all([lstat(out).catch(() => undefined), lstat(path.join(out, "disk.raw")).catch(() => undefined)]);
+  if (!dir?.isDirectory() || !disk?.isFile()) {
+    throw new BootcError(
+      "DISK_INVALID",
+      "the disk streamed back is not a plain file (a link or something else came in its place)",
+      "rebuild it; if it happens again, the image's tar or sh is not to be trusted",
+    );
+  }
+  await rename(path.join(out, "disk.raw"), dest);
+}
+
 /** Builds the base disk of `imageId` in `c` into `dir` (the cache's partial directory): disk.raw, vmlinuz, initramfs.img. */
 export async function buildRemoteDirectDisk(o: DirectBuildRequest & { podman: PodmanConnection }): Promise<DiskEntry> {
   const where = describePodman(o.podman);
@@ -130,7 +149,7 @@ export async function buildRemoteDirectDisk(o: DirectBuildRequest & { podman: Po
   o.onProgress({ step: `building the base disk in ${where}` });
   try {
     await streamBuild(o, name, stream, where);
-    await rename(path.join(stream, "out/disk.raw"), diskFile(o.dir));
+    await takeStreamedDisk(stream, diskFile(o.dir));
     // A UKI's kernel and initramfs are taken out of it into `dir`; either way they are moved to the entry's names.
     const facts = await readGuestFacts(stream, o.image, o.dir);
     await rename(facts.kernel, path.join(o.dir, "vmlinuz"));

@@ -5,10 +5,11 @@
  * builder's stream, remote-direct.ts: the disk as a sparse tar member and the files the
  * guest facts are read from) into the cache's partial directory. A privileged container
  * with loop devices needs a rootful podman: a rootless one is refused before any VM exists.
- * The volume and the containers are removed by name whatever happens.
+ * The volume and the containers are removed by name when the build ends, fails or is
+ * interrupted (a bootc killed outright leaves them: docs/remote-podman.md, "Not yet").
  */
 import { createHash } from "node:crypto";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
@@ -18,7 +19,7 @@ import { readGuestFacts } from "../images/rootfs.js";
 import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
 import { installToDiskArgs } from "./install.js";
 import type { DiskProgress } from "./progress.js";
-import { containerName, streamBuild } from "./remote-direct.js";
+import { containerName, streamBuild, takeStreamedDisk } from "./remote-direct.js";
 
 /** Refuses a rootless podman there: `bootc install` needs a privileged container and loop devices, which only a rootful podman has. */
 export async function requireRootfulPodman(c: PodmanConnection): Promise<void> {
@@ -102,7 +103,7 @@ export async function buildRemoteInstallDisk(o: {
       where,
       volume,
     );
-    await rename(path.join(stream, "out/disk.raw"), diskFile(o.dir));
+    await takeStreamedDisk(stream, diskFile(o.dir));
     const facts = await readGuestFacts(stream, o.image);
     const written = (await stat(diskFile(o.dir))).blocks * 512;
     o.onProgress({ step: "done", bytes: written, totalBytes: written });

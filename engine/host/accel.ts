@@ -104,7 +104,7 @@ export interface TcgThreadFacts {
  * One host thread per vCPU (multi-threaded TCG) when the host has that many cores idle,
  * else one thread for all. On idle cores the guest runs on as many cores as it has vCPUs;
  * on a busy host the threads only compete for the same cores, and multi-threaded TCG
- * costs 15–20 % more CPU time for the same boot (docs/benchmarks.md, "Multi-threaded
+ * costs about 12 % more CPU time for the same boot (docs/benchmarks.md, "Multi-threaded
  * TCG"), so a host already booting other guests would boot each of them slower. Half a
  * core of slack, so that an idle host's background work does not tip the choice. Pure,
  * for its unit tests.
@@ -137,7 +137,8 @@ export async function idleCores(ms = 250): Promise<number> {
   await new Promise((r) => setTimeout(r, ms));
   const b = idleAndTotal();
   const total = b.total - a.total;
-  return total > 0 ? (cpus().length * (b.idle - a.idle)) / total : 0;
+  // As a share of the cores this process may use (its CPU affinity: availableParallelism), not of every CPU the host has.
+  return total > 0 ? (availableParallelism() * (b.idle - a.idle)) / total : 0;
 }
 
 /** BOOTC_TCG_THREADS, checked: single, multi, or unset. */

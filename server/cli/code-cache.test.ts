@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,6 +7,9 @@ import { bundleId, codeCacheFile, compileWithCodeCache, saveCodeCache } from "./
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "bce-code-cache-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** The engine's paths with the cache root at dir/cache: cache files go under it. */
+const paths = { state: path.join(dir, "state"), cache: path.join(dir, "cache"), runtime: path.join(dir, "run") };
+const under = (...parts: string[]) => path.join(paths.cache, ...parts);
 
 /** A CommonJS file in the bundle's shape (the id line first) that prints what it sees of its module. */
 function bundle(name: string, exitCode = 0): string {
@@ -23,7 +26,7 @@ function bundle(name: string, exitCode = 0): string {
 /** Runs the file through runWithCodeCache in a new Node process (in this one, V8 would reuse its own compile). */
 function launch(file: string, cacheFile: string) {
   const code = `import { readFileSync } from "node:fs"; import { runWithCodeCache } from ${JSON.stringify(path.resolve("server/cli/code-cache.ts"))};
-    const r = runWithCodeCache(${JSON.stringify(file)}, readFileSync(${JSON.stringify(file)}, "latin1"), ${JSON.stringify(cacheFile)});
+    const r = runWithCodeCache(${JSON.stringify(file)}, readFileSync(${JSON.stringify(file)}, "latin1"), { file: ${JSON.stringify(cacheFile)}, paths: ${JSON.stringify(paths)} });
     console.log(JSON.stringify(r));`;
   const p = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8" });
   expect(p.stderr).toBe("");
@@ -48,7 +51,7 @@ describe("the CLI's code cache", () => {
 
   it("runs without a cache and saves one on success; the next run uses it, with the same result", () => {
     const file = bundle("ok.cjs");
-    const cacheFile = codeCacheFile(path.join(dir, "cache"), "ab12", "list");
+    const cacheFile = codeCacheFile(under("cli-code"), "ab12", "list");
     const first = launch(file, cacheFile);
     expect(first).toEqual({ status: 0, ran: { sum: 6, sep: "/", dir, file, own: true }, cached: false });
     expect(readdirSync(path.dirname(cacheFile))).toEqual(["list.bin"]); // no temp file left
@@ -58,8 +61,8 @@ describe("the CLI's code cache", () => {
 
   it("runs as without it when the cache is damaged (V8 rejects it), then replaces it", () => {
     const file = bundle("damaged.cjs");
-    const cacheFile = path.join(dir, "damaged", "list.bin");
-    mkdirSync(path.dirname(cacheFile));
+    const cacheFile = under("damaged", "list.bin");
+    mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o700 });
     writeFileSync(cacheFile, Buffer.alloc(4096, 7));
     expect(launch(file, cacheFile)).toMatchObject({ status: 0, ran: { sum: 6 }, cached: false });
     expect(launch(file, cacheFile)).toMatchObject({ status: 0, ran: { sum: 6 }, cached: true });
@@ -67,17 +70,41 @@ describe("the CLI's code cache", () => {
 
   it("saves no cache for a command that failed", () => {
     const file = bundle("fails.cjs", 2);
-    const cacheFile = path.join(dir, "fails", "x.bin");
+    const cacheFile = under("fails", "x.bin");
     expect(launch(file, cacheFile)).toMatchObject({ status: 2, cached: false });
     expect(existsSync(path.dirname(cacheFile))).toBe(false);
   });
 
   it("removes other builds' caches unused for a week when it saves one, and keeps recent ones", () => {
-    const root = path.join(dir, "stale");
-    for (const d of ["old-build", "recent-build"]) mkdirSync(path.join(root, d), { recursive: true });
+    const root = under("stale");
+    for (const d of ["old-build", "recent-build"]) mkdirSync(path.join(root, d), { recursive: true, mode: 0o700 });
     const weekAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
     utimesSync(path.join(root, "old-build"), weekAgo, weekAgo);
-    saveCodeCache(compileWithCodeCache(bundle("stale.cjs"), "1;", undefined).script, path.join(root, "new-build", "list.bin"));
+    saveCodeCache(compileWithCodeCache(bundle("stale.cjs"), "1;", undefined).script, { file: path.join(root, "new-build", "list.bin"), paths });
     expect(readdirSync(root).sort()).toEqual(["new-build", "recent-build"]);
+  });
+
+  it("neither reads nor writes a cache in a directory others can write to: a planted cache is code", () => {
+    const file = bundle("shared.cjs");
+    const cacheFile = under("shared", "list.bin");
+    mkdirSync(path.dirname(cacheFile), { recursive: true });
+    chmodSync(path.dirname(cacheFile), 0o777);
+    expect(launch(file, cacheFile)).toMatchObject({ status: 0, ran: { sum: 6 }, cached: false });
+    expect(readdirSync(path.dirname(cacheFile))).toEqual([]);
+    // Made private, a cache is saved and used again.
+    chmodSync(path.dirname(cacheFile), 0o700);
+    launch(file, cacheFile);
+    expect(launch(file, cacheFile)).toMatchObject({ cached: true });
+  });
+
+  it("does not follow a symlink in place of the cache file", () => {
+    const file = bundle("linked.cjs");
+    const real = under("real", "list.bin");
+    mkdirSync(path.dirname(real), { recursive: true, mode: 0o700 });
+    launch(file, real); // a valid cache for this bundle
+    const cacheFile = under("linked", "list.bin");
+    mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o700 });
+    symlinkSync(real, cacheFile);
+    expect(launch(file, cacheFile)).toMatchObject({ status: 0, ran: { sum: 6 }, cached: false });
   });
 });

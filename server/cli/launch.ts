@@ -11,5 +11,6 @@ export function launch(bundle: string): void {
   // latin1: scripts/bundle-cli.mjs makes sure the bundle is ASCII.
   const source = readFileSync(bundle, "latin1");
   const id = bundleId(source);
-  runWithCodeCache(bundle, source, id ? codeCacheFile(cliCodeCacheDir(enginePaths()), id, process.argv[2] ?? "") : undefined);
+  const paths = enginePaths();
+  runWithCodeCache(bundle, source, id ? { file: codeCacheFile(cliCodeCacheDir(paths), id, process.argv[2] ?? ""), paths } : undefined);
 }

@@ -195,7 +195,8 @@ export class Supervisor {
     this.provision = provision;
     // The esp transport: the credentials go into this VM's own disk (its overlay), where systemd-stub finds them.
     const disk = plan.disks[0];
-    if (provision.espFiles && disk) await writeEspFiles(disk.file, disk.format, provision.espFiles, this.p.credentialsDir);
+    // Its scratch copies of the ESP (two, up to 512 MiB each) go in the VM's private state directory, not the tmpfs runtime one.
+    if (provision.espFiles && disk) await writeEspFiles(disk.file, disk.format, provision.espFiles, this.p.dir);
     const network = planNetwork({ allowHostLoopback: !!r.allowHostLoopback, platform: process.platform, passt: findPasst(), published: r.forwards.length });
     const warnings = [...provision.warnings, ...(network.warning ? [network.warning] : [])];
     for (const w of warnings) this.log.broadcast({ type: "warning", message: w });
