@@ -120,6 +120,14 @@ export async function buildInstallDisk(o: {
       "try the built-in builder: --builder direct",
     );
   }
+  return installEntry(o, o.facts);
+}
+
+/** The cache entry of a disk `bootc install` made — here, or in another podman (remote-install.ts). */
+export function installEntry(
+  o: { key: string; image: string; imageId: string; sizeBytes: number; filesystem: DiskEntry["filesystem"] },
+  facts: { systemd?: number; sshd: boolean; users: string[] },
+): DiskEntry {
   return {
     key: o.key,
     image: o.image,
@@ -129,8 +137,8 @@ export async function buildInstallDisk(o: {
     sizeBytes: o.sizeBytes,
     filesystem: o.filesystem,
     createdAt: new Date().toISOString(),
-    ...(o.facts.systemd !== undefined ? { guestSystemd: o.facts.systemd } : {}),
-    sshd: o.facts.sshd,
-    users: o.facts.users,
+    ...(facts.systemd !== undefined ? { guestSystemd: facts.systemd } : {}),
+    sshd: facts.sshd,
+    users: facts.users,
   };
 }

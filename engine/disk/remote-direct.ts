@@ -121,6 +121,17 @@ export async function probeRemoteImage(c: PodmanConnection, image: { ref: string
   }
 }
 
+/** Why a base-disk build in another podman failed, from its output: no space there, the podman itself, or `failed` (one sentence). */
+export function remoteBuildError(text: string, c: PodmanConnection, where: string, failed: string, hint?: string): BootcError {
+  if (/No space left on device/i.test(text))
+    return new BootcError(
+      "NO_SPACE",
+      `${where} ran out of space while building the base disk`,
+      "free space there (podman system prune), or use a smaller --disk-size",
+    );
+  return remotePodmanError(text, c) ?? new BootcError("DISK_BUILD_FAILED", failed, hint);
+}
+
 /**
  * Moves the streamed disk (`stream`/out/disk.raw) to `dest`. The stream is the image's own
  * sh and tar talking: a symlink there (to /etc/shadow, a user's key) would otherwise become
@@ -212,16 +223,7 @@ export async function streamBuild(
   if (o.signal?.aborted) throw new BootcError("DISK_BUILD_FAILED", "the base-disk build was stopped");
   if (buildCode !== 0) {
     const text = errors.replace(/bootc-console-used \d+\n?/, "").trim();
-    if (/No space left on device/i.test(text))
-      throw new BootcError(
-        "NO_SPACE",
-        `${where} ran out of space while building the base disk`,
-        "free space there (podman system prune), or use a smaller --disk-size",
-      );
-    throw (
-      remotePodmanError(text, o.podman) ??
-      new BootcError("DISK_BUILD_FAILED", `building the base disk in ${where} failed: ${text.split("\n").pop() ?? `exit code ${buildCode}`}`)
-    );
+    throw remoteBuildError(text, o.podman, where, `building the base disk in ${where} failed: ${text.split("\n").pop() || `exit code ${buildCode}`}`);
   }
   if (untarCode !== 0) {
     const full = /no space left/i.test(untarErrors);

@@ -14,12 +14,12 @@ import path from "node:path";
 import { execa } from "execa";
 import { BootcError } from "../core/errors.js";
 import { describePodman, type PodmanConnection } from "../core/podman-connection.js";
-import { podman, podmanCommand, remotePodmanError } from "../host/podman.js";
+import { podman, podmanCommand } from "../host/podman.js";
 import { readGuestFacts } from "../images/rootfs.js";
-import { BUILDER_VERSION, diskFile, type DiskEntry } from "./cache.js";
-import { installToDiskArgs } from "./install.js";
+import { diskFile, type DiskEntry } from "./cache.js";
+import { installEntry, installToDiskArgs } from "./install.js";
 import type { DiskProgress } from "./progress.js";
-import { containerName, streamBuild, takeStreamedDisk } from "./remote-direct.js";
+import { containerName, remoteBuildError, streamBuild, takeStreamedDisk } from "./remote-direct.js";
 
 /** Refuses a rootless podman there: `bootc install` needs a privileged container and loop devices, which only a rootful podman has. */
 export async function requireRootfulPodman(c: PodmanConnection): Promise<void> {
@@ -59,16 +59,7 @@ export async function buildRemoteInstallDisk(o: {
     o.signal?.throwIfAborted();
     if (r.exitCode === 0) return;
     const text = String(r.all ?? "").trim();
-    if (/No space left on device/i.test(text))
-      throw new BootcError(
-        "NO_SPACE",
-        `${where} ran out of space while building the base disk`,
-        "free space there (podman system prune), or use a smaller --disk-size",
-      );
-    throw (
-      remotePodmanError(text, c) ??
-      new BootcError("DISK_BUILD_FAILED", `${what} in ${where} failed: ${text.split("\n").slice(-3).join(" ")}`, "try --builder direct")
-    );
+    throw remoteBuildError(text, c, where, `${what} in ${where} failed: ${text.split("\n").slice(-3).join(" ")}`, "try --builder direct");
   };
   await mkdir(stream, { mode: 0o700 });
   try {
@@ -107,20 +98,7 @@ export async function buildRemoteInstallDisk(o: {
     const facts = await readGuestFacts(stream, o.image);
     const written = (await stat(diskFile(o.dir))).blocks * 512;
     o.onProgress({ step: "done", bytes: written, totalBytes: written });
-    return {
-      key: o.key,
-      image: o.image,
-      imageId: o.imageId,
-      builder: "install",
-      builderVersion: BUILDER_VERSION.install,
-      sizeBytes: o.sizeBytes,
-      filesystem: o.filesystem,
-      createdAt: new Date().toISOString(),
-      ...(facts.systemd !== undefined ? { guestSystemd: facts.systemd } : {}),
-      sshd: facts.sshd,
-      users: facts.users,
-      podman: c,
-    };
+    return { ...installEntry(o, facts), podman: c };
   } finally {
     await rm(stream, { recursive: true, force: true });
     for (const n of Object.values(names)) await podman(["rm", "--force", "--ignore", "--time", "0", n], {}, c).catch(() => undefined);
