@@ -62,21 +62,20 @@ export async function ensureBaseDisk(
     paths,
     spec,
     async (dir, key) => {
-      // An image of another podman: its disk is built there and streamed here (the direct builder only).
+      const install = {
+        entryDir: entryDir(paths, key),
+        dir,
+        key,
+        image: o.image,
+        imageId: o.imageId,
+        sizeBytes: o.sizeBytes,
+        filesystem: o.filesystem,
+        onProgress,
+        signal,
+      };
+      // An image of another podman: its disk is built there and streamed here.
       if (o.podman) {
-        if (o.builder === "install")
-          return buildRemoteInstallDisk({
-            podman: o.podman,
-            entryDir: entryDir(paths, key),
-            dir,
-            key,
-            image: o.image,
-            imageId: o.imageId,
-            sizeBytes: o.sizeBytes,
-            filesystem: o.filesystem,
-            onProgress,
-            signal,
-          });
+        if (o.builder === "install") return buildRemoteInstallDisk({ ...install, podman: o.podman });
         if (o.builder !== "direct")
           throw new BootcError("INVALID_ARGUMENT", `the ${o.builder} builder cannot build a disk in ${describePodman(o.podman)}`, "use --builder direct");
         return buildRemoteDirectDisk({ podman: o.podman, dir, key, image: o.image, imageId: o.imageId, sizeBytes: o.sizeBytes, onProgress, signal });
@@ -89,18 +88,7 @@ export async function ensureBaseDisk(
       } finally {
         await unmountImage(o.imageId);
       }
-      return buildInstallDisk({
-        entryDir: entryDir(paths, key),
-        dir,
-        key,
-        image: o.image,
-        imageId: o.imageId,
-        sizeBytes: o.sizeBytes,
-        filesystem: o.filesystem,
-        facts,
-        onProgress,
-        signal,
-      });
+      return buildInstallDisk({ ...install, facts });
     },
     () => onProgress({ step: "waiting for another build of the same base disk" }),
   );

@@ -72,7 +72,8 @@ async function removeContainer(name: string): Promise<void> {
   await execa(podmanPath(), ["rm", "--force", "--ignore", "--time", "0", name], { reject: false });
 }
 
-export async function buildInstallDisk(o: {
+/** What the install builder makes, here or in another podman (remote-install.ts): a cache entry in `dir`. */
+export interface InstallBuildRequest {
   /** The entry's final directory: names the container. */
   entryDir: string;
   dir: string;
@@ -81,11 +82,12 @@ export async function buildInstallDisk(o: {
   imageId: string;
   sizeBytes: number;
   filesystem: string;
-  facts: { systemd?: number; sshd: boolean; users: string[] };
   onProgress: (p: DiskProgress) => void;
   /** Aborting ends the install container and fails the build. */
   signal?: AbortSignal;
-}): Promise<DiskEntry> {
+}
+
+export async function buildInstallDisk(o: InstallBuildRequest & { facts: { systemd?: number; sshd: boolean; users: string[] } }): Promise<DiskEntry> {
   const name = installContainerName(o.entryDir);
   await removeContainer(name);
   o.signal?.throwIfAborted();
@@ -125,7 +127,7 @@ export async function buildInstallDisk(o: {
 
 /** The cache entry of a disk `bootc install` made — here, or in another podman (remote-install.ts). */
 export function installEntry(
-  o: { key: string; image: string; imageId: string; sizeBytes: number; filesystem: DiskEntry["filesystem"] },
+  o: Pick<InstallBuildRequest, "key" | "image" | "imageId" | "sizeBytes" | "filesystem">,
   facts: { systemd?: number; sshd: boolean; users: string[] },
 ): DiskEntry {
   return {

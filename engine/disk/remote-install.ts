@@ -17,8 +17,7 @@ import { describePodman, type PodmanConnection } from "../core/podman-connection
 import { podman, podmanCommand } from "../host/podman.js";
 import { readGuestFacts } from "../images/rootfs.js";
 import { diskFile, type DiskEntry } from "./cache.js";
-import { installEntry, installToDiskArgs } from "./install.js";
-import type { DiskProgress } from "./progress.js";
+import { installEntry, installToDiskArgs, type InstallBuildRequest } from "./install.js";
 import { containerName, remoteBuildError, streamBuild, takeStreamedDisk } from "./remote-direct.js";
 
 /** Refuses a rootless podman there: `bootc install` needs a privileged container and loop devices, which only a rootful podman has. */
@@ -36,18 +35,7 @@ export async function requireRootfulPodman(c: PodmanConnection): Promise<void> {
 export const installVolumeName = (entryDir: string) =>
   `bootc-console-install-${createHash("sha256").update(entryDir).digest("hex").slice(0, 16)}-${process.pid}`;
 
-export async function buildRemoteInstallDisk(o: {
-  podman: PodmanConnection;
-  entryDir: string;
-  dir: string;
-  key: string;
-  image: string;
-  imageId: string;
-  sizeBytes: number;
-  filesystem: string;
-  onProgress: (p: DiskProgress) => void;
-  signal?: AbortSignal;
-}): Promise<DiskEntry> {
+export async function buildRemoteInstallDisk(o: InstallBuildRequest & { podman: PodmanConnection }): Promise<DiskEntry> {
   const c = o.podman;
   const where = describePodman(c);
   const volume = installVolumeName(o.entryDir);
