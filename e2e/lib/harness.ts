@@ -80,6 +80,10 @@ export function processesUsing(home: string): Array<{ pid: number; cmd: string }
     const pid = Number(entry);
     if (!pid || pid === process.pid) continue;
     try {
+      // A rootless podman's pause process holds the user's namespace and stays for the
+      // user's session, as podman means it to; it inherits the environment of whichever
+      // podman started it (here, one bootc ran), so it is podman's, not a leftover.
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "podman pause") continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
       const env = readFileSync(`/proc/${pid}/environ`, "utf8");
       if (cmd.includes(home) || env.includes(`BOOTC_HOME=${home}\0`)) found.push({ pid, cmd });
