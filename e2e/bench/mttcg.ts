@@ -12,6 +12,8 @@ import { plainQemuBoot, type PlainBootOptions } from "../lib/plain-qemu.js";
 const configs: Record<string, PlainBootOptions> = {
   single: { accel: "tcg,thread=single", smp: 2 },
   multi: { accel: "tcg,thread=multi", smp: 2 },
+  // One vCPU: what a boot costs without a second vCPU to bring up and keep in step.
+  "single+smp=1": { accel: "tcg,thread=single", smp: 1 },
   "multi+tsc=unstable": { accel: "tcg,thread=multi", smp: 2, append: ["tsc=unstable"] },
   "multi+tsc=reliable": { accel: "tcg,thread=multi", smp: 2, append: ["tsc=reliable"] },
 };

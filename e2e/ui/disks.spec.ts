@@ -50,6 +50,9 @@ test("boot with a persistent disk; its base disk shows on the Disks page, in use
   await expect(row.getByRole("link", { name: "uid" })).toBeVisible();
   await expect(row.getByRole("button", { name: `Remove base disk of ${DEMO_IMAGE}` })).toBeDisabled();
   await shoot(page, "disks");
+  // Nothing after this needs the guest running (the next tests use its base disk, which a
+  // stopped VM still holds): stopped now, it does not boot on beside them for nothing.
+  expect((await bootc(home, ["stop", "--force", "uid"])).exitCode).toBe(0);
 });
 
 test("boot a disk file from the Disks page: a missing file is refused in place, a premade disk boots", async ({ page }) => {
@@ -76,6 +79,8 @@ test("boot a disk file from the Disks page: a missing file is refused in place, 
   await expect(page.getByLabel("Boot timeline")).toContainText("✓ kernel to userspace", { timeout: 600_000 });
   await page.getByRole("tab", { name: "Details" }).click();
   await expect(page.getByText("disk (premade builder")).toBeVisible();
+  // Its boot to userspace is what this test shows; the rest of it would only compete with the export below.
+  expect((await bootc(home, ["stop", "--force", "pmui"])).exitCode).toBe(0);
 });
 
 test("export a bootable disk image from the Disks page: a bad path is refused in place, then the job runs to done", async ({ page }) => {

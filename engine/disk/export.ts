@@ -25,7 +25,7 @@ import { ensureBaseDisk } from "./boot.js";
 import { probeRemoteImage } from "./remote-direct.js";
 import { requireRootfulPodman } from "./remote-install.js";
 import { isRemotePodman, type PodmanConnection } from "../core/podman-connection.js";
-import { DEFAULT_DISK_SIZE } from "../core/schema.js";
+import { DEFAULT_DISK_SIZE, qemuOptionValue } from "../core/schema.js";
 import type { VmDisk } from "../core/record.js";
 import { planImageDisk } from "./plan.js";
 import { diskFile, entryDir, type DiskEntry } from "./cache.js";
@@ -136,12 +136,25 @@ async function assembleUefiDisk(
   await writeFile(out, "");
   await truncate(out, (1 + ESP_MIB + rootMiB + 1) * 1024 * 1024);
   await execa(sfdisk!, ["--quiet", out], { input: partitionScript(rootMiB, rootUuid) });
-  for (const [file, seekMiB] of [
+  for (const [file, offsetMiB] of [
     [esp, 1],
     [root, 1 + ESP_MIB],
   ] as const) {
-    // Sparse: the root is mostly holes, and stays so in the copy.
-    await execa("dd", [`if=${file}`, `of=${out}`, "bs=1M", `seek=${seekMiB}`, "conv=notrunc,sparse", "status=none"]);
+    // Written in place at the partition's offset, sparse: qemu-img asks the source for its
+    // data extents and skips the holes (the root is mostly holes), where `dd conv=sparse`
+    // read and compared every zero byte of them (about 11 s of CPU per export here).
+    const { size } = await stat(file);
+    await execa("qemu-img", [
+      "convert",
+      "-n",
+      // The base disk may be a running VM's backing file: it is never written after it is built.
+      "-U",
+      "-f",
+      "raw",
+      path.resolve(file),
+      "--target-image-opts",
+      `driver=raw,offset=${offsetMiB * 1024 * 1024},size=${size},file.driver=file,file.filename=${qemuOptionValue(path.resolve(out))}`,
+    ]);
   }
 }
 
