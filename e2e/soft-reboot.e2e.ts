@@ -4,11 +4,20 @@
  * root (the new file is there, the share still mounted, consoles see the switch line, the
  * old root's mount and virtiofsd are gone); a change to the initramfs falls back to a full
  * reboot and says why; and nothing is left when the watch stops.
+ *
+ * Boot insight (#29) rides the same guest, as nothing it asks changes it: `bootc inspect
+ * --boot` reports the first boot (host phases adding up to the timeline, sshd among the
+ * units, the critical chain) and has nothing to compare with yet; the rebuild that is soft-
+ * rebooted into adds a unit sleeping 3 s, and `--compare` names that unit first, at about
+ * +3 s. (They had a file and a guest of their own: one boot, one build and one soft reboot
+ * fewer for the suite.)
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import type { BootComparison } from "../engine/insight/compare.js";
+import type { BootReport } from "../engine/insight/report.js";
 import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, tempDir, waitUntil, watchImageMounts } from "./lib/harness.js";
 
 const home = makeHome();
@@ -18,6 +27,9 @@ const share = tempDir("bce-soft-share-");
 // Its own tag: other test files use theirs, and a full run may be going on beside this one.
 const TAG = "localhost/bootc-soft-e2e:latest";
 const containerfile = (extra = "") => `FROM ${DEMO_IMAGE}\nCOPY motd /etc/motd\n${extra}`;
+/** A unit sleeping 3 s at boot, added by the second build: boot insight's --compare must name it first. */
+const SLEEPER = "bootc-insight-sleep.service";
+const withSleeper = `COPY sleep.service /etc/systemd/system/${SLEEPER}\nRUN ln -s /etc/systemd/system/${SLEEPER} /etc/systemd/system/multi-user.target.wants/${SLEEPER}\n`;
 
 const guest = async (cmd: string) => {
   const r = await bootc(home, ["ssh", "soft", "--", "sh", "-c", cmd]);
@@ -54,11 +66,54 @@ describe("soft reboot into a new build", () => {
     writeFileSync(path.join(share, "from-host.txt"), "kept\n");
   });
 
+  it("boot insight reports the first boot: phases in order adding up to the timeline, sshd among the units, the critical chain", async () => {
+    const report = await bootcJson<BootReport>(home, ["inspect", "soft", "--boot"]);
+    const vm = await bootcJson<{ timeline: Array<{ event: string; at: string }> }>(home, ["inspect", "soft"]);
+    const at = (e: string) => Date.parse(vm.timeline.find((t) => t.event === e)!.at);
+    expect(report.unitsFrom, report.note).toBe("systemd-analyze");
+    expect(report.partial).toBeUndefined();
+    // In order, each starting where the one before ended, adding up to created → ssh-ready.
+    expect(report.totalSeconds).toBeCloseTo((at("ssh-ready") - at("created")) / 1000, 2);
+    report.phases.forEach((p, i) => {
+      expect(p.seconds).toBeGreaterThanOrEqual(0);
+      if (i) expect(p.startSeconds).toBeCloseTo(report.phases[i - 1]!.startSeconds + report.phases[i - 1]!.seconds, 2);
+    });
+    expect(report.phases.reduce((a, p) => a + p.seconds, 0)).toBeCloseTo(report.totalSeconds, 1);
+    const names = report.phases.map((p) => p.name);
+    for (const n of ["image mount", "virtiofsd", "qemu start", "firmware", "kernel", "initramfs", "userspace to SSH"]) expect(names).toContain(n);
+    expect(names.indexOf("firmware")).toBeLessThan(names.indexOf("kernel"));
+    expect(names.indexOf("initramfs")).toBeLessThan(names.indexOf("userspace to SSH"));
+    expect(report.units.map((u) => u.name)).toContain("ssh.service");
+    expect(report.criticalChain[0]?.depth).toBe(0);
+    expect(report.criticalChain.map((l) => l.name)).toContain("multi-user.target");
+
+    // The chart, as a terminal shows it (no TTY here: no colour).
+    const text = await bootc(home, ["inspect", "soft", "--boot"]);
+    expect(text.exitCode, String(text.all)).toBe(0);
+    expect(String(text.stdout)).toMatch(/^ {2}firmware +[\d.]+ s +█/m);
+    // The slowest units as bars, the slowest first (which ones depends on the boot's pace).
+    const slowest = report.units[0]!.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    expect(String(text.stdout)).toMatch(new RegExp(`^Slowest units \\(of ${report.units.length}\\)\n +[\\d.]+ s +[█▏▎▍▌▋▊▉]+ +${slowest}$`, "m"));
+    expect(String(text.stdout)).not.toContain("\u001b[");
+  });
+
+  it("boot insight has nothing to compare with before a rebuild, and says so", async () => {
+    const r = await bootc(home, ["inspect", "soft", "--boot", "--compare"]);
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stderr)).toContain('error: VM "soft" has no earlier boot to compare with');
+    expect(String(r.stderr)).toMatch(/^hint: /m);
+  });
+
   it("keeps the kernel and swaps the root when a file changes", async () => {
     viewer = bootc(home, ["console", "soft"], { buffer: false, stdin: "pipe" });
     viewer.stdout?.on("data", (d: Buffer) => (seen += d.toString()));
     await waitUntil("the console to attach", () => seen.length > 0 || undefined, 60_000, 200);
     const first = (await bootcJson<{ imageId: string }>(home, ["inspect", "soft"])).imageId;
+    writeFileSync(
+      path.join(dir, "sleep.service"),
+      `[Unit]\nDescription=Sleeps 3 s at boot\n[Service]\nType=oneshot\nExecStart=/bin/sleep 3\n[Install]\nWantedBy=multi-user.target\n`,
+    );
+    writeFileSync(path.join(dir, "Containerfile"), containerfile(withSleeper));
     writeFileSync(path.join(dir, "motd"), "version 2\n");
     await waitUntil("the soft reboot", () => readyCount() >= 2 || undefined, 600_000, 1000);
     expect(out).toMatch(/new image [0-9a-f]{12}: soft-rebooted the VM into it/);
@@ -90,11 +145,29 @@ describe("soft reboot into a new build", () => {
     expect(viewer.exitCode).toBeNull();
   });
 
+  it("boot insight after the rebuild that added a unit sleeping 3 s: --compare names that unit first, at about +3 s", async () => {
+    const r = await bootcJson<{ report: BootReport; previous: BootReport; comparison: BootComparison }>(home, ["inspect", "soft", "--boot", "--compare"]);
+    expect(r.previous.imageId).not.toBe(r.report.imageId);
+    expect(r.report.buildSeconds).toBeGreaterThan(0);
+    const first = r.comparison.units[0]!;
+    expect(first, JSON.stringify(r.comparison.units.slice(0, 5))).toMatchObject({ name: SLEEPER, kind: "added" });
+    // At least the 3 s sleep. systemd counts from the job's start, so spawning the process is
+    // in it too, which on an emulated guest sharing a busy host costs seconds (14.9 s in all
+    // on a 2-core host at load 11): the upper bound only says it is the unit's own time, not a phase's.
+    expect(first.delta).toBeGreaterThanOrEqual(2.9);
+    expect(first.delta).toBeLessThan(r.report.guest!.userspaceSec / 2);
+    expect(r.comparison.phases.length).toBeGreaterThan(0);
+
+    const text = String((await bootc(home, ["inspect", "soft", "--compare"])).stdout).split("\n");
+    const units = text.slice(text.findIndex((l) => l.startsWith("Units")) + 1);
+    expect(units[0]).toMatch(new RegExp(`^ {2}${SLEEPER.replaceAll(".", "\\.")} +new +\\+[\\d.]+ s`));
+  });
+
   it("falls back to a full reboot, and says why, when the initramfs changes", async () => {
     // NUL padding after the cpio archive: the kernel skips it, so the image still boots.
     const pad = 'RUN for f in /usr/lib/modules/*/initramfs.img; do head -c 512 /dev/zero >> "$f"; done\n';
     writeFileSync(path.join(dir, "motd"), "version 3\n");
-    writeFileSync(path.join(dir, "Containerfile"), containerfile(pad));
+    writeFileSync(path.join(dir, "Containerfile"), containerfile(withSleeper + pad));
     await waitUntil("the full reboot", () => readyCount() >= 3 || undefined, 900_000, 1000);
     expect(out).toContain("warning: soft reboot not possible (the new image has another initramfs): rebooting fully");
     expect(out).toMatch(/new image [0-9a-f]{12}: rebooting the VM into it/);

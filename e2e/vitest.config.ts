@@ -21,7 +21,6 @@ const SLOWEST_FIRST = [
   "faults.e2e.ts",
   "to-disk.e2e.ts",
   "watch.e2e.ts",
-  "insight.e2e.ts",
   "engine.e2e.ts",
   "uki.e2e.ts",
   "esp-credentials.e2e.ts",
