@@ -3,39 +3,43 @@
 # (default: the whole suite, scripts/test.sh) under BSD process accounting, then sums user +
 # system time of every process that ended meanwhile: guests (qemu, ours and libvirt's),
 # node (vitest, servers, each CLI call), podman, disk tools, Chromium, ssh, and the rest.
-# Accounting is machine-wide: run it on a quiet machine, or others' processes count too.
+# Accounting is machine-wide: run it on a quiet machine, or others' processes count too;
+# and `accton off` at the end stops any accounting the system had running before.
 # A process is counted when it ends; those still running at the end are not.
-#   e2e/bench/suite-cpu.sh [COMMAND ...]        (needs root and `apt-get install acct`)
-#   e2e/bench/suite-cpu.sh --from PACCT MINUTES   (sums an accounting file already written)
+#   e2e/bench/suite-cpu.sh [COMMAND ...]          (needs root and `apt-get install acct`)
+#   e2e/bench/suite-cpu.sh --from PACCT MINUTES   (sums an accounting file kept from a run)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 command -v accton >/dev/null && command -v dump-acct >/dev/null || { echo "suite-cpu: needs accton and dump-acct (apt-get install acct)" >&2; exit 2; }
+usage="usage: suite-cpu.sh [COMMAND ...] | --from PACCT MINUTES"
 
-log=$(mktemp -d)
-trap 'rm -rf "$log"' EXIT
 rc=0
 if [[ ${1:-} == --from ]]; then
-  pacct=${2:?usage: suite-cpu.sh --from PACCT MINUTES} wall=$((${3:?usage: suite-cpu.sh --from PACCT MINUTES} * 60))
+  pacct=$(realpath "${2:?$usage}")
+  wall=$(awk -v m="${3:?$usage}" 'BEGIN { printf "%d", m * 60 }')
 else
+  cd "$(dirname "$0")/../.."
   (($# > 0)) || set -- bash scripts/test.sh
-  pacct=$log/pacct
-  install -m 600 /dev/null "$pacct"
-  trap 'accton off >/dev/null 2>&1 || true; rm -rf "$log"' EXIT
+  # Kept after the run (its path is printed), to be summed again with --from.
+  pacct=$(mktemp /tmp/suite-cpu.XXXXXX.pacct)
+  trap 'accton off >/dev/null 2>&1 || true' EXIT
   accton "$pacct" >/dev/null
   start=$SECONDS
   "$@" || rc=$?
   wall=$((SECONDS - start))
   accton off >/dev/null
+  echo "accounting file: $pacct"
 fi
 
 # dump-acct's fields: comm|version|utime|stime|elapsed|uid|... in clock ticks (100 Hz).
-# libvirt's qemu runs as libvirt-qemu and names its main thread "worker"; ours is named
-# bootc-NAME (qemu -name ...,process=); plain qemu started by tests keeps its own name.
+# A record carries the name of the process's thread that ended last: for qemu that is its
+# main thread (bootc-NAME for ours: -name ...,process=; qemu-system-* for plain qemu) or
+# one of its helper threads (worker, call_rcu, IO ..., CPU n/TCG). libvirt's qemu runs as
+# libvirt-qemu.
 libvirt_uid=$(id -u libvirt-qemu 2>/dev/null || echo -1)
 dump-acct "$pacct" | awk -F'|' -v wall="$wall" -v luid="$libvirt_uid" '
   {
     comm = $1; sub(/ +$/, "", comm); uid = $6 + 0; cpu = ($3 + $4) / 100
-    if (comm ~ /^bootc-/ || comm ~ /^qemu-system/ || comm ~ /\/TCG$/ || uid == luid) kind = "guests (qemu)"
+    if (comm ~ /^(bootc-|qemu-system|worker$|call_rcu$|IO |vnc_worker$)/ || comm ~ /^CPU [0-9]+\// || uid == luid) kind = "guests (qemu)"
     else if (comm ~ /^node/) kind = "node (vitest, servers, CLI calls)"
     else if (comm ~ /^(podman|conmon|crun|runc|exe|catatonit)/) kind = "podman"
     else if (comm ~ /^(dd|qemu-img|qemu-io|mkfs|mke2fs|tar|cp|mcopy|mkfs.vfat|sfdisk|e2fsck|resize2fs)/) kind = "disk tools"
