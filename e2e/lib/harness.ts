@@ -74,16 +74,20 @@ export async function bootcJson<T>(home: string, args: string[]): Promise<T> {
 }
 
 /** Processes whose command line or environment mentions `home` (monitors, qemu, virtiofsd). */
+/**
+ * A rootless podman's pause process: it holds the user's namespace and stays for the user's
+ * session, as podman means it to. It inherits the environment of whichever podman started
+ * it (perhaps one that bootc ran), so it is podman's, never a test's leftover.
+ */
+export const isPodmanPause = (pid: number): boolean => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "podman pause";
+
 export function processesUsing(home: string): Array<{ pid: number; cmd: string }> {
   const found: Array<{ pid: number; cmd: string }> = [];
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
     if (!pid || pid === process.pid) continue;
     try {
-      // A rootless podman's pause process holds the user's namespace and stays for the
-      // user's session, as podman means it to; it inherits the environment of whichever
-      // podman started it (here, one bootc ran), so it is podman's, not a leftover.
-      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "podman pause") continue;
+      if (isPodmanPause(pid)) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
       const env = readFileSync(`/proc/${pid}/environ`, "utf8");
       if (cmd.includes(home) || env.includes(`BOOTC_HOME=${home}\0`)) found.push({ pid, cmd });

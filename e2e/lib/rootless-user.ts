@@ -5,7 +5,7 @@
 import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa, type Options } from "execa";
-import { DEMO_IMAGE, tempDir } from "./harness.js";
+import { DEMO_IMAGE, isPodmanPause, tempDir } from "./harness.js";
 
 export const USER = "bootc-rootless";
 export const account = (() => {
@@ -65,7 +65,7 @@ export function userProcesses(): Array<{ pid: number; cmd: string }> {
     const pid = Number(entry);
     if (!pid) continue;
     try {
-      if (statSync(`/proc/${pid}`).uid !== account.uid || readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "podman pause") continue;
+      if (statSync(`/proc/${pid}`).uid !== account.uid || isPodmanPause(pid)) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
       found.push({ pid, cmd: readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim() });

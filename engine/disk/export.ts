@@ -111,7 +111,7 @@ async function assembleUefiDisk(
   remote = false,
 ): Promise<void> {
   const boot = await systemdBootEfi(arch, entry.imageId, work, remote);
-  const [mkfsVfat, mmd, mcopy, sfdisk] = ["mkfs.vfat", "mmd", "mcopy", "sfdisk"].map((t) => requireTool(t));
+  const [mkfsVfat, mmd, mcopy, sfdisk, qemuImg] = ["mkfs.vfat", "mmd", "mcopy", "sfdisk", "qemu-img"].map((t) => requireTool(t));
   onProgress({ step: "making the EFI system partition" });
   const esp = path.join(work, "esp.img");
   await writeFile(esp, "");
@@ -145,7 +145,7 @@ async function assembleUefiDisk(
     // read and compared every zero byte of them (21-33 s of CPU per disk on the 2-core
     // test host). The target was just made by truncate: it is zero, nothing to clear first.
     const { size } = await stat(file);
-    await execa(requireTool("qemu-img"), [
+    await execa(qemuImg!, [
       "convert",
       "-n",
       "--target-is-zero",
