@@ -14,6 +14,10 @@ const configs: Record<string, PlainBootOptions> = {
   multi: { accel: "tcg,thread=multi", smp: 2 },
   // One vCPU: what a boot costs without a second vCPU to bring up and keep in step.
   "single+smp=1": { accel: "tcg,thread=single", smp: 1 },
+  // TCG does not execute speculatively: the kernel's Spectre mitigations (retpolines, RSB
+  // filling) defend against nothing there and cost emulated instructions.
+  "single+mitigations=off": { accel: "tcg,thread=single", smp: 2, append: ["mitigations=off"] },
+  "single+mitigations=off+init_on_alloc=0": { accel: "tcg,thread=single", smp: 2, append: ["mitigations=off", "init_on_alloc=0"] },
   "multi+tsc=unstable": { accel: "tcg,thread=multi", smp: 2, append: ["tsc=unstable"] },
   "multi+tsc=reliable": { accel: "tcg,thread=multi", smp: 2, append: ["tsc=reliable"] },
 };

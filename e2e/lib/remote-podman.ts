@@ -115,8 +115,26 @@ async function writeInsecureRegistries(a: { uid: number; gid: number; home: stri
   chownSync(file, a.uid, a.gid);
 }
 
+/**
+ * Puts the remote user's storage on overlay, as a podman machine has it (Fedora CoreOS),
+ * starting afresh if it was on vfs — podman 4.3's choice for a new rootless user here, where
+ * every container made and every build step copies the whole 362 MB tree (a one-line build
+ * took 17.4 s, 7.5 s of it system time, against 1.2 s on overlay).
+ */
+async function useOverlayStorage(a: { uid: number; gid: number; home: string }): Promise<void> {
+  const now = String((await asRemoteUser(a, ["podman", "info", "--format", "{{.Store.GraphDriverName}}"])).stdout).trim();
+  if (now === "overlay") return;
+  await asRemoteUser(a, ["podman", "system", "reset", "--force"]);
+  const dir = path.join(a.home, ".config/containers");
+  await asRemoteUser(a, ["mkdir", "-p", dir]);
+  const conf = path.join(dir, "storage.conf");
+  writeFileSync(conf, `[storage]\ndriver = "overlay"\n`);
+  chownSync(conf, a.uid, a.gid);
+}
+
 export async function startRemotePodman(opts: { insecureRegistries?: string[] } = {}): Promise<RemotePodman> {
   const a = await ensureRemoteUser();
+  await useOverlayStorage(a);
   await writeInsecureRegistries(a, opts.insecureRegistries ?? []);
   const run = `/run/user/${a.uid}`;
   mkdirSync(run, { recursive: true, mode: 0o700 });
