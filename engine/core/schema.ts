@@ -132,9 +132,7 @@ export const RunOptionsSchema = z.strictObject({
     .array(kargSchema)
     .max(32, "at most 32 kernel arguments")
     .default([])
-    .describe(
-      "extra kernel arguments, for ephemeral VMs and direct-built disks: a UEFI boot takes its arguments from the disk; they come after the engine's own for an emulated boot (quiet, init_on_alloc=0, mitigations=off), so yours win",
-    ),
+    .describe("extra kernel arguments, for ephemeral VMs and direct-built disks: a UEFI boot takes its arguments from the disk"),
   user: userSchema
     .default("root")
     .describe("the user to log in as over SSH and on the console; created at boot with a home and sudo rights when the image lacks it"),

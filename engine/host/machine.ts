@@ -27,24 +27,10 @@ export function consoleDevice(arch: HostArch): string {
  *   systemd.show_status=1` brings the full boot log back.
  * - Only the one serial port the VM has: the kernel otherwise registers four, and udev
  *   and systemd then process three phantom ports.
- * - No zeroing of every page the kernel allocates (`init_on_alloc=0`; Debian's and Fedora's
- *   kernels turn it on): under TCG every store is emulated, and a boot fills hundreds of
- *   MB of page cache from virtiofs that the zeroing would touch twice. It is hardening
- *   against stale kernel memory reaching a caller inside the guest; `--karg
- *   init_on_alloc=1` brings it back.
- * - No Spectre mitigations (`mitigations=off`): TCG executes nothing speculatively, so
- *   retpolines and RSB filling defend against nothing there and only cost instructions.
- * Together about 12–20 % of a TCG boot's CPU (docs/benchmarks.md, "Kernel arguments").
  */
 export function emulationKernelArgs(accel: Accel, arch: HostArch, { quiet = true } = {}): string[] {
   if (accel !== "tcg") return [];
-  return [
-    "systemd.default_device_timeout_sec=600",
-    ...(quiet ? ["quiet", "loglevel=3"] : []),
-    ...(arch === "x86_64" ? ["8250.nr_uarts=1"] : []),
-    "init_on_alloc=0",
-    "mitigations=off",
-  ];
+  return ["systemd.default_device_timeout_sec=600", ...(quiet ? ["quiet", "loglevel=3"] : []), ...(arch === "x86_64" ? ["8250.nr_uarts=1"] : [])];
 }
 
 /** The virtio console (virtconsole on a virtio-serial bus) a runtime may give the guest for its boot messages. */

@@ -52,7 +52,7 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-kernel")).toEqual([base.kernel]);
     expect(after(args, "-initrd")).toEqual([base.initrd]);
     expect(after(args, "-append")).toEqual([
-      "console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 init_on_alloc=0 mitigations=off root=virtiofs:rootfs rw systemd.volatile=overlay quiet",
+      "console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=virtiofs:rootfs rw systemd.volatile=overlay quiet",
     ]);
     expect(after(args, "-machine")).toEqual(["q35"]);
     expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
@@ -132,14 +132,6 @@ describe("buildQemuArgs", () => {
     expect(after(own, "-append")[0]).toMatch(/device_timeout_sec=600 .*device_timeout_sec=30$/);
   });
 
-  it("spares an emulated kernel the page zeroing and Spectre mitigations, which the user can bring back", () => {
-    expect(after(buildQemuArgs(base), "-append")[0]).toContain(" init_on_alloc=0 mitigations=off ");
-    expect(after(buildQemuArgs({ ...base, arch: "aarch64" }), "-append")[0]).toContain(" init_on_alloc=0 mitigations=off ");
-    expect(after(buildQemuArgs({ ...base, accel: "kvm", cmdline: ephemeralKernelArgs([]) }), "-append")[0]).not.toMatch(/init_on_alloc|mitigations/);
-    const own = buildQemuArgs({ ...base, cmdline: ephemeralKernelArgs(["init_on_alloc=1"]) });
-    expect(after(own, "-append")[0]).toMatch(/init_on_alloc=0 .*init_on_alloc=1$/);
-  });
-
   it("keeps an emulated boot's serial console quiet unless the user asks for the full log", () => {
     const tcg = after(buildQemuArgs(base), "-append")[0]!;
     expect(tcg).toContain(" quiet loglevel=3 8250.nr_uarts=1 ");
@@ -154,7 +146,7 @@ describe("buildQemuArgs", () => {
   it("puts the boot messages on a virtio console in full, keeping the login on the serial port, when given its fd", () => {
     const args = buildQemuArgs({ ...base, messagesFd: 4 });
     expect(after(args, "-append")[0]).toBe(
-      "console=hvc0 systemd.wants=serial-getty@ttyS0.service systemd.mask=serial-getty@hvc0.service systemd.default_device_timeout_sec=600 8250.nr_uarts=1 init_on_alloc=0 mitigations=off root=virtiofs:rootfs rw systemd.volatile=overlay quiet",
+      "console=hvc0 systemd.wants=serial-getty@ttyS0.service systemd.mask=serial-getty@hvc0.service systemd.default_device_timeout_sec=600 8250.nr_uarts=1 root=virtiofs:rootfs rw systemd.volatile=overlay quiet",
     );
     expect(after(args, "-chardev")).toContain("socket,id=messages,fd=4,server=off");
     expect(after(args, "-device")).toEqual(expect.arrayContaining(["virtio-serial-pci", "virtconsole,chardev=messages"]));
@@ -182,9 +174,7 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-machine")).toEqual(["virt,gic-version=3"]);
     expect(after(args, "-cpu")).toEqual(["max,pauth-impdef=on"]);
     expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
-    expect(after(args, "-append")[0]).toMatch(
-      /^console=ttyAMA0 systemd\.default_device_timeout_sec=600 quiet loglevel=3 init_on_alloc=0 mitigations=off root=virtiofs:rootfs /,
-    );
+    expect(after(args, "-append")[0]).toMatch(/^console=ttyAMA0 systemd\.default_device_timeout_sec=600 quiet loglevel=3 root=virtiofs:rootfs /);
     // virt's devices are PCIe: the same virtio-pci devices as on q35.
     expect(after(args, "-device")).toEqual(
       expect.arrayContaining(["virtio-net-pci,netdev=net0", "vhost-user-fs-pci,id=vfs0,chardev=fs0,tag=rootfs", "virtio-rng-pci"]),
@@ -273,7 +263,7 @@ describe("buildQemuArgs", () => {
     const args = buildQemuArgs({ ...base, cmdline: directDiskKernelArgs([]), shares: [], disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }] });
     expect(after(args, "-kernel")).toEqual([base.kernel]);
     expect(after(args, "-append")).toEqual([
-      "console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 init_on_alloc=0 mitigations=off root=/dev/vda rootfstype=ext4 rw",
+      "console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=/dev/vda rootfstype=ext4 rw",
     ]);
     expect(after(args, "-blockdev")).toHaveLength(1);
     expect(after(args, "-device")).toContain("virtio-blk-pci,drive=disk0");

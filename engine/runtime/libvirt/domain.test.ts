@@ -28,9 +28,7 @@ describe("domainXml", () => {
     expect(xml).toContain("<memory unit='MiB'>2048</memory>");
     expect(xml).toContain("<vcpu>2</vcpu>");
     expect(xml).toContain("<kernel>/pool/k.vmlinuz</kernel>");
-    expect(xml).toContain(
-      "<cmdline>console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 init_on_alloc=0 mitigations=off root=/dev/vda rw</cmdline>",
-    );
+    expect(xml).toContain("<cmdline>console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=/dev/vda rw</cmdline>");
     expect(xml).toContain("<source pool='bootc' volume='bootc-vm-web.qcow2'/>");
     expect(xml).toContain("<smbios mode='sysinfo'/>");
     expect(xml).toContain("<entry>io.systemd.credential.binary:tmpfiles.extra=ZCAvcm9vdA==</entry>");

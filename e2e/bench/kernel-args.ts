@@ -1,0 +1,47 @@
+/**
+ * Kernel arguments of an emulated boot, side by side (prints figures; not a test). Boots the
+ * demo image twice at once with plain qemu + virtiofsd (../lib/plain-qemu.ts) as the engine
+ * does under TCG (virtiofs cache=always, the boot log on a virtio console, one thread per
+ * guest): once with the engine's arguments before `init_on_alloc=0 mitigations=off`, once
+ * with them. Two guests at once on two cores see the same host: this host's speed moved by
+ * a fifth between rounds run one after the other, more than the difference measured.
+ *   ROUNDS=4 npx tsx e2e/bench/kernel-args.ts
+ */
+import { plainQemuBoot, type PlainBootOptions } from "../lib/plain-qemu.js";
+
+const ENGINE_BEFORE = ["systemd.default_device_timeout_sec=600", "8250.nr_uarts=1"];
+const configs: Record<string, PlainBootOptions> = {
+  before: { accel: "tcg,thread=single", smp: 2, cache: "always", console: "hvc0", append: ENGINE_BEFORE },
+  "init_on_alloc=0 mitigations=off": {
+    accel: "tcg,thread=single",
+    smp: 2,
+    cache: "always",
+    console: "hvc0",
+    append: [...ENGINE_BEFORE, "init_on_alloc=0", "mitigations=off"],
+  },
+};
+const rounds = Number(process.env.ROUNDS ?? 4);
+const image = process.env.IMAGE ?? "localhost/bootc-demo:latest";
+const names = Object.keys(configs);
+const cpu = new Map<string, number[]>(names.map((n) => [n, []]));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+for (let round = 1; round <= rounds; round++) {
+  // Which one starts first alternates, so neither always has the head start.
+  const order = round % 2 ? names : [...names].reverse();
+  const results = await Promise.all(
+    order.map(async (n, i) => {
+      await new Promise((r) => setTimeout(r, i * 500));
+      return [n, await plainQemuBoot(image, { timeoutMs: 300_000, ...configs[n]! })] as const;
+    }),
+  );
+  const line = results
+    .map(([n, r]) => {
+      if (r.qemuCpuMs !== undefined && r.sshReadyMs !== undefined) cpu.get(n)!.push(r.qemuCpuMs);
+      return `${n}: ssh-ready ${r.sshReadyMs ?? "never"} ms, qemu CPU ${r.qemuCpuMs ?? "?"} ms`;
+    })
+    .join("; ");
+  console.log(`round ${round}  ${line}`);
+}
+const [a, b] = names.map((n) => median(cpu.get(n)!));
+console.log(`\nmedian qemu CPU to SSH: ${names[0]} ${(a! / 1000).toFixed(1)} s, ${names[1]} ${(b! / 1000).toFixed(1)} s (ratio ${(b! / a!).toFixed(2)})`);
