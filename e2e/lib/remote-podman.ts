@@ -134,12 +134,13 @@ async function useOverlayStorage(a: { uid: number; gid: number; home: string }):
 
 export async function startRemotePodman(opts: { insecureRegistries?: string[] } = {}): Promise<RemotePodman> {
   const a = await ensureRemoteUser();
-  await useOverlayStorage(a);
-  await writeInsecureRegistries(a, opts.insecureRegistries ?? []);
   const run = `/run/user/${a.uid}`;
   mkdirSync(run, { recursive: true, mode: 0o700 });
   chownSync(run, a.uid, a.gid);
   await asRemoteUser(a, ["mkdir", "-p", `${run}/podman`]);
+  // After the runtime directory exists: podman needs it even for `podman info`.
+  await useOverlayStorage(a);
+  await writeInsecureRegistries(a, opts.insecureRegistries ?? []);
   await loadDemoImage(a);
   const socket = `${run}/podman/podman.sock`;
   rmSync(socket, { force: true });
