@@ -5,7 +5,8 @@
  * guest): once with the engine's arguments before `init_on_alloc=0 mitigations=off`, once
  * with them. Two guests at once on two cores see the same host: this host's speed moved by
  * a fifth between rounds run one after the other, more than the difference measured.
- *   ROUNDS=4 npx tsx e2e/bench/kernel-args.ts
+ * Any two configurations below can be compared the same way (default: the first two).
+ *   ROUNDS=4 npx tsx e2e/bench/kernel-args.ts [CONFIG CONFIG]
  */
 import { plainQemuBoot, type PlainBootOptions } from "../lib/plain-qemu.js";
 
@@ -19,10 +20,14 @@ const configs: Record<string, PlainBootOptions> = {
     console: "hvc0",
     append: [...ENGINE_BEFORE, "init_on_alloc=0", "mitigations=off"],
   },
+  // One vCPU: single-threaded TCG runs every vCPU on one host thread, so a second one adds
+  // SMP bring-up, IPIs and TLB shootdowns without a second thread to run on.
+  "smp=1": { accel: "tcg,thread=single", smp: 1, cache: "always", console: "hvc0", append: ENGINE_BEFORE },
 };
 const rounds = Number(process.env.ROUNDS ?? 4);
 const image = process.env.IMAGE ?? "localhost/bootc-demo:latest";
-const names = Object.keys(configs);
+const names = process.argv.length > 2 ? process.argv.slice(2, 4) : Object.keys(configs).slice(0, 2);
+for (const n of names) if (!configs[n]) throw new Error(`unknown configuration ${n}; one of ${Object.keys(configs).join(", ")}`);
 const cpu = new Map<string, number[]>(names.map((n) => [n, []]));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
