@@ -23,6 +23,9 @@ const configs: Record<string, PlainBootOptions> = {
   // One vCPU: single-threaded TCG runs every vCPU on one host thread, so a second one adds
   // SMP bring-up, IPIs and TLB shootdowns without a second thread to run on.
   "smp=1": { accel: "tcg,thread=single", smp: 1, cache: "always", console: "hvc0", append: ENGINE_BEFORE },
+  // Half the engine's default memory (many tests pass --memory 1G): fewer struct pages for
+  // the kernel to set up.
+  "memory=1G": { accel: "tcg,thread=single", smp: 2, cache: "always", console: "hvc0", append: ENGINE_BEFORE, memoryMiB: 1024 },
 };
 const rounds = Number(process.env.ROUNDS ?? 4);
 const image = process.env.IMAGE ?? "localhost/bootc-demo:latest";
