@@ -19,6 +19,18 @@ test.beforeAll(async () => {
   server = await serve(home);
 });
 
+// A failed test keeps its VMs' console logs among its artifacts (test-results/): a boot that
+// stalls says where only there, and the home goes with afterAll.
+// eslint-disable-next-line no-empty-pattern -- Playwright reads fixtures from a destructuring pattern; this hook needs none
+test.afterEach(async ({}, testInfo) => {
+  if (testInfo.status === testInfo.expectedStatus) return;
+  const vms = path.join(home, "state/vms");
+  for (const vm of existsSync(vms) ? readdirSync(vms) : []) {
+    const log = path.join(vms, vm, "serial.log");
+    if (existsSync(log)) await testInfo.attach(`${vm} serial.log`, { path: log, contentType: "text/plain" });
+  }
+});
+
 test.afterAll(async () => {
   await bootc(home, ["rm", "--force", "uid"]);
   await bootc(home, ["rm", "--force", "pmui"]);
