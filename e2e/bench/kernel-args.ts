@@ -11,21 +11,17 @@
 import { plainQemuBoot, type PlainBootOptions } from "../lib/plain-qemu.js";
 
 const ENGINE_BEFORE = ["systemd.default_device_timeout_sec=600", "8250.nr_uarts=1"];
+// As the engine boots under TCG when the cores are busy.
+const engineLike: PlainBootOptions = { accel: "tcg,thread=single", smp: 2, cache: "always", console: "hvc0", append: ENGINE_BEFORE };
 const configs: Record<string, PlainBootOptions> = {
-  before: { accel: "tcg,thread=single", smp: 2, cache: "always", console: "hvc0", append: ENGINE_BEFORE },
-  "init_on_alloc=0 mitigations=off": {
-    accel: "tcg,thread=single",
-    smp: 2,
-    cache: "always",
-    console: "hvc0",
-    append: [...ENGINE_BEFORE, "init_on_alloc=0", "mitigations=off"],
-  },
+  before: engineLike,
+  "init_on_alloc=0 mitigations=off": { ...engineLike, append: [...ENGINE_BEFORE, "init_on_alloc=0", "mitigations=off"] },
   // One vCPU: single-threaded TCG runs every vCPU on one host thread, so a second one adds
   // SMP bring-up, IPIs and TLB shootdowns without a second thread to run on.
-  "smp=1": { accel: "tcg,thread=single", smp: 1, cache: "always", console: "hvc0", append: ENGINE_BEFORE },
+  "smp=1": { ...engineLike, smp: 1 },
   // Half the engine's default memory (many tests pass --memory 1G): fewer struct pages for
   // the kernel to set up.
-  "memory=1G": { accel: "tcg,thread=single", smp: 2, cache: "always", console: "hvc0", append: ENGINE_BEFORE, memoryMiB: 1024 },
+  "memory=1G": { ...engineLike, memoryMiB: 1024 },
 };
 const rounds = Number(process.env.ROUNDS ?? 4);
 const image = process.env.IMAGE ?? "localhost/bootc-demo:latest";

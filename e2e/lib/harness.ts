@@ -73,7 +73,6 @@ export async function bootcJson<T>(home: string, args: string[]): Promise<T> {
   return JSON.parse(String(r.stdout)) as T;
 }
 
-/** Processes whose command line or environment mentions `home` (monitors, qemu, virtiofsd). */
 /**
  * A rootless podman's pause process: it holds the user's namespace and stays for the user's
  * session, as podman means it to. It inherits the environment of whichever podman started
@@ -81,6 +80,7 @@ export async function bootcJson<T>(home: string, args: string[]): Promise<T> {
  */
 export const isPodmanPause = (pid: number): boolean => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "podman pause";
 
+/** Processes whose command line or environment mentions `home` (monitors, qemu, virtiofsd). */
 export function processesUsing(home: string): Array<{ pid: number; cmd: string }> {
   const found: Array<{ pid: number; cmd: string }> = [];
   for (const entry of readdirSync("/proc")) {
