@@ -11,6 +11,7 @@ import path from "node:path";
 import { execa, type Options } from "execa";
 import { DEMO_IMAGE, tempDir, waitUntil } from "./harness.js";
 import { startChild, startLoopbackSshd, stopChild } from "./loopback-sshd.js";
+import { useStorageDriverOf } from "./podman-storage.js";
 import { insecureRegistriesConf } from "./registry.js";
 
 export const REMOTE_USER = "bootc-remote";
@@ -121,16 +122,7 @@ async function writeInsecureRegistries(a: { uid: number; gid: number; home: stri
  * every container made and every build step copies the whole 362 MB tree (a one-line build
  * took 17.4 s, 7.5 s of it system time, against 1.2 s on overlay).
  */
-async function useOverlayStorage(a: { uid: number; gid: number; home: string }): Promise<void> {
-  const now = String((await asRemoteUser(a, ["podman", "info", "--format", "{{.Store.GraphDriverName}}"])).stdout).trim();
-  if (now === "overlay") return;
-  await asRemoteUser(a, ["podman", "system", "reset", "--force"]);
-  const dir = path.join(a.home, ".config/containers");
-  await asRemoteUser(a, ["mkdir", "-p", dir]);
-  const conf = path.join(dir, "storage.conf");
-  writeFileSync(conf, `[storage]\ndriver = "overlay"\n`);
-  chownSync(conf, a.uid, a.gid);
-}
+const useOverlayStorage = (a: { uid: number; gid: number; home: string }) => useStorageDriverOf((cmd) => asRemoteUser(a, cmd), a, "overlay");
 
 export async function startRemotePodman(opts: { insecureRegistries?: string[] } = {}): Promise<RemotePodman> {
   const a = await ensureRemoteUser();

@@ -2,10 +2,11 @@
  * The regular user of the rootless tests and benchmark, `bootc-rootless` (made by
  * `scripts/setup.sh --tests`), and running commands as that user from the root test suite.
  */
-import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { execa, type Options } from "execa";
 import { DEMO_IMAGE, isPodmanPause, tempDir } from "./harness.js";
+import { useStorageDriverOf } from "./podman-storage.js";
 
 export const USER = "bootc-rootless";
 export const account = (() => {
@@ -31,16 +32,7 @@ export const asUser = (cmd: string[], options: Options = {}) =>
  * this machine) or overlay (real mounts that exist only in podman's namespace, the usual
  * choice on Fedora and Ubuntu workstations) — starting afresh when it was on the other one.
  */
-export async function useStorageDriver(driver: "vfs" | "overlay"): Promise<void> {
-  const now = String((await asUser(["podman", "info", "--format", "{{.Store.GraphDriverName}}"])).stdout).trim();
-  if (now === driver) return;
-  await asUser(["podman", "system", "reset", "--force"]);
-  const dir = path.join(account.home, ".config/containers");
-  await asUser(["mkdir", "-p", dir]);
-  const conf = path.join(dir, "storage.conf");
-  writeFileSync(conf, `[storage]\ndriver = "${driver}"\n`);
-  chownSync(conf, account.uid, account.gid);
-}
+export const useStorageDriver = (driver: "vfs" | "overlay"): Promise<void> => useStorageDriverOf(asUser, account, driver);
 
 /** Gives the user's podman storage the demo image root has (the same image id), once. */
 export async function giveUserDemoImage(): Promise<void> {
