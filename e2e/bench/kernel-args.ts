@@ -5,8 +5,9 @@
  * guest): once with the engine's arguments before `init_on_alloc=0 mitigations=off`, once
  * with them. Two guests at once on two cores see the same host: this host's speed moved by
  * a fifth between rounds run one after the other, more than the difference measured.
- * Any two configurations below can be compared the same way (default: the first two).
- *   ROUNDS=4 npx tsx e2e/bench/kernel-args.ts [CONFIG CONFIG]
+ * Any two configurations below can be compared the same way (default: the first two);
+ * the arm64 ones with IMAGE=localhost/bootc-demo-arm64:latest.
+ *   ROUNDS=4 [IMAGE=...] npx tsx e2e/bench/kernel-args.ts [CONFIG CONFIG]
  */
 import { plainQemuBoot, type PlainBootOptions } from "../lib/plain-qemu.js";
 
@@ -22,6 +23,15 @@ const configs: Record<string, PlainBootOptions> = {
   // Half the engine's default memory (many tests pass --memory 1G): fewer struct pages for
   // the kernel to set up.
   "memory=1G": { ...engineLike, memoryMiB: 1024 },
+  // The arm64 demo (IMAGE=localhost/bootc-demo-arm64:latest) as the engine emulates it:
+  // qemu's "max" CPU with its cheap pointer authentication ...
+  arm64: { ...engineLike, arch: "aarch64" },
+  // ... against "max" without the scalable vector extensions, which the guest's glibc and
+  // kernel would otherwise use (each SVE instruction a helper call under TCG; 256 bytes of
+  // vector state per register saved at a context switch) ...
+  "arm64 sve=off": { ...engineLike, arch: "aarch64", cpu: "max,pauth-impdef=on,sve=off,sme=off" },
+  // ... and a named server core (Armv8.2, no pointer authentication or SVE to emulate).
+  "arm64 neoverse-n1": { ...engineLike, arch: "aarch64", cpu: "neoverse-n1" },
 };
 const rounds = Number(process.env.ROUNDS ?? 4);
 const image = process.env.IMAGE ?? "localhost/bootc-demo:latest";

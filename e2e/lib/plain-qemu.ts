@@ -2,9 +2,11 @@
  * The baseline: boot the demo image with a hand-written qemu + virtiofsd command line, no
  * engine involved — image root from `podman image mount`, kernel and initramfs from the
  * image, an SSH key injected as an SMBIOS systemd credential. The plain-qemu boot test
- * and the boot benchmark both use it; the engine is measured against it.
+ * and the boot benchmark both use it; the engine is measured against it. An arm64 image
+ * boots under qemu-system-aarch64 the same way (virt, GICv3), its credential through fw_cfg
+ * (no SMBIOS without firmware) and its kernel unpacked as the engine unpacks it.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { freePort } from "./harness.js";
@@ -31,7 +33,10 @@ export interface PlainBootOptions {
   /** The -accel value (default tcg,thread=single). */
   accel?: string;
   smp?: number;
+  /** The -cpu value (default: qemu's own model on x86_64; max,pauth-impdef=on on arm64, as the engine). */
   cpu?: string;
+  /** The guest's architecture (default x86_64); aarch64 boots with qemu-system-aarch64. */
+  arch?: "x86_64" | "aarch64";
   /** Another initramfs than the image's own. */
   initrd?: string;
   /** Commands run over SSH once it answers; their output is returned. */
@@ -68,8 +73,10 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
   const hvcLog = path.join(dir, "hvc0.log");
   const virtioConsole =
     opts.console === "hvc0" ? ["-device", "virtio-serial-pci", "-chardev", `file,id=hvc0,path=${hvcLog}`, "-device", "virtconsole,chardev=hvc0"] : [];
+  const arm = opts.arch === "aarch64";
+  const uart = arm ? "ttyAMA0" : "ttyS0";
   const consoleArgs =
-    opts.console === "hvc0" ? ["console=hvc0", "systemd.wants=serial-getty@ttyS0.service", "systemd.mask=serial-getty@hvc0.service"] : ["console=ttyS0"];
+    opts.console === "hvc0" ? ["console=hvc0", `systemd.wants=serial-getty@${uart}.service`, "systemd.mask=serial-getty@hvc0.service"] : [`console=${uart}`];
   try {
     const kver = readdirSync(path.join(rootfs, "usr/lib/modules"))[0]!;
     const mod = path.join(rootfs, "usr/lib/modules", kver);
@@ -83,19 +90,28 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
     for (let i = 0; i < 100 && !readdirSync(dir).includes("vfs.sock"); i++) await new Promise((r) => setTimeout(r, 50));
     const port = await freePort();
     const mem = opts.memoryMiB ?? 2048;
+    const credential = path.join(dir, "tmpfiles.extra");
+    writeFileSync(credential, tmpfiles);
+    const { loadableKernel } = await import("../../dist/engine/images/kernel.js");
+    const kernel = arm ? (await loadableKernel(path.join(mod, "vmlinuz"), "aarch64", dir)).path : path.join(mod, "vmlinuz");
+    const machine = arm
+      ? ["-machine", "virt,gic-version=3", "-cpu", opts.cpu ?? "max,pauth-impdef=on"]
+      : ["-machine", "q35", ...(opts.cpu ? ["-cpu", opts.cpu] : [])];
+    // The credential: SMBIOS on x86_64; an arm64 direct-kernel boot has no SMBIOS, so fw_cfg.
+    const credentialArgs = arm
+      ? ["-fw_cfg", `name=opt/io.systemd.credentials/tmpfiles.extra,file=${credential}`]
+      : ["-smbios", `type=11,value=io.systemd.credential.binary:tmpfiles.extra=${Buffer.from(tmpfiles).toString("base64")}`];
     const t0 = Date.now();
     const qemu = execa(
-      "qemu-system-x86_64",
+      arm ? "qemu-system-aarch64" : "qemu-system-x86_64",
       [
-        "-machine",
-        "q35",
+        ...machine,
         "-accel",
         opts.accel ?? "tcg,thread=single",
         "-smp",
         String(opts.smp ?? 2),
         "-m",
         `${mem}M`,
-        ...(opts.cpu ? ["-cpu", opts.cpu] : []),
         "-object",
         `memory-backend-memfd,id=mem,size=${mem}M,share=on`,
         "-numa",
@@ -105,7 +121,7 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
         "none",
         "-no-user-config",
         "-kernel",
-        path.join(mod, "vmlinuz"),
+        kernel,
         "-initrd",
         opts.initrd ?? path.join(mod, "initramfs.img"),
         "-append",
@@ -120,8 +136,7 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
         "virtio-net-pci,netdev=net0",
         "-device",
         "virtio-rng-pci",
-        "-smbios",
-        `type=11,value=io.systemd.credential.binary:tmpfiles.extra=${Buffer.from(tmpfiles).toString("base64")}`,
+        ...credentialArgs,
         ...virtioConsole,
         "-serial",
         "stdio",
