@@ -1,5 +1,5 @@
 import path from "node:path";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
@@ -29,6 +29,32 @@ const SLOWEST_FIRST = [
   "baseline.e2e.ts",
 ];
 
+/**
+ * The e2e files the third lane runs once the browser specs are done (scripts/test.sh): short
+ * ones, from the end of the order above, about as many minutes as the two e2e lanes would
+ * otherwise spend with only two files on two cores. Without that third lane, the cores were
+ * 10-16 % idle from the end of the browser specs on (vmstat, docs/benchmarks.md).
+ */
+const THIRD_LANE = [
+  "watch.e2e.ts",
+  "engine.e2e.ts",
+  "uki.e2e.ts",
+  "esp-credentials.e2e.ts",
+  "server.e2e.ts",
+  "pull.e2e.ts",
+  "baseline.e2e.ts",
+  "package.e2e.ts",
+  "abuse.e2e.ts",
+  "completion.e2e.ts",
+  "doctor.e2e.ts",
+  "backend.e2e.ts",
+  "ledger.e2e.ts",
+];
+/** BOOTC_E2E_LANE: "third" runs only THIRD_LANE, "main" all the others; unset, every file. */
+const LANE = process.env.BOOTC_E2E_LANE;
+if (LANE !== undefined && LANE !== "main" && LANE !== "third") throw new Error(`BOOTC_E2E_LANE="${LANE}" is not main or third`);
+const thirdLaneFiles = THIRD_LANE.map((f) => `e2e/${f}`);
+
 class SlowestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (f: TestSpecification) => {
@@ -54,7 +80,8 @@ const WORKERS = Math.max(1, Number(process.env.BOOTC_E2E_WORKERS ?? 2) || 2);
 // guest takes one to two minutes to boot under TCG, more with a second one beside it.
 export default defineConfig({
   test: {
-    include: ["e2e/**/*.e2e.ts"],
+    include: LANE === "third" ? thirdLaneFiles : ["e2e/**/*.e2e.ts"],
+    exclude: LANE === "main" ? [...configDefaults.exclude, ...thirdLaneFiles] : configDefaults.exclude,
     setupFiles: ["e2e/lib/vitest-cleanup.ts"],
     pool: "forks",
     fileParallelism: WORKERS > 1,
