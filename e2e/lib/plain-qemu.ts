@@ -90,14 +90,16 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
     for (let i = 0; i < 100 && !readdirSync(dir).includes("vfs.sock"); i++) await new Promise((r) => setTimeout(r, 50));
     const port = await freePort();
     const mem = opts.memoryMiB ?? 2048;
-    const credential = path.join(dir, "tmpfiles.extra");
-    writeFileSync(credential, tmpfiles);
-    const { loadableKernel } = await import("../../dist/engine/images/kernel.js");
-    const kernel = arm ? (await loadableKernel(path.join(mod, "vmlinuz"), "aarch64", dir)).path : path.join(mod, "vmlinuz");
+    // The kernel: an arm64 one unpacked as the engine unpacks it (engine/images/kernel.ts).
+    const kernel = arm
+      ? (await (await import("../../dist/engine/images/kernel.js")).loadableKernel(path.join(mod, "vmlinuz"), "aarch64", dir)).path
+      : path.join(mod, "vmlinuz");
     const machine = arm
       ? ["-machine", "virt,gic-version=3", "-cpu", opts.cpu ?? "max,pauth-impdef=on"]
       : ["-machine", "q35", ...(opts.cpu ? ["-cpu", opts.cpu] : [])];
-    // The credential: SMBIOS on x86_64; an arm64 direct-kernel boot has no SMBIOS, so fw_cfg.
+    // The credential: SMBIOS on x86_64; an arm64 direct-kernel boot has no SMBIOS, so fw_cfg (a file qemu reads).
+    const credential = path.join(dir, "tmpfiles.extra");
+    if (arm) writeFileSync(credential, tmpfiles);
     const credentialArgs = arm
       ? ["-fw_cfg", `name=opt/io.systemd.credentials/tmpfiles.extra,file=${credential}`]
       : ["-smbios", `type=11,value=io.systemd.credential.binary:tmpfiles.extra=${Buffer.from(tmpfiles).toString("base64")}`];
