@@ -84,12 +84,12 @@ describe.skipIf(!present)(`an arm64 image on x86_64 (needs ${ARM64_IMAGE})`, () 
 
     const vars = path.join(out, "vars.fd");
     copyFileSync("/usr/share/AAVMF/AAVMF_VARS.fd", vars);
-    // virt with GICv3 and qemu's cheap pointer authentication, as bootc-console boots arm64
+    // virt with GICv3, qemu's cheap pointer authentication and a 256 MiB translation cache, as bootc-console boots arm64
     // (docs/architectures.md): nothing of the disk depends on them, they only save minutes.
     const qemu = execa(
       "qemu-system-aarch64",
       [
-        ...["-machine", "virt,gic-version=3", "-accel", "tcg", "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "1024"],
+        ...["-machine", "virt,gic-version=3", "-accel", "tcg,tb-size=256", "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "1024"],
         ...["-nodefaults", "-display", "none", "-serial", "stdio"],
         ...["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd"],
         ...["-drive", `if=pflash,format=raw,unit=1,file=${vars}`],

@@ -23,6 +23,11 @@ const configs: Record<string, PlainBootOptions> = {
   // Half the engine's default memory (many tests pass --memory 1G): fewer struct pages for
   // the kernel to set up.
   "memory=1G": { ...engineLike, memoryMiB: 1024 },
+  // A smaller translation cache than qemu's 1 GiB for system emulation: a boot fills ~700 MiB
+  // of it, every page of which the host must fault in (and zero) first.
+  "tb-size=256": { ...engineLike, accel: "tcg,thread=single,tb-size=256" },
+  "tb-size=128": { ...engineLike, accel: "tcg,thread=single,tb-size=128" },
+  "tb-size=64": { ...engineLike, accel: "tcg,thread=single,tb-size=64" },
   // The arm64 demo (IMAGE=localhost/bootc-demo-arm64:latest) as the engine emulates it:
   // qemu's "max" CPU with its cheap pointer authentication ...
   arm64: { ...engineLike, arch: "aarch64" },
@@ -32,6 +37,8 @@ const configs: Record<string, PlainBootOptions> = {
   "arm64 sve=off": { ...engineLike, arch: "aarch64", cpu: "max,pauth-impdef=on,sve=off,sme=off" },
   // ... and a named server core (Armv8.2, no pointer authentication or SVE to emulate).
   "arm64 neoverse-n1": { ...engineLike, arch: "aarch64", cpu: "neoverse-n1" },
+  // ... and with the smaller translation cache.
+  "arm64 tb-size=256": { ...engineLike, arch: "aarch64", accel: "tcg,thread=single,tb-size=256" },
 };
 const rounds = Number(process.env.ROUNDS ?? 4);
 const image = process.env.IMAGE ?? "localhost/bootc-demo:latest";

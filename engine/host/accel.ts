@@ -87,6 +87,19 @@ export async function detectAccel(override?: string, env: NodeJS.ProcessEnv = pr
   return decideAccel(await readAccelFacts(override, env));
 }
 
+/**
+ * The TCG translation cache, in MiB: qemu's `-accel tcg,tb-size=`, libvirt's
+ * `<tcg><tb-cache>`. qemu's default for system emulation is 1 GiB, and a boot of the demo
+ * guest fills about 700 MiB of it (translated code is thrown away whenever the guest reuses
+ * a page that held code). Each page of that is fresh memory the host must fault in and zero
+ * before qemu writes code into it, about a tenth of a boot's CPU on a host that is itself a
+ * VM. A 256 MiB cache is flushed and refilled from memory already faulted in instead: 14 %
+ * less CPU to SSH side by side, and 128 MiB no better; at 64 MiB retranslating costs more
+ * than it saves (docs/benchmarks.md, "The translation cache"). It also keeps each TCG guest's
+ * qemu ~600 MiB smaller.
+ */
+export const TCG_TB_CACHE_MIB = 256;
+
 /** How TCG runs a guest's vCPUs: all on one host thread, or one host thread each. */
 export type TcgThreads = "single" | "multi";
 

@@ -55,13 +55,13 @@ describe("buildQemuArgs", () => {
       "console=ttyS0 systemd.default_device_timeout_sec=600 quiet loglevel=3 8250.nr_uarts=1 root=virtiofs:rootfs rw systemd.volatile=overlay quiet",
     ]);
     expect(after(args, "-machine")).toEqual(["q35"]);
-    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single,tb-size=256"]);
     expect(after(args, "-cpu")).toEqual([]);
   });
 
   it("runs TCG with a host thread per vCPU when asked (decideTcgThreads), for either guest architecture", () => {
-    expect(after(buildQemuArgs({ ...base, tcgThreads: "multi" }), "-accel")).toEqual(["tcg,thread=multi"]);
-    expect(after(buildQemuArgs({ ...base, guestArch: "aarch64", tcgThreads: "multi" }), "-accel")).toEqual(["tcg,thread=multi"]);
+    expect(after(buildQemuArgs({ ...base, tcgThreads: "multi" }), "-accel")).toEqual(["tcg,thread=multi,tb-size=256"]);
+    expect(after(buildQemuArgs({ ...base, guestArch: "aarch64", tcgThreads: "multi" }), "-accel")).toEqual(["tcg,thread=multi,tb-size=256"]);
     expect(after(buildQemuArgs({ ...base, accel: "kvm", tcgThreads: "multi" }), "-accel")).toEqual([]);
   });
 
@@ -173,7 +173,7 @@ describe("buildQemuArgs", () => {
     const args = buildQemuArgs({ ...base, guestArch: "aarch64" });
     expect(after(args, "-machine")).toEqual(["virt,gic-version=3"]);
     expect(after(args, "-cpu")).toEqual(["max,pauth-impdef=on"]);
-    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single,tb-size=256"]);
     expect(after(args, "-append")[0]).toMatch(/^console=ttyAMA0 systemd\.default_device_timeout_sec=600 quiet loglevel=3 root=virtiofs:rootfs /);
     // virt's devices are PCIe: the same virtio-pci devices as on q35.
     expect(after(args, "-device")).toEqual(
@@ -185,7 +185,7 @@ describe("buildQemuArgs", () => {
   it("emulates an x86_64 guest on an arm64 host with q35 and single-threaded TCG", () => {
     const args = buildQemuArgs({ ...base, arch: "aarch64", guestArch: "x86_64" });
     expect(after(args, "-machine")).toEqual(["q35"]);
-    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single,tb-size=256"]);
     expect(after(args, "-append")[0]).toMatch(/^console=ttyS0 .* 8250\.nr_uarts=1 /);
   });
 
@@ -241,7 +241,7 @@ describe("buildQemuArgs", () => {
       disks: [{ file: "/s/vms/web/disk.qcow2", format: "qcow2" }],
     });
     expect(after(args, "-machine")).toEqual(["q35"]);
-    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single,tb-size=256"]);
     expect(after(args, "-drive")).toEqual([
       "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
       "if=pflash,format=raw,unit=1,file=/s/vms/web/efi-vars.fd",

@@ -3,7 +3,7 @@
  * (x86_64/KVM/TCG on Linux, aarch64/HVF on macOS, a foreign guest emulated under TCG, direct
  * kernel boot from a virtiofs root) is unit-tested without starting anything.
  */
-import type { Accel, TcgThreads } from "../../host/accel.js";
+import { TCG_TB_CACHE_MIB, type Accel, type TcgThreads } from "../../host/accel.js";
 import type { HostArch } from "../../host/tools.js";
 import { BootcError } from "../../core/errors.js";
 import { isForeign, type GuestArch } from "../../host/arch.js";
@@ -85,6 +85,9 @@ export const shareDeviceId = (i: number) => `vfs${i}`;
 
 const guestOf = (s: QemuSpec): GuestArch => s.guestArch ?? s.arch;
 
+/** -accel for TCG: how many host threads (decideTcgThreads) and the translation cache's size (TCG_TB_CACHE_MIB). */
+const tcgAccel = (s: QemuSpec) => `tcg,thread=${s.tcgThreads ?? "single"},tb-size=${TCG_TB_CACHE_MIB}`;
+
 function machineArgs(s: QemuSpec): string[] {
   const guest = guestOf(s);
   if (isForeign(guest, s.arch) && s.accel !== "tcg") {
@@ -97,14 +100,14 @@ function machineArgs(s: QemuSpec): string[] {
     // GICv3: GICv2 (virt's default) stops at 8 vCPUs. pauth-impdef: pointer authentication
     // with qemu's own cheap hash instead of emulating QARMA, much of an emulated arm64
     // kernel's time otherwise (qemu's docs/system/arm/cpu-features.rst).
-    return ["-machine", "virt,gic-version=3", "-accel", `tcg,thread=${s.tcgThreads ?? "single"}`, "-cpu", "max,pauth-impdef=on"];
+    return ["-machine", "virt,gic-version=3", "-accel", tcgAccel(s), "-cpu", "max,pauth-impdef=on"];
   }
   // q35 has no floppy, PC speaker or other legacy devices to probe at boot.
   if (s.accel === "tcg") {
     // How many host threads: decideTcgThreads (engine/host/accel.ts). Multi-threaded TCG
     // once panicked Debian 13's kernel in sched_clock_cpu (2 of ~30 boots, 2026-11-25), not
     // seen again since (docs/benchmarks.md); the monitor fails a panicked boot at once.
-    return ["-machine", "q35", "-accel", `tcg,thread=${s.tcgThreads ?? "single"}`];
+    return ["-machine", "q35", "-accel", tcgAccel(s)];
   }
   return ["-machine", `q35,accel=${s.accel}`, "-cpu", "host"];
 }

@@ -35,6 +35,8 @@ describe("domainXml", () => {
     expect(xml).toContain("<source mode='bind' path='/var/lib/libvirt/qemu/bootc-web.serial'/>");
     expect(xml).not.toContain("host-passthrough");
     expect(xml).not.toContain("<memoryBacking>");
+    // A 256 MiB translation cache, not qemu's 1 GiB (TCG_TB_CACHE_MIB).
+    expect(xml).toContain("<features><acpi/><tcg><tb-cache unit='MiB'>256</tb-cache></tcg></features>");
   });
 
   it("shares host folders through virtiofs, with guest memory virtiofsd can map", () => {
@@ -58,6 +60,7 @@ describe("domainXml", () => {
     expect(xml).toContain("<feature enabled='no' name='secure-boot'/>");
     expect(xml).not.toContain("<kernel>");
     expect(xml).toContain("<cpu mode='host-passthrough'/>");
+    expect(xml).not.toContain("<tcg>");
   });
 
   it("describes an emulated arm64 guest: virt with GICv3, qemu's max CPU, its serial console, no ACPI without UEFI", () => {
@@ -65,16 +68,18 @@ describe("domainXml", () => {
     expect(xml).toMatch(/^<domain type='qemu' /);
     expect(xml).toContain("<type arch='aarch64' machine='virt'>hvm</type>");
     expect(xml).toContain("<cpu mode='maximum' check='none'/>");
-    expect(xml).toContain("<features><gic version='3'/></features>");
+    expect(xml).toContain("<features><gic version='3'/><tcg><tb-cache unit='MiB'>256</tb-cache></tcg></features>");
     expect(xml).toMatch(/<cmdline>console=ttyAMA0 [^<]* root=\/dev\/vda rw<\/cmdline>/);
     expect(xml).not.toContain("8250.nr_uarts");
     // virt has no pcie.0 slot 0x10 to pin the network card to: libvirt's bus, any slot.
     expect(xml).toContain("<qemu:arg value='virtio-net-pci,netdev=bootcnet'/>");
     // A UEFI disk (an install-built or premade one) keeps ACPI.
-    expect(domainXml({ ...spec, arch: "aarch64", kernel: undefined })).toContain("<features><acpi/><gic version='3'/></features>");
+    expect(domainXml({ ...spec, arch: "aarch64", kernel: undefined })).toContain(
+      "<features><acpi/><gic version='3'/><tcg><tb-cache unit='MiB'>256</tb-cache></tcg></features>",
+    );
     // Under KVM (an arm64 libvirt host) the host's CPU, as for x86_64.
     expect(domainXml({ ...spec, arch: "aarch64", accel: "kvm" })).toContain("<cpu mode='host-passthrough'/>");
-    expect(domainXml(spec)).toContain("<features><acpi/></features>");
+    expect(domainXml(spec)).toContain("<features><acpi/><tcg><tb-cache unit='MiB'>256</tb-cache></tcg></features>");
     expect(domainXml(spec)).not.toContain("<cpu ");
   });
 

@@ -26,7 +26,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { consoleKernelArgs, type PortForward } from "../../host/machine.js";
-import type { Accel } from "../../host/accel.js";
+import { TCG_TB_CACHE_MIB, type Accel } from "../../host/accel.js";
 import type { GuestArch } from "../../host/arch.js";
 
 export const METADATA_NS = "https://github.com/bootc-console/ns/vm/1";
@@ -123,7 +123,12 @@ export function domainXml(s: DomainSpec): string {
   const m = machine(s);
   const cpu = s.accel === "kvm" ? ["<cpu mode='host-passthrough'/>"] : s.arch === "aarch64" ? ["<cpu mode='maximum' check='none'/>"] : [];
   // ACPI: always on x86_64; on arm64 only with UEFI firmware (libvirt refuses it otherwise).
-  const features = [...(s.arch === "aarch64" && s.kernel ? [] : ["<acpi/>"]), ...(s.arch === "aarch64" ? ["<gic version='3'/>"] : [])];
+  // Under TCG, the translation cache the direct runtime gives qemu too (TCG_TB_CACHE_MIB; libvirt ≥ 8.0).
+  const features = [
+    ...(s.arch === "aarch64" && s.kernel ? [] : ["<acpi/>"]),
+    ...(s.arch === "aarch64" ? ["<gic version='3'/>"] : []),
+    ...(m.type === "qemu" ? [`<tcg><tb-cache unit='MiB'>${TCG_TB_CACHE_MIB}</tb-cache></tcg>`] : []),
+  ];
   const sysinfo = s.oemStrings.length
     ? ["<sysinfo type='smbios'>", "<oemStrings>", ...s.oemStrings.map((o) => el("entry", o)), "</oemStrings>", "</sysinfo>"]
     : [];
