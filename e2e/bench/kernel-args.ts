@@ -28,6 +28,9 @@ const configs: Record<string, PlainBootOptions> = {
   "tb-size=256": { ...engineLike, accel: "tcg,thread=single,tb-size=256" },
   "tb-size=128": { ...engineLike, accel: "tcg,thread=single,tb-size=128" },
   "tb-size=64": { ...engineLike, accel: "tcg,thread=single,tb-size=64" },
+  // The engine's translation cache (above), with the guest's transparent huge pages off: a
+  // guest that faults in a 2 MiB page zeroes it with emulated stores.
+  "tb-size=256 thp=never": { ...engineLike, accel: "tcg,thread=single,tb-size=256", append: [...ENGINE_BEFORE, "transparent_hugepage=never"] },
   // The arm64 demo (IMAGE=localhost/bootc-demo-arm64:latest) as the engine emulates it:
   // qemu's "max" CPU with its cheap pointer authentication ...
   arm64: { ...engineLike, arch: "aarch64" },
