@@ -31,6 +31,11 @@ const configs: Record<string, PlainBootOptions> = {
   // The engine's translation cache (above), with the guest's transparent huge pages off: a
   // guest that faults in a 2 MiB page zeroes it with emulated stores.
   "tb-size=256 thp=never": { ...engineLike, accel: "tcg,thread=single,tb-size=256", append: [...ENGINE_BEFORE, "transparent_hugepage=never"] },
+  // ... and with a newer named CPU model than qemu's default qemu64 (SSE4.2, POPCNT): the
+  // guest's glibc and kernel pick other string and bit routines for it.
+  "tb-size=256 cpu=Nehalem": { ...engineLike, accel: "tcg,thread=single,tb-size=256", cpu: "Nehalem" },
+  // An AMD model (as qemu64 is: no Meltdown page-table isolation in the guest) with AVX2.
+  "tb-size=256 cpu=EPYC": { ...engineLike, accel: "tcg,thread=single,tb-size=256", cpu: "EPYC" },
   // The arm64 demo (IMAGE=localhost/bootc-demo-arm64:latest) as the engine emulates it:
   // qemu's "max" CPU with its cheap pointer authentication ...
   arm64: { ...engineLike, arch: "aarch64" },
