@@ -12,8 +12,11 @@
 import { plainQemuBoot, type PlainBootOptions } from "../lib/plain-qemu.js";
 
 const ENGINE_BEFORE = ["systemd.default_device_timeout_sec=600", "8250.nr_uarts=1"];
-// As the engine boots under TCG when the cores are busy.
+// As the engine booted under TCG when the cores are busy, before its 256 MiB translation
+// cache ("tb-size=256" below is the engine now).
 const engineLike: PlainBootOptions = { accel: "tcg,thread=single", smp: 2, cache: "always", console: "hvc0", append: ENGINE_BEFORE };
+/** engineLike with a translation cache of `mib` MiB instead of qemu's 1 GiB. */
+const tbSize = (mib: number, base: PlainBootOptions = engineLike): PlainBootOptions => ({ ...base, accel: `tcg,thread=single,tb-size=${mib}` });
 const configs: Record<string, PlainBootOptions> = {
   before: engineLike,
   "init_on_alloc=0 mitigations=off": { ...engineLike, append: [...ENGINE_BEFORE, "init_on_alloc=0", "mitigations=off"] },
@@ -25,17 +28,17 @@ const configs: Record<string, PlainBootOptions> = {
   "memory=1G": { ...engineLike, memoryMiB: 1024 },
   // A smaller translation cache than qemu's 1 GiB for system emulation: a boot fills ~700 MiB
   // of it, every page of which the host must fault in (and zero) first.
-  "tb-size=256": { ...engineLike, accel: "tcg,thread=single,tb-size=256" },
-  "tb-size=128": { ...engineLike, accel: "tcg,thread=single,tb-size=128" },
-  "tb-size=64": { ...engineLike, accel: "tcg,thread=single,tb-size=64" },
+  "tb-size=256": tbSize(256),
+  "tb-size=128": tbSize(128),
+  "tb-size=64": tbSize(64),
   // The engine's translation cache (above), with the guest's transparent huge pages off: a
   // guest that faults in a 2 MiB page zeroes it with emulated stores.
-  "tb-size=256 thp=never": { ...engineLike, accel: "tcg,thread=single,tb-size=256", append: [...ENGINE_BEFORE, "transparent_hugepage=never"] },
+  "tb-size=256 thp=never": { ...tbSize(256), append: [...ENGINE_BEFORE, "transparent_hugepage=never"] },
   // ... and with a newer named CPU model than qemu's default qemu64 (SSE4.2, POPCNT): the
   // guest's glibc and kernel pick other string and bit routines for it.
-  "tb-size=256 cpu=Nehalem": { ...engineLike, accel: "tcg,thread=single,tb-size=256", cpu: "Nehalem" },
+  "tb-size=256 cpu=Nehalem": { ...tbSize(256), cpu: "Nehalem" },
   // An AMD model (as qemu64 is: no Meltdown page-table isolation in the guest) with AVX2.
-  "tb-size=256 cpu=EPYC": { ...engineLike, accel: "tcg,thread=single,tb-size=256", cpu: "EPYC" },
+  "tb-size=256 cpu=EPYC": { ...tbSize(256), cpu: "EPYC" },
   // The arm64 demo (IMAGE=localhost/bootc-demo-arm64:latest) as the engine emulates it:
   // qemu's "max" CPU with its cheap pointer authentication ...
   arm64: { ...engineLike, arch: "aarch64" },
@@ -46,7 +49,7 @@ const configs: Record<string, PlainBootOptions> = {
   // ... and a named server core (Armv8.2, no pointer authentication or SVE to emulate).
   "arm64 neoverse-n1": { ...engineLike, arch: "aarch64", cpu: "neoverse-n1" },
   // ... and with the smaller translation cache.
-  "arm64 tb-size=256": { ...engineLike, arch: "aarch64", accel: "tcg,thread=single,tb-size=256" },
+  "arm64 tb-size=256": tbSize(256, { ...engineLike, arch: "aarch64" }),
 };
 const rounds = Number(process.env.ROUNDS ?? 4);
 const image = process.env.IMAGE ?? "localhost/bootc-demo:latest";
