@@ -13,14 +13,13 @@ const SLOWEST_FIRST = [
   "libvirt.e2e.ts",
   "arm64.e2e.ts",
   "oneshot.e2e.ts",
-  "soft-reboot.e2e.ts",
+  "watch.e2e.ts",
   "snapshot.e2e.ts",
   "fresh-root.e2e.ts",
   "rootless.e2e.ts",
   "disk.e2e.ts",
   "faults.e2e.ts",
   "to-disk.e2e.ts",
-  "watch.e2e.ts",
   "engine.e2e.ts",
   "uki.e2e.ts",
   "esp-credentials.e2e.ts",
@@ -39,7 +38,6 @@ const SLOWEST_FIRST = [
  */
 const THIRD_LANE = [
   "to-disk.e2e.ts",
-  "watch.e2e.ts",
   "engine.e2e.ts",
   "uki.e2e.ts",
   "esp-credentials.e2e.ts",
