@@ -18,6 +18,8 @@ const src = path.join(home, "src");
 const TAG = "localhost/bootc-ui-rebuild:latest";
 const SLEEPER = "bootc-ui-sleep.service";
 let server: Served;
+/** The builds a newer one replaced. The engine removes each once the VM has rebooted into its successor; the last may be left when the test ends first. */
+const replaced: string[] = [];
 
 test.beforeAll(async () => {
   mkdirSync(src);
@@ -31,6 +33,7 @@ test.afterAll(async () => {
   await server.stop();
   removeTempDirs();
   await execa("podman", ["rmi", "-f", TAG], { reject: false });
+  for (const id of replaced) await execa("podman", ["rmi", "-f", id], { reject: false });
 });
 
 const serialText = async (page: Page) => (await page.getByRole("region", { name: "Serial console" }).locator(".xterm-accessibility-tree").textContent()) ?? "";
@@ -54,6 +57,7 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
   expect(String((await bootc(home, ["ssh", "uir", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 1");
 
   const v1 = (await bootcJson<{ imageId: string }>(home, ["inspect", "uir"])).imageId;
+  replaced.push(v1);
   writeFileSync(path.join(src, "motd"), "version 2\n");
   writeFileSync(path.join(src, "sleep.service"), "[Unit]\nDescription=Sleeps 3 s at boot\n[Service]\nType=oneshot\nExecStart=/bin/sleep 3\n");
   writeFileSync(
@@ -92,6 +96,7 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
   // (Booting it to SSH again would prove no more than the reboot above: same engine path.)
   const imageOf = async () => await bootcJson<{ imageId: string; timeline: Array<{ event: string }> }>(home, ["inspect", "uir"]);
   const v2 = (await imageOf()).imageId;
+  replaced.push(v2);
   // Clicked by its label, as a user does (PatternFly draws the toggle over the input).
   await page.getByText("Rebuild on change", { exact: true }).click();
   await expect(page.getByLabel("Rebuild on change")).toBeChecked();
