@@ -258,7 +258,6 @@ describe("faults while a guest runs", () => {
     );
     expect(again).toMatchObject({ code: "BOOT_TIMEOUT", message: expect.stringContaining("last serial lines:\n") });
     const quoted = String(again?.message).split("last serial lines:\n")[1]!.split("\n");
-    expect(quoted.length).toBeGreaterThan(0);
     expect(quoted.length).toBeLessThanOrEqual(10);
     const logged = consoleLines(String((await bootc(home, ["logs", "nossh"])).stdout), Infinity); // as the engine reads it
     // The quoted lines are a run of the log (lines may have been added since), at or after its login prompt.

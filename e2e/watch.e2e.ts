@@ -12,8 +12,8 @@
  * --boot` reports the first boot (host phases adding up to the timeline, sshd among the
  * units, the critical chain) and has nothing to compare with yet; the rebuild that is soft-
  * rebooted into adds a unit sleeping 3 s, and `--compare` names that unit first, at about
- * +3 s. (Boot insight and the full reboots had files and guests of their own, watch.e2e.ts
- * the full reboots: the suite boots three guests and builds three images fewer.)
+ * +3 s. (Boot insight's tests and the full-reboot tests each had a guest of their own
+ * before; sharing this one is two boots fewer for the suite.)
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
