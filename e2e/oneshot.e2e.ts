@@ -3,8 +3,10 @@
  * exit code returned, nothing left) and `bootc test IMAGE` (boot, wait for systemd, report
  * failed units, remove). Each boots a fresh guest: that is what these commands are for.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, watchImageMounts } from "./lib/harness.js";
 import { client, serve } from "./lib/api.js";
@@ -12,6 +14,35 @@ import { client, serve } from "./lib/api.js";
 const home = makeHome();
 const mounts = await watchImageMounts("oneshot.e2e.ts");
 const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
+
+/**
+ * Takes the SSH port of the next VM created in `home` as soon as its record names it, as
+ * another program's bind(0) could in the seconds before qemu binds it (the monitor mounts
+ * the image and starts virtiofsd first). Resolves with the port once it is held.
+ */
+async function takeNextSshPort(): Promise<{ port: number; close: () => void }> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    for (const name of vmDirs()) {
+      const port = (() => {
+        try {
+          return (JSON.parse(readFileSync(path.join(home, "state/vms", name, "vm.json"), "utf8")) as { sshPort?: number }).sshPort;
+        } catch {
+          return undefined; // not written yet
+        }
+      })();
+      if (!port) continue;
+      const srv = net.createServer();
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", (e) => reject(new Error(`port ${port} was bound before this test could take it (${(e as Error).message})`)));
+        srv.listen({ port, host: "127.0.0.1" }, resolve);
+      });
+      return { port, close: () => srv.close() };
+    }
+    await sleep(5);
+  }
+  throw new Error("no VM record with an SSH port appeared");
+}
 
 afterAll(async () => {
   for (const name of vmDirs()) await bootc(home, ["rm", "--force", name]);
@@ -74,8 +105,10 @@ describe("bootc run IMAGE (no command)", () => {
 });
 
 describe("bootc test IMAGE", () => {
-  it("passes a healthy image: the system is running, the VM is gone", async () => {
-    const r = await bootc(home, ["test", "--json", "--memory", "1G", DEMO_IMAGE]);
+  it("passes a healthy image: the system is running, the VM is gone — though its SSH port was taken before qemu started", async () => {
+    const test = bootc(home, ["test", "--json", "--memory", "1G", DEMO_IMAGE]);
+    const taken = await takeNextSshPort();
+    const r = await test.finally(() => taken.close());
     expect(r.exitCode, String(r.all)).toBe(0);
     const report = JSON.parse(String(r.stdout));
     expect(report).toMatchObject({ image: DEMO_IMAGE, state: "running", passed: true, failedUnits: [] });
@@ -93,10 +126,11 @@ describe("bootc test IMAGE", () => {
     const r = await bootc(home, ["test", "--memory", "1G", "--karg", "systemd.mount-extra=none:/mnt/broken:nosuchfs:nofail", DEMO_IMAGE]);
     expect(r.exitCode, String(r.all)).toBe(1);
     const out = String(r.stdout);
-    expect(out).toContain("failed: mnt-broken.mount");
-    expect(out).toMatch(/nosuchfs|unknown filesystem type|Failed to mount/i);
-    expect(out).toMatch(/^FAIL localhost\/bootc-demo:latest: degraded$/m);
-    expect(out).toMatch(/^timeline: created \+0s, .*ssh-ready \+[\d.]+s/m);
+    // The whole report on failure: a boot that failed says why only in its last line.
+    expect(out, out).toContain("failed: mnt-broken.mount");
+    expect(out, out).toMatch(/nosuchfs|unknown filesystem type|Failed to mount/i);
+    expect(out, out).toMatch(/^FAIL localhost\/bootc-demo:latest: degraded$/m);
+    expect(out, out).toMatch(/^timeline: created \+0s, .*ssh-ready \+[\d.]+s/m);
     expect(vmDirs()).toEqual([]);
   });
 });

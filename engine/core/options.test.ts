@@ -3,7 +3,18 @@ import net from "node:net";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../test/tmp.js";
-import { checkBindSources, checkPorts, parseBind, parseMemory, parsePortForward, parseSize } from "./options.js";
+import {
+  checkBindSources,
+  checkPorts,
+  freePort,
+  parseBind,
+  parseMemory,
+  parsePortForward,
+  parseSize,
+  portIsFree,
+  sshPortBand,
+  sshPortForBoot,
+} from "./options.js";
 import { validateName } from "./schema.js";
 
 describe("VM options", () => {
@@ -75,5 +86,63 @@ describe("parseSize", () => {
   it("refuses what is not a size, saying what to write", () => {
     expect(() => parseSize("big")).toThrow(/--disk-size "big" is not a size/);
     expect(() => parseSize("-1G")).toThrow(/is not a size/);
+  });
+});
+
+/** A listener on 127.0.0.1:port (0: the kernel chooses), as another program would hold it. */
+async function hold(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen({ port, host: "127.0.0.1" }, resolve);
+  });
+  const addr = srv.address();
+  return { port: typeof addr === "object" && addr ? addr.port : 0, close: () => new Promise((r) => srv.close(() => r())) };
+}
+
+describe("a VM's SSH port", () => {
+  it("is chosen below the kernel's ephemeral range, where another program's bind(0) cannot be given it before qemu binds it", async () => {
+    const taken = await hold(); // what bind(0) hands out: the range to stay out of
+    try {
+      const band = sshPortBand();
+      expect(band.high).toBeLessThan(taken.port);
+      for (let i = 0; i < 30; i++) {
+        const port = await freePort();
+        expect(port).toBeGreaterThanOrEqual(band.low);
+        expect(port).toBeLessThanOrEqual(band.high);
+        expect(await portIsFree(port)).toBe(true);
+      }
+    } finally {
+      await taken.close();
+    }
+  });
+
+  it("is never one of the VM's own -p host ports, nor a taken one", async () => {
+    // A band in which all ports but one are the VM's -p ports: that one is what it gives.
+    const only = await freePort();
+    const band = { low: only - 500, high: only + 500 };
+    const forwards = Array.from({ length: 1001 }, (_, i) => band.low + i).filter((p) => p !== only);
+    expect(await freePort(forwards, band)).toBe(only);
+    // Taken by another program: not given, though the -p ports leave nothing else in the band.
+    const held = await hold(only);
+    try {
+      const port = await freePort(forwards, band);
+      expect(port).not.toBe(only);
+      expect(forwards).not.toContain(port);
+    } finally {
+      await held.close();
+    }
+  });
+
+  it("moves when a program took the recorded one before the boot: the boot forwards a free port instead of failing in qemu", async () => {
+    const held = await hold(await freePort());
+    try {
+      const port = await sshPortForBoot(held.port);
+      expect(port).not.toBe(held.port);
+      expect(await portIsFree(port)).toBe(true);
+    } finally {
+      await held.close();
+    }
+    expect(await sshPortForBoot(held.port)).toBe(held.port); // free again: kept
   });
 });

@@ -2,6 +2,7 @@
  * Validation of what a user asks for when creating a VM. Everything is checked before
  * anything is created, so bad input leaves nothing behind.
  */
+import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -70,7 +71,31 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-export async function freePort(): Promise<number> {
+/**
+ * Where a VM's SSH port is chosen: unprivileged ports below the range the kernel hands out
+ * for bind(0) and outgoing connections (Linux's is 32768–60999 unless changed, macOS's
+ * 49152–65535). A port that bind(0) chose is free only until it is closed, and qemu binds it
+ * seconds later (after the image is mounted and virtiofsd started): in between, any other
+ * bind(0) on the host — another VM's, a server's — may be given the same port, and the boot
+ * fails. Below that range a port is taken only by a program that names it.
+ */
+export function sshPortBand(ephemeralLow = ephemeralRangeLow()): { low: number; high: number } {
+  return { low: 20_000, high: Math.min(32_767, ephemeralLow - 1) };
+}
+
+/** The first port of Linux's ephemeral range (/proc); elsewhere, the lowest any other system uses. */
+function ephemeralRangeLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0) return low;
+  } catch {
+    // not Linux
+  }
+  return 32_768;
+}
+
+/** A port the kernel chose (bind(0)): the fallback when the band is too small or full. */
+function kernelChosenPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once("error", reject);
@@ -80,6 +105,34 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A free loopback port for a VM's SSH forward, from sshPortBand when it can be; never one
+ * of `avoid` (the VM's own -p host ports, which qemu binds at the same moment).
+ */
+export async function freePort(avoid: readonly number[] = [], band = sshPortBand()): Promise<number> {
+  const size = band.high - band.low + 1;
+  if (size >= 1000) {
+    // From a random place in the band on: two VMs created at once rarely look at the same port.
+    const start = Math.floor(Math.random() * size);
+    for (let i = 0; i < Math.min(size, 2000); i++) {
+      const port = band.low + ((start + i) % size);
+      if (!avoid.includes(port) && (await portIsFree(port))) return port;
+    }
+  }
+  for (;;) {
+    const port = await kernelChosenPort();
+    if (!avoid.includes(port)) return port;
+  }
+}
+
+/**
+ * The SSH port a boot forwards: the recorded one if it is still free when qemu is about to
+ * start, else another (a program that named that port took it since it was chosen).
+ */
+export async function sshPortForBoot(recorded: number | undefined, avoid: readonly number[] = []): Promise<number> {
+  return recorded && (await portIsFree(recorded)) ? recorded : freePort(avoid);
 }
 
 /**

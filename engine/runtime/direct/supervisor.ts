@@ -13,6 +13,7 @@ import { prepareProvisioning, type Provisioning } from "../../provision/boot.js"
 import { shareTags } from "../../provision/credentials.js";
 import { BootcError } from "../../core/errors.js";
 import { findQemu, hostArch } from "../../host/tools.js";
+import { sshPortForBoot } from "../../core/options.js";
 import { tcgThreadsHere } from "../../host/accel.js";
 import { unmountImage } from "../../images/rootfs.js";
 import { isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
@@ -223,11 +224,14 @@ export class Supervisor {
     });
     if (sources.length) this.log.mark("virtiofsd-ready");
 
-    const sshPort = plan.sshd ? r.sshPort : undefined;
-    const passt = network.kind === "passt" ? await startPasst(network.binary, guestForwards({ sshPort, forwards: r.forwards })) : undefined;
-    if (passt) this.daemons.push(passt.child);
     // Under TCG, a host thread per vCPU only if that many cores are idle now (host/accel.ts).
     const tcgThreads = r.accel === "tcg" ? (await tcgThreadsHere(r.cpus)).threads : undefined;
+    // Chosen again if taken since the VM was created or started (core/options.ts): qemu would fail to bind it.
+    const ownPorts = r.forwards.map((f) => f.host);
+    const sshPort = plan.sshd ? await sshPortForBoot(r.sshPort, ownPorts) : undefined;
+    if (sshPort && sshPort !== r.sshPort) this.log.update({ sshPort });
+    const passt = network.kind === "passt" ? await startPasst(network.binary, guestForwards({ sshPort, forwards: r.forwards })) : undefined;
+    if (passt) this.daemons.push(passt.child);
     const args = buildQemuArgs(qemuSpecOf({ record: r, plan, vp: this.p, shareCount: sources.length, sshPort, network, provision, tcgThreads }));
     // The last moment a stop that came in during the awaits above can still prevent qemu.
     this.checkpoint();
@@ -260,7 +264,7 @@ export class Supervisor {
     void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
     this.qmp = await Qmp.connect(this.p.qmpSock).catch(() => undefined);
     if (r.restoreSnapshot) await this.resumeFromSnapshot(r.restoreSnapshot);
-    if (plan.sshd && r.sshPort) void this.waitForSsh(r.sshPort);
+    if (sshPort) void this.waitForSsh(sshPort);
   }
 
   /** A restore: qemu started paused (-S); the snapshot's memory and disk are loaded, then the guest runs on from there. */

@@ -122,7 +122,7 @@ export class DirectRuntime implements VmRuntime {
       const fresh = {
         ...record,
         identity: record.generatedKey ? p.key : record.identity,
-        sshPort: await freePort(),
+        sshPort: await freePort(record.forwards.map((f) => f.host)),
         ...(req.warm ? { restoreSnapshot: req.warm.tag } : {}),
       };
       await writeRecord(fresh, this.paths);
@@ -158,7 +158,7 @@ export class DirectRuntime implements VmRuntime {
       await checkBindSources(current.binds);
       const fresh: VmRecord = {
         ...newBoot(current, opts.timelinePrefix),
-        sshPort: await freePort(),
+        sshPort: await freePort(current.forwards.map((f) => f.host)),
         ...(opts.restoreSnapshot ? { restoreSnapshot: opts.restoreSnapshot } : {}),
       };
       await writeRecord(fresh, this.paths);

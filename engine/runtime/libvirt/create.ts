@@ -144,7 +144,7 @@ export async function defineAndStart(paths: EnginePaths, host: Host, o: Omit<Cre
     // The SSH port is on the libvirt host's loopback; on another host bootc cannot see which
     // ports are free, so a taken one is noticed at start and another is tried.
     for (let attempt = 1; ; attempt++) {
-      const sshPort = c.local ? await freePort() : RANDOM_PORT();
+      const sshPort = c.local ? await freePort(record.forwards.map((f) => f.host)) : RANDOM_PORT();
       const meta: VmRecord = {
         ...record,
         cpus,
