@@ -5,10 +5,10 @@
  * (e2e/vitest.config.ts), so every check looks at the file's own homes only.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type Options } from "execa";
+import { freePort as engineFreePort } from "../../engine/core/options.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The bundled CLI, the file bin/bootc runs (with V8's code cache; tsc's unbundled dist/server/cli.js is not what users get). */
@@ -147,11 +147,9 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => srv.once("listening", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+/**
+ * A TCP port free on 127.0.0.1 right now, for a server or a forward a test starts later: as
+ * the engine picks a VM's SSH port, below the kernel's ephemeral range, where another file's
+ * bind(0) cannot be handed it meanwhile (engine/core/options.ts).
+ */
+export const freePort = (): Promise<number> => engineFreePort();
