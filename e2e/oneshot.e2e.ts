@@ -8,7 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
-import { bootc, bootcJson, DEMO_IMAGE, makeHome, processesUsing, watchImageMounts } from "./lib/harness.js";
+import { bootc, bootcJson, DEMO_IMAGE, freePort, makeHome, processesUsing, watchImageMounts } from "./lib/harness.js";
 import { client, serve } from "./lib/api.js";
 
 const home = makeHome();
@@ -16,32 +16,33 @@ const mounts = await watchImageMounts("oneshot.e2e.ts");
 const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
 
 /**
- * Takes the SSH port of the next VM created in `home` as soon as its record names it, as
- * another program's bind(0) could in the seconds before qemu binds it (the monitor mounts
- * the image and starts virtiofsd first). Resolves with the port once it is held.
+ * Takes a port of the next VM created in `home` as soon as its record is written, as another
+ * program could in the seconds before qemu binds it (the monitor mounts the image and starts
+ * virtiofsd first): `which` picks it from the record (its SSH port, or a -p port given).
+ * Resolves once the port is held.
  */
-async function takeNextSshPort(): Promise<{ port: number; close: () => void }> {
+async function takePortOfNextVm(which: (record: { sshPort?: number }) => number | undefined): Promise<{ port: number; close: () => void }> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     for (const name of vmDirs()) {
-      const port = (() => {
-        try {
-          return (JSON.parse(readFileSync(path.join(home, "state/vms", name, "vm.json"), "utf8")) as { sshPort?: number }).sshPort;
-        } catch {
-          return undefined; // not written yet
-        }
-      })();
+      let record: { sshPort?: number };
+      try {
+        record = JSON.parse(readFileSync(path.join(home, "state/vms", name, "vm.json"), "utf8")) as { sshPort?: number };
+      } catch {
+        continue; // not written yet
+      }
+      const port = which(record);
       if (!port) continue;
       const srv = net.createServer();
       await new Promise<void>((resolve, reject) => {
-        srv.once("error", (e) => reject(new Error(`port ${port} was bound before this test could take it (${(e as Error).message})`)));
+        srv.once("error", (e) => reject(new Error(`port ${port} was bound before this test could take it (${e.message})`)));
         srv.listen({ port, host: "127.0.0.1" }, resolve);
       });
       return { port, close: () => srv.close() };
     }
     await sleep(5);
   }
-  throw new Error("no VM record with an SSH port appeared");
+  throw new Error("no VM record appeared");
 }
 
 afterAll(async () => {
@@ -77,6 +78,19 @@ describe("bootc run --rm IMAGE -- CMD", () => {
     expect(processesUsing(home)).toEqual([]);
   });
 
+  it("a -p port taken after the check, before qemu: 125 with one sentence, and nothing of the VM is left when bootc returns", async () => {
+    const port = await freePort();
+    const run = bootc(home, ["run", "--rm", "--memory", "1G", "-p", `${port}:80`, DEMO_IMAGE, "--", "true"]);
+    const taken = await takePortOfNextVm(() => port);
+    const r = await run.finally(() => taken.close());
+    expect(r.exitCode, String(r.all)).toBe(125);
+    expect(String(r.stderr)).toMatch(new RegExp(`did not boot: host port ${port} is already in use; pick another host port for -p`));
+    expect(String(r.stderr)).toMatch(/^hint: it was removed \(--rm\)/m);
+    // Answered once the monitor has exited: its unmount and the removal are done.
+    expect(vmDirs()).toEqual([]);
+    expect(processesUsing(home)).toEqual([]);
+  });
+
   it("bad combinations are refused before anything boots", async () => {
     const both = await bootc(home, ["run", DEMO_IMAGE, "--execute", "true", "--", "true"]);
     expect(both.exitCode).toBe(1);
@@ -107,7 +121,7 @@ describe("bootc run IMAGE (no command)", () => {
 describe("bootc test IMAGE", () => {
   it("passes a healthy image: the system is running, the VM is gone — though its SSH port was taken before qemu started", async () => {
     const test = bootc(home, ["test", "--json", "--memory", "1G", DEMO_IMAGE]);
-    const taken = await takeNextSshPort();
+    const taken = await takePortOfNextVm((r) => r.sshPort);
     const r = await test.finally(() => taken.close());
     expect(r.exitCode, String(r.all)).toBe(0);
     const report = JSON.parse(String(r.stdout));

@@ -246,17 +246,18 @@ async function bootImage(image: string, values: FlagValues, oneShot: string | un
     // A VM whose SSH never answered runs on for its serial console, unless it was booted for
     // one command or to go when done: then it goes with its failed boot.
     if (oneShot === undefined && !values.rm && !values.rmi) throw e;
-    const stopped = await engine.stopVm(vm.name, { force: true }).then(
+    // Stopped here if it still runs (SSH never answered); a boot that failed has ended already.
+    await engine.stopVm(vm.name, { force: true }).catch(() => undefined);
+    if (!isBootcError(e)) throw e;
+    const left = await engine.getVm(vm.name).then(
       () => true,
       () => false,
     );
-    if (!stopped || !isBootcError(e)) throw e;
+    const removed = (values.rm || values.rmi) && !left;
     throw new BootcError(
       e.code,
       e.message,
-      values.rm || values.rmi
-        ? "it was removed (--rm); to look at it on its serial console, boot it without --rm"
-        : `it was stopped; its serial log: bootc logs ${vm.name}`,
+      removed ? "it was removed (--rm); to look at it on its serial console, boot it without --rm" : `it was stopped; its serial log: bootc logs ${vm.name}`,
     );
   } finally {
     process.off("SIGINT", onInt);

@@ -5,6 +5,7 @@
  * the same process.
  */
 import { readdir } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BootcError, isBootcError } from "../../core/errors.js";
 import { vmsDir, type EnginePaths } from "../../core/paths.js";
 import { isSameProcess } from "../../core/proc.js";
@@ -16,6 +17,16 @@ export const MONITOR_DIED = "the monitor process died unexpectedly (its qemu and
 
 /** The VM's monitor is running: its pid is alive and is still the process that was recorded. */
 export const monitorAlive = (rec: Pick<VmRecord, "monitorPid" | "monitorStartId">) => isSameProcess(rec.monitorPid, rec.monitorStartId);
+
+/**
+ * Resolves once the monitor has exited, or after `timeoutMs`. A stop is complete then (its
+ * children die with it), and so is what a monitor does after its last event: removing a
+ * --rm VM's directory, a --rmi VM's image.
+ */
+export async function monitorExited(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (monitorAlive(rec) && Date.now() < deadline) await sleep(50);
+}
 
 /** What `list` shows for a VM whose record is damaged: its name, "failed", and why. */
 function brokenVm(name: string, e: BootcError): VmInfo {

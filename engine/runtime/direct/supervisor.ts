@@ -13,7 +13,7 @@ import { prepareProvisioning, type Provisioning } from "../../provision/boot.js"
 import { shareTags } from "../../provision/credentials.js";
 import { BootcError } from "../../core/errors.js";
 import { findQemu, hostArch } from "../../host/tools.js";
-import { sshPortForBoot } from "../../core/options.js";
+import { checkPorts, sshPortForBoot } from "../../core/options.js";
 import { tcgThreadsHere } from "../../host/accel.js";
 import { unmountImage } from "../../images/rootfs.js";
 import { isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
@@ -226,7 +226,10 @@ export class Supervisor {
 
     // Under TCG, a host thread per vCPU only if that many cores are idle now (host/accel.ts).
     const tcgThreads = r.accel === "tcg" ? (await tcgThreadsHere(r.cpus)).threads : undefined;
-    // Chosen again if taken since the VM was created or started (core/options.ts): qemu would fail to bind it.
+    // The -p ports were free when the VM was created or started; one taken since fails the
+    // boot with one sentence rather than qemu's. The SSH port is chosen again instead
+    // (core/options.ts): nobody asked for that one.
+    await checkPorts(r.forwards);
     const ownPorts = r.forwards.map((f) => f.host);
     const sshPort = plan.sshd ? await sshPortForBoot(r.sshPort, ownPorts) : undefined;
     if (sshPort && sshPort !== r.sshPort) this.log.update({ sshPort });

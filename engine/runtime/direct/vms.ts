@@ -27,16 +27,10 @@ import type { CreateRequest, Listing, RebootOptions, StopOptions, VmRuntime } fr
 import { attachConsole, requestSoftReboot, requestStop } from "./client.js";
 import { startMonitor } from "./launch.js";
 import type { StopReply } from "./protocol.js";
-import { listVmStatus, monitorAlive, vmNames, vmStatus } from "./status.js";
+import { listVmStatus, monitorAlive, monitorExited, vmNames, vmStatus } from "./status.js";
 import { connectEvents, waitForVm, type WaitContext } from "./wait.js";
 import { copyWarmState, DirectSnapshots, type RestoreResult } from "./snapshots.js";
 import type { SnapshotInfo } from "../../disk/snapshot-plan.js";
-
-/** A stop is complete when the monitor has exited (its children die with it). */
-async function waitForExit(rec: Pick<VmRecord, "monitorPid" | "monitorStartId">, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (monitorAlive(rec) && Date.now() < deadline) await sleep(50);
-}
 
 /** What a wait for readiness ends with when the guest shut itself down cleanly: not a failed boot (see GUEST_POWERED_OFF). */
 
@@ -193,13 +187,13 @@ export class DirectRuntime implements VmRuntime {
     for (;;) {
       try {
         const reply = await requestStop(vm.name, req, this.paths);
-        await waitForExit(vm);
+        await monitorExited(vm);
         return reply;
       } catch (e) {
         if (!monitorAlive(vm)) return { ok: true, state: "stopped" };
         if (Date.now() > deadline) {
           signalIfSame(vm.monitorPid, vm.monitorStartId, "SIGTERM");
-          await waitForExit(vm, 5_000);
+          await monitorExited(vm, 5_000);
           signalIfSame(vm.monitorPid, vm.monitorStartId, "SIGKILL");
           return { ok: false, error: (e as Error).message };
         }

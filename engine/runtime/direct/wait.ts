@@ -12,7 +12,7 @@ import { vmPaths, type EnginePaths } from "../../core/paths.js";
 import { ACTIVE_STATES } from "../../core/record.js";
 import type { VmEvent, VmInfo } from "../../core/vm.js";
 import { watchEvents } from "./client.js";
-import { MONITOR_DIED } from "./status.js";
+import { MONITOR_DIED, monitorExited } from "./status.js";
 
 /** What a wait needs of the runtime. */
 export interface WaitContext {
@@ -27,6 +27,8 @@ export const poweredOffError = (name: string) =>
 /** Resolves with the VM once it reaches `target`; rejects with a BootcError saying why it never will. */
 export async function waitForVm(ctx: WaitContext, name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo> {
   const watcher = await connectEvents(ctx, name, onEvent);
+  // Which monitor runs this boot: a VM that ended is answered only once it has exited.
+  const monitor = await ctx.get(name).catch(() => ({}));
   return new Promise<VmInfo>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
@@ -34,6 +36,14 @@ export async function waitForVm(ctx: WaitContext, name: string, target: "running
       settled = true;
       watcher.close();
       fn();
+    };
+    // The VM ended: its monitor announced that after ending qemu and unmounting, and goes on
+    // to remove a --rm VM. Whoever hears of the end finds nothing of the VM running after it.
+    let ending = false;
+    const ended = (err: BootcError) => {
+      if (ending) return;
+      ending = true;
+      void monitorExited(monitor).then(() => settle(() => reject(err)));
     };
     const failed = (why: string) => new BootcError("BOOT_FAILED", `VM "${name}" did not boot: ${why}`, `see the serial log: bootc logs ${name}`);
     watcher.onEvent((e) => {
@@ -51,7 +61,7 @@ export async function waitForVm(ctx: WaitContext, name: string, target: "running
       if (!state) return;
       const poweredOff = e.type === "snapshot" ? e.record.guestPoweredOff : e.type === "state" && e.guestPoweredOff;
       if (state === "stopped" && poweredOff) {
-        settle(() => reject(poweredOffError(name)));
+        ended(poweredOffError(name));
       } else if (target === "ssh-ready" && e.type === "snapshot" && e.record.sshFailed && ACTIVE_STATES.includes(state)) {
         void noSshError(ctx, name, e.record.sshFailed).then((err) => settle(() => reject(err)));
       } else if (state === target) {
@@ -68,13 +78,15 @@ export async function waitForVm(ctx: WaitContext, name: string, target: "running
         );
       } else if (state === "failed" || state === "stopped") {
         const reason = e.type === "state" ? e.reason : e.type === "snapshot" ? e.record.reason : undefined;
-        settle(() => reject(failed(reason ?? state)));
+        ended(failed(reason ?? state));
       }
     });
-    void watcher.closed.then(() =>
-      settle(() => {
-        void ctx.get(name).then((vm) => reject(vm.guestPoweredOff ? poweredOffError(name) : failed(vm.reason ?? vm.effectiveState)), reject);
-      }),
+    void watcher.closed.then(
+      () =>
+        ending ||
+        settle(() => {
+          void ctx.get(name).then((vm) => reject(vm.guestPoweredOff ? poweredOffError(name) : failed(vm.reason ?? vm.effectiveState)), reject);
+        }),
     );
   });
 }
