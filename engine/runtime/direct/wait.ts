@@ -26,9 +26,10 @@ export const poweredOffError = (name: string) =>
 
 /** Resolves with the VM once it reaches `target`; rejects with a BootcError saying why it never will. */
 export async function waitForVm(ctx: WaitContext, name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo> {
-  const watcher = await connectEvents(ctx, name, onEvent);
   // Which monitor runs this boot: a VM that ended is answered only once it has exited.
   const monitor = await ctx.get(name).catch(() => ({}));
+  const watcher = await connectEvents(ctx, name, onEvent);
+  // No await from here until the handler below is added: the snapshot event comes first.
   return new Promise<VmInfo>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
