@@ -16,15 +16,18 @@ const mounts = await watchImageMounts("oneshot.e2e.ts");
 const vmDirs = () => (existsSync(path.join(home, "state/vms")) ? readdirSync(path.join(home, "state/vms")) : []);
 
 /**
- * Takes a port of the next VM created in `home` as soon as its record is written, as another
- * program could in the seconds before qemu binds it (the monitor mounts the image and starts
- * virtiofsd first): `which` picks it from the record (its SSH port, or a -p port given).
- * Resolves once the port is held.
+ * Runs bootc with `args` and takes a port of the VM it creates as soon as its record is
+ * written, as another program could in the seconds before qemu binds it (the monitor mounts
+ * the image and starts virtiofsd first): `which` picks it from the record (its SSH port, or
+ * a -p port given). Returns bootc's result, the port held until bootc has ended.
  */
-async function takePortOfNextVm(which: (record: { sshPort?: number }) => number | undefined): Promise<{ port: number; close: () => void }> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    for (const name of vmDirs()) {
+async function runWithPortTaken(args: string[], which: (record: { sshPort?: number }) => number | undefined) {
+  const before = new Set(vmDirs()); // a VM an earlier test left is not this one
+  const run = bootc(home, args);
+  let ended = false;
+  void run.finally(() => (ended = true));
+  while (!ended) {
+    for (const name of vmDirs().filter((n) => !before.has(n))) {
       let record: { sshPort?: number };
       try {
         record = JSON.parse(readFileSync(path.join(home, "state/vms", name, "vm.json"), "utf8")) as { sshPort?: number };
@@ -38,11 +41,11 @@ async function takePortOfNextVm(which: (record: { sshPort?: number }) => number 
         srv.once("error", (e) => reject(new Error(`port ${port} was bound before this test could take it (${e.message})`)));
         srv.listen({ port, host: "127.0.0.1" }, resolve);
       });
-      return { port, close: () => srv.close() };
+      return run.finally(() => srv.close());
     }
     await sleep(5);
   }
-  throw new Error("no VM record appeared");
+  throw new Error(`bootc ended before its VM's record named the port; it said:\n${String((await run).all)}`);
 }
 
 afterAll(async () => {
@@ -80,9 +83,7 @@ describe("bootc run --rm IMAGE -- CMD", () => {
 
   it("a -p port taken after the check, before qemu: 125 with one sentence, and nothing of the VM is left when bootc returns", async () => {
     const port = await freePort();
-    const run = bootc(home, ["run", "--rm", "--memory", "1G", "-p", `${port}:80`, DEMO_IMAGE, "--", "true"]);
-    const taken = await takePortOfNextVm(() => port);
-    const r = await run.finally(() => taken.close());
+    const r = await runWithPortTaken(["run", "--rm", "--memory", "1G", "-p", `${port}:80`, DEMO_IMAGE, "--", "true"], () => port);
     expect(r.exitCode, String(r.all)).toBe(125);
     expect(String(r.stderr)).toMatch(new RegExp(`did not boot: host port ${port} is already in use; pick another host port for -p`));
     expect(String(r.stderr)).toMatch(/^hint: it was removed \(--rm\)/m);
@@ -120,9 +121,7 @@ describe("bootc run IMAGE (no command)", () => {
 
 describe("bootc test IMAGE", () => {
   it("passes a healthy image: the system is running, the VM is gone — though its SSH port was taken before qemu started", async () => {
-    const test = bootc(home, ["test", "--json", "--memory", "1G", DEMO_IMAGE]);
-    const taken = await takePortOfNextVm((r) => r.sshPort);
-    const r = await test.finally(() => taken.close());
+    const r = await runWithPortTaken(["test", "--json", "--memory", "1G", DEMO_IMAGE], (record) => record.sshPort);
     expect(r.exitCode, String(r.all)).toBe(0);
     const report = JSON.parse(String(r.stdout));
     expect(report).toMatchObject({ image: DEMO_IMAGE, state: "running", passed: true, failedUnits: [] });

@@ -77,7 +77,8 @@ export function portIsFree(port: number): Promise<boolean> {
  * 49152–65535). A port that bind(0) chose is free only until it is closed, and qemu binds it
  * seconds later (after the image is mounted and virtiofsd started): in between, any other
  * bind(0) on the host — another VM's, a server's — may be given the same port, and the boot
- * fails. Below that range a port is taken only by a program that names it.
+ * fails. Below that range a port is taken only by a program that names it (or by another VM
+ * whose port is chosen at the same moment: one chance in ~12,800).
  */
 export function sshPortBand(ephemeralLow = ephemeralRangeLow()): { low: number; high: number } {
   return { low: 20_000, high: Math.min(32_767, ephemeralLow - 1) };

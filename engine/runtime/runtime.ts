@@ -95,7 +95,7 @@ export interface VmRuntime {
    * did not boot, GUEST_POWERED_OFF when the guest shut itself down cleanly (not a failure
    * for a boot-and-power-off check), or BOOT_TIMEOUT when SSH never answered — the VM then
    * runs on for its serial console. A rejection because the VM ended comes once nothing of it
-   * runs any more.
+   * runs any more (waited for up to 15 s).
    */
   waitFor(name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo>;
   /** Follows a VM's events: a snapshot first, then what happens, until it ends or `close`. */

@@ -248,11 +248,9 @@ async function bootImage(image: string, values: FlagValues, oneShot: string | un
     if (oneShot === undefined && !values.rm && !values.rmi) throw e;
     // Stopped here if it still runs (SSH never answered); a boot that failed has ended already.
     await engine.stopVm(vm.name, { force: true }).catch(() => undefined);
-    if (!isBootcError(e)) throw e;
-    const left = await engine.getVm(vm.name).then(
-      () => true,
-      () => false,
-    );
+    const left = await engine.getVm(vm.name).catch(() => undefined);
+    // Still running (the stop failed): the error as it was, with no claim about the VM.
+    if (!isBootcError(e) || (left && left.effectiveState !== "stopped" && left.effectiveState !== "failed")) throw e;
     const removed = (values.rm || values.rmi) && !left;
     throw new BootcError(
       e.code,

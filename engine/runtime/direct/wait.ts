@@ -28,7 +28,11 @@ export const poweredOffError = (name: string) =>
 export async function waitForVm(ctx: WaitContext, name: string, target: "running" | "ssh-ready", onEvent: (e: VmEvent) => void): Promise<VmInfo> {
   // Which monitor runs this boot: a VM that ended is answered only once it has exited.
   const monitor = await ctx.get(name).catch(() => ({}));
-  const watcher = await connectEvents(ctx, name, onEvent);
+  // A boot that failed before its events could be followed: answered once the monitor has exited, too.
+  const watcher = await connectEvents(ctx, name, onEvent).catch(async (e: unknown) => {
+    await monitorExited(monitor);
+    throw e;
+  });
   // No await from here until the handler below is added: the snapshot event comes first.
   return new Promise<VmInfo>((resolve, reject) => {
     let settled = false;
@@ -39,7 +43,8 @@ export async function waitForVm(ctx: WaitContext, name: string, target: "running
       fn();
     };
     // The VM ended: its monitor announced that after ending qemu and unmounting, and goes on
-    // to remove a --rm VM. Whoever hears of the end finds nothing of the VM running after it.
+    // to remove a --rm VM. Whoever hears of the end finds nothing of the VM running after it
+    // (unless the monitor takes over 15 s, a --rmi's image removal: then it is answered anyway).
     let ending = false;
     const ended = (err: BootcError) => {
       if (ending) return;
