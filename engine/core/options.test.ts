@@ -17,6 +17,16 @@ import {
 } from "./options.js";
 import { validateName } from "./schema.js";
 
+/** A listener on 127.0.0.1:port (0: the kernel chooses), as another program would hold it. */
+async function hold(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen({ port, host: "127.0.0.1" }, resolve);
+  });
+  return { port: (srv.address() as net.AddressInfo).port, close: () => new Promise((r) => srv.close(() => r())) };
+}
+
 describe("VM options", () => {
   it("accepts good names and rejects bad ones with a hint", () => {
     expect(validateName("web-1")).toBe("web-1");
@@ -52,26 +62,22 @@ describe("VM options", () => {
   });
 
   it("refuses a host port that is already taken", async () => {
-    const srv = net.createServer().listen(0, "127.0.0.1");
-    await new Promise((r) => srv.once("listening", r));
-    const port = (srv.address() as net.AddressInfo).port;
+    const { port, close } = await hold();
     try {
       await expect(checkPorts([{ host: port }])).rejects.toMatchObject({ code: "PORT_IN_USE" });
     } finally {
-      srv.close();
+      await close();
     }
   });
 
   it("counts a port held by the VM being replaced as free, and only that one", async () => {
-    const srv = net.createServer().listen(0, "127.0.0.1");
-    await new Promise((r) => srv.once("listening", r));
-    const port = (srv.address() as net.AddressInfo).port;
+    const { port, close } = await hold();
     try {
       await expect(checkPorts([{ host: port }], [port])).resolves.toBeUndefined();
       await expect(checkPorts([{ host: port }], [port + 1])).rejects.toMatchObject({ code: "PORT_IN_USE" });
       await expect(checkPorts([{ host: port }, { host: port }], [port])).rejects.toThrow(/forwarded twice/);
     } finally {
-      srv.close();
+      await close();
     }
   });
 });
@@ -88,17 +94,6 @@ describe("parseSize", () => {
     expect(() => parseSize("-1G")).toThrow(/is not a size/);
   });
 });
-
-/** A listener on 127.0.0.1:port (0: the kernel chooses), as another program would hold it. */
-async function hold(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once("error", reject);
-    srv.listen({ port, host: "127.0.0.1" }, resolve);
-  });
-  const addr = srv.address();
-  return { port: typeof addr === "object" && addr ? addr.port : 0, close: () => new Promise((r) => srv.close(() => r())) };
-}
 
 describe("a VM's SSH port", () => {
   it("is chosen below the kernel's ephemeral range, where another program's bind(0) cannot be given it before qemu binds it", async () => {

@@ -250,7 +250,7 @@ async function bootImage(image: string, values: FlagValues, oneShot: string | un
     await engine.stopVm(vm.name, { force: true }).catch(() => undefined);
     const left = await engine.getVm(vm.name).catch(() => undefined);
     // Still running (the stop failed): the error as it was, with no claim about the VM.
-    if (!isBootcError(e) || (left && left.effectiveState !== "stopped" && left.effectiveState !== "failed")) throw e;
+    if (!isBootcError(e) || (left && ACTIVE_STATES.includes(left.effectiveState))) throw e;
     const removed = (values.rm || values.rmi) && !left;
     throw new BootcError(
       e.code,
