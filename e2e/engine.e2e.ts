@@ -115,6 +115,17 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     expect(String(r.stdout).trim()).toBe("overlay");
   });
 
+  it("boots without q35's unused devices: no SATA controller, SMBus or PS/2 port in the guest (host/q35.ts)", async () => {
+    const r = await bootc(home, ["ssh", NAME, "--", "sh", "-c", "cat /sys/bus/pci/devices/*/class; echo --; ls /sys/bus/serio/devices"]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const [classes, serio] = String(r.stdout).split("--\n");
+    // PCI classes: 0x0106 a SATA controller (q35's AHCI at 00:1f.2), 0x0c05 an SMBus (00:1f.3).
+    const pci = classes!.trim().split("\n");
+    expect(pci.length).toBeGreaterThan(3); // virtio devices, the host bridge, the LPC bridge
+    expect(pci.filter((c) => /^0x(0106|0c05)/.test(c))).toEqual([]);
+    expect(serio!.trim()).toBe(""); // the PS/2 controller's keyboard and mouse ports
+  });
+
   it("shares a read-write folder: a file written in the guest appears on the host", async () => {
     const r = await bootc(home, ["ssh", NAME, "--", "sh", "-c", "echo from-guest > /mnt/rw/guest.txt"]);
     expect(r.exitCode, String(r.all)).toBe(0);

@@ -39,6 +39,13 @@ const configs: Record<string, PlainBootOptions> = {
   "tb-size=256 cpu=Nehalem": { ...tbSize(256), cpu: "Nehalem" },
   // An AMD model (as qemu64 is: no Meltdown page-table isolation in the guest) with AVX2.
   "tb-size=256 cpu=EPYC": { ...tbSize(256), cpu: "EPYC" },
+  // q35 without the board's devices no guest of the engine uses: the SATA controller (the
+  // guest loads ahci, libata and scsi_mod and probes six ports), the SMBus (i2c_i801), the
+  // PS/2 controller (psmouse probes its protocols) and VMware's I/O port.
+  "tb-size=256 lean-q35": { ...tbSize(256), machine: "q35,sata=off,smbus=off,i8042=off,vmport=off" },
+  // ... and each half of it.
+  "tb-size=256 no-sata-smbus": { ...tbSize(256), machine: "q35,sata=off,smbus=off" },
+  "tb-size=256 no-i8042-vmport": { ...tbSize(256), machine: "q35,i8042=off,vmport=off" },
   // The arm64 demo (IMAGE=localhost/bootc-demo-arm64:latest) as the engine emulates it:
   // qemu's "max" CPU with its cheap pointer authentication ...
   arm64: { ...engineLike, arch: "aarch64" },

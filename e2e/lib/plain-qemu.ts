@@ -35,6 +35,8 @@ export interface PlainBootOptions {
   smp?: number;
   /** The -cpu value (default: qemu's own model on x86_64; max,pauth-impdef=on on arm64, as the engine). */
   cpu?: string;
+  /** The x86_64 -machine value (default q35). */
+  machine?: string;
   /** The guest's architecture (default x86_64); aarch64 boots with qemu-system-aarch64. */
   arch?: "x86_64" | "aarch64";
   /** Another initramfs than the image's own. */
@@ -96,7 +98,7 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
       : path.join(mod, "vmlinuz");
     const machine = arm
       ? ["-machine", "virt,gic-version=3", "-cpu", opts.cpu ?? "max,pauth-impdef=on"]
-      : ["-machine", "q35", ...(opts.cpu ? ["-cpu", opts.cpu] : [])];
+      : ["-machine", opts.machine ?? "q35", ...(opts.cpu ? ["-cpu", opts.cpu] : [])];
     // The credential: SMBIOS on x86_64; an arm64 direct-kernel boot has no SMBIOS, so fw_cfg (a file qemu reads).
     const credential = path.join(dir, "tmpfiles.extra");
     if (arm) writeFileSync(credential, tmpfiles);

@@ -24,3 +24,9 @@ export const CREDENTIAL_TRANSPORTS = ["smbios", "fw_cfg", "cmdline", "esp"] as c
 export const BUILDERS = ["auto", "direct", "install"] as const;
 export const MODES = ["ephemeral", "disk"] as const;
 export const CLOUD_INIT_TRANSPORTS = ["cdrom", "imds"] as const;
+/**
+ * q35's built-in devices no guest of bootc's uses (its disks, seeds and network are virtio;
+ * its consoles serial and virtio): the SATA controller, the SMBus, the PS/2 controller and
+ * VMware's I/O port. qemu's machine properties of the same names turn them off (host/q35.ts).
+ */
+export const UNUSED_Q35_DEVICES = ["sata", "smbus", "i8042", "vmport"] as const;

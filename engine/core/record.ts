@@ -12,7 +12,7 @@ import * as z from "zod/mini";
 import { en } from "zod/locales";
 import { BootcError } from "./errors.js";
 import { vmPaths, type EnginePaths } from "./paths.js";
-import { ACCELS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES } from "./names.js";
+import { ACCELS, CLOUD_INIT_TRANSPORTS, CREDENTIAL_TRANSPORTS, MODES, UNUSED_Q35_DEVICES } from "./names.js";
 
 // Mini has no messages of its own; English ones, as classic zod sets on import (same global config).
 z.config(en());
@@ -85,6 +85,12 @@ export const VmSpecSchema = z.object({
     z.union([z.object({ connection: z.string() }), z.object({ remote: z.literal(true) }), z.object({ url: z.string(), identity: z.optional(z.string()) })]),
   ),
   readyTimeoutSec: z.int(),
+  /**
+   * q35's devices this VM boots without, for its whole life (x86_64, bootc's own runtime):
+   * fixed when it is made, since a memory snapshot loads only into the devices it was saved
+   * with. Absent (a VM made before bootc turned them off): all of them, as then.
+   */
+  q35DevicesOff: z.optional(z.array(z.enum(UNUSED_Q35_DEVICES))),
   /** A libvirt VM: the connection URI of its host, the host's saved name, and whether libvirt starts it with the host. */
   connection: z.optional(z.string()),
   hostName: z.optional(z.string()),

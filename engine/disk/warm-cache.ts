@@ -58,8 +58,9 @@ export interface WarmSpec {
 export function warmKey(s: WarmSpec): string {
   const text = JSON.stringify([
     // The machine's version: a saved guest loads only into the same devices, so this goes
-    // up when the devices bootc gives qemu change (2: the boot messages' virtio console).
-    2,
+    // up when the devices bootc gives qemu change (2: the boot messages' virtio console; 3:
+    // q35 without its unused devices, host/q35.ts).
+    3,
     s.base,
     s.cpus,
     s.memoryMiB,

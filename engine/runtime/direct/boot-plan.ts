@@ -171,6 +171,7 @@ export function qemuSpecOf({ record: r, plan, vp, shareCount, sshPort, network, 
     qmpSocket: vp.qmpSock,
     provisionArgs: provision.qemuArgs,
     hotplugPorts: plan.rootShare ? ROOT_PORTS.length : 0,
+    ...(r.q35DevicesOff ? { q35DevicesOff: r.q35DevicesOff } : {}),
     // A restore (runtime/direct/snapshots.ts) loads the guest before it runs; -loadvm cannot: it would snapshot the raw UEFI vars too.
     ...(r.restoreSnapshot ? { paused: true } : {}),
   };

@@ -59,6 +59,15 @@ describe("buildQemuArgs", () => {
     expect(after(args, "-cpu")).toEqual([]);
   });
 
+  it("turns off the q35 devices it is given, under TCG and KVM alike; an arm64 guest's virt board has none", () => {
+    const off = ["sata", "smbus", "i8042", "vmport"] as const;
+    expect(after(buildQemuArgs({ ...base, q35DevicesOff: off }), "-machine")).toEqual(["q35,sata=off,smbus=off,i8042=off,vmport=off"]);
+    expect(after(buildQemuArgs({ ...base, accel: "kvm", q35DevicesOff: ["sata"] }), "-machine")).toEqual(["q35,sata=off,accel=kvm"]);
+    // A VM made before bootc turned them off keeps them all: its snapshots were saved with them.
+    expect(after(buildQemuArgs({ ...base, q35DevicesOff: [] }), "-machine")).toEqual(["q35"]);
+    expect(after(buildQemuArgs({ ...base, guestArch: "aarch64", q35DevicesOff: off }), "-machine")).toEqual(["virt,gic-version=3"]);
+  });
+
   it("runs TCG with a host thread per vCPU when asked (decideTcgThreads), for either guest architecture", () => {
     expect(after(buildQemuArgs({ ...base, tcgThreads: "multi" }), "-accel")).toEqual(["tcg,thread=multi,tb-size=256"]);
     expect(after(buildQemuArgs({ ...base, guestArch: "aarch64", tcgThreads: "multi" }), "-accel")).toEqual(["tcg,thread=multi,tb-size=256"]);

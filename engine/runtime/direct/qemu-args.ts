@@ -5,6 +5,7 @@
  */
 import { TCG_TB_CACHE_MIB, type Accel, type TcgThreads } from "../../host/accel.js";
 import type { HostArch } from "../../host/tools.js";
+import type { Q35Device } from "../../host/q35.js";
 import { BootcError } from "../../core/errors.js";
 import { isForeign, type GuestArch } from "../../host/arch.js";
 import { qemuOptionValue as q } from "../../core/schema.js";
@@ -75,6 +76,8 @@ export interface QemuSpec {
   hotplugPorts?: number;
   /** Start with the CPUs stopped (-S): the monitor loads a snapshot first, then lets the guest run. */
   paused?: boolean;
+  /** x86_64: q35's unused devices to boot without (`sata=off` …; host/q35.ts). */
+  q35DevicesOff?: readonly Q35Device[];
 }
 
 /** The ids of `n` PCIe root ports, in the order buildQemuArgs adds them. */
@@ -102,14 +105,16 @@ function machineArgs(s: QemuSpec): string[] {
     // kernel's time otherwise (qemu's docs/system/arm/cpu-features.rst).
     return ["-machine", "virt,gic-version=3", "-accel", tcgAccel(s), "-cpu", "max,pauth-impdef=on"];
   }
-  // q35 has no floppy, PC speaker or other legacy devices to probe at boot.
+  // q35 has no floppy, PC speaker or other legacy devices to probe at boot, and the guest
+  // gets none of its own unused ones either (host/q35.ts).
+  const q35 = ["q35", ...(s.q35DevicesOff ?? []).map((d) => `${d}=off`)].join(",");
   if (s.accel === "tcg") {
     // How many host threads: decideTcgThreads (engine/host/accel.ts). Multi-threaded TCG
     // once panicked Debian 13's kernel in sched_clock_cpu (2 of ~30 boots, 2026-11-25), not
     // seen again since (docs/benchmarks.md); the monitor fails a panicked boot at once.
-    return ["-machine", "q35", "-accel", tcgAccel(s)];
+    return ["-machine", q35, "-accel", tcgAccel(s)];
   }
-  return ["-machine", `q35,accel=${s.accel}`, "-cpu", "host"];
+  return ["-machine", `${q35},accel=${s.accel}`, "-cpu", "host"];
 }
 
 /**

@@ -23,6 +23,8 @@ import { copyCloudInitDir } from "../../provision/inputs.js";
 import { sshArgv } from "../../ssh/command.js";
 import { sshExec, type SshTarget } from "../../ssh/exec.js";
 import { generateKey } from "../../ssh/keys.js";
+import { q35DevicesToTurnOff } from "../../host/q35.js";
+import { findQemu, hostArch } from "../../host/tools.js";
 import type { CreateRequest, Listing, RebootOptions, StopOptions, VmRuntime } from "../runtime.js";
 import { attachConsole, requestSoftReboot, requestStop } from "./client.js";
 import { startMonitor } from "./launch.js";
@@ -118,6 +120,7 @@ export class DirectRuntime implements VmRuntime {
         identity: record.generatedKey ? p.key : record.identity,
         sshPort: await freePort(record.forwards.map((f) => f.host)),
         ...(req.warm ? { restoreSnapshot: req.warm.tag } : {}),
+        ...(await q35DevicesOff(record)),
       };
       await writeRecord(fresh, this.paths);
       // Recorded at once, so that a stop or rm racing the monitor's start can find it.
@@ -376,4 +379,10 @@ async function removeDir(dir: string, runDir: string): Promise<void> {
   await rm(doomed, { recursive: true, force: true });
   await rename(dir, doomed).catch(() => undefined);
   await rm(doomed, { recursive: true, force: true });
+}
+
+/** An x86_64 guest boots without q35's unused devices its qemu can turn off, for its whole life (host/q35.ts). */
+async function q35DevicesOff(r: VmRecord): Promise<Pick<VmRecord, "q35DevicesOff">> {
+  const guest = r.arch ?? hostArch();
+  return guest === "x86_64" ? { q35DevicesOff: await q35DevicesToTurnOff(findQemu(process.env, guest)) } : {};
 }
