@@ -43,6 +43,9 @@ const configs: Record<string, PlainBootOptions> = {
   // guest loads ahci, libata and scsi_mod and probes six ports), the SMBus (i2c_i801), the
   // PS/2 controller (psmouse probes its protocols) and VMware's I/O port.
   "tb-size=256 lean-q35": { ...tbSize(256), machine: "q35,sata=off,smbus=off,i8042=off,vmport=off" },
+  // ... and with the devices libvirt adds to a q35 domain unless told not to: a USB
+  // controller (qemu-xhci) and a memory balloon.
+  "lean-q35 libvirt-defaults": { ...tbSize(256), machine: "q35,sata=off,smbus=off,i8042=off,vmport=off", devices: ["qemu-xhci", "virtio-balloon-pci"] },
   // ... and each half of it.
   "tb-size=256 no-sata-smbus": { ...tbSize(256), machine: "q35,sata=off,smbus=off" },
   "tb-size=256 no-i8042-vmport": { ...tbSize(256), machine: "q35,i8042=off,vmport=off" },

@@ -37,6 +37,8 @@ export interface PlainBootOptions {
   cpu?: string;
   /** The x86_64 -machine value (default q35). */
   machine?: string;
+  /** More devices (-device values), e.g. what libvirt adds to a domain by default. */
+  devices?: string[];
   /** The guest's architecture (default x86_64); aarch64 boots with qemu-system-aarch64. */
   arch?: "x86_64" | "aarch64";
   /** Another initramfs than the image's own. */
@@ -110,6 +112,7 @@ export async function plainQemuBoot(image: string, opts: PlainBootOptions = {}):
       arm ? "qemu-system-aarch64" : "qemu-system-x86_64",
       [
         ...machine,
+        ...(opts.devices ?? []).flatMap((d) => ["-device", d]),
         "-accel",
         opts.accel ?? "tcg,thread=single",
         "-smp",
