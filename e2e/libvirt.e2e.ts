@@ -165,6 +165,17 @@ describe("a VM on this host's libvirt (qemu:///system)", () => {
     expect((await bootc(home, ["logs", "lvl"])).stdout).toMatch(/Debian GNU\/Linux/);
   });
 
+  it("has no USB controller or memory balloon, which libvirt adds unless told not to", async () => {
+    const r = await bootc(home, ["ssh", "lvl", "--", "cat /sys/bus/pci/devices/*/class; echo --; cat /sys/bus/virtio/devices/*/device"]);
+    expect(r.exitCode, String(r.all)).toBe(0);
+    const [pci, virtio] = String(r.stdout)
+      .split(/^--$/m)
+      .map((s) => s.trim().split("\n"));
+    expect(pci!.filter((c) => c.startsWith("0x0c03"))).toEqual([]); // a USB controller
+    expect(virtio).toContain("0x0002"); // the disk, so the list is real
+    expect(virtio).not.toContain("0x0005"); // virtio's memory balloon
+  });
+
   it("got its cloud-init seed from a volume on the host", async () => {
     const r = await bootc(home, ["ssh", "lvl", "--", "cloud-init status --wait >/dev/null; cat /var/tmp/from-cloud-init"]);
     expect(String(r.stdout)).toBe("seeded-here");

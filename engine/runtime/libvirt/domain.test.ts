@@ -36,7 +36,10 @@ describe("domainXml", () => {
     expect(xml).not.toContain("host-passthrough");
     expect(xml).not.toContain("<memoryBacking>");
     // A 256 MiB translation cache, not qemu's 1 GiB (TCG_TB_CACHE_MIB).
-    expect(xml).toContain("<features><acpi/><tcg><tb-cache unit='MiB'>256</tb-cache></tcg></features>");
+    expect(xml).toContain("<features><acpi/><vmport state='off'/><tcg><tb-cache unit='MiB'>256</tb-cache></tcg></features>");
+    // None of the devices libvirt would add by itself that the guest does not use.
+    expect(xml).toContain("<controller type='usb' model='none'/>");
+    expect(xml).toContain("<memballoon model='none'/>");
   });
 
   it("shares host folders through virtiofs, with guest memory virtiofsd can map", () => {
@@ -79,7 +82,7 @@ describe("domainXml", () => {
     );
     // Under KVM (an arm64 libvirt host) the host's CPU, as for x86_64.
     expect(domainXml({ ...spec, arch: "aarch64", accel: "kvm" })).toContain("<cpu mode='host-passthrough'/>");
-    expect(domainXml(spec)).toContain("<features><acpi/><tcg><tb-cache unit='MiB'>256</tb-cache></tcg></features>");
+    expect(domainXml(spec)).toContain("<features><acpi/><vmport state='off'/><tcg><tb-cache unit='MiB'>256</tb-cache></tcg></features>");
     expect(domainXml(spec)).not.toContain("<cpu ");
   });
 
