@@ -19,6 +19,7 @@ interface Vm {
   reason?: string;
   timeline: Array<{ event: string; at: string }>;
   qemuArgs?: string[];
+  qemuPid?: number;
 }
 
 const home = makeHome();
@@ -283,6 +284,25 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     expect(afterSecond - afterFirst).toBeLessThan(32 * 2 ** 20);
     expect(afterSecond - before).toBeLessThan(64 * 2 ** 20);
     expect((await bootc(home, ["ssh", NAME, "--", "true"])).exitCode).toBe(0);
+  });
+
+  it("a reboot the guest does itself keeps the VM, and SSH answers again with the new boot's host key", async () => {
+    const bootId = async () => {
+      const r = await bootc(home, ["ssh", NAME, "--", "cat", "/proc/sys/kernel/random/boot_id"]);
+      return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
+    };
+    const before = await bootcJson<Vm>(home, ["inspect", NAME]);
+    const first = await bootId();
+    expect(first).toBeTruthy();
+    // Detached, so that the SSH session ends before the guest goes down.
+    await bootc(home, ["ssh", NAME, "--", "nohup sh -c 'sleep 1; systemctl reboot' >/dev/null 2>&1 &"]);
+    // The volatile root makes new host keys at every boot: the pinned one is learnt anew.
+    const second = await waitUntil("SSH answers from the new boot", async () => ((await bootId()) ?? first) !== first || undefined, 300_000, 3000);
+    expect(second).toBe(true);
+    const after = await bootcJson<Vm>(home, ["inspect", NAME]);
+    expect(after.qemuPid).toBe(before.qemuPid);
+    expect(after.effectiveState).toBe("ssh-ready");
+    expect(after.timeline.map((t) => t.event)).toContain("guest-rebooted");
   });
 
   it("stops gracefully through ACPI and records why", async () => {

@@ -22,6 +22,7 @@ export class Qmp {
   private buffer = "";
   private pending: Array<(reply: Record<string, unknown>) => void> = [];
   private readonly eventWaiters = new Set<(msg: Record<string, unknown>) => boolean>();
+  private readonly listeners: Array<{ name: string; hear: (data: Record<string, unknown>) => void }> = [];
   /** The SHUTDOWN event, once qemu has sent it (just before it exits). */
   shutdown?: QmpShutdown;
   /** Settles when qemu has closed the connection: everything it sent has been read. */
@@ -42,7 +43,10 @@ export class Qmp {
           const data = msg.data as Partial<QmpShutdown> | undefined;
           this.shutdown = { guest: data?.guest === true, reason: String(data?.reason ?? "unknown") };
         } else if ("return" in msg || "error" in msg) this.pending.shift()?.(msg);
-        if (typeof msg.event === "string") for (const w of this.eventWaiters) if (w(msg)) this.eventWaiters.delete(w);
+        if (typeof msg.event === "string") {
+          for (const w of this.eventWaiters) if (w(msg)) this.eventWaiters.delete(w);
+          for (const l of this.listeners) if (l.name === msg.event) l.hear((msg.data ?? {}) as Record<string, unknown>);
+        }
       }
     });
     socket.on("error", () => undefined);
@@ -100,6 +104,11 @@ export class Qmp {
       }, timeoutMs);
       this.eventWaiters.add(waiter);
     });
+  }
+
+  /** Calls `hear` with the data of every event `name` from now on, for as long as the connection lasts. */
+  onEvent(name: string, hear: (data: Record<string, unknown>) => void): void {
+    this.listeners.push({ name, hear });
   }
 
   close(): void {

@@ -73,6 +73,9 @@ export class Supervisor {
   private snapshotQueue: Promise<unknown> = Promise.resolve();
   /** The guest was resumed from a snapshot: its clock stands at the snapshot's time until stepped (before it counts as ssh-ready). */
   private clockBehind = false;
+  /** Reboots the guest did itself (guestRebooted), and whether its new host key is being learnt. */
+  private guestReboots = 0;
+  private relearningKey = false;
 
   private readonly log: RecordLog;
 
@@ -266,6 +269,9 @@ export class Supervisor {
     }
     void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
     this.qmp = await Qmp.connect(this.p.qmpSock).catch(() => undefined);
+    // A reboot the guest does itself (reboot, systemctl reboot) keeps qemu and the VM; not a
+    // snapshot load's reset, which qemu does (guest: false).
+    this.qmp?.onEvent("RESET", (data) => void (data.guest === true && sshPort && this.guestRebooted(sshPort)));
     if (r.restoreSnapshot) await this.resumeFromSnapshot(r.restoreSnapshot);
     if (sshPort) void this.waitForSsh(sshPort);
   }
@@ -329,6 +335,34 @@ export class Supervisor {
     );
     if (!done)
       this.log.broadcast({ type: "warning", message: "the guest's clock could not be set after the restore: it runs behind by the time since the snapshot" });
+  }
+
+  /**
+   * The guest rebooted itself. On a volatile root its sshd makes new host keys at every boot,
+   * so the key pinned at ssh-ready would make every later connection fail as an impostor's:
+   * it is forgotten, and learnt again as at a boot, from the first answer on the VM's own
+   * loopback port. Before ssh-ready the boot's own wait learns it. Another reboot while the
+   * key is being learnt starts the learning over, so the key kept is the newest boot's.
+   */
+  private async guestRebooted(port: number): Promise<void> {
+    if (this.life.ending) return;
+    this.guestReboots++;
+    await unlink(this.p.knownHosts).catch(() => undefined);
+    if (this.life.state !== "ssh-ready") return;
+    this.log.mark("guest-rebooted");
+    if (this.relearningKey) return;
+    this.relearningKey = true;
+    try {
+      const target = { vmName: this.record.name, port, user: this.record.sshUser, identity: this.record.identity, knownHosts: this.p.knownHosts };
+      let learnt: number;
+      do {
+        learnt = this.guestReboots;
+        await waitForSsh(target, { timeoutMs: Infinity, check: () => (this.life.ending ? "stop" : "probe") });
+        if (learnt !== this.guestReboots) await unlink(this.p.knownHosts).catch(() => undefined);
+      } while (learnt !== this.guestReboots && !this.life.ending);
+    } finally {
+      this.relearningKey = false;
+    }
   }
 
   /** Waits until SSH answers (then ssh-ready; true), the VM ends, or SSH is given up on after the ready timeout and a later answer. */
