@@ -53,6 +53,8 @@ export interface WarmSpec {
   identity?: string;
   /** The qemu binary: path, size and mtime. */
   qemu: string;
+  /** The q35 devices the VM boots without (host/q35.ts): a saved guest loads only into its own board. */
+  q35DevicesOff?: readonly string[];
 }
 
 export function warmKey(s: WarmSpec): string {
@@ -73,6 +75,7 @@ export function warmKey(s: WarmSpec): string {
     s.autologin,
     s.identity ?? "",
     s.qemu,
+    s.q35DevicesOff ?? [],
   ]);
   return createHash("sha256").update(text).digest("hex").slice(0, 24);
 }

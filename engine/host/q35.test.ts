@@ -23,8 +23,9 @@ describe("q35's unused devices", () => {
   });
 
   it("asks this host's qemu, and turns none off when qemu cannot answer", async () => {
+    // sata, smbus and vmport are old properties; i8042 came with qemu 7.0.
     if (existsSync("/usr/bin/qemu-system-x86_64"))
-      expect(await q35DevicesToTurnOff("/usr/bin/qemu-system-x86_64")).toEqual(["sata", "smbus", "i8042", "vmport"]);
+      expect(await q35DevicesToTurnOff("/usr/bin/qemu-system-x86_64")).toEqual(expect.arrayContaining(["sata", "smbus", "vmport"]));
     expect(await q35DevicesToTurnOff("/bin/false")).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@
  * an unknown property fails the boot: so qemu is asked which it has.
  */
 import { UNUSED_Q35_DEVICES } from "../core/names.js";
+import { findQemu, type HostArch } from "./tools.js";
 
 export type Q35Device = (typeof UNUSED_Q35_DEVICES)[number];
 
@@ -17,19 +18,19 @@ export function q35DevicesIn(help: string): Q35Device[] {
   return UNUSED_Q35_DEVICES.filter((d) => props.has(d));
 }
 
-const asked = new Map<string, Promise<Q35Device[]>>();
+/** The unused q35 devices `qemu` (an x86_64 system emulator) can turn off; none if it cannot tell. */
+export async function q35DevicesToTurnOff(qemu: string): Promise<Q35Device[]> {
+  // Loaded here, not at the top: the CLI's quick commands (list, ssh) import the runtime that imports this.
+  const { execa } = await import("execa");
+  const r = await execa(qemu, ["-machine", "q35,help"], { reject: false, timeout: 10_000 });
+  return r.exitCode === 0 ? q35DevicesIn(r.stdout) : [];
+}
 
-/** The unused q35 devices `qemu` (an x86_64 system emulator) can turn off; none if it cannot tell. Asked once per binary. */
-export function q35DevicesToTurnOff(qemu: string): Promise<Q35Device[]> {
-  let answer = asked.get(qemu);
-  if (!answer) {
-    answer = (async () => {
-      // Loaded here, not at the top: the CLI's quick commands (list, ssh) import the runtime that imports this.
-      const { execa } = await import("execa");
-      const r = await execa(qemu, ["-machine", "q35,help"], { reject: false, timeout: 10_000 });
-      return r.exitCode === 0 ? q35DevicesIn(r.stdout) : [];
-    })();
-    asked.set(qemu, answer);
-  }
-  return answer;
+/**
+ * What a new VM whose guest is `guest` boots without, for life: undefined for an arm64 guest
+ * (its virt board has none of these devices). Asked anew for every VM (80 ms): a cached
+ * answer would outlive an upgrade of qemu under a running `bootc serve`.
+ */
+export async function q35DevicesOffFor(guest: HostArch, env: NodeJS.ProcessEnv = process.env): Promise<Q35Device[] | undefined> {
+  return guest === "x86_64" ? q35DevicesToTurnOff(findQemu(env, guest)) : undefined;
 }

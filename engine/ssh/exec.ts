@@ -1,7 +1,8 @@
 /**
  * Running a command in a guest over SSH with ssh2 (no ssh client needed). The host key
- * must match the pinned one; with `learn`, an unpinned key is accepted and pinned (used
- * only by the monitor's first probe after boot).
+ * must match the pinned one; with `learn`, an unpinned key is accepted and pinned (only the
+ * monitor learns: its probes after a boot or a reboot, and its first connection after a
+ * snapshot is loaded).
  */
 import { readFile } from "node:fs/promises";
 import type { Duplex, Writable } from "node:stream";

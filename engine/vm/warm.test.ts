@@ -47,6 +47,7 @@ describe("warmKey", () => {
       { kargs: ["quiet"] },
       { qemu: "/usr/bin/qemu-system-x86_64:1:3" },
       { accel: "kvm" },
+      { q35DevicesOff: ["sata", "smbus", "i8042", "vmport"] },
     ])
       expect(warmKey({ ...spec, ...change })).not.toBe(k);
   });

@@ -24,6 +24,7 @@ import {
   warmPartialDir,
   type WarmEntry,
 } from "../disk/warm-cache.js";
+import { q35DevicesOffFor } from "../host/q35.js";
 import { findQemu, hostArch } from "../host/tools.js";
 import type { VmRuntime } from "../runtime/runtime.js";
 
@@ -71,6 +72,7 @@ export async function warmKeyOf(r: VmRecord): Promise<{ key: string; base: strin
     autologin: !!r.autologin,
     identity: r.generatedKey ? undefined : r.identity,
     qemu: await qemuIdentity(findQemu(process.env, r.arch ?? hostArch())),
+    q35DevicesOff: r.q35DevicesOff,
   });
   return { key, base };
 }
@@ -121,6 +123,9 @@ export async function createWarmVm(
   onEvent: (e: VmEvent) => void = () => undefined,
 ): Promise<VmRecord> {
   checkWarmOptions(vm.opts);
+  // The board is decided once, here: the entry's VM and this one boot on the same (host/q35.ts).
+  const q35DevicesOff = await q35DevicesOffFor(vm.record.arch ?? hostArch());
+  vm = { ...vm, record: { ...vm.record, ...(q35DevicesOff ? { q35DevicesOff } : {}) } };
   const ids = await warmKeyOf(vm.record);
   let entry = await readWarmEntry(host.paths, ids.key);
   // An entry whose base disk was removed is of no use: a rebuilt base need not match the overlay's clusters.

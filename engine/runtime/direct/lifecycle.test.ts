@@ -17,15 +17,15 @@ describe("the monitor's state machine", () => {
     expect(life.state).toBe("ssh-ready");
   });
 
-  it("a soft reboot takes an ssh-ready VM back to running until SSH answers again, but not one being stopped", () => {
+  it("a boot in the same qemu (a soft reboot, a guest's own reboot) takes an ssh-ready VM back to running until SSH answers again, but not one being stopped", () => {
     const life = new Lifecycle();
     life.qemuSpawned();
     for (const s of ["booting", "running", "ssh-ready"] as const) life.move(s);
-    expect(life.softRebooted()).toBe(true);
+    expect(life.bootedAgain()).toBe(true);
     expect(life.state).toBe("running");
     expect(life.move("ssh-ready")).toBe(true);
     life.requestStop(stop());
-    expect(life.softRebooted()).toBe(false);
+    expect(life.bootedAgain()).toBe(false);
     expect(life.state).toBe("stopping");
   });
 

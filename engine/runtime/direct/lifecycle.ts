@@ -109,8 +109,11 @@ export class Lifecycle {
     return true;
   }
 
-  /** A soft reboot switched the guest's root: it runs, and SSH has to answer again; false when the VM is ending. */
-  softRebooted(): boolean {
+  /**
+   * The guest boots again in the same qemu — a soft reboot switched its root, or it rebooted
+   * itself: it runs, and SSH has to answer again; false when the VM is ending.
+   */
+  bootedAgain(): boolean {
     if (this.ending || (this.current !== "ssh-ready" && this.current !== "running")) return false;
     this.current = "running";
     this.sshGaveUp = false;

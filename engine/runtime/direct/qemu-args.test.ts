@@ -63,7 +63,8 @@ describe("buildQemuArgs", () => {
     const off = ["sata", "smbus", "i8042", "vmport"] as const;
     expect(after(buildQemuArgs({ ...base, q35DevicesOff: off }), "-machine")).toEqual(["q35,sata=off,smbus=off,i8042=off,vmport=off"]);
     expect(after(buildQemuArgs({ ...base, accel: "kvm", q35DevicesOff: ["sata"] }), "-machine")).toEqual(["q35,sata=off,accel=kvm"]);
-    // A VM made before bootc turned them off keeps them all: its snapshots were saved with them.
+    // A VM made before bootc turned them off (no q35DevicesOff) keeps them all: its snapshots were saved with them.
+    expect(after(buildQemuArgs(base), "-machine")).toEqual(["q35"]);
     expect(after(buildQemuArgs({ ...base, q35DevicesOff: [] }), "-machine")).toEqual(["q35"]);
     expect(after(buildQemuArgs({ ...base, guestArch: "aarch64", q35DevicesOff: off }), "-machine")).toEqual(["virt,gic-version=3"]);
   });

@@ -73,9 +73,8 @@ export class Supervisor {
   private snapshotQueue: Promise<unknown> = Promise.resolve();
   /** The guest was resumed from a snapshot: its clock stands at the snapshot's time until stepped (before it counts as ssh-ready). */
   private clockBehind = false;
-  /** Reboots the guest did itself (guestRebooted), and whether its new host key is being learnt. */
+  /** Reboots the guest did itself (guestRebooted): a wait for SSH that saw one learns the host key again. */
   private guestReboots = 0;
-  private relearningKey = false;
 
   private readonly log: RecordLog;
 
@@ -96,7 +95,7 @@ export class Supervisor {
       consoleNote: (line) => this.serial?.push(Buffer.from(`\r\n${line}\r\n`)),
       daemonStarted: (child) => this.daemons.push(child),
       onLost: (root, how) => this.shareLost(`the image ${root.image}`, how, root),
-      switched: () => this.life.softRebooted() && this.log.update({ state: "running" }),
+      switched: () => this.life.bootedAgain() && this.log.update({ state: "running" }),
       waitForSsh: () => this.waitForSsh(this.record.sshPort ?? 0),
       ending: () => this.life.ending,
     });
@@ -269,9 +268,11 @@ export class Supervisor {
     }
     void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
     this.qmp = await Qmp.connect(this.p.qmpSock).catch(() => undefined);
-    // A reboot the guest does itself (reboot, systemctl reboot) keeps qemu and the VM; not a
-    // snapshot load's reset, which qemu does (guest: false).
-    this.qmp?.onEvent("RESET", (data) => void (data.guest === true && sshPort && this.guestRebooted(sshPort)));
+    // A reboot the guest does itself (reboot, systemctl reboot) keeps qemu and the VM. (A
+    // system_reset through QMP would say guest: false; bootc sends none.)
+    this.qmp?.onEvent("RESET", (data) => {
+      if (data.guest === true && sshPort) void this.guestRebooted(sshPort);
+    });
     if (r.restoreSnapshot) await this.resumeFromSnapshot(r.restoreSnapshot);
     if (sshPort) void this.waitForSsh(sshPort);
   }
@@ -314,7 +315,10 @@ export class Supervisor {
       }
       if (action === "load") {
         this.log.mark("snapshot-restored");
-        if (state === "ssh-ready") void this.stepGuestClock();
+        // The guest is back at the snapshot's moment, maybe in a boot before a reboot of its
+        // own (guestRebooted), with that boot's host keys: the key is learnt again.
+        await unlink(this.p.knownHosts).catch(() => undefined);
+        if (state === "ssh-ready") void this.stepGuestClock(true);
       }
     };
     const next = this.snapshotQueue.then(run, run);
@@ -322,14 +326,18 @@ export class Supervisor {
     return next;
   }
 
-  /** Sets a restored guest's clock to the host's (it resumed at the snapshot's time); a guest that refuses gets a warning, nothing fails. */
-  private async stepGuestClock(): Promise<void> {
+  /**
+   * Sets a restored guest's clock to the host's (it resumed at the snapshot's time); a guest
+   * that refuses gets a warning, nothing fails. `learn`: no host key is pinned, and this
+   * connection pins the guest's.
+   */
+  private async stepGuestClock(learn = false): Promise<void> {
     const r = this.record;
     if (!r.sshPort) return;
     const target = { vmName: r.name, port: r.sshPort, user: r.sshUser, identity: r.identity, knownHosts: this.p.knownHosts };
     const at = (Date.now() / 1000).toFixed(3);
     const set = `date -u -s @${at} >/dev/null 2>&1 || sudo -n date -u -s @${at} >/dev/null 2>&1`;
-    const done = await sshExec(target, set, { timeoutMs: 30_000 }).then(
+    const done = await sshExec(target, set, { timeoutMs: 30_000, learn }).then(
       (x) => x.code === 0,
       () => false,
     );
@@ -340,47 +348,43 @@ export class Supervisor {
   /**
    * The guest rebooted itself. On a volatile root its sshd makes new host keys at every boot,
    * so the key pinned at ssh-ready would make every later connection fail as an impostor's:
-   * it is forgotten, and learnt again as at a boot, from the first answer on the VM's own
-   * loopback port. Before ssh-ready the boot's own wait learns it. Another reboot while the
-   * key is being learnt starts the learning over, so the key kept is the newest boot's.
+   * it is forgotten, the VM is `running` again, and the key is learnt anew as at a boot, from
+   * the first answer on the VM's own loopback port (waitForSsh, with its timeout). A wait
+   * already under way (the boot's own, or a soft reboot's) sees the reboot and learns again.
    */
   private async guestRebooted(port: number): Promise<void> {
-    if (this.life.ending) return;
     this.guestReboots++;
+    const wasReady = this.life.state === "ssh-ready";
     await unlink(this.p.knownHosts).catch(() => undefined);
-    if (this.life.state !== "ssh-ready") return;
+    if (!wasReady || !this.life.bootedAgain()) return;
+    this.log.update({ state: "running" });
     this.log.mark("guest-rebooted");
-    if (this.relearningKey) return;
-    this.relearningKey = true;
-    try {
-      const target = { vmName: this.record.name, port, user: this.record.sshUser, identity: this.record.identity, knownHosts: this.p.knownHosts };
-      let learnt: number;
-      do {
-        learnt = this.guestReboots;
-        await waitForSsh(target, { timeoutMs: Infinity, check: () => (this.life.ending ? "stop" : "probe") });
-        if (learnt !== this.guestReboots) await unlink(this.p.knownHosts).catch(() => undefined);
-      } while (learnt !== this.guestReboots && !this.life.ending);
-    } finally {
-      this.relearningKey = false;
-    }
+    await this.waitForSsh(port);
   }
 
   /** Waits until SSH answers (then ssh-ready; true), the VM ends, or SSH is given up on after the ready timeout and a later answer. */
   private async waitForSsh(port: number): Promise<boolean> {
     const target = { vmName: this.record.name, port, user: this.record.sshUser, identity: this.record.identity, knownHosts: this.p.knownHosts };
     const check = () => (this.life.ending ? "stop" : this.life.state === "running" ? "probe" : "wait");
-    let outcome = await waitForSsh(target, { timeoutMs: this.record.readyTimeoutSec * 1000, check });
-    if (outcome === "timeout" && this.life.sshTimedOut()) {
-      // A broken sshd is exactly when the serial console is needed: the VM runs on, and says
-      // why it is not ssh-ready (waiters hear "ssh-timeout" and read it).
-      this.log.update({ sshFailed: `SSH did not answer within ${this.record.readyTimeoutSec} s` });
-      this.log.mark("ssh-timeout");
-      outcome = await waitForSsh(target, { timeoutMs: Infinity, intervalMs: LATE_SSH_PROBE_MS, check });
-    }
-    if (outcome === "ready" && this.clockBehind) {
-      this.clockBehind = false;
-      await this.stepGuestClock();
-    }
+    let outcome: Awaited<ReturnType<typeof waitForSsh>>;
+    let reboots: number;
+    do {
+      reboots = this.guestReboots;
+      outcome = await waitForSsh(target, { timeoutMs: this.record.readyTimeoutSec * 1000, check });
+      if (outcome === "timeout" && this.life.sshTimedOut()) {
+        // A broken sshd is exactly when the serial console is needed: the VM runs on, and says
+        // why it is not ssh-ready (waiters hear "ssh-timeout" and read it).
+        this.log.update({ sshFailed: `SSH did not answer within ${this.record.readyTimeoutSec} s` });
+        this.log.mark("ssh-timeout");
+        outcome = await waitForSsh(target, { timeoutMs: Infinity, intervalMs: LATE_SSH_PROBE_MS, check });
+      }
+      if (outcome === "ready" && this.clockBehind) {
+        this.clockBehind = false;
+        await this.stepGuestClock();
+      }
+      // The guest rebooted while this wait ran (guestRebooted): the key it learnt may be the old boot's.
+      if (reboots !== this.guestReboots) await unlink(this.p.knownHosts).catch(() => undefined);
+    } while (outcome === "ready" && reboots !== this.guestReboots);
     if (outcome === "ready" && this.life.move("ssh-ready")) {
       this.log.mark("ssh-ready");
       this.log.update({ state: "ssh-ready", sshFailed: undefined });

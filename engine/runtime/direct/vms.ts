@@ -23,8 +23,8 @@ import { copyCloudInitDir } from "../../provision/inputs.js";
 import { sshArgv } from "../../ssh/command.js";
 import { sshExec, type SshTarget } from "../../ssh/exec.js";
 import { generateKey } from "../../ssh/keys.js";
-import { q35DevicesToTurnOff } from "../../host/q35.js";
-import { findQemu, hostArch } from "../../host/tools.js";
+import { q35DevicesOffFor } from "../../host/q35.js";
+import { hostArch } from "../../host/tools.js";
 import type { CreateRequest, Listing, RebootOptions, StopOptions, VmRuntime } from "../runtime.js";
 import { attachConsole, requestSoftReboot, requestStop } from "./client.js";
 import { startMonitor } from "./launch.js";
@@ -120,7 +120,8 @@ export class DirectRuntime implements VmRuntime {
         identity: record.generatedKey ? p.key : record.identity,
         sshPort: await freePort(record.forwards.map((f) => f.host)),
         ...(req.warm ? { restoreSnapshot: req.warm.tag } : {}),
-        ...(await q35DevicesOff(record)),
+        // Decided here for the VM's life (a warm start's was decided with its entry's key).
+        ...(await q35Board(record)),
       };
       await writeRecord(fresh, this.paths);
       // Recorded at once, so that a stop or rm racing the monitor's start can find it.
@@ -381,8 +382,8 @@ async function removeDir(dir: string, runDir: string): Promise<void> {
   await rm(doomed, { recursive: true, force: true });
 }
 
-/** An x86_64 guest boots without q35's unused devices its qemu can turn off, for its whole life (host/q35.ts). */
-async function q35DevicesOff(r: VmRecord): Promise<Pick<VmRecord, "q35DevicesOff">> {
-  const guest = r.arch ?? hostArch();
-  return guest === "x86_64" ? { q35DevicesOff: await q35DevicesToTurnOff(findQemu(process.env, guest)) } : {};
+/** The q35 devices a new VM boots without (host/q35.ts): as its record says, else asked of its qemu. */
+async function q35Board(r: VmRecord): Promise<Pick<VmRecord, "q35DevicesOff">> {
+  const off = r.q35DevicesOff ?? (await q35DevicesOffFor(r.arch ?? hostArch()));
+  return off ? { q35DevicesOff: off } : {};
 }

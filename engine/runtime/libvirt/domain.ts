@@ -173,7 +173,7 @@ export function domainXml(s: DomainSpec): string {
     ...shares.devices,
     "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
     // Not the USB controller and memory balloon libvirt adds unless told: nothing of the
-    // guest's uses them, and under TCG probing them cost 10 % more CPU to SSH (docs/benchmarks.md).
+    // guest's uses them, and under TCG probing them cost 11 % more CPU to SSH (docs/benchmarks.md).
     "<controller type='usb' model='none'/>",
     "<memballoon model='none'/>",
     "</devices>",
