@@ -8,7 +8,7 @@
  * type-checks. And the monitor runs under the Node binary a host application names.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "@playwright/test";
 import { execa } from "execa";
@@ -124,7 +124,21 @@ describe("installed as a user installs it: npm install -g into an empty prefix",
   beforeAll(async () => {
     // Dependencies as a user gets them, from npm's cache where `npm ci` left them (the
     // registry only for what the cache lacks: npm ci stores no package metadata).
-    const r = await execa("npm", ["install", "-g", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", tarball], { all: true, reject: false });
+    const install = () =>
+      execa("npm", ["install", "-g", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", tarball], {
+        all: true,
+        reject: false,
+        timeout: 240_000,
+      });
+    let r = await install();
+    // npm 11 once hung here for good after reading every tarball from its cache, no socket
+    // open (a suite run of 2026-12-05; it takes seconds otherwise): a user would try again,
+    // and so does this, from an empty prefix.
+    if (r.timedOut) {
+      rmSync(prefix, { recursive: true, force: true });
+      mkdirSync(prefix);
+      r = await install();
+    }
     expect(r.exitCode, r.all).toBe(0);
     const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
     installedBytes = Number(execFileSync("du", ["-sb", installed], { encoding: "utf8" }).split("\t")[0]);
