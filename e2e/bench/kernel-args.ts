@@ -17,6 +17,8 @@ const ENGINE_BEFORE = ["systemd.default_device_timeout_sec=600", "8250.nr_uarts=
 const engineLike: PlainBootOptions = { accel: "tcg,thread=single", smp: 2, cache: "always", console: "hvc0", append: ENGINE_BEFORE };
 /** engineLike with a translation cache of `mib` MiB instead of qemu's 1 GiB. */
 const tbSize = (mib: number, base: PlainBootOptions = engineLike): PlainBootOptions => ({ ...base, accel: `tcg,thread=single,tb-size=${mib}` });
+/** q35 as the engine gives an x86_64 guest now (engine/host/q35.ts). */
+const LEAN_Q35 = "q35,sata=off,smbus=off,i8042=off,vmport=off";
 const configs: Record<string, PlainBootOptions> = {
   before: engineLike,
   "init_on_alloc=0 mitigations=off": { ...engineLike, append: [...ENGINE_BEFORE, "init_on_alloc=0", "mitigations=off"] },
@@ -42,10 +44,10 @@ const configs: Record<string, PlainBootOptions> = {
   // q35 without the board's devices no guest of the engine uses: the SATA controller (the
   // guest loads ahci, libata and scsi_mod and probes six ports), the SMBus (i2c_i801), the
   // PS/2 controller (psmouse probes its protocols) and VMware's I/O port.
-  "tb-size=256 lean-q35": { ...tbSize(256), machine: "q35,sata=off,smbus=off,i8042=off,vmport=off" },
+  "tb-size=256 lean-q35": { ...tbSize(256), machine: LEAN_Q35 },
   // ... and with the devices libvirt adds to a q35 domain unless told not to: a USB
   // controller (qemu-xhci) and a memory balloon.
-  "lean-q35 libvirt-defaults": { ...tbSize(256), machine: "q35,sata=off,smbus=off,i8042=off,vmport=off", devices: ["qemu-xhci", "virtio-balloon-pci"] },
+  "lean-q35 libvirt-defaults": { ...tbSize(256), machine: LEAN_Q35, devices: ["qemu-xhci", "virtio-balloon-pci"] },
   // ... and each half of it.
   "tb-size=256 no-sata-smbus": { ...tbSize(256), machine: "q35,sata=off,smbus=off" },
   "tb-size=256 no-i8042-vmport": { ...tbSize(256), machine: "q35,i8042=off,vmport=off" },

@@ -8,7 +8,8 @@
  * an unknown property fails the boot: so qemu is asked which it has.
  */
 import { UNUSED_Q35_DEVICES } from "../core/names.js";
-import { findQemu, type HostArch } from "./tools.js";
+import type { VmRecord } from "../core/record.js";
+import { findQemu, hostArch } from "./tools.js";
 
 export type Q35Device = (typeof UNUSED_Q35_DEVICES)[number];
 
@@ -27,10 +28,13 @@ export async function q35DevicesToTurnOff(qemu: string): Promise<Q35Device[]> {
 }
 
 /**
- * What a new VM whose guest is `guest` boots without, for life: undefined for an arm64 guest
- * (its virt board has none of these devices). Asked anew for every VM (80 ms): a cached
- * answer would outlive an upgrade of qemu under a running `bootc serve`.
+ * The q35 devices a new VM boots without, for life, as a record field: what its record says
+ * already, else asked of its qemu — anew for every VM (80 ms), since a cached answer would
+ * outlive an upgrade of qemu under a running `bootc serve`. Nothing for an arm64 guest (its
+ * virt board has none of these devices).
  */
-export async function q35DevicesOffFor(guest: HostArch, env: NodeJS.ProcessEnv = process.env): Promise<Q35Device[] | undefined> {
-  return guest === "x86_64" ? q35DevicesToTurnOff(findQemu(env, guest)) : undefined;
+export async function q35Board(r: Pick<VmRecord, "arch" | "q35DevicesOff">, env: NodeJS.ProcessEnv = process.env): Promise<Pick<VmRecord, "q35DevicesOff">> {
+  const guest = r.arch ?? hostArch();
+  const off = r.q35DevicesOff ?? (guest === "x86_64" ? await q35DevicesToTurnOff(findQemu(env, guest)) : undefined);
+  return off ? { q35DevicesOff: off } : {};
 }

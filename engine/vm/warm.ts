@@ -24,7 +24,7 @@ import {
   warmPartialDir,
   type WarmEntry,
 } from "../disk/warm-cache.js";
-import { q35DevicesOffFor } from "../host/q35.js";
+import { q35Board } from "../host/q35.js";
 import { findQemu, hostArch } from "../host/tools.js";
 import type { VmRuntime } from "../runtime/runtime.js";
 
@@ -124,8 +124,7 @@ export async function createWarmVm(
 ): Promise<VmRecord> {
   checkWarmOptions(vm.opts);
   // The board is decided once, here: the entry's VM and this one boot on the same (host/q35.ts).
-  const q35DevicesOff = await q35DevicesOffFor(vm.record.arch ?? hostArch());
-  vm = { ...vm, record: { ...vm.record, ...(q35DevicesOff ? { q35DevicesOff } : {}) } };
+  vm = { ...vm, record: { ...vm.record, ...(await q35Board(vm.record)) } };
   const ids = await warmKeyOf(vm.record);
   let entry = await readWarmEntry(host.paths, ids.key);
   // An entry whose base disk was removed is of no use: a rebuilt base need not match the overlay's clusters.

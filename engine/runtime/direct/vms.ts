@@ -23,8 +23,7 @@ import { copyCloudInitDir } from "../../provision/inputs.js";
 import { sshArgv } from "../../ssh/command.js";
 import { sshExec, type SshTarget } from "../../ssh/exec.js";
 import { generateKey } from "../../ssh/keys.js";
-import { q35DevicesOffFor } from "../../host/q35.js";
-import { hostArch } from "../../host/tools.js";
+import { q35Board } from "../../host/q35.js";
 import type { CreateRequest, Listing, RebootOptions, StopOptions, VmRuntime } from "../runtime.js";
 import { attachConsole, requestSoftReboot, requestStop } from "./client.js";
 import { startMonitor } from "./launch.js";
@@ -380,10 +379,4 @@ async function removeDir(dir: string, runDir: string): Promise<void> {
   await rm(doomed, { recursive: true, force: true });
   await rename(dir, doomed).catch(() => undefined);
   await rm(doomed, { recursive: true, force: true });
-}
-
-/** The q35 devices a new VM boots without (host/q35.ts): as its record says, else asked of its qemu. */
-async function q35Board(r: VmRecord): Promise<Pick<VmRecord, "q35DevicesOff">> {
-  const off = r.q35DevicesOff ?? (await q35DevicesOffFor(r.arch ?? hostArch()));
-  return off ? { q35DevicesOff: off } : {};
 }
