@@ -5,6 +5,7 @@
  * snapshot is loaded).
  */
 import { readFile } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
 import type { Duplex, Writable } from "node:stream";
 import type { ClientChannel } from "ssh2";
 import { pinHostKey, pinnedHostKey } from "./hostkey.js";
@@ -29,6 +30,12 @@ export interface ExecResult {
 }
 
 /** How a streamed command ended: its exit code, the signal that killed it, or the connection lost before either. */
+/** For a probe (ready.ts): ends the connection early, and shows the caller the socket to 127.0.0.1 (whether the guest has said anything on it). */
+export interface ProbeHooks {
+  signal?: AbortSignal;
+  onSocket?: (socket: Socket) => void;
+}
+
 export interface RunResult {
   code: number | null;
   signal?: string;
@@ -43,7 +50,7 @@ export interface RunResult {
 async function withChannel<T>(
   t: SshTarget,
   command: string,
-  opts: { learn?: boolean; timeoutMs?: number; keepalive?: boolean },
+  opts: { learn?: boolean; timeoutMs?: number; keepalive?: boolean } & ProbeHooks,
   use: (stream: ClientChannel, finish: (r: T) => void) => void,
 ): Promise<T> {
   const privateKey = await readFile(t.identity);
@@ -51,15 +58,23 @@ async function withChannel<T>(
   let seenKey: Buffer | undefined;
   const { Client } = await import("ssh2");
   const conn = new Client();
+  if (opts.signal?.aborted) throw new Error("the SSH connection was given up");
   const via = t.openStream ? await t.openStream() : undefined;
+  // Our own socket rather than ssh2's, so that a caller can see whether the guest answered on it.
+  const sock = via ? undefined : connect({ host: "127.0.0.1", port: t.port });
+  if (sock) opts.onSocket?.(sock);
   return new Promise<T>((resolve, reject) => {
     const timer = opts.timeoutMs ? setTimeout(() => done(new Error("ssh timed out")), opts.timeoutMs) : undefined;
+    const giveUp = () => done(new Error("the SSH connection was given up"));
+    opts.signal?.addEventListener("abort", giveUp);
     let settled = false;
     const done = (err: Error | undefined, r?: T) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", giveUp);
       conn.end();
+      sock?.destroy();
       via?.close();
       if (err) reject(err);
       else resolve(r!);
@@ -79,7 +94,7 @@ async function withChannel<T>(
       });
     });
     conn.connect({
-      ...(via ? { sock: via.stream as never } : { host: "127.0.0.1", port: t.port }),
+      sock: (via?.stream ?? sock) as never,
       username: t.user,
       privateKey,
       readyTimeout: opts.timeoutMs ?? 15_000,
@@ -93,7 +108,7 @@ async function withChannel<T>(
   });
 }
 
-export async function sshExec(t: SshTarget, command: string, opts: { learn?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
+export async function sshExec(t: SshTarget, command: string, opts: { learn?: boolean; timeoutMs?: number } & ProbeHooks = {}): Promise<ExecResult> {
   return withChannel<ExecResult>(t, command, { ...opts, timeoutMs: opts.timeoutMs ?? 15_000 }, (stream, finish) => {
     let stdout = "";
     let stderr = "";

@@ -1,11 +1,22 @@
 /**
  * "Ready" means a real SSH round trip: the wait every runtime uses after a boot. Its first
  * success pins the guest's host key (learn), so every later connection checks it.
+ *
+ * The guest's SSH port is forwarded by passt (or qemu's user network), which accepts the
+ * host side of a connection at once and hands it to the guest with a single SYN. One sent
+ * before the guest's network is up is lost, and that connection then says nothing until
+ * the probe's own timeout (passt gives up on it after 10 s). Waiting for such a probe cost
+ * a boot 5 s on average between sshd listening and the first answer. So while every probe
+ * still open has heard nothing from the guest, the next one starts on time beside them;
+ * a probe the guest did answer is waited for (a slow sshd is not hurried by more sessions).
  */
-import { pollUntil } from "../core/poll.js";
+import type { Socket } from "node:net";
 import { sshExec, type SshTarget } from "./exec.js";
 
 export type ReadyCheck = "probe" | "wait" | "stop";
+
+/** Each probe's own limit: an answered connection gets this long to run `true`. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 /**
  * Probes SSH until it answers ("ready"), `check` says to give up ("stopped": the VM is
@@ -16,20 +27,46 @@ export async function waitForSsh(
   target: SshTarget,
   o: { timeoutMs: number; intervalMs?: number; check: () => Promise<ReadyCheck> | ReadyCheck },
 ): Promise<"ready" | "stopped" | "timeout"> {
-  const outcome = await pollUntil(
-    async () => {
+  const intervalMs = o.intervalMs ?? 1000;
+  const deadline = Date.now() + o.timeoutMs;
+  const giveUp = new AbortController();
+  // The probes still open, each with its socket once connected (none through a tunnel: those
+  // count as answered, so they are waited for one at a time, as before).
+  const open = new Set<{ socket?: Socket }>();
+  const unanswered = (p: { socket?: Socket }) => p.socket !== undefined && p.socket.bytesRead === 0;
+  let answered = false;
+  let wake = () => {};
+  const probe = () => {
+    const p: { socket?: Socket } = {};
+    open.add(p);
+    void sshExec(target, "true", { learn: true, timeoutMs: PROBE_TIMEOUT_MS, signal: giveUp.signal, onSocket: (s) => (p.socket = s) })
+      .then(
+        (r) => {
+          if (r.code !== 0) return;
+          answered = true;
+          wake();
+        },
+        () => undefined,
+      )
+      .finally(() => open.delete(p));
+  };
+  try {
+    for (;;) {
       const now = await o.check();
-      if (now === "stop") return "stopped" as const;
-      if (now === "wait") return undefined;
-      const answered = await sshExec(target, "true", { learn: true, timeoutMs: 10_000 }).then(
-        (r) => r.code === 0,
-        () => false,
-      );
-      // An answer that comes while the VM is being stopped does not make it ready.
-      if (answered) return (await o.check()) === "stop" ? ("stopped" as const) : ("ready" as const);
-      return undefined;
-    },
-    { timeoutMs: o.timeoutMs, intervalMs: o.intervalMs ?? 1000 },
-  );
-  return outcome ?? "timeout";
+      if (now === "stop") return "stopped";
+      // An answer that comes while the VM is being stopped does not make it ready (checked above).
+      if (answered) return "ready";
+      if (Date.now() >= deadline) return "timeout";
+      if (now === "probe" && [...open].every(unanswered)) probe();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(intervalMs, deadline - Date.now()));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    giveUp.abort();
+  }
 }
