@@ -127,6 +127,10 @@ describe("-u, --inj-ssh-identity and --ks, credentials through fw_cfg (unit cred
     );
     expect(r.exitCode, String(r.all)).toBe(0);
   }, 600_000);
+  // Gone once its tests are done: an idle TCG guest still costs CPU while the next ones boot.
+  afterAll(async () => {
+    await bootc(home, ["rm", "--force", "ks"]);
+  });
 
   it("creates a -u user the image lacks, with a home and sudo, reached with the user's own key", async () => {
     const r = await ssh("ks", "id -un; echo $HOME; sudo -n id -un");
@@ -194,6 +198,9 @@ describe("--password for an image without sshd, credentials through SMBIOS", () 
     expect(r.exitCode, String(r.all)).toBe(0);
     expect(String(r.stdout)).toContain("nossh is up (no sshd in the image)");
   }, 600_000);
+  afterAll(async () => {
+    await bootc(home, ["rm", "--force", "nossh"]);
+  });
 
   it("logs in on the serial console with the password", async () => {
     const con = consoleSession("nossh");

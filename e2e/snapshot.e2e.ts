@@ -1,8 +1,11 @@
 /**
- * Snapshots of a real disk-mode guest: one taken while it runs holds its memory, so a
- * restore on the stopped VM resumes it without a boot (same boot id, uptime going on, the
- * deleted file back); one taken while it is stopped holds the disk only and is restored on
- * a stopped VM; bad input is refused in one sentence; rm leaves nothing. One guest boots.
+ * A real disk-mode guest: its base disk is built with progress shown, and what the guest
+ * writes survives stop and start (the second boot reuses the base). Then its snapshots: one
+ * taken while it runs holds its memory, so a restore on the stopped VM resumes it without a
+ * boot (same boot id, uptime going on, the deleted file back); one taken while it is stopped
+ * holds the disk only and is restored on a stopped VM; bad input is refused in one sentence;
+ * rm leaves nothing. One guest (e2e/disk.e2e.ts's base-disk tests stop their VMs at the disk
+ * step and rely on this file for the boot).
  */
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -33,13 +36,30 @@ afterAll(async () => {
 
 describe("bootc snapshot", () => {
   // The one guest these tests share (inside the describe: a run of the warm test alone does not boot it).
+  let run: Awaited<ReturnType<typeof bootc>>;
   beforeAll(async () => {
-    const run = await bootc(home, ["run", "--mode", "disk", "--builder", "direct", "--disk-size", "2G", "--memory", "1G", "--name", VM, DEMO_IMAGE]);
+    run = await bootc(home, ["run", "--mode", "disk", "--builder", "direct", "--disk-size", "2G", "--memory", "1G", "--name", VM, DEMO_IMAGE]);
     expect(run.exitCode, String(run.all)).toBe(0);
   }, 600_000);
 
   let bootId = "";
   let uptimeAtSnapshot = 0;
+
+  it("keeps what the guest wrote across stop and start; the base disk is built once, with progress shown", async () => {
+    expect(String(run.stderr)).toMatch(/writing the root filesystem/);
+    expect(await events()).toContain("disk-built");
+    const base = (await bootcJson<{ disk: { base: string } }>(home, ["inspect", VM])).disk.base;
+    await ssh("echo kept-$((6*7)) > /root/note && sync");
+
+    expect((await bootc(home, ["stop", VM])).exitCode).toBe(0);
+    const start = await bootc(home, ["start", VM]);
+    expect(start.exitCode, String(start.all)).toBe(0);
+    expect(await ssh("cat /root/note")).toBe("kept-42");
+    const second = await events();
+    expect(second).toContain("disk-reused");
+    expect(second).not.toContain("disk-built");
+    expect((await bootcJson<{ disk: { base: string } }>(home, ["inspect", VM])).disk.base).toBe(base);
+  });
 
   it("a snapshot of the running guest, restored on the stopped VM, resumes it without a boot: the file is back", async () => {
     await ssh("echo before-snapshot > /root/mark && sync");
