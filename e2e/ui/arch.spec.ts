@@ -2,22 +2,25 @@
  * The Images page shows each image's architecture and marks one the host emulates; the boot
  * dialog of such an image says it is emulated and slow (issue #26). Then the arm64 demo is
  * booted from that dialog to Ready (one emulated boot, 2-4 minutes here), and the VMs page
- * and the VM page show its architecture, emulated. Skipped without the arm64 demo (bootc demo
- * build --arch arm64).
+ * and the VM page show its architecture, emulated. This is also the suite's boot of an arm64
+ * image in ephemeral mode, so the CLI checks the guest too: SSH says aarch64, and qemu's
+ * machine and kernel command line are arm64's (e2e/arm64.e2e.ts boots it in disk mode).
+ * Skipped without the arm64 demo (bootc demo build --arch arm64).
  */
 import { execa } from "execa";
 import { expect, test } from "@playwright/test";
-import { makeHome, removeTempDirs } from "../lib/harness.js";
+import { bootc, makeHome, removeTempDirs } from "../lib/harness.js";
 import { serve, signInWithToken, type Served } from "../lib/api.js";
 
 const ARM64_IMAGE = "localhost/bootc-demo-arm64:latest";
 const present = (await execa("podman", ["image", "exists", ARM64_IMAGE], { reject: false })).exitCode === 0;
 
+const home = makeHome();
 let server: Served;
 test.describe.configure({ mode: "serial" });
 test.skip(!present, `needs ${ARM64_IMAGE}`);
 test.beforeAll(async () => {
-  server = await serve(makeHome());
+  server = await serve(home);
 });
 test.afterAll(async () => {
   if (server)
@@ -66,4 +69,17 @@ test("an arm64 VM boots from the boot dialog to Ready; the VM page and the VMs p
   const row = page.getByRole("row", { name: "VM armui" });
   await expect(row.getByRole("gridcell", { name: "arm64 emulated", exact: true })).toBeVisible();
   await expect(row).toContainText("Ready");
+
+  // The same guest through the CLI: an ephemeral arm64 boot under qemu-system-aarch64's TCG.
+  expect(String((await bootc(home, ["ssh", "armui", "--", "uname", "-m"])).stdout).trim()).toBe("aarch64");
+  const vm = JSON.parse(String((await bootc(home, ["inspect", "armui"])).stdout)) as {
+    mode: string;
+    accel: string;
+    guestArch: string;
+    qemuArgs: string[];
+  };
+  expect(vm).toMatchObject({ mode: "ephemeral", accel: "tcg", guestArch: "arm64" });
+  expect(vm.qemuArgs[0]).toBe("-name");
+  expect(vm.qemuArgs[vm.qemuArgs.indexOf("-machine") + 1]).toBe("virt,gic-version=3");
+  expect(vm.qemuArgs[vm.qemuArgs.indexOf("-append") + 1]).toMatch(/^console=hvc0 systemd\.wants=serial-getty@ttyAMA0\.service /);
 });
