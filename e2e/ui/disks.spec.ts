@@ -1,9 +1,12 @@
 /**
  * Disk mode in the web console: boot the demo image with "Persistent disk", watch the base
  * disk get built in the boot timeline, and find it on the Disks page, in use by the VM
- * (so it cannot be removed there). Then boot a disk file from the Disks page: a missing
- * file is refused in place, and a premade UEFI disk (made from that base disk) boots. The
- * VMs are removed at the end; the full disk boots are covered by e2e/disk.e2e.ts.
+ * (so it cannot be removed there). Once it is Ready, its page's Snapshots tab: take a
+ * snapshot of the running guest (a job, with memory), restore it after a confirmation (the
+ * guest runs on from it), delete it after another (the mechanism itself is
+ * e2e/snapshot.e2e.ts's). Then boot a disk file from the Disks page: a missing file is
+ * refused in place, and a premade UEFI disk (made from that base disk) boots. The VMs are
+ * removed at the end.
  */
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -62,8 +65,35 @@ test("boot with a persistent disk; its base disk shows on the Disks page, in use
   await expect(row.getByRole("link", { name: "uid" })).toBeVisible();
   await expect(row.getByRole("button", { name: `Remove base disk of ${DEMO_IMAGE}` })).toBeDisabled();
   await shoot(page, "disks");
+});
+
+test("the Snapshots tab of the disk VM: take, restore and delete a snapshot of the running guest", async ({ page }) => {
+  test.setTimeout(900_000);
+  await signInWithToken(page, server);
+  await page.goto(`${server.consoleOrigin}/vms/uid`);
+  await expect(page.getByLabel("State")).toHaveText("Ready", { timeout: 600_000 });
+  await page.getByRole("tab", { name: "Snapshots" }).click();
+  const panel = page.getByRole("region", { name: "Snapshots" });
+  await expect(panel.getByText("No snapshots")).toBeVisible();
+
+  await panel.getByLabel("Snapshot tag").fill("ui.1");
+  await panel.getByRole("button", { name: "Take snapshot" }).click();
+  await expect(panel.getByText("Snapshot uid: ui.1: done")).toBeVisible({ timeout: 300_000 });
+  const row = panel.getByRole("row").filter({ hasText: "ui.1" });
+  await expect(row).toContainText("yes"); // with memory: the guest was running
+
+  await row.getByRole("button", { name: "Restore ui.1" }).click();
+  const confirm = page.getByRole("dialog", { name: "Restore uid to ui.1?" });
+  await expect(confirm).toContainText("memory and disk");
+  await confirm.getByRole("button", { name: "Restore" }).click();
+  await expect(panel.getByText("Restore uid: ui.1: done")).toBeVisible({ timeout: 300_000 });
+
+  await row.getByRole("button", { name: "Delete ui.1" }).click();
+  await page.getByRole("dialog", { name: "Delete snapshot ui.1?" }).getByRole("button", { name: "Delete" }).click();
+  await expect(panel.getByText("No snapshots")).toBeVisible();
+  expect(JSON.parse(String((await bootc(home, ["snapshot", "list", "uid", "--json"])).stdout))).toEqual([]);
   // Nothing after this needs the guest running (the next tests use its base disk, which a
-  // stopped VM still holds): stopped now, it does not boot on beside them for nothing.
+  // stopped VM still holds): stopped now, it does not run on beside them for nothing.
   expect((await bootc(home, ["stop", "--force", "uid"])).exitCode).toBe(0);
 });
 
