@@ -8,17 +8,17 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * here follow, in vitest's own order.
  */
 const SLOWEST_FIRST = [
-  "remote-podman.e2e.ts",
-  "provision.e2e.ts",
   "libvirt.e2e.ts",
-  "arm64.e2e.ts",
+  "remote-podman.e2e.ts",
   "oneshot.e2e.ts",
-  "watch.e2e.ts",
-  "snapshot.e2e.ts",
+  "provision.e2e.ts",
   "fresh-root.e2e.ts",
+  "snapshot.e2e.ts",
+  "watch.e2e.ts",
+  "arm64.e2e.ts",
   "rootless.e2e.ts",
-  "disk.e2e.ts",
   "faults.e2e.ts",
+  "disk.e2e.ts",
   "to-disk.e2e.ts",
   "engine.e2e.ts",
   "uki.e2e.ts",

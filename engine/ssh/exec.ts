@@ -62,6 +62,9 @@ async function withChannel<T>(
   const via = t.openStream ? await t.openStream() : undefined;
   // Our own socket rather than ssh2's, so that a caller can see whether the guest answered on it.
   const sock = via ? undefined : connect({ host: "127.0.0.1", port: t.port });
+  // ssh2 listens for the socket's errors once connect() below has taken it; until then (and
+  // if connect() throws on the key) an error must not go unheard.
+  sock?.on("error", () => undefined);
   if (sock) opts.onSocket?.(sock);
   return new Promise<T>((resolve, reject) => {
     const timer = opts.timeoutMs ? setTimeout(() => done(new Error("ssh timed out")), opts.timeoutMs) : undefined;
@@ -87,24 +90,31 @@ async function withChannel<T>(
         if (err) return done(err);
         use(stream, (r) => {
           void (async () => {
-            if (!pinned && seenKey && opts.learn) await pinHostKey(t.knownHosts, t.vmName, seenKey);
+            // A connection given up meanwhile pins nothing: its wait is over, and the key may be old.
+            if (!pinned && seenKey && opts.learn && !settled) await pinHostKey(t.knownHosts, t.vmName, seenKey);
             done(undefined, r);
-          })();
+          })().catch((e: Error) => done(e));
         });
       });
     });
-    conn.connect({
-      sock: (via?.stream ?? sock) as never,
-      username: t.user,
-      privateKey,
-      readyTimeout: opts.timeoutMs ?? 15_000,
-      // A guest that powers off mid-command is noticed within seconds, not at TCP's pace.
-      ...(opts.keepalive ? { keepaliveInterval: 5_000, keepaliveCountMax: 3 } : {}),
-      hostVerifier: (key: Buffer) => {
-        seenKey = key;
-        return pinned ? pinned.equals(key) : !!opts.learn;
-      },
-    });
+    // Given up while the tunnel was being opened: the listener above came too late to hear it.
+    if (opts.signal?.aborted) return giveUp();
+    try {
+      conn.connect({
+        sock: (via?.stream ?? sock) as never,
+        username: t.user,
+        privateKey,
+        readyTimeout: opts.timeoutMs ?? 15_000,
+        // A guest that powers off mid-command is noticed within seconds, not at TCP's pace.
+        ...(opts.keepalive ? { keepaliveInterval: 5_000, keepaliveCountMax: 3 } : {}),
+        hostVerifier: (key: Buffer) => {
+          seenKey = key;
+          return pinned ? pinned.equals(key) : !!opts.learn;
+        },
+      });
+    } catch (e) {
+      done(e as Error); // ssh2 refuses some input at once (a key it cannot use, for one)
+    }
   });
 }
 

@@ -3,7 +3,7 @@
  * that accepts every connection at once and, like passt whose SYN the guest never saw, says
  * nothing on the connections that came before the "guest" was up.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, connect, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
@@ -34,14 +34,22 @@ function sshServer(delayMs = 0): Promise<{ port: number; close: () => void }> {
 }
 
 /** passt's side: connections before up() are held and never answered; later ones reach the server. */
-function forwarder(target: number): Promise<{ port: number; up: () => void; held: Socket[]; reached: () => number; close: () => void }> {
+function forwarder(
+  target: number,
+): Promise<{ port: number; up: () => void; held: Socket[]; mostHeldAtOnce: () => number; reached: () => number; close: () => void }> {
   const held: Socket[] = [];
   let isUp = false;
   let reached = 0;
+  let heldNow = 0;
+  let mostHeldAtOnce = 0;
   const server: NetServer = createServer((c) => {
     c.on("error", () => undefined);
-    // Read (nothing comes) so that the client's end of the connection is seen.
-    if (!isUp) return void held.push(c.resume());
+    if (!isUp) {
+      mostHeldAtOnce = Math.max(mostHeldAtOnce, ++heldNow);
+      c.on("close", () => heldNow--);
+      // Read (nothing comes) so that the client's end of the connection is seen.
+      return void held.push(c.resume());
+    }
     reached++;
     const s = connect(target, "127.0.0.1");
     s.on("error", () => c.destroy());
@@ -53,6 +61,7 @@ function forwarder(target: number): Promise<{ port: number; up: () => void; held
         port: (server.address() as AddressInfo).port,
         up: () => (isUp = true),
         held,
+        mostHeldAtOnce: () => mostHeldAtOnce,
         reached: () => reached,
         close: () => {
           held.forEach((c) => c.destroy());
@@ -65,6 +74,7 @@ function forwarder(target: number): Promise<{ port: number; up: () => void; held
 
 function target(port: number) {
   const dir = mkdtempSync(join(tmpdir(), "bootc-ready-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const identity = join(dir, "id_ed25519");
   writeFileSync(identity, utils.generateKeyPairSync("ed25519").private, { mode: 0o600 });
   return { vmName: "probe", port, user: "root", identity, knownHosts: join(dir, "known_hosts") };
@@ -102,7 +112,31 @@ describe("waitForSsh", () => {
     expect(passt.reached()).toBe(1);
   });
 
-  it("says stopped, not ready, when the VM ends while a probe is open; and timeout when nothing answers", async () => {
+  it("a probe the guest is answering at the deadline gets its own time to finish", async () => {
+    const ssh = await sshServer(1500);
+    const passt = await forwarder(ssh.port);
+    passt.up();
+    cleanups.push(ssh.close, passt.close);
+    expect(await waitForSsh(target(passt.port), { timeoutMs: 500, intervalMs: 100, check: () => "probe" })).toBe("ready");
+  });
+
+  it("keeps at most three silent probes open, the first to its timeout (an sshd slow to send its banner would answer it)", async () => {
+    const passt = await forwarder(1);
+    cleanups.push(passt.close);
+    expect(await waitForSsh(target(passt.port), { timeoutMs: 2000, intervalMs: 100, check: () => "probe" })).toBe("timeout");
+    // When the wait returned, the first was still open (it would have had its 10 s) and those
+    // replaced since had ended; the wait's end closes the rest.
+    const [first, ...later] = passt.held;
+    expect(first!.readableEnded).toBe(false);
+    expect(later.length).toBeGreaterThan(4);
+    expect(later.slice(0, -2).every((c) => c.readableEnded)).toBe(true);
+    expect(passt.mostHeldAtOnce()).toBe(3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(passt.held.every((c) => c.readableEnded)).toBe(true);
+  });
+
+  // The stop is heard at the next check, not after a silent probe's 10 s.
+  it("says stopped, not ready, when the VM ends while a probe is open; and timeout when nothing answers", { timeout: 8000 }, async () => {
     const passt = await forwarder(1);
     cleanups.push(passt.close);
     let checks = 0;
