@@ -7,6 +7,7 @@
  */
 import { decodeServerFrame, encodeAck, encodeInput, encodeResize, HEARTBEAT_DEADLINE_MS, type Control } from "../../server/protocol/frames";
 import { withSessionKey } from "./session";
+import { terminalRenderer, webglRenderer } from "./gl-renderer";
 
 type XTerm = import("@xterm/xterm").Terminal;
 
@@ -70,14 +71,19 @@ export class ConsoleSession {
     term.loadAddon(this.search);
     term.loadAddon(new WebLinksAddon());
     term.open(this.element);
-    try {
-      const { WebglAddon } = await import("@xterm/addon-webgl");
-      const webgl = new WebglAddon();
-      webgl.onContextLoss(() => webgl.dispose());
-      term.loadAddon(webgl);
-    } catch {
-      // No WebGL here: xterm's DOM renderer stays.
+    // WebGL on a GPU; xterm's DOM renderer where the GL runs on the CPU (gl-renderer.ts).
+    let renderer = terminalRenderer(webglRenderer());
+    if (renderer === "webgl") {
+      try {
+        const { WebglAddon } = await import("@xterm/addon-webgl");
+        const webgl = new WebglAddon();
+        webgl.onContextLoss(() => webgl.dispose());
+        term.loadAddon(webgl);
+      } catch {
+        renderer = "dom"; // no WebGL after all: xterm's DOM renderer stays
+      }
     }
+    this.element.dataset.renderer = renderer;
     // Copy and paste that leave Ctrl+C (and Ctrl+V) to the guest.
     term.attachCustomKeyEventHandler((e) => {
       if (e.type !== "keydown") return true;

@@ -4,7 +4,7 @@
 # Needs the demo image and a built tree (npm run build); under TCG it takes about 30 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for bench in cli boot loop console disk server-load ui rootless libvirt; do
+for bench in cli boot loop console terminal-render disk server-load ui rootless libvirt; do
   echo "== e2e/bench/$bench.ts"
   npx tsx "e2e/bench/$bench.ts"
 done

@@ -34,7 +34,7 @@ fi
 # A record carries the name of the process's thread that ended last: for qemu that is its
 # main thread (bootc-NAME for ours: -name ...,process=; qemu-system-* for plain qemu) or
 # one of its helper threads (worker, call_rcu, IO ..., CPU n/TCG). libvirt's qemu runs as
-# libvirt-qemu.
+# libvirt-qemu. Chromium's GPU process may end on one of SwiftShader's threads (Thread<NN>).
 libvirt_uid=$(id -u libvirt-qemu 2>/dev/null || echo -1)
 dump-acct "$pacct" | awk -F'|' -v wall="$wall" -v luid="$libvirt_uid" '
   {
@@ -43,7 +43,7 @@ dump-acct "$pacct" | awk -F'|' -v wall="$wall" -v luid="$libvirt_uid" '
     else if (comm ~ /^node/) kind = "node (vitest, servers, CLI calls)"
     else if (comm ~ /^(podman|conmon|crun|runc|exe|catatonit)/) kind = "podman"
     else if (comm ~ /^(dd|qemu-img|qemu-io|mkfs|mke2fs|tar|cp|mcopy|mkfs.vfat|sfdisk|e2fsck|resize2fs)/) kind = "disk tools"
-    else if (comm ~ /^(chrom|ThreadPool|Chrome|sandbox|HangWatch|Perfetto|MemoryInfra|headless)/) kind = "chromium"
+    else if (comm ~ /^(chrom|ThreadPool|Chrome|sandbox|HangWatch|Perfetto|MemoryInfra|headless|Thread<)/) kind = "chromium"
     else if (comm ~ /^(ssh|sshd)/) kind = "ssh"
     else if (comm ~ /^virtiofsd/) kind = "virtiofsd"
     else kind = "other"

@@ -106,6 +106,9 @@ test("sign in, boot the demo image, use its consoles and shared folder, stop and
   await expect(page.getByLabel("State")).toHaveText("Ready", { timeout: 600_000 });
   await expect.poll(() => terminalText(page, "Serial console"), { timeout: 120_000 }).toMatch(/login:|\[ *\d+\.\d+\]|systemd/);
   await expect(page.getByRole("list", { name: "Boot timeline" })).toContainText("ssh ready");
+  // Headless Chromium's WebGL is SwiftShader, on the CPU: the console keeps xterm's DOM
+  // renderer there, which costs a third of the CPU (app/lib/gl-renderer.ts).
+  await expect(page.locator(".bootc-terminal[data-renderer]").first()).toHaveAttribute("data-renderer", "dom");
   await shoot(page, "vm-serial");
 
   await page.getByRole("tab", { name: "SSH" }).click();
