@@ -5,7 +5,6 @@
  * snapshot is loaded).
  */
 import { readFile } from "node:fs/promises";
-import { connect, type Socket } from "node:net";
 import type { Duplex, Writable } from "node:stream";
 import type { ClientChannel } from "ssh2";
 import { pinHostKey, pinnedHostKey } from "./hostkey.js";
@@ -30,12 +29,6 @@ export interface ExecResult {
 }
 
 /** How a streamed command ended: its exit code, the signal that killed it, or the connection lost before either. */
-/** For a probe (ready.ts): ends the connection early, and shows the caller the socket to 127.0.0.1 (whether the guest has said anything on it). */
-export interface ProbeHooks {
-  signal?: AbortSignal;
-  onSocket?: (socket: Socket) => void;
-}
-
 export interface RunResult {
   code: number | null;
   signal?: string;
@@ -50,7 +43,7 @@ export interface RunResult {
 async function withChannel<T>(
   t: SshTarget,
   command: string,
-  opts: { learn?: boolean; timeoutMs?: number; keepalive?: boolean } & ProbeHooks,
+  opts: { learn?: boolean; timeoutMs?: number; keepalive?: boolean },
   use: (stream: ClientChannel, finish: (r: T) => void) => void,
 ): Promise<T> {
   const privateKey = await readFile(t.identity);
@@ -58,26 +51,15 @@ async function withChannel<T>(
   let seenKey: Buffer | undefined;
   const { Client } = await import("ssh2");
   const conn = new Client();
-  if (opts.signal?.aborted) throw new Error("the SSH connection was given up");
   const via = t.openStream ? await t.openStream() : undefined;
-  // Our own socket rather than ssh2's, so that a caller can see whether the guest answered on it.
-  const sock = via ? undefined : connect({ host: "127.0.0.1", port: t.port });
-  // ssh2 listens for the socket's errors once connect() below has taken it; until then (and
-  // if connect() throws on the key) an error must not go unheard.
-  sock?.on("error", () => undefined);
-  if (sock) opts.onSocket?.(sock);
   return new Promise<T>((resolve, reject) => {
     const timer = opts.timeoutMs ? setTimeout(() => done(new Error("ssh timed out")), opts.timeoutMs) : undefined;
-    const giveUp = () => done(new Error("the SSH connection was given up"));
-    opts.signal?.addEventListener("abort", giveUp);
     let settled = false;
     const done = (err: Error | undefined, r?: T) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", giveUp);
       conn.end();
-      sock?.destroy();
       via?.close();
       if (err) reject(err);
       else resolve(r!);
@@ -90,35 +72,28 @@ async function withChannel<T>(
         if (err) return done(err);
         use(stream, (r) => {
           void (async () => {
-            // A connection given up meanwhile pins nothing: its wait is over, and the key may be old.
-            if (!pinned && seenKey && opts.learn && !settled) await pinHostKey(t.knownHosts, t.vmName, seenKey);
+            if (!pinned && seenKey && opts.learn) await pinHostKey(t.knownHosts, t.vmName, seenKey);
             done(undefined, r);
-          })().catch((e: Error) => done(e));
+          })();
         });
       });
     });
-    // Given up while the tunnel was being opened: the listener above came too late to hear it.
-    if (opts.signal?.aborted) return giveUp();
-    try {
-      conn.connect({
-        sock: (via?.stream ?? sock) as never,
-        username: t.user,
-        privateKey,
-        readyTimeout: opts.timeoutMs ?? 15_000,
-        // A guest that powers off mid-command is noticed within seconds, not at TCP's pace.
-        ...(opts.keepalive ? { keepaliveInterval: 5_000, keepaliveCountMax: 3 } : {}),
-        hostVerifier: (key: Buffer) => {
-          seenKey = key;
-          return pinned ? pinned.equals(key) : !!opts.learn;
-        },
-      });
-    } catch (e) {
-      done(e as Error); // ssh2 refuses some input at once (a key it cannot use, for one)
-    }
+    conn.connect({
+      ...(via ? { sock: via.stream as never } : { host: "127.0.0.1", port: t.port }),
+      username: t.user,
+      privateKey,
+      readyTimeout: opts.timeoutMs ?? 15_000,
+      // A guest that powers off mid-command is noticed within seconds, not at TCP's pace.
+      ...(opts.keepalive ? { keepaliveInterval: 5_000, keepaliveCountMax: 3 } : {}),
+      hostVerifier: (key: Buffer) => {
+        seenKey = key;
+        return pinned ? pinned.equals(key) : !!opts.learn;
+      },
+    });
   });
 }
 
-export async function sshExec(t: SshTarget, command: string, opts: { learn?: boolean; timeoutMs?: number } & ProbeHooks = {}): Promise<ExecResult> {
+export async function sshExec(t: SshTarget, command: string, opts: { learn?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
   return withChannel<ExecResult>(t, command, { ...opts, timeoutMs: opts.timeoutMs ?? 15_000 }, (stream, finish) => {
     let stdout = "";
     let stderr = "";
