@@ -19,7 +19,7 @@ const TICK = 100; // Hz of /proc's clock ticks
 /** CPU seconds of a process and all its descendants, from /proc. */
 function treeCpu(pid: number): number {
   const procs = new Map<number, { ppid: number; cpu: number }>();
-  for (const d of readdirSafe("/proc")) {
+  for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, "utf8");
@@ -37,9 +37,6 @@ function treeCpu(pid: number): number {
     for (const [c, v] of procs) if (v.ppid === p) stack.push(c);
   }
   return sum;
-}
-function readdirSafe(dir: string): string[] {
-  return readdirSync(dir);
 }
 
 async function once(webgl: boolean): Promise<{ cpu: number; renderer: string }> {

@@ -9,7 +9,7 @@
  */
 import { execa } from "execa";
 import { expect, test } from "@playwright/test";
-import { bootc, makeHome, removeTempDirs } from "../lib/harness.js";
+import { bootc, bootcJson, makeHome, removeTempDirs } from "../lib/harness.js";
 import { serve, signInWithToken, type Served } from "../lib/api.js";
 
 const ARM64_IMAGE = "localhost/bootc-demo-arm64:latest";
@@ -72,12 +72,7 @@ test("an arm64 VM boots from the boot dialog to Ready; the VM page and the VMs p
 
   // The same guest through the CLI: an ephemeral arm64 boot under qemu-system-aarch64's TCG.
   expect(String((await bootc(home, ["ssh", "armui", "--", "uname", "-m"])).stdout).trim()).toBe("aarch64");
-  const vm = JSON.parse(String((await bootc(home, ["inspect", "armui"])).stdout)) as {
-    mode: string;
-    accel: string;
-    guestArch: string;
-    qemuArgs: string[];
-  };
+  const vm = await bootcJson<{ mode: string; accel: string; guestArch: string; qemuArgs: string[] }>(home, ["inspect", "armui"]);
   expect(vm).toMatchObject({ mode: "ephemeral", accel: "tcg", guestArch: "arm64" });
   expect(vm.qemuArgs[0]).toBe("-name");
   expect(vm.qemuArgs[vm.qemuArgs.indexOf("-machine") + 1]).toBe("virt,gic-version=3");
