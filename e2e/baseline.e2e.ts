@@ -1,6 +1,6 @@
 /**
  * Proof that the demo image boots with nothing but qemu and virtiofsd (the images issue's
- * baseline, before any engine is involved), under multi-threaded TCG.
+ * baseline, before any engine is involved).
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
@@ -23,9 +23,10 @@ describe("the demo image under plain qemu", () => {
     const kver = await imageKernelVersion();
     // The image root's cache may trust itself (it is a read-only image mount): the boot is
     // a third shorter. The console stays verbose, to show the kernel's own lines.
-    // Multi-threaded TCG, as the engine runs a guest on idle cores (decideTcgThreads): it
-    // once panicked Debian 13's kernel now and then, so every run of this test boots with it.
-    const boot = await plainQemuBoot(DEMO_IMAGE, { cache: "always", accel: "tcg,thread=multi", smp: 2 });
+    // One TCG thread: multi-threaded TCG panics Debian 13's kernel in about one boot in 25
+    // (a stale translation of code the kernel live-patches: docs/engine.md), which plain qemu
+    // does nothing about. The engine resets such a boot once (faults.e2e.ts tests that).
+    const boot = await plainQemuBoot(DEMO_IMAGE, { cache: "always", accel: "tcg,thread=single", smp: 2 });
     expect(boot.serial).toContain("Linux version");
     expect(boot.serial).not.toMatch(/Kernel panic|Oops|BUG: |general protection fault|invalid opcode/);
     expect(boot.unameR, `no SSH answer; serial tail:\n${boot.serial.slice(-2000)}`).toBe(kver);

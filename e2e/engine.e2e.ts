@@ -235,6 +235,21 @@ describe("bootc run: the demo image in ephemeral mode", () => {
     expect(info.qemuArgs).toContain("-kernel");
   });
 
+  it("its passt logs the guest's DHCP for this boot, and is idle once SSH is up: no readiness probe left it spinning", async () => {
+    const passt = processesUsing(home).find((p) => /\/passt(\.avx2)? /.test(p.cmd) && p.cmd.includes(`127.0.0.1/${vm.sshPort}:22`));
+    expect(passt, "the VM's passt").toBeDefined();
+    const logFile = /--log-file (\S+)/.exec(passt!.cmd)?.[1];
+    expect(readFileSync(logFile!, "utf8")).toMatch(/DHCP: ack to request/);
+    // CPU seconds (utime + stime, in USER_HZ ticks) over 3 s: a spinning passt uses ~2.5 s of it.
+    const cpu = () => {
+      const f = readFileSync(`/proc/${passt!.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return (Number(f[11]) + Number(f[12])) / 100;
+    };
+    const before = cpu();
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(cpu() - before).toBeLessThan(0.5);
+  });
+
   // After the replay tests: the flood fills the replay buffer with its own bytes.
   it("keeps the monitor's memory bounded when the guest floods its serial port and a viewer never reads", async () => {
     const { monitorPid } = await bootcJson<{ monitorPid: number }>(home, ["inspect", NAME]);

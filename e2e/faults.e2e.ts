@@ -271,6 +271,37 @@ describe("faults while a guest runs", () => {
     expect(String((await bootc(home, ["ssh", "nossh", "--", "true"])).stderr)).toMatch(/VM "nossh" does not answer SSH[\s\S]*bootc console nossh/);
   });
 
+  it("a kernel panic in the boot: one thread fails at once; multi-threaded TCG resets once, says why, and fails on the second", async () => {
+    // init exits at once (rdinit=true), so the kernel panics at the end of every boot of this VM: deterministic, a few seconds in.
+    const panicking = (name: string, threads: string) =>
+      bootc(home, ["run", "--name", name, "--memory", "1G", "--karg", "rdinit=/usr/bin/true", DEMO_IMAGE], { env: { BOOTC_TCG_THREADS: threads } });
+    const [single, multi] = await Promise.all([panicking("panic1", "single"), panicking("panicm", "multi")]);
+    for (const [r, name] of [
+      [single, "panic1"],
+      [multi, "panicm"],
+    ] as const) {
+      expect(r.exitCode, String(r.all)).toBe(1);
+      expect(String(r.stderr)).toMatch(
+        new RegExp(`^error: VM "${name}" did not boot: the guest kernel panicked; last serial lines:\\n[^]*Attempted to kill init`, "m"),
+      );
+    }
+    const events = async (name: string) => ((await engine.getVm(name)) as { timeline: Array<{ event: string }> }).timeline.map((t) => t.event);
+    expect(String(single.stderr)).not.toMatch(/resetting it/);
+    expect(await events("panic1")).not.toContain("kernel-panic-reset");
+    expect(String(multi.stderr)).toMatch(
+      /^ {2}warning: the guest kernel panicked early in the boot under multi-threaded TCG .*resetting it to boot once more$/m,
+    );
+    expect((await events("panicm")).filter((e) => e === "kernel-panic-reset")).toHaveLength(1);
+    // Two boots in the multi-threaded VM's log, each ending in its own panic (a panic's closing line is not counted); one in the other.
+    const panics = async (name: string) =>
+      String((await bootc(home, ["logs", name])).stdout)
+        .split("\n")
+        .filter((l) => l.includes("Kernel panic - not syncing: Attempted to kill init") && !l.includes("---[ end")).length;
+    expect(await panics("panicm")).toBe(2);
+    expect(await panics("panic1")).toBe(1);
+    for (const name of ["panic1", "panicm"]) expect((await bootc(home, ["rm", name])).exitCode).toBe(0);
+  });
+
   it("--rm removes the VM when it stops", async () => {
     const vm = await engine.createVm({ image: DEMO_IMAGE, name: "gone", memoryMiB: 1024, removeOnStop: true });
     await engine.waitFor(vm.name, "running");

@@ -143,6 +143,8 @@ export interface VmPaths {
   cloudInitSeed: string;
   monitorSock: string;
   qmpSock: string;
+  /** passt's log of this boot (the guest's DHCP ack is read from it: runtime/direct/passt-log.ts). */
+  passtLog: string;
   /** virtiofsd socket for share `index` (0 is the root filesystem in ephemeral mode). */
   fsSock(index: number): string;
   /** The virtiofsd socket of the root a soft reboot plugs in (its generation: 1, 2, …). */
@@ -172,6 +174,7 @@ export function vmPaths(name: string, paths: EnginePaths = enginePaths()): VmPat
     cloudInitSeed: path.join(runDir, "cidata.iso"),
     monitorSock: path.join(runDir, "mon.sock"),
     qmpSock: path.join(runDir, "qmp.sock"),
+    passtLog: path.join(runDir, "passt.log"),
     fsSock: (index) => path.join(runDir, `fs${index}.sock`),
     rootSock: (generation) => path.join(runDir, `root${generation}.sock`),
   };

@@ -4,17 +4,19 @@
  * kernel panic (the boot is over: say so now rather than at the readiness timeout).
  */
 import type { Readable } from "node:stream";
-import { kernelPanicked } from "../../host/machine.js";
 import type { SerialFanout } from "./serial.js";
 
 export interface BootOutputHandlers {
   firstByte: () => void;
   userspace: () => void;
-  /** The last serial lines, panic included. */
+  /** The last serial lines, panic included. Once per panic (its closing line is not another), so again for a reset's new boot. */
   panicked: (lastLines: string[]) => void;
 }
 
 const USERSPACE = "Run /init as init process";
+const PANIC = "Kernel panic - not syncing";
+/** The line the kernel ends a panic's report with: "---[ end Kernel panic - not syncing: MESSAGE ]---". */
+const PANIC_END = "---[ end Kernel panic";
 
 /**
  * Feeds the guest's console output — the serial port, and the virtio console with the boot
@@ -24,20 +26,46 @@ const USERSPACE = "Run /init as init process";
 export function watchBootOutput(outputs: Readable[], serial: SerialFanout, on: BootOutputHandlers): void {
   let first = true;
   let userspace = false;
-  const onData = (d: Buffer) => {
-    if (first) {
-      first = false;
-      on.firstByte();
+  // The message of the panic reported last: its closing line is the same panic, not another.
+  let reported: string | undefined;
+  const panicLine = (line: string) => {
+    const at = line.indexOf(PANIC);
+    if (at < 0) return;
+    const message = line
+      .slice(at)
+      .replace(/\s*\]---\s*$/, "")
+      .trim();
+    const closing = line.includes(PANIC_END);
+    if (closing && message === reported) {
+      reported = undefined;
+      return;
     }
-    serial.push(d);
-    // Lines are only checked when one ends: a flood arrives a few bytes per read.
-    if (!d.includes(10)) return;
-    // Checked on whole lines: the message can arrive split across two reads.
-    if (!userspace && (d.toString().includes(USERSPACE) || serial.lastLines(3).some((l) => l.includes(USERSPACE)))) {
-      userspace = true;
-      on.userspace();
-    }
-    if (kernelPanicked(serial.lastLines(3))) on.panicked(serial.lastLines(12));
+    // A closing line whose opening was not seen still says the kernel panicked.
+    reported = closing ? undefined : message;
+    on.panicked(serial.lastLines(12));
   };
-  for (const output of outputs) output.on("data", onData);
+  for (const output of outputs) {
+    let partial = ""; // each output's own unfinished line
+    output.on("data", (d: Buffer) => {
+      if (first) {
+        first = false;
+        on.firstByte();
+      }
+      serial.push(d);
+      // Lines are only checked when one ends: a flood arrives a few bytes per read.
+      if (!d.includes(10)) {
+        partial = (partial + d.toString()).slice(-4096);
+        return;
+      }
+      const lines = (partial + d.toString()).split("\n");
+      partial = lines.pop()!.slice(-4096);
+      for (const line of lines) {
+        if (!userspace && line.includes(USERSPACE)) {
+          userspace = true;
+          on.userspace();
+        }
+        panicLine(line);
+      }
+    });
+  }
 }

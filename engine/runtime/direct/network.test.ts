@@ -30,12 +30,15 @@ describe("planNetwork", () => {
 });
 
 describe("passtArgs", () => {
-  it("maps nothing to the host and forwards each port on 127.0.0.1 only", () => {
+  it("maps nothing to the host, forwards each port on 127.0.0.1 only, and logs (DHCP included) to the boot's file", () => {
     expect(
-      passtArgs([
-        { host: 2222, guest: 22 },
-        { host: 8080, guest: 80 },
-      ]),
-    ).toEqual(["--foreground", "--quiet", "--fd", "3", "--no-map-gw", "-t", "127.0.0.1/2222:22", "-t", "127.0.0.1/8080:80"]);
+      passtArgs(
+        [
+          { host: 2222, guest: 22 },
+          { host: 8080, guest: 80 },
+        ],
+        "/run/bootc/vm1/passt.log",
+      ),
+    ).toEqual(["--foreground", "--log-file", "/run/bootc/vm1/passt.log", "--fd", "3", "--no-map-gw", "-t", "127.0.0.1/2222:22", "-t", "127.0.0.1/8080:80"]);
   });
 });

@@ -12,13 +12,14 @@
  * restrict=on: DHCP and the forwarded ports work, nothing else goes out, the host's
  * loopback included.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import type { Socket } from "node:net";
 import type { ResultPromise } from "execa";
 import { pollUntil } from "../../core/poll.js";
 import type { PortForward } from "../../host/machine.js";
 import { findOnPath, INSTALL_HINT } from "../../host/tools.js";
 import { spawnOwned } from "../../host/spawn.js";
+import { PasstLog } from "./passt-log.js";
 
 /** How qemu's network device is backed: qemu's user network (restricted or not), or passt on a stream socket at this fd. */
 export type QemuNetwork = { kind: "user"; restrict: boolean } | { kind: "stream"; fd: number };
@@ -49,9 +50,13 @@ export const findPasst = () => findOnPath("passt");
 /** The fd qemu and passt each hold their end of the socket pair on. */
 export const LINK_FD = 3;
 
-/** passt's arguments: the socket pair on LINK_FD, nothing mapped to the host, TCP forwards on 127.0.0.1. */
-export function passtArgs(forwards: PortForward[]): string[] {
-  return ["--foreground", "--quiet", "--fd", String(LINK_FD), "--no-map-gw", ...forwards.flatMap((f) => ["-t", `127.0.0.1/${f.host}:${f.guest}`])];
+/**
+ * passt's arguments: its log in `logFile` (informational messages included: the guest's DHCP
+ * ack is read from it, passt-log.ts), the socket pair on LINK_FD, nothing mapped to the host,
+ * TCP forwards on 127.0.0.1.
+ */
+export function passtArgs(forwards: PortForward[], logFile: string): string[] {
+  return ["--foreground", "--log-file", logFile, "--fd", String(LINK_FD), "--no-map-gw", ...forwards.flatMap((f) => ["-t", `127.0.0.1/${f.host}:${f.guest}`])];
 }
 
 /** Whether every port has a socket listening on 127.0.0.1 (Linux: /proc/net/tcp, state 0A). */
@@ -72,31 +77,41 @@ export interface Passt {
   child: ResultPromise;
   /** This process's end of the socket pair: hand it to qemu as fd LINK_FD, then close it here. */
   link: Socket;
+  /** Its log, read for the guest's DHCP ack (closed when passt ends). */
+  log: PasstLog;
 }
 
 /**
- * Starts passt for a guest and waits until it listens on every forwarded port. It ends
- * when qemu closes its end of the socket pair (or with its owner, like every child).
+ * Starts passt for a guest, logging to `logFile`, and waits until it listens on every
+ * forwarded port. It ends when qemu closes its end of the socket pair (or with its owner,
+ * like every child).
  */
-export async function startPasst(binary: string, forwards: PortForward[]): Promise<Passt> {
+export async function startPasst(binary: string, forwards: PortForward[], logFile: string): Promise<Passt> {
+  await rm(logFile, { force: true }); // this boot's log only
   // stdio "pipe" at fd 3 is a socket pair (libuv): passt gets one end, we hold the other for qemu.
-  const child = spawnOwned(binary, passtArgs(forwards), { stdio: ["ignore", "ignore", "pipe", "pipe"] });
+  const child = spawnOwned(binary, passtArgs(forwards, logFile), { stdio: ["ignore", "ignore", "pipe", "pipe"] });
+  const log = new PasstLog(logFile);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
   let alive = true;
-  void child.then(() => (alive = false));
+  const ended = () => {
+    alive = false;
+    log.close();
+  };
+  void child.then(ended, ended);
   const ready = await pollUntil(async () => (!alive ? false : (await listening(forwards.map((f) => f.host))) || undefined), {
     timeoutMs: 15_000,
     intervalMs: 50,
   });
   if (!ready) {
     child.kill("SIGKILL");
-    // passt 2023 also prints "Failed to send … to syslog" when there is no syslog.
-    const said = err
+    // What it said before its log was open is on stderr, what it said after in the log
+    // ("0.0123: error: …"). passt 2023 also prints "Failed to send … to syslog" when there is no syslog.
+    const logged = (await readFile(logFile, "utf8").catch(() => ""))
       .split("\n")
-      .filter((l) => l.trim() && !/to syslog|Changing to nobody/.test(l))
-      .pop();
+      .map((l) => /^\d+\.\d+: (?:error|warning|critical):\s*(.*)$/i.exec(l)?.[1] ?? "");
+    const said = [...err.split("\n"), ...logged].filter((l) => l.trim() && !/to syslog|Changing to nobody/.test(l)).pop();
     throw new Error(`passt did not start${said ? `: ${said.trim()}` : ""}`);
   }
-  return { child, link: child.stdio[LINK_FD] as Socket };
+  return { child, link: child.stdio[LINK_FD] as Socket, log };
 }

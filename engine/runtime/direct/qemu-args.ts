@@ -110,8 +110,8 @@ function machineArgs(s: QemuSpec): string[] {
   const q35 = ["q35", ...(s.q35DevicesOff ?? []).map((d) => `${d}=off`)].join(",");
   if (s.accel === "tcg") {
     // How many host threads: decideTcgThreads (engine/host/accel.ts). Multi-threaded TCG
-    // once panicked Debian 13's kernel in sched_clock_cpu (2 of ~30 boots, 2026-11-25), not
-    // seen again since (docs/benchmarks.md); the monitor fails a panicked boot at once.
+    // panics Debian 13's kernel in about one boot in 25 (QEMU's race with the kernel's
+    // live patching, docs/engine.md); the monitor resets such a boot once (supervisor.ts).
     return ["-machine", q35, "-accel", tcgAccel(s)];
   }
   return ["-machine", `${q35},accel=${s.accel}`, "-cpu", "host"];

@@ -14,7 +14,7 @@ import { shareTags } from "../../provision/credentials.js";
 import { BootcError } from "../../core/errors.js";
 import { findQemu, hostArch } from "../../host/tools.js";
 import { checkPorts, sshPortForBoot } from "../../core/options.js";
-import { tcgThreadsHere } from "../../host/accel.js";
+import { tcgThreadsHere, type TcgThreads } from "../../host/accel.js";
 import { unmountImage } from "../../images/rootfs.js";
 import { isRootless, podmanNamespace, type PodmanNamespace } from "../../host/userns.js";
 import { bootReportsFile, enginePaths, vmPaths, type EnginePaths, type VmPaths } from "../../core/paths.js";
@@ -22,6 +22,7 @@ import { ensurePrivateDir } from "../../core/private-dir.js";
 import { buildQemuArgs, guestForwards } from "./qemu-args.js";
 import { diskPlan, ephemeralPlan, firstRoot, MESSAGES_FD, qemuSpecOf, type BootPlan, type PlanContext } from "./boot-plan.js";
 import { findPasst, planNetwork, startPasst } from "./network.js";
+import type { PasstLog } from "./passt-log.js";
 import { releaseImage } from "../../disk/disks.js";
 import { writeEspFiles } from "../../disk/esp-write.js";
 import { Qmp } from "./qmp.js";
@@ -53,6 +54,12 @@ export class Supervisor {
   private readonly stopWaiters: Array<(r: StopReply) => void> = [];
   private serial?: SerialFanout;
   private qemu?: ResultPromise;
+  /** A kernel panic under multi-threaded TCG has been answered with a reset (kernelPanicked): the next one fails the boot. */
+  private panicReset = false;
+  /** SSH has been ready in this boot (a panic after that is not the boot's race: kernelPanicked). */
+  private sshWasReady = false;
+  /** This boot's passt log, when the guest's network is passt: the SSH wait reads the guest's DHCP ack from it. */
+  private passtLog?: PasstLog;
   private readonly daemons: ResultPromise[] = [];
   private qmp?: Qmp;
   /** Ephemeral mode: the image roots this monitor has mounted and serves, the current one last (soft-reboot.ts). */
@@ -235,8 +242,9 @@ export class Supervisor {
     const ownPorts = r.forwards.map((f) => f.host);
     const sshPort = plan.sshd ? await sshPortForBoot(r.sshPort, ownPorts) : undefined;
     if (sshPort && sshPort !== r.sshPort) this.log.update({ sshPort });
-    const passt = network.kind === "passt" ? await startPasst(network.binary, guestForwards({ sshPort, forwards: r.forwards })) : undefined;
+    const passt = network.kind === "passt" ? await startPasst(network.binary, guestForwards({ sshPort, forwards: r.forwards }), this.p.passtLog) : undefined;
     if (passt) this.daemons.push(passt.child);
+    this.passtLog = passt?.log;
     const args = buildQemuArgs(qemuSpecOf({ record: r, plan, vp: this.p, shareCount: sources.length, sshPort, network, provision, tcgThreads }));
     // The last moment a stop that came in during the awaits above can still prevent qemu.
     this.checkpoint();
@@ -263,7 +271,7 @@ export class Supervisor {
           this.enter("running");
         },
         userspace: () => this.log.mark("kernel-to-userspace"),
-        panicked: (lines) => void this.stop(true, 0, `the guest kernel panicked; last serial lines:\n${lines.join("\n")}`, "failed"),
+        panicked: (lines) => void this.kernelPanicked(lines, tcgThreads),
       });
     }
     void qemu.then((result) => this.onQemuExit(result.exitCode, result.signal ?? null));
@@ -275,6 +283,32 @@ export class Supervisor {
     });
     if (r.restoreSnapshot) await this.resumeFromSnapshot(r.restoreSnapshot);
     if (sshPort) void this.waitForSsh(sshPort);
+  }
+
+  /**
+   * A kernel panic on the console fails the boot, but for one case, once: a panic before SSH
+   * was first ready, under multi-threaded TCG. There the guest is reset and boots again in
+   * the same qemu. QEMU's multi-threaded TCG can run a stale translation of code the kernel
+   * has just live-patched, and trap on the int3 the patch had in place for a moment (seen:
+   * Debian 13's kernel flipping its sched_clock static keys, "Oops: int3" in
+   * sched_clock_idle_wakeup_event, about one boot in 25 here; docs/engine.md). A second
+   * panic is the image's, not the race's: the boot fails with it.
+   */
+  private async kernelPanicked(lines: string[], tcgThreads: TcgThreads | undefined): Promise<void> {
+    const failed = `the guest kernel panicked; last serial lines:\n${lines.join("\n")}`;
+    if (tcgThreads !== "multi" || this.panicReset || this.sshWasReady || this.life.state !== "running" || !this.qmp)
+      return void this.stop(true, 0, failed, "failed");
+    this.panicReset = true;
+    this.log.broadcast({
+      type: "warning",
+      message: "the guest kernel panicked early in the boot under multi-threaded TCG (a race in QEMU's TCG, not the image): resetting it to boot once more",
+    });
+    this.log.mark("kernel-panic-reset");
+    const reset = await this.qmp.command("system_reset").then(
+      () => true,
+      () => false,
+    );
+    if (!reset) await this.stop(true, 0, failed, "failed");
   }
 
   /** A restore: qemu started paused (-S); the snapshot's memory and disk are loaded, then the guest runs on from there. */
@@ -370,7 +404,10 @@ export class Supervisor {
     let reboots: number;
     do {
       reboots = this.guestReboots;
-      outcome = await waitForSsh(target, { timeoutMs: this.record.readyTimeoutSec * 1000, check });
+      // The guest's next DHCP ack, this boot's or this reboot's: probes made after it get an answer at once.
+      const waiting = new AbortController();
+      const networkUp = this.passtLog?.nextDhcpAck(waiting.signal);
+      outcome = await waitForSsh(target, { timeoutMs: this.record.readyTimeoutSec * 1000, check, networkUp }).finally(() => waiting.abort());
       if (outcome === "timeout" && this.life.sshTimedOut()) {
         // A broken sshd is exactly when the serial console is needed: the VM runs on, and says
         // why it is not ssh-ready (waiters hear "ssh-timeout" and read it).
@@ -386,6 +423,7 @@ export class Supervisor {
       if (reboots !== this.guestReboots) await unlink(this.p.knownHosts).catch(() => undefined);
     } while (outcome === "ready" && reboots !== this.guestReboots);
     if (outcome === "ready" && this.life.move("ssh-ready")) {
+      this.sshWasReady = true;
       this.log.mark("ssh-ready");
       this.log.update({ state: "ssh-ready", sshFailed: undefined });
       return true;
