@@ -24,7 +24,17 @@ export interface SshArgvOptions {
   tty?: boolean;
   /** Options that put another host in between (its ssh_config and -J), placed first. */
   jump?: string[];
+  /** Seconds to wait for the connection and sshd's banner (CONNECT_TIMEOUT_SEC). */
+  connectTimeoutSec?: number;
 }
+
+/**
+ * How long ssh waits for the guest's sshd to connect and say its banner. Without a limit, a
+ * connection made while the guest reboots can hang for good: the guest's kernel took it, its
+ * network went down before it could answer, and passt keeps the host side open (seen:
+ * engine.e2e's reboot test, 9 minutes). Generous, for a busy emulated guest.
+ */
+export const CONNECT_TIMEOUT_SEC = 30;
 
 export function sshArgv(t: SshTarget, o: SshArgvOptions = {}): { file: string; args: string[] } {
   const args = [
@@ -41,6 +51,8 @@ export function sshArgv(t: SshTarget, o: SshArgvOptions = {}): { file: string; a
     `UserKnownHostsFile=${t.knownHosts}`,
     "-o",
     "StrictHostKeyChecking=yes",
+    "-o",
+    `ConnectTimeout=${o.connectTimeoutSec ?? CONNECT_TIMEOUT_SEC}`,
     "-o",
     "LogLevel=ERROR",
     ...(o.tty === undefined ? [] : [o.tty ? "-t" : "-T"]),
