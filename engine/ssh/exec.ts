@@ -5,6 +5,7 @@
  * snapshot is loaded).
  */
 import { readFile } from "node:fs/promises";
+import { connect } from "node:net";
 import type { Duplex, Writable } from "node:stream";
 import type { ClientChannel } from "ssh2";
 import { pinHostKey, pinnedHostKey } from "./hostkey.js";
@@ -43,7 +44,7 @@ export interface RunResult {
 async function withChannel<T>(
   t: SshTarget,
   command: string,
-  opts: { learn?: boolean; timeoutMs?: number; keepalive?: boolean },
+  opts: { learn?: boolean; timeoutMs?: number; keepalive?: boolean; onAnswer?: () => void },
   use: (stream: ClientChannel, finish: (r: T) => void) => void,
 ): Promise<T> {
   const privateKey = await readFile(t.identity);
@@ -52,6 +53,11 @@ async function withChannel<T>(
   const { Client } = await import("ssh2");
   const conn = new Client();
   const via = t.openStream ? await t.openStream() : undefined;
+  // onAnswer: our own socket rather than ssh2's, to hear the guest's first byte (sshd's banner).
+  // ssh2 listens for its errors once it has taken it, below; until then one must not go unheard.
+  const sock = opts.onAnswer && !via ? connect({ host: "127.0.0.1", port: t.port }) : undefined;
+  sock?.on("error", () => undefined);
+  if (opts.onAnswer) sock?.once("data", opts.onAnswer);
   return new Promise<T>((resolve, reject) => {
     const timer = opts.timeoutMs ? setTimeout(() => done(new Error("ssh timed out")), opts.timeoutMs) : undefined;
     let settled = false;
@@ -60,6 +66,7 @@ async function withChannel<T>(
       settled = true;
       clearTimeout(timer);
       conn.end();
+      sock?.destroy();
       via?.close();
       if (err) reject(err);
       else resolve(r!);
@@ -79,7 +86,7 @@ async function withChannel<T>(
       });
     });
     conn.connect({
-      ...(via ? { sock: via.stream as never } : { host: "127.0.0.1", port: t.port }),
+      ...(via ? { sock: via.stream as never } : sock ? { sock } : { host: "127.0.0.1", port: t.port }),
       username: t.user,
       privateKey,
       readyTimeout: opts.timeoutMs ?? 15_000,
@@ -93,7 +100,11 @@ async function withChannel<T>(
   });
 }
 
-export async function sshExec(t: SshTarget, command: string, opts: { learn?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
+export async function sshExec(
+  t: SshTarget,
+  command: string,
+  opts: { learn?: boolean; timeoutMs?: number; /** The guest sent its first byte (a readiness probe's "it is answering"). */ onAnswer?: () => void } = {},
+): Promise<ExecResult> {
   return withChannel<ExecResult>(t, command, { ...opts, timeoutMs: opts.timeoutMs ?? 15_000 }, (stream, finish) => {
     let stdout = "";
     let stderr = "";

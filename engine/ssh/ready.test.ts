@@ -56,6 +56,23 @@ describe("waitForSsh", () => {
     expect(most).toBeLessThanOrEqual(9);
   });
 
+  it("starts no more probes while the guest is answering one: a second login would only cost the guest", async () => {
+    let n = 0;
+    const probe = async (answering: () => void) => {
+      const mine = ++n;
+      if (mine === 1) {
+        await after(2000); // the first line's, made before the network: silent
+        return false;
+      }
+      await after(30);
+      answering(); // sshd's banner: the key exchange and login take a while under TCG
+      await after(600);
+      return true;
+    };
+    expect(await waitForSsh(target, { timeoutMs: 10_000, intervalMs: 50, check: () => "probe", networkUp: Promise.resolve(), probe })).toBe("ready");
+    expect(n).toBe(2);
+  });
+
   it("without a network signal, probes one at a time, each to its end", async () => {
     let open = 0;
     let most = 0;

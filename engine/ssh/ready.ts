@@ -18,7 +18,8 @@ export type ReadyCheck = "probe" | "wait" | "stop";
  * ack, when the runtime can see it) starts a second line at that moment: a probe every
  * `intervalMs` beside those still open (at most SIDE_BY_SIDE), since one sent while the
  * guest is still putting its address on can be silent too; none is ended early, each runs
- * to its own end. The first answer on either line is the answer. Without `networkUp`, the
+ * to its own end. None is started while the guest is answering one (its first byte came):
+ * under TCG a login costs the guest a second of CPU. The first answer on either line is the answer. Without `networkUp`, the
  * wait is the one line.
  */
 export async function waitForSsh(
@@ -28,14 +29,17 @@ export async function waitForSsh(
     intervalMs?: number;
     check: () => Promise<ReadyCheck> | ReadyCheck;
     networkUp?: Promise<void>;
-    /** One probe: true when SSH answered. The default runs `true` over SSH, learning the host key. */
-    probe?: () => Promise<boolean>;
+    /**
+     * One probe: true when SSH answered. `answering` is called when the guest starts to answer
+     * (its first byte). The default runs `true` over SSH, learning the host key.
+     */
+    probe?: (answering: () => void) => Promise<boolean>;
   },
 ): Promise<"ready" | "stopped" | "timeout"> {
   const probe =
     o.probe ??
-    (() =>
-      sshExec(target, "true", { learn: true, timeoutMs: PROBE_TIMEOUT_MS }).then(
+    ((answering: () => void) =>
+      sshExec(target, "true", { learn: true, timeoutMs: PROBE_TIMEOUT_MS, onAnswer: answering }).then(
         (r) => r.code === 0,
         () => false,
       ));
@@ -52,7 +56,7 @@ export async function waitForSsh(
         const now = await o.check();
         if (now === "stop") return "stopped" as const;
         if (now === "wait") return undefined;
-        const answered = await probe().catch(() => false);
+        const answered = await probe(() => undefined).catch(() => false);
         // The other line answered meanwhile: this probe's own answer changes nothing.
         if (decided) return "decided" as const;
         return answered ? answer() : undefined;
@@ -62,18 +66,25 @@ export async function waitForSsh(
 
   const sideBySide = async () => {
     let open = 0;
+    // Probes the guest has begun to answer: while one is, a new probe would only be a second login to pay for.
+    let answering = 0;
     let answered = false;
     let wake = () => {};
     while (!decided && Date.now() < deadline) {
       const now = await o.check();
       if (now === "stop") return "stopped" as const;
       if (answered) return answer();
-      if (now === "probe" && open < SIDE_BY_SIDE) {
+      if (now === "probe" && open < SIDE_BY_SIDE && answering === 0) {
         open++;
-        void probe()
+        let heard = false;
+        void probe(() => {
+          heard = true;
+          answering++;
+        })
           .catch(() => false)
           .then((ok) => {
             open--;
+            if (heard) answering--;
             if (ok) {
               answered = true;
               wake();
