@@ -56,7 +56,10 @@ export function consoleKernelArgs(accel: Accel, arch: HostArch, messagesOnVirtio
   ];
 }
 
+/** What the kernel prints when it panics: "Kernel panic - not syncing: MESSAGE". */
+export const KERNEL_PANIC = "Kernel panic - not syncing";
+
 /** Whether these last lines of a guest's serial console show a kernel panic (a guest that will never come up). */
 export function kernelPanicked(lines: string[]): boolean {
-  return lines.some((l) => l.includes("Kernel panic - not syncing"));
+  return lines.some((l) => l.includes(KERNEL_PANIC));
 }

@@ -19,8 +19,8 @@ export type ReadyCheck = "probe" | "wait" | "stop";
  * `intervalMs` beside those still open (at most SIDE_BY_SIDE), since one sent while the
  * guest is still putting its address on can be silent too; none is ended early, each runs
  * to its own end. None is started while the guest is answering one (its first byte came):
- * under TCG a login costs the guest a second of CPU. The first answer on either line is the answer. Without `networkUp`, the
- * wait is the one line.
+ * under TCG a login costs the guest a second of CPU. The first answer on either line is the
+ * answer. Without `networkUp`, the wait is the one line.
  */
 export async function waitForSsh(
   target: SshTarget,

@@ -4,6 +4,7 @@
  * kernel panic (the boot is over: say so now rather than at the readiness timeout).
  */
 import type { Readable } from "node:stream";
+import { KERNEL_PANIC } from "../../host/machine.js";
 import type { SerialFanout } from "./serial.js";
 
 export interface BootOutputHandlers {
@@ -14,7 +15,6 @@ export interface BootOutputHandlers {
 }
 
 const USERSPACE = "Run /init as init process";
-const PANIC = "Kernel panic - not syncing";
 /** The line the kernel ends a panic's report with: "---[ end Kernel panic - not syncing: MESSAGE ]---". */
 const PANIC_END = "---[ end Kernel panic";
 
@@ -29,7 +29,7 @@ export function watchBootOutput(outputs: Readable[], serial: SerialFanout, on: B
   // The message of the panic reported last: its closing line is the same panic, not another.
   let reported: string | undefined;
   const panicLine = (line: string) => {
-    const at = line.indexOf(PANIC);
+    const at = line.indexOf(KERNEL_PANIC);
     if (at < 0) return;
     const message = line
       .slice(at)
