@@ -56,6 +56,9 @@ test("build from a directory, boot, edit, rebuild & reboot; the console follows"
   await expect(page.getByLabel("State")).toHaveText("Ready", { timeout: 600_000 });
   expect(String((await bootc(home, ["ssh", "uir", "--", "cat", "/etc/motd"])).stdout).trim()).toBe("version 1");
 
+  // The first boot's report, read once that boot has finished (as its Boot tab would): a rebuild
+  // does not wait for the boot it replaces to finish, and the comparison below needs its units.
+  expect((await bootcJson<{ unitsFrom: string }>(home, ["inspect", "uir", "--boot"])).unitsFrom).toBe("systemd-analyze");
   const v1 = (await bootcJson<{ imageId: string }>(home, ["inspect", "uir"])).imageId;
   replaced.push(v1);
   writeFileSync(path.join(src, "motd"), "version 2\n");

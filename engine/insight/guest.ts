@@ -11,14 +11,16 @@ export type GuestFindings = Pick<BootReport, "units" | "criticalChain" | "unitsF
 
 const SECTION = "@@bootc-insight@@";
 
-/** The guest's script: the sections are split on a marker no output of systemd-analyze has. */
+/**
+ * The guest's script: the sections are split on a marker no output of systemd-analyze has.
+ * `waitSec` 0 asks at once. Until the boot has finished, `systemd-analyze time` fails and
+ * blame and the critical chain are not read (each run costs the guest a second or more).
+ */
 export function analyzeScript(waitSec: number): string {
   const section = (name: string, cmd: string) => `echo '${SECTION} ${name}'; ${cmd} 2>&1`;
   return [
-    `timeout ${Math.max(1, Math.round(waitSec))} systemctl is-system-running --wait >/dev/null 2>&1`,
-    section("time", "systemd-analyze time --no-pager"),
-    section("blame", "systemd-analyze blame --no-pager"),
-    section("chain", "systemd-analyze critical-chain --no-pager"),
+    ...(waitSec > 0 ? [`timeout ${Math.max(1, Math.round(waitSec))} systemctl is-system-running --wait >/dev/null 2>&1`] : []),
+    `if ${section("time", "systemd-analyze time --no-pager")}; then ${section("blame", "systemd-analyze blame --no-pager")}; ${section("chain", "systemd-analyze critical-chain --no-pager")}; fi`,
     "true",
   ].join("; ");
 }

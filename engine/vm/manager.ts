@@ -151,10 +151,17 @@ export class Engine {
         "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it",
       );
     const buildStarted = new Date().toISOString();
-    // An image of another podman is rebuilt there (the directory is sent, as `podman --remote build` does).
-    const built = await buildImage({ dir: vm.source, tag: vm.image, onLine, ...(vm.podman ? { podman: vm.podman } : {}) });
+    // The ending boot's report is read while the image builds, not after: each SSH round trip
+    // costs seconds under emulation, and someone is waiting for the new build.
+    const kept = this.keepBootReport(vm);
+    let built: { imageId: string };
+    try {
+      // An image of another podman is rebuilt there (the directory is sent, as `podman --remote build` does).
+      built = await buildImage({ dir: vm.source, tag: vm.image, onLine, ...(vm.podman ? { podman: vm.podman } : {}) });
+    } finally {
+      await kept;
+    }
     if (built.imageId === vm.imageId) return { rebooted: false, soft: false, imageId: built.imageId };
-    await this.keepBootReport(await runtime.get(name));
     const next = await runtime.reboot(name, {
       onWarning,
       image: { ref: vm.image, id: built.imageId },
@@ -230,9 +237,13 @@ export class Engine {
     return { report: r.report, previous: r.previous, comparison: r.comparison };
   }
 
-  /** Before a boot ends for another (rebuild, restart): its report, so the next can be compared with it. Never fails the caller. */
+  /**
+   * Before a boot ends for another (rebuild, restart): its report, so the next can be compared
+   * with it. It does not wait for that boot to finish starting (a person who asked for a new
+   * boot is waiting): one still starting is kept as unfinished. Never fails the caller.
+   */
   private async keepBootReport(vm: VmInfo): Promise<void> {
-    await currentBootReport(this.paths, vm, () => this.sshTarget(vm.name), { waitSec: 90 }).catch(() => undefined);
+    await currentBootReport(this.paths, vm, () => this.sshTarget(vm.name), { waitSec: 0 }).catch(() => undefined);
   }
 
   /** The cache: base disks and the roots exported from other podmans, their size and image, and which VMs use them. */
