@@ -52,7 +52,7 @@ export function readAnalyzeOutput(stdout: string): GuestFindings {
 }
 
 /** Asks the guest; waits at most `waitSec` for its boot to finish. */
-export async function askGuest(target: SshTarget, waitSec: number): Promise<GuestFindings> {
-  const r = await sshExec(target, analyzeScript(waitSec), { timeoutMs: (waitSec + 60) * 1000 });
+export async function askGuest(target: SshTarget, waitSec: number, signal?: AbortSignal): Promise<GuestFindings> {
+  const r = await sshExec(target, analyzeScript(waitSec), { timeoutMs: (waitSec + 60) * 1000, ...(signal ? { signal } : {}) });
   return readAnalyzeOutput(r.stdout);
 }

@@ -63,15 +63,22 @@ export async function currentBootReport(
   paths: EnginePaths,
   vm: VmInfo,
   sshTarget: () => Promise<SshTarget>,
-  o: { waitSec?: number } = {},
+  o: { waitSec?: number; /** Stops asking the guest: the report keeps the host's phases, with a note. */ signal?: AbortSignal } = {},
 ): Promise<BootReport> {
   const bootId = bootIdOf(vm) ?? vm.createdAt;
   const stored = (await readReports(paths, vm.name, vm.createdAt)).find((r) => r.bootId === bootId);
   if (stored && !stored.partial) return stored;
   if (vm.effectiveState === "ssh-ready") {
     const findings = await sshTarget()
-      .then((t) => askGuest(t, o.waitSec ?? GUEST_WAIT_SEC))
-      .catch((e: unknown): GuestFindings => ({ ...hostOnly(`SSH to the guest failed (${e instanceof Error ? e.message : String(e)})`), finished: false }));
+      .then((t) => askGuest(t, o.waitSec ?? GUEST_WAIT_SEC, o.signal))
+      .catch((e: unknown): GuestFindings => ({
+        ...hostOnly(
+          o.signal?.aborted
+            ? "the guest's units were not read: the boot was replaced first"
+            : `SSH to the guest failed (${e instanceof Error ? e.message : String(e)})`,
+        ),
+        finished: false,
+      }));
     const report = makeReport(vm, bootId, findings, !findings.finished);
     // A finished report replaces whatever was kept; an unfinished one only fills an empty place.
     if (findings.finished || !stored) await saveReport(paths, report);

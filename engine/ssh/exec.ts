@@ -44,9 +44,10 @@ export interface RunResult {
 async function withChannel<T>(
   t: SshTarget,
   command: string,
-  opts: { learn?: boolean; timeoutMs?: number; keepalive?: boolean; onAnswer?: () => void },
+  opts: { learn?: boolean; timeoutMs?: number; keepalive?: boolean; onAnswer?: () => void; signal?: AbortSignal },
   use: (stream: ClientChannel, finish: (r: T) => void) => void,
 ): Promise<T> {
+  opts.signal?.throwIfAborted();
   const privateKey = await readFile(t.identity);
   const pinned = await pinnedHostKey(t.knownHosts);
   let seenKey: Buffer | undefined;
@@ -60,11 +61,14 @@ async function withChannel<T>(
   if (opts.onAnswer) sock?.once("data", opts.onAnswer);
   return new Promise<T>((resolve, reject) => {
     const timer = opts.timeoutMs ? setTimeout(() => done(new Error("ssh timed out")), opts.timeoutMs) : undefined;
+    const onAbort = () => done(new Error("the command was abandoned"));
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
     let settled = false;
     const done = (err: Error | undefined, r?: T) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
       conn.end();
       sock?.destroy();
       via?.close();
@@ -103,7 +107,14 @@ async function withChannel<T>(
 export async function sshExec(
   t: SshTarget,
   command: string,
-  opts: { learn?: boolean; timeoutMs?: number; /** The guest sent its first byte (a readiness probe's "it is answering"). */ onAnswer?: () => void } = {},
+  opts: {
+    learn?: boolean;
+    timeoutMs?: number;
+    /** The guest sent its first byte (a readiness probe's "it is answering"). */
+    onAnswer?: () => void;
+    /** Abandons the command: the connection is closed and the call rejects. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<ExecResult> {
   return withChannel<ExecResult>(t, command, { ...opts, timeoutMs: opts.timeoutMs ?? 15_000 }, (stream, finish) => {
     let stdout = "";

@@ -151,14 +151,17 @@ export class Engine {
         "build the image with `bootc build DIR` (or boot with `bootc run --watch DIR`), then boot it",
       );
     const buildStarted = new Date().toISOString();
-    // The ending boot's report is read while the image builds, not after: each SSH round trip
-    // costs seconds under emulation, and someone is waiting for the new build.
-    const kept = this.keepBootReport(vm);
+    // The ending boot's report is read while the image builds, and for no longer: reading it
+    // costs the guest seconds under emulation (systemd-analyze's first runs), and someone is
+    // waiting for the new build. Not read by then, it keeps the host's phases only.
+    const reading = new AbortController();
+    const kept = this.keepBootReport(vm, reading.signal);
     let built: { imageId: string };
     try {
       // An image of another podman is rebuilt there (the directory is sent, as `podman --remote build` does).
       built = await buildImage({ dir: vm.source, tag: vm.image, onLine, ...(vm.podman ? { podman: vm.podman } : {}) });
     } finally {
+      reading.abort();
       await kept;
     }
     if (built.imageId === vm.imageId) return { rebooted: false, soft: false, imageId: built.imageId };
@@ -240,10 +243,11 @@ export class Engine {
   /**
    * Before a boot ends for another (rebuild, restart): its report, so the next can be compared
    * with it. It does not wait for that boot to finish starting (a person who asked for a new
-   * boot is waiting): one still starting is kept as unfinished. Never fails the caller.
+   * boot is waiting): one still starting is kept as unfinished, as is one whose reading
+   * `signal` abandons. Never fails the caller.
    */
-  private async keepBootReport(vm: VmInfo): Promise<void> {
-    await currentBootReport(this.paths, vm, () => this.sshTarget(vm.name), { waitSec: 0 }).catch(() => undefined);
+  private async keepBootReport(vm: VmInfo, signal?: AbortSignal): Promise<void> {
+    await currentBootReport(this.paths, vm, () => this.sshTarget(vm.name), { waitSec: 0, ...(signal ? { signal } : {}) }).catch(() => undefined);
   }
 
   /** The cache: base disks and the roots exported from other podmans, their size and image, and which VMs use them. */

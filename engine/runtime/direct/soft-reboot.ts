@@ -81,7 +81,9 @@ const GUEST_SWITCH = [
   "mountpoint -q /run/nextroot && umount -l /run/nextroot; mkdir -p /run/nextroot",
   'mount -t overlay overlay -o "lowerdir=$layer/lower,upperdir=$layer/upper,workdir=$layer/work" /run/nextroot',
   'test -x /run/nextroot/usr/lib/systemd/systemd || { umount -l /run/nextroot; echo "the new image has no /usr/lib/systemd/systemd" >&2; exit 1; }',
-  "for u in ssh.socket sshd.socket ssh.service sshd.service; do systemctl stop $u 2>/dev/null || true; done",
+  // One systemctl for all four names (each run costs the guest a few tenths of a second under
+  // TCG); it stops those that exist and fails only on the names the image lacks.
+  "systemctl stop ssh.socket sshd.socket ssh.service sshd.service 2>/dev/null || true",
   "systemctl --no-block soft-reboot",
 ].join("\n");
 
