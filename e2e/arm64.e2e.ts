@@ -82,7 +82,7 @@ describe.skipIf(!present)(`an arm64 image on x86_64 (needs ${ARM64_IMAGE})`, () 
     const qemu = execa(
       "qemu-system-aarch64",
       [
-        ...["-machine", "virt,gic-version=3", "-accel", "tcg,tb-size=256", "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "1024"],
+        ...["-machine", "virt,gic-version=3", "-accel", "tcg,thread=single,tb-size=256", "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "1024"],
         ...["-nodefaults", "-display", "none", "-serial", "stdio"],
         ...["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd"],
         ...["-drive", `if=pflash,format=raw,unit=1,file=${vars}`],
