@@ -8,16 +8,30 @@ import { MAX_BODY_BYTES } from "./security.js";
 
 export class BodyTooLarge extends Error {}
 
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * How much of an API request body over the limit is still read, and dropped, before the 413:
+ * a server that answers and closes while the client is still sending leaves unread data,
+ * the kernel then resets the connection, and the client sees a send error (EPIPE) instead
+ * of the answer. More than this and the connection is dropped at once.
+ */
+export const DRAIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The request body, at most `limit` bytes (else BodyTooLarge). With `drainUpTo`, a body over
+ * the limit is read to its end and dropped first, if it is no larger than that.
+ */
+export async function readBody(req: IncomingMessage, limit: number, o: { drainUpTo?: number } = {}): Promise<Buffer> {
+  const drain = Math.max(limit, o.drainUpTo ?? 0);
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > limit) throw new BodyTooLarge();
+  if (declared > drain) throw new BodyTooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk as Buffer);
+    if (size > drain) throw new BodyTooLarge();
+    if (size <= limit) chunks.push(chunk as Buffer);
   }
+  if (size > limit || declared > limit) throw new BodyTooLarge();
   return Buffer.concat(chunks);
 }
 
@@ -29,7 +43,7 @@ export async function toFetchRequest(req: IncomingMessage, url: URL, signal: Abo
     for (const value of Array.isArray(v) ? v : [v]) headers.append(k, value);
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  const body = hasBody ? await readBody(req, MAX_BODY_BYTES) : undefined;
+  const body = hasBody ? await readBody(req, MAX_BODY_BYTES, { drainUpTo: DRAIN_BYTES }) : undefined;
   return new Request(url, { method: req.method, headers, body: body ? new Uint8Array(body) : undefined, signal });
 }
 
