@@ -6,8 +6,9 @@
  * with them. Two guests at once on two cores see the same host: this host's speed moved by
  * a fifth between rounds run one after the other, more than the difference measured.
  * Any two configurations below can be compared the same way (default: the first two);
- * the arm64 ones with IMAGE=localhost/bootc-demo-arm64:latest.
- *   ROUNDS=4 [IMAGE=...] npx tsx e2e/bench/kernel-args.ts [CONFIG CONFIG]
+ * the arm64 ones with IMAGE=localhost/bootc-demo-arm64:latest. IMAGE_B boots another image
+ * for the second configuration (two builds of the demo's recipe, say; the same CONFIG twice).
+ *   ROUNDS=4 [IMAGE=...] [IMAGE_B=...] npx tsx e2e/bench/kernel-args.ts [CONFIG CONFIG]
  */
 import { plainQemuBoot, type PlainBootOptions } from "../lib/plain-qemu.js";
 
@@ -65,18 +66,22 @@ const configs: Record<string, PlainBootOptions> = {
 };
 const rounds = Number(process.env.ROUNDS ?? 4);
 const image = process.env.IMAGE ?? "localhost/bootc-demo:latest";
-const names = process.argv.length > 2 ? process.argv.slice(2, 4) : Object.keys(configs).slice(0, 2);
-for (const n of names) if (!configs[n]) throw new Error(`unknown configuration ${n}; one of ${Object.keys(configs).join(", ")}`);
+const imageB = process.env.IMAGE_B;
+const picked = process.argv.length > 2 ? process.argv.slice(2, 4) : Object.keys(configs).slice(0, 2);
+for (const n of picked) if (!configs[n]) throw new Error(`unknown configuration ${n}; one of ${Object.keys(configs).join(", ")}`);
+// Each side by its label: the configuration, and the image when IMAGE_B makes them differ.
+const sides = picked.map((config, i) => ({ config, image: i === 1 && imageB ? imageB : image }));
+const names = sides.map((s) => (imageB ? `${s.config} (${s.image})` : s.config));
 const cpu = new Map<string, number[]>(names.map((n) => [n, []]));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 for (let round = 1; round <= rounds; round++) {
   // Which one starts first alternates, so neither always has the head start.
-  const order = round % 2 ? names : [...names].reverse();
+  const order = round % 2 ? [0, 1] : [1, 0];
   const results = await Promise.all(
-    order.map(async (n, i) => {
+    order.map(async (k, i) => {
       await new Promise((r) => setTimeout(r, i * 500));
-      return [n, await plainQemuBoot(image, { timeoutMs: 300_000, ...configs[n]! })] as const;
+      return [names[k]!, await plainQemuBoot(sides[k]!.image, { timeoutMs: 300_000, ...configs[sides[k]!.config]! })] as const;
     }),
   );
   const line = results
