@@ -77,7 +77,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 for (let round = 1; round <= rounds; round++) {
   // Which one starts first alternates, so neither always has the head start.
-  const order = round % 2 ? [0, 1] : [1, 0];
+  const order = round % 2 ? sides.map((_, k) => k) : sides.map((_, k) => k).reverse();
   const results = await Promise.all(
     order.map(async (k, i) => {
       await new Promise((r) => setTimeout(r, i * 500));

@@ -63,25 +63,15 @@ export async function currentBootReport(
   paths: EnginePaths,
   vm: VmInfo,
   sshTarget: () => Promise<SshTarget>,
-  o: { waitSec?: number; /** Stops asking the guest: the report keeps the host's phases, with a note. */ signal?: AbortSignal } = {},
+  o: { waitSec?: number } = {},
 ): Promise<BootReport> {
   const bootId = bootIdOf(vm) ?? vm.createdAt;
   const stored = (await readReports(paths, vm.name, vm.createdAt)).find((r) => r.bootId === bootId);
   if (stored && !stored.partial) return stored;
   if (vm.effectiveState === "ssh-ready") {
-    const findings = await sshTarget()
-      .then((t) => askGuest(t, o.waitSec ?? GUEST_WAIT_SEC, o.signal))
-      .catch((e: unknown): GuestFindings => ({
-        ...hostOnly(
-          o.signal?.aborted
-            ? "the guest's units were not read: the boot was replaced first"
-            : `SSH to the guest failed (${e instanceof Error ? e.message : String(e)})`,
-        ),
-        finished: false,
-      }));
-    const report = makeReport(vm, bootId, findings, !findings.finished);
-    // A finished report replaces whatever was kept; an unfinished one only fills an empty place.
-    if (findings.finished || !stored) await saveReport(paths, report);
+    const report = makeReport(vm, bootId, ...(await askOrSay(sshTarget, o.waitSec ?? GUEST_WAIT_SEC)));
+    // A finished report replaces whatever was kept; an unfinished one never replaces a finished one (store.ts).
+    await saveReport(paths, report);
     return report;
   }
   if (stored) return stored; // an unfinished report made while it ran: more than the timeline alone
@@ -89,6 +79,39 @@ export async function currentBootReport(
   const report = makeReport(vm, bootId, hostOnly(note), !final);
   if (final) await saveReport(paths, report);
   return report;
+}
+
+/**
+ * The report of a boot about to be replaced (a rebuild, a restart), not saved: the caller
+ * keeps it once the boot is really ending. The guest is asked at once, without waiting for
+ * its boot to finish, until `signal` abandons the asking; a boot that never answered SSH
+ * gets the host's phases with a note saying so.
+ */
+export async function endingBootReport(paths: EnginePaths, vm: VmInfo, sshTarget: () => Promise<SshTarget>, signal?: AbortSignal): Promise<BootReport> {
+  const bootId = bootIdOf(vm) ?? vm.createdAt;
+  const stored = (await readReports(paths, vm.name, vm.createdAt)).find((r) => r.bootId === bootId);
+  if (stored && !stored.partial) return stored;
+  if (vm.effectiveState === "ssh-ready") return makeReport(vm, bootId, ...(await askOrSay(sshTarget, 0, signal)));
+  const note =
+    vm.sshPort === undefined
+      ? "the image has no sshd, so its units are not known"
+      : "the boot was replaced before its guest answered SSH, so its units are not known";
+  return stored ?? makeReport(vm, bootId, hostOnly(note), true);
+}
+
+/** What the guest says, or why it said nothing: a report's findings and whether they are partial. */
+async function askOrSay(sshTarget: () => Promise<SshTarget>, waitSec: number, signal?: AbortSignal): Promise<[Omit<GuestFindings, "finished">, boolean]> {
+  const findings = await sshTarget()
+    .then((t) => askGuest(t, waitSec, signal))
+    .catch((e: unknown): GuestFindings => ({
+      ...hostOnly(
+        signal?.aborted
+          ? "the guest's units were not read: the boot was replaced first"
+          : `SSH to the guest failed (${e instanceof Error ? e.message : String(e)})`,
+      ),
+      finished: false,
+    }));
+  return [findings, !findings.finished];
 }
 
 /** The kept report of the boot before the VM's current one (undefined when there is none). */

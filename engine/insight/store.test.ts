@@ -31,6 +31,16 @@ describe("the boot report store", () => {
     expect(kept.at(-1)!.totalSeconds).toBe(9);
   });
 
+  it("never lets an unfinished report of a boot replace its finished one; a later unfinished one replaces an unfinished one", async () => {
+    await saveReport(paths, report("2026-02-01", { vm: "v2", partial: true, note: "first" }));
+    await saveReport(paths, report("2026-02-01", { vm: "v2", partial: true, note: "second" }));
+    expect((await readReports(paths, "v2", "c1")).map((r) => r.note)).toEqual(["second"]);
+    await saveReport(paths, report("2026-02-01", { vm: "v2", unitsFrom: "systemd-analyze" }));
+    await saveReport(paths, report("2026-02-01", { vm: "v2", partial: true, note: "late and unfinished" }));
+    expect(await readReports(paths, "v2", "c1")).toMatchObject([{ unitsFrom: "systemd-analyze" }]);
+    expect((await readReports(paths, "v2", "c1"))[0]!.partial).toBeUndefined();
+  });
+
   it("never returns another VM's that had the same name, and goes with the VM", async () => {
     expect(await readReports(paths, "v1", "c2")).toEqual([]);
     await removeReports(paths, "v1");

@@ -34,10 +34,16 @@ export async function readReports(paths: EnginePaths, name: string, vmCreatedAt:
   return (await readAll(paths, name)).filter((r) => r.vmCreatedAt === vmCreatedAt);
 }
 
-/** Keeps `report`, replacing an earlier one of the same boot, and drops the oldest past KEPT_BOOTS. */
+/**
+ * Keeps `report`, replacing an earlier one of the same boot unless that one is finished and
+ * this one is not (two askers at once: a page waiting for the boot to finish, a rebuild that
+ * did not), and drops the oldest past KEPT_BOOTS.
+ */
 export function saveReport(paths: EnginePaths, report: BootReport): Promise<void> {
   const save = async () => {
-    const kept = (await readReports(paths, report.vm, report.vmCreatedAt)).filter((r) => r.bootId !== report.bootId);
+    const all = await readReports(paths, report.vm, report.vmCreatedAt);
+    if (report.partial && all.some((r) => r.bootId === report.bootId && !r.partial)) return;
+    const kept = all.filter((r) => r.bootId !== report.bootId);
     const reports = [...kept, report].sort((a, b) => a.bootId.localeCompare(b.bootId)).slice(-KEPT_BOOTS);
     const file = bootReportsFile(paths, report.vm);
     await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });

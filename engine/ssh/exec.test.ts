@@ -47,7 +47,17 @@ describe("sshExec", () => {
     expect(Date.now() - t0).toBeLessThan(1000);
     await expect.poll(() => closed).toBe(before + 1);
     // An already aborted signal does no work at all.
-    await expect(sshExec(target, "true", { learn: true, signal: ac.signal })).rejects.toThrow();
+    await expect(sshExec(target, "true", { learn: true, signal: ac.signal })).rejects.toThrow(/aborted/);
     expect(closed).toBe(before + 1);
+  });
+
+  it("abandons a command aborted while the connection was still being prepared (keys read), before any listener", async () => {
+    const target = { vmName: "t", port, user: "root", identity: key("client2"), knownHosts: path.join(dir, "known_hosts") };
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const run = sshExec(target, "sleep forever", { learn: true, timeoutMs: 30_000, signal: ac.signal });
+    ac.abort(); // the call is past its first check and reading the key
+    await expect(run).rejects.toThrow("the command was abandoned");
+    expect(Date.now() - t0).toBeLessThan(2000);
   });
 });

@@ -75,6 +75,8 @@ async function withChannel<T>(
       if (err) reject(err);
       else resolve(r!);
     };
+    // Aborted while the key, the pinned host key or a tunnel were being read: the listener came too late to hear it.
+    if (opts.signal?.aborted) return onAbort();
     conn.on("error", (e) => done(e));
     // Closed before the command's channel was (no-op once finished).
     conn.on("close", () => done(new Error("the SSH connection closed")));

@@ -24,7 +24,8 @@ import { checkNewVm } from "./new-vm.js";
 import { checkWarmOptions, createWarmVm } from "./warm.js";
 import { Runtimes } from "./runtimes.js";
 import { compareReports, type BootComparison } from "../insight/compare.js";
-import { currentBootReport, previousBootReport } from "../insight/insight.js";
+import { currentBootReport, endingBootReport, previousBootReport } from "../insight/insight.js";
+import { saveReport } from "../insight/store.js";
 import type { BootReport } from "../insight/report.js";
 import { removeReports } from "../insight/store.js";
 
@@ -118,7 +119,7 @@ export class Engine {
   /** Stops a running VM and boots it again with the same options. */
   async restartVm(name: string): Promise<VmRecord> {
     const runtime = await this.runtimes.owner(name);
-    await this.keepBootReport(await runtime.get(name));
+    await this.keepReport(await this.endingReport(await runtime.get(name)));
     return runtime.reboot(name);
   }
 
@@ -155,16 +156,18 @@ export class Engine {
     // costs the guest seconds under emulation (systemd-analyze's first runs), and someone is
     // waiting for the new build. Not read by then, it keeps the host's phases only.
     const reading = new AbortController();
-    const kept = this.keepBootReport(vm, reading.signal);
+    const ending = this.endingReport(vm, reading.signal);
     let built: { imageId: string };
     try {
       // An image of another podman is rebuilt there (the directory is sent, as `podman --remote build` does).
       built = await buildImage({ dir: vm.source, tag: vm.image, onLine, ...(vm.podman ? { podman: vm.podman } : {}) });
     } finally {
       reading.abort();
-      await kept;
+      await ending;
     }
+    // Kept only now that the boot is ending: a failed build or an unchanged image leaves it running.
     if (built.imageId === vm.imageId) return { rebooted: false, soft: false, imageId: built.imageId };
+    await this.keepReport(await ending);
     const next = await runtime.reboot(name, {
       onWarning,
       image: { ref: vm.image, id: built.imageId },
@@ -241,13 +244,16 @@ export class Engine {
   }
 
   /**
-   * Before a boot ends for another (rebuild, restart): its report, so the next can be compared
-   * with it. It does not wait for that boot to finish starting (a person who asked for a new
-   * boot is waiting): one still starting is kept as unfinished, as is one whose reading
-   * `signal` abandons. Never fails the caller.
+   * Before a boot ends for another (rebuild, restart): its report (insight.ts endingBootReport),
+   * so the next can be compared with it; keepReport saves it once the boot is really ending.
+   * Never fails the caller.
    */
-  private async keepBootReport(vm: VmInfo, signal?: AbortSignal): Promise<void> {
-    await currentBootReport(this.paths, vm, () => this.sshTarget(vm.name), { waitSec: 0, ...(signal ? { signal } : {}) }).catch(() => undefined);
+  private endingReport(vm: VmInfo, signal?: AbortSignal): Promise<BootReport | undefined> {
+    return endingBootReport(this.paths, vm, () => this.sshTarget(vm.name), signal).catch(() => undefined);
+  }
+
+  private async keepReport(report: BootReport | undefined): Promise<void> {
+    if (report) await saveReport(this.paths, report).catch(() => undefined);
   }
 
   /** The cache: base disks and the roots exported from other podmans, their size and image, and which VMs use them. */
