@@ -20,7 +20,7 @@
  * `bootc disks prune`), which removes those of processes that are gone.
  */
 import { spawn } from "node:child_process";
-import { constants, createReadStream } from "node:fs";
+import { constants, createReadStream, type ReadStream } from "node:fs";
 import { chmod, mkdir, mkdtemp, open, rename, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -141,6 +141,26 @@ async function streamExport(c: PodmanConnection, container: string, dir: string,
   }
 }
 
+/**
+ * Ends a FIFO's reader whose writer is gone without ever opening it: the reader's open(2)
+ * would wait for a writer for good. A write end opened non-blocking fails while no reader
+ * has reached open(2) yet (Node opens on its thread pool, perhaps later), so a read-write
+ * end is held (that never blocks on Linux) until the reader is open, then closed: the
+ * reader sees end of file.
+ */
+export function releaseReader(fifo: string, reader: ReadStream): void {
+  if (reader.pending === false || reader.destroyed) return;
+  void open(fifo, constants.O_RDWR).then(
+    (h) => {
+      const close = () => void h.close().catch(() => undefined);
+      if (reader.pending === false || reader.destroyed) return close();
+      reader.once("open", close);
+      reader.once("close", close);
+    },
+    () => undefined,
+  );
+}
+
 async function streamThrough(
   c: PodmanConnection,
   container: string,
@@ -178,15 +198,8 @@ async function streamThrough(
     },
   });
   const reader = createReadStream(fifo);
-  // An exporter that fails before it opens the FIFO would leave the reader waiting for a writer: open it then, to end it.
-  exporter.once(
-    "close",
-    () =>
-      void open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then(
-        (h) => h.close(),
-        () => undefined,
-      ),
-  );
+  // An exporter that fails before it opens the FIFO would leave the reader waiting for a writer.
+  exporter.once("close", () => releaseReader(fifo, reader));
   const piped = pipeline(reader, counter, untar.stdin).catch((e: unknown) => e);
   const [exportCode, untarCode] = await done;
   await piped;
