@@ -19,8 +19,8 @@ describe("releaseReader: a FIFO's reader whose writer (podman export) failed bef
     const fifo = path.join(tempDir("bce-fifo-"), "root.tar");
     execFileSync("mkfifo", ["-m", "600", fifo]);
     // The reader's open waits on the thread pool (here: 300 ms) while the writer has already failed.
-    const slowOpen = ((...args: Parameters<typeof fs.open>) => setTimeout(() => (fs.open as (...a: unknown[]) => void)(...args), 300)) as typeof fs.open;
-    const reader = createReadStream(fifo, { fs: { open: slowOpen, read: fs.read, close: fs.close } });
+    const slowOpen = (...args: unknown[]) => setTimeout(() => (fs.open as (...a: unknown[]) => void)(...args), 300);
+    const reader = createReadStream(fifo, { fs: { open: slowOpen as unknown as typeof fs.open, read: fs.read, close: fs.close } });
     releaseReader(fifo, reader);
     expect(await outcome(reader, 3000)).toBe("end");
     reader.destroy();
