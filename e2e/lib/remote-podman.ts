@@ -134,6 +134,9 @@ export async function startRemotePodman(opts: { insecureRegistries?: string[] } 
   await useOverlayStorage(a);
   await writeInsecureRegistries(a, opts.insecureRegistries ?? []);
   await loadDemoImage(a);
+  // An export container a killed run left there (bootc removes its own): tests check that none remains.
+  const left = String((await asRemoteUser(a, ["podman", "ps", "--all", "--quiet", "--filter", "label=io.bootc-console.export=1"])).stdout ?? "").trim();
+  if (left) await asRemoteUser(a, ["podman", "rm", "--force", ...left.split("\n")]);
   const socket = `${run}/podman/podman.sock`;
   rmSync(socket, { force: true });
   const service = startChild("setpriv", asUserArgv(a, ["podman", "system", "service", "--time=0", `unix://${socket}`]));
