@@ -45,10 +45,19 @@ function makeReport(vm: VmInfo, bootId: string, findings: Omit<GuestFindings, "f
 
 const hostOnly = (note: string) => ({ units: [], criticalChain: [], unitsFrom: "none" as const, note });
 
+const NO_SSHD = "the image has no sshd, so its units are not known";
+
+/** The boot a VM's timeline says it is in, and the report kept of it, if any. */
+async function keptOf(paths: EnginePaths, vm: VmInfo): Promise<{ bootId: string; stored?: BootReport }> {
+  const bootId = bootIdOf(vm) ?? vm.createdAt;
+  const stored = (await readReports(paths, vm.name, vm.createdAt)).find((r) => r.bootId === bootId);
+  return { bootId, ...(stored ? { stored } : {}) };
+}
+
 /** Why a VM that is not ssh-ready cannot tell its units (and whether that can still change). */
 function unreachable(vm: VmInfo): { note: string; final: boolean } {
   const active = ACTIVE_STATES.includes(vm.effectiveState);
-  if (vm.sshPort === undefined) return { note: "the image has no sshd, so its units are not known", final: true };
+  if (vm.sshPort === undefined) return { note: NO_SSHD, final: true };
   if (vm.sshFailed) return { note: `${vm.sshFailed}, so the guest's units are not known`, final: false };
   if (active) return { note: "the guest is still booting: its units are known once SSH answers", final: false };
   return { note: "the VM stopped before its guest was asked about its units", final: true };
@@ -65,8 +74,7 @@ export async function currentBootReport(
   sshTarget: () => Promise<SshTarget>,
   o: { waitSec?: number } = {},
 ): Promise<BootReport> {
-  const bootId = bootIdOf(vm) ?? vm.createdAt;
-  const stored = (await readReports(paths, vm.name, vm.createdAt)).find((r) => r.bootId === bootId);
+  const { bootId, stored } = await keptOf(paths, vm);
   if (stored && !stored.partial) return stored;
   if (vm.effectiveState === "ssh-ready") {
     const report = makeReport(vm, bootId, ...(await askOrSay(sshTarget, o.waitSec ?? GUEST_WAIT_SEC)));
@@ -88,14 +96,10 @@ export async function currentBootReport(
  * gets the host's phases with a note saying so.
  */
 export async function endingBootReport(paths: EnginePaths, vm: VmInfo, sshTarget: () => Promise<SshTarget>, signal?: AbortSignal): Promise<BootReport> {
-  const bootId = bootIdOf(vm) ?? vm.createdAt;
-  const stored = (await readReports(paths, vm.name, vm.createdAt)).find((r) => r.bootId === bootId);
+  const { bootId, stored } = await keptOf(paths, vm);
   if (stored && !stored.partial) return stored;
   if (vm.effectiveState === "ssh-ready") return makeReport(vm, bootId, ...(await askOrSay(sshTarget, 0, signal)));
-  const note =
-    vm.sshPort === undefined
-      ? "the image has no sshd, so its units are not known"
-      : "the boot was replaced before its guest answered SSH, so its units are not known";
+  const note = vm.sshPort === undefined ? NO_SSHD : "the boot was replaced before its guest answered SSH, so its units are not known";
   return stored ?? makeReport(vm, bootId, hostOnly(note), true);
 }
 

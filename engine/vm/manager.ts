@@ -25,9 +25,8 @@ import { checkWarmOptions, createWarmVm } from "./warm.js";
 import { Runtimes } from "./runtimes.js";
 import { compareReports, type BootComparison } from "../insight/compare.js";
 import { currentBootReport, endingBootReport, previousBootReport } from "../insight/insight.js";
-import { saveReport } from "../insight/store.js";
 import type { BootReport } from "../insight/report.js";
-import { removeReports } from "../insight/store.js";
+import { removeReports, saveReport } from "../insight/store.js";
 
 /** What a rebuild did: nothing (same digest), a full reboot, or a soft reboot into the new image. */
 export interface RebuildResult {
